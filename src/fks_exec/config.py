@@ -1,0 +1,207 @@
+"""Configuration: plugin config models and the FKS_EXEC_* environment variables.
+
+A plugin's settings come from two places, merged field by field: keyword values
+(``Executor(configs={"ccxt": {...}})``) win over ``FKS_EXEC_<PLUGIN>_<FIELD>``
+variables. Both pass through the plugin's own :class:`PluginConfig` subclass, so one
+set of rules validates them. Secrets are ``SecretStr`` and input values are never
+echoed in error messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Annotated, Any, Optional
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from fks_exec._names import parse_name_list
+from fks_exec.errors import ConfigurationError
+
+__all__ = [
+    "ENV_PREFIX",
+    "ExecutorSettings",
+    "PluginConfig",
+    "env_prefix",
+    "load_plugin_config",
+]
+
+ENV_PREFIX = "FKS_EXEC_"
+
+
+class PluginConfig(BaseModel):
+    """Base class of every plugin's config model: frozen, unknown fields forbidden.
+
+    Subclass it, give every field a type, a default where one is sensible, and a
+    docstring; use ``SecretStr`` for secrets and put units in names (``timeout_ms``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+def env_prefix(plugin_name: str) -> str:
+    """Return the variable prefix of a plugin's settings, e.g. ``FKS_EXEC_CCXT_``."""
+    return f"{ENV_PREFIX}{plugin_name.upper()}_"
+
+
+@cache
+def _env_reader(model: type[PluginConfig], prefix: str) -> type[BaseSettings]:
+    # A BaseSettings twin of the plugin's model with every field optional, used only to
+    # read and decode the environment (JSON for dicts and lists); the plugin's own model
+    # then validates the merged values, so its validators run once, on everything.
+    annotations = {
+        name: Optional[field.annotation]  # noqa: UP045 - built at run time
+        for name, field in model.model_fields.items()
+    }
+    namespace: dict[str, Any] = {
+        "__annotations__": annotations,
+        "model_config": SettingsConfigDict(
+            env_prefix=prefix,
+            case_sensitive=False,
+            extra="ignore",
+            hide_input_in_errors=True,
+            env_parse_none_str="null",
+        ),
+        **dict.fromkeys(annotations),
+    }
+    return type(f"{model.__name__}Env", (BaseSettings,), namespace)
+
+
+def _read_env(plugin_name: str, model: type[PluginConfig], prefix: str) -> dict[str, Any]:
+    try:
+        settings = _env_reader(model, prefix)()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(plugin_name, prefix, exc)) from None
+    except Exception as exc:  # pydantic-settings' JSON decoding error (SettingsError)
+        raise ConfigurationError(
+            f"cannot read the {prefix}* variables of plugin {plugin_name!r}: {exc}; "
+            "fields that hold a dict or list take JSON"
+        ) from None
+    return {name: getattr(settings, name) for name in settings.model_fields_set}
+
+
+def _unknown_env_names(model: type[PluginConfig], prefix: str) -> list[str]:
+    known = {f"{prefix}{name}".upper() for name in model.model_fields}
+    return sorted(
+        key for key in os.environ if key.upper().startswith(prefix) and key.upper() not in known
+    )
+
+
+def load_plugin_config(
+    plugin_name: str,
+    model: type[PluginConfig],
+    values: Mapping[str, Any] | None = None,
+    *,
+    use_env: bool = True,
+) -> PluginConfig:
+    """Validate a plugin's config from ``values`` merged over its FKS_EXEC_* variables.
+
+    Raises :class:`ConfigurationError` naming each bad field and the variable that
+    sets it; the offending values themselves are never repeated (they may be secrets).
+    """
+    prefix = env_prefix(plugin_name)
+    merged: dict[str, Any] = {}
+    if use_env:
+        unknown = _unknown_env_names(model, prefix)
+        if unknown:
+            fields = [f"{prefix}{name.upper()}" for name in model.model_fields]
+            hints = [
+                f"{key} (did you mean {', '.join(difflib.get_close_matches(key, fields, 1))}?)"
+                if difflib.get_close_matches(key, fields, 1)
+                else key
+                for key in unknown
+            ]
+            raise ConfigurationError(
+                f"unknown setting(s) for plugin {plugin_name!r}: {'; '.join(hints)}. "
+                f"Known: {', '.join(fields) or 'none'}"
+            )
+        merged.update(_read_env(plugin_name, model, prefix))
+    if values:
+        unknown_keys = sorted(set(values) - set(model.model_fields))
+        if unknown_keys:
+            raise ConfigurationError(
+                f"unknown config key(s) for plugin {plugin_name!r}: {', '.join(unknown_keys)}. "
+                f"Known: {', '.join(model.model_fields) or 'none'}"
+            )
+        merged.update(values)
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(plugin_name, prefix, exc)) from None
+
+
+def _describe(plugin_name: str, prefix: str, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "(config)"
+        var = f"{prefix}{str(error['loc'][0]).upper()}" if error["loc"] else prefix
+        problems.append(f"{field} ({var}): {error['msg']}")
+    return f"invalid config for plugin {plugin_name!r}: " + "; ".join(problems)
+
+
+def _parse_pairs(text: str, what: str, example: str) -> list[tuple[str, str]]:
+    pairs = []
+    for rule in text.split(";"):
+        if not rule.strip():
+            continue
+        key, sep, value = rule.rpartition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{what} rule {rule.strip()!r} is not KEY=VALUE; e.g. {example}")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+class ExecutorSettings(BaseSettings):
+    """The executor's own FKS_EXEC_* variables.
+
+    ``FKS_EXEC_DEFAULT`` (plugin name), ``FKS_EXEC_ROUTES`` (``BTC/*=ccxt;EURUSD=mt5``),
+    ``FKS_EXEC_FALLBACKS`` (``mt5=ccxt,mock``), ``FKS_EXEC_PLUGINS`` (allowlist) and
+    ``FKS_EXEC_DISABLED`` (denylist), both comma lists.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    default: str | None = None
+    routes: Annotated[dict[str, str], NoDecode] = {}
+    fallbacks: Annotated[dict[str, list[str]], NoDecode] = {}
+    plugins: Annotated[list[str] | None, NoDecode] = None
+    disabled: Annotated[list[str], NoDecode] = []
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _routes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return dict(_parse_pairs(value, "FKS_EXEC_ROUTES", "'BTC/*=ccxt;EURUSD=mt5'"))
+        return value
+
+    @field_validator("fallbacks", mode="before")
+    @classmethod
+    def _fallbacks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs = _parse_pairs(value, "FKS_EXEC_FALLBACKS", "'mt5=ccxt,mock'")
+            return {key: parse_name_list(names) for key, names in pairs}
+        return value
+
+    @field_validator("plugins", "disabled", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_name_list(value)
+        return value
+
+    @classmethod
+    def from_env(cls) -> ExecutorSettings:
+        """Read the variables. Raises :class:`ConfigurationError` naming the bad one."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            problems = [
+                f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            ]
+            raise ConfigurationError("; ".join(problems)) from None

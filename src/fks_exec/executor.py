@@ -1,0 +1,461 @@
+"""Routing orders to plugins: :class:`Executor`.
+
+The executor picks a plugin for each order (explicit ``plugin=`` > first matching
+symbol route > ``default``), starts it on first use, falls back to other plugins only
+when nothing was sent (:class:`BrokerUnavailable`), never executes one client order id
+twice, and reconciles orders whose fate is ``unknown`` through ``get_order``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from fks_exec.config import ExecutorSettings
+from fks_exec.errors import (
+    BrokerUnavailable,
+    ConfigurationError,
+    DuplicateClientOrderId,
+    FksExecError,
+    PluginInitError,
+    PluginLoadError,
+    RoutingError,
+)
+from fks_exec.models import (
+    ErrorCode,
+    ExecutionResult,
+    HealthStatus,
+    MarketData,
+    Order,
+    OrderStatus,
+    Position,
+)
+from fks_exec.plugin import Capability, ExecutionPlugin
+from fks_exec.registry import DEFAULT_HEALTH_TIMEOUT_S, PluginRegistry
+
+__all__ = ["Executor"]
+
+logger = logging.getLogger("fks_exec.executor")
+
+_ROUTE_CACHE_LIMIT = 10_000
+
+
+@dataclass
+class _Entry:
+    """What the executor remembers of one client order id."""
+
+    order: Order
+    plugin: str | None = None
+    result: ExecutionResult | None = None
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+    def settle(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.waiters.clear()
+
+
+class Executor:
+    """Routes orders to plugins and returns their :class:`ExecutionResult`.
+
+    Use it as ``async with Executor(default="mock") as ex: await ex.execute(order)``;
+    entering starts the plugins it needs (fail-soft), leaving closes every plugin.
+
+    Args:
+        registry: where plugins come from; a discovering :class:`PluginRegistry` if None.
+        default: plugin for symbols no route matches.
+        routes: ``{glob: plugin}`` matched against the symbol in order, e.g.
+            ``{"*/USDT": "ccxt", "EURUSD": "mt5", "ES *": "ninja"}``.
+        fallbacks: ``{plugin: [plugin, ...]}`` tried in order when a plugin is
+            unavailable (nothing sent). Never used after an order may have been sent.
+        configs: ``{plugin: {field: value}}``, merged over FKS_EXEC_<PLUGIN>_* variables.
+        reconcile_attempts: ``get_order`` lookups for an order whose fate is unknown.
+        reconcile_delay_s: first pause between those lookups (doubled each time).
+        history_size: client order ids remembered for idempotency (oldest forgotten).
+        health_timeout_s: per-plugin limit of a health check.
+        retry_init_after_s: how long a plugin that failed to start is left alone before
+            the next order tries to start it again.
+
+    Raises :class:`ConfigurationError` for malformed routes, fallbacks or sizes.
+    """
+
+    def __init__(
+        self,
+        registry: PluginRegistry | None = None,
+        *,
+        default: str | None = None,
+        routes: Mapping[str, str] | None = None,
+        fallbacks: Mapping[str, Iterable[str]] | None = None,
+        configs: Mapping[str, Mapping[str, Any]] | None = None,
+        reconcile_attempts: int = 3,
+        reconcile_delay_s: float = 0.2,
+        history_size: int = 10_000,
+        health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+        retry_init_after_s: float = 30.0,
+    ) -> None:
+        self._registry = registry if registry is not None else PluginRegistry()
+        self._default = default or None
+        self._routes = _checked_routes(routes or {})
+        self._fallbacks = {
+            primary: _checked_names(names, f"fallbacks[{primary!r}]")
+            for primary, names in (fallbacks or {}).items()
+        }
+        self._configs: dict[str, Mapping[str, Any]] = {k: dict(v) for k, v in (configs or {}).items()}
+        if reconcile_attempts < 0 or reconcile_delay_s < 0 or health_timeout_s <= 0:
+            raise ConfigurationError(
+                "reconcile_attempts and reconcile_delay_s must be >= 0, health_timeout_s > 0"
+            )
+        if history_size < 1:
+            raise ConfigurationError("history_size must be at least 1")
+        self._reconcile_attempts = reconcile_attempts
+        self._reconcile_delay_s = reconcile_delay_s
+        self._history_size = history_size
+        self._health_timeout_s = health_timeout_s
+        self._retry_init_after_s = retry_init_after_s
+        self._orders: OrderedDict[str, _Entry] = OrderedDict()
+        self._order_ids: dict[str, str] = {}
+        self._route_cache: dict[str, str] = {}
+        self._init_failed_at: dict[str, float] = {}
+
+    @classmethod
+    def from_env(cls, registry: PluginRegistry | None = None, **overrides: Any) -> Executor:
+        """Build an executor from FKS_EXEC_DEFAULT, _ROUTES, _FALLBACKS, _PLUGINS, _DISABLED.
+
+        Keyword ``overrides`` win over the variables. Raises :class:`ConfigurationError`
+        naming a malformed variable.
+        """
+        settings = ExecutorSettings.from_env()
+        if registry is None:
+            registry = PluginRegistry(enabled=settings.plugins, disabled=settings.disabled)
+        kwargs: dict[str, Any] = {
+            "default": settings.default,
+            "routes": settings.routes,
+            "fallbacks": settings.fallbacks,
+        }
+        kwargs.update(overrides)
+        return cls(registry, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Executor default={self._default!r} routes={self._routes!r} "
+            f"fallbacks={self._fallbacks!r}>"
+        )
+
+    @property
+    def registry(self) -> PluginRegistry:
+        """The registry the executor takes its plugins from."""
+        return self._registry
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Executor:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def planned_plugins(self) -> list[str]:
+        """The plugins this executor is configured to use (all enabled ones if none named)."""
+        named = {self._default} if self._default else set()
+        named.update(self._routes.values())
+        for primary, others in self._fallbacks.items():
+            named.add(primary)
+            named.update(others)
+        named.update(self._configs)
+        return sorted(named) if named else self._registry.list_names()
+
+    async def start(self, *, strict: bool = False) -> dict[str, BaseException]:
+        """Start the planned plugins concurrently and return those that failed.
+
+        A plugin named in the configuration that is not installed raises
+        :class:`PluginNotFound` at once (a typo should not wait for the first order);
+        one that fails to start is logged and skipped unless ``strict=True``.
+        """
+        planned = self.planned_plugins()
+        known = set(self._registry.list_names())
+        for name in planned:
+            if name not in known:
+                self._registry.load(name)  # raises PluginNotFound / ConfigurationError
+        failures = await self._registry.init_all(self._configs, names=planned, strict=strict)
+        now = time.monotonic()
+        for name in failures:
+            self._init_failed_at[name] = now
+        return failures
+
+    async def close(self) -> None:
+        """Close every started plugin; a failing ``close`` is logged, never raised."""
+        await self._registry.close_all()
+
+    # ------------------------------------------------------------------ routing
+
+    def route(self, symbol: str, plugin: str | None = None) -> str:
+        """Name the plugin an order for ``symbol`` goes to.
+
+        Raises :class:`RoutingError` when no explicit plugin, route or default applies.
+        """
+        if plugin:
+            return plugin
+        cached = self._route_cache.get(symbol)
+        if cached is not None:
+            return cached
+        chosen = next(
+            (name for pattern, name in self._routes.items() if fnmatch.fnmatchcase(symbol, pattern)),
+            self._default,
+        )
+        if chosen is None:
+            raise RoutingError(
+                f"no plugin for symbol {symbol!r}: pass plugin=, add a route "
+                "(routes= or FKS_EXEC_ROUTES) or set a default (default= or FKS_EXEC_DEFAULT)"
+            )
+        if len(self._route_cache) >= _ROUTE_CACHE_LIMIT:
+            self._route_cache.clear()
+        self._route_cache[symbol] = chosen
+        return chosen
+
+    async def plugin(self, name: str) -> ExecutionPlugin:
+        """Return the named plugin, started (with its config) if it was not yet.
+
+        Raises :class:`PluginNotFound` for an unknown name and
+        :class:`BrokerUnavailable` when it cannot be loaded or started.
+        """
+        registry = self._registry
+        if registry.is_initialized(name):
+            return registry.get(name)
+        failed_at = self._init_failed_at.get(name)
+        if failed_at is not None and time.monotonic() - failed_at < self._retry_init_after_s:
+            error = registry.failures.get(name)
+            raise BrokerUnavailable(f"plugin {name!r} is unavailable: {error}")
+        try:
+            plugin = await registry.init(name, self._configs.get(name))
+        except (PluginLoadError, PluginInitError, ConfigurationError) as exc:
+            self._init_failed_at[name] = time.monotonic()
+            raise BrokerUnavailable(f"plugin {name!r} is unavailable: {exc}") from exc
+        self._init_failed_at.pop(name, None)
+        return plugin
+
+    # ------------------------------------------------------------------ orders
+
+    async def execute(self, order: Order, plugin: str | None = None) -> ExecutionResult:
+        """Send ``order`` through the routed plugin (or ``plugin``) and return the result.
+
+        Executing a client order id this executor already executed sends nothing and
+        returns the first result (reconciling it again if it is still ``unknown``).
+
+        Raises ``TypeError`` for a non-Order, :class:`DuplicateClientOrderId` when the
+        id was used for a different order, :class:`RoutingError` when no plugin
+        applies, :class:`PluginNotFound` for an unknown plugin, and
+        :class:`BrokerUnavailable` when no plugin (primary or fallback) could be
+        reached; in those cases nothing was sent.
+        """
+        if not isinstance(order, Order):
+            raise TypeError(
+                f"execute takes an Order, got {type(order).__name__}; build one with "
+                "Order.market(...) or Order.limit(...)"
+            )
+        cid = order.client_order_id
+        entry = self._orders.get(cid)
+        if entry is not None:
+            return await self._repeat(entry, order)
+        entry = _Entry(order=order)
+        self._remember(cid, entry)
+        try:
+            result = await self._send(entry, self.route(order.symbol, plugin))
+        except FksExecError:
+            # Nothing reached a broker: forget the id so a retry can send it.
+            self._orders.pop(cid, None)
+            entry.settle()
+            raise
+        except BaseException:
+            # Cancelled or interrupted while the order may have been in flight.
+            entry.result = ExecutionResult.for_order(
+                order,
+                plugin=entry.plugin or "?",
+                status=OrderStatus.UNKNOWN,
+                error="the call was cancelled while the order was in flight; "
+                "reconcile with get_order, do not resend",
+                error_code=ErrorCode.UNKNOWN,
+            )
+            entry.settle()
+            raise
+        entry.result = result
+        if result.order_id:
+            self._order_ids[result.order_id] = cid
+        entry.settle()
+        return result
+
+    async def _repeat(self, entry: _Entry, order: Order) -> ExecutionResult:
+        if not entry.order.same_request(order):
+            raise DuplicateClientOrderId(
+                f"client_order_id {order.client_order_id!r} was already used for a different "
+                "order; give each order its own id (or omit it to get a fresh one)"
+            )
+        if entry.result is None:  # the first call is still in flight: wait for it
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            entry.waiters.append(waiter)
+            await waiter
+            if entry.result is None:  # the first call sent nothing and failed
+                return await self.execute(order)
+        result = entry.result
+        if result.status is OrderStatus.UNKNOWN and entry.plugin is not None:
+            result = await self._reconcile(entry.plugin, result)
+            entry.result = result
+        return result
+
+    def _remember(self, cid: str, entry: _Entry) -> None:
+        self._orders[cid] = entry
+        while len(self._orders) > self._history_size:
+            _, old = self._orders.popitem(last=False)
+            if old.result is not None and old.result.order_id:
+                self._order_ids.pop(old.result.order_id, None)
+
+    async def _send(self, entry: _Entry, primary: str) -> ExecutionResult:
+        order = entry.order
+        candidates = [primary, *self._fallbacks.get(primary, ())]
+        failures: list[str] = []
+        for name in candidates:
+            try:
+                plugin = await self.plugin(name)
+                entry.plugin = name
+                result = await plugin.execute_order(order)
+            except BrokerUnavailable as exc:
+                failures.append(f"{name}: {exc}")
+                logger.warning("order %s not sent to %r: %s", order.client_order_id, name, exc)
+                continue
+            if name != primary:
+                logger.warning("order %s went to fallback %r", order.client_order_id, name)
+            if result.status is OrderStatus.UNKNOWN:
+                result = await self._reconcile(name, result)
+            return result
+        raise BrokerUnavailable(
+            f"order {order.client_order_id} was not sent; no plugin could take it ("
+            + "; ".join(failures)
+            + ")"
+        )
+
+    async def _reconcile(self, name: str, result: ExecutionResult) -> ExecutionResult:
+        cid = result.client_order_id
+        plugin = self._registry.get(name)
+        if cid is None or not plugin.supports(Capability.GET_ORDER):
+            return result
+        delay = self._reconcile_delay_s
+        for attempt in range(self._reconcile_attempts):
+            if attempt:
+                await asyncio.sleep(delay)
+                delay *= 2
+            try:
+                found = await plugin.get_order(cid)
+            except FksExecError as exc:
+                logger.info("reconciling %s on %r: lookup failed: %s", cid, name, exc)
+                continue
+            if found is not None and found.status is not OrderStatus.UNKNOWN:
+                logger.info("order %s reconciled on %r: %s", cid, name, found.status.value)
+                return found
+        logger.warning("order %s on %r is still unknown after reconciling", cid, name)
+        return result
+
+    async def get_order(self, client_order_id: str, plugin: str | None = None) -> ExecutionResult | None:
+        """Ask the broker for an order by client order id (safe to call repeatedly).
+
+        The plugin is ``plugin``, else the one that took the order, else the default.
+        The answer also updates what the executor remembers of the order. Raises
+        :class:`RoutingError` when no plugin can be chosen and what the plugin's
+        ``get_order`` raises.
+        """
+        entry = self._orders.get(client_order_id)
+        name = plugin or (entry.plugin if entry else None) or self._default
+        if name is None:
+            raise RoutingError(f"cannot tell which plugin has order {client_order_id!r}; pass plugin=")
+        found = await (await self.plugin(name)).get_order(client_order_id)
+        if found is not None and entry is not None and entry.result is not None:
+            entry.result = found
+        return found
+
+    async def cancel(
+        self, order_id: str, *, symbol: str | None = None, plugin: str | None = None
+    ) -> ExecutionResult:
+        """Cancel a working order by the broker's ``order_id``.
+
+        The plugin is ``plugin``, else the one that took the order, else the route of
+        ``symbol``, else the default. Raises :class:`RoutingError` when none applies and
+        what the plugin's ``cancel_order`` raises.
+        """
+        cid = self._order_ids.get(order_id)
+        entry = self._orders.get(cid) if cid else None
+        name = plugin or (entry.plugin if entry else None)
+        if name is None:
+            if symbol is None and self._default is None:
+                raise RoutingError(f"cannot tell which plugin has order {order_id!r}; pass plugin=")
+            name = self.route(symbol, None) if symbol is not None else self._default
+        assert name is not None
+        if symbol is None and entry is not None:
+            symbol = entry.order.symbol
+        return await (await self.plugin(name)).cancel_order(order_id, symbol)
+
+    # ------------------------------------------------------------------ reads
+
+    async def fetch_data(self, symbol: str, plugin: str | None = None) -> MarketData:
+        """Quote ``symbol`` from its routed plugin, trying fallbacks when it is unavailable.
+
+        Raises :class:`RoutingError`, :class:`PluginNotFound` and
+        :class:`BrokerUnavailable` (every candidate failed).
+        """
+        primary = self.route(symbol, plugin)
+        failures = []
+        for name in [primary, *self._fallbacks.get(primary, ())]:
+            try:
+                return await (await self.plugin(name)).fetch_data(symbol)
+            except BrokerUnavailable as exc:
+                failures.append(f"{name}: {exc}")
+        raise BrokerUnavailable(f"no quote for {symbol!r} (" + "; ".join(failures) + ")")
+
+    async def positions(self, plugin: str | None = None) -> list[Position]:
+        """Open positions at ``plugin`` (default: the default plugin).
+
+        Raises :class:`RoutingError` without either, and what the plugin raises.
+        """
+        name = plugin or self._default
+        if name is None:
+            raise RoutingError("positions() needs plugin= when no default plugin is set")
+        return await (await self.plugin(name)).positions()
+
+    async def health(self) -> dict[str, HealthStatus]:
+        """Health of every started (or failed) plugin, checked concurrently with a timeout."""
+        return await self._registry.health(timeout=self._health_timeout_s)
+
+    def history(self) -> list[ExecutionResult]:
+        """The results this executor remembers, oldest first (bounded by history_size)."""
+        return [e.result for e in self._orders.values() if e.result is not None]
+
+
+def _checked_routes(routes: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(routes, Mapping):
+        raise ConfigurationError("routes must be a mapping of symbol glob to plugin name")
+    for pattern, name in routes.items():
+        if not isinstance(pattern, str) or not pattern or not isinstance(name, str) or not name:
+            raise ConfigurationError(
+                f"route {pattern!r} -> {name!r} is invalid; use e.g. {{'*/USDT': 'ccxt'}}"
+            )
+    return dict(routes)
+
+
+def _checked_names(names: Iterable[str], what: str) -> list[str]:
+    if isinstance(names, str):
+        raise ConfigurationError(f"{what} must be a list of plugin names, not a string")
+    checked = list(names)
+    if not all(isinstance(n, str) and n for n in checked):
+        raise ConfigurationError(f"{what} must contain plugin names")
+    return checked

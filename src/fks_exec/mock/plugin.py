@@ -1,0 +1,122 @@
+"""The ``mock`` plugin: the :class:`MockBroker` simulator behind the plugin interface."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import Field
+
+from fks_exec.config import PluginConfig
+from fks_exec.errors import BrokerUnavailable
+from fks_exec.mock.broker import MockBroker
+from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, Position
+from fks_exec.plugin import Capability, ExecutionPlugin
+
+__all__ = ["MockConfig", "MockPlugin"]
+
+
+class MockConfig(PluginConfig):
+    """Settings of the mock broker (``FKS_EXEC_MOCK_<FIELD>``)."""
+
+    cash: Decimal = Field(default=Decimal(1_000_000), ge=0, allow_inf_nan=False)
+    """Starting cash in ``currency``."""
+    currency: str = "USD"
+    """Account (quote) currency, for display."""
+    slippage_bps: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    """Market and triggered-stop fills move this many basis points against the order."""
+    maker_fee_bps: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    """Fee on fills of resting orders, in basis points of the fill's value."""
+    taker_fee_bps: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    """Fee on fills that take liquidity, in basis points of the fill's value."""
+    leverage: Decimal = Field(default=Decimal(1), gt=0, allow_inf_nan=False)
+    """Buying power is equity times this."""
+    latency_ms: float = Field(default=0.0, ge=0)
+    """Fixed delay of every broker call."""
+    latency_jitter_ms: float = Field(default=0.0, ge=0)
+    """Extra random delay, up to this much, drawn from ``seed``."""
+    seed: int = 0
+    """Seed of the latency jitter, so runs repeat."""
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+    """Starting quotes as ``{symbol: last price}`` (JSON in the variable)."""
+    history_limit: int = Field(default=100_000, ge=1)
+    """Finished orders and fills remembered; older ones are forgotten."""
+
+
+class MockPlugin(ExecutionPlugin):
+    """A paper broker for tests and demos; its simulator is :attr:`broker`.
+
+    Drive it from tests through ``plugin.broker`` (``set_price``, ``reject_next``,
+    ``fail_next_with``, ``disconnect``, records of orders and fills). Pass ``broker=``
+    to share a simulator you built yourself.
+    """
+
+    name: ClassVar[str] = "mock"
+    config_model: ClassVar[type[MockConfig]] = MockConfig
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+
+    def __init__(self, broker: MockBroker | None = None) -> None:
+        super().__init__()
+        self.broker = broker if broker is not None else MockBroker()
+        self._latency_s = 0.0
+        self._jitter_s = 0.0
+        self._random = random.Random(0)  # noqa: S311 - simulated latency, not security
+
+    async def _connect(self, config: MockConfig) -> None:
+        broker = self.broker
+        if not broker.fills:  # a fresh account takes the configured cash
+            broker.cash = config.cash
+        broker.currency = config.currency
+        broker.slippage_bps = config.slippage_bps
+        broker.maker_fee_bps = config.maker_fee_bps
+        broker.taker_fee_bps = config.taker_fee_bps
+        broker.leverage = config.leverage
+        broker.history_limit = config.history_limit
+        for symbol, price in config.prices.items():
+            broker.set_price(symbol, last=price)
+        self._latency_s = config.latency_ms / 1000
+        self._jitter_s = config.latency_jitter_ms / 1000
+        self._random = random.Random(config.seed)  # noqa: S311
+        broker.reconnect()
+
+    async def _delay(self) -> None:
+        delay = self._latency_s
+        if self._jitter_s:
+            delay += self._random.uniform(0, self._jitter_s)
+        if delay:
+            await asyncio.sleep(delay)
+
+    async def _execute_order(self, order: Order) -> ExecutionResult:
+        await self._delay()
+        return self.broker.submit(order)
+
+    async def _fetch_data(self, symbol: str) -> MarketData:
+        await self._delay()
+        self.broker.require_connected()
+        try:
+            return self.broker.quote(symbol)
+        except KeyError as exc:
+            raise BrokerUnavailable(str(exc.args[0])) from None
+
+    async def _health_check(self) -> HealthStatus:
+        await self._delay()
+        if not self.broker.connected:
+            return HealthStatus(healthy=False, detail="disconnected")
+        return HealthStatus(healthy=True, detail=f"equity {self.broker.equity():.2f} {self.broker.currency}")
+
+    async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
+        await self._delay()
+        return self.broker.cancel(order_id)
+
+    async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
+        await self._delay()
+        self.broker.require_connected()
+        record = self.broker.find(client_order_id)
+        return None if record is None else self.broker.result(record)
+
+    async def _positions(self) -> list[Position]:
+        await self._delay()
+        self.broker.require_connected()
+        return self.broker.positions()

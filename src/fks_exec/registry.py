@@ -1,0 +1,385 @@
+"""Finding, loading and starting plugins: :class:`PluginRegistry`.
+
+Plugins are found through the ``fks_exec.plugins`` entry-point group without importing
+them; a plugin is imported when first used. Everything is fail-soft: a plugin that
+cannot be imported or started is recorded with its error and logged, and the others
+keep working (``strict=True`` makes such failures fatal instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from fks_exec._names import parse_name_list
+from fks_exec.errors import (
+    ConfigurationError,
+    FksExecError,
+    PluginInitError,
+    PluginLoadError,
+    PluginNotFound,
+)
+
+if TYPE_CHECKING:
+    from fks_exec.models import HealthStatus
+    from fks_exec.plugin import ExecutionPlugin
+
+if sys.version_info >= (3, 12):
+    from importlib.metadata import EntryPoint, entry_points
+else:  # pragma: no cover - exercised on older interpreters only
+    from importlib_metadata import EntryPoint, entry_points
+
+__all__ = ["ENTRY_POINT_GROUP", "INSTALL_HINTS", "PluginInfo", "PluginRegistry"]
+
+logger = logging.getLogger("fks_exec.registry")
+
+ENTRY_POINT_GROUP = "fks_exec.plugins"
+
+INSTALL_HINTS: Mapping[str, str] = MappingProxyType(
+    {"ccxt": "fks-exec-ccxt", "mt5": "fks-exec-mt5", "ninja": "fks-exec-ninja"}
+)
+"""Distributions that provide the well-known plugins, for 'pip install' hints."""
+
+DEFAULT_HEALTH_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A discovered or registered plugin, described without importing it."""
+
+    name: str
+    target: str
+    """``module:attribute`` of the entry point, or ``<registered>``."""
+    distribution: str | None = None
+    version: str | None = None
+
+
+class PluginRegistry:
+    """The set of plugins available to an executor, loaded lazily and started fail-soft.
+
+    ``enabled`` and ``disabled`` default to the ``FKS_EXEC_PLUGINS`` (allowlist) and
+    ``FKS_EXEC_DISABLED`` (denylist) variables. ``discover`` defaults to True: installed
+    entry points are read on first need. Pass ``discover=False`` for a registry that
+    holds only what is :meth:`register`-ed.
+    """
+
+    def __init__(
+        self,
+        *,
+        enabled: Iterable[str] | None = None,
+        disabled: Iterable[str] | None = None,
+        discover: bool = True,
+        group: str = ENTRY_POINT_GROUP,
+    ) -> None:
+        env_enabled = os.environ.get("FKS_EXEC_PLUGINS")
+        self._enabled = (
+            frozenset(enabled)
+            if enabled is not None
+            else (frozenset(parse_name_list(env_enabled)) if env_enabled else None)
+        )
+        self._disabled = frozenset(
+            disabled if disabled is not None else parse_name_list(os.environ.get("FKS_EXEC_DISABLED"))
+        )
+        self._group = group
+        self._discover_pending = discover
+        self._infos: dict[str, PluginInfo] = {}
+        self._entry_points: dict[str, EntryPoint] = {}
+        self._conflicts: dict[str, str] = {}
+        self._registered: dict[str, ExecutionPlugin | type[ExecutionPlugin]] = {}
+        self._instances: dict[str, ExecutionPlugin] = {}
+        self._failures: dict[str, BaseException] = {}
+        self._init_locks: dict[str, asyncio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"<PluginRegistry plugins={sorted(self._known())}>"
+
+    # ------------------------------------------------------------------ discovery
+
+    def discover(self) -> list[PluginInfo]:
+        """Read the entry points of the group without importing them.
+
+        Returns every plugin found, sorted by name, enabled or not. A name claimed by
+        two distributions is recorded as a failure of that name (loading it raises
+        :class:`PluginLoadError` naming both) and logged; it never stops discovery.
+        """
+        by_name: dict[str, list[EntryPoint]] = {}
+        for ep in entry_points(group=self._group):
+            by_name.setdefault(ep.name, []).append(ep)
+        for name, eps in by_name.items():
+            dists = {_dist_name(ep): ep for ep in eps}
+            if len(dists) > 1:
+                owners = " and ".join(sorted(f"{d} ({ep.value})" for d, ep in dists.items()))
+                message = (
+                    f"plugin name {name!r} is claimed by two distributions: {owners}; "
+                    "uninstall one of them"
+                )
+                self._conflicts[name] = message
+                logger.warning("%s", message)
+                continue
+            ep = eps[0]
+            self._entry_points[name] = ep
+            self._infos[name] = PluginInfo(
+                name=name,
+                target=ep.value,
+                distribution=_dist_name(ep),
+                version=ep.dist.version if ep.dist is not None else None,
+            )
+        self._discover_pending = False
+        return [self._infos[name] for name in sorted(self._infos)]
+
+    def _ensure_discovered(self) -> None:
+        if self._discover_pending:
+            self.discover()
+
+    def register(
+        self,
+        name: str,
+        plugin: ExecutionPlugin | type[ExecutionPlugin],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Add a plugin class or instance by hand (tests, notebooks).
+
+        Raises ``ValueError`` when ``name`` is taken (pass ``replace=True`` to
+        override) and ``TypeError`` when ``plugin`` is not an ``ExecutionPlugin``.
+        """
+        if not _is_plugin(plugin):
+            raise TypeError(
+                f"register({name!r}, ...) takes an ExecutionPlugin subclass or instance, "
+                f"got {plugin!r}"
+            )
+        self._ensure_discovered()
+        if not replace and (name in self._registered or name in self._instances):
+            raise ValueError(f"plugin {name!r} is already registered; pass replace=True")
+        self._registered[name] = plugin
+        self._instances.pop(name, None)
+        self._failures.pop(name, None)
+        self._conflicts.pop(name, None)
+        self._infos[name] = PluginInfo(name=name, target="<registered>")
+
+    # ------------------------------------------------------------------ queries
+
+    def _known(self) -> set[str]:
+        self._ensure_discovered()
+        return set(self._infos) | set(self._conflicts) | set(self._registered)
+
+    def is_enabled(self, name: str) -> bool:
+        """True unless ``name`` is outside the allowlist or on the denylist."""
+        if name in self._registered:
+            return name not in self._disabled
+        return (self._enabled is None or name in self._enabled) and name not in self._disabled
+
+    def list_names(self) -> list[str]:
+        """Names of the enabled plugins, sorted."""
+        return sorted(name for name in self._known() if self.is_enabled(name))
+
+    def list_infos(self) -> list[PluginInfo]:
+        """Every known plugin (enabled or not), sorted by name."""
+        self._ensure_discovered()
+        return [self._infos[name] for name in sorted(self._infos)]
+
+    def is_loaded(self, name: str) -> bool:
+        """True when the plugin has been imported and instantiated."""
+        return name in self._instances
+
+    def is_initialized(self, name: str) -> bool:
+        """True when the plugin is loaded and its ``init`` succeeded."""
+        plugin = self._instances.get(name)
+        return plugin is not None and plugin.is_initialized
+
+    @property
+    def failures(self) -> Mapping[str, BaseException]:
+        """Plugins that failed to load or start, with their errors (read-only view)."""
+        return MappingProxyType(self._failures)
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, name: str) -> ExecutionPlugin:
+        """Import and instantiate a plugin (once; later calls return the same instance).
+
+        Raises :class:`PluginNotFound` for an unknown name (listing the known ones and
+        the distribution to install), :class:`ConfigurationError` for a disabled one and
+        :class:`PluginLoadError` when the import fails or two distributions claim it.
+        """
+        instance = self._instances.get(name)
+        if instance is not None:
+            return instance
+        if name not in self._known():
+            raise PluginNotFound(self._not_found_message(name))
+        if not self.is_enabled(name):
+            raise ConfigurationError(
+                f"plugin {name!r} is disabled (FKS_EXEC_PLUGINS / FKS_EXEC_DISABLED); "
+                "enable it there to use it"
+            )
+        if name in self._conflicts:
+            error = PluginLoadError(self._conflicts[name])
+            self._failures[name] = error
+            raise error
+        try:
+            instance = self._instantiate(name)
+        except Exception as exc:
+            error = PluginLoadError(f"plugin {name!r} failed to load: {type(exc).__name__}: {exc}")
+            if name in INSTALL_HINTS and isinstance(exc, ImportError):
+                error = PluginLoadError(
+                    f"{error}; reinstall it with: pip install {INSTALL_HINTS[name]}"
+                )
+            self._failures[name] = error
+            logger.warning("%s", error)
+            raise error from exc
+        self._instances[name] = instance
+        self._failures.pop(name, None)
+        return instance
+
+    def get(self, name: str) -> ExecutionPlugin:
+        """Return the plugin instance, loading it if needed. Raises as :meth:`load`."""
+        return self._instances.get(name) or self.load(name)
+
+    def _instantiate(self, name: str) -> ExecutionPlugin:
+        from fks_exec.plugin import ExecutionPlugin
+
+        if name in self._registered:
+            obj: Any = self._registered[name]
+        else:
+            obj = self._entry_points[name].load()
+        if isinstance(obj, ExecutionPlugin):
+            return obj
+        if isinstance(obj, type) and issubclass(obj, ExecutionPlugin):
+            instance = obj()
+            if getattr(obj, "name", name) != name:
+                logger.warning(
+                    "plugin class %s says its name is %r but is registered as %r",
+                    obj.__qualname__,
+                    obj.name,
+                    name,
+                )
+            return instance
+        raise TypeError(f"{obj!r} is not an ExecutionPlugin subclass or instance")
+
+    def _not_found_message(self, name: str) -> str:
+        known = sorted(self._known())
+        parts = [f"no plugin named {name!r}."]
+        if name in INSTALL_HINTS:
+            parts.append(f"Install it with: pip install {INSTALL_HINTS[name]}.")
+        else:
+            close = difflib.get_close_matches(name, known + list(INSTALL_HINTS), n=1)
+            if close:
+                parts.append(f"Did you mean {close[0]!r}?")
+        parts.append(f"Known plugins: {', '.join(known) or 'none'}.")
+        missing = [f"{n} (pip install {d})" for n, d in INSTALL_HINTS.items() if n not in known]
+        if missing and name not in INSTALL_HINTS:
+            parts.append(f"Installable: {', '.join(missing)}.")
+        return " ".join(parts)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def init(self, name: str, config: Mapping[str, Any] | None = None) -> ExecutionPlugin:
+        """Load and start one plugin (once; concurrent callers wait for the first).
+
+        Raises what :meth:`load` raises, :class:`ConfigurationError` and
+        :class:`PluginInitError`; the failure is also recorded in :attr:`failures`.
+        """
+        plugin = self.get(name)
+        lock = self._init_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            if plugin.is_initialized:
+                return plugin
+            try:
+                await plugin.init(config)
+            except FksExecError as exc:
+                self._failures[name] = exc
+                raise
+            except Exception as exc:  # a plugin overriding init() outside the contract
+                error = PluginInitError(f"plugin {name!r} failed to start: {exc}")
+                self._failures[name] = error
+                raise error from exc
+            self._failures.pop(name, None)
+        return plugin
+
+    async def init_all(
+        self,
+        configs: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        names: Iterable[str] | None = None,
+        strict: bool = False,
+    ) -> dict[str, BaseException]:
+        """Start the enabled plugins (or ``names``) concurrently; return the failures.
+
+        A plugin that fails to load or start is logged as a warning, recorded in
+        :attr:`failures` and skipped; the rest go on. With ``strict=True`` the first
+        failure is raised instead, after every start has finished.
+        """
+        configs = configs or {}
+        selected = sorted(set(names) if names is not None else self.list_names())
+        outcomes = await asyncio.gather(
+            *(self.init(name, configs.get(name)) for name in selected), return_exceptions=True
+        )
+        failures: dict[str, BaseException] = {}
+        for name, outcome in zip(selected, outcomes):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, Exception):
+                    raise outcome  # cancellation and interrupts are not plugin failures
+                failures[name] = outcome
+                logger.warning("plugin %r is unavailable: %s", name, outcome)
+        if strict and failures:
+            name, error = next(iter(failures.items()))
+            raise error
+        return failures
+
+    async def health(self, timeout: float = DEFAULT_HEALTH_TIMEOUT_S) -> dict[str, HealthStatus]:
+        """Every started or failed plugin's health, checked concurrently.
+
+        A check that raises or takes longer than ``timeout`` seconds is reported as
+        unhealthy; this method never raises for a plugin's failure.
+        """
+        from fks_exec.models import HealthStatus
+
+        started = {n: p for n, p in self._instances.items() if p.is_initialized}
+        report = {
+            name: HealthStatus(healthy=False, detail=f"failed to start: {error}")
+            for name, error in self._failures.items()
+            if name not in started
+        }
+        checks = await asyncio.gather(
+            *(_timed_health(p, timeout) for p in started.values()), return_exceptions=False
+        )
+        report.update(zip(started, checks))
+        return dict(sorted(report.items()))
+
+    async def close_all(self) -> None:
+        """Close every started plugin; one failing ``close`` is logged, the rest still run."""
+        plugins = [p for p in self._instances.values() if p.is_initialized]
+        outcomes = await asyncio.gather(*(p.close() for p in plugins), return_exceptions=True)
+        for plugin, outcome in zip(plugins, outcomes):
+            if isinstance(outcome, BaseException):
+                logger.error("closing plugin %r failed: %r", plugin.name, outcome)
+
+
+async def _timed_health(plugin: ExecutionPlugin, timeout: float) -> HealthStatus:
+    from fks_exec.models import HealthStatus
+
+    try:
+        return await asyncio.wait_for(plugin.health_check(), timeout)
+    except asyncio.TimeoutError:
+        return HealthStatus(healthy=False, latency_ms=timeout * 1000, detail="health check timed out")
+    except Exception as exc:
+        return HealthStatus(healthy=False, detail=plugin.redact(f"{type(exc).__name__}: {exc}"))
+
+
+def _dist_name(ep: EntryPoint) -> str | None:
+    dist = ep.dist
+    return None if dist is None else dist.name
+
+
+def _is_plugin(obj: object) -> bool:
+    from fks_exec.plugin import ExecutionPlugin
+
+    return isinstance(obj, ExecutionPlugin) or (
+        isinstance(obj, type) and issubclass(obj, ExecutionPlugin)
+    )
