@@ -48,7 +48,35 @@ _EXPORTS = {
     "TimeInForce": "fks_exec.models",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "BrokerUnavailable",
+    "Capability",
+    "ConfigurationError",
+    "DuplicateClientOrderId",
+    "ErrorCode",
+    "ExecutionPlugin",
+    "ExecutionResult",
+    "Executor",
+    "FksExecError",
+    "HealthStatus",
+    "MarketData",
+    "NotSupported",
+    "Order",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "PluginConfig",
+    "PluginInfo",
+    "PluginInitError",
+    "PluginLoadError",
+    "PluginNotFound",
+    "PluginRegistry",
+    "Position",
+    "RoutingError",
+    "SyncExecutor",
+    "TimeInForce",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -133,12 +133,16 @@ def load_plugin_config(
         raise ConfigurationError(_describe(plugin_name, prefix, exc)) from None
 
 
+_JSON_TYPES = frozenset({"dict_type", "list_type", "model_type", "tuple_type", "set_type"})
+
+
 def _describe(plugin_name: str, prefix: str, exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_input=False, include_url=False):
         field = ".".join(str(part) for part in error["loc"]) or "(config)"
         var = f"{prefix}{str(error['loc'][0]).upper()}" if error["loc"] else prefix
-        problems.append(f"{field} ({var}): {error['msg']}")
+        hint = " (as a variable, give it as JSON)" if error["type"] in _JSON_TYPES else ""
+        problems.append(f"{field} ({var}): {error['msg']}{hint}")
     return f"invalid config for plugin {plugin_name!r}: " + "; ".join(problems)
 
 

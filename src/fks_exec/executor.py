@@ -108,7 +108,9 @@ class Executor:
             primary: _checked_names(names, f"fallbacks[{primary!r}]")
             for primary, names in (fallbacks or {}).items()
         }
-        self._configs: dict[str, Mapping[str, Any]] = {k: dict(v) for k, v in (configs or {}).items()}
+        self._configs: dict[str, Mapping[str, Any]] = {
+            k: dict(v) for k, v in (configs or {}).items()
+        }
         if reconcile_attempts < 0 or reconcile_delay_s < 0 or health_timeout_s <= 0:
             raise ConfigurationError(
                 "reconcile_attempts and reconcile_delay_s must be >= 0, health_timeout_s > 0"
@@ -213,7 +215,11 @@ class Executor:
         if cached is not None:
             return cached
         chosen = next(
-            (name for pattern, name in self._routes.items() if fnmatch.fnmatchcase(symbol, pattern)),
+            (
+                name
+                for pattern, name in self._routes.items()
+                if fnmatch.fnmatchcase(symbol, pattern)
+            ),
             self._default,
         )
         if chosen is None:
@@ -229,8 +235,9 @@ class Executor:
     async def plugin(self, name: str) -> ExecutionPlugin:
         """Return the named plugin, started (with its config) if it was not yet.
 
-        Raises :class:`PluginNotFound` for an unknown name and
-        :class:`BrokerUnavailable` when it cannot be loaded or started.
+        Raises :class:`PluginNotFound` for an unknown name, :class:`ConfigurationError`
+        for invalid settings and :class:`BrokerUnavailable` when it cannot be loaded or
+        started.
         """
         registry = self._registry
         if registry.is_initialized(name):
@@ -238,10 +245,16 @@ class Executor:
         failed_at = self._init_failed_at.get(name)
         if failed_at is not None and time.monotonic() - failed_at < self._retry_init_after_s:
             error = registry.failures.get(name)
+            if isinstance(error, ConfigurationError):
+                raise ConfigurationError(str(error))
             raise BrokerUnavailable(f"plugin {name!r} is unavailable: {error}")
         try:
             plugin = await registry.init(name, self._configs.get(name))
-        except (PluginLoadError, PluginInitError, ConfigurationError) as exc:
+        except ConfigurationError:
+            # A setting to fix, not an outage: falling back would hide the mistake.
+            self._init_failed_at[name] = time.monotonic()
+            raise
+        except (PluginLoadError, PluginInitError) as exc:
             self._init_failed_at[name] = time.monotonic()
             raise BrokerUnavailable(f"plugin {name!r} is unavailable: {exc}") from exc
         self._init_failed_at.pop(name, None)
@@ -367,7 +380,9 @@ class Executor:
         logger.warning("order %s on %r is still unknown after reconciling", cid, name)
         return result
 
-    async def get_order(self, client_order_id: str, plugin: str | None = None) -> ExecutionResult | None:
+    async def get_order(
+        self, client_order_id: str, plugin: str | None = None
+    ) -> ExecutionResult | None:
         """Ask the broker for an order by client order id (safe to call repeatedly).
 
         The plugin is ``plugin``, else the one that took the order, else the default.
@@ -378,7 +393,9 @@ class Executor:
         entry = self._orders.get(client_order_id)
         name = plugin or (entry.plugin if entry else None) or self._default
         if name is None:
-            raise RoutingError(f"cannot tell which plugin has order {client_order_id!r}; pass plugin=")
+            raise RoutingError(
+                f"cannot tell which plugin has order {client_order_id!r}; pass plugin="
+            )
         found = await (await self.plugin(name)).get_order(client_order_id)
         if found is not None and entry is not None and entry.result is not None:
             entry.result = found

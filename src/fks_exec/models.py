@@ -143,9 +143,7 @@ _CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            "datetime must be timezone-aware; pass e.g. datetime.now(timezone.utc)"
-        )
+        raise ValueError("datetime must be timezone-aware; pass e.g. datetime.now(timezone.utc)")
     return value.astimezone(timezone.utc)
 
 
@@ -263,8 +261,7 @@ class Order(BaseModel):
         if sl is not None and tp is not None and (sl > tp if buy else sl < tp):
             relation = "below" if buy else "above"
             raise ValueError(
-                f"for a {self.side.value}, stop_loss ({sl}) must be {relation} "
-                f"take_profit ({tp})"
+                f"for a {self.side.value}, stop_loss ({sl}) must be {relation} take_profit ({tp})"
             )
         if reference is None:
             return
@@ -357,9 +354,7 @@ class Order(BaseModel):
 
     def same_request(self, other: Order) -> bool:
         """True when ``other`` asks for the same thing (``created_at`` ignored)."""
-        return self.model_dump(exclude={"created_at"}) == other.model_dump(
-            exclude={"created_at"}
-        )
+        return self.model_dump(exclude={"created_at"}) == other.model_dump(exclude={"created_at"})
 
 
 # --------------------------------------------------------------------------- results
@@ -381,7 +376,8 @@ class ExecutionResult(BaseModel):
 
     model_config = _FROZEN
 
-    success: bool
+    success: bool = False
+    """Defaults from ``status``: False only for ``rejected`` and ``unknown``."""
     status: OrderStatus
     plugin: str
     client_order_id: str | None

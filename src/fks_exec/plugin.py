@@ -302,7 +302,9 @@ class ExecutionPlugin(ABC):
             raise
         except Exception as exc:
             message = self.redact(f"{type(exc).__name__}: {exc}")
-            raise BrokerUnavailable(f"plugin {self.name!r} could not look up order: {message}") from exc
+            raise BrokerUnavailable(
+                f"plugin {self.name!r} could not look up order: {message}"
+            ) from exc
 
     async def positions(self) -> list[Position]:
         """Return the open positions. Raises :class:`NotSupported` without the capability."""
@@ -337,7 +339,7 @@ class ExecutionPlugin(ABC):
     async def _positions(self) -> list[Position]:
         raise NotSupported(f"plugin {self.name!r} does not implement _positions")
 
-    async def _close(self) -> None:
+    async def _close(self) -> None:  # noqa: B027 - optional hook, empty by design
         """Release connections; the default does nothing."""
 
     # ------------------------------------------------------------------ helpers

@@ -85,7 +85,9 @@ class PluginRegistry:
             else (frozenset(parse_name_list(env_enabled)) if env_enabled else None)
         )
         self._disabled = frozenset(
-            disabled if disabled is not None else parse_name_list(os.environ.get("FKS_EXEC_DISABLED"))
+            disabled
+            if disabled is not None
+            else parse_name_list(os.environ.get("FKS_EXEC_DISABLED"))
         )
         self._group = group
         self._discover_pending = discover
@@ -321,7 +323,7 @@ class PluginRegistry:
             *(self.init(name, configs.get(name)) for name in selected), return_exceptions=True
         )
         failures: dict[str, BaseException] = {}
-        for name, outcome in zip(selected, outcomes):
+        for name, outcome in zip(selected, outcomes, strict=False):
             if isinstance(outcome, BaseException):
                 if not isinstance(outcome, Exception):
                     raise outcome  # cancellation and interrupts are not plugin failures
@@ -349,14 +351,14 @@ class PluginRegistry:
         checks = await asyncio.gather(
             *(_timed_health(p, timeout) for p in started.values()), return_exceptions=False
         )
-        report.update(zip(started, checks))
+        report.update(zip(started, checks, strict=False))
         return dict(sorted(report.items()))
 
     async def close_all(self) -> None:
         """Close every started plugin; one failing ``close`` is logged, the rest still run."""
         plugins = [p for p in self._instances.values() if p.is_initialized]
         outcomes = await asyncio.gather(*(p.close() for p in plugins), return_exceptions=True)
-        for plugin, outcome in zip(plugins, outcomes):
+        for plugin, outcome in zip(plugins, outcomes, strict=False):
             if isinstance(outcome, BaseException):
                 logger.error("closing plugin %r failed: %r", plugin.name, outcome)
 
@@ -367,7 +369,9 @@ async def _timed_health(plugin: ExecutionPlugin, timeout: float) -> HealthStatus
     try:
         return await asyncio.wait_for(plugin.health_check(), timeout)
     except asyncio.TimeoutError:
-        return HealthStatus(healthy=False, latency_ms=timeout * 1000, detail="health check timed out")
+        return HealthStatus(
+            healthy=False, latency_ms=timeout * 1000, detail="health check timed out"
+        )
     except Exception as exc:
         return HealthStatus(healthy=False, detail=plugin.redact(f"{type(exc).__name__}: {exc}"))
 

@@ -264,7 +264,9 @@ class MockBroker:
 
     # ------------------------------------------------------------------ faults
 
-    def reject_next(self, error_code: ErrorCode | str = ErrorCode.REJECTED, message: str = "") -> None:
+    def reject_next(
+        self, error_code: ErrorCode | str = ErrorCode.REJECTED, message: str = ""
+    ) -> None:
         """Make the next submitted order be rejected with ``error_code`` (queued)."""
         code = ErrorCode(error_code)
         self._rejections.append((code, message or f"rejected by test ({code.value})"))
@@ -388,7 +390,11 @@ class MockBroker:
         opening = order.quantity - reducing
         if opening <= 0:
             return _ZERO
-        price = order.price or order.stop_price or (quote.ask if order.side is OrderSide.BUY else quote.bid)
+        price = (
+            order.price
+            or order.stop_price
+            or (quote.ask if order.side is OrderSide.BUY else quote.bid)
+        )
         notional = opening * price
         return notional + notional * self.taker_fee_bps / _BPS
 
@@ -543,10 +549,16 @@ class MockBroker:
             return False
         touch = quote.ask if side is OrderSide.BUY else quote.bid
         price = at if at is not None else touch
-        if at is None and record.order.price is not None and record.order.type is not OrderType.MARKET:
+        if (
+            at is None
+            and record.order.price is not None
+            and record.order.type is not OrderType.MARKET
+        ):
             # a marketable limit fills at the better of its limit and the touch
-            price = min(touch, record.order.price) if side is OrderSide.BUY else max(
-                touch, record.order.price
+            price = (
+                min(touch, record.order.price)
+                if side is OrderSide.BUY
+                else max(touch, record.order.price)
             )
         if slipped and self.slippage_bps:
             price = price + side.sign * price * self.slippage_bps / _BPS
@@ -582,15 +594,15 @@ class MockBroker:
         done = record.filled >= record.quantity
         self._set_status(record, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED)
         fill = Fill(
-                order_id=record.order_id,
-                client_order_id=record.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=quantity,
-                price=price,
-                fee=fee,
-                liquidity=liquidity,
-                time=self.clock.now(),
+            order_id=record.order_id,
+            client_order_id=record.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            liquidity=liquidity,
+            time=self.clock.now(),
         )
         self.fills.append(fill)
         self._new_fills.append(fill)
@@ -632,24 +644,38 @@ class MockBroker:
         children = []
         if order.stop_loss is not None:
             children.append(
-                Order.stop(order.symbol, side, quantity, order.stop_loss, reduce_only=True,
-                           client_order_id=f"{base}-sl", account=order.account)
+                Order.stop(
+                    order.symbol,
+                    side,
+                    quantity,
+                    order.stop_loss,
+                    reduce_only=True,
+                    client_order_id=f"{base}-sl",
+                    account=order.account,
+                )
             )
         if order.take_profit is not None:
             children.append(
-                Order.limit(order.symbol, side, quantity, order.take_profit, reduce_only=True,
-                            client_order_id=f"{base}-tp", account=order.account)
+                Order.limit(
+                    order.symbol,
+                    side,
+                    quantity,
+                    order.take_profit,
+                    reduce_only=True,
+                    client_order_id=f"{base}-tp",
+                    account=order.account,
+                )
             )
         records = []
-        for child in children:
+        for exit_order in children:
             record = MockOrder(
-                order=child,
-                order_id=f"{entry.order_id}-{child.client_order_id[-2:].upper()}",
+                order=exit_order,
+                order_id=f"{entry.order_id}-{exit_order.client_order_id[-2:].upper()}",
                 quantity=quantity,
                 parent_id=entry.order_id,
             )
             self._orders[record.order_id] = record
-            self._by_client[child.client_order_id] = record.order_id
+            self._by_client[exit_order.client_order_id] = record.order_id
             self._set_status(record, OrderStatus.ACCEPTED)
             self._working[record.order_id] = record
             records.append(record)

@@ -104,7 +104,9 @@ class MockPlugin(ExecutionPlugin):
         await self._delay()
         if not self.broker.connected:
             return HealthStatus(healthy=False, detail="disconnected")
-        return HealthStatus(healthy=True, detail=f"equity {self.broker.equity():.2f} {self.broker.currency}")
+        return HealthStatus(
+            healthy=True, detail=f"equity {self.broker.equity():.2f} {self.broker.currency}"
+        )
 
     async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
         await self._delay()

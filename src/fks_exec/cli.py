@@ -1,0 +1,256 @@
+"""The ``fks-exec`` command: list plugins, check health, place an order, run the demo.
+
+Exit codes: 0 success, 1 the order (or a health check) failed, 2 usage or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from fks_exec.errors import BrokerUnavailable, FksExecError
+from fks_exec.executor import Executor
+from fks_exec.models import ExecutionResult, Order, OrderType
+from fks_exec.registry import PluginRegistry
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.handler(args, sys.stdout)
+    except ValidationError as exc:
+        print(f"error: invalid order: {_validation_text(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except FksExecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fks-exec",
+        description="One order API over many brokers. Plugins and routes come from the "
+        "FKS_EXEC_* environment variables (see docs/configuration.md).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plugins = sub.add_parser("plugins", help="list discovered plugins and whether they load")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+    plugins.set_defaults(handler=_cmd_plugins)
+
+    health = sub.add_parser("health", help="start the configured plugins and check them")
+    health.add_argument("--json", action="store_true", help="print JSON")
+    health.set_defaults(handler=_cmd_health)
+
+    order = sub.add_parser(
+        "order",
+        help="place one order",
+        description="Place one order, e.g.: fks-exec order buy BTC/USDT 0.01 --limit 100 "
+        "--plugin mock. A limit and a stop together make a stop-limit order.",
+    )
+    order.add_argument("side", choices=["buy", "sell"])
+    order.add_argument("symbol")
+    order.add_argument("quantity")
+    order.add_argument("--limit", metavar="PRICE", help="limit price")
+    order.add_argument("--stop", metavar="PRICE", help="stop (trigger) price")
+    order.add_argument("--sl", metavar="PRICE", help="attached stop loss")
+    order.add_argument("--tp", metavar="PRICE", help="attached take profit")
+    order.add_argument("--tif", choices=["gtc", "day", "ioc", "fok"], default="gtc")
+    order.add_argument("--reduce-only", action="store_true")
+    order.add_argument("--client-id", metavar="ID", help="client order id (idempotency key)")
+    order.add_argument("--account")
+    order.add_argument("--plugin", help="plugin to use (default: routes / FKS_EXEC_DEFAULT)")
+    order.add_argument("--json", action="store_true", help="print the result as JSON")
+    order.set_defaults(handler=_cmd_order)
+
+    demo = sub.add_parser("demo", help="a short guided run on the built-in mock broker")
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+# ---------------------------------------------------------------------- plugins
+
+
+def _cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
+    registry = PluginRegistry()
+    rows = []
+    for info in registry.list_infos():
+        state = "disabled" if not registry.is_enabled(info.name) else "ok"
+        if state == "ok":
+            try:
+                registry.load(info.name)
+            except FksExecError as exc:
+                state = f"failed: {exc}"
+        rows.append(
+            {
+                "name": info.name,
+                "distribution": info.distribution or "-",
+                "version": info.version or "-",
+                "target": info.target,
+                "state": state,
+            }
+        )
+    for name, error in registry.failures.items():
+        if not any(row["name"] == name for row in rows):
+            rows.append(
+                {
+                    "name": name,
+                    "distribution": "-",
+                    "version": "-",
+                    "target": "-",
+                    "state": f"failed: {error}",
+                }
+            )
+    if args.json:
+        json.dump(rows, out, indent=2)
+        out.write("\n")
+    else:
+        _table(out, rows, ["name", "distribution", "version", "state"])
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- health
+
+
+def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
+    async def run() -> dict[str, Any]:
+        executor = Executor.from_env()
+        async with executor:
+            return {name: status.model_dump() for name, status in (await executor.health()).items()}
+
+    report = asyncio.run(run())
+    if args.json:
+        json.dump(report, out, indent=2, default=str)
+        out.write("\n")
+    else:
+        rows = [
+            {
+                "plugin": name,
+                "healthy": "yes" if status["healthy"] else "NO",
+                "latency_ms": "-"
+                if status["latency_ms"] is None
+                else f"{status['latency_ms']:.1f}",
+                "detail": status["detail"],
+            }
+            for name, status in report.items()
+        ]
+        _table(out, rows, ["plugin", "healthy", "latency_ms", "detail"])
+    return EXIT_OK if report and all(s["healthy"] for s in report.values()) else EXIT_FAILED
+
+
+# ---------------------------------------------------------------------- order
+
+
+def _order_from_args(args: argparse.Namespace) -> Order:
+    if args.limit is not None and args.stop is not None:
+        kind = OrderType.STOP_LIMIT
+    elif args.limit is not None:
+        kind = OrderType.LIMIT
+    elif args.stop is not None:
+        kind = OrderType.STOP
+    else:
+        kind = OrderType.MARKET
+    fields: dict[str, Any] = {
+        "symbol": args.symbol,
+        "side": args.side,
+        "type": kind,
+        "quantity": args.quantity,
+        "price": args.limit,
+        "stop_price": args.stop,
+        "stop_loss": args.sl,
+        "take_profit": args.tp,
+        "time_in_force": args.tif,
+        "reduce_only": args.reduce_only,
+        "account": args.account,
+    }
+    if args.client_id is not None:
+        fields["client_order_id"] = args.client_id
+    return Order.model_validate(fields)
+
+
+def _cmd_order(args: argparse.Namespace, out: TextIO) -> int:
+    order = _order_from_args(args)  # invalid input stops here, before any plugin starts
+
+    async def run() -> ExecutionResult:
+        async with Executor.from_env() as executor:
+            return await executor.execute(order, plugin=args.plugin)
+
+    result = asyncio.run(run())
+    if args.json:
+        out.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        out.write(_describe_result(result) + "\n")
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def _describe_result(result: ExecutionResult) -> str:
+    text = (
+        f"{result.status.value}: {result.side} {result.quantity} {result.symbol} "
+        f"on {result.plugin} (client id {result.client_order_id}, order id {result.order_id})"
+    )
+    if result.filled_quantity:
+        text += f"; filled {result.filled_quantity} at {result.average_price}"
+    if result.error:
+        text += f"; {result.error_code}: {result.error}"
+    return text
+
+
+# ---------------------------------------------------------------------- demo
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from fks_exec.demo import run_demo
+
+    return asyncio.run(run_demo(out))
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _table(out: TextIO, rows: list[dict[str, str]], columns: list[str]) -> None:
+    if not rows:
+        out.write("(none)\n")
+        return
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    out.write("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip() + "\n")
+    for row in rows:
+        out.write("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip() + "\n")
+
+
+def _validation_text(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
