@@ -66,7 +66,7 @@ def test_misspelt_variable_gets_a_suggestion(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_unknown_keyword_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="unknown config key.*secrett"):
+    with pytest.raises(ConfigurationError, match=r"unknown config key.*secrett"):
         load_plugin_config("demo", DemoConfig, {"secrett": "x"})
 
 
@@ -86,5 +86,5 @@ def test_executor_settings_parse_rules(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_malformed_routes_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FKS_EXEC_ROUTES", "BTC/* ccxt")
-    with pytest.raises(ConfigurationError, match="FKS_EXEC_ROUTES.*KEY=VALUE"):
+    with pytest.raises(ConfigurationError, match=r"FKS_EXEC_ROUTES.*KEY=VALUE"):
         ExecutorSettings.from_env()

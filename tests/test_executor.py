@@ -96,7 +96,7 @@ async def test_all_unavailable_raises_and_allows_retry_with_same_id(
     order = Order.market("X", "buy", 1)
     async with executor(registry, default="alpha", fallbacks={"alpha": ["beta"]}) as ex:
         plugins["beta"].on_order = lambda o: BrokerUnavailable("also down")
-        with pytest.raises(BrokerUnavailable, match="alpha: .*down.*beta: .*also down"):
+        with pytest.raises(BrokerUnavailable, match=r"alpha: .*down.*beta: .*also down"):
             await ex.execute(order)
         alpha.on_order = None
         result = await ex.execute(order)  # the broker confirmed it never got it
