@@ -16,6 +16,7 @@ test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks $(PLUGIN_DIRS)
+	$(BIN)/ruff format --check src tests benchmarks $(PLUGIN_DIRS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src $(foreach d,$(PLUGIN_DIRS),$(d)/src)

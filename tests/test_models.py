@@ -41,7 +41,7 @@ def test_decimal_in_decimal_out_exactly() -> None:
         ("Infinity", "finite"),
         ("abc", "decimal"),
         ("", "decimal"),
-        (True, "boolean"),
+        (True, "decimal"),
         (None, "decimal"),
     ],
 )

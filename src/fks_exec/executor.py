@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -47,20 +47,21 @@ logger = logging.getLogger("fks_exec.executor")
 _ROUTE_CACHE_LIMIT = 10_000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     """What the executor remembers of one client order id."""
 
     order: Order
     plugin: str | None = None
     result: ExecutionResult | None = None
-    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    waiters: list[asyncio.Future[None]] | None = None
 
     def settle(self) -> None:
-        for waiter in self.waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self.waiters.clear()
+        if self.waiters:
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self.waiters = None
 
 
 class Executor:
@@ -105,7 +106,7 @@ class Executor:
         self._default = default or None
         self._routes = _checked_routes(routes or {})
         self._fallbacks = {
-            primary: _checked_names(names, f"fallbacks[{primary!r}]")
+            primary: tuple(_checked_names(names, f"fallbacks[{primary!r}]"))
             for primary, names in (fallbacks or {}).items()
         }
         self._configs: dict[str, Mapping[str, Any]] = {
@@ -126,6 +127,7 @@ class Executor:
         self._order_ids: dict[str, str] = {}
         self._route_cache: dict[str, str] = {}
         self._init_failed_at: dict[str, float] = {}
+        self._ready: dict[str, ExecutionPlugin] = {}
 
     @classmethod
     def from_env(cls, registry: PluginRegistry | None = None, **overrides: Any) -> Executor:
@@ -200,6 +202,7 @@ class Executor:
 
     async def close(self) -> None:
         """Close every started plugin; a failing ``close`` is logged, never raised."""
+        self._ready.clear()
         await self._registry.close_all()
 
     # ------------------------------------------------------------------ routing
@@ -239,9 +242,13 @@ class Executor:
         for invalid settings and :class:`BrokerUnavailable` when it cannot be loaded or
         started.
         """
+        plugin = self._ready.get(name)
+        if plugin is not None and plugin.is_initialized:
+            return plugin
         registry = self._registry
         if registry.is_initialized(name):
-            return registry.get(name)
+            plugin = self._ready[name] = registry.get(name)
+            return plugin
         failed_at = self._init_failed_at.get(name)
         if failed_at is not None and time.monotonic() - failed_at < self._retry_init_after_s:
             error = registry.failures.get(name)
@@ -258,6 +265,7 @@ class Executor:
             self._init_failed_at[name] = time.monotonic()
             raise BrokerUnavailable(f"plugin {name!r} is unavailable: {exc}") from exc
         self._init_failed_at.pop(name, None)
+        self._ready[name] = plugin
         return plugin
 
     # ------------------------------------------------------------------ orders
@@ -283,10 +291,11 @@ class Executor:
         entry = self._orders.get(cid)
         if entry is not None:
             return await self._repeat(entry, order)
-        entry = _Entry(order=order)
+        entry = _Entry(order)
         self._remember(cid, entry)
         try:
-            result = await self._send(entry, self.route(order.symbol, plugin))
+            primary = plugin or self._route_cache.get(order.symbol) or self.route(order.symbol)
+            result = await self._send(entry, primary)
         except FksExecError:
             # Nothing reached a broker: forget the id so a retry can send it.
             self._orders.pop(cid, None)
@@ -318,6 +327,8 @@ class Executor:
             )
         if entry.result is None:  # the first call is still in flight: wait for it
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if entry.waiters is None:
+                entry.waiters = []
             entry.waiters.append(waiter)
             await waiter
             if entry.result is None:  # the first call sent nothing and failed
@@ -329,19 +340,21 @@ class Executor:
         return result
 
     def _remember(self, cid: str, entry: _Entry) -> None:
-        self._orders[cid] = entry
-        while len(self._orders) > self._history_size:
-            _, old = self._orders.popitem(last=False)
+        orders = self._orders
+        orders[cid] = entry
+        while len(orders) > self._history_size:
+            _, old = orders.popitem(last=False)
             if old.result is not None and old.result.order_id:
                 self._order_ids.pop(old.result.order_id, None)
 
     async def _send(self, entry: _Entry, primary: str) -> ExecutionResult:
         order = entry.order
-        candidates = [primary, *self._fallbacks.get(primary, ())]
         failures: list[str] = []
-        for name in candidates:
+        for name in (primary, *self._fallbacks.get(primary, ())):
+            plugin = self._ready.get(name)
             try:
-                plugin = await self.plugin(name)
+                if plugin is None or not plugin.is_initialized:
+                    plugin = await self.plugin(name)
                 entry.plugin = name
                 result = await plugin.execute_order(order)
             except BrokerUnavailable as exc:

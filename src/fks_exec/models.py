@@ -21,7 +21,6 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -67,12 +66,12 @@ class OrderSide(_LowerStrEnum):
     @property
     def sign(self) -> int:
         """+1 for a buy, -1 for a sell: the sign of the position change."""
-        return 1 if self is OrderSide.BUY else -1
+        return 1 if self._value_ == "buy" else -1
 
     @property
     def opposite(self) -> OrderSide:
         """The side that closes a position opened by this side."""
-        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+        return OrderSide("sell" if self._value_ == "buy" else "buy")
 
 
 class OrderType(_LowerStrEnum):
@@ -142,6 +141,8 @@ _CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is timezone.utc:
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("datetime must be timezone-aware; pass e.g. datetime.now(timezone.utc)")
     return value.astimezone(timezone.utc)
@@ -165,13 +166,6 @@ def _client_order_id(value: str) -> str:
     return value
 
 
-def _not_bool(value: Any) -> Any:
-    # Decimal(True) == 1 would quietly turn a flag into a quantity of one.
-    if isinstance(value, bool):
-        raise ValueError("expected a number, got a boolean")
-    return value
-
-
 def new_client_order_id() -> str:
     """Return a fresh random client order id (32 hex characters)."""
     return uuid.uuid4().hex
@@ -184,10 +178,12 @@ def utc_now() -> datetime:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Symbol = Annotated[str, AfterValidator(_symbol)]
-Quantity = Annotated[Decimal, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)]
-Price = Annotated[Decimal, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)]
-Amount = Annotated[Decimal, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
-NonNegative = Annotated[Decimal, BeforeValidator(_not_bool), Field(ge=0, allow_inf_nan=False)]
+# pydantic's own Decimal validator converts floats through their text, refuses
+# booleans, NaN and infinities, and checks the bounds in Rust.
+Quantity = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+Price = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 ClientOrderId = Annotated[str, AfterValidator(_client_order_id)]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
@@ -376,7 +372,7 @@ class ExecutionResult(BaseModel):
 
     model_config = _FROZEN
 
-    success: bool = False
+    success: bool = None  # type: ignore[assignment]  # filled from status when not given
     """Defaults from ``status``: False only for ``rejected`` and ``unknown``."""
     status: OrderStatus
     plugin: str
@@ -393,21 +389,15 @@ class ExecutionResult(BaseModel):
     raw: JsonValue = None
     """The broker's own response, JSON-safe, for debugging and audit."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _defaults_from_status(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "status" in data:
-            status = OrderStatus(data["status"])
-            if data.get("success") is None:
-                data = {**data, "success": status not in _UNSUCCESSFUL_STATUSES}
-            if status in _UNSUCCESSFUL_STATUSES and data.get("error_code") is None:
-                code = ErrorCode.REJECTED if status is OrderStatus.REJECTED else ErrorCode.UNKNOWN
-                data = {**data, "error_code": code}
-        return data
-
     @model_validator(mode="after")
     def _check_consistency(self) -> ExecutionResult:
         unsuccessful = self.status in _UNSUCCESSFUL_STATUSES
+        # Defaults that depend on status; set through __dict__ because the model is frozen.
+        if self.success is None:
+            self.__dict__["success"] = not unsuccessful
+        if unsuccessful and self.error_code is None:
+            rejected = self.status is OrderStatus.REJECTED
+            self.__dict__["error_code"] = ErrorCode.REJECTED if rejected else ErrorCode.UNKNOWN
         if self.success == unsuccessful:
             raise ValueError(f"success={self.success} contradicts status={self.status.value}")
         if self.filled_quantity > 0 and self.average_price is None:

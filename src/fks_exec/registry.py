@@ -1,5 +1,8 @@
 """Finding, loading and starting plugins: :class:`PluginRegistry`.
 
+This module imports only what discovery needs (asyncio and the plugin base class are
+imported by the methods that use them), so listing plugins stays cheap.
+
 Plugins are found through the ``fks_exec.plugins`` entry-point group without importing
 them; a plugin is imported when first used. Everything is fail-soft: a plugin that
 cannot be imported or started is recorded with its error and logged, and the others
@@ -8,15 +11,12 @@ keep working (``strict=True`` makes such failures fatal instead).
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import logging
 import os
-import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fks_exec._names import parse_name_list
 from fks_exec.errors import (
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from fks_exec.models import HealthStatus
     from fks_exec.plugin import ExecutionPlugin
 
-if sys.version_info >= (3, 12):
-    from importlib.metadata import EntryPoint, entry_points
-else:  # pragma: no cover - exercised on older interpreters only
-    from importlib_metadata import EntryPoint, entry_points
 
 __all__ = ["ENTRY_POINT_GROUP", "INSTALL_HINTS", "PluginInfo", "PluginRegistry"]
 
@@ -50,8 +46,7 @@ INSTALL_HINTS: Mapping[str, str] = MappingProxyType(
 DEFAULT_HEALTH_TIMEOUT_S = 5.0
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(NamedTuple):
     """A discovered or registered plugin, described without importing it."""
 
     name: str
@@ -97,7 +92,7 @@ class PluginRegistry:
         self._registered: dict[str, ExecutionPlugin | type[ExecutionPlugin]] = {}
         self._instances: dict[str, ExecutionPlugin] = {}
         self._failures: dict[str, BaseException] = {}
-        self._init_locks: dict[str, asyncio.Lock] = {}
+        self._init_locks: dict[str, Any] = {}  # name -> asyncio.Lock
 
     def __repr__(self) -> str:
         return f"<PluginRegistry plugins={sorted(self._known())}>"
@@ -265,6 +260,8 @@ class PluginRegistry:
         raise TypeError(f"{obj!r} is not an ExecutionPlugin subclass or instance")
 
     def _not_found_message(self, name: str) -> str:
+        import difflib
+
         known = sorted(self._known())
         parts = [f"no plugin named {name!r}."]
         if name in INSTALL_HINTS:
@@ -287,6 +284,8 @@ class PluginRegistry:
         Raises what :meth:`load` raises, :class:`ConfigurationError` and
         :class:`PluginInitError`; the failure is also recorded in :attr:`failures`.
         """
+        import asyncio
+
         plugin = self.get(name)
         lock = self._init_locks.setdefault(name, asyncio.Lock())
         async with lock:
@@ -317,6 +316,8 @@ class PluginRegistry:
         :attr:`failures` and skipped; the rest go on. With ``strict=True`` the first
         failure is raised instead, after every start has finished.
         """
+        import asyncio
+
         configs = configs or {}
         selected = sorted(set(names) if names is not None else self.list_names())
         outcomes = await asyncio.gather(
@@ -340,6 +341,8 @@ class PluginRegistry:
         A check that raises or takes longer than ``timeout`` seconds is reported as
         unhealthy; this method never raises for a plugin's failure.
         """
+        import asyncio
+
         from fks_exec.models import HealthStatus
 
         started = {n: p for n, p in self._instances.items() if p.is_initialized}
@@ -356,6 +359,8 @@ class PluginRegistry:
 
     async def close_all(self) -> None:
         """Close every started plugin; one failing ``close`` is logged, the rest still run."""
+        import asyncio
+
         plugins = [p for p in self._instances.values() if p.is_initialized]
         outcomes = await asyncio.gather(*(p.close() for p in plugins), return_exceptions=True)
         for plugin, outcome in zip(plugins, outcomes, strict=False):
@@ -364,6 +369,8 @@ class PluginRegistry:
 
 
 async def _timed_health(plugin: ExecutionPlugin, timeout: float) -> HealthStatus:
+    import asyncio
+
     from fks_exec.models import HealthStatus
 
     try:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import NamedTuple
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import (
@@ -47,6 +48,14 @@ __all__ = ["Fill", "MockBroker", "MockClock", "MockOrder"]
 _BPS = Decimal(10_000)
 _ZERO = Decimal(0)
 _MAX_MATCH_PASSES = 50
+# Enum members read through a Python-level descriptor on 3.11; the hot path uses these.
+_BUY = OrderSide.BUY
+_MARKET, _LIMIT, _STOP, _STOP_LIMIT = (
+    OrderType.MARKET,
+    OrderType.LIMIT,
+    OrderType.STOP,
+    OrderType.STOP_LIMIT,
+)
 DEFAULT_START = datetime(2025, 1, 2, 14, 30, tzinfo=timezone.utc)
 
 
@@ -79,8 +88,7 @@ def _aware(when: datetime) -> datetime:
     return when.astimezone(timezone.utc)
 
 
-@dataclass(frozen=True)
-class Fill:
+class Fill(NamedTuple):
     """One execution: ``quantity`` at ``price``, with its ``fee`` in the account currency."""
 
     order_id: str
@@ -95,7 +103,7 @@ class Fill:
     time: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class MockOrder:
     """The broker's record of one order; ``quantity`` may follow a bracket's entry."""
 
@@ -142,21 +150,25 @@ class MockOrder:
         return [status for _, status in self.history]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Quote:
     bid: Decimal
     ask: Decimal
     last: Decimal
+    mid: Decimal
     bid_size: Decimal | None
     ask_size: Decimal | None
     time: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class _Position:
     quantity: Decimal = _ZERO
     average_price: Decimal = _ZERO
     realized_pnl: Decimal = _ZERO
+
+
+_FLAT = _Position()  # read-only stand-in for "no position"; never mutated
 
 
 class MockBroker:
@@ -242,6 +254,7 @@ class MockBroker:
             bid=b,
             ask=a,
             last=l_ if l_ is not None else (b + a) / 2,
+            mid=(b + a) / 2,
             bid_size=depth,
             ask_size=depth,
             time=self.clock.now(),
@@ -348,16 +361,16 @@ class MockBroker:
                 f"unknown symbol {order.symbol!r}: the mock trades only symbols given a "
                 "quote with set_price"
             )
-        if order.type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        if order.type in (_STOP, _STOP_LIMIT):
             assert order.stop_price is not None
             if _stop_reached(order.side, order.stop_price, quote):
-                touch = quote.ask if order.side is OrderSide.BUY else quote.bid
+                touch = quote.ask if order.side is _BUY else quote.bid
                 return ErrorCode.INVALID_ORDER, (
                     f"{order.side.value} stop at {order.stop_price} is already reached "
                     f"(touch {touch}); use a market or limit order"
                 )
         if order.reduce_only:
-            held = self._positions.get(order.symbol, _Position()).quantity
+            held = self._positions.get(order.symbol, _FLAT).quantity
             if held * order.side.sign >= 0:
                 return ErrorCode.INVALID_ORDER, (
                     f"reduce_only {order.side.value} would not reduce the position "
@@ -375,26 +388,22 @@ class MockBroker:
         return None
 
     def _fok_fillable(self, order: Order, quote: _Quote) -> bool:
-        if order.type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        if order.type in (_STOP, _STOP_LIMIT):
             return True  # checked when it triggers
-        if order.type is OrderType.LIMIT and not _marketable(order.side, order.price, quote):
+        if order.type is _LIMIT and not _marketable(order.side, order.price, quote):
             return False
-        depth = quote.ask_size if order.side is OrderSide.BUY else quote.bid_size
+        depth = quote.ask_size if order.side is _BUY else quote.bid_size
         return depth is None or depth >= order.quantity
 
     def _margin_needed(self, order: Order, quote: _Quote) -> Decimal:
         if order.reduce_only:
             return _ZERO
-        held = self._positions.get(order.symbol, _Position()).quantity
+        held = self._positions.get(order.symbol, _FLAT).quantity
         reducing = min(order.quantity, abs(held)) if held * order.side.sign < 0 else _ZERO
         opening = order.quantity - reducing
         if opening <= 0:
             return _ZERO
-        price = (
-            order.price
-            or order.stop_price
-            or (quote.ask if order.side is OrderSide.BUY else quote.bid)
-        )
+        price = order.price or order.stop_price or (quote.ask if order.side is _BUY else quote.bid)
         notional = opening * price
         return notional + notional * self.taker_fee_bps / _BPS
 
@@ -402,9 +411,9 @@ class MockBroker:
         """Fill what the order takes on arrival and apply its time in force."""
         order = record.order
         quote = self._quotes[order.symbol]
-        if order.type is OrderType.MARKET:
+        if order.type is _MARKET:
             self._take(record, quote, slipped=True)
-        elif order.type is OrderType.LIMIT and _marketable(order.side, order.price, quote):
+        elif order.type is _LIMIT and _marketable(order.side, order.price, quote):
             self._take(record, quote, slipped=False)
         if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) and record.is_working:
             self._set_status(record, OrderStatus.CANCELED)
@@ -491,7 +500,6 @@ class MockBroker:
             error=record.error,
             error_code=record.error_code,
             timestamp=self.clock.now(),
-            raw={"order_id": record.order_id, "status": record.status.value},
         )
 
     # ------------------------------------------------------------------ matching
@@ -513,18 +521,18 @@ class MockBroker:
 
     def _match_one(self, record: MockOrder, quote: _Quote) -> bool:
         order = record.order
-        if order.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not record.triggered:
+        if order.type in (_STOP, _STOP_LIMIT) and not record.triggered:
             assert order.stop_price is not None
             if not _stop_reached(order.side, order.stop_price, quote):
                 return False
             record.triggered = True
-            if order.type is OrderType.STOP:
+            if order.type is _STOP:
                 return self._take(record, quote, slipped=True) or True
             # The stop-limit's limit arrives now: it takes liquidity if marketable.
             if _marketable(order.side, order.price, quote):
                 self._take(record, quote, slipped=False)
             return True
-        if order.type in (OrderType.MARKET, OrderType.STOP):
+        if order.type in (_MARKET, _STOP):
             return self._take(record, quote, slipped=True)
         if not _marketable(order.side, order.price, quote):
             return False
@@ -542,28 +550,22 @@ class MockBroker:
         maker: bool = False,
     ) -> bool:
         side = record.order.side
-        depth = quote.ask_size if side is OrderSide.BUY else quote.bid_size
+        depth = quote.ask_size if side is _BUY else quote.bid_size
         quantity = record.remaining if depth is None else min(record.remaining, depth)
         quantity = self._reduce_only_cap(record, quantity)
         if quantity <= 0:
             return False
-        touch = quote.ask if side is OrderSide.BUY else quote.bid
+        touch = quote.ask if side is _BUY else quote.bid
         price = at if at is not None else touch
-        if (
-            at is None
-            and record.order.price is not None
-            and record.order.type is not OrderType.MARKET
-        ):
+        if at is None and record.order.price is not None and record.order.type is not _MARKET:
             # a marketable limit fills at the better of its limit and the touch
             price = (
-                min(touch, record.order.price)
-                if side is OrderSide.BUY
-                else max(touch, record.order.price)
+                min(touch, record.order.price) if side is _BUY else max(touch, record.order.price)
             )
         if slipped and self.slippage_bps:
             price = price + side.sign * price * self.slippage_bps / _BPS
         if depth is not None:
-            if side is OrderSide.BUY:
+            if side is _BUY:
                 quote.ask_size = depth - quantity
             else:
                 quote.bid_size = depth - quantity
@@ -573,7 +575,7 @@ class MockBroker:
     def _reduce_only_cap(self, record: MockOrder, quantity: Decimal) -> Decimal:
         if not record.order.reduce_only:
             return quantity
-        held = self._positions.get(record.order.symbol, _Position()).quantity
+        held = self._positions.get(record.order.symbol, _FLAT).quantity
         if held * record.order.side.sign >= 0:
             # Nothing left to reduce: a reduce-only order never opens or flips a position.
             self._set_status(record, OrderStatus.CANCELED)
@@ -585,7 +587,7 @@ class MockBroker:
     def _fill(self, record: MockOrder, quantity: Decimal, price: Decimal, liquidity: str) -> None:
         order = record.order
         rate = self.maker_fee_bps if liquidity == "maker" else self.taker_fee_bps
-        fee = quantity * price * rate / _BPS
+        fee = quantity * price * rate / _BPS if rate else _ZERO
         self.cash -= order.side.sign * quantity * price + fee
         self.fees_paid += fee
         self._apply_position(order.symbol, order.side.sign * quantity, price)
@@ -730,20 +732,21 @@ class MockBroker:
 
     def mark(self, symbol: str) -> Decimal:
         """The price positions in ``symbol`` are valued at: the quote's midpoint."""
-        q = self._quotes[symbol]
-        return (q.bid + q.ask) / 2
+        return self._quotes[symbol].mid
 
     def equity(self) -> Decimal:
         """Cash plus the marked value of every position."""
+        quotes = self._quotes
         return self.cash + sum(
-            (p.quantity * self.mark(s) for s, p in self._positions.items() if p.quantity),
+            (p.quantity * quotes[s].mid for s, p in self._positions.items() if p.quantity),
             _ZERO,
         )
 
     def buying_power(self) -> Decimal:
         """Equity times leverage, less open exposure and what working orders reserve."""
+        quotes = self._quotes
         exposure = sum(
-            (abs(p.quantity) * self.mark(s) for s, p in self._positions.items() if p.quantity),
+            (abs(p.quantity) * quotes[s].mid for s, p in self._positions.items() if p.quantity),
             _ZERO,
         )
         reserved = _ZERO
@@ -789,8 +792,8 @@ def _price(value: Decimal | float | str | None, name: str) -> Decimal | None:
 def _marketable(side: OrderSide, limit: Decimal | None, quote: _Quote) -> bool:
     if limit is None:
         return False
-    return quote.ask <= limit if side is OrderSide.BUY else quote.bid >= limit
+    return quote.ask <= limit if side is _BUY else quote.bid >= limit
 
 
 def _stop_reached(side: OrderSide, stop: Decimal, quote: _Quote) -> bool:
-    return quote.ask >= stop if side is OrderSide.BUY else quote.bid <= stop
+    return quote.ask >= stop if side is _BUY else quote.bid <= stop

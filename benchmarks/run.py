@@ -1,0 +1,50 @@
+"""Run every benchmarks/bench_*.py module and print one table of ratios.
+
+Each module exposes ``run() -> list[dict]``; a row has ``name``, ``value``, ``unit``,
+``goal`` (text such as "<= 1.25") and ``baseline`` (what the value is measured
+against, in the same run). The rows are also written to benchmarks/results.json.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import operator
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+OPS = {"<=": operator.le, ">=": operator.ge}
+
+
+def met(row: dict[str, Any]) -> str:
+    op, _, bound = str(row["goal"]).partition(" ")
+    check = OPS.get(op)
+    return "-" if check is None else ("yes" if check(row["value"], float(bound)) else "NO")
+
+
+def main() -> int:
+    rows: list[dict[str, Any]] = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print(f"running {path.name} ...", file=sys.stderr, flush=True)
+        rows.extend(module.run())
+    (HERE / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    header = f"{'benchmark':<44} {'value':>12} {'unit':<10} {'goal':<12} {'met':<4} baseline"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['name']:<44} {row['value']:>12,.3f} {row['unit']:<10} {row['goal']:<12} "
+            f"{met(row):<4} {row['baseline']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
