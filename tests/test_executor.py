@@ -268,3 +268,19 @@ def test_sync_executor_matches_async(registry: PluginRegistry) -> None:
     with pytest.raises(RuntimeError, match="closed"):
         ex.execute(Order.market("X", "buy", 1))
     ex.close()
+
+
+async def test_unavailable_without_fallback_raises_and_the_same_order_can_be_resent(
+    registry: PluginRegistry,
+) -> None:
+    async with executor(registry, default="mock", configs={"mock": {"prices": {"X": "5"}}}) as ex:
+        mock = ex.registry.get("mock")
+        assert isinstance(mock, MockPlugin)
+        order = Order.market("X", "buy", 1)
+        mock.broker.disconnect()
+        with pytest.raises(BrokerUnavailable, match="was not sent"):
+            await ex.execute(order)
+        assert mock.broker.orders == []
+        mock.broker.reconnect()
+        assert (await ex.execute(order)).status is OrderStatus.FILLED
+        assert len(mock.broker.orders) == 1

@@ -292,10 +292,26 @@ class Executor:
         if entry is not None:
             return await self._repeat(entry, order)
         entry = _Entry(order)
-        self._remember(cid, entry)
+        orders = self._orders
+        orders[cid] = entry
+        if len(orders) > self._history_size:
+            self._forget_oldest()
         try:
             primary = plugin or self._route_cache.get(order.symbol) or self.route(order.symbol)
-            result = await self._send(entry, primary)
+            ready = self._ready.get(primary)
+            if ready is not None and ready.is_initialized and primary not in self._fallbacks:
+                # Fast path: a started plugin with no fallbacks to consider.
+                entry.plugin = primary
+                try:
+                    result = await ready.execute_order(order)
+                except BrokerUnavailable as exc:
+                    raise BrokerUnavailable(
+                        f"order {cid} was not sent; no plugin could take it ({primary}: {exc})"
+                    ) from exc
+                if result.status is OrderStatus.UNKNOWN:
+                    result = await self._reconcile(primary, result)
+            else:
+                result = await self._send(entry, primary)
         except FksExecError:
             # Nothing reached a broker: forget the id so a retry can send it.
             self._orders.pop(cid, None)
@@ -316,7 +332,8 @@ class Executor:
         entry.result = result
         if result.order_id:
             self._order_ids[result.order_id] = cid
-        entry.settle()
+        if entry.waiters:
+            entry.settle()
         return result
 
     async def _repeat(self, entry: _Entry, order: Order) -> ExecutionResult:
@@ -339,9 +356,8 @@ class Executor:
             entry.result = result
         return result
 
-    def _remember(self, cid: str, entry: _Entry) -> None:
+    def _forget_oldest(self) -> None:
         orders = self._orders
-        orders[cid] = entry
         while len(orders) > self._history_size:
             _, old = orders.popitem(last=False)
             if old.result is not None and old.result.order_id:
