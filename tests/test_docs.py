@@ -29,7 +29,7 @@ def test_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for number, code in enumerate(blocks, 1):
         try:
-            exec(compile(code, f"{page.name}[block {number}]", "exec"), namespace)  # noqa: S102
+            exec(compile(code, f"{page.name}[block {number}]", "exec"), namespace)
         except Exception as exc:  # pragma: no cover - the message is the point
             raise AssertionError(f"{page.name} block {number} failed: {exc!r}\n{code}") from exc
 
