@@ -15,8 +15,8 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks $(PLUGIN_DIRS)
-	$(BIN)/ruff format --check src tests benchmarks $(PLUGIN_DIRS)
+	$(BIN)/ruff check src tests benchmarks examples $(PLUGIN_DIRS)
+	$(BIN)/ruff format --check src tests benchmarks examples $(PLUGIN_DIRS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src $(foreach d,$(PLUGIN_DIRS),$(d)/src)

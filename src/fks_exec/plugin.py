@@ -103,6 +103,8 @@ class ExecutionPlugin(ABC):
         self._config: PluginConfig | None = None
         self._secrets: tuple[str, ...] = ()
         self._initialized = False
+        self.use_env = True
+        """Read FKS_EXEC_<NAME>_* variables in ``init``; tests set False to isolate."""
         self.log = logging.getLogger(f"fks_exec.plugins.{self.name}")
 
     def __repr__(self) -> str:
@@ -143,7 +145,7 @@ class ExecutionPlugin(ABC):
         """
         if self._initialized:
             raise PluginInitError(f"plugin {self.name!r} is already initialized; close() it first")
-        cfg = load_plugin_config(self.name, self.config_model, config)
+        cfg = load_plugin_config(self.name, self.config_model, config, use_env=self.use_env)
         self._secrets = _secret_values(cfg)
         try:
             await self._connect(cfg)

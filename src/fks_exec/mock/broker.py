@@ -17,12 +17,20 @@ Matching rules:
 * ``ioc`` cancels what does not fill at once; ``fok`` fills whole or is rejected;
   ``day`` orders expire at :meth:`MockBroker.end_of_day`;
 * an order's ``stop_loss``/``take_profit`` become a one-cancels-other pair of
-  reduce-only exits once the entry fills, sized to the entry's filled quantity.
+  reduce-only exits once the entry fills, sized to the entry's filled quantity; they
+  are canceled when the position in their symbol goes flat;
+* a reduce-only order never opens or flips a position: one that would is rejected,
+  and one larger than the position fills only what is held.
+
+Accounting: cash moves by each fill's value and fee; positions are netted per symbol
+at average cost, tracked as the exact cost of what is open, so realized P&L is exact
+whenever a position goes flat.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -164,8 +172,13 @@ class _Quote:
 @dataclass(slots=True)
 class _Position:
     quantity: Decimal = _ZERO
-    average_price: Decimal = _ZERO
+    cost: Decimal = _ZERO
+    """What the open quantity cost, without fees (always >= 0)."""
     realized_pnl: Decimal = _ZERO
+
+    @property
+    def average_price(self) -> Decimal:
+        return self.cost / abs(self.quantity) if self.quantity else _ZERO
 
 
 _FLAT = _Position()  # read-only stand-in for "no position"; never mutated
@@ -221,6 +234,9 @@ class MockBroker:
         self._failures: deque[tuple[BaseException, bool]] = deque()
         self._new_fills: list[Fill] = []
         self.connected = True
+        self._latency_s = 0.0
+        self._jitter_s = 0.0
+        self._random = random.Random(0)  # noqa: S311 - simulated latency, not security
 
     # ------------------------------------------------------------------ quotes
 
@@ -302,6 +318,24 @@ class MockBroker:
     def reconnect(self) -> None:
         """Restore the connection dropped by :meth:`disconnect`."""
         self.connected = True
+
+    def set_latency(self, fixed_ms: float = 0.0, jitter_ms: float = 0.0, *, seed: int = 0) -> None:
+        """Delay every call of the plugin by ``fixed_ms`` plus up to ``jitter_ms``.
+
+        The jitter is drawn from a generator seeded with ``seed``, so a run repeats.
+        Raises ``ValueError`` for a negative delay.
+        """
+        if fixed_ms < 0 or jitter_ms < 0:
+            raise ValueError("latency must not be negative")
+        self._latency_s = fixed_ms / 1000
+        self._jitter_s = jitter_ms / 1000
+        self._random = random.Random(seed)  # noqa: S311
+
+    def next_delay(self) -> float:
+        """Seconds the next plugin call waits (fixed part plus seeded jitter)."""
+        if not self._jitter_s:
+            return self._latency_s
+        return self._latency_s + self._random.uniform(0, self._jitter_s)
 
     def require_connected(self) -> None:
         """Raise :class:`BrokerUnavailable` while disconnected."""
@@ -614,22 +648,25 @@ class MockBroker:
             self._grow_bracket(record, quantity)
         if record.oco_id is not None:
             self._resolve_oco(record)
+        if self.position(order.symbol) == 0:
+            self._drop_exits(order.symbol)
 
     def _apply_position(self, symbol: str, delta: Decimal, price: Decimal) -> None:
         pos = self._positions.setdefault(symbol, _Position())
         held = pos.quantity
         if held == 0 or (held > 0) == (delta > 0):
-            total = held + delta
-            pos.average_price = (abs(held) * pos.average_price + abs(delta) * price) / abs(total)
-            pos.quantity = total
+            pos.cost += abs(delta) * price
+            pos.quantity = held + delta
             return
         closing = min(abs(delta), abs(held))
-        pos.realized_pnl += closing * (price - pos.average_price) * (1 if held > 0 else -1)
+        # Average-cost accounting on the exact cost of what is open: closing all of it
+        # removes the whole cost, so P&L is exact whenever a position goes flat.
+        removed = pos.cost if closing == abs(held) else pos.cost * closing / abs(held)
+        pos.realized_pnl += (closing * price - removed) * (1 if held > 0 else -1)
+        pos.cost -= removed
         pos.quantity = held + delta
-        if pos.quantity == 0:
-            pos.average_price = _ZERO
-        elif (pos.quantity > 0) != (held > 0):  # flipped: the rest opened at this price
-            pos.average_price = price
+        if pos.quantity != 0 and (pos.quantity > 0) != (held > 0):
+            pos.cost = abs(pos.quantity) * price  # flipped: the rest opened at this price
 
     # ------------------------------------------------------------------ brackets
 
@@ -699,6 +736,14 @@ class MockBroker:
             other.error = f"canceled by its OCO partner {filled.order_id}"
             self._retire(other)
 
+    def _drop_exits(self, symbol: str) -> None:
+        # As at MT5 and NinjaTrader: bracket exits go away with the position they protect.
+        for record in list(self._working.values()):
+            if record.parent_id is not None and record.order.symbol == symbol:
+                self._set_status(record, OrderStatus.CANCELED)
+                record.error = "canceled: the position it protected is closed"
+                self._retire(record)
+
     # ------------------------------------------------------------------ account
 
     def positions(self) -> list[Position]:
@@ -708,12 +753,13 @@ class MockBroker:
             if pos.quantity == 0:
                 continue
             mark = self.mark(symbol)
+            sign = 1 if pos.quantity > 0 else -1
             result.append(
                 Position(
                     symbol=symbol,
                     quantity=pos.quantity,
                     average_price=pos.average_price,
-                    unrealized_pnl=(mark - pos.average_price) * pos.quantity + _ZERO,
+                    unrealized_pnl=(mark * abs(pos.quantity) - pos.cost) * sign + _ZERO,
                 )
             )
         return result

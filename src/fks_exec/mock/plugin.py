@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from decimal import Decimal
 from typing import ClassVar
 
@@ -60,31 +59,32 @@ class MockPlugin(ExecutionPlugin):
     def __init__(self, broker: MockBroker | None = None) -> None:
         super().__init__()
         self.broker = broker if broker is not None else MockBroker()
-        self._latency_s = 0.0
-        self._jitter_s = 0.0
-        self._random = random.Random(0)  # noqa: S311 - simulated latency, not security
 
     async def _connect(self, config: MockConfig) -> None:
         broker = self.broker
-        if not broker.fills:  # a fresh account takes the configured cash
+        # Only what was set (keyword or variable) is applied, so a broker a test built
+        # and configured itself keeps its own cash, fees and quotes.
+        given = config.model_fields_set
+        if "cash" in given and not broker.fills:
             broker.cash = config.cash
-        broker.currency = config.currency
-        broker.slippage_bps = config.slippage_bps
-        broker.maker_fee_bps = config.maker_fee_bps
-        broker.taker_fee_bps = config.taker_fee_bps
-        broker.leverage = config.leverage
-        broker.history_limit = config.history_limit
+        for name in (
+            "currency",
+            "slippage_bps",
+            "maker_fee_bps",
+            "taker_fee_bps",
+            "leverage",
+            "history_limit",
+        ):
+            if name in given:
+                setattr(broker, name, getattr(config, name))
+        if given & {"latency_ms", "latency_jitter_ms", "seed"}:
+            broker.set_latency(config.latency_ms, config.latency_jitter_ms, seed=config.seed)
         for symbol, price in config.prices.items():
             broker.set_price(symbol, last=price)
-        self._latency_s = config.latency_ms / 1000
-        self._jitter_s = config.latency_jitter_ms / 1000
-        self._random = random.Random(config.seed)  # noqa: S311
         broker.reconnect()
 
     async def _delay(self) -> None:
-        delay = self._latency_s
-        if self._jitter_s:
-            delay += self._random.uniform(0, self._jitter_s)
+        delay = self.broker.next_delay()
         if delay:
             await asyncio.sleep(delay)
 
