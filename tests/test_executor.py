@@ -59,9 +59,11 @@ async def test_no_route_is_a_routing_error_and_nothing_sent(
     assert all(not p.sent for p in plugins.values())
 
 
-async def test_unknown_plugin_in_config_fails_fast(registry: PluginRegistry) -> None:
+async def test_unknown_plugin_in_config_fails_fast() -> None:
+    only_mock = PluginRegistry(discover=False)
+    only_mock.register("mock", MockPlugin)
     with pytest.raises(PluginNotFound, match="pip install fks-exec-ccxt"):
-        await executor(registry, default="ccxt").start()
+        await executor(only_mock, default="ccxt").start()
 
 
 async def test_fallback_only_when_nothing_was_sent(
