@@ -48,9 +48,10 @@ async def _interleaved(n: int) -> tuple[float, float]:
             spent_direct += time.perf_counter() - began
             chunk = routed_orders[start : start + CHUNK]
             began = time.perf_counter()
-            for order in chunk:
-                await executor.execute(order)
+            results = [await executor.execute(order) for order in chunk]
             spent_routed += time.perf_counter() - began
+            if any(r.status.value != "filled" for r in results):  # a fast failure is no order
+                raise RuntimeError(f"benchmark orders failed: {results[0]}")
     await direct.close()
     return spent_direct / n, spent_routed / n
 

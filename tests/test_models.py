@@ -159,11 +159,16 @@ def test_results_never_report_impossible_fills(fields: dict[str, object], fragme
         ExecutionResult.for_order(Order.market("X", "buy", 1), plugin="p", **fields)  # type: ignore[arg-type]
 
 
-def test_result_raw_must_be_json_safe() -> None:
+def test_result_raw_is_made_json_safe() -> None:
+    import json
+
     order = Order.market("X", "buy", 1)
-    ExecutionResult.for_order(order, plugin="p", status="accepted", raw={"a": [1, "b", None]})
-    with pytest.raises(ValidationError):
-        ExecutionResult.for_order(order, plugin="p", status="accepted", raw={"a": object()})
+    kept = {"a": [1, "b", None, 2.5]}
+    assert ExecutionResult.for_order(order, plugin="p", status="accepted", raw=kept).raw == kept
+    odd = {"nan": float("nan"), "inf": [float("inf")], "dec": Decimal("1.5"), 3: object()}
+    raw = ExecutionResult.for_order(order, plugin="p", status="accepted", raw=odd).raw
+    assert raw["nan"] is None and raw["inf"] == [None] and raw["dec"] == "1.5"
+    json.dumps(raw, allow_nan=False)
 
 
 def test_other_models() -> None:

@@ -11,6 +11,8 @@ before anything can reach a broker.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import uuid
 from datetime import datetime, timezone
@@ -23,7 +25,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
     model_validator,
 )
 
@@ -166,6 +167,29 @@ def _client_order_id(value: str) -> str:
     return value
 
 
+def _json_safe(value: Any) -> Any:
+    # One pass of the C encoder settles the common case; only a payload that fails it
+    # (NaN, Decimal, an odd object) is walked and made safe.
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return json_safe(value)
+    return value
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` made JSON-safe: NaN and infinities become None, unknown objects text."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
 def new_client_order_id() -> str:
     """Return a fresh random client order id (32 hex characters)."""
     return uuid.uuid4().hex
@@ -185,6 +209,7 @@ Price = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
 NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 ClientOrderId = Annotated[str, AfterValidator(_client_order_id)]
+JsonSafe = Annotated[Any, AfterValidator(_json_safe)]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
@@ -386,8 +411,9 @@ class ExecutionResult(BaseModel):
     error: str | None = None
     error_code: ErrorCode | None = None
     timestamp: UtcDatetime = Field(default_factory=utc_now)
-    raw: JsonValue = None
-    """The broker's own response, JSON-safe, for debugging and audit."""
+    raw: JsonSafe = None
+    """The broker's own response for debugging and audit; made JSON-safe on the way in
+    (NaN and infinities become None, other non-JSON objects their text)."""
 
     @model_validator(mode="after")
     def _check_consistency(self) -> ExecutionResult:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fks_exec_ccxt import CcxtPlugin
 from fks_exec_ccxt.testing import FakeBinance, FakeBybit, fake_exchange
 

@@ -13,11 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
+from fks_exec import ExecutionResult, Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
 from fks_exec_ccxt.mapping import to_decimal, to_result
 from fks_exec_ccxt.testing import FakeBinance, FakeBybit, binance_symbol_info, fake_exchange
-
-from fks_exec import ExecutionResult, Order, OrderStatus
 
 
 def raw_infos(fixture_json: Any, exchange: str, predicate: Any) -> list[dict[str, Any]]:

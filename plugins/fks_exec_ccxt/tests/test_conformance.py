@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit, fake_exchange
-
 from fks_exec import ErrorCode, Order, OrderSide
 from fks_exec.testing import ConformanceTarget, PluginConformance
+from fks_exec_ccxt import CcxtPlugin
+from fks_exec_ccxt.testing import FakeBinance, FakeBybit, fake_exchange
 
 
 class TestBinanceSpotConformance(PluginConformance):

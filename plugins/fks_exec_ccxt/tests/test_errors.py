@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit
 
 from fks_exec import (
     BrokerUnavailable,
@@ -16,6 +14,8 @@ from fks_exec import (
     OrderStatus,
     PluginRegistry,
 )
+from fks_exec_ccxt import CcxtPlugin
+from fks_exec_ccxt.testing import FakeBinance, FakeBybit
 
 
 def binance_error(status: int, code: int, msg: str) -> dict[str, object]:

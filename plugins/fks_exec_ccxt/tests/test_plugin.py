@@ -7,10 +7,10 @@ import logging
 from decimal import Decimal
 
 import pytest
-from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit, attach
 
 from fks_exec import ConfigurationError, Order, OrderStatus, PluginInitError
+from fks_exec_ccxt import CcxtPlugin
+from fks_exec_ccxt.testing import FakeBinance, FakeBybit, attach
 
 SECRET = "s3cr3t-binance-value-9f8e"
 

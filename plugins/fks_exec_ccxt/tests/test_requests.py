@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit
 
 from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec_ccxt import CcxtPlugin
+from fks_exec_ccxt.testing import FakeBinance, FakeBybit
 
 
 def sent(venue: FakeBinance | FakeBybit, path: str) -> list[dict[str, str]]:

@@ -20,12 +20,14 @@ from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus, Orde
 
 __all__ = [
     "Denial",
+    "MarketRules",
     "Request",
     "Verdict",
     "build_request",
     "classify",
     "to_decimal",
     "to_result",
+    "to_tick",
 ]
 
 _TIF = {"gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
@@ -74,31 +76,107 @@ def market_features(exchange: Any, market: dict[str, Any]) -> dict[str, Any]:
     return create if isinstance(create, dict) else {}
 
 
-def _precise(exchange: Any, method: str, symbol: str, value: Decimal) -> Decimal:
-    text = getattr(exchange, method)(symbol, str(value))
-    return Decimal(str(text))
+_TICK_SIZE = 4  # ccxt's precisionMode constant for "precision is a tick size"
+
+
+@dataclass(frozen=True)
+class MarketRules:
+    """What build_request needs of a market, derived once from ccxt's market and features."""
+
+    symbol: str
+    spot: bool
+    features: dict[str, Any]
+    amount_tick: Decimal | None
+    """Set when ccxt rounds this market by tick size with its generic method."""
+    price_tick: Decimal | None
+    min_amount: Decimal | None
+    max_amount: Decimal | None
+    min_cost: Decimal | None
+    contract_size: Decimal
+
+    @classmethod
+    def of(cls, exchange: Any, market: dict[str, Any]) -> MarketRules:
+        """Derive the rules of ``market`` on ``exchange``."""
+        from ccxt.async_support.base.exchange import Exchange
+
+        kind = type(exchange)
+        generic = (
+            exchange.precisionMode == _TICK_SIZE
+            and kind.amount_to_precision is Exchange.amount_to_precision
+            and kind.price_to_precision is Exchange.price_to_precision
+        )
+        precision = market.get("precision") or {}
+        limits = market.get("limits") or {}
+        return cls(
+            symbol=market["symbol"],
+            spot=bool(market.get("spot")),
+            features=market_features(exchange, market),
+            amount_tick=_positive(precision.get("amount")) if generic else None,
+            price_tick=_positive(precision.get("price")) if generic else None,
+            min_amount=to_decimal((limits.get("amount") or {}).get("min")),
+            max_amount=to_decimal((limits.get("amount") or {}).get("max")) or None,
+            min_cost=to_decimal((limits.get("cost") or {}).get("min")) or None,
+            contract_size=to_decimal(market.get("contractSize")) or Decimal(1),
+        )
+
+
+def _positive(value: Any) -> Decimal | None:
+    number = to_decimal(value)
+    return number if number is not None and number > 0 else None
+
+
+def to_tick(value: Decimal, tick: Decimal, *, truncate: bool) -> Decimal:
+    """``value`` on a multiple of ``tick``: truncated, or rounded half away from zero.
+
+    The same rule as ccxt's ``decimal_to_precision`` in TICK_SIZE mode (amounts are
+    truncated, prices rounded), done on Decimals directly because ccxt's generic
+    routine is slow; a property test holds the two equal.
+    """
+    missing = abs(value) % tick
+    if not missing:
+        return value
+    sign = 1 if value > 0 else -1
+    if truncate or missing < tick / 2:
+        return value - sign * missing
+    return value - sign * missing + sign * tick
+
+
+def _amount(exchange: Any, rules: MarketRules, value: Decimal) -> Decimal:
+    if rules.amount_tick is None:
+        return Decimal(str(exchange.amount_to_precision(rules.symbol, str(value))))
+    result = to_tick(value, rules.amount_tick, truncate=True)
+    if result == 0:
+        raise ccxt.InvalidOrder(
+            f"{exchange.id} amount of {rules.symbol} must be greater than minimum amount "
+            f"precision of {rules.amount_tick}"
+        )
+    return result
+
+
+def _price(exchange: Any, rules: MarketRules, value: Decimal) -> Decimal:
+    if rules.price_tick is None:
+        return Decimal(str(exchange.price_to_precision(rules.symbol, str(value))))
+    return to_tick(value, rules.price_tick, truncate=False)
 
 
 def build_request(
     exchange: Any,
-    market: dict[str, Any],
+    rules: MarketRules,
     order: Order,
     reference_price: Decimal | None,
 ) -> Request | Denial:
-    """Map ``order`` to ccxt's unified ``create_order`` arguments for ``market``.
+    """Map ``order`` to ccxt's unified ``create_order`` arguments for a market.
 
     ``reference_price`` is a recent price used to check a market order's minimum cost
     (None skips that check). Returns a :class:`Denial` for what the exchange cannot
     do or would refuse (below minimum amount or cost, unsupported order feature);
     precision errors raised by ccxt are returned as denials too.
     """
-    symbol = market["symbol"]
-    features = market_features(exchange, market)
+    symbol = rules.symbol
+    features = rules.features
     params: dict[str, Any] = {"clientOrderId": order.client_order_id}
-    if (
-        order.type in (OrderType.STOP, OrderType.STOP_LIMIT)
-        and features.get("triggerPrice") is False
-    ):
+    stop_kind = order.type in (OrderType.STOP, OrderType.STOP_LIMIT)
+    if stop_kind and features.get("triggerPrice") is False:
         return Denial(ErrorCode.NOT_SUPPORTED, f"{exchange.id} has no stop orders on {symbol}")
     if order.time_in_force.value == "day":
         return Denial(
@@ -112,7 +190,7 @@ def build_request(
             return Denial(ErrorCode.NOT_SUPPORTED, f"{exchange.id} does not take {tif} orders")
         params["timeInForce"] = tif
     if order.reduce_only:
-        if market.get("spot"):
+        if rules.spot:
             return Denial(
                 ErrorCode.NOT_SUPPORTED,
                 f"reduce_only has no meaning on the spot market {symbol}; sell what you hold",
@@ -131,30 +209,22 @@ def build_request(
                 f"{symbol} through ccxt; nothing was sent (no half bracket)",
             )
     try:
-        amount = _precise(exchange, "amount_to_precision", symbol, order.quantity)
-        price = (
-            _precise(exchange, "price_to_precision", symbol, order.price)
-            if order.price is not None
-            else None
-        )
+        amount = _amount(exchange, rules, order.quantity)
+        price = _price(exchange, rules, order.price) if order.price is not None else None
         if order.stop_price is not None:
-            params["triggerPrice"] = float(
-                _precise(exchange, "price_to_precision", symbol, order.stop_price)
-            )
+            params["triggerPrice"] = float(_price(exchange, rules, order.stop_price))
             if features.get("triggerDirection"):
                 # A buy stop fires when the price rises to it, a sell stop when it falls.
-                params["triggerDirection"] = (
-                    "ascending" if order.side.value == "buy" else "descending"
-                )
+                rising = order.side.value == "buy"
+                params["triggerDirection"] = "ascending" if rising else "descending"
         if order.stop_loss is not None:
-            sl = _precise(exchange, "price_to_precision", symbol, order.stop_loss)
-            params["stopLoss"] = {"triggerPrice": float(sl)}
+            params["stopLoss"] = {"triggerPrice": float(_price(exchange, rules, order.stop_loss))}
         if order.take_profit is not None:
-            tp = _precise(exchange, "price_to_precision", symbol, order.take_profit)
+            tp = _price(exchange, rules, order.take_profit)
             params["takeProfit"] = {"triggerPrice": float(tp)}
     except ccxt.BaseError as exc:  # e.g. amount below the precision step
         return Denial(ErrorCode.INVALID_ORDER, f"{order.quantity} {symbol}: {exc}")
-    denial = _check_limits(market, amount, price if price is not None else reference_price)
+    denial = _check_limits(rules, amount, price if price is not None else reference_price)
     if denial is not None:
         return denial
     kind = "limit" if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else "market"
@@ -168,31 +238,28 @@ def build_request(
     )
 
 
-def _check_limits(market: dict[str, Any], amount: Decimal, price: Decimal | None) -> Denial | None:
-    limits = market.get("limits") or {}
-    symbol = market["symbol"]
+def _check_limits(rules: MarketRules, amount: Decimal, price: Decimal | None) -> Denial | None:
+    symbol = rules.symbol
     if amount <= 0:
         return Denial(ErrorCode.INVALID_ORDER, f"quantity rounds to 0 at {symbol}'s precision")
-    amount_min = to_decimal((limits.get("amount") or {}).get("min"))
-    amount_max = to_decimal((limits.get("amount") or {}).get("max"))
-    if amount_min is not None and amount < amount_min:
+    if rules.min_amount is not None and amount < rules.min_amount:
         return Denial(
             ErrorCode.INVALID_ORDER,
-            f"quantity {amount} is below {symbol}'s minimum {amount_min}; nothing was sent",
+            f"quantity {amount} is below {symbol}'s minimum {rules.min_amount}; nothing was sent",
         )
-    if amount_max and amount > amount_max:
+    if rules.max_amount is not None and amount > rules.max_amount:
         return Denial(
             ErrorCode.INVALID_ORDER,
-            f"quantity {amount} is above {symbol}'s maximum {amount_max}; nothing was sent",
+            f"quantity {amount} is above {symbol}'s maximum {rules.max_amount}; nothing was sent",
         )
-    cost_min = to_decimal((limits.get("cost") or {}).get("min"))
-    contract_size = to_decimal(market.get("contractSize")) or Decimal(1)
-    if cost_min and price is not None and amount * price * contract_size < cost_min:
-        return Denial(
-            ErrorCode.INVALID_ORDER,
-            f"order value {amount * price * contract_size} is below {symbol}'s minimum "
-            f"{cost_min}; nothing was sent",
-        )
+    if rules.min_cost is not None and price is not None:
+        value = amount * price * rules.contract_size
+        if value < rules.min_cost:
+            return Denial(
+                ErrorCode.INVALID_ORDER,
+                f"order value {value} is below {symbol}'s minimum {rules.min_cost}; "
+                "nothing was sent",
+            )
     return None
 
 
@@ -246,7 +313,7 @@ def to_result(
         average_price=average if filled else None,
         error="rejected by the exchange" if status is OrderStatus.REJECTED else None,
         error_code=ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
-        raw=json_safe({k: raw.get(k) for k in _RAW_KEYS if k in raw}),
+        raw={k: raw[k] for k in ("info", "fee", "fees") if raw.get(k)},
     )
 
 
@@ -278,19 +345,6 @@ def _status(value: Any, filled: Decimal, quantity: Decimal | None) -> OrderStatu
     if filled > 0:
         return OrderStatus.PARTIALLY_FILLED
     return OrderStatus.ACCEPTED  # "open", or acknowledged without a status
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with everything that is not JSON (Decimals, NaN, objects) made so."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return str(value)
 
 
 # ------------------------------------------------------------------------ errors

@@ -48,6 +48,7 @@ class CcxtPlugin(ExecutionPlugin):
         self._markets_lock: asyncio.Lock | None = None
         self._symbols: OrderedDict[str, str] = OrderedDict()  # client/broker id -> symbol
         self._tickers: dict[str, tuple[float, Decimal | None]] = {}
+        self._rules: dict[str, Any] = {}  # symbol -> MarketRules, derived once
         self._cfg = CcxtConfig()
 
     # ------------------------------------------------------------------ lifecycle
@@ -172,7 +173,7 @@ class CcxtPlugin(ExecutionPlugin):
     async def _execute_order(self, order: Order) -> ExecutionResult:
         import ccxt.async_support as ccxt_async
 
-        from fks_exec_ccxt.mapping import Denial, build_request, classify, to_result
+        from fks_exec_ccxt.mapping import Denial, MarketRules, build_request, classify, to_result
 
         market = await self.market(order.symbol)
         if market is None:
@@ -182,9 +183,11 @@ class CcxtPlugin(ExecutionPlugin):
                 f"{self.exchange.id} has no market {order.symbol!r}; use the unified symbol "
                 "(BTC/USDT, BTC/USDT:USDT) or the exchange's own id",
             )
-        request = build_request(
-            self.exchange, market, order, await self._reference_price(market, order)
-        )
+        rules = self._rules.get(market["symbol"])
+        if rules is None:
+            rules = self._rules[market["symbol"]] = MarketRules.of(self.exchange, market)
+        reference = await self._reference_price(market, order)
+        request = build_request(self.exchange, rules, order, reference)
         if isinstance(request, Denial):
             return self._denied(order, request.code, request.message)
         self._remember(order.client_order_id, request.symbol)

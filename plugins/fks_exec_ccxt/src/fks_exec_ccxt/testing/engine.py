@@ -104,6 +104,7 @@ class Engine:
     quotes: dict[str, _Quote] = field(default_factory=dict)
     orders: dict[str, FakeOrder] = field(default_factory=dict)
     positions: dict[str, _Position] = field(default_factory=dict)
+    by_client: dict[str, FakeOrder] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
 
     # ------------------------------------------------------------------ prices
@@ -126,17 +127,19 @@ class Engine:
 
     def find(self, order_id: str | None = None, client_id: str | None = None) -> FakeOrder:
         """An order by id or client id; raises ``EngineError('not_found')``."""
-        for order in self.orders.values():
-            if (order_id and order.id == order_id) or (client_id and order.client_id == client_id):
-                return order
-        raise EngineError("not_found", "order does not exist")
+        order = self.orders.get(order_id) if order_id else None
+        if order is None and client_id:
+            order = self.by_client.get(client_id)
+        if order is None:
+            raise EngineError("not_found", "order does not exist")
+        return order
 
     def place(self, order: FakeOrder) -> FakeOrder:
         """Validate, accept and match an order; raises :class:`EngineError` on refusal."""
         market = self.markets.get(order.symbol)
         if market is None:
             raise EngineError("symbol", f"unknown symbol {order.symbol}")
-        if any(o.client_id == order.client_id for o in self.orders.values()):
+        if order.client_id in self.by_client:
             raise EngineError("duplicate", "duplicate client order id")
         quote = self.quote(order.symbol)
         self._check_filters(order, market, quote)
@@ -153,6 +156,7 @@ class Engine:
         order.id = str(next(self._ids))
         order.updated_ms = order.created_ms
         self.orders[order.id] = order
+        self.by_client[order.client_id] = order
         if order.status == "new":
             self._match(order, resting=False)
             if order.tif in ("IOC", "FOK") and order.is_open:
