@@ -34,9 +34,27 @@ def test_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             raise AssertionError(f"{page.name} block {number} failed: {exc!r}\n{code}") from exc
 
 
-def test_configuration_page_lists_every_mock_field() -> None:
-    from fks_exec.mock import MockConfig
+CONFIG_MODELS = {
+    "mock": "fks_exec.mock:MockConfig",
+    "ccxt": "fks_exec_ccxt:CcxtConfig",
+    "mt5": "fks_exec_mt5:Mt5Config",
+    "ninja": "fks_exec_ninja:NinjaConfig",
+}
 
+
+@pytest.mark.parametrize("plugin", sorted(CONFIG_MODELS))
+def test_configuration_page_lists_every_field(plugin: str) -> None:
+    import importlib
+
+    module, _, name = CONFIG_MODELS[plugin].partition(":")
+    try:
+        model = getattr(importlib.import_module(module), name)
+    except ImportError:
+        pytest.skip(f"{module} is not installed")
     page = (DOCS / "configuration.md").read_text()
-    for name in MockConfig.model_fields:
-        assert f"`FKS_EXEC_MOCK_{name.upper()}`" in page, name
+    plugin_page = DOCS / "plugins" / f"{plugin}.md"
+    for field in model.model_fields:
+        variable = f"`FKS_EXEC_{plugin.upper()}_{field.upper()}`"
+        assert variable in page, variable
+        if plugin_page.exists():
+            assert variable in plugin_page.read_text(), (plugin_page.name, variable)
