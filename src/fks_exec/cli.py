@@ -91,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a short guided run on the built-in mock broker")
     demo.set_defaults(handler=_cmd_demo)
+
+    check = sub.add_parser(
+        "check",
+        help="run a plugin's check against a real broker (e.g. check mt5 --place)",
+        description="Run the check a plugin ships (entry point group fks_exec.checks) "
+        "against your real terminal or account, with the usual FKS_EXEC_* configuration.",
+    )
+    check.add_argument("plugin", help="plugin whose check to run (mt5, ninja, ...)")
+    check.add_argument("args", nargs=argparse.REMAINDER, help="the check's own options")
+    check.set_defaults(handler=_cmd_check)
     return parser
 
 
@@ -219,6 +229,31 @@ def _describe_result(result: ExecutionResult) -> str:
     if result.error:
         text += f"; {result.error_code}: {result.error}"
     return text
+
+
+# ---------------------------------------------------------------------- check
+
+CHECKS_GROUP = "fks_exec.checks"
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from importlib.metadata import entry_points
+
+    from fks_exec.registry import INSTALL_HINTS
+
+    found = {ep.name: ep for ep in entry_points(group=CHECKS_GROUP)}
+    if args.plugin not in found:
+        hint = INSTALL_HINTS.get(args.plugin)
+        install = f"; install it with: pip install {hint}" if hint else ""
+        print(
+            f"error: no check for plugin {args.plugin!r} (available: "
+            f"{', '.join(sorted(found)) or 'none'}){install}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    run = found[args.plugin].load()
+    code: int = run(args.args, out)
+    return code
 
 
 # ---------------------------------------------------------------------- demo

@@ -447,17 +447,17 @@ class ExecutionResult(BaseModel):
     ) -> ExecutionResult:
         """Build a result about ``order``, copying its identity (id, symbol, side, qty).
 
-        Raises ``pydantic.ValidationError`` when the fields contradict each other.
+        ``fields`` may override what is copied (e.g. ``quantity`` after a broker rounded
+        it). Raises ``pydantic.ValidationError`` when the fields contradict each other.
         """
-        return cls(
-            plugin=plugin,
-            status=status,
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            quantity=order.quantity,
-            **fields,
-        )
+        values: dict[str, Any] = {
+            "client_order_id": order.client_order_id,
+            "symbol": order.symbol,
+            "side": order.side,
+            "quantity": order.quantity,
+        }
+        values.update(fields)
+        return cls(plugin=plugin, status=status, **values)
 
     @property
     def remaining_quantity(self) -> Decimal | None:
