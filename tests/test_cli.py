@@ -33,8 +33,8 @@ def test_order_exit_codes(
     assert "quantity" in capsys.readouterr().err
     assert main(["order", "buy", "BTC/USDT", "1", "--limit", "100", "--sl", "120"]) == 2
     assert "stop_loss (120) must be below" in capsys.readouterr().err
-    assert main(["order", "buy", "BTC/USDT", "1", "--plugin", "ninja"]) == 2
-    assert "pip install fks-exec-ninja" in capsys.readouterr().err
+    assert main(["order", "buy", "BTC/USDT", "1", "--plugin", "ibkr"]) == 2
+    assert "no plugin named 'ibkr'" in capsys.readouterr().err
     assert main(["order", "buy", "BTC/USDT", "1"]) == 2
     assert "FKS_EXEC_DEFAULT" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:

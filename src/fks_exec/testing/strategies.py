@@ -156,13 +156,14 @@ def invalid_order_inputs(draw: st.DrawFn, symbol: str = "BTC/USDT") -> dict[str,
     elif breakage == "symbol":
         base["symbol"] = draw(st.sampled_from(["", " ", "\t", "\n"]))
     elif breakage == "client_order_id":
+        allowed = st.text(alphabet="abcXYZ019_-", max_size=12)
+        forbidden = st.sampled_from([" ", "/", ".", "\u00e9", "\t", "#", "\u20ac"])
         base["client_order_id"] = draw(
             st.one_of(
                 st.just(""),
                 st.text(min_size=37, max_size=60, alphabet="abc123"),
-                st.text(min_size=1, max_size=36).filter(
-                    lambda t: any(not (c.isascii() and (c.isalnum() or c in "_-")) for c in t)
-                ),
+                # built invalid (a forbidden character inside), not filtered: fast to draw
+                st.tuples(allowed, forbidden, allowed).map("".join),
             )
         )
     elif breakage == "unknown_field":
