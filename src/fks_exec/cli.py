@@ -92,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a short guided run on the built-in mock broker")
     demo.set_defaults(handler=_cmd_demo)
 
+    serve = sub.add_parser(
+        "serve",
+        help="run the webhook server (pip install fks-exec[server])",
+        description="Serve POST /webhook/tradingview, POST /execute/signal, GET /health and "
+        "GET /ready. Needs FKS_EXEC_WEBHOOK_SECRET or FKS_EXEC_WEBHOOK_PASSPHRASE.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.set_defaults(handler=_cmd_serve)
+
     check = sub.add_parser(
         "check",
         help="run a plugin's check against a real broker (e.g. check mt5 --place)",
@@ -229,6 +239,22 @@ def _describe_result(result: ExecutionResult) -> str:
     if result.error:
         text += f"; {result.error_code}: {result.error}"
     return text
+
+
+# ---------------------------------------------------------------------- serve
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        import uvicorn
+
+        from fks_exec.server import WebhookSettings, create_app
+    except ImportError:
+        print("error: the server needs its extra: pip install 'fks-exec[server]'", file=sys.stderr)
+        return EXIT_USAGE
+    app = create_app(Executor.from_env(), WebhookSettings.from_env())  # refuses without a secret
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------- check

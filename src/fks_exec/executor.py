@@ -451,6 +451,18 @@ class Executor:
             symbol = entry.order.symbol
         return await (await self.plugin(name)).cancel_order(order_id, symbol)
 
+    async def execute_signal(self, signal: Any, mapping: Any = None) -> ExecutionResult:
+        """Execute a trading signal; see :func:`fks_exec.signals.execute_signal`.
+
+        ``signal`` is a :class:`~fks_exec.signals.Signal` or a raw alert body (parsed
+        with :func:`~fks_exec.signals.parse_signal`). Raises what that function raises.
+        """
+        from fks_exec.signals import Signal, execute_signal, parse_signal
+
+        if not isinstance(signal, Signal):
+            signal = parse_signal(signal)
+        return await execute_signal(self, signal, mapping)
+
     # ------------------------------------------------------------------ reads
 
     async def fetch_data(self, symbol: str, plugin: str | None = None) -> MarketData:

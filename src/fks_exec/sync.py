@@ -101,6 +101,10 @@ class SyncExecutor:
         """Send an order; see :meth:`Executor.execute`."""
         return self._run(self._executor.execute(order, plugin))
 
+    def execute_signal(self, signal: Any, mapping: Any = None) -> ExecutionResult:
+        """Execute a trading signal; see :meth:`Executor.execute_signal`."""
+        return self._run(self._executor.execute_signal(signal, mapping))
+
     def get_order(self, client_order_id: str, plugin: str | None = None) -> ExecutionResult | None:
         """Look an order up; see :meth:`Executor.get_order`."""
         return self._run(self._executor.get_order(client_order_id, plugin))

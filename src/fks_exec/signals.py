@@ -1,0 +1,423 @@
+"""Trading signals (TradingView alerts, webhooks) into orders, authenticated.
+
+``parse_signal(body)`` turns an alert body into a :class:`Signal`, tolerant of what
+TradingView's placeholders produce and of the formats of the service this library
+replaces, strict about what matters (a side, a quantity). :class:`WebhookAuth` checks a
+sender: a shared passphrase in the body or an HMAC-SHA256 signature of the raw body,
+both compared in constant time, plus a timestamp window and a memory of signal ids
+against replays. ``await execute_signal(executor, signal)`` (also
+``Executor.execute_signal``) turns a signal into an order and executes it; a signal
+id is executed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import SecretStr
+
+from fks_exec.errors import FksExecError
+from fks_exec.models import ExecutionResult, Order, OrderSide, OrderType
+
+if TYPE_CHECKING:
+    from fks_exec.executor import Executor
+
+__all__ = [
+    "Signal",
+    "SignalError",
+    "SignalMapping",
+    "SignalSkipped",
+    "Unauthorized",
+    "WebhookAuth",
+    "execute_signal",
+    "parse_signal",
+    "signature_for",
+]
+
+logger = logging.getLogger("fks_exec.signals")
+
+SIGNATURE_HEADER = "X-Webhook-Signature"
+_ACTIONS = {
+    "buy": "buy",
+    "long": "buy",
+    "sell": "sell",
+    "short": "sell",
+    "exit": "exit",
+    "flat": "exit",
+    "close": "exit",
+}
+_TYPES = {
+    "market": OrderType.MARKET,
+    "limit": OrderType.LIMIT,
+    "stop": OrderType.STOP,
+    "stop_limit": OrderType.STOP_LIMIT,
+    "stoplimit": OrderType.STOP_LIMIT,
+}
+
+
+class SignalError(FksExecError, ValueError):
+    """The signal body is malformed or lacks what an order needs; nothing is sent."""
+
+
+class SignalSkipped(FksExecError):
+    """A valid signal that is deliberately not acted on (too weak, nothing to exit)."""
+
+
+class Unauthorized(FksExecError):
+    """The sender could not be authenticated; the reason is for the log only."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A trading signal, normalised from any of the accepted formats."""
+
+    ticker: str
+    """The symbol as the sender named it (``BINANCE:BTCUSDT``, ``EURUSD``, ``ES 12-25``)."""
+    action: Literal["buy", "sell", "exit"]
+    quantity: Decimal | None
+    order_type: OrderType = OrderType.MARKET
+    price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    plugin: str | None = None
+    confidence: float | None = None
+    timestamp: datetime | None = None
+    id: str | None = None
+    passphrase: str | None = field(default=None, repr=False)
+
+    @property
+    def client_order_id(self) -> str | None:
+        """The idempotency key derived from the signal id (None without an id)."""
+        if self.id is None:
+            return None
+        return "sig-" + hashlib.sha256(self.id.encode()).hexdigest()[:32]
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_signal(body: bytes | str | Mapping[str, Any]) -> Signal:
+    """Parse an alert body (JSON bytes, text or an already decoded mapping).
+
+    Raises :class:`SignalError` saying what is wrong: not JSON, no symbol, no or an
+    unknown action, a missing or non-positive quantity for a buy or sell, a number that
+    is not one (e.g. an unfilled ``{{close}}`` placeholder), or point offsets without a
+    price. A body without an ``id`` gets one from its own hash.
+    """
+    raw_bytes: bytes | None = None
+    if isinstance(body, (bytes, str)):
+        raw_bytes = body.encode() if isinstance(body, str) else body
+        try:
+            data = json.loads(raw_bytes)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SignalError(f"the body is not JSON ({exc.__class__.__name__})") from None
+    else:
+        data = dict(body)
+    if not isinstance(data, dict):
+        raise SignalError("the body must be a JSON object")
+    fields = {str(k).lower(): v for k, v in data.items()}
+    ticker = _text(fields, "ticker", "symbol", "instrument")
+    if not ticker:
+        raise SignalError("the signal names no symbol: give 'ticker', 'symbol' or 'instrument'")
+    action_text = _text(fields, "action", "side", "strategy.order.action")
+    if not action_text:
+        raise SignalError("the signal has no 'action' (buy, sell, long, short, exit, flat)")
+    action = _ACTIONS.get(action_text.lower())
+    if action is None:
+        raise SignalError(
+            f"unknown action {action_text!r}: use buy, sell, long, short, exit or flat"
+        )
+    quantity = _number(fields, "quantity", "contracts", "qty", "size")
+    if action != "exit" and quantity is None:
+        raise SignalError(f"a {action} signal needs 'quantity' (or 'contracts')")
+    if quantity is not None and quantity <= 0:
+        raise SignalError(f"quantity must be positive, got {quantity}")
+    price = _number(fields, "price")
+    kind_text = (_text(fields, "order_type", "type") or "market").lower()
+    order_type = _TYPES.get(kind_text)
+    if order_type is None:
+        raise SignalError(
+            f"unknown order_type {kind_text!r}: use market, limit, stop or stop_limit"
+        )
+    stop_loss = _number(fields, "sl", "stop_loss", "stoploss")
+    take_profit = _number(fields, "tp", "take_profit", "takeprofit")
+    sl_points, tp_points = _number(fields, "sl_points"), _number(fields, "tp_points")
+    if sl_points is not None or tp_points is not None:
+        if price is None:
+            raise SignalError("sl_points / tp_points are offsets from 'price', which is missing")
+        buy = action == "buy"
+        if sl_points is not None:
+            stop_loss = price - sl_points if buy else price + sl_points
+        if tp_points is not None:
+            take_profit = price + tp_points if buy else price - tp_points
+    confidence = _number(fields, "confidence")
+    if confidence is not None and not 0 <= confidence <= 1:
+        raise SignalError(f"confidence must be between 0 and 1, got {confidence}")
+    signal_id = _text(fields, "id", "signal_id", "alert_id")
+    if signal_id is None and raw_bytes is not None:
+        signal_id = "body-" + hashlib.sha256(raw_bytes).hexdigest()[:32]
+    return Signal(
+        ticker=ticker,
+        action=action,  # type: ignore[arg-type]
+        quantity=quantity,
+        order_type=order_type,
+        price=price,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
+        plugin=_text(fields, "plugin", "exchange", "broker"),
+        confidence=float(confidence) if confidence is not None else None,
+        timestamp=_timestamp(fields.get("timestamp", fields.get("time"))),
+        id=signal_id,
+        passphrase=_text(fields, "passphrase"),
+    )
+
+
+def _text(fields: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if value is None:
+            continue
+        if isinstance(value, (dict, list)):
+            raise SignalError(f"'{name}' must be text, not {type(value).__name__}")
+        text = str(value).strip()
+        if text.startswith("{{") and text.endswith("}}"):
+            raise SignalError(
+                f"'{name}' is an unfilled placeholder {text}; check the alert message"
+            )
+        if text:
+            return text
+    return None
+
+
+def _number(fields: Mapping[str, Any], *names: str) -> Decimal | None:
+    for name in names:
+        value = fields.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, (bool, dict, list)):
+            raise SignalError(f"'{name}' must be a number, got {value!r}")
+        text = str(value).strip()
+        if text.startswith("{{"):
+            raise SignalError(
+                f"'{name}' is an unfilled placeholder {text}; check the alert message"
+            )
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise SignalError(f"'{name}' must be a number, got {text!r}") from None
+        if not number.is_finite():
+            raise SignalError(f"'{name}' must be finite, got {text!r}")
+        return number
+    return None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise SignalError("timestamp must be a time, not a boolean")
+    if isinstance(value, (int, float)) or (
+        isinstance(value, str) and value.strip().replace(".", "", 1).isdigit()
+    ):
+        seconds = float(value)
+        if not math.isfinite(seconds):
+            raise SignalError("timestamp must be finite")
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise SignalError(f"timestamp {value!r} is out of range") from None
+    text = str(value).strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise SignalError(f"timestamp {value!r} is neither Unix seconds nor ISO 8601") from None
+    return (
+        parsed.replace(tzinfo=timezone.utc)
+        if parsed.tzinfo is None
+        else parsed.astimezone(timezone.utc)
+    )
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def signature_for(secret: str, body: bytes) -> str:
+    """HMAC-SHA256 of the exact raw ``body``, lowercase hex (the X-Webhook-Signature)."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookAuth:
+    """Authenticates webhook senders and refuses replays.
+
+    A request passes with a valid ``X-Webhook-Signature`` (when ``secret`` is set) or
+    the right ``passphrase`` in the body (when ``passphrase`` is set). Then its
+    timestamp must be within ``window_s`` of now (required unless
+    ``require_timestamp=False``) and its id must not have been seen in the window.
+    Raises ``ValueError`` when neither secret nor passphrase is given.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: SecretStr | str | None = None,
+        passphrase: SecretStr | str | None = None,
+        window_s: float = 300.0,
+        require_timestamp: bool = True,
+    ) -> None:
+        self._secret = _secret(secret)
+        self._passphrase = _secret(passphrase)
+        if not self._secret and not self._passphrase:
+            raise ValueError(
+                "no webhook secret configured: set FKS_EXEC_WEBHOOK_SECRET (HMAC) "
+                "or FKS_EXEC_WEBHOOK_PASSPHRASE"
+            )
+        self.window_s = window_s
+        self.require_timestamp = require_timestamp
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def check(self, body: bytes, headers: Mapping[str, str], signal: Signal) -> None:
+        """Raise :class:`Unauthorized` (with the reason, for the log) unless the request
+        is authentic, fresh and not a replay; then remember its id."""
+        signature = _header(headers, SIGNATURE_HEADER)
+        if signature and self._secret:
+            expected = signature_for(self._secret, body)
+            if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+                raise Unauthorized("bad signature")
+        elif self._passphrase:
+            given = (signal.passphrase or "").encode()
+            if not hmac.compare_digest(given, self._passphrase.encode()):
+                raise Unauthorized("bad or missing passphrase")
+        else:
+            raise Unauthorized(f"missing {SIGNATURE_HEADER} header")
+        now = time.time()
+        if signal.timestamp is None:
+            if self.require_timestamp:
+                raise Unauthorized('no timestamp: add "timestamp": "{{timenow}}" to the alert')
+        elif abs(now - signal.timestamp.timestamp()) > self.window_s:
+            raise Unauthorized(
+                f"timestamp {signal.timestamp.isoformat()} outside the {self.window_s:.0f}s window"
+            )
+        while self._seen and next(iter(self._seen.values())) < now - 2 * self.window_s:
+            self._seen.popitem(last=False)
+        if signal.id is not None:
+            if signal.id in self._seen:
+                raise Unauthorized(f"signal id {signal.id!r} already received")
+            self._seen[signal.id] = now
+
+
+def _secret(value: SecretStr | str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return text or None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+# --------------------------------------------------------------------------- execution
+
+
+@dataclass
+class SignalMapping:
+    """How signals become orders: a ticker table, and the weakest signal acted on.
+
+    ``symbols`` maps a sender's ticker to ``"plugin:symbol"`` (or just ``"symbol"``),
+    e.g. ``{"BINANCE:BTCUSDT": "ccxt:BTC/USDT", "CME_MINI:ES1!": "ninja:ES 12-25"}``.
+    A ticker not in the table loses its ``EXCHANGE:`` prefix and goes to the routed
+    plugin (or the signal's ``plugin``).
+    """
+
+    symbols: dict[str, str] = field(default_factory=dict)
+    min_confidence: float | None = None
+
+    def resolve(self, signal: Signal) -> tuple[str, str | None]:
+        """``(symbol, plugin or None)`` for ``signal``."""
+        target = self.symbols.get(signal.ticker)
+        if target is None:
+            return signal.ticker.split(":", 1)[-1], signal.plugin
+        plugin, sep, symbol = target.partition(":")
+        return (symbol, plugin) if sep else (plugin, signal.plugin)
+
+
+def to_order(
+    signal: Signal,
+    symbol: str,
+    quantity: Decimal | None = None,
+    side: OrderSide | None = None,
+    reduce_only: bool = False,
+) -> Order:
+    """The :class:`Order` a buy or sell signal asks for. Raises :class:`SignalError`."""
+    fields: dict[str, Any] = {
+        "symbol": symbol,
+        "side": side or signal.action,
+        "type": signal.order_type,
+        "quantity": quantity if quantity is not None else signal.quantity,
+        "reduce_only": reduce_only,
+    }
+    if signal.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        fields["price"] = signal.price
+    if signal.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        fields["stop_price"] = signal.price
+    if not reduce_only:
+        fields.update(stop_loss=signal.stop_loss, take_profit=signal.take_profit)
+    if signal.client_order_id:
+        fields["client_order_id"] = signal.client_order_id
+    try:
+        return Order.model_validate(fields)
+    except ValueError as exc:
+        raise SignalError(f"the signal does not make a valid order: {exc}") from None
+
+
+async def execute_signal(
+    executor: Executor, signal: Signal, mapping: SignalMapping | None = None
+) -> ExecutionResult:
+    """Execute ``signal`` through ``executor``; a repeated signal id sends nothing.
+
+    ``exit`` closes the position in the symbol with a reduce-only market order (all of
+    it, or ``quantity``). Raises :class:`SignalSkipped` for a signal below
+    ``min_confidence`` or an exit when flat, :class:`SignalError` for a signal that
+    makes no valid order, and what :meth:`Executor.execute` raises.
+    """
+    mapping = mapping or SignalMapping()
+    if (
+        mapping.min_confidence is not None
+        and signal.confidence is not None
+        and signal.confidence < mapping.min_confidence
+    ):
+        raise SignalSkipped(
+            f"confidence {signal.confidence} is below the minimum {mapping.min_confidence}"
+        )
+    symbol, plugin = mapping.resolve(signal)
+    if signal.action != "exit":
+        return await executor.execute(to_order(signal, symbol), plugin=plugin)
+    name = plugin or executor.route(symbol)
+    held = next(
+        (p.quantity for p in await executor.positions(name) if p.symbol == symbol), Decimal(0)
+    )
+    if held == 0:
+        raise SignalSkipped(f"exit signal for {symbol}: no open position")
+    quantity = min(abs(held), signal.quantity) if signal.quantity else abs(held)
+    side = OrderSide.SELL if held > 0 else OrderSide.BUY
+    from fks_exec.plugin import Capability
+
+    reduce_only = (await executor.plugin(name)).supports(Capability.REDUCE_ONLY)
+    order = to_order(signal, symbol, quantity=quantity, side=side, reduce_only=reduce_only)
+    return await executor.execute(order, plugin=name)
