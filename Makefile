@@ -15,8 +15,8 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples $(PLUGIN_DIRS)
-	$(BIN)/ruff format --check src tests benchmarks examples $(PLUGIN_DIRS)
+	$(BIN)/ruff check src tests benchmarks examples soak $(PLUGIN_DIRS)
+	$(BIN)/ruff format --check src tests benchmarks examples soak $(PLUGIN_DIRS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src $(foreach d,$(PLUGIN_DIRS),$(d)/src)
@@ -26,6 +26,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+soak: $(STAMP)
+	$(BIN)/python soak/soak.py
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -12,7 +12,7 @@ import asyncio
 import fnmatch
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -128,6 +128,9 @@ class Executor:
         self._route_cache: dict[str, str] = {}
         self._init_failed_at: dict[str, float] = {}
         self._ready: dict[str, ExecutionPlugin] = {}
+        self.stats: Counter[str] = Counter()
+        """Counts for monitoring: ``reconciled``, ``still_unknown``, ``fallback``,
+        ``not_sent`` (BrokerUnavailable), ``repeat`` (an id executed again)."""
 
     @classmethod
     def from_env(cls, registry: PluginRegistry | None = None, **overrides: Any) -> Executor:
@@ -312,8 +315,10 @@ class Executor:
                     result = await self._reconcile(primary, result)
             else:
                 result = await self._send(entry, primary)
-        except FksExecError:
+        except FksExecError as exc:
             # Nothing reached a broker: forget the id so a retry can send it.
+            if isinstance(exc, BrokerUnavailable):
+                self.stats["not_sent"] += 1
             self._orders.pop(cid, None)
             entry.settle()
             raise
@@ -337,6 +342,7 @@ class Executor:
         return result
 
     async def _repeat(self, entry: _Entry, order: Order) -> ExecutionResult:
+        self.stats["repeat"] += 1
         if not entry.order.same_request(order):
             raise DuplicateClientOrderId(
                 f"client_order_id {order.client_order_id!r} was already used for a different "
@@ -379,6 +385,7 @@ class Executor:
                 continue
             if name != primary:
                 logger.warning("order %s went to fallback %r", order.client_order_id, name)
+                self.stats["fallback"] += 1
             if result.status is OrderStatus.UNKNOWN:
                 result = await self._reconcile(name, result)
             return result
@@ -405,8 +412,10 @@ class Executor:
                 continue
             if found is not None and found.status is not OrderStatus.UNKNOWN:
                 logger.info("order %s reconciled on %r: %s", cid, name, found.status.value)
+                self.stats["reconciled"] += 1
                 return found
         logger.warning("order %s on %r is still unknown after reconciling", cid, name)
+        self.stats["still_unknown"] += 1
         return result
 
     async def get_order(

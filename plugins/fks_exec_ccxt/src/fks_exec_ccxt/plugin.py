@@ -220,6 +220,11 @@ class CcxtPlugin(ExecutionPlugin):
                 error=message,
                 error_code=verdict.code,
             )
+        if not isinstance(raw, dict) or raw.get("id") is None:
+            # No order id, no confirmation (a truncated or garbled answer): the order
+            # may exist; it is reconciled by its client order id, never resent.
+            return self._unknown(order, ErrorCode.UNKNOWN,
+                                 f"{self.exchange.id} answered without an order id")
         result = to_result(raw, plugin=self.name, order=order, symbol=request.symbol)
         if result.order_id:
             self._remember(result.order_id, request.symbol)

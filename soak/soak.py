@@ -1,0 +1,95 @@
+"""``make soak``: long chaos runs over every fake broker and a 100,000-order memory soak.
+
+Prints the figures docs/reliability.md quotes and writes them to soak/results.json.
+Exits 1 if any order was lost or doubled, or memory kept growing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import json
+import logging
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+def _chaos() -> Any:
+    spec = importlib.util.spec_from_file_location("chaos", HERE / "chaos.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["chaos"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _mock_soak(orders: int) -> dict[str, Any]:
+    from fks_exec import Executor, Order, PluginRegistry
+    from fks_exec.mock import MockBroker, MockPlugin
+
+    registry = PluginRegistry(discover=False)
+    plugin = MockPlugin(broker=MockBroker(history_limit=10_000))
+    plugin.use_env = False
+    plugin.broker.set_price("X", bid=100, ask=100.5)
+    registry.register("mock", plugin)
+    samples = []
+    started = time.perf_counter()
+    async with Executor(registry, default="mock", history_size=10_000) as executor:
+        for i in range(orders):
+            await executor.execute(Order.market("X", "buy" if i % 2 else "sell", 1))
+            if i % 10_000 == 9_999:
+                gc.collect()
+                samples.append(tracemalloc.get_traced_memory()[0])
+    return {
+        "orders": orders,
+        "seconds": round(time.perf_counter() - started, 1),
+        "traced_kib_every_10k": [s // 1024 for s in samples],
+        "growth_after_warmup_kib": (max(samples[2:]) - samples[2]) // 1024,
+    }
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.ERROR)
+    chaos = _chaos()
+    results: dict[str, Any] = {"chaos": []}
+    failed = False
+    for seed in (1, 2, 3):
+        report = asyncio.run(chaos.run(seed=seed, orders=4_000, concurrency=48))
+        print("\n".join(f"chaos seed {seed}: {line}" for line in report.lines()), flush=True)
+        results["chaos"].append(
+            {
+                "seed": seed,
+                "orders": report.orders,
+                "sent": report.sent,
+                "outcomes": dict(report.outcomes),
+                "reconciled": report.reconciled,
+                "still_unknown": report.still_unknown,
+                "lost": report.lost,
+                "duplicated": report.duplicated,
+                "seconds": round(report.seconds, 1),
+            }
+        )
+        failed |= bool(report.lost or report.duplicated or report.disagreements)
+    tracemalloc.start()
+    soak = asyncio.run(_mock_soak(100_000))
+    tracemalloc.stop()
+    print(
+        f"mock soak: {soak['orders']} orders in {soak['seconds']}s, traced memory every 10k "
+        f"orders (KiB): {soak['traced_kib_every_10k']}, growth after warm-up "
+        f"{soak['growth_after_warmup_kib']} KiB"
+    )
+    results["mock_soak"] = soak
+    failed |= soak["growth_after_warmup_kib"] > 4_096
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("FAIL" if failed else "PASS")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
