@@ -13,7 +13,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "FKS_EXEC_"
+_Settings = TypeVar("_Settings", bound=BaseSettings)
 
 
 class PluginConfig(BaseModel):
@@ -158,6 +159,21 @@ def _parse_pairs(text: str, what: str, example: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def settings_from_env(cls: type[_Settings], prefix: str) -> _Settings:
+    """Instantiate a BaseSettings class from the environment.
+
+    Raises :class:`ConfigurationError` naming each bad variable (values not repeated).
+    """
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = [
+            f"{prefix}{str(e['loc'][0]).upper()}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ConfigurationError("; ".join(problems)) from None
+
+
 class ExecutorSettings(BaseSettings):
     """The executor's own FKS_EXEC_* variables.
 
@@ -201,11 +217,4 @@ class ExecutorSettings(BaseSettings):
     @classmethod
     def from_env(cls) -> ExecutorSettings:
         """Read the variables. Raises :class:`ConfigurationError` naming the bad one."""
-        try:
-            return cls()
-        except ValidationError as exc:
-            problems = [
-                f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            ]
-            raise ConfigurationError("; ".join(problems)) from None
+        return settings_from_env(cls, ENV_PREFIX)

@@ -459,6 +459,33 @@ class ExecutionResult(BaseModel):
         values.update(fields)
         return cls(plugin=plugin, status=status, **values)
 
+    @classmethod
+    def for_cancel(
+        cls,
+        *,
+        plugin: str,
+        status: OrderStatus | str,
+        order_id: str,
+        symbol: str,
+        client_order_id: str | None = None,
+        **fields: Any,
+    ) -> ExecutionResult:
+        """Build a result about an order known only by its broker id (a cancel's answer),
+        whose side and quantity are not known.
+
+        Raises ``pydantic.ValidationError`` when the fields contradict each other.
+        """
+        return cls(
+            plugin=plugin,
+            status=status,
+            order_id=order_id,
+            symbol=symbol,
+            client_order_id=client_order_id,
+            side=None,
+            quantity=None,
+            **fields,
+        )
+
     @property
     def remaining_quantity(self) -> Decimal | None:
         """Quantity still unfilled, or None when the quantity is not known."""

@@ -13,13 +13,14 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from fks_exec.config import settings_from_env
 from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError, RoutingError
 from fks_exec.executor import Executor
 from fks_exec.signals import (
@@ -64,14 +65,7 @@ class WebhookSettings(BaseSettings):
     @classmethod
     def from_env(cls) -> WebhookSettings:
         """Read the variables. Raises :class:`ConfigurationError` naming the bad one."""
-        try:
-            return cls()
-        except ValidationError as exc:
-            problems = [
-                f"FKS_EXEC_WEBHOOK_{str(e['loc'][0]).upper()}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            ]
-            raise ConfigurationError("; ".join(problems)) from None
+        return settings_from_env(cls, "FKS_EXEC_WEBHOOK_")
 
     def auth(self) -> WebhookAuth:
         """The authenticator. Raises :class:`ConfigurationError` without any secret."""

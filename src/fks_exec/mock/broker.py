@@ -463,14 +463,11 @@ class MockBroker:
         self.require_connected()
         record = self._orders.get(order_id) or self._orders.get(self._by_client.get(order_id, ""))
         if record is None:
-            return ExecutionResult(
+            return ExecutionResult.for_cancel(
                 plugin=self.plugin_name,
                 status=OrderStatus.REJECTED,
-                client_order_id=None,
                 order_id=order_id,
                 symbol="?",
-                side=None,
-                quantity=None,
                 error=f"unknown order {order_id!r}",
                 error_code=ErrorCode.INVALID_ORDER,
                 timestamp=self.clock.now(),

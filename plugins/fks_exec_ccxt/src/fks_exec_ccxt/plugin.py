@@ -223,8 +223,9 @@ class CcxtPlugin(ExecutionPlugin):
         if not isinstance(raw, dict) or raw.get("id") is None:
             # No order id, no confirmation (a truncated or garbled answer): the order
             # may exist; it is reconciled by its client order id, never resent.
-            return self._unknown(order, ErrorCode.UNKNOWN,
-                                 f"{self.exchange.id} answered without an order id")
+            return self._unknown(
+                order, ErrorCode.UNKNOWN, f"{self.exchange.id} answered without an order id"
+            )
         result = to_result(raw, plugin=self.name, order=order, symbol=request.symbol)
         if result.order_id:
             self._remember(result.order_id, request.symbol)
@@ -258,14 +259,11 @@ class CcxtPlugin(ExecutionPlugin):
             if verdict.sent is False:
                 raise BrokerUnavailable(f"{self.exchange.id}: {message}") from exc
             status = OrderStatus.UNKNOWN if verdict.sent is None else OrderStatus.REJECTED
-            return ExecutionResult(
+            return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=status,
-                client_order_id=None,
                 order_id=order_id,
                 symbol=unified,
-                side=None,
-                quantity=None,
                 error=message,
                 error_code=verdict.code,
             )

@@ -360,14 +360,11 @@ class Mt5Plugin(ExecutionPlugin):
         ticket = int(order_id)
         working = await worker.call("orders_get", ticket=ticket) or ()
         if not working:
-            return ExecutionResult(
+            return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=OrderStatus.REJECTED,
-                client_order_id=None,
                 order_id=order_id,
                 symbol=symbol or "?",
-                side=None,
-                quantity=None,
                 error_code=ErrorCode.INVALID_ORDER,
                 error=f"no working order {order_id} (filled, canceled or unknown)",
             )
@@ -383,14 +380,11 @@ class Mt5Plugin(ExecutionPlugin):
                 await self._reconnect()
             if code in c.IPC_NOT_SENT:
                 raise BrokerUnavailable(f"MetaTrader 5 IPC failed before sending ({code}, {text})")
-            return ExecutionResult(
+            return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=status,
-                client_order_id=None,
                 order_id=order_id,
                 symbol=record.symbol,
-                side=None,
-                quantity=None,
                 error=f"{code} {text}",
             )
         if sent.retcode == c.TRADE_RETCODE_DONE:
@@ -404,14 +398,11 @@ class Mt5Plugin(ExecutionPlugin):
                 if sent.retcode == c.TRADE_RETCODE_DONE
                 else OrderStatus.REJECTED
             )
-        return ExecutionResult(
+        return ExecutionResult.for_cancel(
             plugin=self.name,
             status=status,
-            client_order_id=None,
             order_id=order_id,
             symbol=record.symbol,
-            side=None,
-            quantity=None,
             error=None if status is OrderStatus.CANCELED else f"{sent.retcode} {sent.comment}",
             error_code=None if status is OrderStatus.CANCELED else code,
         )

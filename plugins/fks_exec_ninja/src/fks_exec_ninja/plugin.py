@@ -259,14 +259,11 @@ class NinjaPlugin(ExecutionPlugin):
         order = self._orders.get(order_id)
         before = parse_state(ati.values.get(f"OrderStatus|{order_id}"))
         if before in FINAL_STATES:
-            return ExecutionResult(
+            return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=OrderStatus.REJECTED,
-                client_order_id=None,
                 order_id=order_id,
                 symbol=symbol or (order.symbol if order else "?"),
-                side=None,
-                quantity=None,
                 error_code=ErrorCode.INVALID_ORDER,
                 error=f"order {order_id} is already {before}; nothing sent",
             )
@@ -283,36 +280,28 @@ class NinjaPlugin(ExecutionPlugin):
         state = parse_state(ati.values.get(key))
         name = symbol or (order.symbol if order else "?")
         if state in ("cancelled", "canceled"):
-            return ExecutionResult(
+            return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=OrderStatus.CANCELED,
                 client_order_id=order.client_order_id if order else None,
                 order_id=order_id,
                 symbol=name,
-                side=None,
-                quantity=None,
             )
         if state is None:
-            return ExecutionResult(
+            return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=OrderStatus.REJECTED,
-                client_order_id=None,
                 order_id=order_id,
                 symbol=name,
-                side=None,
-                quantity=None,
                 error_code=ErrorCode.INVALID_ORDER,
                 error=f"NinjaTrader knows no order {order_id}",
             )
         final = state in FINAL_STATES
-        return ExecutionResult(
+        return ExecutionResult.for_cancel(
             plugin=self.name,
             status=OrderStatus.REJECTED if final else OrderStatus.UNKNOWN,
-            client_order_id=None,
             order_id=order_id,
             symbol=name,
-            side=None,
-            quantity=None,
             error_code=ErrorCode.INVALID_ORDER if final else ErrorCode.TIMEOUT,
             error=f"order {order_id} is {state}" if final else "cancel not confirmed in time",
         )
