@@ -79,7 +79,7 @@ async def _steps(plugin: Mt5Plugin, symbol: str, place: bool, say: Any) -> int:
         f"{'hedging' if plugin.hedging else 'netting'}, balance {account.balance} "
         f"{account.currency}, leverage 1:{account.leverage}"
     )
-    info = await plugin._symbol(symbol)
+    info = await plugin.symbol_info(symbol)
     tick = await worker.call("symbol_info_tick", symbol) if info is not None else None
     if info is None or tick is None:
         code, text = await worker.call("last_error")

@@ -167,18 +167,18 @@ class Mt5Plugin(ExecutionPlugin):
 
     # ------------------------------------------------------------------ symbols
 
-    async def _symbol(self, name: str) -> Any:
-        """symbol_info for ``name``, selecting it into Market Watch first if needed."""
-        worker = self.worker
-        info = await worker.call("symbol_info", name)
-        if info is None:
+    async def symbol_info(self, name: str) -> Any:
+        """The broker's SymbolInfo for ``name`` (selected into Market Watch if needed),
+        or None when the broker has no such symbol.
+
+        Raises :class:`BrokerUnavailable` when the symbol cannot be selected.
+        """
+        rules = await self.worker.run(self._rules_on_worker, name)
+        if rules == "unknown":
             return None
-        if not info.select:
-            if not await worker.call("symbol_select", name, True):
-                code, text = await worker.call("last_error")
-                raise BrokerUnavailable(f"cannot select {name} in Market Watch ({code}, {text})")
-            info = await worker.call("symbol_info", name)
-        return info
+        if isinstance(rules, str):
+            raise BrokerUnavailable(rules)
+        return rules.info
 
     # ------------------------------------------------------------------ orders
 
@@ -434,7 +434,7 @@ class Mt5Plugin(ExecutionPlugin):
     # ------------------------------------------------------------------ reads
 
     async def _fetch_data(self, symbol: str) -> MarketData:
-        if await self._symbol(symbol) is None:
+        if await self.symbol_info(symbol) is None:
             raise BrokerUnavailable(f"the broker has no symbol {symbol!r}")
         tick = await self.worker.call("symbol_info_tick", symbol)
         if tick is None:
