@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint typecheck pytest bench soak clean
+.PHONY: demo test lint typecheck pytest bench soak mutation clean
 
 demo: $(STAMP)
 	$(BIN)/fks-exec demo
@@ -15,8 +15,8 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples soak $(PLUGIN_DIRS)
-	$(BIN)/ruff format --check src tests benchmarks examples soak $(PLUGIN_DIRS)
+	$(BIN)/ruff check src tests benchmarks examples soak mutation $(PLUGIN_DIRS)
+	$(BIN)/ruff format --check src tests benchmarks examples soak mutation $(PLUGIN_DIRS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src $(foreach d,$(PLUGIN_DIRS),$(d)/src)
@@ -29,6 +29,11 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python soak/soak.py
+
+# Mutation testing (not part of `make test`): every module in mutation/modules.toml, or one with
+# MODULE=path; JOBS=2 mutates two modules at once. See docs/testing.md "Mutation testing".
+mutation: $(STAMP)
+	nice -n 10 $(BIN)/python mutation/run.py $(if $(MODULE),--module $(MODULE)) --jobs $(or $(JOBS),1)
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

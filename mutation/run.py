@@ -1,0 +1,393 @@
+"""Run cosmic-ray over the modules in mutation/modules.toml, each in a private copy of the tree.
+
+cosmic-ray mutates a file in place and then puts it back. In a checkout that other people (and
+their test runs) share, that would expose half-mutated code and could overwrite an edit made
+meanwhile, so every module is mutated in its own snapshot of the working tree (tracked and
+untracked files, as they are now) under the work directory, imported from there through
+PYTHONPATH ahead of the editable installs.
+
+This wrapper adds what cosmic-ray leaves to the user: the table of modules and their tests, a
+baseline run (the tests must pass unmutated), leaving out exotic operator variants and type
+annotations, the equivalent mutants recorded in mutation/equivalent.toml (keyed by module,
+function, operator and source line, so unrelated edits do not lose them), and a score check.
+
+Usage: python mutation/run.py [--module PATH ...] [--jobs N] [--workdir DIR]
+Exit status: 0 when every module scores at least max(minimum_score, its recorded score).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
+from cosmic_ray.work_item import (  # type: ignore[import-untyped]
+    TestOutcome,
+    WorkerOutcome,
+    WorkResult,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+TABLE = REPO / "mutation" / "modules.toml"
+EQUIVALENTS = REPO / "mutation" / "equivalent.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The [settings] table: timeout factor, score floor and left-out operators."""
+
+    timeout_factor: float
+    minimum_score: float
+    exclude_operators: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """One row of the [modules] table: a module, its tests, and its recorded score."""
+
+    path: str
+    tests: tuple[str, ...]
+    score: float
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A surviving mutant judged equivalent; `mutant` narrows it when the key is shared."""
+
+    module: str
+    function: str
+    operator: str
+    source: str
+    reason: str
+    mutant: str | None = None
+
+
+@dataclass
+class ModuleResult:
+    """Counts and the new survivors of one module's run."""
+
+    spec: ModuleSpec
+    killed: int = 0
+    survived: int = 0
+    equivalent: int = 0
+    left_out: int = 0
+    survivors: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def score(self) -> float:
+        """Killed over killed + survived, in percent (equivalents are not counted)."""
+        judged = self.killed + self.survived
+        return 100.0 * self.killed / judged if judged else 100.0
+
+
+def load_table(path: Path = TABLE) -> tuple[Settings, dict[str, ModuleSpec]]:
+    """Read modules.toml; raises KeyError or ValueError naming a malformed entry."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    raw = data["settings"]
+    settings = Settings(
+        timeout_factor=float(raw["timeout_factor"]),
+        minimum_score=float(raw["minimum_score"]),
+        exclude_operators=tuple(re.compile(p) for p in raw["exclude_operators"]),
+    )
+    modules = {
+        name: ModuleSpec(name, tuple(row["tests"]), float(row.get("score", 0.0)))
+        for name, row in data["modules"].items()
+    }
+    return settings, modules
+
+
+def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
+    """Read equivalent.toml; every entry needs module, function, operator, source, reason."""
+    if not path.exists():
+        return []
+    entries = tomllib.loads(path.read_text(encoding="utf-8")).get("equivalent", [])
+    return [Equivalent(**entry) for entry in entries]
+
+
+def snapshot(dest: Path) -> None:
+    """Copy the working tree's tracked and untracked (not ignored) files into `dest`."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    if dest.exists():
+        shutil.rmtree(dest)
+    for name in filter(None, listing.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def sandbox_env(sandbox: Path) -> dict[str, str]:
+    """The environment that makes `sandbox`'s packages win over the editable installs."""
+    roots = [sandbox / "src", *sorted(sandbox.glob("plugins/*/src"))]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, roots), env.get("PYTHONPATH", "")])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def pytest_command(tests: Sequence[str]) -> list[str]:
+    """The pytest command for one mutant: stop at the first failure, fixed hypothesis seed."""
+    head = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    return [*head, "--hypothesis-seed=0", *tests]
+
+
+def definition_spans(tree: ast.Module) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every class and function, outermost first."""
+    spans: list[tuple[int, int, str]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                spans.append((child.lineno, child.end_lineno or child.lineno, name))
+                visit(child, f"{name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return spans
+
+
+def annotation_spans(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Start and end (line, column) of every type annotation; mutating them tests nothing."""
+    nodes: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            nodes.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
+            nodes.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            nodes.append(node.annotation)
+    return [
+        ((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0)) for n in nodes
+    ]
+
+
+@dataclass(frozen=True)
+class SourceIndex:
+    """Answers, for a position in one module, its function, its line and whether it is typing."""
+
+    lines: list[str]
+    definitions: list[tuple[int, int, str]]
+    annotations: list[tuple[tuple[int, int], tuple[int, int]]]
+
+    @classmethod
+    def of(cls, text: str) -> SourceIndex:
+        """Index the source text of a module."""
+        tree = ast.parse(text)
+        return cls(text.splitlines(), definition_spans(tree), annotation_spans(tree))
+
+    def function(self, line: int) -> str:
+        """The innermost class or function enclosing `line`, or <module>."""
+        inside = [name for first, last, name in self.definitions if first <= line <= last]
+        return inside[-1] if inside else "<module>"
+
+    def line(self, line: int) -> str:
+        """The stripped text of a 1-based line."""
+        return self.lines[line - 1].strip()
+
+    def in_annotation(self, start: tuple[int, int]) -> bool:
+        """Whether a mutation starting at `start` lies inside a type annotation."""
+        return any(begin <= start < end for begin, end in self.annotations)
+
+
+def mutant_line(diff: str) -> str:
+    """The first added line of a cosmic-ray diff, stripped."""
+    for line in diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++"):
+            return line[1:].strip()
+    return ""
+
+
+def matching_equivalent(
+    equivalents: Iterable[Equivalent], module: str, function: str, operator: str, source: str
+) -> list[Equivalent]:
+    """The recorded equivalents whose key matches this mutant (before checking `mutant`)."""
+    return [
+        e
+        for e in equivalents
+        if (e.module, e.function, e.operator, e.source) == (module, function, operator, source)
+    ]
+
+
+def survivor_entry(module: str, function: str, operator: str, source: str, diff: str) -> str:
+    """A new survivor as a ready-to-fill equivalent.toml entry, with its diff."""
+    fields = {"module": module, "function": function, "operator": operator, "source": source}
+    fields["mutant"] = mutant_line(diff)
+    body = "\n".join(f"{key} = {json.dumps(value)}" for key, value in fields.items())
+    hunk = "\n".join("# " + line for line in diff.splitlines() if not line.startswith("---"))
+    return f'{hunk}\n[[equivalent]]\n{body}\nreason = "TODO: why no test can tell"\n'
+
+
+def write_config(sandbox: Path, spec: ModuleSpec, timeout: float) -> Path:
+    """Write the cosmic-ray session config for one module into its sandbox."""
+    config = sandbox / "cosmic-ray.toml"
+    command = " ".join(json.dumps(part)[1:-1] for part in pytest_command(spec.tests))
+    config.write_text(
+        "[cosmic-ray]\n"
+        f"module-path = {json.dumps(spec.path)}\n"
+        f"timeout = {timeout:.1f}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(command)}\n"
+        '\n[cosmic-ray.distributor]\nname = "local"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def mark_left_out(
+    db: WorkDB,
+    spec: ModuleSpec,
+    settings: Settings,
+    equivalents: list[Equivalent],
+    index: SourceIndex,
+) -> int:
+    """Mark excluded-operator, annotation and recorded-equivalent mutants as skipped.
+
+    Returns how many were left out for their operator or for lying in an annotation.
+    """
+    left_out = 0
+    for item in db.work_items:
+        (mutation,) = item.mutations
+        operator = mutation.operator_name
+        start = tuple(mutation.start_pos)
+        if any(p.fullmatch(operator) for p in settings.exclude_operators) or index.in_annotation(
+            start
+        ):
+            db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+            left_out += 1
+            continue
+        function, source = index.function(start[0]), index.line(start[0])
+        matches = matching_equivalent(equivalents, spec.path, function, operator, source)
+        if matches and any(m.mutant is None for m in matches):
+            reason = "equivalent: " + matches[0].reason
+            db.set_result(item.job_id, WorkResult(WorkerOutcome.SKIPPED, output=reason))
+    return left_out
+
+
+def run_module(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleResult:
+    """Mutate one module in its own sandbox and collect the outcome of every mutant."""
+    result = ModuleResult(spec)
+    sandbox = workdir / re.sub(r"[^A-Za-z0-9]+", "_", spec.path)
+    snapshot(sandbox)
+    env = sandbox_env(sandbox)
+    missing = [t for t in spec.tests if not (sandbox / t).exists()]
+    if missing:
+        result.error = f"tests not found: {missing}; fix mutation/modules.toml"
+        return result
+    started = time.monotonic()
+    baseline = subprocess.run(pytest_command(spec.tests), cwd=sandbox, env=env, capture_output=True)
+    if baseline.returncode != 0:
+        result.error = "tests fail unmutated:\n" + baseline.stdout.decode()[-3000:]
+        return result
+    timeout = settings.timeout_factor * (time.monotonic() - started) + 5.0
+    config = write_config(sandbox, spec, timeout)
+    session = sandbox / "session.sqlite"
+    cosmic_ray = [sys.executable, "-m", "cosmic_ray.cli"]
+    subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=sandbox, check=True)
+    index = SourceIndex.of((sandbox / spec.path).read_text(encoding="utf-8"))
+    equivalents = load_equivalents()
+    with use_db(str(session)) as db:
+        result.left_out = mark_left_out(db, spec, settings, equivalents, index)
+    subprocess.run(
+        [*cosmic_ray, "exec", str(config), str(session)], cwd=sandbox, env=env, check=True
+    )
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, outcome in db.completed_work_items:
+            tally(result, item.mutations[0], outcome, index, equivalents)
+    return result
+
+
+def tally(
+    result: ModuleResult,
+    mutation: object,
+    outcome: WorkResult,
+    index: SourceIndex,
+    equivalents: list[Equivalent],
+) -> None:
+    """Count one finished mutant as killed, survived (new or recorded) or left out."""
+    if outcome.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
+        if (outcome.output or "").startswith("equivalent: "):
+            result.equivalent += 1
+        return
+    if outcome.test_outcome != TestOutcome.SURVIVED:
+        result.killed += 1
+        return
+    line = getattr(mutation, "start_pos")[0]  # noqa: B009 - cosmic-ray's MutationSpec is untyped
+    operator = str(getattr(mutation, "operator_name"))  # noqa: B009
+    function, source = index.function(line), index.line(line)
+    mutated = mutant_line(outcome.diff or "")
+    matches = matching_equivalent(equivalents, result.spec.path, function, operator, source)
+    if any(m.mutant == mutated for m in matches):
+        result.equivalent += 1
+        return
+    result.survived += 1
+    result.survivors.append(
+        survivor_entry(result.spec.path, function, operator, source, outcome.diff or "")
+    )
+
+
+def report(results: Sequence[ModuleResult], settings: Settings) -> bool:
+    """Print survivors and the score table; True when every module meets its floor."""
+    passed = True
+    for res in results:
+        if res.survivors:
+            print(f"\n===== new survivors in {res.spec.path} =====")
+            print("\n".join(res.survivors))
+    print(f"\n{'module':58} killed survived equiv score  floor")
+    for res in results:
+        floor = max(settings.minimum_score, res.spec.score)
+        if res.error:
+            print(f"{res.spec.path:58} ERROR: {res.error}")
+            passed = False
+            continue
+        ok = res.score >= floor
+        passed &= ok
+        print(
+            f"{res.spec.path:58} {res.killed:6} {res.survived:8} {res.equivalent:5} "
+            f"{res.score:5.1f} {floor:5.1f} {'ok' if ok else 'BELOW'}"
+        )
+    return passed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the chosen modules (default: all) and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", action="append", help="a path from modules.toml (repeatable)")
+    parser.add_argument("--jobs", type=int, default=1, help="modules mutated at once")
+    default_workdir = Path(tempfile.gettempdir()) / "fks-exec-mutation"
+    parser.add_argument("--workdir", type=Path, default=default_workdir)
+    args = parser.parse_args(argv)
+    settings, table = load_table()
+    chosen = args.module or list(table)
+    unknown = [m for m in chosen if m not in table]
+    if unknown:
+        parser.error(f"not in mutation/modules.toml: {unknown}; add a line there first")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda m: run_module(table[m], settings, args.workdir), chosen))
+    return 0 if report(results, settings) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
