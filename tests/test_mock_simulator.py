@@ -154,15 +154,26 @@ def test_clock_is_deterministic_and_settable() -> None:
 
 
 def test_same_calls_give_the_same_records() -> None:
+    """Two brokers fed the same calls record the same fills, ids and times (no hidden
+    randomness), and those fills are the ones the quotes dictate."""
+
     def session() -> list[tuple[object, ...]]:
         b = MockBroker()
+        b.set_latency(1.0, 4.0, seed=3)
         b.set_price(SYM, bid=100, ask=101, size=3)
         b.submit(Order.market(SYM, "buy", 5, client_order_id="a"))
         b.submit(Order.limit(SYM, "sell", 1, 105, client_order_id="b"))
         b.set_price(SYM, bid=106, ask=107, size=1)
-        return [tuple(f) for f in b.fills]
+        return [(*tuple(f), b.next_delay()) for f in b.fills]
 
-    assert session() == session()
+    first, second = session(), session()
+    assert first == second
+    assert [(f[1], f[3], f[4], f[5], f[7]) for f in first] == [
+        ("a", "buy", 3, 101, "taker"),
+        ("a", "buy", 1, 107, "taker"),
+        ("b", "sell", 1, 105, "maker"),
+    ]
+    assert [f[0] for f in first] == ["M1", "M1", "M2"]
 
 
 def test_latency_is_seeded(broker: MockBroker) -> None:

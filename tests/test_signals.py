@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
@@ -72,36 +72,68 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150)
-@given(
-    st.one_of(
-        json_values.map(lambda v: json.dumps(v).encode()),
-        st.binary(max_size=200),
-        st.dictionaries(
-            st.sampled_from(
-                [
-                    "ticker",
-                    "action",
-                    "quantity",
-                    "price",
-                    "sl",
-                    "tp",
-                    "timestamp",
-                    "order_type",
-                    "confidence",
-                    "sl_points",
-                ]
-            ),
-            json_values,
-        ).map(lambda d: json.dumps(d).encode()),
-    )
+def numbers(low: str, high: str) -> st.SearchStrategy[str]:
+    return st.decimals(min_value=low, max_value=high, places=2).map(str)
+
+
+# For each alert field, values that fit it; mixed with arbitrary JSON so that both outcomes
+# of the property below occur (test_the_arbitrary_bodies_include_ones_that_parse checks).
+FITTING = {
+    "ticker": st.sampled_from(["BINANCE:BTCUSDT", "ES 12-25", ""]),
+    "action": st.sampled_from(["buy", "SELL", "long", "short", "exit", "flat", "hold"]),
+    "quantity": numbers("-1", "100"),
+    "price": numbers("1", "1000"),
+    "sl": numbers("1", "1000"),
+    "tp": numbers("1", "1000"),
+    "order_type": st.sampled_from(["market", "limit", "stop", "stop_limit", "iceberg"]),
+    "confidence": numbers("0", "1.5"),
+    "sl_points": numbers("0", "10"),
+}
+REQUIRED = ("ticker", "action", "quantity")
+alert_dicts = st.fixed_dictionaries(
+    {key: FITTING[key] | json_values for key in REQUIRED},
+    optional={key: FITTING[key] | json_values for key in FITTING if key not in REQUIRED},
 )
+ALERT_BODIES = st.one_of(
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200),
+    st.dictionaries(st.sampled_from([*FITTING, "timestamp"]), json_values).map(
+        lambda d: json.dumps(d).encode()
+    ),
+    alert_dicts.map(lambda d: json.dumps(d).encode()),
+)
+
+
+def parses(body: bytes) -> bool:
+    try:
+        parse_signal(body)
+    except SignalError:
+        return False
+    return True
+
+
+@settings(max_examples=150)
+@given(ALERT_BODIES)
 def test_arbitrary_bodies_parse_or_raise_signal_error(body: bytes) -> None:
+    """Any body either parses to a buy, sell or exit, or raises SignalError saying why."""
     try:
         signal = parse_signal(body)
-    except SignalError:
+    except SignalError as exc:
+        error = str(exc)
+    else:
+        error = None
+    if error is not None:
+        assert error, "a SignalError must say what was wrong"
         return
     assert signal.action in ("buy", "sell", "exit")
+    assert signal.quantity is None or signal.quantity > 0
+    assert signal.action == "exit" or signal.quantity is not None
+
+
+def test_the_arbitrary_bodies_include_ones_that_parse() -> None:
+    """The property above reaches its success branch, not only the SignalError one."""
+    body = find(ALERT_BODIES, parses, settings=settings(database=None, max_examples=2000))
+    assert parse_signal(body).action in ("buy", "sell", "exit")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import find, given
 from hypothesis import strategies as st
 
 from fks_exec_ninja.codec import (
@@ -48,14 +48,49 @@ def test_one_byte_at_a_time() -> None:
     assert out == [Message(VALUE, ("OrderStatus|abc", "Filled"))] * 3
 
 
-@given(st.binary(max_size=300))
-def test_arbitrary_bytes_decode_or_raise_stream_corrupt(data: bytes) -> None:
+# Byte strings made of whole messages and arbitrary bytes, so that decoding succeeds,
+# skips a malformed message or fails, in proportions test_the_arbitrary_bytes_... checks.
+non_ascii_value = st.binary(max_size=8).map(
+    lambda b: b"2\x00" + b.replace(b"\x00", b"") + b"\xff\x00v\x00"
+)
+arbitrary_streams = st.lists(
+    messages.map(lambda m: encode(m[0], *m[1])) | non_ascii_value | st.binary(max_size=30),
+    max_size=8,
+).map(b"".join)
+
+
+def decode_in_pieces(data: bytes, cuts: list[int]) -> list[Message | Malformed] | str:
+    """What a fresh decoder makes of `data` fed cut at `cuts`; "corrupt" if it raised."""
+    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
     decoder = Decoder(max_field=64)
     try:
-        out = decoder.feed(data)
+        return [m for a, b in itertools.pairwise(points) for m in decoder.feed(data[a:b])]
     except StreamCorrupt:
-        return
-    assert all(isinstance(m, (Message, Malformed)) for m in out)
+        return "corrupt"
+
+
+@given(arbitrary_streams, st.lists(st.integers(0, 10_000), max_size=10))
+def test_arbitrary_bytes_decode_alike_however_cut_or_raise_stream_corrupt(
+    data: bytes, cuts: list[int]
+) -> None:
+    """Any bytes decode to the same messages however the reads cut them, or raise
+    StreamCorrupt either way; messages decoded without a skip are exactly the input's
+    leading bytes, none invented, dropped or reordered."""
+    whole = decode_in_pieces(data, [])
+    assert decode_in_pieces(data, cuts) == whole
+    if whole != "corrupt" and all(isinstance(m, Message) for m in whole):
+        assert data.startswith(b"".join(encode(m.type, *m.fields) for m in whole))
+
+
+def test_the_arbitrary_bytes_reach_every_outcome() -> None:
+    """The property above sees decoded messages, skipped ones and corrupt streams."""
+
+    def has(kind: type) -> object:
+        return lambda data: any(isinstance(m, kind) for m in decode_in_pieces(data, []))
+
+    assert decode_in_pieces(find(arbitrary_streams, has(Message)), []) != "corrupt"
+    assert find(arbitrary_streams, has(Malformed))
+    assert find(arbitrary_streams, lambda d: decode_in_pieces(d, []) == "corrupt")
 
 
 def test_non_ascii_fields_are_skipped_and_the_stream_stays_in_step() -> None:
