@@ -521,6 +521,26 @@ async def test_oco_fill_resizes_or_cancels_the_sibling(mode: OcoPartialFill) -> 
         await server.stop()
 
 
+@pytest.mark.parametrize(
+    ("side", "move", "fill"), [("SELL", "5989", "5989"), ("BUY", "6011", "6011.25")]
+)
+async def test_stop_triggers_when_the_market_reaches_it(side: str, move: str, fill: str) -> None:
+    server, client = await started()
+    try:
+        stop = 5990 if side == "SELL" else 6010
+        client.command("PLACE", "Sim101", ES, side, 1, "STOPMARKET", 0, stop, "GTC", order_id="ST")
+        await client.wait_value("OrderStatus|ST", "Working")
+        server.set_last_price(ES, Decimal("6000.5"))
+        await server.flushed(WAIT)
+        assert client.values["OrderStatus|ST"] == "Working"
+        server.set_last_price(ES, Decimal(move))
+        await client.wait_value("OrderStatus|ST", "Filled")
+        assert client.values["AvgFillPrice|ST"] == fill
+    finally:
+        await client.close()
+        await server.stop()
+
+
 async def test_atm_exits_follow_the_filled_quantity_and_carry_no_template() -> None:
     server, client = await started(ServerSettings(fill_pieces=2, cancel_after_fills=1))
     try:

@@ -109,7 +109,7 @@ class Book:
         self.begin()
         self.last[instrument] = price
         for order in list(self.orders.values()):
-            if order.instrument == instrument and not order.is_terminal and order.triggered:
+            if order.instrument == instrument and not order.is_terminal:
                 self.evaluate(order)
         return self.take()
 
@@ -166,6 +166,8 @@ class Book:
 
     def execute(self, order: Order, price: Decimal) -> None:
         """Fill the rest of ``order`` at ``price`` in ``fill_pieces`` pieces."""
+        if order.remaining <= 0:
+            return
         pieces = min(self.settings.fill_pieces, order.remaining)
         base, extra = divmod(order.remaining, pieces)
         for index in range(pieces):
