@@ -15,9 +15,13 @@ discovery stay cheap for command-line tools.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where records go (no "No handlers" warning).
+logging.getLogger("fks_exec").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "BrokerUnavailable": "fks_exec.errors",
@@ -33,9 +37,11 @@ _EXPORTS = {
     "MarketData": "fks_exec.models",
     "NotSupported": "fks_exec.errors",
     "Order": "fks_exec.models",
+    "OrderDenied": "fks_exec.errors",
     "OrderSide": "fks_exec.models",
     "OrderStatus": "fks_exec.models",
     "OrderType": "fks_exec.models",
+    "OutcomeUnknown": "fks_exec.errors",
     "PluginConfig": "fks_exec.config",
     "PluginInfo": "fks_exec.registry",
     "PluginInitError": "fks_exec.errors",
@@ -62,9 +68,11 @@ __all__ = [
     "MarketData",
     "NotSupported",
     "Order",
+    "OrderDenied",
     "OrderSide",
     "OrderStatus",
     "OrderType",
+    "OutcomeUnknown",
     "PluginConfig",
     "PluginInfo",
     "PluginInitError",
@@ -100,6 +108,8 @@ if TYPE_CHECKING:
         DuplicateClientOrderId,
         FksExecError,
         NotSupported,
+        OrderDenied,
+        OutcomeUnknown,
         PluginInitError,
         PluginLoadError,
         PluginNotFound,

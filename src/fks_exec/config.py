@@ -42,6 +42,11 @@ class PluginConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
+    paper: bool | None = None
+    """True for a paper/demo/simulation account, False for real money, None to take
+    what the broker reports (live when it cannot tell). When both are known and
+    disagree, ``init`` fails with :class:`ConfigurationError`."""
+
 
 def env_prefix(plugin_name: str) -> str:
     """Return the variable prefix of a plugin's settings, e.g. ``FKS_EXEC_CCXT_``."""

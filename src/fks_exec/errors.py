@@ -10,6 +10,9 @@ Every exception fks-exec raises on purpose derives from :class:`FksExecError`::
     ├── NotSupported            the plugin lacks the capability that was asked for
     ├── RoutingError            no plugin could be chosen for an order or symbol
     ├── DuplicateClientOrderId  one client order id used for two different orders
+    ├── OrderDenied             a plugin refused an order before sending it (a hook raises
+    │                           it; callers get a rejected result with ``sent=False``)
+    ├── OutcomeUnknown          a request may have reached the broker; its outcome is not known
     └── BrokerUnavailable       the broker could not be reached; nothing was sent
 
 An invalid :class:`~fks_exec.Order` is not in this tree: it fails at construction with
@@ -27,6 +30,8 @@ __all__ = [
     "DuplicateClientOrderId",
     "FksExecError",
     "NotSupported",
+    "OrderDenied",
+    "OutcomeUnknown",
     "PluginInitError",
     "PluginLoadError",
     "PluginNotFound",
@@ -67,6 +72,28 @@ class DuplicateClientOrderId(FksExecError, ValueError):
 
     The client order id is the idempotency key: reusing it for another order would
     make the second order indistinguishable from a retry of the first.
+    """
+
+
+class OrderDenied(FksExecError):
+    """Raised by a plugin's ``_execute_order`` hook to refuse an order before sending it.
+
+    The base class turns it into a result with ``status=rejected``, ``sent=False`` and
+    ``error_code`` (default ``invalid_order``), so the caller knows nothing left and a
+    corrected order, or the same one once the cause is fixed, may be sent. Callers of
+    the public API never see this exception.
+    """
+
+    def __init__(self, message: str, error_code: str = "invalid_order") -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+
+class OutcomeUnknown(FksExecError):
+    """A request that changes the account may have reached the broker, but no answer came.
+
+    Raised by ``close_position`` when the plugin failed after it may have sent orders:
+    check ``positions()`` before trying again, never repeat blindly.
     """
 
 

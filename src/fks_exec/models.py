@@ -399,6 +399,14 @@ class ExecutionResult(BaseModel):
 
     success: bool = None  # type: ignore[assignment]  # filled from status when not given
     """Defaults from ``status``: False only for ``rejected`` and ``unknown``."""
+    sent: bool | None = None
+    """Whether the request reached the broker: ``False`` refused before anything left
+    (safe to send again under the same id), ``True`` the broker has it, ``None`` not
+    known (only with ``status=unknown``: reconcile, never resend). Defaults from
+    ``status``: ``None`` for ``unknown``, else ``True``."""
+    paper: bool | None = None
+    """True when the plugin instance that answered trades a paper/demo/simulation
+    account, False when it trades real money; stamped by the plugin base class."""
     status: OrderStatus
     plugin: str
     client_order_id: str | None
@@ -421,6 +429,13 @@ class ExecutionResult(BaseModel):
         # Defaults that depend on status; set through __dict__ because the model is frozen.
         if self.success is None:
             self.__dict__["success"] = not unsuccessful
+        status = self.status
+        if "sent" not in self.model_fields_set:
+            self.__dict__["sent"] = None if status is OrderStatus.UNKNOWN else True
+        elif self.sent is False and status is not OrderStatus.REJECTED:
+            raise ValueError(f"sent=False needs status=rejected, not {status.value}")
+        elif self.sent is None and status is not OrderStatus.UNKNOWN:
+            raise ValueError(f"sent=None (not known) needs status=unknown, not {status.value}")
         if unsuccessful and self.error_code is None:
             rejected = self.status is OrderStatus.REJECTED
             self.__dict__["error_code"] = ErrorCode.REJECTED if rejected else ErrorCode.UNKNOWN

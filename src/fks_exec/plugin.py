@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
+from fks_exec._once import OncePerId
+from fks_exec._plugin_guard import PluginGuard, ms_since
 from fks_exec.config import PluginConfig, load_plugin_config
 from fks_exec.errors import (
     BrokerUnavailable,
     ConfigurationError,
     FksExecError,
     NotSupported,
+    OrderDenied,
+    OutcomeUnknown,
     PluginInitError,
 )
 from fks_exec.models import (
@@ -27,15 +31,13 @@ from fks_exec.models import (
     MarketData,
     Order,
     OrderStatus,
-    OrderType,
     Position,
 )
+from fks_exec.redaction import REDACTED, Redactor, register_secret
 
-__all__ = ["Capability", "ExecutionPlugin"]
+__all__ = ["REDACTED", "Capability", "ExecutionPlugin"]
 
 logger = logging.getLogger("fks_exec.plugin")
-
-REDACTED = "**********"
 
 
 class Capability(str, Enum):
@@ -44,6 +46,7 @@ class Capability(str, Enum):
     CANCEL_ORDER = "cancel_order"
     GET_ORDER = "get_order"
     POSITIONS = "positions"
+    CLOSE_POSITION = "close_position"
     STOP_ORDERS = "stop_orders"
     """``stop`` and ``stop_limit`` order types."""
     BRACKET_ORDERS = "bracket_orders"
@@ -54,12 +57,14 @@ class Capability(str, Enum):
         return str(self.value)
 
 
-class ExecutionPlugin(ABC):
+class ExecutionPlugin(PluginGuard, ABC):
     """Base class of broker plugins. Callers use the public methods; plugins write hooks.
 
-    The public methods are concrete: they check state, capabilities and the order, time
-    and log the call, and translate failures into the error contract. A plugin
-    implements the protected hooks below and declares its class attributes.
+    Every public method runs its hook inside one guard: it checks state and
+    capabilities, times and logs the call, masks every configured secret (in messages,
+    in the whole ``__cause__``/``__context__`` chain of any exception, in a result's
+    ``error`` and ``raw``), and translates stray exceptions into the error contract.
+    A plugin never masks by hand.
 
     ===================  ========================  ====================================
     public method        hook the plugin writes    required?
@@ -70,7 +75,11 @@ class ExecutionPlugin(ABC):
     ``health_check``     ``_health_check``         required
     ``cancel_order``     ``_cancel_order``         optional: ``Capability.CANCEL_ORDER``
     ``get_order``        ``_get_order``            optional: ``Capability.GET_ORDER``
+    ``find_order``       ``_find_order``           optional (default: ``_get_order``)
+    ``lookup_hints``     ``_lookup_hints``         optional (default: no hints)
     ``positions``        ``_positions``            optional: ``Capability.POSITIONS``
+    ``close_position``   ``_close_position``       optional: ``Capability.CLOSE_POSITION``
+    ``is_paper``         ``_broker_says_paper``    optional (default: broker does not say)
     ``close``            ``_close``                optional (default does nothing)
     ===================  ========================  ====================================
 
@@ -78,18 +87,24 @@ class ExecutionPlugin(ABC):
     naming the plugin and the capability. Stop orders need ``Capability.STOP_ORDERS``,
     attached SL/TP ``Capability.BRACKET_ORDERS`` and ``reduce_only``
     ``Capability.REDUCE_ONLY``; without them ``execute_order`` returns a rejected result
-    with ``error_code=not_supported`` and sends nothing.
+    with ``error_code=not_supported`` and ``sent=False``.
 
     Error contract of ``_execute_order``:
 
+    * the order fails a check before sending: raise :class:`OrderDenied` (the caller
+      gets ``status=rejected``, ``sent=False``);
     * the broker refused the order: return a result with ``status=rejected`` and an
-      ``error_code``;
+      ``error_code`` (``sent`` defaults to True);
     * nothing reached the broker (not connected, connection refused): raise
       :class:`BrokerUnavailable`, the only case in which the executor may fall back;
     * the order may have reached the broker but no answer came (timeout, dropped
       connection): return ``status=unknown``. Any other exception escaping the hook is
       turned into an ``unknown`` result too, because the base class cannot know whether
       the order left.
+
+    Calls with one client order id are sent once: concurrent calls are merged into one
+    send, and a recently sent id returns its first result (reconciled through
+    ``get_order`` while ``unknown``); an id whose call sent nothing may be sent again.
     """
 
     name: ClassVar[str]
@@ -98,11 +113,15 @@ class ExecutionPlugin(ABC):
     """Validated settings; fields are read from keywords and FKS_EXEC_<NAME>_<FIELD>."""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     """The optional features this plugin offers."""
+    remembered_orders: ClassVar[int] = 10_000
+    """How many recently sent client order ids ``execute_order`` remembers."""
 
     def __init__(self) -> None:
         self._config: PluginConfig | None = None
-        self._secrets: tuple[str, ...] = ()
+        self._redactor = Redactor()
         self._initialized = False
+        self._paper = False
+        self._once = OncePerId(self.remembered_orders)
         self.use_env = True
         """Read FKS_EXEC_<NAME>_* variables in ``init``; tests set False to isolate."""
         self.log = logging.getLogger(f"fks_exec.plugins.{self.name}")
@@ -125,45 +144,57 @@ class ExecutionPlugin(ABC):
         """True between a successful ``init`` and ``close``."""
         return self._initialized
 
+    @property
+    def is_paper(self) -> bool:
+        """True when this instance trades a paper/demo/simulation account (after init)."""
+        return self._paper
+
     def supports(self, capability: Capability) -> bool:
         """True when the plugin declares ``capability``."""
         return capability in self.capabilities
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every secret of the plugin's config masked."""
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return self._redactor.text(text)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def init(self, config: Mapping[str, Any] | None = None) -> None:
         """Validate the config (keywords over FKS_EXEC_* variables) and connect.
 
-        Raises :class:`ConfigurationError` for invalid settings and
-        :class:`PluginInitError` when the plugin cannot start or is already started.
+        Raises :class:`ConfigurationError` for invalid settings (and for a ``paper``
+        setting the broker contradicts) and :class:`PluginInitError` when the plugin
+        cannot start or is already started.
         """
         if self._initialized:
             raise PluginInitError(f"plugin {self.name!r} is already initialized; close() it first")
         cfg = load_plugin_config(self.name, self.config_model, config, use_env=self.use_env)
-        self._secrets = _secret_values(cfg)
+        secrets = _secret_values(cfg)
+        for secret in secrets:
+            register_secret(secret)
+        self._redactor = Redactor(secrets)
+        started = time.perf_counter()
+        error: BaseException | None = None
         try:
             await self._connect(cfg)
         except (ConfigurationError, PluginInitError) as exc:
-            raise type(exc)(self.redact(str(exc))) from None
+            error = self._masked(exc)
         except Exception as exc:
-            message = self.redact(f"{type(exc).__name__}: {exc}")
-            raise PluginInitError(f"plugin {self.name!r} failed to start: {message}") from None
+            error = self._wrapped(exc, PluginInitError, f"plugin {self.name!r} failed to start")
+        if error is None:
+            error = await self._settle_paper(cfg)
+        if error is not None:
+            raise error
         self._config = cfg
         self._initialized = True
-        self.log.debug("initialized")
+        self.log.debug("initialized in %.1f ms (paper=%s)", ms_since(started), self._paper)
 
     async def close(self) -> None:
-        """Disconnect and release resources. Safe to call twice."""
+        """Disconnect and release resources. Safe to call twice; never raises."""
         if not self._initialized:
             return
         self._initialized = False
-        await self._close()
+        await self._close_quietly()
         self.log.debug("closed")
 
     # ------------------------------------------------------------------ orders
@@ -172,8 +203,10 @@ class ExecutionPlugin(ABC):
         """Send ``order`` to the broker and return what became of it.
 
         Never raises for a broker's refusal or an uncertain outcome: those are results
-        (``rejected`` or ``unknown``). Raises :class:`BrokerUnavailable` when the broker
-        could not be reached and nothing was sent, and ``TypeError`` for a non-Order.
+        (``rejected`` or ``unknown``; ``sent`` says whether anything left). Raises
+        :class:`BrokerUnavailable` when the broker could not be reached and nothing was
+        sent, :class:`DuplicateClientOrderId` when a recent id is reused for another
+        order, and ``TypeError`` for a non-Order.
         """
         if not isinstance(order, Order):
             raise TypeError(f"execute_order takes an Order, got {type(order).__name__}")
@@ -181,85 +214,103 @@ class ExecutionPlugin(ABC):
         denial = self._check_supported(order)
         if denial is not None:
             return denial
-        self.log.debug("sending %s", order.client_order_id)
+        return await self._once.run(
+            order, self._send_once, self._reconcile_recent, self._interrupted_call
+        )
+
+    async def cancel_order(self, order_id: str, symbol: str | None = None) -> ExecutionResult:
+        """Cancel a working order by the broker's ``order_id``.
+
+        Returns ``status=canceled`` on success, ``rejected`` when the broker refused (e.g.
+        already filled; ``sent=False`` when refused here) and ``unknown`` when no answer
+        came. Raises :class:`NotSupported` without ``Capability.CANCEL_ORDER``,
+        ``ValueError`` for an empty id and :class:`BrokerUnavailable` when nothing was
+        sent.
+        """
+        self._require(Capability.CANCEL_ORDER, "cancel_order")
+        if not order_id:
+            raise ValueError("cancel_order needs the broker's order id")
+        self._require_initialized()
+        error: BaseException | None = None
+        where = symbol or "?"
         try:
-            result = await self._execute_order(order)
-        except BrokerUnavailable as exc:
-            raise BrokerUnavailable(self.redact(str(exc))) from exc.__cause__
-        except NotSupported as exc:
-            return self._denied(order, ErrorCode.NOT_SUPPORTED, str(exc))
-        except (asyncio.TimeoutError, TimeoutError) as exc:
-            return self._unknown(order, ErrorCode.TIMEOUT, f"no answer in time: {exc}")
+            return self._finish(await self._cancel_order(order_id, symbol))
+        except (BrokerUnavailable, NotSupported, ValueError) as exc:  # nothing was sent
+            error = self._masked(exc)
+        except OrderDenied as exc:
+            return self._finish(
+                ExecutionResult.for_cancel(
+                    plugin=self.name,
+                    status=OrderStatus.REJECTED,
+                    order_id=order_id,
+                    symbol=where,
+                    sent=False,
+                    error=f"{exc}; nothing was sent",
+                    error_code=ErrorCode(exc.error_code),
+                )
+            )
         except Exception as exc:
-            self.log.warning(
-                "order %s: %s after sending; its fate is unknown",
-                order.client_order_id,
-                type(exc).__name__,
+            return self._finish(
+                ExecutionResult.for_cancel(
+                    plugin=self.name,
+                    status=OrderStatus.UNKNOWN,
+                    order_id=order_id,
+                    symbol=where,
+                    error=f"{type(exc).__name__}: {exc}; the cancel may have reached the "
+                    "broker: check the order with get_order",
+                    error_code=ErrorCode.UNKNOWN,
+                )
             )
-            return self._unknown(order, ErrorCode.UNKNOWN, f"{type(exc).__name__}: {exc}")
-        if result.client_order_id != order.client_order_id:
-            raise AssertionError(
-                f"plugin {self.name!r} returned a result for client order id "
-                f"{result.client_order_id!r} when asked for {order.client_order_id!r}"
+        raise error
+
+    async def close_position(
+        self, symbol: str, quantity: Decimal | None = None
+    ) -> list[ExecutionResult]:
+        """Close the position in ``symbol`` (all of it, or ``quantity`` of it).
+
+        ``quantity`` is positive, in the unit of :attr:`Position.quantity`. Returns the
+        results of the orders sent (empty when there was nothing to close). Raises
+        :class:`NotSupported` without ``Capability.CLOSE_POSITION``, ``ValueError`` for
+        an empty symbol or a quantity that is not positive, :class:`BrokerUnavailable`
+        when nothing was sent, and :class:`OutcomeUnknown` when orders may have been
+        sent but no answer came (check ``positions()`` before trying again).
+        """
+        self._require(Capability.CLOSE_POSITION, "close_position")
+        if not isinstance(symbol, str) or not symbol.strip():
+            raise ValueError("close_position needs a non-empty symbol")
+        if quantity is not None:
+            quantity = Decimal(str(quantity))
+            if not quantity.is_finite() or quantity <= 0:
+                raise ValueError("close_position quantity must be positive (or None for all)")
+        self._require_initialized()
+        error: BaseException | None = None
+        try:
+            results = await self._close_position(symbol.strip(), quantity)
+        except FksExecError as exc:
+            error = self._masked(exc)
+        except Exception as exc:
+            error = self._wrapped(
+                exc,
+                OutcomeUnknown,
+                f"plugin {self.name!r} failed while closing {symbol!r}; orders may have "
+                "been sent: check positions() before trying again",
             )
-        self.log.debug("order %s: %s", order.client_order_id, result.status.value)
-        return result
+        if error is not None:
+            raise error
+        return [self._finish(r) for r in results]
 
-    def _check_supported(self, order: Order) -> ExecutionResult | None:
-        missing = None
-        if order.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not self.supports(
-            Capability.STOP_ORDERS
-        ):
-            missing = f"{order.type.value} orders"
-        elif order.has_bracket and not self.supports(Capability.BRACKET_ORDERS):
-            missing = "attached stop_loss/take_profit"
-        elif order.reduce_only and not self.supports(Capability.REDUCE_ONLY):
-            missing = "reduce_only orders"
-        if missing is None:
-            return None
-        return self._denied(
-            order,
-            ErrorCode.NOT_SUPPORTED,
-            f"plugin {self.name!r} does not support {missing}; nothing was sent",
-        )
-
-    def _denied(self, order: Order, code: ErrorCode, message: str) -> ExecutionResult:
-        return ExecutionResult.for_order(
-            order,
-            plugin=self.name,
-            status=OrderStatus.REJECTED,
-            error=self.redact(message),
-            error_code=code,
-        )
-
-    def _unknown(self, order: Order, code: ErrorCode, message: str) -> ExecutionResult:
-        return ExecutionResult.for_order(
-            order,
-            plugin=self.name,
-            status=OrderStatus.UNKNOWN,
-            error=self.redact(message)
-            + "; the order may have reached the broker: reconcile with get_order, do not resend",
-            error_code=code,
-        )
+    # ------------------------------------------------------------------ reads
 
     async def fetch_data(self, symbol: str) -> MarketData:
         """Return the current quote for ``symbol``.
 
         Raises ``ValueError`` for an empty symbol and :class:`BrokerUnavailable` when
-        the quote cannot be had (the cause is chained).
+        the quote cannot be had (the masked cause is chained).
         """
         if not isinstance(symbol, str) or not symbol.strip():
             raise ValueError("fetch_data needs a non-empty symbol")
         self._require_initialized()
-        try:
-            return await self._fetch_data(symbol.strip())
-        except FksExecError:
-            raise
-        except Exception as exc:
-            message = self.redact(f"{type(exc).__name__}: {exc}")
-            raise BrokerUnavailable(
-                f"plugin {self.name!r} could not fetch {symbol!r}: {message}"
-            ) from exc
+        return await self._read(self._fetch_data(symbol.strip()), f"fetch {symbol!r}")
 
     async def health_check(self) -> HealthStatus:
         """Report whether the plugin can trade now. Never raises for a broker failure."""
@@ -270,24 +321,13 @@ class ExecutionPlugin(ABC):
             status = await self._health_check()
         except Exception as exc:
             detail = self.redact(f"{type(exc).__name__}: {exc}")
-            return HealthStatus(healthy=False, latency_ms=_ms_since(started), detail=detail)
+            return HealthStatus(healthy=False, latency_ms=ms_since(started), detail=detail)
+        update: dict[str, Any] = {}
         if status.latency_ms is None:
-            status = status.model_copy(update={"latency_ms": _ms_since(started)})
-        return status
-
-    async def cancel_order(self, order_id: str, symbol: str | None = None) -> ExecutionResult:
-        """Cancel a working order by the broker's ``order_id``.
-
-        Returns ``status=canceled`` on success, ``rejected`` when the broker refused (e.g.
-        already filled) and ``unknown`` when no answer came. Raises
-        :class:`NotSupported` without ``Capability.CANCEL_ORDER``, ``ValueError`` for an
-        empty id and :class:`BrokerUnavailable` when nothing was sent.
-        """
-        self._require(Capability.CANCEL_ORDER, "cancel_order")
-        if not order_id:
-            raise ValueError("cancel_order needs the broker's order id")
-        self._require_initialized()
-        return await self._cancel_order(order_id, symbol)
+            update["latency_ms"] = ms_since(started)
+        if self._redactor.found_in(status.detail):
+            update["detail"] = self.redact(status.detail)
+        return status.model_copy(update=update) if update else status
 
     async def get_order(self, client_order_id: str) -> ExecutionResult | None:
         """Look an order up by its client order id; None when the broker has no such order.
@@ -298,21 +338,45 @@ class ExecutionPlugin(ABC):
         """
         self._require(Capability.GET_ORDER, "get_order")
         self._require_initialized()
+        found = await self._read(self._get_order(client_order_id), "look up order")
+        return None if found is None else self._finish(found)
+
+    async def find_order(
+        self, client_order_id: str, hints: Mapping[str, str] | None = None
+    ) -> ExecutionResult | None:
+        """Look an order up with the ``hints`` that :meth:`lookup_hints` gave when it was
+        sent (possibly by another process); None when the broker has no such order.
+
+        A result with ``sent=False`` means the plugin proved the broker never received
+        it. Raises what :meth:`get_order` raises.
+        """
+        self._require(Capability.GET_ORDER, "find_order")
+        self._require_initialized()
+        coro = self._find_order(client_order_id, dict(hints or {}))
+        found = await self._read(coro, "look up order")
+        return None if found is None else self._finish(found)
+
+    def lookup_hints(self, order: Order, result: ExecutionResult | None = None) -> dict[str, str]:
+        """What a later process needs to find ``order`` again at the broker (strings only).
+
+        Never raises: a failing hook is logged and gives no hints.
+        """
         try:
-            return await self._get_order(client_order_id)
-        except FksExecError:
-            raise
+            hints = self._lookup_hints(order, result)
         except Exception as exc:
-            message = self.redact(f"{type(exc).__name__}: {exc}")
-            raise BrokerUnavailable(
-                f"plugin {self.name!r} could not look up order: {message}"
-            ) from exc
+            self.log.warning("no lookup hints for %s: %s", order.client_order_id, self._masked(exc))
+            return {}
+        return {str(k): str(v) for k, v in hints.items()}
 
     async def positions(self) -> list[Position]:
-        """Return the open positions. Raises :class:`NotSupported` without the capability."""
+        """Return the open positions.
+
+        Raises :class:`NotSupported` without the capability and :class:`BrokerUnavailable`
+        when the broker cannot be asked.
+        """
         self._require(Capability.POSITIONS, "positions")
         self._require_initialized()
-        return await self._positions()
+        return await self._read(self._positions(), "read positions")
 
     # ------------------------------------------------------------------ hooks
 
@@ -338,38 +402,37 @@ class ExecutionPlugin(ABC):
     async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
         raise NotSupported(f"plugin {self.name!r} does not implement _get_order")
 
+    async def _find_order(
+        self, client_order_id: str, hints: Mapping[str, str]
+    ) -> ExecutionResult | None:
+        """Find an order with stored hints; the default ignores them and calls _get_order."""
+        return await self._get_order(client_order_id)
+
+    def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Mapping[str, str]:
+        """Hints to find ``order`` again later; the default gives none."""
+        return {}
+
     async def _positions(self) -> list[Position]:
         raise NotSupported(f"plugin {self.name!r} does not implement _positions")
 
-    async def _close(self) -> None:  # noqa: B027 - optional hook, empty by design
+    async def _close_position(self, symbol: str, quantity: Decimal | None) -> list[ExecutionResult]:
+        raise NotSupported(f"plugin {self.name!r} does not implement _close_position")
+
+    def _broker_says_paper(self) -> bool | None:
+        """After ``_connect``: True for a demo/simulation account, False for a real one,
+        None when the broker does not tell. The default does not tell."""
+        return None
+
+    async def _close(self) -> None:
         """Release connections; the default does nothing."""
 
-    # ------------------------------------------------------------------ helpers
 
-    def _require(self, capability: Capability, method: str) -> None:
-        if capability not in self.capabilities:
-            raise NotSupported(
-                f"plugin {self.name!r} does not support {method} "
-                f"(capability {capability.value!r} not declared)"
-            )
-
-    def _require_initialized(self) -> None:
-        if not self._initialized:
-            raise BrokerUnavailable(
-                f"plugin {self.name!r} is not initialized (or was closed); "
-                "call init() or use the Executor as a context manager"
-            )
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
-
-
-def _secret_values(config: PluginConfig) -> tuple[str, ...]:
-    values = []
-    for name in type(config).model_fields:
-        value = getattr(config, name)
+def _secret_values(model: BaseModel) -> tuple[str, ...]:
+    values: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
         if isinstance(value, SecretStr) and value.get_secret_value():
             values.append(value.get_secret_value())
-    # Longest first, so a secret that contains another is masked whole.
-    return tuple(sorted(values, key=len, reverse=True))
+        elif isinstance(value, BaseModel):
+            values.extend(_secret_values(value))
+    return tuple(values)

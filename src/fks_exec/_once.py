@@ -1,0 +1,130 @@
+"""One send per client order id inside a plugin: :class:`OncePerId`.
+
+Concurrent calls with one client order id are merged into one send, and the outcome
+of a recent send is remembered (bounded), so a caller that retries after an uncertain
+answer gets the first order's fate instead of a second order. Calls that sent nothing
+(``BrokerUnavailable`` raised, or a result with ``sent=False``) are not remembered,
+so a retry of those is sent. The executor and the journal keep the long memory; this
+only covers a plugin that is called directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from fks_exec.errors import DuplicateClientOrderId
+from fks_exec.models import ExecutionResult, Order, OrderStatus
+
+__all__ = ["OncePerId"]
+
+Send = Callable[[Order], Awaitable[ExecutionResult]]
+Reconcile = Callable[[ExecutionResult], Awaitable[ExecutionResult]]
+Interrupted = Callable[[Order], ExecutionResult]
+
+
+class OncePerId:
+    """Merges in-flight calls per client order id and remembers ``remember`` outcomes."""
+
+    __slots__ = ("_inflight", "_recent", "_remember")
+
+    def __init__(self, remember: int = 10_000) -> None:
+        if remember < 1:
+            raise ValueError("remember must be at least 1")
+        self._remember = remember
+        self._inflight: dict[str, _Call] = {}
+        self._recent: OrderedDict[str, tuple[Order, ExecutionResult]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def forget(self, client_order_id: str) -> None:
+        """Drop what is remembered of ``client_order_id`` (not a call in flight)."""
+        self._recent.pop(client_order_id, None)
+
+    async def run(
+        self, order: Order, send: Send, reconcile: Reconcile, interrupted: Interrupted
+    ) -> ExecutionResult:
+        """Send ``order`` once: join a call in flight, or answer from memory, or send.
+
+        ``reconcile`` is asked again for a remembered ``unknown`` result;
+        ``interrupted`` builds the result that joined callers get when the sending call
+        is cancelled. Raises :class:`DuplicateClientOrderId` when the id belongs to a
+        different order, and whatever ``send`` raises (to every joined caller).
+        """
+        cid = order.client_order_id
+        pending = self._inflight.get(cid)
+        if pending is not None:
+            _check_same(pending.order, order)
+            return await asyncio.shield(pending.joined())
+        known = self._recent.get(cid)
+        if known is not None:
+            _check_same(known[0], order)
+            result = known[1]
+            if result.status is OrderStatus.UNKNOWN:
+                result = await reconcile(result)
+                if cid in self._recent:
+                    self._recent[cid] = (known[0], result)
+            return result
+        call = self._inflight[cid] = _Call(order)
+        try:
+            result = await send(order)
+        except Exception as exc:
+            call.fail(exc)
+            raise
+        except BaseException:
+            unknown = interrupted(order)
+            self._keep(cid, order, unknown)
+            call.succeed(unknown)
+            raise
+        finally:
+            del self._inflight[cid]
+        if result.sent is not False:
+            self._keep(cid, order, result)
+        call.succeed(result)
+        return result
+
+    def _keep(self, cid: str, order: Order, result: ExecutionResult) -> None:
+        recent = self._recent
+        recent[cid] = (order, result)
+        if len(recent) > self._remember:
+            recent.popitem(last=False)
+
+
+class _Call:
+    """A send in flight; a future is made only when a second caller joins it."""
+
+    __slots__ = ("future", "order")
+
+    def __init__(self, order: Order) -> None:
+        self.order = order
+        self.future: asyncio.Future[ExecutionResult] | None = None
+
+    def joined(self) -> asyncio.Future[ExecutionResult]:
+        if self.future is None:
+            self.future = asyncio.get_running_loop().create_future()
+            self.future.add_done_callback(_consume)
+        return self.future
+
+    def succeed(self, result: ExecutionResult) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_result(result)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_exception(exc)
+
+
+def _check_same(first: Order, again: Order) -> None:
+    if first is not again and not first.same_request(again):
+        raise DuplicateClientOrderId(
+            f"client_order_id {again.client_order_id!r} was already used for a different "
+            "order; give each order its own id (or omit it to get a fresh one)"
+        )
+
+
+def _consume(future: asyncio.Future[ExecutionResult]) -> None:
+    # Retrieve an exception nobody joined for, so asyncio does not log it as lost.
+    if not future.cancelled():
+        future.exception()
