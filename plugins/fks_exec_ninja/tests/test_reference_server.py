@@ -284,6 +284,41 @@ async def test_close_before_ati_closes_at_once_and_counts_attempts() -> None:
         await server.stop()
 
 
+async def test_slow_greeting_still_says_ati_first_and_account_values_are_optional() -> None:
+    config = ServerSettings(greeting_delay_s=0.05, push_account_values_on_connect=False)
+    server, client = await started(config)
+    try:
+        await server.flushed(WAIT)
+        assert client.log == [("ATI", "True")]
+        client.command("PLACE", "Sim101", ES, "BUY", 1, "MARKET", tif="DAY", order_id="G1")
+        assert await client.wait_value("Orders|Sim101") == "G1"
+    finally:
+        await client.close()
+        await server.stop()
+
+
+async def test_restart_keeps_the_port_and_the_orders() -> None:
+    server, client = await started()
+    try:
+        client.command("PLACE", "Sim101", ES, "BUY", 1, "LIMIT", 5900, 0, "GTC", order_id="K1")
+        await client.wait_value("OrderStatus|K1", "Working")
+        port = server.port
+        await server.stop()
+        await asyncio.wait_for(client.closed.wait(), WAIT)
+        await server.start()
+        assert server.port == port
+        again = await RawDllClient.connect(port)
+        assert await again.wait_value("OrderStatus|K1") == "Working"
+        server.configure(repetition=Repetition.ALL_VALUES)
+        again.command("CANCEL", order_id="K1")
+        await again.wait_value("OrderStatus|K1", "Cancelled")
+        assert [k for k, _ in again.log[-3:]] == ["OrderStatus|K1", "Filled|K1", "AvgFillPrice|K1"]
+        await again.close()
+    finally:
+        await client.close()
+        await server.stop()
+
+
 # -- orders and the order of pushes -------------------------------------------------------
 
 

@@ -124,8 +124,13 @@ class ReferenceAtiServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
-        """Listen on loopback (or ``host``); raises ``OSError`` if the port is taken."""
+        """Listen on loopback (or ``host``); raises ``OSError`` if the port is taken.
+
+        After :meth:`stop`, ``start`` listens again on the same port with the same book:
+        NinjaTrader's ATI going away and coming back while its orders live on.
+        """
         self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        self._port = self.port
 
     async def stop(self) -> None:
         """Close every connection and stop listening; waits for its tasks to end."""
@@ -133,6 +138,7 @@ class ReferenceAtiServer:
             self._server.close()
         for timer in self._timers:
             timer.cancel()
+        self._timers.clear()
         for client in list(self._clients):
             client.drop()
         if self._handlers:
@@ -296,7 +302,8 @@ class ReferenceAtiServer:
         return ""
 
     def _greet(self, client: _Client) -> None:
-        settings, at = self._settings, self._now() + self._latency
+        settings = self._settings
+        at = self._now() + self._latency + settings.greeting_delay_s
         client.ready = True
         client.send(ati_message(), at)
         if settings.unknown_messages:
@@ -307,7 +314,7 @@ class ReferenceAtiServer:
             client.send(render_step(self.book.order_snapshot(), settings), at)
         elif settings.repush is Repush.DELAYED:
             timer = asyncio.get_running_loop().call_later(
-                settings.repush_delay_s + self._latency, self._repush, client
+                at - self._now() + settings.repush_delay_s, self._repush, client
             )
             self._timers.add(timer)
 

@@ -199,6 +199,9 @@ class ServerSettings:
     """``Orders|``, ``Strategies|``, cash and positions of every account after ``ATI``
     (inferred: the DLL can only read them from its cache, so they must be pushed)."""
     greeting: Greeting = Greeting.ATI
+    greeting_delay_s: float = 0.0
+    """A slow NinjaTrader: ``ATI`` (and all after it) this long after the accept. The
+    DLL waits up to 10 s for it (``SetUpNow``: 1000 x 10 ms)."""
     fate: OrderFate = OrderFate.FILL
     fill_pieces: int = 1
     """A fill comes in this many pieces (at most one lot each is not required)."""
@@ -231,7 +234,7 @@ class ServerSettings:
             raise ValueError("fill_pieces must be >= 1")
         if self.cancel_after_fills < 0 or self.preexisting_orders < 0:
             raise ValueError("cancel_after_fills and preexisting_orders must be >= 0")
-        if min(self.repush_delay_s, self.step_interval_s) < 0:
+        if min(self.repush_delay_s, self.step_interval_s, self.greeting_delay_s) < 0:
             raise ValueError("delays must be >= 0")
         names = [a.name for a in self.accounts]
         if len(set(names)) != len(names) or self.default_account not in names:
