@@ -1,9 +1,10 @@
 """The ATI socket's wire format, exactly as NinjaTrader's client DLL reads and writes it.
 
 Source: the public decompilation of ``NinjaTrader.Client.dll`` (github.com/lightfi7/
-NinjaTrader.Client), file ``NinjaTrader.Client/Server/AtiSocket.cs``. Both ends of the
-socket use that one class (its namespace is ``NinjaTrader.Server``; the client passes only
-a value handler, the server the other four), so this module is the framing of both ends:
+NinjaTrader.Client), file ``NinjaTrader.Client/Server/AtiSocket.cs``. The class sits in
+namespace ``NinjaTrader.Server`` and takes a handler per message type; the DLL's client
+passes only the value handler (``Client.SetUpNow``), so the command, data, confirm and
+subscribe handlers are, we infer, the server's: one framing for both ends. Facts:
 
 * A *field* is its text in ASCII followed by one NUL byte (``AtiSocket.Send(string)``:
   ``ASCIIEncoding.GetBytes`` then ``array[bytes] = 0``). Characters outside ASCII are
