@@ -28,6 +28,9 @@ from fks_exec.errors import (
     PluginLoadError,
     RoutingError,
 )
+from fks_exec.journal import Journal, JournalEntry, JournalState, choose_journal
+from fks_exec.journal.keeper import JournalKeeper, summary_line
+from fks_exec.journal.models import was_not_sent
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
@@ -80,7 +83,12 @@ class Executor:
         configs: ``{plugin: {field: value}}``, merged over FKS_EXEC_<PLUGIN>_* variables.
         reconcile_attempts: ``get_order`` lookups for an order whose fate is unknown.
         reconcile_delay_s: first pause between those lookups (doubled each time).
-        history_size: client order ids remembered for idempotency (oldest forgotten).
+        history_size: settled client order ids kept in memory (oldest forgotten; ids in
+            flight never are). The journal is the long memory.
+        journal: a :class:`~fks_exec.journal.Journal` or a spec (``memory``, a file
+            path, ``sqlite:///path``); by default FKS_EXEC_JOURNAL, else an SQLite
+            file in the per-user state directory when a live plugin is planned, else
+            ``memory`` (see docs/journal.md).
         health_timeout_s: per-plugin limit of a health check.
         retry_init_after_s: how long a plugin that failed to start is left alone before
             the next order tries to start it again.
@@ -101,6 +109,7 @@ class Executor:
         history_size: int = 10_000,
         health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
         retry_init_after_s: float = 30.0,
+        journal: Journal | str | None = None,
     ) -> None:
         self._registry = registry if registry is not None else PluginRegistry()
         self._default = default or None
@@ -128,6 +137,9 @@ class Executor:
         self._route_cache: dict[str, str] = {}
         self._init_failed_at: dict[str, float] = {}
         self._ready: dict[str, ExecutionPlugin] = {}
+        self._keeper = JournalKeeper(
+            choose_journal(journal, self._live_candidates(), max_closed=history_size)
+        )
         self.stats: Counter[str] = Counter()
         """Counts for monitoring: ``reconciled``, ``still_unknown``, ``fallback``,
         ``not_sent`` (BrokerUnavailable), ``repeat`` (an id executed again)."""
@@ -155,6 +167,24 @@ class Executor:
             f"<Executor default={self._default!r} routes={self._routes!r} "
             f"fallbacks={self._fallbacks!r}>"
         )
+
+    @property
+    def journal(self) -> Journal:
+        """The journal that remembers every client order id (see docs/journal.md)."""
+        return self._keeper.journal
+
+    def _live_candidates(self) -> list[str]:
+        # Plugins that may reach real money: all planned ones except the mock and
+        # those configured with paper=True.
+        named = [self._default] if self._default else []
+        named += [*self._routes.values(), *self._fallbacks, *self._configs]
+        named += [n for names in self._fallbacks.values() for n in names]
+        if not named:
+            try:
+                named = self._registry.list_names()
+            except FksExecError:
+                named = []
+        return [n for n in named if self._configs.get(n, {}).get("paper") is not True]
 
     @property
     def registry(self) -> PluginRegistry:
@@ -197,16 +227,28 @@ class Executor:
         for name in planned:
             if name not in known:
                 self._registry.load(name)  # raises PluginNotFound / ConfigurationError
+        await self._keeper.ensure_open()
         failures = await self._registry.init_all(self._configs, names=planned, strict=strict)
         now = time.monotonic()
         for name in failures:
             self._init_failed_at[name] = now
+        started = [n for n in planned if n not in failures and self._registry.is_initialized(n)]
+        found = {n: await self._keeper.recover(n, self._registry.get(n)) for n in started}
+        if any(found.values()):
+            logger.warning(summary_line(self.journal.location, found))
+        else:
+            logger.info(summary_line(self.journal.location, found))
         return failures
 
     async def close(self) -> None:
-        """Close every started plugin; a failing ``close`` is logged, never raised."""
+        """Close every started plugin and the journal (after committing queued writes);
+        a failing ``close`` is logged, never raised."""
         self._ready.clear()
         await self._registry.close_all()
+        try:
+            await self._keeper.close()
+        except FksExecError as exc:
+            logger.error("closing the journal failed: %s", exc)
 
     # ------------------------------------------------------------------ routing
 
@@ -250,7 +292,9 @@ class Executor:
             return plugin
         registry = self._registry
         if registry.is_initialized(name):
-            plugin = self._ready[name] = registry.get(name)
+            plugin = registry.get(name)
+            await self._recover(name, plugin)
+            self._ready[name] = plugin
             return plugin
         failed_at = self._init_failed_at.get(name)
         if failed_at is not None and time.monotonic() - failed_at < self._retry_init_after_s:
@@ -268,22 +312,35 @@ class Executor:
             self._init_failed_at[name] = time.monotonic()
             raise BrokerUnavailable(f"plugin {name!r} is unavailable: {exc}") from exc
         self._init_failed_at.pop(name, None)
+        await self._recover(name, plugin)
         self._ready[name] = plugin
         return plugin
+
+    async def _recover(self, name: str, plugin: ExecutionPlugin) -> None:
+        # No order reaches a plugin before the entries an earlier process left open
+        # for it are reconciled (start() does this for the plugins it starts).
+        if not self._keeper.is_recovered(name):
+            found = await self._keeper.recover(name, plugin)
+            if found:
+                logger.warning(summary_line(self.journal.location, {name: found}))
 
     # ------------------------------------------------------------------ orders
 
     async def execute(self, order: Order, plugin: str | None = None) -> ExecutionResult:
         """Send ``order`` through the routed plugin (or ``plugin``) and return the result.
 
-        Executing a client order id this executor already executed sends nothing and
-        returns the first result (reconciling it again if it is still ``unknown``).
+        A client order id already in the journal (from this process or an earlier one)
+        is never sent again: the recorded result is returned, reconciled with the
+        broker first when it is not final. Only an id whose order was certainly not
+        sent (``sent=False`` or :class:`BrokerUnavailable`) is sent again. The intent
+        is committed to the journal before the order is handed to a plugin.
 
         Raises ``TypeError`` for a non-Order, :class:`DuplicateClientOrderId` when the
         id was used for a different order, :class:`RoutingError` when no plugin
         applies, :class:`PluginNotFound` for an unknown plugin, and
         :class:`BrokerUnavailable` when no plugin (primary or fallback) could be
-        reached; in those cases nothing was sent.
+        reached, and :class:`~fks_exec.journal.JournalError` when the intent could not
+        be committed; in those cases nothing was sent.
         """
         if not isinstance(order, Order):
             raise TypeError(
@@ -299,9 +356,14 @@ class Executor:
         orders[cid] = entry
         if len(orders) > self._history_size:
             self._forget_oldest()
+        claimed = False
         try:
             primary = plugin or self._route_cache.get(order.symbol) or self.route(order.symbol)
             ready = self._ready.get(primary)
+            claim = await self._keeper.claim(order, primary, ready)
+            if not claim.claimed:
+                return await self._recorded(entry, claim.entry, order)
+            claimed = True
             if ready is not None and ready.is_initialized and primary not in self._fallbacks:
                 # Fast path: a started plugin with no fallbacks to consider.
                 entry.plugin = primary
@@ -312,7 +374,7 @@ class Executor:
                         f"order {cid} was not sent; no plugin could take it ({primary}: {exc})"
                     ) from exc
                 if result.status is OrderStatus.UNKNOWN:
-                    result = await self._reconcile(primary, result)
+                    result = await self._reconcile(primary, result, order)
             else:
                 result = await self._send(entry, primary)
         except FksExecError as exc:
@@ -320,7 +382,11 @@ class Executor:
             if isinstance(exc, BrokerUnavailable):
                 self.stats["not_sent"] += 1
             self._orders.pop(cid, None)
-            entry.settle()
+            try:
+                if claimed:
+                    await self._keeper.record_not_sent(order, exc)
+            finally:
+                entry.settle()
             raise
         except BaseException:
             # Cancelled or interrupted while the order may have been in flight.
@@ -332,13 +398,49 @@ class Executor:
                 "reconcile with get_order, do not resend",
                 error_code=ErrorCode.UNKNOWN,
             )
+            if claimed:
+                self._keeper.record_soon(entry.result, "interrupted")
             entry.settle()
             raise
         entry.result = result
         if result.order_id:
             self._order_ids[result.order_id] = cid
-        if entry.waiters:
+        try:
+            await self._keeper.record_result(result, self._ready.get(entry.plugin or ""), order)
+        finally:
+            if entry.waiters:
+                entry.settle()
+        return result
+
+    async def _recorded(
+        self, entry: _Entry, recorded: JournalEntry, order: Order
+    ) -> ExecutionResult:
+        # The journal already has this id, from an earlier process or another handle:
+        # answer from it, never send again.
+        self.stats["repeat"] += 1
+        if not recorded.order.same_request(order):
+            self._orders.pop(order.client_order_id, None)
             entry.settle()
+            raise DuplicateClientOrderId(
+                f"client_order_id {order.client_order_id!r} was already used for a different "
+                "order (the journal remembers it); give each order its own id"
+            )
+        entry.plugin = recorded.plugin
+        if recorded.state is JournalState.FINAL and recorded.result is not None:
+            result = recorded.result
+        else:
+            instance = (
+                self._registry.get(recorded.plugin)
+                if self._registry.is_initialized(recorded.plugin)
+                else None
+            )
+            outcome, result = await self._keeper.reconcile(instance, recorded)
+            if outcome == "not_sent":  # the plugin proved it never arrived: send it now
+                self._orders.pop(order.client_order_id, None)
+                entry.settle()
+                return await self.execute(order, recorded.plugin)
+        entry.result = result
+        entry.settle()
         return result
 
     async def _repeat(self, entry: _Entry, order: Order) -> ExecutionResult:
@@ -357,16 +459,30 @@ class Executor:
             if entry.result is None:  # the first call sent nothing and failed
                 return await self.execute(order)
         result = entry.result
+        if was_not_sent(result):  # refused before anything left: this retry is sent
+            if self._orders.get(order.client_order_id) is entry:
+                del self._orders[order.client_order_id]
+            return await self.execute(order)
         if result.status is OrderStatus.UNKNOWN and entry.plugin is not None:
-            result = await self._reconcile(entry.plugin, result)
+            result = await self._reconcile(entry.plugin, result, entry.order)
+            if result.status is not OrderStatus.UNKNOWN:
+                self._keeper.record_soon(result, "reconciled")
             entry.result = result
         return result
 
     def _forget_oldest(self) -> None:
+        # Settled entries go oldest first; an id still in flight is never forgotten
+        # (a repeat must join it, not send again).
         orders = self._orders
-        while len(orders) > self._history_size:
-            _, old = orders.popitem(last=False)
-            if old.result is not None and old.result.order_id:
+        for _ in range(len(orders)):
+            if len(orders) <= self._history_size:
+                return
+            cid, old = next(iter(orders.items()))
+            if old.result is None:
+                orders.move_to_end(cid)
+                continue
+            del orders[cid]
+            if old.result.order_id:
                 self._order_ids.pop(old.result.order_id, None)
 
     async def _send(self, entry: _Entry, primary: str) -> ExecutionResult:
@@ -377,6 +493,8 @@ class Executor:
             try:
                 if plugin is None or not plugin.is_initialized:
                     plugin = await self.plugin(name)
+                if name != primary:  # the journal must name the plugin that gets it
+                    await self._keeper.switch_plugin(order, name)
                 entry.plugin = name
                 result = await plugin.execute_order(order)
             except BrokerUnavailable as exc:
@@ -387,7 +505,7 @@ class Executor:
                 logger.warning("order %s went to fallback %r", order.client_order_id, name)
                 self.stats["fallback"] += 1
             if result.status is OrderStatus.UNKNOWN:
-                result = await self._reconcile(name, result)
+                result = await self._reconcile(name, result, order)
             return result
         raise BrokerUnavailable(
             f"order {order.client_order_id} was not sent; no plugin could take it ("
@@ -395,18 +513,19 @@ class Executor:
             + ")"
         )
 
-    async def _reconcile(self, name: str, result: ExecutionResult) -> ExecutionResult:
+    async def _reconcile(self, name: str, result: ExecutionResult, order: Order) -> ExecutionResult:
         cid = result.client_order_id
         plugin = self._registry.get(name)
         if cid is None or not plugin.supports(Capability.GET_ORDER):
             return result
+        hints = plugin.lookup_hints(order, result)
         delay = self._reconcile_delay_s
         for attempt in range(self._reconcile_attempts):
             if attempt:
                 await asyncio.sleep(delay)
                 delay *= 2
             try:
-                found = await plugin.get_order(cid)
+                found = await plugin.find_order(cid, hints)
             except FksExecError as exc:
                 logger.info("reconciling %s on %r: lookup failed: %s", cid, name, exc)
                 continue
@@ -436,7 +555,11 @@ class Executor:
             )
         found = await (await self.plugin(name)).get_order(client_order_id)
         if found is not None and entry is not None and entry.result is not None:
+            if _changed(entry.result, found):
+                self._keeper.record_soon(found, "status")
             entry.result = found
+        elif found is not None and entry is None:
+            await self._keeper.note_status(found)
         return found
 
     async def cancel(
@@ -506,6 +629,10 @@ class Executor:
     def history(self) -> list[ExecutionResult]:
         """The results this executor remembers, oldest first (bounded by history_size)."""
         return [e.result for e in self._orders.values() if e.result is not None]
+
+
+def _changed(before: ExecutionResult, after: ExecutionResult) -> bool:
+    return (before.status, before.filled_quantity) != (after.status, after.filled_quantity)
 
 
 def _checked_routes(routes: Mapping[str, str]) -> dict[str, str]:

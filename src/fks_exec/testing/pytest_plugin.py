@@ -16,6 +16,11 @@ fixture                what it gives
                        ``asyncio.run``) and is closed after the test
 ``fks_sync_executor``  a started :class:`~fks_exec.SyncExecutor` on the same mock
 =====================  ============================================================
+
+Every test also runs with ``FKS_EXEC_JOURNAL=memory`` and the default journal file
+moved to a fresh temporary directory (an autouse fixture), so no executor a test
+builds writes into the user's real order journal or finds the ids of an earlier run
+there; a test that wants a file passes ``journal=`` or sets the variable itself.
 """
 
 from __future__ import annotations
@@ -26,9 +31,23 @@ from collections.abc import Iterator
 import pytest
 
 from fks_exec.executor import Executor
+from fks_exec.journal import ENV_VAR as JOURNAL_ENV_VAR
+from fks_exec.journal import selection as journal_selection
 from fks_exec.mock import MockBroker, MockPlugin
 from fks_exec.registry import PluginRegistry
 from fks_exec.sync import SyncExecutor
+
+
+@pytest.fixture(autouse=True)
+def _fks_exec_journal_in_memory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keep every test's executors off the user's real journal file: FKS_EXEC_JOURNAL is
+    ``memory``, and a test that clears it gets a fresh file instead of the default."""
+    monkeypatch.setenv(JOURNAL_ENV_VAR, "memory")
+    state = tmp_path_factory.mktemp("fks-exec-state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))  # subprocesses that clear FKS_EXEC_*
+    monkeypatch.setattr(journal_selection, "default_path", lambda: state / "journal.sqlite3")
 
 
 @pytest.fixture
@@ -59,7 +78,7 @@ def fks_registry(fks_mock_plugin: MockPlugin) -> PluginRegistry:
 @pytest.fixture
 def fks_executor(fks_registry: PluginRegistry) -> Iterator[Executor]:
     """An executor routing everything to the mock; unknown outcomes reconcile at once."""
-    executor = Executor(fks_registry, default="mock", reconcile_delay_s=0)
+    executor = Executor(fks_registry, default="mock", reconcile_delay_s=0, journal="memory")
     yield executor
     asyncio.run(executor.close())
 
@@ -67,5 +86,7 @@ def fks_executor(fks_registry: PluginRegistry) -> Iterator[Executor]:
 @pytest.fixture
 def fks_sync_executor(fks_registry: PluginRegistry) -> Iterator[SyncExecutor]:
     """A started blocking executor routing everything to the mock."""
-    with SyncExecutor(fks_registry, default="mock", reconcile_delay_s=0) as executor:
+    with SyncExecutor(
+        fks_registry, default="mock", reconcile_delay_s=0, journal="memory"
+    ) as executor:
         yield executor

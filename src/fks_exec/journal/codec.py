@@ -1,0 +1,96 @@
+"""Rows of the SQL journal tables to and from :mod:`fks_exec.journal.models` objects.
+
+Orders and results are stored as their pydantic JSON (Decimals as exact text), hints
+and event details as JSON objects, times as ISO 8601 UTC text with microseconds (so
+text order is time order).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from fks_exec.journal.base import JournalError
+from fks_exec.journal.models import JournalEntry, JournalEvent, JournalState
+from fks_exec.models import ExecutionResult, Order, OrderStatus
+
+__all__ = [
+    "ENTRY_COLUMNS",
+    "EVENT_COLUMNS",
+    "dump_json",
+    "dump_order",
+    "dump_result",
+    "entry_from_row",
+    "event_from_row",
+    "time_text",
+]
+
+ENTRY_COLUMNS = (
+    "client_order_id, plugin, state, order_json, result_json, hints_json, attempt, owner, "
+    "created_at, updated_at"
+)
+EVENT_COLUMNS = "client_order_id, at, kind, state, status, detail_json"
+
+
+def time_text(when: datetime) -> str:
+    """``when`` as fixed-width ISO 8601 UTC text. Raises ``ValueError`` if naive."""
+    if when.tzinfo is None:
+        raise ValueError("journal times must be timezone-aware")
+    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def dump_order(order: Order) -> str:
+    """The order as JSON. Raises :class:`JournalError` when ``params`` is not JSON-able."""
+    try:
+        return order.model_dump_json()
+    except (TypeError, ValueError) as exc:
+        raise JournalError(
+            f"order {order.client_order_id} cannot be journaled (its params are not "
+            f"JSON-serializable: {type(exc).__name__}); nothing was sent"
+        ) from None
+
+
+def dump_result(result: ExecutionResult | None) -> str | None:
+    """The result as JSON (None stays None)."""
+    return None if result is None else result.model_dump_json()
+
+
+def dump_json(value: Mapping[str, Any]) -> str:
+    """A mapping as compact JSON (non-JSON values as their text)."""
+    return json.dumps(dict(value), separators=(",", ":"), default=str)
+
+
+def entry_from_row(row: Sequence[Any]) -> JournalEntry:
+    """A :class:`JournalEntry` from a row selected with :data:`ENTRY_COLUMNS`."""
+    cid, plugin, state, order_json, result_json, hints_json, attempt, owner, created, updated = row
+    return JournalEntry(
+        client_order_id=cid,
+        plugin=plugin,
+        state=JournalState(state),
+        order=Order.model_validate_json(order_json),
+        result=None if result_json is None else ExecutionResult.model_validate_json(result_json),
+        hints=json.loads(hints_json),
+        attempt=int(attempt),
+        owner=owner,
+        created_at=_time(created),
+        updated_at=_time(updated),
+    )
+
+
+def event_from_row(row: Sequence[Any]) -> JournalEvent:
+    """A :class:`JournalEvent` from a row selected with :data:`EVENT_COLUMNS`."""
+    cid, at, kind, state, status, detail_json = row
+    return JournalEvent(
+        client_order_id=cid,
+        at=_time(at),
+        kind=kind,
+        state=JournalState(state),
+        status=None if status is None else OrderStatus(status),
+        detail=json.loads(detail_json),
+    )

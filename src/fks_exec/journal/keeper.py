@@ -1,0 +1,224 @@
+"""How an executor uses its journal: claim before sending, record after, reconcile.
+
+:class:`JournalKeeper` is the one code path every backend goes through. It asks a
+plugin for lookup hints when an order is sent and answered, and finds orders again
+with the plugin's ``find_order`` and those hints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from fks_exec.errors import FksExecError, NotSupported
+from fks_exec.journal.base import Journal
+from fks_exec.journal.models import (
+    Claim,
+    JournalEntry,
+    JournalState,
+    JournalUpdate,
+    state_for,
+    was_not_sent,
+)
+from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
+from fks_exec.plugin import ExecutionPlugin
+
+__all__ = ["JournalKeeper"]
+
+logger = logging.getLogger("fks_exec.journal")
+
+_NOT_FOUND = (
+    "an earlier process journaled this order as being sent and the broker has not shown "
+    "it since; it is not sent again: look it up with get_order or at the broker"
+)
+
+
+def lookup_hints(
+    plugin: ExecutionPlugin | None, order: Order, result: ExecutionResult | None
+) -> dict[str, str]:
+    """The plugin's hints for finding ``order`` again ({} without a plugin)."""
+    return {} if plugin is None else plugin.lookup_hints(order, result)
+
+
+class JournalKeeper:
+    """Claims, records and reconciles orders in ``journal`` for one executor."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._open = False
+        self._recovered: dict[str, asyncio.Future[Counter[str]]] = {}
+
+    async def ensure_open(self) -> None:
+        """Open the journal once. Raises what :meth:`Journal.open` raises."""
+        if not self._open:
+            await self.journal.open()
+            self._open = True
+
+    async def close(self) -> None:
+        """Commit queued writes and close the journal; recovery runs again after reopening."""
+        self._recovered.clear()
+        if self._open:
+            self._open = False
+            await self.journal.close()
+
+    # ------------------------------------------------------------------ sending
+
+    async def claim(self, order: Order, plugin: str, instance: ExecutionPlugin | None) -> Claim:
+        """Commit the intent to send ``order`` through ``plugin`` (see :meth:`Journal.claim`)."""
+        if not self._open:
+            await self.ensure_open()
+        return await self.journal.claim(order, plugin, lookup_hints(instance, order, None))
+
+    async def switch_plugin(self, order: Order, plugin: str) -> None:
+        """Durably note that the order now goes to fallback ``plugin`` (nothing was sent)."""
+        update = JournalUpdate(
+            order.client_order_id, JournalState.SENDING, "fallback", plugin=plugin
+        )
+        await self.journal.record(update)
+
+    async def record_not_sent(self, order: Order, error: BaseException) -> None:
+        """Durably record that nothing reached a broker, so the id may be sent again."""
+        detail = {"error": f"{type(error).__name__}: {error}"}
+        update = JournalUpdate(
+            order.client_order_id, JournalState.NOT_SENT, "not_sent", detail=detail
+        )
+        await self.journal.record(update)
+
+    async def record_result(
+        self, result: ExecutionResult, instance: ExecutionPlugin | None, order: Order
+    ) -> None:
+        """Record a plugin's answer: queued, or durably when it says nothing was sent
+        (a retry in another process must see that)."""
+        update = JournalUpdate.from_result(result, hints=lookup_hints(instance, order, result))
+        if update.state is JournalState.NOT_SENT:
+            await self.journal.record(update)
+        else:
+            self.journal.record_soon(update)
+
+    def record_soon(self, result: ExecutionResult, kind: str = "result") -> None:
+        """Queue ``result`` as an event of its client order id."""
+        self.journal.record_soon(JournalUpdate.from_result(result, kind))
+
+    async def note_status(self, result: ExecutionResult) -> None:
+        """Record ``result`` as a status change of an order this process does not hold
+        in memory, when the journal has that id and the status or fill changed."""
+        cid = result.client_order_id
+        if cid is None:
+            return
+        await self.ensure_open()
+        entry = await self.journal.get(cid)
+        if entry is None or entry.state is JournalState.NOT_SENT:
+            return
+        before = entry.result
+        if before is None or (before.status, before.filled_quantity) != (
+            result.status,
+            result.filled_quantity,
+        ):
+            await self.journal.record(JournalUpdate.from_result(result, "status"))
+
+    # ------------------------------------------------------------------ reconciling
+
+    async def reconcile(
+        self, plugin: ExecutionPlugin | None, entry: JournalEntry
+    ) -> tuple[str, ExecutionResult]:
+        """Look ``entry`` up at the broker, record what was found, and return the outcome
+        (``found``, ``not_sent``, ``not_found``, ``lookup_failed``, ``no_plugin``) with
+        the result to report. An order is marked not sent only when the plugin proves it
+        (a found result with ``sent=False``)."""
+        cid, order = entry.client_order_id, entry.order
+        found: ExecutionResult | None = None
+        outcome = "no_plugin"
+        if plugin is not None:
+            hints = {**lookup_hints(plugin, order, entry.result), **entry.hints}
+            try:
+                found = await plugin.find_order(cid, hints)
+                outcome = "found" if found is not None else "not_found"
+            except NotSupported:
+                outcome = "lookup_unsupported"
+            except FksExecError as exc:
+                logger.info("journal: looking up %s on %r failed: %s", cid, entry.plugin, exc)
+                outcome = "lookup_failed"
+        if found is not None and found.status is not OrderStatus.UNKNOWN:
+            outcome = "not_sent" if was_not_sent(found) else "found"
+            hints = lookup_hints(plugin, order, found)
+            await self.journal.record(JournalUpdate.from_result(found, "reconciled", hints=hints))
+            return outcome, found
+        state = JournalState.UNKNOWN if entry.state is JournalState.SENDING else entry.state
+        detail = {"outcome": "not_found" if outcome == "found" else outcome}
+        await self.journal.record(JournalUpdate(cid, state, "reconcile", detail=detail))
+        if entry.result is not None and entry.result.status is not OrderStatus.UNKNOWN:
+            return outcome, entry.result
+        return outcome, ExecutionResult.for_order(
+            order,
+            plugin=entry.plugin,
+            status=OrderStatus.UNKNOWN,
+            error=_NOT_FOUND,
+            error_code=ErrorCode.UNKNOWN,
+        )
+
+    async def recover(self, name: str, plugin: ExecutionPlugin) -> Counter[str]:
+        """Reconcile, once per opening, every open entry an earlier process (or another
+        handle) left for ``name``; concurrent callers wait for the same run."""
+        running = self._recovered.get(name)
+        if running is None:
+            running = asyncio.get_running_loop().create_future()
+            self._recovered[name] = running
+            try:
+                running.set_result(await self._recover(name, plugin))
+            except BaseException as exc:
+                del self._recovered[name]
+                running.set_exception(exc)
+                running.exception()  # retrieved: the caller gets it raised below
+                raise
+        return await asyncio.shield(running)
+
+    async def _recover(self, name: str, plugin: ExecutionPlugin) -> Counter[str]:
+        await self.ensure_open()
+        counts: Counter[str] = Counter()
+        for entry in await self.journal.entries(open_only=True, plugins=[name]):
+            if entry.owner == self.journal.owner:
+                continue  # this handle's own order, in flight right now
+            outcome, result = await self.reconcile(plugin, entry)
+            counts[outcome] += 1
+            if outcome == "found":
+                counts[state_for(result).value] += 1
+                await _resume(plugin, entry.order, result, counts)
+        return counts
+
+    def is_recovered(self, name: str) -> bool:
+        """True once :meth:`recover` finished for ``name``."""
+        done = self._recovered.get(name)
+        return done is not None and done.done()
+
+
+async def _resume(
+    plugin: ExecutionPlugin, order: Order, result: ExecutionResult, counts: Counter[str]
+) -> None:
+    """Hand a reconciled order to the plugin's ``resume_order`` hook, if it has one (a
+    NinjaTrader plugin re-arms bracket exits of an entry that filled while away)."""
+    if not order.has_bracket or result.filled_quantity == 0:
+        return
+    hook: Any = getattr(plugin, "resume_order", None)
+    if hook is None:
+        counts["brackets_not_rearmed"] += 1
+        logger.warning(
+            "journal: order %s filled while no process watched it; plugin %r cannot re-arm "
+            "its stop_loss/take_profit: check them at the broker",
+            order.client_order_id,
+            plugin.name,
+        )
+        return
+    await hook(order, result)
+    counts["brackets_rearmed"] += 1
+
+
+def summary_line(location: str, counts: Mapping[str, Counter[str]]) -> str:
+    """One line saying what start-up reconciliation found, per plugin."""
+    parts = []
+    for name, count in sorted(counts.items()):
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(count.items())) or "nothing open"
+        parts.append(f"{name}: {detail}")
+    return f"journal {location}: start-up reconciliation: " + ("; ".join(parts) or "no plugins")

@@ -1,0 +1,85 @@
+"""Which journal an executor uses: ``Executor(journal=...)``, else ``FKS_EXEC_JOURNAL``,
+else a file in the per-user state directory when a live plugin is planned, else memory.
+
+=======================  ==============================================================
+spec                     journal
+=======================  ==============================================================
+``memory``               :class:`MemoryJournal` (forgotten at exit)
+``default``              SQLite at :func:`default_path`
+``sqlite:///rel.db``     SQLite at a path relative to the working directory
+``sqlite:////abs.db``    SQLite at an absolute path
+any other text           SQLite at that path (``~`` expanded)
+=======================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from fks_exec.errors import ConfigurationError
+from fks_exec.journal.base import Journal
+from fks_exec.journal.memory import MemoryJournal
+from fks_exec.journal.sqlite import SqliteJournal
+
+__all__ = ["ENV_VAR", "PAPER_PLUGINS", "choose_journal", "default_path", "journal_from_spec"]
+
+ENV_VAR = "FKS_EXEC_JOURNAL"
+PAPER_PLUGINS = frozenset({"mock"})
+"""Plugins that never reach a real broker. Until plugins declare paper or live
+themselves, every other plugin counts as live."""
+
+
+def default_path() -> Path:
+    """The per-user journal file, e.g. ``~/.local/state/fks-exec/journal.sqlite3`` on
+    Linux, ``~/Library/Application Support/fks-exec/`` on macOS,
+    ``%LOCALAPPDATA%\\fks-exec\\`` on Windows (platformdirs' user state directory)."""
+    import platformdirs
+
+    return platformdirs.user_state_path("fks-exec", appauthor=False) / "journal.sqlite3"
+
+
+def journal_from_spec(spec: str, *, max_closed: int = 10_000) -> Journal:
+    """The journal a spec names (see the module table).
+
+    Raises :class:`ConfigurationError` for an empty spec or another database URL.
+    """
+    text = spec.strip()
+    if not text:
+        raise ConfigurationError(f"{ENV_VAR} is empty: set it to memory, default, or a file path")
+    if text.lower() == "memory":
+        return MemoryJournal(max_closed=max_closed)
+    if text.lower() == "default":
+        return SqliteJournal(default_path())
+    if text.startswith("sqlite:///"):
+        return SqliteJournal(text[len("sqlite:///") :])
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise ConfigurationError(
+            f"journal URLs of scheme {scheme!r} are not supported; use memory, default, "
+            "a file path or sqlite:///path"
+        )
+    return SqliteJournal(text)
+
+
+def choose_journal(
+    journal: Journal | str | None, planned_plugins: Iterable[str], *, max_closed: int = 10_000
+) -> Journal:
+    """The journal for an executor: ``journal`` if given, else ``FKS_EXEC_JOURNAL``,
+    else SQLite at :func:`default_path` when any planned plugin is live, else memory.
+
+    Raises :class:`ConfigurationError` for a malformed spec or a non-Journal object.
+    """
+    if isinstance(journal, Journal):
+        return journal
+    if journal is not None and not isinstance(journal, str):
+        raise ConfigurationError(
+            f"journal= takes a Journal or a spec text, got {type(journal).__name__}"
+        )
+    spec = journal if journal is not None else os.environ.get(ENV_VAR)
+    if spec is not None:
+        return journal_from_spec(spec, max_closed=max_closed)
+    if any(name not in PAPER_PLUGINS for name in planned_plugins):
+        return SqliteJournal(default_path())
+    return MemoryJournal(max_closed=max_closed)

@@ -1,0 +1,237 @@
+"""The SQLite journal: one file in WAL mode, shared safely by processes on one machine.
+
+Every write runs on one worker thread per handle (see :mod:`fks_exec.journal.worker`)
+in ``BEGIN IMMEDIATE`` transactions, so two processes claiming the same client order
+id are serialised by SQLite's lock and the primary key decides which one sends. WAL
+lets readers (the CLI) work while a strategy writes. ``synchronous=FULL`` by default:
+a commit is on disk before it returns, so a power cut cannot lose an intent either.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from fks_exec.journal import codec
+from fks_exec.journal.base import Journal, JournalError
+from fks_exec.journal.models import (
+    OPEN_STATES,
+    Claim,
+    JournalEntry,
+    JournalEvent,
+    JournalState,
+    JournalUpdate,
+)
+from fks_exec.journal.schema import check_version, migrate
+from fks_exec.journal.sqlite_ops import ClaimOp, UpdateOp, run_claims, run_updates
+from fks_exec.journal.worker import SqliteWorker
+from fks_exec.models import Order
+
+__all__ = ["SqliteJournal", "migrate_file"]
+
+Synchronous = Literal["full", "normal"]
+_OPEN = tuple(s.value for s in OPEN_STATES)
+_OPEN_SQL = "state IN (" + ",".join(f"'{s}'" for s in sorted(_OPEN)) + ")"
+
+# SQL text below is built from module constants only; values are always bound parameters.
+_EVENTS_OF = f"SELECT {codec.EVENT_COLUMNS} FROM events WHERE client_order_id = ? ORDER BY id"  # noqa: S608
+_SELECT = f"SELECT {codec.ENTRY_COLUMNS} FROM orders WHERE client_order_id = ?"  # noqa: S608
+
+
+def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise JournalError(f"{path}: SQLite refused WAL mode ({mode}); use a local disk")
+        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        check_version(conn, str(path))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate_file(path: str | Path) -> tuple[int, int]:
+    """Migrate the journal at ``path`` to this version's schema; returns (from, to).
+
+    Raises :class:`JournalSchemaError` for a file newer than this code or not a journal.
+    """
+    conn = sqlite3.connect(Path(path), isolation_level=None)
+    try:
+        return migrate(conn, str(path))
+    finally:
+        conn.close()
+
+
+class SqliteJournal(Journal):
+    """The journal in an SQLite file at ``path`` (created with its directory if absent).
+
+    ``synchronous="normal"`` trades power-loss safety for speed (a SIGKILL still loses
+    nothing in WAL mode). ``busy_timeout_s``: how long a write waits for another
+    process's transaction before failing with :class:`JournalError`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "full",
+        busy_timeout_s: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if synchronous not in ("full", "normal"):
+            raise ValueError("synchronous must be 'full' or 'normal'")
+        self.path = Path(path).expanduser()
+        self.location = str(self.path)
+        self._synchronous: Synchronous = synchronous
+        self._busy_timeout_s = busy_timeout_s
+        self._worker: SqliteWorker | None = None
+
+    async def open(self) -> None:
+        """Open the file, switch to WAL, create or check the schema (idempotent).
+
+        Raises :class:`JournalSchemaError` for a file of another schema version and
+        :class:`JournalError` when the file cannot be opened.
+        """
+        if self._worker is not None:
+            return
+        worker = SqliteWorker(
+            lambda: _connect(self.path, self._synchronous, self._busy_timeout_s),
+            name=f"fks-exec-journal-{self.path.name}",
+            bulk={ClaimOp: run_claims, UpdateOp: run_updates},
+        )
+        try:
+            await worker.start()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open the journal at {self.path}: {exc}") from None
+        self._worker = worker
+
+    async def close(self) -> None:
+        """Commit every queued write and close the file. Safe to call twice."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.stop()
+
+    def _require(self) -> SqliteWorker:
+        if self._worker is None:
+            raise JournalError(f"the journal at {self.path} is not open; call open() first")
+        return self._worker
+
+    async def claim(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim:
+        """See :meth:`Journal.claim`: decided on the primary key inside one transaction."""
+        cid = order.client_order_id
+        at = datetime.now(timezone.utc)
+        now = codec.time_text(at)
+        op = ClaimOp(cid, plugin, codec.dump_order(order), codec.dump_json(hints), self.owner, now)
+        done = await self._require().run(op, writes=True, label=f"claim of {cid}")
+        if isinstance(done, Claim):
+            return done
+        attempt, created = done
+        entry = JournalEntry(
+            cid, plugin, JournalState.SENDING, order, None, dict(hints), attempt, self.owner,
+            at if created == now else datetime.fromisoformat(created), at,
+        )  # fmt: skip
+        return Claim(entry, claimed=True)
+
+    @staticmethod
+    def _update_op(update: JournalUpdate) -> UpdateOp:
+        result = update.result
+        return UpdateOp(
+            update.client_order_id,
+            update.state.value,
+            codec.dump_result(result),
+            update.plugin,
+            dict(update.hints or {}),
+            codec.time_text(update.at),
+            update.kind,
+            None if result is None else result.status.value,
+            codec.dump_json(update.detail),
+        )
+
+    async def record(self, update: JournalUpdate) -> None:
+        """See :meth:`Journal.record`."""
+        job = self._update_op(update)
+        await self._require().run(
+            job, writes=True, label=f"{update.kind} of {update.client_order_id}"
+        )
+
+    def record_soon(self, update: JournalUpdate) -> None:
+        """See :meth:`Journal.record_soon`."""
+        job = self._update_op(update)
+        self._require().submit(job, label=f"{update.kind} of {update.client_order_id}")
+
+    async def flush(self) -> None:
+        """See :meth:`Journal.flush`: a no-op job behind every queued one."""
+        await self._require().run(lambda conn: None, writes=False, label="flush")
+
+    async def get(self, client_order_id: str) -> JournalEntry | None:
+        """See :meth:`Journal.get`."""
+
+        def job(conn: sqlite3.Connection) -> JournalEntry | None:
+            row = conn.execute(_SELECT, (client_order_id,)).fetchone()
+            return None if row is None else codec.entry_from_row(row)
+
+        found: JournalEntry | None = await self._require().run(job, writes=False, label="get")
+        return found
+
+    async def events(self, client_order_id: str) -> list[JournalEvent]:
+        """See :meth:`Journal.events`."""
+
+        def job(conn: sqlite3.Connection) -> list[JournalEvent]:
+            rows = conn.execute(
+                _EVENTS_OF,
+                (client_order_id,),
+            ).fetchall()
+            return [codec.event_from_row(row) for row in rows]
+
+        found: list[JournalEvent] = await self._require().run(job, writes=False, label="events")
+        return found
+
+    async def entries(
+        self,
+        *,
+        open_only: bool = False,
+        plugins: Collection[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """See :meth:`Journal.entries`."""
+        where, params = ["1 = 1"], []
+        if open_only:
+            where.append(_OPEN_SQL)
+        if plugins is not None:
+            names = list(plugins)
+            where.append("plugin IN (" + ",".join("?" * len(names)) + ")" if names else "0")
+            params.extend(names)
+        if since is not None:
+            where.append("updated_at >= ?")
+            params.append(codec.time_text(since))
+        sql = (
+            f"SELECT {codec.ENTRY_COLUMNS} FROM orders WHERE {' AND '.join(where)} "  # noqa: S608
+            "ORDER BY updated_at DESC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+
+        def job(conn: sqlite3.Connection) -> list[JournalEntry]:
+            return [codec.entry_from_row(row) for row in conn.execute(sql, params)]
+
+        found: list[JournalEntry] = await self._require().run(job, writes=False, label="entries")
+        return found
+
+    async def prune(self, before: datetime) -> int:
+        """See :meth:`Journal.prune`: events go with their entry (ON DELETE CASCADE)."""
+        cutoff = codec.time_text(before)
+
+        def job(conn: sqlite3.Connection) -> int:
+            sql = f"DELETE FROM orders WHERE updated_at < ? AND NOT {_OPEN_SQL}"  # noqa: S608
+            return int(conn.execute(sql, (cutoff,)).rowcount)
+
+        pruned: int = await self._require().run(job, writes=True, label="prune")
+        return pruned

@@ -1,0 +1,210 @@
+"""One thread that owns an SQLite connection and commits queued jobs in groups.
+
+Why a dedicated thread and not an async driver: stdlib ``sqlite3`` connections belong
+to the thread that made them, a commit may wait on another process's lock or on
+``fsync``, and a single writer lets every job queued while one transaction ran go into
+the next transaction together (group commit). aiosqlite also runs one thread per
+connection but hands over one call at a time, which would cost a commit per order.
+
+Jobs of a type with a *bulk handler* (the journal's claims and updates) that follow
+each other in the queue are handed to the handler together, so a batch costs a few
+statements rather than a few per order: every statement releases the GIL, and each
+release lets the event loop thread keep it for up to the interpreter's switch interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fks_exec.journal.base import JournalError
+
+__all__ = ["SqliteWorker"]
+
+logger = logging.getLogger("fks_exec.journal")
+
+MAX_BATCH = 512
+Job = Callable[[sqlite3.Connection], Any]
+BulkHandler = Callable[[sqlite3.Connection, list[Any]], list[Any]]
+"""Runs several queued values of one type; returns one value (or exception) for each."""
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+@dataclass(slots=True)
+class _Task:
+    job: Any
+    """A callable ``job(conn)``, or a value for the bulk handler of its type."""
+    writes: bool
+    future: asyncio.Future[Any] | None
+    label: str
+
+
+_STOP = object()
+
+
+class SqliteWorker:
+    """Runs jobs ``fn(connection)`` on its own thread; each batch is one transaction.
+
+    ``connect`` opens the connection on the worker thread (and checks the schema); a
+    job that raises fails alone when it wrote nothing, and a failed commit fails the
+    whole batch with :class:`JournalError`.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        name: str,
+        bulk: dict[type, BulkHandler] | None = None,
+    ) -> None:
+        self._connect = connect
+        self._bulk = bulk or {}
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._opened: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Future[Any] | None = None
+
+    async def start(self) -> None:
+        """Start the thread and connect. Raises what ``connect`` raised."""
+        loop = asyncio.get_running_loop()
+        self._opened = loop.create_future()
+        self._loop = loop
+        self._thread.start()
+        await self._opened
+
+    async def run(self, job: Any, *, writes: bool, label: str) -> Any:
+        """Run ``job`` in the next transaction and return its value once committed."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Task(job, writes, future, label))
+        return await future
+
+    def submit(self, job: Any, *, label: str) -> None:
+        """Queue a write without waiting; a failure is logged."""
+        self._queue.put(_Task(job, True, None, label))
+
+    async def stop(self) -> None:
+        """Finish every queued job, close the connection, end the thread."""
+        if not self._thread.is_alive():
+            return
+        loop = asyncio.get_running_loop()
+        self._stopped = loop.create_future()
+        self._queue.put(_STOP)
+        await self._stopped
+        self._thread.join()
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _run(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._deliver_open(exc)
+            return
+        self._deliver_open(None)
+        try:
+            stopping = False
+            while not stopping:
+                first = self._queue.get()
+                if first is _STOP:
+                    break
+                batch = [first]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        task = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if task is _STOP:
+                        stopping = True
+                        break
+                    batch.append(task)
+                self._commit(conn, batch)
+        finally:
+            conn.close()
+            stopped = self._stopped
+            if stopped is not None:
+                with contextlib.suppress(RuntimeError):
+                    done: list[_Outcome] = [(stopped, None, None)]
+                    stopped.get_loop().call_soon_threadsafe(_settle, done)
+
+    def _deliver_open(self, exc: BaseException | None) -> None:
+        opened, loop = self._opened, self._loop
+        assert opened is not None and loop is not None
+
+        def settle() -> None:
+            if opened.done():
+                return
+            if exc is None:
+                opened.set_result(None)
+            else:
+                opened.set_exception(exc)
+
+        loop.call_soon_threadsafe(settle)
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Task]) -> None:
+        outcomes: list[tuple[_Task, Any, BaseException | None]] = []
+        writes = any(task.writes for task in batch)
+        try:
+            conn.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+            start = 0
+            while start < len(batch):
+                handler = self._bulk.get(type(batch[start].job))
+                if handler is None:
+                    outcomes.append(self._one(conn, batch[start]))
+                    start += 1
+                    continue
+                end = start + 1
+                kind = type(batch[start].job)
+                while end < len(batch) and type(batch[end].job) is kind:
+                    end += 1
+                run = batch[start:end]
+                values = handler(conn, [task.job for task in run])
+                for task, value in zip(run, values, strict=True):
+                    failed = isinstance(value, Exception)
+                    outcomes.append((task, None if failed else value, value if failed else None))
+                start = end
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = JournalError(f"journal write failed: {type(exc).__name__}: {exc}")
+            outcomes = [(task, None, error) for task in batch]
+        self._deliver(outcomes)
+
+    @staticmethod
+    def _one(conn: sqlite3.Connection, task: _Task) -> tuple[_Task, Any, BaseException | None]:
+        try:
+            return task, task.job(conn), None
+        except sqlite3.Error:
+            raise
+        except Exception as exc:
+            return task, None, exc
+
+    def _deliver(self, outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        for task, value, exc in outcomes:
+            if task.future is None:
+                if exc is not None:
+                    logger.error("journal: queued %s failed: %s", task.label, exc)
+                continue
+            by_loop.setdefault(task.future.get_loop(), []).append((task.future, value, exc))
+        for loop, settled in by_loop.items():
+            # RuntimeError: the loop closed while waiting; nobody is listening.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    for future, value, exc in outcomes:
+        if future.done():
+            continue
+        if exc is None:
+            future.set_result(value)
+        else:
+            future.set_exception(exc)
