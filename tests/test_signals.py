@@ -208,8 +208,7 @@ def test_hmac_and_passphrase_and_replays() -> None:
         {"ticker": "X", "action": "buy", "quantity": 1, "timestamp": now_iso(), "id": "a1"}
     )
     auth.check(raw, headers, parse_signal(raw))
-    with pytest.raises(Unauthorized, match="already received"):
-        auth.check(raw, headers, parse_signal(raw))
+    auth.check(raw, headers, parse_signal(raw))  # replays are the journal's job (409)
     tampered = raw.replace(b'"quantity": 1', b'"quantity": 9')
     with pytest.raises(Unauthorized, match="bad signature"):
         auth.check(tampered, headers, parse_signal(tampered))
@@ -338,7 +337,7 @@ def test_signed_execute_signal_and_its_refusals(client: TestClient) -> None:
     )
     assert client.post("/execute/signal", content=raw, headers=headers).status_code == 200
     replay = client.post("/execute/signal", content=raw, headers=headers)
-    assert (replay.status_code, replay.json()) == (401, {"error": "unauthorized"})
+    assert replay.status_code == 409 and replay.json()["result"]["status"] == "filled"
     unsigned = client.post("/execute/signal", content=raw)
     assert (unsigned.status_code, unsigned.json()) == (401, {"error": "unauthorized"})
     huge = client.post("/execute/signal", content=b"{" + b" " * 5000 + b"}")

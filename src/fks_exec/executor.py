@@ -583,6 +583,33 @@ class Executor:
             symbol = entry.order.symbol
         return await (await self.plugin(name)).cancel_order(order_id, symbol)
 
+    async def spent_result(self, client_order_id: str) -> ExecutionResult | None:
+        """The result recorded for ``client_order_id`` when its order was (or may have
+        been) sent, from memory or the journal; None when the id is unused or its order
+        was certainly not sent. Waits for a call in flight. Raises
+        :class:`~fks_exec.journal.JournalError` when the journal cannot be read.
+        """
+        entry = self._orders.get(client_order_id)
+        if entry is not None and entry.result is None:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            entry.waiters = [*(entry.waiters or []), waiter]
+            await waiter
+        if entry is not None and entry.result is not None:
+            return None if was_not_sent(entry.result) else entry.result
+        await self._keeper.ensure_open()
+        recorded = await self.journal.get(client_order_id)
+        if recorded is None or recorded.state is JournalState.NOT_SENT:
+            return None
+        if recorded.result is not None:
+            return recorded.result
+        return ExecutionResult.for_order(
+            recorded.order,
+            plugin=recorded.plugin,
+            status=OrderStatus.UNKNOWN,
+            error="the order was being sent when its process stopped; reconcile it",
+            error_code=ErrorCode.UNKNOWN,
+        )
+
     async def execute_signal(self, signal: Any, mapping: Any = None) -> ExecutionResult:
         """Execute a trading signal; see :func:`fks_exec.signals.execute_signal`.
 

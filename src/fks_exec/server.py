@@ -122,6 +122,11 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
                 "refused a signal from %s: %s", request.client.host if request.client else "?", exc
             )
             return _error(401, "unauthorized")
+        cid = signal.client_order_id
+        spent = await executor.spent_result(cid) if cid is not None else None
+        if spent is not None:  # the journal remembers the id, across restarts too
+            original = spent.model_dump(mode="json", exclude={"raw"})
+            return _error(409, f"signal id {signal.id!r} was already executed", result=original)
         try:
             result = await executor.execute_signal(signal, mapping)
         except SignalSkipped as exc:
