@@ -38,6 +38,10 @@ class AccountSpec:
     ``netting_magic_follows_last_order`` (fake only, **inferred**): on netting, whether a
     position's ``magic`` becomes that of the latest order that changed it (True) or stays
     that of the order that opened it (False, the default).
+    ``freeze_blocks_close`` (fake only): a position whose SL/TP is inside the freeze
+    level cannot be closed (10029) — the published MQL4 rule ("Market orders can not be
+    closed if the StopLoss and TakeProfit values violate the FreezeLevel parameter
+    requirements", https://book.mql4.com/appendix/limits), **inferred** to hold on MT5.
     ``fifo_scope`` (fake only, **inferred**): ``"symbol"`` — FIFO ranks all positions of
     the symbol, as the documentation's wording says — or ``"symbol_and_direction"``.
     """
@@ -57,6 +61,7 @@ class AccountSpec:
     limit_orders: int = 0
     balance: Decimal = Decimal(10000)
     netting_magic_follows_last_order: bool = False
+    freeze_blocks_close: bool = True
     fifo_scope: str = "symbol"
 
     def __post_init__(self) -> None:

@@ -25,9 +25,12 @@ Sources (one per rule, cited again in docs/plugins/mt5-reference-fake.md):
 - Freeze level — a pending order whose price, or a position whose SL/TP, is within
   SYMBOL_TRADE_FREEZE_LEVEL points of the market cannot be modified or deleted: 10029
   TRADE_RETCODE_FROZEN (same tables; strict ">" as published).
-- Volume — SYMBOL_VOLUME_MIN/MAX/STEP: 10014 INVALID_VOLUME; SYMBOL_VOLUME_LIMIT, the
-  "maximum allowed aggregate volume of an open position and pending orders in one
-  direction" (marketinfoconstants page): 10034 LIMIT_VOLUME.
+  The MQL5 book states both levels against Ask for buys and Bid for sells
+  (https://www.mql5.com/en/book/automation/symbols/symbols_spreads_levels).
+- Volume — SYMBOL_VOLUME_MIN/MAX/STEP: 10014 INVALID_VOLUME; SYMBOL_VOLUME_LIMIT,
+  "maximum allowable total volume of an open position and pending orders in one
+  direction (buy or sell)" (https://www.mql5.com/en/book/automation/symbols/symbols_volume,
+  with its 5-lot example): 10034 LIMIT_VOLUME.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ symbol known (10013) -> quotes for it (10021 'No prices'; a symbol not selected 
 Market Watch gets no quotes) -> symbol trade mode (10017, 10044 close only, 10042 long
 only, 10043 short only) -> session (10018) -> order type for the action and
 SYMBOL_ORDER_MODE (10013/10035) -> volume (10014) -> the named position (10036 closed,
-10038 close volume, 10045 FIFO) -> fill policy (10030) -> expiration (10022, pending) ->
-price (10015 pending; 10004 requote beyond ``deviation`` on Instant/Request execution)
--> stops (10016) -> pending orders limit (10033) -> volume limit (10034) -> money (10019).
+10038 close volume, 10045 FIFO, 10029 its SL/TP inside the freeze level) -> fill
+policy (10030) -> expiration (10022, pending) -> price (10015 pending; 10004 requote
+beyond ``deviation`` on Instant/Request execution) -> stops (10016) -> pending orders
+limit (10033) -> volume limit (10034) -> money (10019).
 
 Market orders fill against the current tick: buy at Ask, sell at Bid. On Market and
 Exchange execution the request's price is ignored ("The price is not set in case of
@@ -35,6 +36,7 @@ from fks_exec_mt5.testing.reference.rules import (
     check_pending_price,
     check_stops,
     check_volume,
+    frozen_position,
 )
 from fks_exec_mt5.testing.reference.server import TradeServer
 from fks_exec_mt5.testing.reference.state import Order, Position
@@ -65,6 +67,7 @@ def market_order(server: TradeServer, req: ParsedRequest, *, act: bool, reason: 
         check_order_mode(spec, req.type, req.sl if opening else Decimal(0), req.tp),
         check_volume(spec, req.volume),
         _close_volume(server, target, req.volume),
+        _frozen_close(server, target, reducing),
         check_fill_policy(spec, req.type, req.type_filling),
     ):
         if code:
@@ -204,6 +207,15 @@ def _close_volume(server: TradeServer, target: Position | None, volume: Decimal)
     if server.account.is_hedging and target is not None and volume > target.volume:
         return C.TRADE_RETCODE_INVALID_CLOSE_VOLUME
     return 0
+
+
+def _frozen_close(server: TradeServer, target: Position | None, reducing: Decimal) -> int:
+    if target is None or reducing <= 0 or not server.account.freeze_blocks_close:
+        return 0
+    quote = server.quotes[target.symbol]
+    spec = server.specs[target.symbol]
+    frozen = frozen_position(spec, target.type, target.sl, target.tp, quote.bid, quote.ask)
+    return C.TRADE_RETCODE_FROZEN if frozen else 0
 
 
 def _trade_mode(mode: int, buy: bool, opening: bool) -> int:
