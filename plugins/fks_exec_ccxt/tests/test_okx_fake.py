@@ -130,6 +130,29 @@ async def test_spot_market_buy_in_base_moves_both_balances(okx: Any, venue: Fake
     assert venue.balance("USDT") == Decimal("100000") - Decimal("0.5") * Decimal("60000.1")
 
 
+async def test_spot_market_buy_sized_in_quote_spends_that_much(okx: Any, venue: FakeOkx) -> None:
+    # OKX: a spot market order's sz unit is set by tgtCcy (quote_ccy: quote currency)
+    placed = await okx.create_order(SPOT, "market", "buy", 6000, None, {"tgtCcy": "quote_ccy"})
+    sent = wire_log(okx, "trade/batch-orders")[-1][0]
+    assert (sent["sz"], sent["tgtCcy"]) == ("6000", "quote_ccy")
+    order = await okx.fetch_order(placed["id"], SPOT)
+    bought = Decimal(order["info"]["accFillSz"])
+    assert order["cost"] == 6000 and bought * Decimal("60000.1") <= 6000
+    assert 6000 - bought * Decimal("60000.1") < Decimal("60000.1") * Decimal("0.00000001")
+    assert venue.balance("USDT") == Decimal(100000) - bought * Decimal("60000.1")
+
+
+async def test_a_batch_that_partly_fails_answers_code_2(okx: Any) -> None:
+    orders = [
+        {"symbol": LINEAR, "type": "limit", "side": "buy", "amount": 1, "price": 59000},
+        {"symbol": LINEAR, "type": "limit", "side": "buy", "amount": 1, "price": 59000,
+         "params": {"sz": "0.15"}},
+    ]  # fmt: skip
+    placed = await okx.create_orders(orders)
+    assert placed[0]["id"] and placed[1]["status"] == "rejected"
+    assert placed[1]["info"]["sCode"] == "51121"
+
+
 @pytest.mark.parametrize(
     ("args", "error", "code"),
     [

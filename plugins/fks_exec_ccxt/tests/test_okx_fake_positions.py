@@ -150,3 +150,29 @@ def test_round_trip_profit_is_received_minus_paid(
         trade("sell" if held > 0 else "buy", abs(held), Decimal(sequence[-1][2]))
     assert venue.position(inst_id) == 0
     assert abs(venue.balance(settle) - before - (flows - fees)) < Decimal("1e-18")
+
+
+async def test_closing_more_than_the_hedged_long_is_refused() -> None:
+    venue = FakeOkx(pos_mode="long_short_mode")
+    quote_all(venue)
+    exchange = venue.exchange()
+    try:
+        await exchange.create_order(LINEAR, "market", "buy", 2, None, {"posSide": "long"})
+        with pytest.raises(ccxt.InvalidOrder, match="51112"):
+            await exchange.create_order(LINEAR, "market", "sell", 3, None, {"posSide": "long"})
+        with pytest.raises(ccxt.ExchangeError, match="51169"):
+            await exchange.create_order(LINEAR, "market", "buy", 1, None, {"posSide": "short"})
+        assert venue.position("BTC-USDT-SWAP", "long") == 2
+    finally:
+        await exchange.close()
+
+
+async def test_position_mode_can_change_only_while_nothing_is_open(
+    okx: Any, venue: FakeOkx
+) -> None:
+    await okx.set_position_mode(True)
+    assert venue.pos_mode == "long_short_mode"
+    await okx.create_order(LINEAR, "market", "buy", 1, None, {"posSide": "long"})
+    with pytest.raises(ccxt.ExchangeError, match="59000"):
+        await okx.set_position_mode(False)
+    assert venue.pos_mode == "long_short_mode"
