@@ -6,7 +6,7 @@ sources of each rule: docs/plugins/mt5-reference-fake.md.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -181,3 +181,43 @@ def test_any_documented_last_error_code_can_be_scripted(
     assert mt5.positions_get() is None
     with pytest.raises(ValueError, match="failure code"):
         mt5.fail_next("order_send", 1)
+
+
+def test_a_pending_fill_on_hedging_opens_its_own_ticket(hedging: FakeMetaTrader5) -> None:
+    mt5 = hedging
+    short = deal(mt5, 1, 0.2)
+    placed = mt5.order_send({"action": 5, "symbol": "EURUSD", "volume": 0.2, "type": 2,
+                             "price": 1.095, "type_filling": 2, "magic": 5})  # fmt: skip
+    mt5.set_tick("EURUSD", "1.0940", "1.0945")
+    tickets = {p.ticket: (p.type, p.magic) for p in mt5.positions_get()}
+    assert tickets == {short.order: (1, 0), placed.order: (0, 5)}
+    assert mt5.net_volume("EURUSD") == 0
+
+
+def test_a_daylight_saving_switch_moves_later_times_only() -> None:
+    mt5 = connected(FakeMetaTrader5.netting(start_utc=START))
+    before = deal(mt5, 0, 0.1)
+    mt5.set_server_utc_offset(timedelta(hours=3))
+    after = deal(mt5, 0, 0.1)
+    (first,) = mt5.history_deals_get(ticket=before.order)
+    (second,) = mt5.history_deals_get(ticket=after.order)
+    assert second.time - first.time == 3600
+
+
+def test_closing_a_named_position_needs_no_symbol(hedging: FakeMetaTrader5) -> None:
+    mt5 = hedging
+    opened = deal(mt5, 0, 0.1)
+    close = {"action": 1, "position": opened.order, "volume": 0.1, "type": 1,
+             "type_filling": mt5.ORDER_FILLING_IOC}  # fmt: skip
+    answer = mt5.order_send(close)
+    assert answer.retcode == 10009 and answer.request.symbol == ""
+    assert mt5.positions_get() == ()
+
+
+def test_return_for_market_orders_follows_the_chosen_reading(hedging: FakeMetaTrader5) -> None:
+    mt5 = hedging
+    request = {"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0,
+               "type_filling": mt5.ORDER_FILLING_RETURN}  # fmt: skip
+    assert mt5.order_check(request).retcode == mt5.TRADE_RETCODE_INVALID_FILL
+    mt5.update_symbol("EURUSD", return_for_market_orders=True)
+    assert mt5.order_check(request).retcode == 0

@@ -13,7 +13,10 @@ Sources (one per rule, cited again in docs/plugins/mt5-reference-fake.md):
   limit and stop limit orders". On top of the table FOK/IOC/BOC need the symbol's
   SYMBOL_FILLING_FOK/IOC/BOC flag (https://mql5.com/en/book/automation/experts/experts_execution_filling:
   "The ability to use FOK orders is determined by the presence of the SYMBOL_FILLING_FOK
-  permission"). Violations: 10030 TRADE_RETCODE_INVALID_FILL.
+  permission"). Violations: 10030 TRADE_RETCODE_INVALID_FILL. The MQL5 reference of
+  ENUM_ORDER_TYPE_FILLING (https://www.mql5.com/en/docs/constants/tradingconstants/orderproperties)
+  allows Return for market orders on Market execution too: ``SymbolSpec.
+  return_for_market_orders`` selects that reading.
 - Expiration — SYMBOL_EXPIRATION_MODE flags and ENUM_ORDER_TYPE_TIME
   (https://www.mql5.com/en/book/automation/symbols/symbols_expiration): a type_time
   whose flag is absent, or a specified expiration not in the future: 10022.
@@ -135,6 +138,9 @@ def _kind(order_type: int) -> str:
 def allowed_fillings(spec: SymbolSpec, order_type: int) -> frozenset[int]:
     """The ORDER_FILLING_* policies the server accepts for this order type on ``spec``."""
     table = _TABLE.get((spec.execution_mode, _kind(order_type)), frozenset())
+    market_execution = spec.execution_mode == C.SYMBOL_TRADE_EXECUTION_MARKET
+    if spec.return_for_market_orders and market_execution and order_type in MARKET_TYPES:
+        table = table | {_RET}
     return frozenset(
         policy for policy in table if policy == _RET or spec.filling_flags & _FLAG_OF_POLICY[policy]
     )

@@ -69,6 +69,12 @@ class SymbolSpec:
     SYMBOL_TRADE_STOPS_LEVEL / SYMBOL_TRADE_FREEZE_LEVEL are. ``volume_limit`` 0 means
     no limit. ``liquidity`` (fake only) caps the volume one market order can fill, to
     exercise FOK/IOC; ``None`` fills everything.
+
+    ``return_for_market_orders`` (fake only): MetaQuotes' two texts disagree on Return
+    for *market* orders on Market execution — the terminal help's table forbids it ("used
+    only in the Exchange Execution mode"), the MQL5 reference of ENUM_ORDER_TYPE_FILLING
+    allows it ("only for the symbols with Market or Exchange execution"). False (the
+    default) follows the table; True the reference.
     """
 
     name: str
@@ -95,6 +101,7 @@ class SymbolSpec:
     description: str = ""
     path: str = ""
     liquidity: Decimal | None = None
+    return_for_market_orders: bool = False
 
 
 @dataclass

@@ -19,6 +19,7 @@ https://www.mql5.com/en/docs/python_metatrader5/mt5ordersend_py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from fks_exec_mt5.testing.reference.constants import MetaTrader5Constants as C
@@ -48,6 +49,10 @@ _INSTANT_LIKE = (C.SYMBOL_TRADE_EXECUTION_INSTANT, C.SYMBOL_TRADE_EXECUTION_REQU
 
 def market_order(server: TradeServer, req: ParsedRequest, *, act: bool, reason: int) -> Outcome:
     """Check (and with ``act``, execute) a TRADE_ACTION_DEAL request."""
+    named = server.book.positions.get(req.position) if req.position else None
+    if named is not None and not req.symbol:
+        # "symbol ... Not required when modifying orders and closing positions"
+        req = replace(req, symbol=named.symbol)
     spec, quote = server.specs.get(req.symbol), server.quotes.get(req.symbol)
     if spec is None or quote is None:
         return rejected(C.TRADE_RETCODE_INVALID)
@@ -64,7 +69,9 @@ def market_order(server: TradeServer, req: ParsedRequest, *, act: bool, reason: 
     for code in (
         _trade_mode(spec.trade_mode, buy, opening > 0),
         0 if quote.market_open else C.TRADE_RETCODE_MARKET_CLOSED,
-        check_order_mode(spec, req.type, req.sl if opening else Decimal(0), req.tp),
+        check_order_mode(
+            spec, req.type, *((req.sl, req.tp) if opening else (Decimal(0), Decimal(0)))
+        ),
         check_volume(spec, req.volume),
         _close_volume(server, target, req.volume),
         _frozen_close(server, target, reducing),

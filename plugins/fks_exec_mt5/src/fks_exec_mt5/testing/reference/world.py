@@ -124,6 +124,12 @@ class WorldControls:
         """Trade server time minus UTC."""
         return self._server.clock.offset
 
+    def set_server_utc_offset(self, offset: timedelta) -> None:
+        """Change the trade server's zone (a daylight-saving switch); times reported
+        from now on use it, times already recorded keep the reading they had."""
+        with self._lock:
+            self._server.clock.offset = offset
+
     def update_account(self, **changes: Any) -> None:
         """Change account settings, e.g. ``trade_allowed=False`` (investor password)."""
         with self._lock:
