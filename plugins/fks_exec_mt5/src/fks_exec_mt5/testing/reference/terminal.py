@@ -330,7 +330,7 @@ class FakeMetaTrader5(MetaTrader5Constants, WorldControls):
             scripted = self._faults.take_scripted(name)
             if scripted is not None:
                 return self._fail(None, scripted)
-            self._run_market()
+            self._run_market(prices_moved=False)
             try:
                 parsed = parse_request(
                     request, truncate_long_comments=self._server.truncate_long_comments
@@ -360,7 +360,7 @@ class FakeMetaTrader5(MetaTrader5Constants, WorldControls):
             scripted = self._faults.take_scripted(api)
             if scripted is not None:
                 return self._fail(None, scripted)
-            self._run_market()
+            self._run_market(prices_moved=False)
             try:
                 value = run()
             except RequestError as exc:

@@ -38,12 +38,16 @@ _DAY_MS = 86_400_000
 _DAILY_MODES = (C.SYMBOL_ORDERS_DAILY, C.SYMBOL_ORDERS_DAILY_NO_STOPS)
 
 
-def run_market(server: TradeServer, last_day: int) -> int:
-    """Apply expirations, pending triggers and SL/TP; returns the server day processed."""
+def run_market(server: TradeServer, last_day: int, *, prices_moved: bool = True) -> int:
+    """Apply expirations and, if ``prices_moved``, pending triggers and SL/TP; returns the
+    server day processed. Without a price move nothing can trigger: the server accepted
+    every pending price and SL/TP on the untriggered side of the market."""
     today = server.now_msc() // _DAY_MS
     if today > last_day:
         _end_of_day(server, today)
     _expire_specified(server)
+    if not prices_moved:
+        return today
     for _ in range(3):  # a fill can bring a new position whose SL/TP already touches
         fired = _trigger_pending(server) + _fire_stops(server)
         if not fired:
@@ -66,6 +70,8 @@ def _end_of_day(server: TradeServer, today: int) -> None:
 
 
 def _expire_specified(server: TradeServer) -> None:
+    if not server.book.orders:
+        return
     now_s = server.now_s()
     for order in list(server.book.orders.values()):
         if (order.type_time == C.ORDER_TIME_SPECIFIED and now_s >= order.time_expiration) or (
@@ -115,7 +121,8 @@ def _fill_pending(server: TradeServer, order: Order, price: Decimal) -> None:
 
 def _fire_stops(server: TradeServer) -> int:
     fired = 0
-    for position in sorted(server.book.positions.values(), key=lambda p: p.ticket):
+    armed = [p for p in server.book.positions.values() if p.sl or p.tp]
+    for position in sorted(armed, key=lambda p: p.ticket):
         quote = server.quotes[position.symbol]
         if not quote.has_prices or not quote.market_open:
             continue

@@ -112,7 +112,7 @@ class WorldControls:
         """Let time pass (day orders and specified expirations may expire)."""
         with self._lock:
             self._server.clock.advance(seconds)
-            self._run_market()
+            self._run_market(prices_moved=False)
 
     def now_utc(self) -> datetime:
         """The fake world's UTC time."""
@@ -189,6 +189,7 @@ class WorldControls:
             order.volume_current = Decimal(0)
             order.time_done_msc = self._server.now_msc()
             self._server.book.history_orders[order.ticket] = order
+            self._run_market()
             return order.position_id
 
     def add_pending_order(
@@ -218,6 +219,7 @@ class WorldControls:
             order.type_time, order.time_expiration = type_time, expiration
             order.type_filling = C.ORDER_FILLING_RETURN
             self._server.book.orders[order.ticket] = order
+            self._run_market()
             return order.ticket
 
     # -- FaultInjection (src/fks_exec/testing/faults.py) -------------------------------
@@ -273,8 +275,8 @@ class WorldControls:
         quote.last = bid if last is None else last
         quote.time_msc = self._server.now_msc()
 
-    def _run_market(self) -> None:
-        self._day = run_market(self._server, self._day)
+    def _run_market(self, *, prices_moved: bool = True) -> None:
+        self._day = run_market(self._server, self._day, prices_moved=prices_moved)
 
     def _foreign_order(
         self,
