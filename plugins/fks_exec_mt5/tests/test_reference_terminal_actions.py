@@ -221,3 +221,14 @@ def test_return_for_market_orders_follows_the_chosen_reading(hedging: FakeMetaTr
     assert mt5.order_check(request).retcode == mt5.TRADE_RETCODE_INVALID_FILL
     mt5.update_symbol("EURUSD", return_for_market_orders=True)
     assert mt5.order_check(request).retcode == 0
+
+
+def test_history_starts_with_the_deposit_deal(netting: FakeMetaTrader5) -> None:
+    mt5 = netting
+    (deposit,) = mt5.history_deals_get(0, 2**40)
+    assert (deposit.type, deposit.symbol, deposit.order, deposit.profit) == (
+        mt5.DEAL_TYPE_BALANCE,
+        "",
+        0,
+        10000.0,
+    )

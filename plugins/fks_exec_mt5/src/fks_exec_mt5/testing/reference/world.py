@@ -20,7 +20,7 @@ from fks_exec_mt5.testing.reference.execution import execute
 from fks_exec_mt5.testing.reference.faults import FaultState
 from fks_exec_mt5.testing.reference.rules import PENDING_TYPES
 from fks_exec_mt5.testing.reference.server import TradeServer
-from fks_exec_mt5.testing.reference.state import Order, ServerClock
+from fks_exec_mt5.testing.reference.state import Deal, Order, ServerClock
 from fks_exec_mt5.testing.reference.symbols import Quote, SymbolSpec, default_symbols
 from fks_exec_mt5.testing.reference.triggers import run_market
 
@@ -69,6 +69,7 @@ class WorldControls:
         self._initialized = False
         self._last_error: tuple[int, str] = (C.RES_S_OK, "Success")
         self._day = self._server.now_msc() // 86_400_000
+        self._deposit(account.balance)
         for spec in default_symbols() if symbols is None else symbols:
             bid, ask = DEFAULT_QUOTES.get(spec.name, ("0", "0"))
             self.add_symbol(spec, bid=bid, ask=ask)
@@ -274,6 +275,29 @@ class WorldControls:
         quote.bid, quote.ask = bid, ask
         quote.last = bid if last is None else last
         quote.time_msc = self._server.now_msc()
+
+    def _deposit(self, amount: Decimal) -> None:
+        # The account's history starts with its deposit: a DEAL_TYPE_BALANCE deal with no
+        # symbol, order or volume (DEAL_TYPE_BALANCE in ENUM_DEAL_TYPE,
+        # https://www.mql5.com/en/docs/constants/tradingconstants/dealproperties); a day
+        # before the fake's start (**inferred** time). Code reading deals must skip it.
+        server = self._server
+        deal = Deal(
+            ticket=server.book.new_ticket(),
+            order=0,
+            time_msc=server.now_msc() - 86_400_000,
+            type=C.DEAL_TYPE_BALANCE,
+            entry=C.DEAL_ENTRY_IN,
+            magic=0,
+            position_id=0,
+            reason=C.DEAL_REASON_CLIENT,
+            volume=Decimal(0),
+            price=Decimal(0),
+            profit=amount,
+            symbol="",
+            comment="",
+        )
+        server.book.deals[deal.ticket] = deal
 
     def _run_market(self, *, prices_moved: bool = True) -> None:
         self._day = run_market(self._server, self._day, prices_moved=prices_moved)
