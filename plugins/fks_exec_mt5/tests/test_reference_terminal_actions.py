@@ -232,3 +232,13 @@ def test_history_starts_with_the_deposit_deal(netting: FakeMetaTrader5) -> None:
         0,
         10000.0,
     )
+
+
+def test_pending_answer_can_be_10008_by_setting() -> None:
+    options = {"pending_answer_retcode": 10008}
+    mt5 = connected(FakeMetaTrader5.hedging(account_options=options))
+    placed = mt5.order_send({"action": 5, "symbol": "EURUSD", "volume": 0.1, "type": 2,
+                             "price": 1.09, "type_filling": 2})  # fmt: skip
+    assert (placed.retcode, placed.deal, placed.price) == (mt5.TRADE_RETCODE_PLACED, 0, 0.0)
+    with pytest.raises(ValueError, match="pending_answer_retcode"):
+        AccountSpec(pending_answer_retcode=10010)

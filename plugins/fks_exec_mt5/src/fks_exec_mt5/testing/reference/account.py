@@ -42,6 +42,10 @@ class AccountSpec:
     level cannot be closed (10029) — the published MQL4 rule ("Market orders can not be
     closed if the StopLoss and TakeProfit values violate the FreezeLevel parameter
     requirements", https://book.mql4.com/appendix/limits), **inferred** to hold on MT5.
+    ``pending_answer_retcode`` (fake only): what a placed pending order is answered —
+    10009 TRADE_RETCODE_DONE, as a real server was captured answering (default), or 10008
+    TRADE_RETCODE_PLACED ("Order placed" in the return-code table), to test code that
+    must accept both.
     ``fifo_scope`` (fake only, **inferred**): ``"symbol"`` — FIFO ranks all positions of
     the symbol, as the documentation's wording says — or ``"symbol_and_direction"``.
     """
@@ -62,6 +66,7 @@ class AccountSpec:
     balance: Decimal = Decimal(10000)
     netting_magic_follows_last_order: bool = False
     freeze_blocks_close: bool = True
+    pending_answer_retcode: int = C.TRADE_RETCODE_DONE
     fifo_scope: str = "symbol"
 
     def __post_init__(self) -> None:
@@ -71,6 +76,8 @@ class AccountSpec:
                 "fifo_close is always false unless margin_mode is "
                 "ACCOUNT_MARGIN_MODE_RETAIL_HEDGING (MQL5 ACCOUNT_FIFO_CLOSE)"
             )
+        if self.pending_answer_retcode not in (C.TRADE_RETCODE_DONE, C.TRADE_RETCODE_PLACED):
+            raise ValueError("pending_answer_retcode must be 10009 (DONE) or 10008 (PLACED)")
         if self.fifo_scope not in ("symbol", "symbol_and_direction"):
             raise ValueError("fifo_scope must be 'symbol' or 'symbol_and_direction'")
 

@@ -155,7 +155,7 @@ def pending_order(server: TradeServer, req: ParsedRequest, *, act: bool, reason:
     server.book.orders[order.ticket] = order
     server.count_arrival(req.comment)
     return Outcome(
-        retcode=C.TRADE_RETCODE_DONE,
+        retcode=server.account.pending_answer_retcode,
         order=order.ticket,
         volume=req.volume,
         bid=quote.bid,
