@@ -122,7 +122,7 @@ class Brokers:
         self.mock = MockPlugin()
         self.mock.use_env = False
         self.mock.broker.set_price("MOCK1", bid=100, ask=100.5)
-        self.mock.broker.set_latency(0, 2, seed=rng.randrange(1 << 30))
+        self.mock.broker.set_latency(0, 0.002, seed=rng.randrange(1 << 30))
         self.venue = FakeBinance(balances={"USDT": "1000000000", "BTC": "1000000"})
         self.venue.set_price("BTCUSDT", "65000", "65001")
         self.ccxt = CcxtPlugin(exchange=fake_exchange(self.venue))

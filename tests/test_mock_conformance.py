@@ -21,4 +21,5 @@ class TestMockConformance(PluginConformance):
             stop_price=lambda side: Decimal(1_000_000 if side is OrderSide.BUY else 1000),
             rejected_order=lambda: Order.market("BTC/USDT", "buy", 100),
             expected_rejection=ErrorCode.INSUFFICIENT_FUNDS,
+            faults=broker,
         )

@@ -159,7 +159,7 @@ def test_same_calls_give_the_same_records() -> None:
 
     def session() -> list[tuple[object, ...]]:
         b = MockBroker()
-        b.set_latency(1.0, 4.0, seed=3)
+        b.set_latency(0.001, 0.004, seed=3)
         b.set_price(SYM, bid=100, ask=101, size=3)
         b.submit(Order.market(SYM, "buy", 5, client_order_id="a"))
         b.submit(Order.limit(SYM, "sell", 1, 105, client_order_id="b"))
@@ -177,9 +177,9 @@ def test_same_calls_give_the_same_records() -> None:
 
 
 def test_latency_is_seeded(broker: MockBroker) -> None:
-    broker.set_latency(1.0, 4.0, seed=7)
+    broker.set_latency(0.001, 0.004, seed=7)
     first = [broker.next_delay() for _ in range(5)]
-    broker.set_latency(1.0, 4.0, seed=7)
+    broker.set_latency(0.001, 0.004, seed=7)
     assert [broker.next_delay() for _ in range(5)] == first
     assert all(0.001 <= d <= 0.005 for d in first)
     with pytest.raises(ValueError, match="negative"):

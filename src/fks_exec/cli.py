@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from fks_exec.cli_logging import configure_logging
 from fks_exec.errors import BrokerUnavailable, FksExecError
 from fks_exec.executor import Executor
 from fks_exec.models import ExecutionResult, Order, OrderType
@@ -30,10 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -57,7 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         description="One order API over many brokers. Plugins and routes come from the "
         "FKS_EXEC_* environment variables (see docs/configuration.md).",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="-v: fks-exec's DEBUG log; -vv: every library's too (secrets always masked)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     plugins = sub.add_parser("plugins", help="list discovered plugins and whether they load")
@@ -238,7 +241,14 @@ def _describe_result(result: ExecutionResult) -> str:
         text += f"; filled {result.filled_quantity} at {result.average_price}"
     if result.error:
         text += f"; {result.error_code}: {result.error}"
-    return text
+    return text + f"; {_SENT_TEXT[result.sent]}"
+
+
+_SENT_TEXT = {
+    False: "nothing was sent (safe to retry under the same id)",
+    True: "the broker has it",
+    None: "it may have reached the broker (unknown: reconcile, do not resend)",
+}
 
 
 # ---------------------------------------------------------------------- serve

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from fks_exec.errors import FksExecError
 from fks_exec.models import ExecutionResult, Order, OrderSide, OrderType
+from fks_exec.redaction import register_secret
 
 if TYPE_CHECKING:
     from fks_exec.executor import Executor
@@ -94,7 +95,8 @@ class Signal:
     confidence: float | None = None
     timestamp: datetime | None = None
     id: str | None = None
-    passphrase: str | None = field(default=None, repr=False)
+    passphrase: SecretStr | None = field(default=None, repr=False)
+    """The passphrase the sender put in the body, kept as a ``SecretStr``."""
 
     @property
     def client_order_id(self) -> str | None:
@@ -179,7 +181,7 @@ def parse_signal(body: bytes | str | Mapping[str, Any]) -> Signal:
         confidence=float(confidence) if confidence is not None else None,
         timestamp=_timestamp(fields.get("timestamp", fields.get("time"))),
         id=signal_id,
-        passphrase=_text(fields, "passphrase"),
+        passphrase=_secret_text(fields, "passphrase"),
     )
 
 
@@ -293,12 +295,12 @@ class WebhookAuth:
         is authentic, fresh and not a replay; then remember its id."""
         signature = _header(headers, SIGNATURE_HEADER)
         if signature and self._secret:
-            expected = signature_for(self._secret, body)
+            expected = signature_for(self._secret.get_secret_value(), body)
             if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
                 raise Unauthorized("bad signature")
         elif self._passphrase:
-            given = (signal.passphrase or "").encode()
-            if not hmac.compare_digest(given, self._passphrase.encode()):
+            given = _plain(signal.passphrase).encode()
+            if not hmac.compare_digest(given, self._passphrase.get_secret_value().encode()):
                 raise Unauthorized("bad or missing passphrase")
         else:
             raise Unauthorized(f"missing {SIGNATURE_HEADER} header")
@@ -318,11 +320,24 @@ class WebhookAuth:
             self._seen[signal.id] = now
 
 
-def _secret(value: SecretStr | str | None) -> str | None:
-    if value is None:
+def _secret(value: SecretStr | str | None) -> SecretStr | None:
+    # Held as SecretStr so a dump of the object (or of captured locals) shows no secret.
+    text = _plain(value)
+    if not text:
         return None
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
-    return text or None
+    register_secret(text)
+    return SecretStr(text)
+
+
+def _plain(value: SecretStr | str | None) -> str:
+    if value is None:
+        return ""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _secret_text(fields: Mapping[str, Any], name: str) -> SecretStr | None:
+    text = _text(fields, name)
+    return None if text is None else SecretStr(text)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -30,8 +30,9 @@ whenever a position goes flat.
 from __future__ import annotations
 
 import itertools
+import math
 import random
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -232,6 +233,7 @@ class MockBroker:
         self._ids = itertools.count(1)
         self._rejections: deque[tuple[ErrorCode, str]] = deque()
         self._failures: deque[tuple[BaseException, bool]] = deque()
+        self._arrivals: OrderedDict[str, int] = OrderedDict()
         self._new_fills: list[Fill] = []
         self.connected = True
         self._latency_s = 0.0
@@ -319,17 +321,32 @@ class MockBroker:
         """Restore the connection dropped by :meth:`disconnect`."""
         self.connected = True
 
-    def set_latency(self, fixed_ms: float = 0.0, jitter_ms: float = 0.0, *, seed: int = 0) -> None:
-        """Delay every call of the plugin by ``fixed_ms`` plus up to ``jitter_ms``.
+    def set_latency(self, seconds: float = 0.0, jitter_s: float = 0.0, *, seed: int = 0) -> None:
+        """Delay every call of the plugin by ``seconds`` plus up to ``jitter_s``.
 
         The jitter is drawn from a generator seeded with ``seed``, so a run repeats.
-        Raises ``ValueError`` for a negative delay.
+        Raises ``ValueError`` for a negative or non-finite delay.
         """
-        if fixed_ms < 0 or jitter_ms < 0:
-            raise ValueError("latency must not be negative")
-        self._latency_s = fixed_ms / 1000
-        self._jitter_s = jitter_ms / 1000
+        if not (0 <= seconds < math.inf and 0 <= jitter_s < math.inf):
+            raise ValueError("latency must be a finite number of seconds, not negative")
+        self._latency_s = seconds
+        self._jitter_s = jitter_s
         self._random = random.Random(seed)  # noqa: S311
+
+    def refuse_next(self) -> None:
+        """Refuse the next order at the connection: it never reaches the book
+        (the plugin reports :class:`BrokerUnavailable`)."""
+        self.fail_next_with(BrokerUnavailable("mock broker refused the connection (test)"))
+
+    def lose_next_answer(self, *, after_broker_acted: bool) -> None:
+        """Lose the answer to the next order, before or after the broker took it."""
+        lost = ConnectionResetError("mock broker: connection reset before the answer (test)")
+        self.fail_next_with(lost, after_send=after_broker_acted)
+
+    def order_arrivals(self) -> dict[str, int]:
+        """How many times each client order id reached the book (duplicates included;
+        the newest ``history_limit`` ids)."""
+        return dict(self._arrivals)
 
     def next_delay(self) -> float:
         """Seconds the next plugin call waits (fixed part plus seeded jitter)."""
@@ -360,6 +377,10 @@ class MockBroker:
         return self.result(record)
 
     def _accept(self, order: Order) -> MockOrder:
+        arrivals = self._arrivals
+        arrivals[order.client_order_id] = arrivals.get(order.client_order_id, 0) + 1
+        if len(arrivals) > self.history_limit:
+            arrivals.popitem(last=False)
         order_id = f"M{next(self._ids)}"
         record = MockOrder(order=order, order_id=order_id, quantity=order.quantity)
         if order.client_order_id in self._by_client:

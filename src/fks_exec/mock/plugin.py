@@ -78,7 +78,9 @@ class MockPlugin(ExecutionPlugin):
             if name in given:
                 setattr(broker, name, getattr(config, name))
         if given & {"latency_ms", "latency_jitter_ms", "seed"}:
-            broker.set_latency(config.latency_ms, config.latency_jitter_ms, seed=config.seed)
+            broker.set_latency(
+                config.latency_ms / 1000, config.latency_jitter_ms / 1000, seed=config.seed
+            )
         for symbol, price in config.prices.items():
             broker.set_price(symbol, last=price)
         broker.reconnect()
@@ -122,3 +124,16 @@ class MockPlugin(ExecutionPlugin):
         await self._delay()
         self.broker.require_connected()
         return self.broker.positions()
+
+    async def _close_position(self, symbol: str, quantity: Decimal | None) -> list[ExecutionResult]:
+        await self._delay()
+        self.broker.require_connected()
+        held = next((p.quantity for p in self.broker.positions() if p.symbol == symbol), None)
+        if not held:
+            return []
+        size = abs(held) if quantity is None else min(quantity, abs(held))
+        side = "sell" if held > 0 else "buy"
+        return [await self.execute_order(Order.market(symbol, side, size, reduce_only=True))]
+
+    def _broker_says_paper(self) -> bool:
+        return True  # a simulator never trades real money

@@ -6,7 +6,8 @@
 * hypothesis strategies: :func:`orders`, :func:`invalid_order_inputs`
   (:mod:`fks_exec.testing.strategies`; needs ``pip install hypothesis``);
 * the plugin conformance suite every plugin's tests subclass:
-  :class:`PluginConformance` and :class:`ConformanceTarget`.
+  :class:`PluginConformance` and :class:`ConformanceTarget`;
+* :class:`FaultInjection`, the fault vocabulary every fake broker implements.
 
 Names are imported on first use, so the pytest plugin does not pull hypothesis in.
 """
@@ -18,12 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "ConformanceTarget": "fks_exec.testing.conformance",
+    "FaultInjection": "fks_exec.testing.faults",
     "PluginConformance": "fks_exec.testing.conformance",
     "invalid_order_inputs": "fks_exec.testing.strategies",
     "orders": "fks_exec.testing.strategies",
 }
 
-__all__ = ["ConformanceTarget", "PluginConformance", "invalid_order_inputs", "orders"]
+__all__ = [
+    "ConformanceTarget",
+    "FaultInjection",
+    "PluginConformance",
+    "invalid_order_inputs",
+    "orders",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -37,4 +45,5 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from fks_exec.testing.conformance import ConformanceTarget, PluginConformance
+    from fks_exec.testing.faults import FaultInjection
     from fks_exec.testing.strategies import invalid_order_inputs, orders

@@ -43,6 +43,7 @@ from fks_exec.models import (
     OrderStatus,
 )
 from fks_exec.plugin import Capability, ExecutionPlugin
+from fks_exec.testing.faults import FaultInjection
 
 __all__ = ["ConformanceTarget", "PluginConformance"]
 
@@ -70,6 +71,8 @@ class ConformanceTarget:
     """The ``error_code`` that refusal must map to."""
     cleanup: Callable[[], Awaitable[None]] | None = None
     """Extra teardown (stop a fake server); the plugin itself is closed by the suite."""
+    faults: FaultInjection | None = None
+    """The fake broker's fault controls; the fault cases are skipped without them."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -178,6 +181,7 @@ class PluginConformance:
             assert result.success is False
             assert result.error_code is t.expected_rejection, (result.error_code, result.error)
             assert result.error, "a rejection says why"
+            assert result.sent is not None, "a rejection says whether the order was sent"
 
         self._run(scenario)
 
@@ -217,3 +221,124 @@ class PluginConformance:
             raise AssertionError("a closed plugin must raise BrokerUnavailable, not send")
 
         self._run(scenario)
+
+    # ------------------------------------------------------------------ faults
+
+    @staticmethod
+    def _faults(t: ConformanceTarget) -> FaultInjection:
+        if t.faults is None:
+            import pytest
+
+            pytest.skip("the target names no fake broker faults (ConformanceTarget.faults)")
+        assert isinstance(t.faults, FaultInjection), "faults must implement FaultInjection"
+        return t.faults
+
+    @staticmethod
+    def _new_arrivals(faults: FaultInjection, before: dict[str, int]) -> list[int]:
+        after = faults.order_arrivals()
+        return [n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)]
+
+    def test_refused_then_retried_is_sent_once(self) -> None:
+        async def scenario(t: ConformanceTarget) -> None:
+            faults = self._faults(t)
+            before = dict(faults.order_arrivals())
+            order = Order.market(t.symbol, "buy", t.quantity)
+            faults.refuse_next()
+            try:
+                await t.plugin.execute_order(order)
+            except BrokerUnavailable:
+                pass
+            else:
+                raise AssertionError("a refused connection must raise BrokerUnavailable")
+            assert self._new_arrivals(faults, before) == [], "a refused order reached the book"
+            retried = await t.plugin.execute_order(order)
+            self._check(retried, t.plugin, order)
+            assert retried.success, f"the retry was not sent: {retried.error}"
+            assert self._new_arrivals(faults, before) == [1]
+
+        self._run(scenario)
+
+    def test_concurrent_calls_with_one_id_send_once(self) -> None:
+        async def scenario(t: ConformanceTarget) -> None:
+            faults = self._faults(t)
+            before = dict(faults.order_arrivals())
+            order = Order.limit(t.symbol, "buy", t.quantity, t.resting_limit_price(OrderSide.BUY))
+            faults.set_latency(0.05)
+            try:
+                results = await asyncio.gather(*(t.plugin.execute_order(order) for _ in range(3)))
+            finally:
+                faults.set_latency(0)
+            for result in results:
+                self._check(result, t.plugin, order)
+            assert len({r.order_id for r in results}) == 1, [r.order_id for r in results]
+            assert self._new_arrivals(faults, before) == [1]
+
+        self._run(scenario)
+
+    def test_answer_lost_after_placing_is_unknown_then_found_never_resent(self) -> None:
+        async def scenario(t: ConformanceTarget) -> None:
+            faults = self._faults(t)
+            before = dict(faults.order_arrivals())
+            order = Order.limit(t.symbol, "buy", t.quantity, t.resting_limit_price(OrderSide.BUY))
+            faults.lose_next_answer(after_broker_acted=True)
+            lost = await t.plugin.execute_order(order)
+            self._check(lost, t.plugin, order)
+            assert lost.status is OrderStatus.UNKNOWN or lost.order_id, lost
+            assert lost.sent is not False, "an answer lost after the broker acted is not 'not sent'"
+            if t.plugin.supports(Capability.GET_ORDER):
+                found = await t.plugin.get_order(order.client_order_id)
+                assert found is not None and found.status in _WORKING, found
+            again = await t.plugin.execute_order(order)
+            self._check(again, t.plugin, order)
+            assert self._new_arrivals(faults, before) == [1], "the order was sent twice"
+
+        self._run(scenario)
+
+    def test_answer_lost_before_the_broker_acted_is_never_resent(self) -> None:
+        async def scenario(t: ConformanceTarget) -> None:
+            faults = self._faults(t)
+            before = dict(faults.order_arrivals())
+            order = Order.limit(t.symbol, "buy", t.quantity, t.resting_limit_price(OrderSide.BUY))
+            faults.lose_next_answer(after_broker_acted=False)
+            lost = await t.plugin.execute_order(order)
+            self._check(lost, t.plugin, order)
+            assert lost.status is OrderStatus.UNKNOWN, "a lost answer must not be assumed"
+            if t.plugin.supports(Capability.GET_ORDER):
+                assert await t.plugin.get_order(order.client_order_id) is None
+            again = await t.plugin.execute_order(order)  # a blind retry of an unknown
+            self._check(again, t.plugin, order)
+            assert again.status is OrderStatus.UNKNOWN and again.sent is None, again
+            assert self._new_arrivals(faults, before) == [], "an unknown order was resent"
+
+        self._run(scenario)
+
+    # ------------------------------------------------------------------ positions
+
+    def test_close_position_closes_what_it_holds(self) -> None:
+        async def scenario(t: ConformanceTarget) -> None:
+            if not t.plugin.supports(Capability.CLOSE_POSITION):
+                try:
+                    await t.plugin.close_position(t.symbol)
+                except NotSupported:
+                    return
+                raise AssertionError("close_position without the capability must raise")
+            opened = await t.plugin.execute_order(Order.market(t.symbol, "buy", t.quantity))
+            assert opened.success, opened.error
+            held = await self._held(t)
+            assert held > 0, "a filled buy must show as a long position"
+            results = await t.plugin.close_position(t.symbol)
+            assert results and all(r.success for r in results), results
+            for result in results:
+                self._check(result, t.plugin, None)
+                assert result.side is OrderSide.SELL
+            assert await self._held(t) == 0
+            assert await t.plugin.close_position(t.symbol) == [], "flat: nothing to send"
+
+        self._run(scenario)
+
+    @staticmethod
+    async def _held(t: ConformanceTarget) -> Decimal:
+        if not t.plugin.supports(Capability.POSITIONS):
+            return Decimal(0)
+        positions = await t.plugin.positions()
+        return sum((p.quantity for p in positions if p.symbol == t.symbol), Decimal(0))
