@@ -539,6 +539,12 @@ class Position(BaseModel):
     average_price: Price | None = None
     unrealized_pnl: Amount | None = None
     account: str | None = None
+    unit: str | None = None
+    """What ``quantity`` counts when the plugin says: ``contracts`` (derivatives),
+    ``base`` (spot: the base currency), ``lots`` ...; the unit orders take, so a
+    position is closed by an order of ``quantity``."""
+    contract_size: Price | None = None
+    """Base currency (or quote, for inverse contracts) per contract, when in contracts."""
 
 
 class HealthStatus(BaseModel):

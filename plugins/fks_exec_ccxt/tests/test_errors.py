@@ -172,7 +172,8 @@ async def test_timeout_before_the_order_landed_stays_unknown(
     result = await executor.execute(order)
     assert result.status is OrderStatus.UNKNOWN  # not found: never assumed, never resent
     assert bybit_venue.requests_to("/v5/order/create") == []
-    assert len(bybit_venue.requests_to("/v5/order/realtime")) == 2
+    # two reconciliations, each reading the regular and the trigger (stop) order book
+    assert len(bybit_venue.requests_to("/v5/order/realtime")) == 4
 
 
 async def test_a_reused_client_id_returns_the_order_the_exchange_holds(

@@ -73,7 +73,7 @@ async def test_binance_stop_limit_order(binance: CcxtPlugin, binance_venue: Fake
         (
             Order.market("BTC/USDT", "buy", "0.001", stop_loss="60000"),
             ErrorCode.NOT_SUPPORTED,
-            "no half bracket",
+            "attached stop_loss/take_profit",
         ),
         (
             Order.limit("BTC/USDT", "buy", "0.001", "60000", time_in_force="day"),
@@ -85,7 +85,7 @@ async def test_binance_stop_limit_order(binance: CcxtPlugin, binance_venue: Fake
             ErrorCode.NOT_SUPPORTED,
             "reduce_only",
         ),
-        (Order.market("BTC/USDT", "buy", "0.000001"), ErrorCode.INVALID_ORDER, "minimum"),
+        (Order.market("BTC/USDT", "buy", "0.000001"), ErrorCode.INVALID_ORDER, "amount step"),
         (
             Order.limit("BTC/USDT", "buy", "0.00005", "60000"),
             ErrorCode.INVALID_ORDER,
@@ -140,7 +140,7 @@ async def test_bybit_limit_with_attached_stop_loss_and_take_profit(
         "orderLinkId": order.client_order_id,
         "stopLoss": "55000",
         "takeProfit": "70000",
-        "timeInForce": "GTC",
+        "timeInForce": None,  # GTC is every venue's default: not sent
     }
     # Bybit answers only with ids; the plugin reads the order back for its state.
     assert result.status is OrderStatus.ACCEPTED

@@ -1,0 +1,68 @@
+"""Building the ccxt exchange object from config, and telling paper from live."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from fks_exec.errors import PluginInitError
+from fks_exec_ccxt.config import CcxtConfig
+
+__all__ = ["build_exchange", "says_paper"]
+
+
+def build_exchange(config: CcxtConfig) -> Any:
+    """A ``ccxt.async_support`` exchange from ``config``.
+
+    Raises :class:`PluginInitError` for a missing or unknown exchange id (with close
+    matches), and for ``sandbox``/``demo`` on an exchange ccxt has none for.
+    """
+    import ccxt.async_support as ccxt_async
+
+    if not config.exchange:
+        raise PluginInitError(
+            "no exchange configured: set FKS_EXEC_CCXT_EXCHANGE (e.g. binance) or pass "
+            "CcxtPlugin(exchange=...)"
+        )
+    exchange_id = config.exchange.strip().lower()
+    if exchange_id not in ccxt_async.exchanges:
+        close = difflib.get_close_matches(exchange_id, ccxt_async.exchanges, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise PluginInitError(f"ccxt has no exchange {config.exchange!r}.{hint}")
+    settings: dict[str, Any] = {
+        "enableRateLimit": True,
+        "timeout": config.timeout_ms,
+        "options": dict(config.options),
+    }
+    for key, field in (
+        ("apiKey", config.api_key),
+        ("secret", config.secret),
+        ("password", config.password),
+    ):
+        if field is not None:
+            settings[key] = field.get_secret_value()
+    exchange = getattr(ccxt_async, exchange_id)(settings)
+    if config.sandbox:
+        try:
+            exchange.set_sandbox_mode(True)
+        except Exception as exc:
+            raise PluginInitError(
+                f"{exchange_id} has no sandbox in ccxt ({exc}); unset FKS_EXEC_CCXT_SANDBOX"
+            ) from None
+    if config.demo:
+        if not hasattr(exchange, "enable_demo_trading"):
+            raise PluginInitError(
+                f"{exchange_id} has no demo trading in ccxt; unset FKS_EXEC_CCXT_DEMO"
+            )
+        exchange.enable_demo_trading(True)
+    return exchange
+
+
+def says_paper(exchange: Any) -> bool:
+    """True when ccxt is in sandbox/testnet mode or demo trading, else False (live)."""
+    options = exchange.options or {}
+    return bool(
+        getattr(exchange, "isSandboxModeEnabled", False)
+        or options.get("enableDemoTrading")
+        or options.get("sandboxMode")
+    )

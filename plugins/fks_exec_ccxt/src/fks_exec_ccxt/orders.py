@@ -1,0 +1,157 @@
+"""Sending a create or cancel through ccxt and reading what became of it.
+
+The error contract of the plugin base applies: certainly-not-sent raises
+:class:`BrokerUnavailable`; refused before anything left (or a refused key) is a
+rejected result with ``sent=False``; a refusal by the venue is ``rejected``; anything
+that may have reached the venue without an answer is ``unknown``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fks_exec.errors import BrokerUnavailable
+from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
+from fks_exec_ccxt.errors import classify, probing, reset
+from fks_exec_ccxt.mapping import Request, to_result
+
+if TYPE_CHECKING:
+    from fks_exec_ccxt.plugin import CcxtPlugin
+
+__all__ = ["cancel", "send"]
+
+
+async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionResult:
+    """``create_order`` once, and the result (never retried)."""
+    import ccxt.async_support as ccxt_async
+
+    exchange = plugin.exchange
+    probe, token = probing()
+    try:
+        raw = await exchange.create_order(
+            request.symbol,
+            request.type,
+            request.side,
+            request.amount,
+            request.price,
+            request.params,
+        )
+    except ccxt_async.BaseError as exc:
+        return await _failed(plugin, order, request, exc, probe.requests == 0, probe)
+    finally:
+        reset(token)
+    if not isinstance(raw, dict) or raw.get("id") is None:
+        # No order id, no confirmation (a garbled answer): reconciled, never resent.
+        return plugin._unknown(
+            order, ErrorCode.UNKNOWN, f"{exchange.id} answered without an order id"
+        )
+    result = to_result(raw, plugin=plugin.name, order=order, symbol=request.symbol)
+    if raw.get("status") is None:
+        # Only acknowledged (ids, no state): read the order's real state once.
+        try:
+            found = await plugin._find_order(order.client_order_id, {"symbol": request.symbol})
+        except Exception:
+            found = None
+        if found is not None:
+            return found
+    return result
+
+
+async def _failed(
+    plugin: CcxtPlugin,
+    order: Order,
+    request: Request,
+    exc: BaseException,
+    nothing_left: bool,
+    probe: Any,
+) -> ExecutionResult:
+    import ccxt.async_support as ccxt_async
+
+    exchange = plugin.exchange
+    verdict = classify(exc, probe)
+    message = f"{type(exc).__name__}: {exc}" + (f" ({verdict.why})" if verdict.why else "")
+    if nothing_left and not isinstance(exc, ccxt_async.NetworkError):
+        # ccxt refused it itself (a missing argument, a rule it checks): nothing left.
+        return plugin._denied(
+            order, verdict.code, f"{exchange.id} (ccxt, before sending): {message}"
+        )
+    if verdict.sent is False:
+        if verdict.code in (ErrorCode.NETWORK, ErrorCode.TIMEOUT):
+            raise BrokerUnavailable(f"{exchange.id}: {message}; nothing was sent") from exc
+        return plugin._denied(order, verdict.code, f"{exchange.id}: {message}; nothing was taken")
+    if verdict.sent is None:
+        return plugin._unknown(order, verdict.code, message)
+    if isinstance(exc, ccxt_async.InvalidOrder):
+        # A reused client id is answered with InvalidOrder ("duplicate"): if the venue
+        # already holds this very order, that is the answer.
+        try:
+            existing = await plugin._find_order(order.client_order_id, {"symbol": request.symbol})
+        except Exception as lookup:
+            return plugin._unknown(
+                order,
+                ErrorCode.INVALID_ORDER,
+                f"{message}; looking for an order with this client id failed "
+                f"({type(lookup).__name__}: {lookup})",
+            )
+        if existing is not None:
+            return existing
+    return ExecutionResult.for_order(
+        order,
+        plugin=plugin.name,
+        status=OrderStatus.REJECTED,
+        error=message,
+        error_code=verdict.code,
+    )
+
+
+async def cancel(
+    plugin: CcxtPlugin, order_id: str, market: dict[str, Any] | None, symbol: str, stop: bool
+) -> ExecutionResult:
+    """Cancel ``order_id``; a trigger order (placed as a stop, or not found among regular
+    orders where ccxt keeps trigger orders apart) is cancelled with ccxt's ``trigger`` flag.
+    """
+    import ccxt.async_support as ccxt_async
+
+    from fks_exec_ccxt.lookup import trigger_flags
+
+    exchange = plugin.exchange
+    unified = market["symbol"] if market else symbol
+    flags = trigger_flags(exchange, market, "fetchOpenOrders") if market else [{}]
+    if stop and len(flags) > 1:
+        flags.reverse()
+    for attempt, params in enumerate(flags):
+        try:
+            raw = await exchange.cancel_order(order_id, unified, params)
+            break
+        except ccxt_async.OrderNotFound as exc:
+            if attempt + 1 < len(flags):
+                continue
+            return _cancel_failed(plugin, order_id, unified, exc)
+        except ccxt_async.BaseError as exc:
+            return _cancel_failed(plugin, order_id, unified, exc)
+    result = to_result({**raw, "id": raw.get("id") or order_id}, plugin=plugin.name, symbol=unified)
+    if result.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+        # Many exchanges acknowledge a cancel without a final status.
+        result = ExecutionResult.model_validate(
+            {**result.model_dump(), "status": OrderStatus.CANCELED, "success": True}
+        )
+    return result
+
+
+def _cancel_failed(
+    plugin: CcxtPlugin, order_id: str, symbol: str, exc: BaseException
+) -> ExecutionResult:
+    verdict = classify(exc)
+    message = f"{type(exc).__name__}: {exc}"
+    if verdict.sent is False and verdict.code in (ErrorCode.NETWORK, ErrorCode.TIMEOUT):
+        raise BrokerUnavailable(f"{plugin.exchange.id}: {message}") from exc
+    status = OrderStatus.UNKNOWN if verdict.sent is None else OrderStatus.REJECTED
+    return ExecutionResult.for_cancel(
+        plugin=plugin.name,
+        status=status,
+        order_id=order_id,
+        symbol=symbol,
+        sent=None if verdict.sent is None else True,
+        error=message,
+        error_code=verdict.code,
+    )

@@ -1,0 +1,121 @@
+"""Quantities and prices on a market's precision, never changed in meaning.
+
+A quantity is only ever truncated (never sent above what was asked); a price or
+trigger is rounded to the tick, and refused when that makes it 0 or moves a protective
+price onto the wrong side of the order's price. ccxt's own ``*_to_precision`` is used
+where an exchange overrides it (significant digits, decimal places), and checked.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fks_exec.models import Order, OrderSide
+from fks_exec_ccxt.rules import MarketRules
+
+__all__ = ["PrecisionError", "Priced", "amount_of", "price_of", "priced", "to_tick"]
+
+
+class PrecisionError(ValueError):
+    """A value cannot be put on the market's precision without changing its meaning."""
+
+
+def to_tick(value: Decimal, tick: Decimal, *, truncate: bool) -> Decimal:
+    """``value`` on a multiple of ``tick``: truncated, or rounded half away from zero.
+
+    The same rule as ccxt's ``decimal_to_precision`` in TICK_SIZE mode, done on
+    Decimals (a property test holds the two equal).
+    """
+    missing = abs(value) % tick
+    if not missing:
+        return value
+    sign = 1 if value > 0 else -1
+    if truncate or missing < tick / 2:
+        return value - sign * missing
+    return value - sign * missing + sign * tick
+
+
+def amount_of(exchange: Any, rules: MarketRules, value: Decimal) -> Decimal:
+    """``value`` truncated to the market's amount step; never above ``value``.
+
+    Raises :class:`PrecisionError` when it truncates to 0 or ccxt would round it up.
+    """
+    if rules.amount_tick is not None:
+        result = to_tick(value, rules.amount_tick, truncate=True)
+    else:
+        result = Decimal(str(exchange.amount_to_precision(rules.symbol, str(value))))
+    if result > value:
+        raise PrecisionError(
+            f"{rules.exchange_id} rounds {value} up to {result} on {rules.symbol}; send a "
+            "quantity on the market's step (nothing was sent)"
+        )
+    if result <= 0:
+        step = rules.amount_tick or "the market's step"
+        raise PrecisionError(f"quantity {value} is below {rules.symbol}'s amount step {step}")
+    return result
+
+
+def price_of(exchange: Any, rules: MarketRules, value: Decimal, what: str) -> Decimal:
+    """``value`` rounded to the market's price tick; raises :class:`PrecisionError` at 0."""
+    if rules.price_tick is not None:
+        result = to_tick(value, rules.price_tick, truncate=False)
+    else:
+        result = Decimal(str(exchange.price_to_precision(rules.symbol, str(value))))
+    if result <= 0:
+        raise PrecisionError(
+            f"{what} {value} rounds to {result} at {rules.symbol}'s tick "
+            f"{rules.price_tick or ''}".rstrip()
+            + "; a 0 trigger or price would change the order's meaning"
+        )
+    return result
+
+
+class Priced:
+    """An order's prices on the market's precision (None where the order has none)."""
+
+    __slots__ = ("price", "stop_loss", "stop_price", "take_profit")
+
+    def __init__(
+        self,
+        price: Decimal | None,
+        stop_price: Decimal | None,
+        stop_loss: Decimal | None,
+        take_profit: Decimal | None,
+    ) -> None:
+        self.price = price
+        self.stop_price = stop_price
+        self.stop_loss = stop_loss
+        self.take_profit = take_profit
+
+
+def priced(exchange: Any, rules: MarketRules, order: Order) -> Priced:
+    """Every price of ``order`` rounded; raises :class:`PrecisionError` when rounding puts
+    a stop loss or take profit on the wrong side of the order's price, or onto each other.
+    """
+
+    def one(value: Decimal | None, what: str) -> Decimal | None:
+        return None if value is None else price_of(exchange, rules, value, what)
+
+    result = Priced(
+        one(order.price, "price"),
+        one(order.stop_price, "stop_price"),
+        one(order.stop_loss, "stop_loss"),
+        one(order.take_profit, "take_profit"),
+    )
+    reference = result.price if result.price is not None else result.stop_price
+    buy = order.side is OrderSide.BUY
+    sl, tp = result.stop_loss, result.take_profit
+    wrong = []
+    if reference is not None and sl is not None and (sl >= reference if buy else sl <= reference):
+        wrong.append(f"stop_loss {sl}")
+    if reference is not None and tp is not None and (tp <= reference if buy else tp >= reference):
+        wrong.append(f"take_profit {tp}")
+    if sl is not None and tp is not None and sl == tp:
+        wrong.append("stop_loss equal to take_profit")
+    if wrong:
+        raise PrecisionError(
+            f"at {rules.symbol}'s tick {', '.join(wrong)} would be on the wrong side of "
+            f"{reference}; use prices further apart"
+        )
+    return result
