@@ -20,6 +20,14 @@ from typing import Any
 HERE = Path(__file__).parent
 
 
+def _load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _chaos() -> Any:
     spec = importlib.util.spec_from_file_location("chaos", HERE / "chaos.py")
     assert spec is not None and spec.loader is not None
@@ -86,6 +94,14 @@ def main() -> int:
     )
     results["mock_soak"] = soak
     failed |= soak["growth_after_warmup_kib"] > 4_096
+    crash = _load("journal_crash").run()
+    print(
+        f"journal crash: {crash['kills']} SIGKILLs ({crash['kills_with_an_order_in_flight']} "
+        f"with an order in flight), {crash['ids']} ids: reached the broker twice "
+        f"{crash['reached_the_broker_twice']}, journal disagreements {crash['disagreements']}"
+    )
+    results["journal_crash"] = crash
+    failed |= crash["failed"]
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("FAIL" if failed else "PASS")
     return 1 if failed else 0

@@ -20,21 +20,33 @@ from fks_exec.journal.models import Claim
 __all__ = ["ClaimOp", "UpdateOp", "run_claims", "run_updates"]
 
 # SQL text here is built from module constants only; values are always bound parameters.
-_INSERT = (
-    f"INSERT INTO orders ({codec.ENTRY_COLUMNS}) "  # noqa: S608
-    "VALUES (?, ?, 'sending', ?, NULL, ?, 1, ?, ?, ?)"
+_INSERT_HEAD = (
+    "INSERT INTO orders (client_order_id, plugin, state, order_json, hints_json, owner, "
+    "created_at, updated_at) VALUES "
 )
 _TAKE_OVER = (
     "UPDATE orders SET plugin = ?, state = 'sending', order_json = ?, result_json = NULL, "
     "hints_json = ?, attempt = ?, owner = ?, updated_at = ? "
     "WHERE client_order_id = ? AND state = 'not_sent'"
 )
-_EVENT = f"INSERT INTO events ({codec.EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608
+_EVENT_HEAD = f"INSERT INTO events ({codec.EVENT_COLUMNS}) VALUES "  # noqa: S608
+_APPLY_HEAD = (
+    "INSERT INTO orders (client_order_id, state, result_json, plugin, updated_at, "
+    "hints_json, order_json, owner, created_at) VALUES "
+)
+# json_patch merges the new hints into the stored ones (RFC 7396; values are strings).
+_APPLY_TAIL = (
+    " ON CONFLICT (client_order_id) DO UPDATE SET state = excluded.state, "
+    "result_json = coalesce(excluded.result_json, orders.result_json), "
+    "plugin = CASE WHEN excluded.plugin = '' THEN orders.plugin ELSE excluded.plugin END, "
+    "updated_at = excluded.updated_at, "
+    "hints_json = CASE WHEN excluded.hints_json = '' THEN orders.hints_json "
+    "ELSE json_patch(orders.hints_json, excluded.hints_json) END"
+)
 _UPDATE = (
     "UPDATE orders SET state = ?, result_json = coalesce(?, result_json), "
     "plugin = coalesce(?, plugin), updated_at = ? WHERE client_order_id = ?"
 )
-_EXISTS = "SELECT 1 FROM orders WHERE client_order_id = ?"
 _HINTS = "SELECT hints_json FROM orders WHERE client_order_id = ?"
 _SET_HINTS = "UPDATE orders SET hints_json = ? WHERE client_order_id = ?"
 
@@ -66,6 +78,20 @@ class UpdateOp:
     detail_json: str
 
 
+_ROWS_PER_STATEMENT = 120  # x 7 columns stays under SQLite's oldest limit of 999 variables
+
+
+def _insert_rows(conn: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
+    """One multi-row INSERT per chunk: one step (and one GIL release) for many rows."""
+    if not rows:
+        return
+    marks = "(" + ",".join("?" * len(rows[0])) + ")"
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        values = [value for row in chunk for value in row]
+        conn.execute(head + ",".join([marks] * len(chunk)), values)
+
+
 def _select_many(conn: sqlite3.Connection, cids: list[str]) -> dict[str, list[Any]]:
     unique = list(dict.fromkeys(cids))
     marks = ",".join("?" * len(unique))
@@ -88,8 +114,8 @@ def run_claims(conn: sqlite3.Connection, ops: list[ClaimOp]) -> list[Any]:
         created = op.now if row is None else row[8]
         values = (op.plugin, op.order_json, op.hints_json, attempt, op.owner, op.now)
         if row is None:
-            inserts.append((op.client_order_id, op.plugin, op.order_json, op.hints_json,
-                            op.owner, op.now, op.now))  # fmt: skip
+            inserts.append((op.client_order_id, op.plugin, "sending", op.order_json,
+                            op.hints_json, op.owner, op.now, op.now))  # fmt: skip
         else:
             take_overs.append((*values, op.client_order_id))
         rows[op.client_order_id] = [
@@ -99,36 +125,57 @@ def run_claims(conn: sqlite3.Connection, ops: list[ClaimOp]) -> list[Any]:
         detail = codec.dump_json({"attempt": attempt, "owner": op.owner})
         events.append((op.client_order_id, op.now, "intent", "sending", None, detail))
         answers.append((attempt, created))
-    if inserts:
-        conn.executemany(_INSERT, inserts)
+    _insert_rows(conn, _INSERT_HEAD, inserts)
     if take_overs:
         conn.executemany(_TAKE_OVER, take_overs)
-    if events:
-        conn.executemany(_EVENT, events)
+    _insert_rows(conn, _EVENT_HEAD, events)
     return answers
+
+
+def _count_missing(conn: sqlite3.Connection, cids: list[str]) -> int:
+    unique = list(dict.fromkeys(cids))
+    marks = ",".join("?" * len(unique))
+    sql = f"SELECT count(*) FROM orders WHERE client_order_id IN ({marks})"  # noqa: S608
+    return len(unique) - int(conn.execute(sql, unique).fetchone()[0])
+
+
+def _apply_all(conn: sqlite3.Connection, ops: list[UpdateOp]) -> None:
+    # Every id exists (checked in this transaction), so this upsert only ever updates:
+    # one statement for many rows. The empty order_json/owner/created_at only satisfy
+    # NOT NULL (checked before the conflict) in the never-taken insert branch; an
+    # empty plugin or hints text means "keep the stored one".
+    rows = [(op.client_order_id, op.state, op.result_json, op.plugin or "", op.at,
+             codec.dump_json(op.hints) if op.hints else "", "", "", "")
+            for op in ops]  # fmt: skip
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        values = [value for row in chunk for value in row]
+        sql = _APPLY_HEAD + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(chunk)) + _APPLY_TAIL
+        conn.execute(sql, values)
 
 
 def run_updates(conn: sqlite3.Connection, ops: list[UpdateOp]) -> list[Any]:
     """Apply every update in order; a missing entry fails alone with JournalError."""
-    values = [(op.state, op.result_json, op.plugin, op.at, op.client_order_id) for op in ops]
     missing: set[int] = set()
-    if conn.executemany(_UPDATE, values).rowcount != len(ops):
-        missing = {
-            i
-            for i, op in enumerate(ops)
-            if conn.execute(_EXISTS, (op.client_order_id,)).fetchone() is None
-        }
+    cids = [op.client_order_id for op in ops]
+    bulk = _count_missing(conn, cids) == 0 and len(set(cids)) == len(cids)
+    if bulk:
+        _apply_all(conn, ops)
+    else:  # a missing id, or one id updated twice in this batch: one at a time, in order
+        values = [(op.state, op.result_json, op.plugin, op.at, op.client_order_id) for op in ops]
+        for i, row in enumerate(values):
+            if conn.execute(_UPDATE, row).rowcount != 1:
+                missing.add(i)
     events = []
     for i, op in enumerate(ops):
         if i in missing:
             continue
-        if op.hints:
+        if op.hints and not bulk:
             (stored,) = conn.execute(_HINTS, (op.client_order_id,)).fetchone()
             merged = codec.dump_json({**json.loads(stored), **op.hints})
             conn.execute(_SET_HINTS, (merged, op.client_order_id))
         events.append((op.client_order_id, op.at, op.kind, op.state, op.status, op.detail_json))
-    if events:
-        conn.executemany(_EVENT, events)
+    _insert_rows(conn, _EVENT_HEAD, events)
     return [
         JournalError(f"the journal has no entry for client order id {op.client_order_id!r}")
         if i in missing
