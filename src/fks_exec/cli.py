@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from fks_exec.cli_logging import configure_logging
 from fks_exec.errors import BrokerUnavailable, FksExecError
 from fks_exec.executor import Executor
+from fks_exec.journal.cli import add_journal_command
 from fks_exec.models import ExecutionResult, Order, OrderType
 from fks_exec.registry import PluginRegistry
 
@@ -114,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("plugin", help="plugin whose check to run (mt5, ninja, ...)")
     check.add_argument("args", nargs=argparse.REMAINDER, help="the check's own options")
     check.set_defaults(handler=_cmd_check)
+
+    add_journal_command(sub)  # fks-exec journal [show|prune|migrate]
     return parser
 
 

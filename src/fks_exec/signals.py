@@ -4,10 +4,12 @@
 TradingView's placeholders produce and of the formats of the service this library
 replaces, strict about what matters (a side, a quantity). :class:`WebhookAuth` checks a
 sender: a shared passphrase in the body or an HMAC-SHA256 signature of the raw body,
-both compared in constant time, plus a timestamp window and a memory of signal ids
-against replays. ``await execute_signal(executor, signal)`` (also
-``Executor.execute_signal``) turns a signal into an order and executes it; a signal
-id is executed once.
+both compared in constant time, plus a timestamp window. ``await
+execute_signal(executor, signal)`` (also ``Executor.execute_signal``) turns a signal
+into an order and executes it. A signal id is spent once its order was sent: the
+executor's journal remembers it (across restarts with a file journal), a replay sends
+nothing (the webhook answers 409 with the first result), and a signal whose order was
+not sent may be retried under the same id.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import json
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -262,12 +263,13 @@ def signature_for(secret: str, body: bytes) -> str:
 
 
 class WebhookAuth:
-    """Authenticates webhook senders and refuses replays.
+    """Authenticates webhook senders (replays are refused by the journal, see
+    :func:`execute_signal`).
 
     A request passes with a valid ``X-Webhook-Signature`` (when ``secret`` is set) or
     the right ``passphrase`` in the body (when ``passphrase`` is set). Then its
     timestamp must be within ``window_s`` of now (required unless
-    ``require_timestamp=False``) and its id must not have been seen in the window.
+    ``require_timestamp=False``).
     Raises ``ValueError`` when neither secret nor passphrase is given.
     """
 
@@ -288,11 +290,10 @@ class WebhookAuth:
             )
         self.window_s = window_s
         self.require_timestamp = require_timestamp
-        self._seen: OrderedDict[str, float] = OrderedDict()
 
     def check(self, body: bytes, headers: Mapping[str, str], signal: Signal) -> None:
         """Raise :class:`Unauthorized` (with the reason, for the log) unless the request
-        is authentic, fresh and not a replay; then remember its id."""
+        is authentic and fresh."""
         signature = _header(headers, SIGNATURE_HEADER)
         if signature and self._secret:
             expected = signature_for(self._secret.get_secret_value(), body)
@@ -312,12 +313,6 @@ class WebhookAuth:
             raise Unauthorized(
                 f"timestamp {signal.timestamp.isoformat()} outside the {self.window_s:.0f}s window"
             )
-        while self._seen and next(iter(self._seen.values())) < now - 2 * self.window_s:
-            self._seen.popitem(last=False)
-        if signal.id is not None:
-            if signal.id in self._seen:
-                raise Unauthorized(f"signal id {signal.id!r} already received")
-            self._seen[signal.id] = now
 
 
 def _secret(value: SecretStr | str | None) -> SecretStr | None:
@@ -404,8 +399,11 @@ def to_order(
 async def execute_signal(
     executor: Executor, signal: Signal, mapping: SignalMapping | None = None
 ) -> ExecutionResult:
-    """Execute ``signal`` through ``executor``; a repeated signal id sends nothing.
+    """Execute ``signal`` through ``executor``; a spent signal id sends nothing.
 
+    A signal id is spent when its order was sent (or may have been): a replay returns
+    the recorded result, also after a restart when the executor's journal is a file
+    (see :meth:`Executor.spent_result`). An id whose order was not sent is sent again.
     ``exit`` closes the position in the symbol with a reduce-only market order (all of
     it, or ``quantity``). Raises :class:`SignalSkipped` for a signal below
     ``min_confidence`` or an exit when flat, :class:`SignalError` for a signal that
@@ -420,6 +418,10 @@ async def execute_signal(
         raise SignalSkipped(
             f"confidence {signal.confidence} is below the minimum {mapping.min_confidence}"
         )
+    cid = signal.client_order_id
+    spent = await executor.spent_result(cid) if cid is not None else None
+    if spent is not None:  # an exit's order depends on the position: never rebuild it
+        return spent
     symbol, plugin = mapping.resolve(signal)
     if signal.action != "exit":
         return await executor.execute(to_order(signal, symbol), plugin=plugin)
