@@ -183,6 +183,15 @@ def annotation_spans(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int,
     ]
 
 
+def operator_spans(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Start and end of every binary operation; a `*` elsewhere (`def f(*, x)`) is syntax."""
+    return [
+        ((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0))
+        for n in ast.walk(tree)
+        if isinstance(n, ast.BinOp | ast.AugAssign)
+    ]
+
+
 @dataclass(frozen=True)
 class SourceIndex:
     """Answers, for a position in one module, its function, its line and whether it is typing."""
@@ -190,12 +199,14 @@ class SourceIndex:
     lines: list[str]
     definitions: list[tuple[int, int, str]]
     annotations: list[tuple[tuple[int, int], tuple[int, int]]]
+    operations: list[tuple[tuple[int, int], tuple[int, int]]]
 
     @classmethod
     def of(cls, text: str) -> SourceIndex:
         """Index the source text of a module."""
         tree = ast.parse(text)
-        return cls(text.splitlines(), definition_spans(tree), annotation_spans(tree))
+        spans = definition_spans(tree), annotation_spans(tree), operator_spans(tree)
+        return cls(text.splitlines(), *spans)
 
     def function(self, line: int) -> str:
         """The innermost class or function enclosing `line`, or <module>."""
@@ -209,6 +220,12 @@ class SourceIndex:
     def in_annotation(self, start: tuple[int, int]) -> bool:
         """Whether a mutation starting at `start` lies inside a type annotation."""
         return any(begin <= start < end for begin, end in self.annotations)
+
+    def not_an_operation(self, operator: str, start: tuple[int, int]) -> bool:
+        """Whether a binary-operator mutant sits on a `*` that is syntax, not arithmetic."""
+        if not operator.startswith("core/ReplaceBinaryOperator_"):
+            return False
+        return not any(begin <= start < end for begin, end in self.operations)
 
 
 def mutant_line(diff: str) -> str:
@@ -262,7 +279,8 @@ def mark_left_out(
     equivalents: list[Equivalent],
     index: SourceIndex,
 ) -> int:
-    """Mark excluded-operator, annotation and recorded-equivalent mutants as skipped.
+    """Mark as skipped: excluded operators, annotations, `*` that is syntax, `if TYPE_CHECKING`
+    (imports for the type checker only), and recorded equivalents.
 
     Returns how many were left out for their operator or for lying in an annotation.
     """
@@ -271,8 +289,11 @@ def mark_left_out(
         (mutation,) = item.mutations
         operator = mutation.operator_name
         start = tuple(mutation.start_pos)
-        if any(p.fullmatch(operator) for p in settings.exclude_operators) or index.in_annotation(
-            start
+        if (
+            any(p.fullmatch(operator) for p in settings.exclude_operators)
+            or index.in_annotation(start)
+            or index.not_an_operation(operator, start)
+            or index.line(start[0]) == "if TYPE_CHECKING:"
         ):
             db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
             left_out += 1
