@@ -435,7 +435,9 @@ class MockBroker:
             return ErrorCode.REJECTED, "fill-or-kill order cannot be filled whole now"
         needed = self._margin_needed(order, quote)
         available = self.buying_power()
-        if needed > available:
+        # An order that only reduces needs nothing, even when losses left buying power
+        # below zero: closing a losing position must never be refused.
+        if needed > 0 and needed > available:
             return ErrorCode.INSUFFICIENT_FUNDS, (
                 f"insufficient funds: order needs {needed:.2f} {self.currency} of buying "
                 f"power, {available:.2f} available"
