@@ -7,6 +7,7 @@ reach the broker once and the journal must agree with the broker on every id.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -17,11 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(ids: int = 300, kills: int = 30, seed: int = 15) -> dict[str, Any]:
     """Run the crash test and return its figures (``failed`` says whether it held)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.journal_crash.harness import crash_run
-
+    path = ROOT / "tests" / "journal_crash" / "harness.py"
+    spec = importlib.util.spec_from_file_location("fks_journal_crash_harness", path)
+    assert spec is not None and spec.loader is not None
+    harness = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = harness  # dataclasses look their module up by name
+    spec.loader.exec_module(harness)
     with tempfile.TemporaryDirectory() as folder:
-        report = crash_run(
+        report = harness.crash_run(
             Path(folder), ids=ids, kills=kills, seed=seed, timeout_s=900, delay_ms=10
         )
     return {

@@ -1,12 +1,13 @@
 """Kill a strategy at random moments, restart it, and count at the broker.
 
 :func:`crash_run` is shared by the small crash test in ``make test`` and the large one
-in ``make soak``.
+in ``make soak``; both load this file by path (see :func:`load_harness` there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -16,10 +17,20 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fks_exec.journal import JournalState, SqliteJournal
 
 PROCESSES = Path(__file__).with_name("processes.py")
+
+
+def _load_processes() -> Any:
+    # Loaded by path: a package named "tests" would shadow the plugins' test packages.
+    spec = importlib.util.spec_from_file_location("fks_journal_crash_processes", PROCESSES)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass
@@ -97,9 +108,7 @@ def crash_run(
         if final.returncode != 0:
             raise RuntimeError(f"the last strategy run failed: {err[-2000:]}")
         reported = json.loads(out.splitlines()[-1])
-        from tests.journal_crash.processes import arrivals
-
-        at_broker = asyncio.run(arrivals(int(port)))
+        at_broker = asyncio.run(_load_processes().arrivals(int(port)))
     finally:
         broker.kill()
         broker.wait(timeout=10)

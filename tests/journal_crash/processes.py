@@ -1,8 +1,10 @@
 """The two processes of the journal crash tests, run as ``python processes.py ROLE ...``.
 
 ``broker``: the mock paper broker (:class:`fks_exec.mock.MockBroker`) behind a tiny
-JSON-lines server on 127.0.0.1. It records every order it receives (its own
-``orders`` list is the count that matters) before it answers, and answers after
+JSON-lines server on 127.0.0.1. A lookup of an absent id says whether the absence is
+proven (no other client connection open, so nothing can still be on its way). It
+records every order it receives (its own ``orders`` list is the count that matters)
+before it answers, and answers after
 ``--delay-ms``, so a strategy killed at a random moment is often killed between
 "the broker has it" and "the answer arrived". The mock behind a socket rather than
 the NinjaTrader fake: this test is about the journal and the executor, and the mock's
@@ -45,7 +47,16 @@ async def serve_broker(port_file: str, delay_s: float) -> None:
     broker = MockBroker()
     broker.set_price("X", bid=100, ask=100.5)
 
+    connections: set[asyncio.StreamWriter] = set()
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.add(writer)
+        try:
+            await serve(reader, writer)
+        finally:
+            connections.discard(writer)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
             request = json.loads(line)
             op = request["op"]
@@ -55,7 +66,11 @@ async def serve_broker(port_file: str, delay_s: float) -> None:
                 answer: Any = result.model_dump_json()
             elif op == "find":
                 record = broker.find(request["client_order_id"])
-                answer = None if record is None else broker.result(record).model_dump_json()
+                # Absence is proven when no other connection is open: a dead client's
+                # connection is closed only after every line it sent was handled.
+                proven = record is None and connections == {writer}
+                found = None if record is None else broker.result(record).model_dump_json()
+                answer = {"result": found, "proven_absent": proven}
             else:  # arrivals: the broker's own count of orders per client id
                 answer = Counter(r.order.client_order_id for r in broker.orders)
             writer.write(json.dumps({"answer": answer}).encode() + b"\n")
@@ -106,9 +121,19 @@ class LoopbackPlugin(ExecutionPlugin):
         self, client_order_id: str, hints: Mapping[str, str]
     ) -> ExecutionResult | None:
         answer = await self._ask({"op": "find", "client_order_id": client_order_id})
-        if answer is None:
+        if answer["proven_absent"]:
+            order = Order.market("X", "buy", 1, client_order_id=client_order_id)
+            return ExecutionResult.for_order(
+                order,
+                plugin=self.name,
+                status="rejected",
+                sent=False,
+                error="the broker has no such order and nothing else is in flight to it",
+            )
+        if answer["result"] is None:
             return None
-        return ExecutionResult.model_validate_json(answer).model_copy(update={"plugin": self.name})
+        found = ExecutionResult.model_validate_json(answer["result"])
+        return found.model_copy(update={"plugin": self.name})
 
     async def _fetch_data(self, symbol: str) -> MarketData:
         return MarketData(symbol=symbol, bid=100, ask=100.5)

@@ -1,1 +1,0 @@
-"""Processes for the journal crash tests: a broker on loopback and a strategy."""
