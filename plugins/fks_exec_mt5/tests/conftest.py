@@ -1,23 +1,54 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
 from fks_exec_mt5 import Mt5Plugin
-from fks_exec_mt5.testing import FakeMetaTrader5
+from fks_exec_mt5.testing.reference import FakeMetaTrader5
+
+MAGIC = 424242
+
+ACCOUNTS: dict[str, Callable[[], FakeMetaTrader5]] = {
+    "hedging": lambda: FakeMetaTrader5.hedging(),
+    "hedging-fifo": lambda: FakeMetaTrader5.hedging(fifo_close=True),
+    "hedging-fifo-direction": lambda: FakeMetaTrader5.hedging(
+        fifo_close=True, account_options={"fifo_scope": "symbol_and_direction"}
+    ),
+    "netting": lambda: FakeMetaTrader5.netting(),
+    "netting-magic-follows": lambda: FakeMetaTrader5.netting(
+        account_options={"netting_magic_follows_last_order": True}
+    ),
+}
+"""Every account mode and every inferred setting of the reference fake that changes
+what the plugin may do (docs/plugins/mt5-reference-fake.md)."""
+
+
+async def started(terminal: FakeMetaTrader5, **config: Any) -> Mt5Plugin:
+    plugin = Mt5Plugin(mt5=terminal)
+    plugin.use_env = False
+    await plugin.init({"magic": MAGIC, **config})
+    return plugin
+
+
+@pytest.fixture(params=sorted(ACCOUNTS))
+def terminal(request: pytest.FixtureRequest) -> FakeMetaTrader5:
+    return ACCOUNTS[request.param]()
 
 
 @pytest.fixture
-def terminal() -> FakeMetaTrader5:
-    return FakeMetaTrader5(hedging=True)
+def hedging() -> FakeMetaTrader5:
+    return FakeMetaTrader5.hedging()
+
+
+@pytest.fixture
+def netting() -> FakeMetaTrader5:
+    return FakeMetaTrader5.netting()
 
 
 @pytest.fixture
 async def mt5(terminal: FakeMetaTrader5) -> AsyncIterator[Mt5Plugin]:
-    plugin = Mt5Plugin(mt5=terminal)
-    plugin.use_env = False
-    await plugin.init({"deviation_points": 20, "magic": 424242})
+    plugin = await started(terminal)
     yield plugin
     await plugin.close()
-    assert terminal.thread_violations == 0

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TextIO
 
-from fks_exec.errors import FksExecError
+from fks_exec.errors import FksExecError, OrderDenied
 from fks_exec.models import Order, OrderStatus
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.mapping import Denial, build_request, to_decimal
+from fks_exec_mt5.exposure import Leg
+from fks_exec_mt5.mapping import build_request
 from fks_exec_mt5.plugin import Mt5Plugin
+from fks_exec_mt5.prechecks import SymbolRules, to_decimal
 
 __all__ = ["main", "run_check"]
 
@@ -91,9 +93,13 @@ async def _steps(plugin: Mt5Plugin, symbol: str, place: bool, say: Any) -> int:
         f"{info.volume_step}, filling flags {info.filling_mode}"
     )
     probe = Order.market(symbol, "buy", to_decimal(info.volume_min))
-    request = build_request(probe, info, tick, deviation=10, magic=0)
-    if isinstance(request, Denial):
-        say(f"FAIL order_check: {request.message}")
+    rules = SymbolRules.of(info)
+    try:
+        request = build_request(
+            probe, rules, tick, Leg(rules.volume_min), deviation=10, magic=plugin.magic
+        )
+    except OrderDenied as exc:
+        say(f"FAIL order_check: {exc}")
         return 1
     checked = await worker.call("order_check", request)
     if checked is None:
@@ -110,7 +116,11 @@ async def _steps(plugin: Mt5Plugin, symbol: str, place: bool, say: Any) -> int:
     if not place:
         say("PASS (read-only; add --place to place and remove a pending order on a demo)")
         return 0
-    if plugin.real_account:
+    health = await plugin.health_check()
+    say(f"{'ok  ' if health.healthy else 'FAIL'} health: {health.detail}")
+    if not health.healthy:
+        return 1
+    if not plugin.is_paper:
         say("FAIL --place refused: this is a real-money account; use a demo account")
         return 1
     far = to_decimal(tick.bid) / 2

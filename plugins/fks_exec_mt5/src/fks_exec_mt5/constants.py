@@ -160,3 +160,9 @@ IPC_MAYBE_SENT = frozenset(
     {RES_E_INTERNAL_FAIL, RES_E_INTERNAL_FAIL_RECEIVE, RES_E_INTERNAL_FAIL_TIMEOUT}
 )
 """IPC failures after which the request may have reached the terminal."""
+
+# symbol_info().expiration_mode flags (MQL5's SYMBOL_EXPIRATION_*)
+SYMBOL_EXPIRATION_GTC = 1
+SYMBOL_EXPIRATION_DAY = 2
+SYMBOL_EXPIRATION_SPECIFIED = 4
+SYMBOL_EXPIRATION_SPECIFIED_DAY = 8

@@ -1,0 +1,149 @@
+"""The bridge's wire format: length-prefixed JSON frames and an HMAC handshake.
+
+A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. The server
+opens with ``{"hello": <nonce hex>}``; the client answers ``{"auth": HMAC-SHA256(secret,
+nonce) hex}``; the server answers ``{"ok": true}`` or closes. Then each request
+``{"call": name, "args": [...], "kwargs": {...}}`` gets ``{"value": ..., "last_error":
+[code, text]}`` or ``{"error": text}``. Result records (struct sequences with
+``_asdict``) are ``{"__record__": type name, "fields": {...}}``; datetimes are
+``{"__datetime__": ISO text}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import struct
+from collections import namedtuple
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+__all__ = [
+    "FUNCTIONS",
+    "MAX_FRAME",
+    "ProtocolError",
+    "decode",
+    "encode",
+    "proof",
+    "read_frame",
+    "write_frame",
+]
+
+MAX_FRAME = 64 * 1024 * 1024
+"""Largest frame accepted (a long history can be big; anything larger is refused)."""
+
+FUNCTIONS = frozenset(
+    {
+        "initialize",
+        "login",
+        "shutdown",
+        "version",
+        "last_error",
+        "account_info",
+        "terminal_info",
+        "symbols_total",
+        "symbols_get",
+        "symbol_info",
+        "symbol_info_tick",
+        "symbol_select",
+        "market_book_add",
+        "market_book_get",
+        "market_book_release",
+        "copy_rates_from",
+        "copy_rates_from_pos",
+        "copy_rates_range",
+        "copy_ticks_from",
+        "copy_ticks_range",
+        "orders_total",
+        "orders_get",
+        "order_calc_margin",
+        "order_calc_profit",
+        "order_check",
+        "order_send",
+        "positions_total",
+        "positions_get",
+        "history_orders_total",
+        "history_orders_get",
+        "history_deals_total",
+        "history_deals_get",
+    }
+)
+"""The MetaTrader5 package's functions (https://www.mql5.com/en/docs/python_metatrader5);
+the only names the server will call."""
+
+
+class ProtocolError(Exception):
+    """A frame that is not valid, too large, or a connection closed mid-frame."""
+
+
+def proof(secret: str, nonce: str) -> str:
+    """The handshake answer: HMAC-SHA256 of ``nonce`` keyed with ``secret``, in hex."""
+    return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def write_frame(sock: socket.socket, message: Any) -> None:
+    """Send ``message`` as one frame (raises ``OSError`` when the socket fails)."""
+    body = json.dumps(message, separators=(",", ":"), allow_nan=True).encode()
+    sock.sendall(struct.pack(">I", len(body)) + body)
+
+
+def _exactly(sock: socket.socket, size: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(min(size - len(chunks), 1 << 20))
+        if not chunk:
+            raise ProtocolError("connection closed")
+        chunks += chunk
+    return bytes(chunks)
+
+
+def read_frame(sock: socket.socket) -> Any:
+    """Read one frame; raises :class:`ProtocolError` or ``OSError`` (timeouts too)."""
+    (size,) = struct.unpack(">I", _exactly(sock, 4))
+    if size > MAX_FRAME:
+        raise ProtocolError(f"frame of {size} bytes is over the limit")
+    try:
+        return json.loads(_exactly(sock, size))
+    except ValueError as exc:
+        raise ProtocolError(f"not JSON: {exc}") from None
+
+
+def encode(value: Any) -> Any:
+    """``value`` as JSON-able data: records as field maps, tuples as lists."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, datetime):
+        return {"__datetime__": value.isoformat()}
+    if hasattr(value, "_asdict"):
+        fields = {k: encode(v) for k, v in value._asdict().items()}
+        return {"__record__": type(value).__name__, "fields": fields}
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays of rates and ticks
+        return encode(value.tolist())
+    raise TypeError(f"the bridge cannot carry a {type(value).__name__}")
+
+
+@cache
+def _record_type(name: str, fields: tuple[str, ...]) -> Any:
+    return namedtuple(name, fields)
+
+
+def decode(value: Any) -> Any:
+    """Inverse of :func:`encode`: field maps become named tuples, lists tuples."""
+    if isinstance(value, list):
+        return tuple(decode(v) for v in value)
+    if isinstance(value, dict):
+        if "__record__" in value:
+            fields = value["fields"]
+            kind = _record_type(str(value["__record__"]), tuple(fields))
+            return kind(*(decode(v) for v in fields.values()))
+        if "__datetime__" in value:
+            return datetime.fromisoformat(value["__datetime__"])
+        return {k: decode(v) for k, v in value.items()}
+    return value

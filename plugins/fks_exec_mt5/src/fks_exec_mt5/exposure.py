@@ -1,0 +1,135 @@
+"""Which positions an order may touch, and how an exit is split over tickets (no I/O).
+
+On a hedging account (``ACCOUNT_MARGIN_MODE_RETAIL_HEDGING``) every deal opens its own
+position ticket unless the request names ``position``, which it then closes
+(https://www.mql5.com/en/articles/2299). So an exit is planned here as closes of named
+tickets, oldest first (``time_msc``, then ticket), the order FIFO accounts require
+(``ACCOUNT_FIFO_CLOSE``: "positions can only be closed by FIFO rule",
+https://www.mql5.com/en/docs/constants/environment_state/accountinformation). A close
+by ticket can only reduce that ticket, so it can never open or grow exposure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fks_exec.errors import OrderDenied
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.prechecks import to_decimal
+
+__all__ = ["Leg", "Ticket", "fifo_blocker", "net", "owned", "plan_hedging_exit"]
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One open position as the terminal reports it (a TradePosition), in Decimals."""
+
+    ticket: int
+    symbol: str
+    buy: bool
+    volume: Decimal
+    price_open: Decimal
+    sl: Decimal | None
+    tp: Decimal | None
+    magic: int
+    time_msc: int
+    profit: Decimal
+
+    @classmethod
+    def of(cls, record: Any) -> Ticket:
+        """From a TradePosition."""
+        return cls(
+            ticket=int(record.ticket),
+            symbol=str(record.symbol),
+            buy=int(record.type) == c.POSITION_TYPE_BUY,
+            volume=to_decimal(record.volume),
+            price_open=to_decimal(record.price_open),
+            sl=to_decimal(record.sl) if record.sl else None,
+            tp=to_decimal(record.tp) if record.tp else None,
+            magic=int(record.magic),
+            time_msc=int(record.time_msc),
+            profit=to_decimal(record.profit),
+        )
+
+    @property
+    def signed(self) -> Decimal:
+        """Volume with its sign: positive long, negative short."""
+        return self.volume if self.buy else -self.volume
+
+    @property
+    def age_key(self) -> tuple[int, int]:
+        """Sorts oldest first."""
+        return (self.time_msc, self.ticket)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One ``order_send`` of an order: ``volume`` lots, closing ``position`` if set."""
+
+    volume: Decimal
+    position: int | None = None
+
+
+def owned(tickets: Iterable[Ticket], magic: int, *, others_too: bool) -> list[Ticket]:
+    """The tickets this plugin may touch: its own ``magic`` (all with ``others_too``)."""
+    return [t for t in tickets if others_too or t.magic == magic]
+
+
+def net(tickets: Iterable[Ticket]) -> Decimal:
+    """Signed sum of the tickets' volumes."""
+    return sum((t.signed for t in tickets), Decimal(0))
+
+
+def plan_hedging_exit(
+    mine: Sequence[Ticket], buy: bool, quantity: Decimal, *, reduce_only: bool
+) -> list[Leg]:
+    """Legs for a ``buy`` (or sell) of ``quantity`` on a hedging account.
+
+    The order first closes the tickets on the other side, oldest first; what is left
+    opens a new ticket, unless ``reduce_only`` (then a quantity beyond what is held is
+    refused with :class:`OrderDenied`, nothing sent).
+    """
+    legs: list[Leg] = []
+    left = quantity
+    for ticket in sorted((t for t in mine if t.buy != buy), key=lambda t: t.age_key):
+        if left <= 0:
+            break
+        size = min(left, ticket.volume)
+        legs.append(Leg(size, ticket.ticket))
+        left -= size
+    if left > 0:
+        if reduce_only:
+            held = quantity - left
+            raise OrderDenied(
+                f"reduce_only {'buy' if buy else 'sell'} {quantity}: only {held} lots are held "
+                "on the other side by this program's positions"
+            )
+        legs.append(Leg(left))
+    return legs
+
+
+def fifo_blocker(everyone: Sequence[Ticket], legs: Sequence[Leg]) -> Ticket | None:
+    """On a FIFO account, an open position that must be closed before one the legs close.
+
+    Every position of the symbol counts (any direction, any program), the strictest
+    reading of MetaQuotes' rule; None when the legs may go in their order.
+    """
+    closing = [leg.position for leg in legs if leg.position is not None]
+    by_ticket = {t.ticket: t for t in everyone}
+    done: set[int] = set()
+    for number in closing:
+        target = by_ticket.get(number)
+        if target is None:
+            continue
+        for other in everyone:
+            if (
+                other.ticket not in done
+                and other.ticket != number
+                and other.age_key < target.age_key
+            ):
+                return other
+        done.add(number)
+    return None

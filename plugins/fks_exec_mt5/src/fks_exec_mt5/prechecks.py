@@ -1,0 +1,268 @@
+"""The symbol's rules, checked before an order is sent; each refusal names its rule.
+
+Sources (MetaQuotes):
+
+- Fill policy per execution mode and order kind: MetaTrader 5 help "Fill Policy"
+  (https://www.metatrader5.com/en/terminal/help/trading/general_concept/fill_policy).
+  Instant and Request execution: Fill or Kill for every kind. Market execution: FOK or
+  IOC for market and stop orders, and Return as well for limit and stop-limit orders.
+  Exchange execution: FOK, IOC or Return for market and limit kinds, FOK or IOC for
+  stop orders ("Return ... is only used for market, limit and stop limit orders"). FOK,
+  IOC and BOC also need the symbol's SYMBOL_FILLING_* flag in ``filling_mode``
+  (https://www.mql5.com/en/docs/constants/environment_state/marketinfoconstants).
+- ``expiration_mode`` flags: SYMBOL_EXPIRATION_GTC (1) and _DAY (2) for ``gtc`` and
+  ``day`` pending orders (same page, "SYMBOL_EXPIRATION_MODE").
+- Stops level (SYMBOL_TRADE_STOPS_LEVEL, points): the least distance between the market
+  and a pending order's price, and between the reference price and SL/TP; freeze level
+  (SYMBOL_TRADE_FREEZE_LEVEL): a pending order within it of the market cannot be deleted
+  ("Requirements and Limitations in Making Trades", https://book.mql4.com/appendix/limits,
+  repeated for MetaTrader 5 in https://www.mql5.com/en/articles/2555).
+- ``volume_limit``: "maximum allowed aggregate volume of an open position and pending
+  orders in one direction" (marketinfoconstants), 0 meaning none.
+- ``trade_mode``: disabled, long only, short only, close only (ENUM_SYMBOL_TRADE_MODE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fks_exec.errors import OrderDenied
+from fks_exec.models import Order, OrderType
+from fks_exec_mt5 import constants as c
+
+__all__ = [
+    "SymbolRules",
+    "check_freeze",
+    "check_pending_price",
+    "check_stops",
+    "check_trade_mode",
+    "check_volume_limit",
+    "choose_filling",
+    "choose_time",
+    "to_decimal",
+]
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A number from the terminal (a double) as the Decimal of its shortest text."""
+    return Decimal(repr(float(value)))
+
+
+@dataclass(frozen=True)
+class SymbolRules:
+    """A symbol's specification with its numbers as Decimals, derived once."""
+
+    info: Any
+    """The SymbolInfo it was derived from."""
+    name: str
+    tick: Decimal
+    point: Decimal
+    digits: int
+    step: Decimal
+    volume_min: Decimal
+    volume_max: Decimal
+    volume_limit: Decimal
+    stops_level: Decimal
+    """SYMBOL_TRADE_STOPS_LEVEL as a price distance."""
+    freeze_level: Decimal
+    """SYMBOL_TRADE_FREEZE_LEVEL as a price distance."""
+    filling_flags: int
+    execution: int
+    expiration_flags: int
+    trade_mode: int
+
+    @classmethod
+    def of(cls, info: Any) -> SymbolRules:
+        """Derive the rules from a SymbolInfo."""
+        point = to_decimal(info.point)
+        return cls(
+            info=info,
+            name=str(info.name),
+            tick=to_decimal(info.trade_tick_size) or point,
+            point=point,
+            digits=int(info.digits),
+            step=to_decimal(info.volume_step),
+            volume_min=to_decimal(info.volume_min),
+            volume_max=to_decimal(info.volume_max),
+            volume_limit=to_decimal(getattr(info, "volume_limit", 0) or 0),
+            stops_level=int(getattr(info, "trade_stops_level", 0) or 0) * point,
+            freeze_level=int(getattr(info, "trade_freeze_level", 0) or 0) * point,
+            filling_flags=int(info.filling_mode),
+            execution=int(info.trade_exemode),
+            expiration_flags=int(getattr(info, "expiration_mode", 15)),
+            trade_mode=int(getattr(info, "trade_mode", c.SYMBOL_TRADE_MODE_FULL)),
+        )
+
+
+_FOK, _IOC, _RET = c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN
+_INSTANT_LIKE = (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST)
+_EXECUTION_NAMES = {
+    c.SYMBOL_TRADE_EXECUTION_REQUEST: "Request",
+    c.SYMBOL_TRADE_EXECUTION_INSTANT: "Instant",
+    c.SYMBOL_TRADE_EXECUTION_MARKET: "Market",
+    c.SYMBOL_TRADE_EXECUTION_EXCHANGE: "Exchange",
+}
+
+
+def _kind(order_type: OrderType) -> str:
+    if order_type is OrderType.MARKET:
+        return "market"
+    return "stop" if order_type is OrderType.STOP else "limit"
+
+
+def allowed_fillings(rules: SymbolRules, order_type: OrderType) -> tuple[int, ...]:
+    """The filling policies MetaQuotes' table allows, best first (see module doc)."""
+    kind, mode, flags = _kind(order_type), rules.execution, rules.filling_flags
+    fok = (_FOK,) if flags & c.SYMBOL_FILLING_FOK else ()
+    ioc = (_IOC,) if flags & c.SYMBOL_FILLING_IOC else ()
+    if mode in _INSTANT_LIKE:
+        return fok
+    if kind == "stop":
+        return fok + ioc
+    if kind == "limit":
+        return (_RET, *fok, *ioc)  # a resting order keeps its unfilled rest
+    if mode == c.SYMBOL_TRADE_EXECUTION_EXCHANGE:
+        return fok + ioc + (_RET,)
+    return fok + ioc
+
+
+def choose_filling(rules: SymbolRules, order: Order) -> int:
+    """The filling policy for ``order``; raises :class:`OrderDenied` naming the rule."""
+    allowed = allowed_fillings(rules, order.type)
+    tif = order.time_in_force.value
+    wanted = {"fok": (_FOK,), "ioc": (_IOC,)}.get(tif, allowed)
+    for policy in wanted:
+        if policy in allowed:
+            return policy
+    mode = _EXECUTION_NAMES.get(rules.execution, str(rules.execution))
+    raise OrderDenied(
+        f"{rules.name} ({mode} execution, filling_mode {rules.filling_flags}) takes no "
+        f"{tif} {order.type.value} order: MetaQuotes' fill policy table allows "
+        f"{_policy_names(allowed) or 'none'} for that kind",
+        "not_supported",
+    )
+
+
+def _policy_names(policies: tuple[int, ...]) -> str:
+    names = {_FOK: "FOK", _IOC: "IOC", _RET: "Return"}
+    return ", ".join(names[p] for p in policies)
+
+
+def choose_time(rules: SymbolRules, order: Order) -> int:
+    """ORDER_TIME_GTC or _DAY for a pending order, as ``expiration_mode`` allows.
+
+    Raises :class:`OrderDenied` for ioc/fok pending orders or a mode the symbol lacks.
+    """
+    tif = order.time_in_force.value
+    if tif in ("ioc", "fok"):
+        raise OrderDenied(f"MT5 pending orders take gtc or day, not {tif}", "not_supported")
+    flag = c.SYMBOL_EXPIRATION_DAY if tif == "day" else c.SYMBOL_EXPIRATION_GTC
+    if not rules.expiration_flags & flag:
+        raise OrderDenied(
+            f"{rules.name} does not take {tif} pending orders (symbol expiration_mode "
+            f"{rules.expiration_flags} lacks SYMBOL_EXPIRATION_{tif.upper()})",
+            "not_supported",
+        )
+    return c.ORDER_TIME_DAY if tif == "day" else c.ORDER_TIME_GTC
+
+
+def check_trade_mode(rules: SymbolRules, buy: bool, opening: bool) -> None:
+    """Raise :class:`OrderDenied` when the symbol's trade_mode forbids this order."""
+    mode = rules.trade_mode
+    if mode == c.SYMBOL_TRADE_MODE_DISABLED:
+        raise OrderDenied(f"trading {rules.name} is disabled (symbol trade_mode)", "rejected")
+    if not opening:
+        return
+    if mode == c.SYMBOL_TRADE_MODE_CLOSEONLY:
+        raise OrderDenied(f"{rules.name} is close-only (symbol trade_mode)", "rejected")
+    if mode == c.SYMBOL_TRADE_MODE_LONGONLY and not buy:
+        raise OrderDenied(f"{rules.name} is long-only (symbol trade_mode)", "rejected")
+    if mode == c.SYMBOL_TRADE_MODE_SHORTONLY and buy:
+        raise OrderDenied(f"{rules.name} is short-only (symbol trade_mode)", "rejected")
+
+
+def check_pending_price(
+    rules: SymbolRules, order: Order, price: Decimal, bid: Decimal, ask: Decimal
+) -> None:
+    """Raise :class:`OrderDenied` when a pending order's trigger is on the wrong side of
+    the market or nearer than the stops level."""
+    buy = order.side.value == "buy"
+    limit = order.type is OrderType.LIMIT
+    if limit:
+        distance = ask - price if buy else price - bid
+    else:
+        distance = price - ask if buy else bid - price
+    where = (
+        ("below Ask" if buy else "above Bid") if limit else ("above Ask" if buy else "below Bid")
+    )
+    if distance <= 0 or distance < rules.stops_level:
+        raise OrderDenied(
+            f"a {order.side.value} {order.type.value} at {price} on {rules.name} must be "
+            f"{where} by at least the stops level {rules.stops_level} "
+            f"(SYMBOL_TRADE_STOPS_LEVEL); market {bid}/{ask}"
+        )
+
+
+def check_stops(
+    rules: SymbolRules, buy: bool, reference: Decimal, sl: Decimal | None, tp: Decimal | None
+) -> None:
+    """Raise :class:`OrderDenied` for SL/TP on the wrong side of ``reference`` or nearer
+    than the stops level (reference: Bid for a buy, Ask for a sell, or the open price)."""
+    level = rules.stops_level
+    for name, value, below in (("stop_loss", sl, buy), ("take_profit", tp, not buy)):
+        if value is None:
+            continue
+        distance = reference - value if below else value - reference
+        if distance <= 0 or distance < level:
+            side = "below" if below else "above"
+            raise OrderDenied(
+                f"{name} {value} must be {side} {reference} by at least the stops level "
+                f"{level} of {rules.name} (SYMBOL_TRADE_STOPS_LEVEL)"
+            )
+
+
+def check_freeze(rules: SymbolRules, record: Any, bid: Decimal, ask: Decimal) -> None:
+    """Raise :class:`OrderDenied` when a pending order is within the freeze level of the
+    market (MetaQuotes: it can then be neither modified nor deleted)."""
+    freeze = rules.freeze_level
+    if freeze <= 0:
+        return
+    price = to_decimal(record.price_open)
+    kind = int(record.type)
+    if kind in (c.ORDER_TYPE_BUY_LIMIT,):
+        distance = ask - price
+    elif kind in (c.ORDER_TYPE_SELL_LIMIT,):
+        distance = price - bid
+    elif kind in (c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT):
+        distance = price - ask
+    else:
+        distance = bid - price
+    if not distance > freeze:
+        raise OrderDenied(
+            f"order {record.ticket} at {price} is within the freeze level {freeze} of the "
+            f"market {bid}/{ask} (SYMBOL_TRADE_FREEZE_LEVEL): it cannot be deleted now",
+            "rejected",
+        )
+
+
+def check_volume_limit(
+    rules: SymbolRules, buy: bool, adding: Decimal, held: Decimal, orders: Any
+) -> None:
+    """Raise :class:`OrderDenied` when ``adding`` lots in this direction would pass the
+    symbol's ``volume_limit``: ``held`` lots open that way plus pending orders, every
+    program's."""
+    limit = rules.volume_limit
+    if limit <= 0 or adding <= 0:
+        return
+    buys = (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT)
+    pending = sum(
+        (to_decimal(o.volume_current) for o in orders if (int(o.type) in buys) == buy),
+        Decimal(0),
+    )
+    if held + pending + adding > limit:
+        raise OrderDenied(
+            f"{adding} more lots {'long' if buy else 'short'} in {rules.name} pass its "
+            f"volume_limit {limit} (held {held}, pending {pending}; SYMBOL_VOLUME_LIMIT)"
+        )

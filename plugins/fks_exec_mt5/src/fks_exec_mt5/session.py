@@ -1,0 +1,294 @@
+"""The work done on the worker thread: read the symbol and positions, plan, send.
+
+Everything here runs on the plugin's one worker thread (:mod:`fks_exec_mt5.worker`),
+so a whole order (symbol rules, tick, positions, every leg) is one hop. Refusals
+raise :class:`~fks_exec.errors.OrderDenied` before anything is sent; a link that
+fails before anything is sent raises :class:`LinkDown`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fks_exec.errors import OrderDenied
+from fks_exec.models import Order, OrderType
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.config import Mt5Config
+from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, owned, plan_hedging_exit
+from fks_exec_mt5.mapping import Stops, build_request, rounded_volume
+from fks_exec_mt5.prechecks import SymbolRules, check_trade_mode, check_volume_limit
+from fks_exec_mt5.results import LegAnswer
+from fks_exec_mt5.retcodes import RETRY_WITH_FRESH_PRICE, Fate, last_error_of
+from fks_exec_mt5.servertime import ServerClock
+
+__all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed"]
+
+
+class LinkDown(Exception):
+    """The terminal (or bridge) could not be reached and nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What became of an order's legs: the lots requested and each leg's answer."""
+
+    volume: Decimal
+    answers: list[LegAnswer]
+
+
+class Mt5Session:
+    """The account as the worker thread sees it: mode, magic, symbol rules, clock."""
+
+    def __init__(self, mt5: Any, cfg: Mt5Config, *, magic: int, hedging: bool, fifo: bool) -> None:
+        """``mt5`` is the module (or bridge) every call goes to."""
+        self.mt5 = mt5
+        self.cfg = cfg
+        self.magic = magic
+        self.hedging = hedging
+        self.fifo = fifo
+        self.clock = ServerClock(cfg.server_utc_offset_minutes)
+        self._symbols: dict[str, tuple[float, SymbolRules]] = {}
+
+    # ------------------------------------------------------------------ reads
+
+    def fail(self, doing: str) -> LinkDown:
+        """A :class:`LinkDown` saying what failed, with ``last_error()``."""
+        code, text = self.mt5.last_error()
+        return LinkDown(f"{doing} failed ({code}, {text})")
+
+    def rules(self, name: str) -> SymbolRules:
+        """The symbol's cached rules, read (and selected into Market Watch) when stale.
+
+        Raises :class:`OrderDenied` for a symbol the broker lacks and :class:`LinkDown`.
+        """
+        now = time.monotonic()
+        cached = self._symbols.get(name)
+        if cached is not None and now - cached[0] < self.cfg.symbol_cache_s:
+            return cached[1]
+        mt5 = self.mt5
+        info = mt5.symbol_info(name)
+        if info is None:
+            code, text = mt5.last_error()
+            if last_error_of(code).fate is Fate.UNAVAILABLE:
+                raise LinkDown(f"symbol_info failed ({code}, {text})")
+            raise OrderDenied(f"the broker has no symbol {name!r}")
+        if not info.select:
+            if not mt5.symbol_select(name, True):
+                raise self.fail(f"selecting {name} in Market Watch")
+            info = mt5.symbol_info(name)
+            if info is None:
+                raise self.fail(f"symbol_info({name!r})")
+        rules = SymbolRules.of(info)
+        self._symbols[name] = (now, rules)
+        return rules
+
+    def tick(self, symbol: str) -> Any:
+        """The symbol's last tick (its time teaches the clock); :class:`LinkDown` if none."""
+        tick = self.mt5.symbol_info_tick(symbol)
+        if tick is None:
+            raise self.fail(f"no price for {symbol}: symbol_info_tick")
+        self.clock.observe(int(tick.time_msc))
+        return tick
+
+    def tickets(self, symbol: str | None = None) -> list[Ticket]:
+        """Every open position (of ``symbol``), any magic; :class:`LinkDown` on failure."""
+        found = (
+            self.mt5.positions_get() if symbol is None else self.mt5.positions_get(symbol=symbol)
+        )
+        if found is None:
+            code, _ = self.mt5.last_error()
+            if code != c.RES_S_OK:
+                raise self.fail("positions_get")
+            found = ()
+        return [Ticket.of(p) for p in found]
+
+    def mine(self, tickets: list[Ticket]) -> list[Ticket]:
+        """The tickets this plugin may touch (its magic, or all if configured)."""
+        return owned(tickets, self.magic, others_too=self.cfg.manage_other_positions)
+
+    # ------------------------------------------------------------------ orders
+
+    def place(self, order: Order) -> Placed:
+        """Plan ``order`` into legs, check them all, then send them in turn."""
+        rules = self.rules(order.symbol)
+        buy = order.side.value == "buy"
+        tick = self.tick(order.symbol)
+        volume = rounded_volume(order.quantity, rules)
+        tickets = self.tickets(order.symbol)
+        if order.type is OrderType.MARKET:
+            legs, stops = self._plan_market(order, rules, volume, tickets, buy)
+        else:
+            if order.reduce_only:
+                raise OrderDenied(
+                    "MT5 has no reduce-only pending orders; use a market order", "not_supported"
+                )
+            legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
+        opening = sum((leg.volume for leg in legs if leg.position is None), Decimal(0))
+        if not self.hedging and legs and legs[0].position is not None:
+            opening = Decimal(0)
+        elif not self.hedging and tickets and tickets[0].buy != buy:
+            opening = max(Decimal(0), volume - tickets[0].volume)
+        check_trade_mode(rules, buy, opening > 0)
+        if rules.volume_limit > 0 and opening > 0:
+            orders = self.mt5.orders_get(symbol=order.symbol)
+            if orders is None:
+                raise self.fail("orders_get")
+            held = sum((t.volume for t in tickets if t.buy == buy), Decimal(0))
+            check_volume_limit(rules, buy, opening, held, orders)
+        try:
+            requests = [self._request(order, rules, tick, leg, stops) for leg in legs]
+        except OrderDenied as exc:
+            if stops == (order.stop_loss, order.take_profit):
+                raise
+            raise OrderDenied(
+                f"{exc}. The stop loss/take profit came from the open {order.symbol} position: "
+                "on a netting account an order without them deletes the position's when it "
+                "fills (MetaQuotes' inheritance rules); give this order its own"
+            ) from None
+        return Placed(volume, self._send_all(order, requests))
+
+    def _request(
+        self, order: Order, rules: SymbolRules, tick: Any, leg: Leg, stops: Stops
+    ) -> dict[str, Any]:
+        if leg.volume < rules.volume_min:
+            raise OrderDenied(
+                f"closing {leg.volume} lots of position {leg.position} is below the minimum "
+                f"volume {rules.volume_min} of {rules.name}; close whole positions instead"
+            )
+        return build_request(
+            order,
+            rules,
+            tick,
+            leg,
+            deviation=self.cfg.deviation_points,
+            magic=self.magic,
+            stops=stops,
+        )
+
+    def _plan_market(
+        self, order: Order, rules: SymbolRules, volume: Decimal, tickets: list[Ticket], buy: bool
+    ) -> tuple[list[Leg], Stops]:
+        own = (order.stop_loss, order.take_profit)
+        if self.hedging:
+            mine = self.mine(tickets)
+            if order.reduce_only:
+                held = net(mine) if not buy else -net(mine)
+                if volume > held:
+                    raise OrderDenied(
+                        f"reduce_only {order.side.value} {volume} {order.symbol}: this "
+                        f"program's net position there is {net(mine)}; nothing to reduce by that"
+                    )
+            legs = plan_hedging_exit(mine, buy, volume, reduce_only=order.reduce_only)
+            if self.fifo:
+                blocker = fifo_blocker(tickets, legs)
+                if blocker is not None:
+                    raise OrderDenied(
+                        f"this account closes positions first in, first out (FIFO): position "
+                        f"{blocker.ticket} (magic {blocker.magic}) is older and must close first",
+                        "rejected",
+                    )
+            return legs, own
+        position = tickets[0] if tickets else None
+        foreign = position is not None and position.magic != self.magic
+        if foreign and not self.cfg.manage_other_positions:
+            assert position is not None
+            raise OrderDenied(
+                f"on this netting account the {order.symbol} position belongs to magic "
+                f"{position.magic} (another program or a manual trade); this order would "
+                "change it. Set manage_other_positions=True to allow that",
+                "rejected",
+            )
+        if position is None or position.buy == buy:
+            if order.reduce_only:
+                raise OrderDenied(
+                    f"reduce_only {order.side.value} {volume} {order.symbol}: no opposite "
+                    "position to reduce"
+                )
+            return [Leg(volume)], self._stops(order, tickets, buy)
+        if volume <= position.volume:
+            return [Leg(volume, position.ticket)], (None, None)
+        if order.reduce_only:
+            raise OrderDenied(
+                f"reduce_only {order.side.value} {volume} {order.symbol}: the position is "
+                f"only {position.volume} lots"
+            )
+        return [Leg(volume)], own  # a reversal: the new direction gets the order's stops
+
+    def _stops(self, order: Order, tickets: list[Ticket], buy: bool) -> Stops:
+        """The order's SL/TP; on netting, a missing one is carried from a same-direction
+        position, because an order without it would delete the position's (MetaQuotes'
+        inheritance rules, see docs/plugins/mt5.md)."""
+        sl, tp = order.stop_loss, order.take_profit
+        if self.hedging or not tickets or tickets[0].buy != buy:
+            return sl, tp
+        held = tickets[0]
+        return (held.sl if sl is None else sl), (held.tp if tp is None else tp)
+
+    def _send_all(self, order: Order, requests: list[dict[str, Any]]) -> list[LegAnswer]:
+        answers: list[LegAnswer] = []
+        for index, request in enumerate(requests):
+            answer = self._send_leg(order, request, first=index == 0)
+            answers.append(answer)
+            sent = answer.sent
+            if sent is None or int(sent.retcode) != c.TRADE_RETCODE_DONE:
+                break
+        return answers
+
+    def _send_leg(self, order: Order, request: dict[str, Any], *, first: bool) -> LegAnswer:
+        mt5 = self.mt5
+        market = order.type is OrderType.MARKET
+        attempts = 1 + (self.cfg.requote_retries if market else 0)
+        sent = None
+        for attempt in range(attempts):
+            if attempt or not first:
+                tick = mt5.symbol_info_tick(order.symbol)
+                if tick is None:
+                    return LegAnswer(unsent=f"no fresh price for {order.symbol}")
+                buy = request["type"] == c.ORDER_TYPE_BUY
+                request = {**request, "price": float(tick.ask if buy else tick.bid)}
+            sent = mt5.order_send(request)
+            if sent is None:
+                code, text = mt5.last_error()
+                fate = last_error_of(code).fate
+                if fate is Fate.MAYBE_SENT:
+                    return LegAnswer(lost=(code, text))
+                if first and attempt == 0:
+                    raise NotSent(code, text)
+                return LegAnswer(unsent=f"order_send failed before sending ({code}, {text})")
+            if int(sent.retcode) not in RETRY_WITH_FRESH_PRICE:
+                break
+        return LegAnswer(sent=sent)
+
+    # ------------------------------------------------------------------ cancel
+
+    def find_working(self, ticket: int) -> Any:
+        """The working order ``ticket`` (None if none); :class:`LinkDown` on failure."""
+        found = self.mt5.orders_get(ticket=ticket)
+        if found is None:
+            code, _ = self.mt5.last_error()
+            if code != c.RES_S_OK and last_error_of(code).fate is Fate.UNAVAILABLE:
+                raise self.fail("orders_get")
+            return None
+        return found[0] if found else None
+
+    def history_window(self) -> tuple[int, int]:
+        """(from, to) in server seconds covering ``history_days`` until tomorrow."""
+        now = time.time()
+        offset = int(self.clock.offset.total_seconds())
+        slack = 0 if self.clock.known else 14 * 3600
+        return (
+            int(now) + offset - self.cfg.history_days * 86_400 - slack,
+            int(now) + offset + 86_400 + slack,
+        )
+
+
+class NotSent(Exception):
+    """order_send of the first leg failed before the request left: ``code``, ``text``."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(code, text)
+        self.code = code
+        self.text = text

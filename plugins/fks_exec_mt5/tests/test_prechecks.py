@@ -1,0 +1,153 @@
+"""Orders a symbol's rules forbid are refused before sending, naming the rule; the
+fill policy chosen is one MetaQuotes' table allows (the reference fake enforces it)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from fks_exec import Order, OrderStatus
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.mapping import comment_for
+from fks_exec_mt5.testing.reference import (
+    SYMBOL_EXPIRATION_GTC,
+    SYMBOL_FILLING_FOK,
+    SYMBOL_FILLING_IOC,
+    FakeMetaTrader5,
+)
+
+from .conftest import started
+
+D = Decimal
+MODES = {
+    "request": c.SYMBOL_TRADE_EXECUTION_REQUEST,
+    "instant": c.SYMBOL_TRADE_EXECUTION_INSTANT,
+    "market": c.SYMBOL_TRADE_EXECUTION_MARKET,
+    "exchange": c.SYMBOL_TRADE_EXECUTION_EXCHANGE,
+}
+FLAGS = {"fok": SYMBOL_FILLING_FOK, "ioc": SYMBOL_FILLING_IOC, "both": 3, "none": 0}
+
+
+def orders() -> dict[str, Order]:
+    return {
+        "market": Order.market("EURUSD", "buy", "0.1"),
+        "limit": Order.limit("EURUSD", "buy", "0.1", D("1.05")),
+        "stop": Order.stop("EURUSD", "buy", "0.1", D("1.15")),
+        "stop_limit": Order.stop_limit("EURUSD", "buy", "0.1", D("1.15"), D("1.14")),
+    }
+
+
+_BASE = {"symbol": "EURUSD", "volume": 0.1, "deviation": 1000}
+REQUESTS = {
+    "market": {**_BASE, "action": c.TRADE_ACTION_DEAL, "type": c.ORDER_TYPE_BUY, "price": 1.1001},
+    "limit": {
+        **_BASE,
+        "action": c.TRADE_ACTION_PENDING,
+        "type": c.ORDER_TYPE_BUY_LIMIT,
+        "price": 1.05,
+    },
+    "stop": {
+        **_BASE,
+        "action": c.TRADE_ACTION_PENDING,
+        "type": c.ORDER_TYPE_BUY_STOP,
+        "price": 1.15,
+    },
+    "stop_limit": {
+        **_BASE,
+        "action": c.TRADE_ACTION_PENDING,
+        "type": c.ORDER_TYPE_BUY_STOP_LIMIT,
+        "price": 1.15,
+        "stoplimit": 1.14,
+    },
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("flags", sorted(FLAGS))
+@pytest.mark.parametrize("kind", ["market", "limit", "stop", "stop_limit"])
+async def test_fill_policy_is_one_the_server_takes_or_refused_unsent(
+    mode: str, flags: str, kind: str
+) -> None:
+    terminal = FakeMetaTrader5.netting()
+    terminal.update_symbol("EURUSD", execution_mode=MODES[mode], filling_flags=FLAGS[flags])
+    plugin = await started(terminal, deviation_points=1000)
+    result = await plugin.execute_order(orders()[kind])
+    await plugin.close()
+    terminal.initialize()
+    if result.sent is False:
+        assert "fill policy" in (result.error or ""), result
+        assert terminal.order_arrivals() == {}
+        # ... and the server would indeed have refused every policy for it
+        for policy in (c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN):
+            checked = terminal.order_check({**REQUESTS[kind], "type_filling": policy})
+            assert checked.retcode == c.TRADE_RETCODE_INVALID_FILL, (policy, checked)
+    else:
+        assert result.status in (OrderStatus.FILLED, OrderStatus.ACCEPTED), result
+
+
+async def test_day_orders_need_the_symbols_expiration_mode() -> None:
+    terminal = FakeMetaTrader5.hedging()
+    terminal.update_symbol("EURUSD", expiration_flags=SYMBOL_EXPIRATION_GTC)
+    plugin = await started(terminal)
+    day = Order.limit("EURUSD", "buy", "0.1", D("1.05"), time_in_force="day")
+    result = await plugin.execute_order(day)
+    assert result.sent is False and "SYMBOL_EXPIRATION_DAY" in (result.error or "")
+    gtc = await plugin.execute_order(Order.limit("EURUSD", "buy", "0.1", D("1.05")))
+    assert gtc.status is OrderStatus.ACCEPTED
+    await plugin.close()
+
+
+async def test_stops_level_is_checked_for_pending_prices_and_stops() -> None:
+    terminal = FakeMetaTrader5.hedging()  # USDJPY: stops level 50 points = 0.050
+    plugin = await started(terminal, deviation_points=100)
+    near = await plugin.execute_order(Order.limit("USDJPY", "buy", "0.1", D("149.990")))
+    assert near.sent is False and "SYMBOL_TRADE_STOPS_LEVEL" in (near.error or "")
+    tight = Order.market("USDJPY", "buy", "0.1", stop_loss=D("149.980"))
+    refused = await plugin.execute_order(tight)
+    assert refused.sent is False and "stop_loss" in (refused.error or "")
+    wrong_side = Order.market("USDJPY", "buy", "0.1", take_profit=D("149.000"))
+    assert (await plugin.execute_order(wrong_side)).sent is False
+    fine = await plugin.execute_order(Order.limit("USDJPY", "buy", "0.1", D("149.900")))
+    assert fine.status is OrderStatus.ACCEPTED
+    assert terminal.order_arrivals() == {comment_for(fine.client_order_id): 1}
+    await plugin.close()
+
+
+async def test_freeze_level_blocks_a_cancel_before_sending() -> None:
+    terminal = FakeMetaTrader5.hedging()  # USDJPY: freeze level 20 points = 0.020
+    plugin = await started(terminal)
+    placed = await plugin.execute_order(Order.limit("USDJPY", "buy", "0.1", D("149.900")))
+    assert placed.order_id is not None
+    terminal.set_tick("USDJPY", "149.910", "149.915")  # 0.015 above the order
+    frozen = await plugin.cancel_order(placed.order_id)
+    assert frozen.status is OrderStatus.REJECTED and frozen.sent is False
+    assert "SYMBOL_TRADE_FREEZE_LEVEL" in (frozen.error or "")
+    terminal.set_tick("USDJPY", "150.000", "150.010")
+    assert (await plugin.cancel_order(placed.order_id)).status is OrderStatus.CANCELED
+    await plugin.close()
+
+
+async def test_volume_limit_counts_positions_and_pending_orders() -> None:
+    terminal = FakeMetaTrader5.hedging()  # XAUUSD: volume_limit 5
+    plugin = await started(terminal)
+    await plugin.execute_order(Order.market("XAUUSD", "buy", "3"))
+    await plugin.execute_order(Order.limit("XAUUSD", "buy", "1.5", D("2300")))
+    over = await plugin.execute_order(Order.market("XAUUSD", "buy", "1"))
+    assert over.sent is False and "volume_limit" in (over.error or "")
+    closing = await plugin.execute_order(Order.market("XAUUSD", "sell", "1"))
+    assert closing.status is OrderStatus.FILLED  # reducing is never limited
+    await plugin.close()
+
+
+async def test_trade_mode_close_only_refuses_opening_but_not_closing() -> None:
+    terminal = FakeMetaTrader5.netting()
+    plugin = await started(terminal)
+    await plugin.execute_order(Order.market("EURUSD", "buy", "0.2"))
+    terminal.update_symbol("EURUSD", trade_mode=c.SYMBOL_TRADE_MODE_CLOSEONLY)
+    plugin.session.cfg = plugin.session.cfg.model_copy(update={"symbol_cache_s": 0})
+    opening = await plugin.execute_order(Order.market("EURUSD", "buy", "0.1"))
+    assert opening.sent is False and "close-only" in (opening.error or "")
+    closing = await plugin.execute_order(Order.market("EURUSD", "sell", "0.2"))
+    assert closing.status is OrderStatus.FILLED
+    await plugin.close()
