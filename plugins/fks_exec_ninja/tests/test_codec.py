@@ -1,4 +1,5 @@
-"""The ATI codec: round trips, any segmentation, and arbitrary bytes never crash it."""
+"""The ATI codec as the DLL reads the wire: any segmentation, no small field cap,
+unknown types skipped, nothing lost before a fault, arbitrary bytes never crash it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from fks_exec_ninja.codec import (
     MAX_FIELD_BYTES,
     VALUE,
     Decoder,
-    Malformed,
     Message,
     StreamCorrupt,
     encode,
@@ -26,19 +26,27 @@ messages = st.sampled_from(sorted(FIELD_COUNTS)).flatmap(
         st.lists(ascii_field, min_size=FIELD_COUNTS[kind], max_size=FIELD_COUNTS[kind]),
     )
 )
+# AtiSocket.Loop's default case: a type it does not know is followed by one string.
+unknown = st.tuples(st.integers(5, 99), ascii_field).map(
+    lambda t: f"{t[0]}\x00{t[1]}\x00".encode("ascii")
+)
 
 
-@given(batch=st.lists(messages, max_size=20), cuts=st.lists(st.integers(0, 10_000), max_size=30))
-def test_round_trip_whatever_the_segmentation(
-    batch: list[tuple[str, list[str]]], cuts: list[int]
-) -> None:
-    data = b"".join(encode(kind, *fields) for kind, fields in batch)
+def feed_in_pieces(decoder: Decoder, data: bytes, cuts: list[int]) -> list[Message]:
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    decoder = Decoder()
-    decoded = []
-    for start, end in itertools.pairwise(points):
-        decoded += decoder.feed(data[start:end])
-    assert decoded == [Message(kind, tuple(fields)) for kind, fields in batch]
+    return [m for a, b in itertools.pairwise(points) for m in decoder.feed(data[a:b])]
+
+
+@given(
+    batch=st.lists(st.tuples(messages, st.lists(unknown, max_size=2)), max_size=20),
+    cuts=st.lists(st.integers(0, 10_000), max_size=30),
+)
+def test_round_trip_whatever_the_segmentation_with_unknown_types_between(
+    batch: list[tuple[tuple[str, list[str]], list[bytes]]], cuts: list[int]
+) -> None:
+    data = b"".join(encode(kind, *fields) + b"".join(noise) for (kind, fields), noise in batch)
+    decoded = feed_in_pieces(Decoder(), data, cuts)
+    assert decoded == [Message(kind, tuple(fields)) for (kind, fields), _ in batch]
 
 
 def test_one_byte_at_a_time() -> None:
@@ -48,68 +56,78 @@ def test_one_byte_at_a_time() -> None:
     assert out == [Message(VALUE, ("OrderStatus|abc", "Filled"))] * 3
 
 
-# Byte strings made of whole messages and arbitrary bytes, so that decoding succeeds,
-# skips a malformed message or fails, in proportions test_the_arbitrary_bytes_... checks.
-non_ascii_value = st.binary(max_size=8).map(
-    lambda b: b"2\x00" + b.replace(b"\x00", b"") + b"\xff\x00v\x00"
-)
+def test_an_account_order_list_far_over_4096_bytes_is_one_value() -> None:
+    ids = "|".join(f"{i:032x}" for i in range(3_000))  # ~100 KB: 3,000 orders
+    data = encode(VALUE, "ATI", "True") + encode(VALUE, "Orders|Sim101", ids)
+    out = feed_in_pieces(Decoder(), data, list(range(0, len(data), 1024)))
+    assert out == [Message(VALUE, ("ATI", "True")), Message(VALUE, ("Orders|Sim101", ids))]
+
+
+def test_an_oversized_field_keeps_the_messages_decoded_before_it() -> None:
+    good = encode(VALUE, "ATI", "True")
+    decoder = Decoder(max_field=64)
+    with pytest.raises(StreamCorrupt, match="longer than 64") as caught:
+        decoder.feed(good + b"2\x00" + b"k" * 65 + b"\x00")
+    assert caught.value.messages == [Message(VALUE, ("ATI", "True"))]
+    decoder = Decoder(max_field=64)
+    with pytest.raises(StreamCorrupt) as caught:  # the field has no end yet
+        decoder.feed(good + b"2\x00" + b"k" * 65)
+    assert caught.value.messages == [Message(VALUE, ("ATI", "True"))]
+
+
+def test_the_default_bound_is_megabytes() -> None:
+    assert MAX_FIELD_BYTES >= 4 * 1024 * 1024
+    with pytest.raises(StreamCorrupt, match="longer than"):
+        Decoder().feed(b"2\x00" + b"k" * (MAX_FIELD_BYTES + 1))
+
+
+def test_a_type_that_is_not_a_number_cannot_be_followed() -> None:
+    good = encode(VALUE, "a", "b")
+    with pytest.raises(StreamCorrupt, match="not an integer") as caught:
+        Decoder().feed(good + b"x\x00y\x00")
+    assert caught.value.messages == [Message(VALUE, ("a", "b"))]
+
+
+def test_non_ascii_bytes_read_as_question_marks_like_the_dll() -> None:
+    out = Decoder().feed(b"2\x00K\xc3\xa9y\x00v\x00" + encode(VALUE, "ATI", "True"))
+    assert out == [Message(VALUE, ("K??y", "v")), Message(VALUE, ("ATI", "True"))]
+
+
+def decode(data: bytes, cuts: list[int]) -> tuple[list[Message], bool]:
+    """Messages a fresh decoder yields from `data` cut at `cuts`, and whether it raised."""
+    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    decoder, out = Decoder(max_field=64), []
+    try:
+        for a, b in itertools.pairwise(points):
+            out += decoder.feed(data[a:b])
+    except StreamCorrupt as exc:
+        return out + exc.messages, True
+    return out, False
+
+
 arbitrary_streams = st.lists(
-    messages.map(lambda m: encode(m[0], *m[1])) | non_ascii_value | st.binary(max_size=30),
-    max_size=8,
+    messages.map(lambda m: encode(m[0], *m[1])) | unknown | st.binary(max_size=30), max_size=8
 ).map(b"".join)
 
 
-def decode_in_pieces(data: bytes, cuts: list[int]) -> list[Message | Malformed] | str:
-    """What a fresh decoder makes of `data` fed cut at `cuts`; "corrupt" if it raised."""
-    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    decoder = Decoder(max_field=64)
-    try:
-        return [m for a, b in itertools.pairwise(points) for m in decoder.feed(data[a:b])]
-    except StreamCorrupt:
-        return "corrupt"
-
-
 @given(arbitrary_streams, st.lists(st.integers(0, 10_000), max_size=10))
-def test_arbitrary_bytes_decode_alike_however_cut_or_raise_stream_corrupt(
-    data: bytes, cuts: list[int]
-) -> None:
-    """Any bytes decode to the same messages however the reads cut them, or raise
-    StreamCorrupt either way; messages decoded without a skip are exactly the input's
-    leading bytes, none invented, dropped or reordered."""
-    whole = decode_in_pieces(data, [])
-    assert decode_in_pieces(data, cuts) == whole
-    if whole != "corrupt" and all(isinstance(m, Message) for m in whole):
-        assert data.startswith(b"".join(encode(m.type, *m.fields) for m in whole))
+def test_arbitrary_bytes_decode_alike_however_cut(data: bytes, cuts: list[int]) -> None:
+    """Any bytes give the same messages (and the same fault, if any) however the reads
+    cut them: a fault never takes away messages decoded before it."""
+    assert decode(data, cuts) == decode(data, [])
 
 
-def test_the_arbitrary_bytes_reach_every_outcome() -> None:
-    """The property above sees decoded messages, skipped ones and corrupt streams."""
-
-    def has(kind: type) -> object:
-        return lambda data: any(isinstance(m, kind) for m in decode_in_pieces(data, []))
-
-    assert decode_in_pieces(find(arbitrary_streams, has(Message)), []) != "corrupt"
-    assert find(arbitrary_streams, has(Malformed))
-    assert find(arbitrary_streams, lambda d: decode_in_pieces(d, []) == "corrupt")
-
-
-def test_non_ascii_fields_are_skipped_and_the_stream_stays_in_step() -> None:
-    bad = b"2\x00K\xc3\xa9y\x00v\x00"
-    good = encode(VALUE, "ATI", "True")
-    out = Decoder().feed(bad + good)
-    assert isinstance(out[0], Malformed)
-    assert out[1] == Message(VALUE, ("ATI", "True"))
-
-
-def test_unknown_types_and_huge_fields_are_fatal() -> None:
-    with pytest.raises(StreamCorrupt, match="unknown message type '9'"):
-        Decoder().feed(b"9\x00x\x00")
-    with pytest.raises(StreamCorrupt, match="longer than"):
-        Decoder().feed(b"2\x00" + b"k" * (MAX_FIELD_BYTES + 1))
+def test_the_arbitrary_streams_reach_every_outcome() -> None:
+    assert find(arbitrary_streams, lambda d: bool(decode(d, [])[0]) and not decode(d, [])[1])
+    assert find(arbitrary_streams, lambda d: bool(decode(d, [])[0]) and decode(d, [])[1])
 
 
 def test_encode_refuses_what_the_wire_cannot_carry() -> None:
     with pytest.raises(ValueError, match="ASCII"):
         encode(VALUE, "k", "é")
+    with pytest.raises(ValueError, match="ASCII"):
+        encode(VALUE, "k", "a\x00b")
     with pytest.raises(ValueError, match="takes 2 fields"):
         encode(VALUE, "k")
+    with pytest.raises(ValueError, match="at least 1"):
+        Decoder(max_field=0)

@@ -1,226 +1,222 @@
-"""The plugin against the fake NinjaTrader: orders, brackets, faults, reads, the check."""
+"""The plugin against the reference ATI server: commands as the DLL writes them, refusals
+before sending, accounts, brackets, final states, reads, closing, the check command."""
 
 from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 
-from fks_exec import (
-    BrokerUnavailable,
-    ErrorCode,
-    Executor,
-    Order,
-    OrderStatus,
-    PluginInitError,
-    PluginRegistry,
-)
-from fks_exec_ninja import NinjaPlugin
+from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec_ninja.check import front_month
 from fks_exec_ninja.check import main as check_main
 from fks_exec_ninja.mapping import order_id_for
-from fks_exec_ninja.testing import FakeNinjaTrader
+from fks_exec_ninja.testing.reference import (
+    OrderFate,
+    ReferenceAtiServer,
+    Repetition,
+    ServerSettings,
+    combinations,
+)
+
+from .ninja_helpers import ES, running
 
 
-@pytest.fixture
-async def nt() -> AsyncIterator[FakeNinjaTrader]:
-    async with FakeNinjaTrader() as server:
-        yield server
+def places(nt: ReferenceAtiServer) -> list[list[str]]:
+    return [c.text.split(";") for c in nt.commands if c.text.startswith("PLACE;")]
 
 
-async def start(nt: FakeNinjaTrader, **config: object) -> NinjaPlugin:
-    plugin = NinjaPlugin()
-    plugin.use_env = False
-    await plugin.init(
-        {
-            "port": nt.port,
-            "order_timeout_s": 1,
-            "connect_timeout_s": 1,
-            "symbols": {"ES": "ES 12-25"},
-            **config,
-        }
-    )
-    return plugin
+async def test_place_commands_as_the_dll_writes_them() -> None:
+    async with running() as (nt, plugin):
+        market = Order.market("ES", "buy", 2)
+        result = await plugin.execute_order(market)
+        assert (result.status, result.filled_quantity) == (OrderStatus.FILLED, 2)
+        order_id = order_id_for(market.client_order_id)
+        assert nt.commands[-1].text == f"PLACE;Sim101;{ES};BUY;2;MARKET;0;0;GTC;;{order_id};;"
+        await plugin.execute_order(Order.limit("ES", "sell", 1, "6100.5", time_in_force="day"))
+        assert places(nt)[-1][3:9] == ["SELL", "1", "LIMIT", "6100.5", "0", "DAY"]
+        await plugin.execute_order(Order.stop("ES", "sell", 1, "5900"))
+        assert places(nt)[-1][5:8] == ["STOPMARKET", "0", "5900"]
+        await plugin.execute_order(Order.stop_limit("ES", "buy", 1, stop_price=6050, price=6051))
+        assert places(nt)[-1][5:8] == ["STOPLIMIT", "6051", "6050"]
+        assert all(c.outcome == "done" for c in nt.commands)
+        assert nt.confirm_orders == []  # NinjaTrader's global setting left alone
 
 
-async def settle() -> None:
-    await asyncio.sleep(0.05)
+@pytest.mark.parametrize("symbol", ["ES;Sim101", "ES\x00", "Ésar", "ES|X", "ES\t1"], ids=repr)
+async def test_symbols_the_ati_cannot_carry_are_refused_before_sending(symbol: str) -> None:
+    async with running(symbols={"X": symbol}) as (nt, plugin):  # the map may hold anything
+        result = await plugin.execute_order(Order.market("X", "buy", 1))
+        assert (result.status, result.sent, result.error_code) == (
+            OrderStatus.REJECTED,
+            False,
+            ErrorCode.INVALID_ORDER,
+        )
+        assert nt.commands == []
+        if symbol.isprintable() and "\x00" not in symbol:
+            direct = await plugin.execute_order(Order.market(symbol, "buy", 1))
+            assert direct.sent is False and nt.commands == []
+        account = await plugin.execute_order(Order.market("ES", "buy", 1, account="Sim;1"))
+        assert account.sent is False and nt.commands == []
 
 
-async def test_place_commands_and_results(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    market = Order.market("ES", "buy", 2)
-    result = await plugin.execute_order(market)
-    assert (result.status, result.filled_quantity, result.average_price) == (
-        OrderStatus.FILLED,
-        2,
-        Decimal("5000.25"),
-    )
-    order_id = order_id_for(market.client_order_id)
-    assert nt.commands[-1] == f"PLACE;Sim101;ES 12-25;BUY;2;MARKET;;;GTC;;{order_id};;"
-    limit = await plugin.execute_order(Order.limit("ES", "sell", 1, "5100.5", time_in_force="day"))
-    assert nt.commands[-1].split(";")[3:9] == ["SELL", "1", "LIMIT", "5100.5", "", "DAY"]
-    assert limit.status is OrderStatus.ACCEPTED
-    await plugin.execute_order(Order.stop("ES", "sell", 1, "4900"))
-    assert nt.commands[-1].split(";")[5:8] == ["STOPMARKET", "", "4900"]
-    await plugin.execute_order(Order.stop_limit("ES", "buy", 1, stop_price="5050", price="5051"))
-    assert nt.commands[-1].split(";")[5:8] == ["STOPLIMIT", "5051", "5050"]
-    assert all(len(c.split(";")) == 13 for c in nt.commands)
-    await plugin.close()
+async def test_other_refusals_before_sending() -> None:
+    async with running(strategy="ATM1") as (nt, plugin):
+        fractional = await plugin.execute_order(Order.market("ES", "buy", "1.5"))
+        assert (fractional.error_code, fractional.sent) == (ErrorCode.INVALID_ORDER, False)
+        ioc = await plugin.execute_order(Order.limit("ES", "buy", 1, "5900", time_in_force="ioc"))
+        assert (ioc.error_code, ioc.sent) == (ErrorCode.NOT_SUPPORTED, False)
+        both = Order.market("ES", "buy", 1, stop_loss="5900", take_profit="6100")
+        refused = await plugin.execute_order(both)  # the ATM template places its own exits
+        assert refused.sent is False and "ATM" in (refused.error or "")
+        assert nt.commands == []
+        plain = await plugin.execute_order(Order.market("ES", "buy", 1))
+        assert plain.status is OrderStatus.FILLED and places(nt)[-1][11] == "ATM1"
 
 
-async def test_refusals(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    fractional = await plugin.execute_order(Order.market("ES", "buy", "1.5"))
-    assert fractional.error_code is ErrorCode.INVALID_ORDER and nt.commands == []
-    ioc = await plugin.execute_order(Order.limit("ES", "buy", 1, "4900", time_in_force="ioc"))
-    assert ioc.error_code is ErrorCode.NOT_SUPPORTED and nt.commands == []
-    unknown = await plugin.execute_order(Order.market("CL 01-26", "buy", 1))
-    assert (unknown.status, unknown.error_code) == (OrderStatus.REJECTED, ErrorCode.REJECTED)
-    wrong_account = await start(nt, account="Live999")
-    assert (await wrong_account.execute_order(Order.market("ES", "buy", 1))).status is (
-        OrderStatus.REJECTED
-    )
-    await plugin.close()
-    await wrong_account.close()
+async def test_broker_rejections_keep_sent_true() -> None:
+    async with running() as (_nt, plugin):
+        unknown = await plugin.execute_order(Order.market("CL 01-27", "buy", 1))
+        assert (unknown.status, unknown.error_code, unknown.sent) == (
+            OrderStatus.REJECTED,
+            ErrorCode.REJECTED,
+            True,
+        )
 
 
-async def test_bracket_exits_share_an_oco_after_the_entry_fills(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    entry = Order.limit("ES", "buy", 1, "4990", stop_loss="4950", take_profit="5050")
-    assert (await plugin.execute_order(entry)).status is OrderStatus.ACCEPTED
-    assert len(nt.orders) == 1  # no exits before the entry fills
-    await nt.set_price("ES 12-25", "4989.75", "4990.00")
-    await settle()
-    _entry, sl, tp = nt.orders.values()
-    assert (sl.kind, sl.stop, tp.kind, tp.limit) == ("STOPMARKET", 4950, "LIMIT", 5050)
-    assert sl.oco == tp.oco != "" and sl.action == tp.action == "SELL"
-    await nt.set_price("ES 12-25", "5050.00", "5050.25")
-    await settle()
-    assert (tp.state, sl.state) == ("Filled", "Cancelled")
-    assert await plugin.positions() == []
-    await plugin.close()
+async def test_the_order_account_is_the_place_account() -> None:
+    async with running() as (nt, plugin):
+        result = await plugin.execute_order(Order.market("ES", "buy", 1, account="Playback101"))
+        assert result.status is OrderStatus.FILLED
+        assert places(nt)[-1][1] == "Playback101"
+        assert nt.position("Playback101", ES) == 1 and nt.position("Sim101", ES) == 0
 
 
-async def test_every_frame_split_into_single_bytes(nt: FakeNinjaTrader) -> None:
-    nt.split_bytes = True
-    plugin = await start(nt)
-    result = await plugin.execute_order(Order.market("ES", "sell", 1))
-    assert result.status is OrderStatus.FILLED
-    await plugin.close()
+async def test_unknown_is_final() -> None:
+    async with running(ServerSettings(fate=OrderFate.UNKNOWN), order_timeout_s=30) as (_, plugin):
+        result = await asyncio.wait_for(plugin.execute_order(Order.market("ES", "buy", 1)), 5)
+        assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True)
+        assert "Unknown" in (result.error or "")
 
 
-async def test_garbage_is_survived_or_reconnected(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    await nt.send_garbage(b"2\x00K\xc3\xa9y\x00v\x00")  # non-ASCII: skipped
-    await settle()
-    assert plugin.ati.connects == 1 and plugin.ati.connected
-    await nt.send_garbage(b"7\x00what\x00")  # unknown type: cannot resync, reconnect
-    await settle()
-    assert await plugin.ati.wait_connected(2)
-    assert plugin.ati.connects == 2
-    assert (await plugin.execute_order(Order.market("ES", "buy", 1))).status is OrderStatus.FILLED
-    await plugin.close()
+async def test_a_rejected_fate_is_rejected() -> None:
+    async with running(ServerSettings(fate=OrderFate.REJECT)) as (_, plugin):
+        result = await plugin.execute_order(Order.market("ES", "buy", 1))
+        assert (result.status, result.sent) == (OrderStatus.REJECTED, True)
 
 
-async def test_drop_before_place_is_unknown_and_not_placed_twice(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    registry = PluginRegistry(discover=False)
-    registry.register("ninja", plugin)
-    executor = Executor(registry, default="ninja", reconcile_delay_s=0.1, reconcile_attempts=3)
-    nt.drop_on_next_place("before")
-    order = Order.market("ES", "buy", 1)
-    result = await executor.execute(order)
-    assert result.status is OrderStatus.UNKNOWN  # it never arrived; nobody can prove that
-    assert await executor.execute(order) == result
-    assert len(nt.orders) == 0 and len(nt.commands) == 1
-    await plugin.close()
+def exits(nt: ReferenceAtiServer, entry: Order) -> list[object]:
+    ids = [order_id_for(entry.client_order_id, s) for s in ("-sl", "-tp")]
+    return [o for o in (nt.order(i) for i in ids) if o is not None]
 
 
-async def test_drop_after_place_is_reconciled_after_reconnect(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    registry = PluginRegistry(discover=False)
-    registry.register("ninja", plugin)
-    executor = Executor(registry, default="ninja", reconcile_delay_s=0.2, reconcile_attempts=5)
-    nt.drop_on_next_place("after")
-    order = Order.market("ES", "buy", 1)
-    result = await executor.execute(order)
-    assert result.status is OrderStatus.FILLED  # read back from the values pushed on reconnect
-    assert result.order_id == order_id_for(order.client_order_id)
-    assert len(nt.orders) == 1
-    await plugin.close()
+async def test_brackets_partial_entry_fill_then_cancel_keeps_exits_for_what_filled() -> None:
+    server = ServerSettings(fill_pieces=2, cancel_after_fills=1)
+    async with running(server) as (nt, plugin):
+        entry = Order.market("ES", "buy", 2, stop_loss="5900", take_profit="6100")
+        result = await plugin.execute_order(entry)
+        assert (result.status, result.filled_quantity) == (OrderStatus.CANCELED, 1)
+        await nt.wait_until(lambda: len(exits(nt, entry)) == 2)
+        stop, target = exits(nt, entry)
+        assert (stop.order_type, stop.quantity, stop.stop_price) == ("STOPMARKET", 1, 5900)
+        assert (target.order_type, target.quantity, target.limit_price) == ("LIMIT", 1, 6100)
+        assert stop.oco == target.oco != "" and stop.action == target.action == "SELL"
+        assert all(p[11] == "" for p in places(nt))  # no ATM template anywhere
 
 
-async def test_not_connected_sends_nothing(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt, reconnect_max_s=0.05)
-    await nt.stop()
-    await settle()
-    with pytest.raises(BrokerUnavailable, match="not connected"):
-        await plugin.execute_order(Order.market("ES", "buy", 1))
-    assert not (await plugin.health_check()).healthy
-    await plugin.close()
+@pytest.mark.parametrize(
+    "server",
+    list(combinations("repetition", base=ServerSettings(fill_pieces=3))),
+    ids=lambda s: s.repetition.value,
+)
+async def test_bracket_exits_grow_with_each_fill(server: ServerSettings) -> None:
+    async with running(server) as (nt, plugin):
+        entry = Order.limit("ES", "buy", 3, "5990", stop_loss="5900", take_profit="6100")
+        assert (await plugin.execute_order(entry)).status is OrderStatus.ACCEPTED
+        assert exits(nt, entry) == []  # nothing to protect before a fill
+        nt.set_last_price(ES, Decimal("5989"))
+        await nt.wait_until(lambda: [getattr(o, "quantity", 0) for o in exits(nt, entry)] == [3, 3])
+        changes = [c for c in nt.commands if c.text.startswith("CHANGE;")]
+        assert len(changes) == 4 and all(c.outcome == "done" for c in changes)
+        nt.set_last_price(ES, Decimal("6100"))
+        await nt.wait_until(lambda: nt.position("Sim101", ES) == 0)
+        assert [o.state for o in exits(nt, entry)] == ["Cancelled", "Filled"]
 
 
-async def test_ati_never_ready_explains_what_to_enable(nt: FakeNinjaTrader) -> None:
-    nt.ati_ready = False
-    with pytest.raises(PluginInitError, match="AT Interface"):
-        await start(nt, connect_timeout_s=0.2)
-    plugin = NinjaPlugin()
-    plugin.use_env = False
-    with pytest.raises(PluginInitError, match="36973"):
-        await plugin.init({"port": 1, "connect_timeout_s": 0.2})
+async def test_cancel_get_order_positions_close_and_data() -> None:
+    async with running() as (nt, plugin):
+        resting = Order.limit("ES", "buy", 1, "5000")
+        placed = await plugin.execute_order(resting)
+        found = await plugin.get_order(resting.client_order_id)
+        assert found is not None and found.status is OrderStatus.ACCEPTED
+        canceled = await plugin.cancel_order(placed.order_id or "")
+        assert canceled.status is OrderStatus.CANCELED
+        assert nt.commands[-1].text.split(";")[0] == "CANCEL"
+        again = await plugin.cancel_order(placed.order_id or "")
+        assert (again.status, again.sent) == (OrderStatus.REJECTED, False)
+        await plugin.execute_order(Order.market("ES", "sell", 3))
+        (position,) = await plugin.positions()
+        assert (position.symbol, position.quantity) == ("ES", Decimal(-3))
+        partial = await plugin.close_position("ES", Decimal(1))
+        assert [r.status for r in partial] == [OrderStatus.FILLED]
+        assert places(nt)[-1][3:5] == ["BUY", "1"]
+        await nt.wait_until(lambda: nt.position("Sim101", ES) == -2)
+        (closed,) = await plugin.close_position("ES", Decimal(10))  # never more than held
+        assert (closed.status, closed.filled_quantity, closed.side) == (
+            OrderStatus.FILLED,
+            2,
+            "buy",
+        )
+        assert nt.commands[-1].text.startswith(f"CLOSEPOSITION;Sim101;{ES};")
+        assert await plugin.positions() == []
+        assert await plugin.close_position("ES") == []  # nothing to close: nothing sent
+        assert not any(c.text.startswith(("CANCELALLORDERS", "FLATTEN")) for c in nt.commands)
+        quote = await plugin.fetch_data("ES")
+        assert quote.bid is not None and quote.ask is not None and quote.ask > quote.bid
 
 
-async def test_confirm_orders_off_by_default(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    assert nt._clients[0].confirm_orders == "0"
-    await plugin.close()
+async def test_health_and_paper_say_what_they_checked() -> None:
+    async with running() as (_nt, plugin):
+        health = await plugin.health_check()
+        assert health.healthy and "ATI True" in health.detail and "Sim101" in health.detail
+        assert plugin.is_paper
+    async with running(account="LX-4402917") as (_nt, live):
+        assert not live.is_paper
 
 
-async def test_cancel_get_order_positions_close_and_data(nt: FakeNinjaTrader) -> None:
-    plugin = await start(nt)
-    resting = Order.limit("ES", "buy", 1, "4000")
-    placed = await plugin.execute_order(resting)
-    found = await plugin.get_order(resting.client_order_id)
-    assert found is not None and found.status is OrderStatus.ACCEPTED
-    canceled = await plugin.cancel_order(placed.order_id or "")
-    assert canceled.status is OrderStatus.CANCELED
-    assert nt.commands[-1].split(";")[0] == "CANCEL"
-    again = await plugin.cancel_order(placed.order_id or "")
-    assert again.status is OrderStatus.REJECTED
-    await plugin.execute_order(Order.market("ES", "sell", 3))
-    (position,) = await plugin.positions()
-    assert (position.symbol, position.quantity, position.average_price) == (
-        "ES",
-        Decimal(-3),
-        Decimal("5000.00"),
-    )
-    await plugin.close_position("ES")
-    await settle()
-    assert await plugin.positions() == []
-    quote = await plugin.fetch_data("ES")
-    assert (quote.bid, quote.ask) == (Decimal("5000.00"), Decimal("5000.25"))
-    await nt.set_price("ES 12-25", "5001.00", "5001.25")
-    await settle()
-    assert (await plugin.fetch_data("ES")).bid == Decimal("5001.00")
-    await plugin.close()
-    await settle()
-    assert nt.clients == 0
+@pytest.mark.parametrize("confirm", [True, False])
+async def test_confirm_orders_only_when_asked(confirm: bool) -> None:
+    async with running(confirm_orders=confirm) as (nt, _plugin):
+        assert nt.confirm_orders == [int(confirm)]
 
 
-def test_check_against_the_fake() -> None:
+async def test_orders_are_bounded_in_memory() -> None:
+    server = ServerSettings(repetition=Repetition.CHANGED_ONLY)
+    async with running(server, max_tracked_orders=100) as (_nt, plugin):
+        for _ in range(150):
+            await plugin.execute_order(Order.limit("ES", "buy", 1, "5000"))
+        assert len(plugin._orders) == 100
+
+
+def test_the_default_check_instrument_is_not_expired() -> None:
+    import datetime as dt
+
+    assert front_month("ES", dt.date(2025, 12, 10)) == "ES 12-25"
+    assert front_month("ES", dt.date(2025, 12, 11)) == "ES 03-26"  # 8 days before expiry
+    assert front_month("ES", dt.date(2026, 12, 25)) == "ES 03-27"
+
+
+def test_check_against_the_reference_server() -> None:
     async def run() -> tuple[int, str]:
-        async with FakeNinjaTrader() as server:
+        async with ReferenceAtiServer() as server:
             out = io.StringIO()
             loop = asyncio.get_running_loop()
-            code = await loop.run_in_executor(
-                None, check_main, ["--port", str(server.port), "--instrument", "ES 12-25"], out
-            )
+            code = await loop.run_in_executor(None, check_main, ["--port", str(server.port)], out)
             return code, out.getvalue()
 
     code, text = asyncio.run(run())
     assert code == 0, text
-    assert "PLACE buy 1 ES 12-25 LIMIT 2500.00" in text and "CANCEL: canceled" in text
+    assert f"PLACE buy 1 {ES} LIMIT" in text and "CANCEL: canceled" in text
     assert "<< Message(type='2', fields=('ATI', 'True'))" in text and text.endswith("PASS\n")

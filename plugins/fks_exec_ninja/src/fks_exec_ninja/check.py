@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, TextIO
@@ -18,7 +19,23 @@ from fks_exec.errors import FksExecError
 from fks_exec.models import Order, OrderStatus
 from fks_exec_ninja.plugin import NinjaPlugin
 
-__all__ = ["main"]
+__all__ = ["front_month", "main"]
+
+
+def front_month(root: str, today: dt.date) -> str:
+    """NinjaTrader's name of a quarterly CME future's front month on ``today``.
+
+    A contract expires on the third Friday of March, June, September or December; the
+    name moves to the next quarter 8 days before that (CME equity index roll; inferred,
+    used only as the check's default instrument).
+    """
+    for year in (today.year, today.year + 1):
+        for month in (3, 6, 9, 12):
+            first = dt.date(year, month, 1)
+            expiry = first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
+            if today < expiry - dt.timedelta(days=8):
+                return f"{root} {month:02d}-{year % 100:02d}"
+    raise AssertionError("a later quarter always exists")
 
 
 def main(argv: Sequence[str], out: TextIO) -> int:
@@ -29,7 +46,10 @@ def main(argv: Sequence[str], out: TextIO) -> int:
     )
     parser.add_argument("--port", type=int, help="ATI port (default 36973)")
     parser.add_argument("--account", help="account (default: FKS_EXEC_NINJA_ACCOUNT or Sim101)")
-    parser.add_argument("--instrument", default="ES 12-25", help="instrument to subscribe to")
+    default = front_month("ES", dt.datetime.now(dt.timezone.utc).date())
+    parser.add_argument(
+        "--instrument", default=default, help=f"instrument to subscribe to (default {default})"
+    )
     parser.add_argument(
         "--any-account",
         action="store_true",

@@ -1,7 +1,8 @@
-"""The byte format of NinjaTrader 8's Automated Trading Interface socket.
+"""The byte format of NinjaTrader 8's Automated Trading Interface socket, read as the DLL reads it.
 
-Every field is ASCII text ended by one 0x00 byte. A message is a type field followed
-by a fixed number of fields for that type:
+Every field is ASCII text ended by one 0x00 byte. A message is an integer type field
+followed by a fixed number of fields for that type (public decompilation of NinjaTrader's
+client DLL, ``Server/AtiSocket.cs``, ``Loop``):
 
 ======  ==============  ==========================================================
 type    name            fields after the type
@@ -11,13 +12,16 @@ type    name            fields after the type
 ``2``   Value           key, value (``OrderStatus|<id>``, ``MarketPosition|ES 12-25|Sim101``)
 ``3``   ConfirmOrders   ``1`` or ``0``
 ``4``   Subscribe       instrument, ``1`` (subscribe) or ``0`` (unsubscribe)
+other   (skipped)       one field, read and dropped (``Loop``'s default case)
 ======  ==============  ==========================================================
 
-These facts come from a public decompilation of NinjaTrader's client DLL, so the
-decoder is tolerant: a message whose fields are not ASCII is reported and skipped (the
-stream stays in step, since the field count is known), while an unknown type or a
-field longer than the limit cannot be stepped over and is reported as fatal, and the
-connection is then dropped and opened again.
+As in the DLL there is no length prefix and no field cap of the protocol's own
+(``ReadString`` reads until the NUL); ours is :data:`MAX_FIELD_BYTES`, a bound against a
+peer exhausting memory, far above the longest real value (``Orders|<account>`` lists
+every order id of the account: ~33 bytes an order). Bytes that are not ASCII are read
+as ``?``, as the DLL's ASCII decoding does. A type field that is not an integer cannot
+be stepped over (the DLL's ``Convert.ToInt32`` throws and the socket is disposed):
+:class:`StreamCorrupt`, which carries the messages decoded before it.
 """
 
 from __future__ import annotations
@@ -34,16 +38,17 @@ __all__ = [
     "SUBSCRIBE",
     "VALUE",
     "Decoder",
-    "Malformed",
     "Message",
     "StreamCorrupt",
     "encode",
+    "encode_all",
 ]
 
 COMMAND, DATA, VALUE, CONFIRM_ORDERS, SUBSCRIBE = "0", "1", "2", "3", "4"
 FIELD_COUNTS = {COMMAND: 1, DATA: 5, VALUE: 2, CONFIRM_ORDERS: 1, SUBSCRIBE: 2}
-MAX_FIELD_BYTES = 4096
-"""Longest field accepted; a peer cannot make the reader buffer more."""
+MAX_FIELD_BYTES = 16 * 1024 * 1024
+"""Longest field accepted (16 MiB, ~500,000 order ids); a memory bound, not NinjaTrader's."""
+_SKIPPED = "?"  # the type of a message the DLL reads and drops
 
 
 @dataclass(frozen=True)
@@ -54,16 +59,15 @@ class Message:
     fields: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Malformed:
-    """A message that was skipped (non-ASCII bytes); the stream is still in step."""
-
-    type: str
-    reason: str
-
-
 class StreamCorrupt(Exception):
-    """The stream cannot be resynchronised (unknown type, oversized field)."""
+    """The stream cannot be followed (a type that is not an integer, an oversized field).
+
+    ``messages`` holds the messages decoded from the same input before the fault.
+    """
+
+    def __init__(self, reason: str, messages: list[Message] | None = None) -> None:
+        super().__init__(reason)
+        self.messages: list[Message] = messages or []
 
 
 def encode(kind: str, *fields: str) -> bytes:
@@ -77,61 +81,83 @@ def encode(kind: str, *fields: str) -> bytes:
     for field in (kind, *fields):
         if not field.isascii() or "\x00" in field:
             raise ValueError(f"ATI fields are ASCII without NUL bytes: {field!r}")
-        out += field.encode("ascii") + b"\x00"
+        out += field.encode("ascii")
+        out.append(0)
     return bytes(out)
-
-
-class Decoder:
-    """Turns bytes, cut anywhere, into messages.
-
-    ``feed(chunk)`` returns the messages (and :class:`Malformed` notes) completed by
-    ``chunk``. Raises :class:`StreamCorrupt` when the stream cannot be followed.
-    """
-
-    def __init__(self, max_field: int = MAX_FIELD_BYTES) -> None:
-        self._max = max_field
-        self._partial = bytearray()
-        self._fields: list[bytes] = []
-
-    def feed(self, chunk: bytes) -> list[Message | Malformed]:
-        """Decode ``chunk``; see the class docstring."""
-        out: list[Message | Malformed] = []
-        start = 0
-        while True:
-            end = chunk.find(b"\x00", start)
-            if end < 0:
-                self._partial += chunk[start:]
-                if len(self._partial) > self._max:
-                    raise StreamCorrupt(f"a field longer than {self._max} bytes")
-                return out
-            field = bytes(self._partial) + chunk[start:end] if self._partial else chunk[start:end]
-            self._partial.clear()
-            start = end + 1
-            if len(field) > self._max:
-                raise StreamCorrupt(f"a field longer than {self._max} bytes")
-            self._fields.append(field)
-            done = self._complete()
-            if done is not None:
-                out.append(done)
-
-    def _complete(self) -> Message | Malformed | None:
-        kind_bytes = self._fields[0]
-        try:
-            kind = kind_bytes.decode("ascii")
-        except UnicodeDecodeError:
-            raise StreamCorrupt(f"message type {kind_bytes!r} is not ASCII") from None
-        count = FIELD_COUNTS.get(kind)
-        if count is None:
-            raise StreamCorrupt(f"unknown message type {kind!r}")
-        if len(self._fields) < count + 1:
-            return None
-        raw, self._fields = self._fields[1:], []
-        try:
-            return Message(kind, tuple(f.decode("ascii") for f in raw))
-        except UnicodeDecodeError:
-            return Malformed(kind, "non-ASCII bytes in a field")
 
 
 def encode_all(messages: Iterable[tuple[str, ...]]) -> bytes:
     """Several messages, each ``(type, field, ...)``, as one byte string."""
     return b"".join(encode(m[0], *m[1:]) for m in messages)
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        return raw.decode("ascii", errors="replace").replace("\ufffd", "?")
+
+
+class Decoder:
+    """Turns bytes, cut anywhere, into messages.
+
+    ``feed(chunk)`` returns the messages completed by ``chunk`` (skipped types are not
+    returned). Raises :class:`StreamCorrupt` when the stream cannot be followed; the
+    exception carries the messages completed before the fault.
+    """
+
+    def __init__(self, max_field: int = MAX_FIELD_BYTES) -> None:
+        if max_field < 1:
+            raise ValueError("max_field must be at least 1 byte")
+        self._max = max_field
+        self._partial = bytearray()
+        self._kind: str | None = None  # type of the message being read
+        self._need = 0  # fields it still needs
+        self._fields: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[Message]:
+        """Decode ``chunk``; see the class docstring."""
+        out: list[Message] = []
+        if b"\x00" not in chunk:
+            self._partial += chunk
+            self._check_partial(out)
+            return out
+        if self._partial:
+            self._partial += chunk
+            data = bytes(self._partial)
+            self._partial.clear()
+        else:
+            data = chunk
+        parts = data.split(b"\x00")
+        tail = parts.pop()
+        for raw in parts:
+            if len(raw) > self._max:
+                raise StreamCorrupt(f"a field longer than {self._max} bytes", out)
+            self._take(_text(raw), out)
+        self._partial += tail
+        self._check_partial(out)
+        return out
+
+    def _check_partial(self, out: list[Message]) -> None:
+        if len(self._partial) > self._max:
+            raise StreamCorrupt(f"a field longer than {self._max} bytes", out)
+
+    def _take(self, field: str, out: list[Message]) -> None:
+        kind = self._kind
+        if kind is None:
+            try:
+                number = int(field)
+            except ValueError:
+                raise StreamCorrupt(f"message type {field[:40]!r} is not an integer", out) from None
+            kind = str(number)
+            self._kind, self._need = (
+                (kind, FIELD_COUNTS[kind]) if kind in FIELD_COUNTS else (_SKIPPED, 1)
+            )
+            return
+        self._fields.append(field)
+        self._need -= 1
+        if self._need:
+            return
+        fields, self._fields, self._kind = tuple(self._fields), [], None
+        if kind != _SKIPPED:
+            out.append(Message(kind, fields))

@@ -17,16 +17,34 @@ class NinjaConfig(PluginConfig):
     port: int = Field(default=36973, gt=0, lt=65536)
     """The AT Interface port (Tools > Options > Automated trading interface)."""
     account: str = "Sim101"
-    """Account orders go to (``Sim101`` is NinjaTrader's simulation account)."""
-    connect_timeout_s: float = Field(default=5.0, gt=0)
-    """How long connecting and waiting for ``ATI = True`` may take."""
+    """Account orders go to when an order names none (``Sim101``: NinjaTrader's simulation
+    account)."""
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    """How long connecting and waiting for ``ATI = True`` may take (the DLL waits 10 s)."""
     order_timeout_s: float = Field(default=5.0, gt=0)
     """How long an order waits for NinjaTrader to report its state."""
-    confirm_orders: bool = False
-    """Keep NinjaTrader's per-order confirmation dialogs (off: ConfirmOrders 0)."""
+    fill_agreement_s: float = Field(default=0.25, ge=0)
+    """How long a final order state may wait for the fill values to agree with it
+    (status ``Filled`` before ``Filled|<id>`` says the whole quantity) before the answer
+    is ``unknown``; also how long a changed fill waits for its average price, which
+    NinjaTrader may not push again when it did not change."""
+    confirm_orders: bool | None = None
+    """None (default): leave NinjaTrader's order confirmation setting alone. True/False:
+    send ConfirmOrders 1/0 after each connect -- a global NinjaTrader setting that also
+    governs the confirmation dialogs of manual trading."""
     symbols: dict[str, str] = Field(default_factory=dict)
-    """Symbol map, e.g. ``{"ES": "ES 12-25"}`` (JSON in the variable)."""
+    """Symbol map, e.g. ``{"ES": "ES 03-27"}`` (JSON in the variable)."""
     strategy: str = ""
-    """ATM strategy template name sent with orders (empty: none)."""
+    """ATM strategy template name sent with entry orders (empty: none)."""
+    require_order_list: bool = True
+    """Send no order until NinjaTrader has pushed ``Orders|<account>`` since connecting,
+    so an order id it already has is never placed again."""
+    order_list_wait_s: float = Field(default=2.0, ge=0)
+    """How long an order may wait for that list after a connect."""
+    reconnect_min_s: float = Field(default=0.1, gt=0)
+    """Shortest pause before a reconnection attempt (it doubles, with jitter, up to
+    ``reconnect_max_s``; a larger value is taken as ``reconnect_max_s``)."""
     reconnect_max_s: float = Field(default=5.0, gt=0)
-    """Longest pause between reconnection attempts (backoff doubles up to it)."""
+    """Longest pause between reconnection attempts."""
+    max_tracked_orders: int = Field(default=10_000, ge=100)
+    """How many orders placed by this process are remembered (oldest forgotten first)."""

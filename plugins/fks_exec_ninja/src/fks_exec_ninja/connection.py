@@ -1,40 +1,40 @@
-"""The socket to NinjaTrader's AT Interface: reader task, value cache, reconnects."""
+"""The socket to NinjaTrader's AT Interface: one reader, one reconnect loop, the value cache."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from fks_exec.errors import BrokerUnavailable
-from fks_exec_ninja.codec import (
-    CONFIRM_ORDERS,
-    DATA,
-    VALUE,
-    Decoder,
-    Malformed,
-    Message,
-    StreamCorrupt,
-    encode,
-)
+from fks_exec_ninja.backoff import Backoff
+from fks_exec_ninja.codec import CONFIRM_ORDERS, VALUE, Decoder, Message, StreamCorrupt, encode
 
-__all__ = ["AtiConnection"]
+__all__ = ["AtiConnection", "ConnectionLost"]
 
 logger = logging.getLogger("fks_exec.plugins.ninja")
 
 _MAX_VALUES = 200_000
-_READ_BYTES = 65_536
+_READ_BYTES = 262_144
+_HIGH_WATER = 262_144  # bytes buffered for writing before a send waits for the socket
+
+
+class ConnectionLost(ConnectionError):
+    """The connection closed before NinjaTrader said ``ATI`` = ``True``."""
 
 
 class AtiConnection:
-    """One TCP connection to NinjaTrader 8, kept open.
+    """One TCP connection to NinjaTrader 8, kept open by one reconnect loop.
 
-    A reader task decodes whatever arrives, keeps the latest value of every key
-    NinjaTrader pushes, and wakes whoever waits for a key. When the connection drops
-    (or the stream cannot be followed), it is opened again with capped exponential
-    backoff; ``on_reconnect`` runs after each successful reconnect.
+    :meth:`open` connects once and waits for ``ATI`` = ``True``; when that fails it
+    raises and leaves no task, socket or timer behind. After it succeeds a reader task
+    keeps the latest value of every key NinjaTrader pushes (cleared at each new
+    connection, so no value survives from an earlier one) and calls :attr:`on_value`.
+    When the connection drops, a single supervisor task opens it again, one attempt at a
+    time, pausing with capped, jittered exponential backoff; the pauses start again from
+    the shortest only after a connection that stayed up ``reconnect_max_s``.
+    :meth:`close` ends all of it.
     """
 
     def __init__(
@@ -43,68 +43,103 @@ class AtiConnection:
         port: int,
         *,
         connect_timeout_s: float,
-        confirm_orders: bool,
+        confirm_orders: bool | None,
         reconnect_max_s: float,
-        on_reconnect: Callable[[], object] | None = None,
+        reconnect_min_s: float = 0.1,
+        on_reconnect: Callable[[], Awaitable[None]] | None = None,
+        max_values: int = _MAX_VALUES,
     ) -> None:
         self.host, self.port = host, port
         self.connect_timeout_s = connect_timeout_s
         self.confirm_orders = confirm_orders
         self.reconnect_max_s = reconnect_max_s
+        self.reconnect_min_s = min(reconnect_min_s, reconnect_max_s)
         self.on_reconnect = on_reconnect
         self.on_value: Callable[[str, str], None] | None = None
         """Called with every value NinjaTrader pushes (key, value), after it is stored."""
-        self.values: OrderedDict[str, str] = OrderedDict()
-        self.data: dict[tuple[str, str], tuple[str, str, str]] = {}
+        self.on_batch: Callable[[], None] | None = None
+        """Called after the values of one read are stored and reported."""
+        self.on_lost: Callable[[], None] | None = None
+        """Called when a connection that was up drops."""
+        self.values: dict[str, str] = {}
         self.transcript: list[str] | None = None
         """When a list, every message seen or sent is appended (``fks-exec check``)."""
-        self._writer: asyncio.StreamWriter | None = None
-        self._reader_task: asyncio.Task[None] | None = None
-        self._reconnect_task: asyncio.Task[None] | None = None
-        self._waiters: dict[str, set[asyncio.Event]] = {}
-        self._everyone: set[asyncio.Event] = set()
-        self._closing = False
-        self._up = asyncio.Event()
         self.connected = False
         self.connects = 0
+        """Connections that reached ``ATI`` = ``True``."""
+        self.attempts = 0
+        """Connection attempts, successful or not."""
+        self._max_values = max_values
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._ati: asyncio.Future[None] | None = None
+        self._up = asyncio.Event()
+        self._up_since = 0.0
+        self._closing = False
 
-    # ------------------------------------------------------------------ connect
+    @property
+    def ati_up(self) -> bool:
+        """Connected, and the latest ``ATI`` value is ``True``."""
+        return self.connected and self.values.get("ATI", "").lower() == "true"
+
+    # ------------------------------------------------------------------ lifecycle
 
     async def open(self) -> None:
-        """Connect and wait for ``ATI`` to be ``True``.
+        """Connect and wait for ``ATI`` = ``True``, then keep the connection up.
 
-        Raises ``OSError`` or ``TimeoutError`` when that does not happen in
-        ``connect_timeout_s``.
+        Raises ``OSError``, ``ConnectionError`` or ``TimeoutError`` when that does not
+        happen in ``connect_timeout_s``; nothing is left running then.
         """
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), self.connect_timeout_s
-        )
-        self.values.pop("ATI", None)
-        self._writer = writer
-        self.connected = True
-        self._up.set()
-        self.connects += 1
-        self._reader_task = asyncio.create_task(self._read(reader), name="fks-exec-ninja-reader")
-        await self.send(CONFIRM_ORDERS, "1" if self.confirm_orders else "0")
-        try:
-            await self.wait_for(
-                lambda v: v.get("ATI", "").lower() == "true", self.connect_timeout_s, ["ATI"]
-            )
-        except asyncio.TimeoutError:
-            await self._drop()
-            raise
+        if self._closing or self._supervisor is not None:
+            raise RuntimeError("AtiConnection.open() runs once, before close()")
+        await self._connect_once()
+        self._supervisor = asyncio.create_task(self._supervise(), name="fks-exec-ninja-supervisor")
 
     async def close(self) -> None:
-        """Stop reconnecting, stop the reader and close the socket."""
+        """Stop reconnecting, stop the reader and close the socket. Never raises."""
         self._closing = True
-        for task in (self._reconnect_task, self._reader_task):
+        for task in (self._supervisor, self._reader_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        await self._drop()
+        await self._drop_socket()
 
-    async def _drop(self) -> None:
+    async def wait_connected(self, timeout: float) -> bool:
+        """Wait for a (re)connection; True when connected within ``timeout`` seconds."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._up.wait(), timeout)
+        return self.connected
+
+    async def _connect_once(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.connect_timeout_s
+        self.attempts += 1
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), self.connect_timeout_s
+        )
+        self.values.clear()  # nothing from an earlier connection is current
+        self._writer = writer
+        self._ati = ati = loop.create_future()
+        task = asyncio.create_task(self._read(reader), name="fks-exec-ninja-reader")
+        try:
+            if self.confirm_orders is not None:
+                self._write(CONFIRM_ORDERS, "1" if self.confirm_orders else "0")
+            await asyncio.wait_for(asyncio.shield(ati), max(0.0, deadline - loop.time()))
+        except BaseException:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            await self._drop_socket()
+            raise
+        self._reader_task = task
+        self.connected = True
+        self.connects += 1
+        self._up_since = loop.time()
+        self._up.set()
+
+    async def _drop_socket(self) -> None:
         self.connected = False
         self._up.clear()
         writer, self._writer = self._writer, None
@@ -112,23 +147,65 @@ class AtiConnection:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-        for event in self._everyone:  # waiters learn that the connection is gone
-            event.set()
+
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = Backoff(self.reconnect_min_s, self.reconnect_max_s)
+        while not self._closing:
+            reader = self._reader_task
+            if reader is not None:
+                await asyncio.wait([reader])
+            await self._drop_socket()
+            if loop.time() - self._up_since >= self.reconnect_max_s:
+                backoff.reset()
+            while not self._closing:
+                delay = backoff.next_delay()
+                await asyncio.sleep(delay)
+                try:
+                    await self._connect_once()
+                except (OSError, asyncio.TimeoutError) as exc:
+                    logger.info("reconnecting to NinjaTrader failed (%r)", exc)
+                    continue
+                logger.info("reconnected to NinjaTrader")
+                break
+            if self.on_reconnect is not None and self.connected:
+                try:
+                    await self.on_reconnect()
+                except (BrokerUnavailable, ConnectionError) as exc:
+                    logger.warning("after reconnecting: %r", exc)
 
     # ------------------------------------------------------------------ I/O
 
-    async def send(self, kind: str, *fields: str) -> None:
-        """Write one message. Raises :class:`BrokerUnavailable` when not connected,
-        ``ConnectionError`` when the write fails (the bytes may have left)."""
+    def _write(self, kind: str, *fields: str) -> None:
         writer = self._writer
-        if writer is None or not self.connected:
+        if writer is None or writer.is_closing():
             raise BrokerUnavailable(
                 f"not connected to NinjaTrader at {self.host}:{self.port}; reconnecting"
             )
+        data = encode(kind, *fields)
         if self.transcript is not None:
             self.transcript.append(f">> {kind} {' | '.join(fields)}")
-        writer.write(encode(kind, *fields))
-        await writer.drain()
+        writer.write(data)
+
+    def send_now(self, kind: str, *fields: str) -> None:
+        """Write one message without waiting. Raises :class:`BrokerUnavailable` when not
+        connected (nothing was written) and ``ValueError`` for a field ATI cannot carry."""
+        if not self.connected:
+            raise BrokerUnavailable(
+                f"not connected to NinjaTrader at {self.host}:{self.port}; reconnecting"
+            )
+        self._write(kind, *fields)
+
+    async def send(self, kind: str, *fields: str) -> None:
+        """Write one message, waiting for the socket only when much is buffered.
+
+        Raises what :meth:`send_now` raises, and ``ConnectionError`` when the socket
+        fails while waiting (the bytes may have left).
+        """
+        self.send_now(kind, *fields)
+        writer = self._writer
+        if writer is not None and writer.transport.get_write_buffer_size() > _HIGH_WATER:
+            await writer.drain()
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         decoder = Decoder()
@@ -138,93 +215,43 @@ class AtiConnection:
                 if not chunk:
                     logger.warning("NinjaTrader closed the connection")
                     break
-                messages = decoder.feed(chunk)
-                if messages:
-                    await self._apply(messages)
-        except StreamCorrupt as exc:
-            logger.warning("dropping the NinjaTrader connection: %s", exc)
+                try:
+                    messages = decoder.feed(chunk)
+                except StreamCorrupt as exc:
+                    self._apply(exc.messages)
+                    logger.warning("dropping the NinjaTrader connection: %s", exc)
+                    break
+                self._apply(messages)
         except (OSError, asyncio.IncompleteReadError) as exc:
             logger.warning("NinjaTrader connection lost: %r", exc)
-        await self._drop()
-        if not self._closing:
-            self._reconnect_task = asyncio.create_task(
-                self._reconnect(), name="fks-exec-ninja-reconnect"
-            )
+        finally:
+            ati = self._ati
+            if ati is not None and not ati.done():
+                ati.set_exception(ConnectionLost("NinjaTrader closed before ATI = True"))
+                ati.exception()  # retrieved: nobody may be waiting any more
+            was_up, self.connected = self.connected, False
+            self._up.clear()
+            if self._writer is not None:
+                self._writer.close()
+            if was_up and self.on_lost is not None:
+                self.on_lost()
 
-    async def _apply(self, messages: list[Message | Malformed]) -> None:
+    def _apply(self, messages: list[Message]) -> None:
+        values, on_value = self.values, self.on_value
         for message in messages:
             if self.transcript is not None:
                 self.transcript.append(f"<< {message}")
-            if isinstance(message, Malformed):
-                logger.warning("skipped a malformed NinjaTrader message: %s", message.reason)
-            elif message.type == VALUE:
-                key, value = message.fields
-                self.values[key] = value
-                self.values.move_to_end(key)
-                if len(self.values) > _MAX_VALUES:
-                    self.values.popitem(last=False)
-                if self.on_value is not None:
-                    self.on_value(key, value)
-                for event in self._waiters.get(key, ()):
-                    event.set()
-            elif message.type == DATA:
-                kind, instrument = message.fields[0], message.fields[1]
-                self.data[(instrument, kind)] = message.fields[2:]  # type: ignore[assignment]
-            else:
-                logger.debug("ignored NinjaTrader message of type %s", message.type)
-
-    async def _reconnect(self) -> None:
-        delay = 0.05
-        while not self._closing:
-            await asyncio.sleep(delay)
-            try:
-                await self.open()
-            except (OSError, asyncio.TimeoutError) as exc:
-                logger.info("reconnecting to NinjaTrader failed (%r); retry in %.2fs", exc, delay)
-                delay = min(delay * 2, self.reconnect_max_s)
-                continue
-            logger.info("reconnected to NinjaTrader")
-            if self.on_reconnect is not None:
-                result = self.on_reconnect()
-                if asyncio.iscoroutine(result):
-                    await result
-            return
-
-    async def wait_for(
-        self,
-        ready: Callable[[OrderedDict[str, str]], bool],
-        timeout: float,
-        keys: Iterable[str],
-    ) -> None:
-        """Wait until ``ready(values)`` holds, re-checking when one of ``keys`` changes.
-
-        Raises ``asyncio.TimeoutError`` after ``timeout`` seconds, and
-        :class:`BrokerUnavailable` when the connection drops meanwhile.
-        """
-        event = asyncio.Event()
-        watched = list(keys)
-        for key in watched:
-            self._waiters.setdefault(key, set()).add(event)
-        self._everyone.add(event)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        try:
-            while not ready(self.values):
-                if not self.connected:
-                    raise BrokerUnavailable("the NinjaTrader connection dropped")
-                event.clear()
-                await asyncio.wait_for(event.wait(), max(0.0, deadline - loop.time()))
-        finally:
-            self._everyone.discard(event)
-            for key in watched:
-                waiting = self._waiters.get(key)
-                if waiting is not None:
-                    waiting.discard(event)
-                    if not waiting:
-                        del self._waiters[key]
-
-    async def wait_connected(self, timeout: float) -> bool:
-        """Wait for a (re)connection; True when connected within ``timeout`` seconds."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._up.wait(), timeout)
-        return self.connected
+            if message.type != VALUE:
+                continue  # Data and ConfirmOrders echoes: the DLL's client ignores them too
+            key, value = message.fields
+            if key not in values and len(values) >= self._max_values:
+                del values[next(iter(values))]
+            values[key] = value
+            if key == "ATI" and value.lower() == "true":
+                ati = self._ati
+                if ati is not None and not ati.done():
+                    ati.set_result(None)
+            if on_value is not None:
+                on_value(key, value)
+        if self.on_batch is not None:
+            self.on_batch()

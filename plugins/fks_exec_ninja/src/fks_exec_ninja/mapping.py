@@ -1,21 +1,30 @@
-"""Orders to ATI commands and NinjaTrader order states to results, with no I/O."""
+"""Orders to ATI command lines, with no I/O.
+
+The command line is the one NinjaTrader's client DLL builds in ``Client.Command``: 13
+fields joined by ``;`` -- command, account, instrument, action, quantity, order type,
+limit price, stop price, time in force, OCO id, order id, strategy template, strategy
+id -- with ``0`` in the number fields a command does not use (the DLL formats every
+number, so it never sends an empty one).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus, OrderType
+from fks_exec.errors import OrderDenied
+from fks_exec.models import ErrorCode, Order, OrderType, TimeInForce
 
 __all__ = [
-    "STATES",
+    "cancel_command",
+    "change_quantity_command",
+    "check_name",
+    "close_position_command",
     "command",
     "order_id_for",
-    "parse_state",
-    "result_from_values",
+    "place_command",
+    "quantity_denial",
 ]
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -25,47 +34,41 @@ _TYPES = {
     OrderType.STOP: "STOPMARKET",
     OrderType.STOP_LIMIT: "STOPLIMIT",
 }
-
-STATES = {
-    "initialized": OrderStatus.PENDING,
-    "submitted": OrderStatus.PENDING,
-    "accepted": OrderStatus.ACCEPTED,
-    "triggerpending": OrderStatus.ACCEPTED,
-    "working": OrderStatus.ACCEPTED,
-    "changepending": OrderStatus.ACCEPTED,
-    "changesubmitted": OrderStatus.ACCEPTED,
-    "cancelpending": OrderStatus.ACCEPTED,
-    "cancelsubmitted": OrderStatus.ACCEPTED,
-    "cancelled": OrderStatus.CANCELED,
-    "canceled": OrderStatus.CANCELED,
-    "rejected": OrderStatus.REJECTED,
-    "partfilled": OrderStatus.PARTIALLY_FILLED,
-    "filled": OrderStatus.FILLED,
-    "unknown": OrderStatus.UNKNOWN,
-}
-FINAL_STATES = frozenset({"filled", "cancelled", "canceled", "rejected"})
-RESTING_STATES = frozenset({"accepted", "working", "triggerpending"})
+_TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC"}
 
 
 def order_id_for(client_order_id: str, suffix: str = "") -> str:
     """Our NinjaTrader order id: 32 hex characters derived from the client order id.
 
     A default client id (32 lowercase hex) is used as it is; any other is hashed, so
-    the same client id always gives the same order id, also after a reconnect.
+    the same client id always gives the same order id, also after a restart.
     """
-    base = client_order_id + suffix
     if not suffix and _HEX32.fullmatch(client_order_id):
         return client_order_id
-    return hashlib.sha256(base.encode()).hexdigest()[:32]
+    return hashlib.sha256((client_order_id + suffix).encode()).hexdigest()[:32]
 
 
-def parse_state(text: str | None) -> str | None:
-    """A NinjaTrader order state in lower case without spaces, or None."""
-    return text.strip().lower().replace(" ", "") if text else None
+def check_name(what: str, text: str) -> None:
+    """Refuse a name the ATI cannot carry, before anything is sent.
+
+    ``;`` would split the command line, NUL would end the field, non-ASCII is sent by
+    the DLL as ``?`` (another name), and ``|`` separates the parts of the keys NinjaTrader
+    pushes back (``MarketPosition|<instrument>|<account>``). Raises :class:`OrderDenied`.
+    """
+    bad = sorted({c for c in text if c in ";|\x00" or not c.isascii() or not c.isprintable()})
+    if not text.strip() or bad:
+        shown = ", ".join(repr(c) for c in bad) or "nothing"
+        raise OrderDenied(
+            f"{what} {text!r} cannot be sent over the AT Interface (it contains {shown}; "
+            "names must be printable ASCII without ';' or '|'); nothing was sent"
+        )
 
 
 def _number(value: Decimal | None) -> str:
-    return "" if value is None else format(value.normalize(), "f")
+    if value is None:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text[:-2] if text.endswith(".0") else text
 
 
 def command(*fields: str) -> str:
@@ -80,21 +83,27 @@ def command(*fields: str) -> str:
 
 
 def place_command(
-    order: Order, *, account: str, instrument: str, order_id: str, oco: str = "", strategy: str = ""
+    order: Order,
+    *,
+    account: str,
+    instrument: str,
+    order_id: str,
+    oco: str = "",
+    strategy: str = "",
+    quantity: Decimal | None = None,
 ) -> str:
     """The 13-field ATI line: ``PLACE;ACCOUNT;INSTRUMENT;ACTION;QTY;ORDER TYPE;LIMIT;
-    STOP;TIF;OCO;ORDER ID;STRATEGY;STRATEGY ID``."""
-    tif = "DAY" if order.time_in_force.value == "day" else "GTC"
+    STOP;TIF;OCO;ORDER ID;STRATEGY;STRATEGY ID`` (``quantity`` overrides the order's)."""
     return command(
         "PLACE",
         account,
         instrument,
         order.side.value.upper(),
-        _number(order.quantity),
+        _number(order.quantity if quantity is None else quantity),
         _TYPES[order.type],
         _number(order.price),
         _number(order.stop_price),
-        tif,
+        _TIF[order.time_in_force],
         oco,
         order_id,
         strategy,
@@ -102,74 +111,29 @@ def place_command(
     )
 
 
+def change_quantity_command(order_id: str, quantity: Decimal) -> str:
+    """``CHANGE`` of an order's quantity; prices ``0`` leave them as they are (help page)."""
+    return command("CHANGE", "", "", "", _number(quantity), "", "0", "0", "", "", order_id, "", "")
+
+
+def cancel_command(order_id: str) -> str:
+    """``CANCEL`` of one order by its id."""
+    return command("CANCEL", "", "", "", "0", "", "0", "0", "", "", order_id, "", "")
+
+
+def close_position_command(account: str, instrument: str) -> str:
+    """``CLOSEPOSITION``: cancel the account's working orders in ``instrument`` and flatten it."""
+    return command("CLOSEPOSITION", account, instrument, "", "0", "", "0", "0", "", "", "", "", "")
+
+
 def quantity_denial(order: Order) -> tuple[ErrorCode, str] | None:
-    """NinjaTrader trades whole contracts; a fractional quantity is refused."""
+    """What NinjaTrader's ATI cannot take: fractional quantities, TIF other than DAY/GTC."""
     if order.quantity != order.quantity.to_integral_value():
         return ErrorCode.INVALID_ORDER, (
             f"NinjaTrader takes whole quantities, got {order.quantity}; nothing was sent"
         )
-    if order.time_in_force.value in ("ioc", "fok"):
-        return ErrorCode.NOT_SUPPORTED, "the AT Interface takes DAY or GTC orders only"
-    return None
-
-
-def result_from_values(
-    values: Mapping[str, str],
-    order_id: str,
-    *,
-    plugin: str,
-    order: Order | None = None,
-    client_order_id: str | None = None,
-    symbol: str | None = None,
-) -> ExecutionResult | None:
-    """The result NinjaTrader's pushed values describe for ``order_id``, or None."""
-    state = parse_state(values.get(f"OrderStatus|{order_id}"))
-    if state is None:
-        return None
-    status = STATES.get(state, OrderStatus.ACCEPTED)
-    filled = _decimal(values.get(f"Filled|{order_id}")) or Decimal(0)
-    average = _decimal(values.get(f"AvgFillPrice|{order_id}"))
-    quantity = order.quantity if order is not None else None
-    if quantity is not None and filled > quantity:
-        filled = quantity
-    if filled > 0 and not average:
-        average = None
-        filled = Decimal(0)  # a fill without a price is not reported
-    if status is OrderStatus.FILLED and filled == 0:
-        status = OrderStatus.ACCEPTED  # "Filled" arrived before the fill values
-    if status is OrderStatus.PARTIALLY_FILLED and (
-        filled == 0 or (quantity and filled >= quantity)
-    ):
-        status = OrderStatus.FILLED if filled else OrderStatus.ACCEPTED
-    fields: dict[str, Any] = {
-        "plugin": plugin,
-        "status": status,
-        "order_id": order_id,
-        "filled_quantity": filled,
-        "average_price": average if filled else None,
-        "raw": {
-            k: values[k]
-            for k in (f"OrderStatus|{order_id}", f"Filled|{order_id}", f"AvgFillPrice|{order_id}")
-            if k in values
-        },
-    }
-    if status is OrderStatus.REJECTED:
-        fields.update(
-            error="NinjaTrader rejected the order (see its Log tab for why)",
-            error_code=ErrorCode.REJECTED,
+    if order.time_in_force not in _TIF:
+        return ErrorCode.NOT_SUPPORTED, (
+            "the AT Interface takes DAY or GTC orders only; nothing was sent"
         )
-    if order is not None:
-        return ExecutionResult.for_order(order, **fields)
-    return ExecutionResult(
-        client_order_id=client_order_id, symbol=symbol or "?", side=None, quantity=None, **fields
-    )
-
-
-def _decimal(text: str | None) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        number = Decimal(text.strip())
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() else None
+    return None

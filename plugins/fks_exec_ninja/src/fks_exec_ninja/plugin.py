@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from fks_exec.errors import BrokerUnavailable, PluginInitError
+from fks_exec.errors import BrokerUnavailable, OrderDenied, PluginInitError
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
@@ -20,23 +19,22 @@ from fks_exec.models import (
     Position,
 )
 from fks_exec.plugin import Capability, ExecutionPlugin
+from fks_exec_ninja import account
+from fks_exec_ninja.brackets import Brackets
 from fks_exec_ninja.codec import COMMAND, SUBSCRIBE
 from fks_exec_ninja.config import NinjaConfig
 from fks_exec_ninja.connection import AtiConnection
 from fks_exec_ninja.mapping import (
-    FINAL_STATES,
-    RESTING_STATES,
-    command,
+    cancel_command,
+    check_name,
     order_id_for,
-    parse_state,
     place_command,
     quantity_denial,
-    result_from_values,
 )
+from fks_exec_ninja.states import FINAL_STATES, Observed, observe, result_for
+from fks_exec_ninja.tracking import DISAGREED, LOST, Waiters
 
 __all__ = ["NinjaPlugin"]
-
-_MARKET_DATA = {"ask": "0", "bid": "1", "last": "2"}
 
 
 class NinjaPlugin(ExecutionPlugin):
@@ -53,6 +51,7 @@ class NinjaPlugin(ExecutionPlugin):
             Capability.CANCEL_ORDER,
             Capability.GET_ORDER,
             Capability.POSITIONS,
+            Capability.CLOSE_POSITION,
             Capability.STOP_ORDERS,
             Capability.BRACKET_ORDERS,
         }
@@ -63,10 +62,10 @@ class NinjaPlugin(ExecutionPlugin):
         self._transcript = transcript
         self._cfg = NinjaConfig()
         self.connection: AtiConnection | None = None
-        self._orders: dict[str, Order] = {}  # order id -> the order placed under it
-        self._brackets: dict[str, Order] = {}  # entry order id -> entry awaiting its exits
+        self._orders: OrderedDict[str, Order] = OrderedDict()  # order id -> order (bounded)
         self._subscribed: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiters = Waiters({})
+        self._brackets = Brackets({}, self._send_line, self._remember)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -77,13 +76,19 @@ class NinjaPlugin(ExecutionPlugin):
             config.port,
             connect_timeout_s=config.connect_timeout_s,
             confirm_orders=config.confirm_orders,
+            reconnect_min_s=config.reconnect_min_s,
             reconnect_max_s=config.reconnect_max_s,
-            on_reconnect=self._resubscribe,
+            on_reconnect=self._after_reconnect,
         )
         connection.transcript = self._transcript
+        self._waiters = Waiters(connection.values)
+        self._brackets = Brackets(connection.values, self._send_line, self._remember)
+        connection.on_value = self._on_value
+        connection.on_batch = self._waiters.on_batch
+        connection.on_lost = self._waiters.lost
         try:
             await connection.open()
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             await connection.close()
             raise PluginInitError(
                 f"no ready AT Interface at {config.host}:{config.port} ({type(exc).__name__}): "
@@ -91,22 +96,22 @@ class NinjaPlugin(ExecutionPlugin):
                 "AT Interface), check FKS_EXEC_NINJA_HOST/FKS_EXEC_NINJA_PORT (default 36973) "
                 "and that NinjaTrader is running"
             ) from None
-        connection.on_value = self._on_value
         self.connection = connection
 
     async def _close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         connection, self.connection = self.connection, None
         if connection is not None:
             for instrument in sorted(self._subscribed):
                 if connection.connected:
                     try:
-                        await connection.send(SUBSCRIBE, instrument, "0")
-                    except (BrokerUnavailable, ConnectionError):
+                        connection.send_now(SUBSCRIBE, instrument, "0")
+                    except BrokerUnavailable:
                         break
+            self._waiters.lost()
             await connection.close()
+
+    def _broker_says_paper(self) -> bool | None:
+        return account.is_simulation(self._cfg.account)
 
     @property
     def ati(self) -> AtiConnection:
@@ -119,286 +124,235 @@ class NinjaPlugin(ExecutionPlugin):
         """NinjaTrader's name for ``symbol`` (the symbol map, else the symbol itself)."""
         return self._cfg.symbols.get(symbol, symbol)
 
-    async def _resubscribe(self) -> None:
+    def _on_value(self, key: str, value: str) -> None:
+        self._waiters.on_value(key, value)
+        self._brackets.on_value(key, value)
+
+    async def _after_reconnect(self) -> None:
         for instrument in sorted(self._subscribed):
-            await self.ati.send(SUBSCRIBE, instrument, "1")
+            self.ati.send_now(SUBSCRIBE, instrument, "1")
+        self._brackets.refresh()
+
+    def _send_line(self, line: str) -> None:
+        self.ati.send_now(COMMAND, line)
+
+    def _remember(self, order_id: str, order: Order) -> None:
+        self._orders[order_id] = order
+        self._orders.move_to_end(order_id)
+        while len(self._orders) > self._cfg.max_tracked_orders:
+            self._orders.popitem(last=False)
 
     # ------------------------------------------------------------------ orders
 
     async def _execute_order(self, order: Order) -> ExecutionResult:
         denial = quantity_denial(order)
         if denial is not None:
-            return self._denied(order, *denial)
+            raise OrderDenied(denial[1], denial[0].value)
+        if order.has_bracket and self._cfg.strategy:
+            raise OrderDenied(
+                "stop_loss/take_profit with an ATM strategy template: the template places "
+                "its own exits; use one or the other. Nothing was sent"
+            )
+        where = order.account or self._cfg.account
+        check_name("account", where)
+        instrument = self.instrument(order.symbol)
+        check_name("instrument", instrument)
         ati = self.ati
+        if not ati.ati_up:
+            raise BrokerUnavailable("NinjaTrader's AT Interface is not up (ATI is not True)")
         order_id = order_id_for(order.client_order_id)
-        existing = result_from_values(ati.values, order_id, plugin=self.name, order=order)
-        if existing is not None or order_id in self._orders:
-            # NinjaTrader already has this id: never place it twice.
-            return existing or self._unknown(order, ErrorCode.UNKNOWN, "already sent, no state yet")
+        existing = await self._already_at_ninjatrader(order, order_id, where)
+        if existing is not None:
+            return existing
         line = place_command(
             order,
-            account=self._cfg.account,
-            instrument=self.instrument(order.symbol),
+            account=where,
+            instrument=instrument,
             order_id=order_id,
-            strategy=self._cfg.strategy,
+            strategy="" if order.has_bracket else self._cfg.strategy,
         )
-        self._orders[order_id] = order  # before sending: a lost answer still finds it
+        if order.has_bracket:
+            self._brackets.add(order, order_id, where, instrument)
+        market = order.type is OrderType.MARKET
+        quantity = order.quantity
+
+        def settled(seen: Observed) -> bool:
+            return seen.settled(quantity, market=market)
+
+        def send() -> None:
+            ati.send_now(COMMAND, line)
+            self._remember(order_id, order)
+
         try:
-            await ati.send(COMMAND, line)
+            how = await self._waiters.order(
+                order_id,
+                settled,
+                quantity=quantity,
+                timeout_s=self._cfg.order_timeout_s,
+                agree_s=self._cfg.fill_agreement_s,
+                sent=send,
+            )
         except BrokerUnavailable:
-            del self._orders[order_id]
+            self._brackets.forget(order_id)
             raise
-        except ConnectionError as exc:
-            return self._unknown(order, ErrorCode.NETWORK, f"connection lost while sending: {exc}")
-        result = await self._await_state(order, order_id)
-        if order.has_bracket and result.status is not OrderStatus.REJECTED:
-            if result.status is OrderStatus.FILLED:
-                await self._place_exits(order)
-            else:
-                self._brackets[order_id] = order
-        return result
-
-    async def _await_state(self, order: Order, order_id: str) -> ExecutionResult:
-        ati = self.ati
-        settled = FINAL_STATES if order.type is OrderType.MARKET else FINAL_STATES | RESTING_STATES
-        key = f"OrderStatus|{order_id}"
-
-        def ready(values: Any) -> bool:
-            state = parse_state(values.get(key))
-            return state in settled and (state != "filled" or f"AvgFillPrice|{order_id}" in values)
-
-        try:
-            await ati.wait_for(ready, self._cfg.order_timeout_s, [key, f"AvgFillPrice|{order_id}"])
-        except asyncio.TimeoutError:
-            pass
-        except BrokerUnavailable:
+        if how == LOST:
             return self._unknown(
                 order, ErrorCode.NETWORK, "the connection dropped before NinjaTrader answered"
             )
-        result = result_from_values(ati.values, order_id, plugin=self.name, order=order)
+        result = result_for(ati.values, order_id, plugin=self.name, order=order)
         if result is None:
             return self._unknown(
                 order,
                 ErrorCode.TIMEOUT,
                 f"no order state from NinjaTrader in {self._cfg.order_timeout_s}s",
             )
+        if how == DISAGREED and result.status is OrderStatus.UNKNOWN:
+            self.log.warning("order %s: %s", order_id, result.error)
         return result
 
-    def _on_value(self, key: str, value: str) -> None:
-        """Place a bracket's exits once its entry is filled (called by the reader)."""
-        if not key.startswith("OrderStatus|"):
-            return
-        order_id = key[len("OrderStatus|") :]
-        entry = self._brackets.get(order_id)
-        if entry is None:
-            return
-        state = parse_state(value)
-        if state in ("cancelled", "canceled", "rejected"):
-            del self._brackets[order_id]
-        elif state == "filled":
-            del self._brackets[order_id]
-            task = asyncio.create_task(
-                self._place_exits(entry), name=f"fks-exec-ninja-exits-{order_id}"
+    async def _already_at_ninjatrader(
+        self, order: Order, order_id: str, where: str
+    ) -> ExecutionResult | None:
+        """The order's result when NinjaTrader (or this process) already has its id."""
+        values = self.ati.values
+        existing = result_for(values, order_id, plugin=self.name, order=order)
+        if existing is not None:
+            return existing  # NinjaTrader has it: never place it twice
+        known = await self._order_list(where)
+        if order_id in known or order_id in self._orders:
+            return ExecutionResult.for_order(
+                order,
+                plugin=self.name,
+                status=OrderStatus.UNKNOWN,
+                order_id=order_id,
+                sent=True,
+                error_code=ErrorCode.UNKNOWN,
+                error=f"NinjaTrader already has order id {order_id} but has pushed none of "
+                "its values since connecting; not placed again: check it in NinjaTrader",
             )
-            self._tasks.add(task)
-            task.add_done_callback(self._exits_done)
+        return None
 
-    def _exits_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.log.error("bracket exits not placed: %r", task.exception())
-
-    async def _place_exits(self, entry: Order) -> None:
-        """A STOPMARKET and a LIMIT exit sharing one OCO id, for the entry's quantity."""
-        side = entry.side.opposite
-        oco = order_id_for(entry.client_order_id, "-oco")
-        exits = []
-        if entry.stop_loss is not None:
-            exits.append(
-                (
-                    Order.stop(
-                        entry.symbol,
-                        side,
-                        entry.quantity,
-                        entry.stop_loss,
-                        time_in_force=entry.time_in_force,
-                    ),
-                    "-sl",
+    async def _order_list(self, where: str) -> frozenset[str]:
+        """The ids in ``Orders|<account>`` (pushed since connecting). Raises
+        :class:`BrokerUnavailable` when it has not come in ``order_list_wait_s``."""
+        ati, key = self.ati, f"Orders|{where}"
+        if key not in ati.values and self._cfg.require_order_list:
+            await self._waiters.key([key], lambda: key in ati.values, self._cfg.order_list_wait_s)
+            if key not in ati.values:
+                raise BrokerUnavailable(
+                    f"NinjaTrader has not pushed the order list of account {where!r} since "
+                    "connecting, so this order could not be checked against the orders it "
+                    "already has; nothing was sent (is the account name right and connected "
+                    "in NinjaTrader? set require_order_list=false to skip this check)"
                 )
-            )
-        if entry.take_profit is not None:
-            exits.append(
-                (
-                    Order.limit(
-                        entry.symbol,
-                        side,
-                        entry.quantity,
-                        entry.take_profit,
-                        time_in_force=entry.time_in_force,
-                    ),
-                    "-tp",
-                )
-            )
-        for exit_order, suffix in exits:
-            exit_id = order_id_for(entry.client_order_id, suffix)
-            if f"OrderStatus|{exit_id}" in self.ati.values:
-                continue  # placed before a reconnect
-            self._orders[exit_id] = exit_order
-            line = place_command(
-                exit_order,
-                account=self._cfg.account,
-                instrument=self.instrument(entry.symbol),
-                order_id=exit_id,
-                oco=oco if len(exits) == 2 else "",
-                strategy=self._cfg.strategy,
-            )
-            await self.ati.send(COMMAND, line)
+        return account.order_ids(ati.values.get(key, ""))
 
     async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
         ati = self.ati
         order = self._orders.get(order_id)
-        before = parse_state(ati.values.get(f"OrderStatus|{order_id}"))
-        if before in FINAL_STATES:
-            return ExecutionResult.for_cancel(
-                plugin=self.name,
-                status=OrderStatus.REJECTED,
-                order_id=order_id,
-                symbol=symbol or (order.symbol if order else "?"),
-                error_code=ErrorCode.INVALID_ORDER,
-                error=f"order {order_id} is already {before}; nothing sent",
-            )
-        await ati.send(
-            COMMAND, command("CANCEL", "", "", "", "", "", "", "", "", "", order_id, "", "")
-        )
-        key = f"OrderStatus|{order_id}"
-        with contextlib.suppress(asyncio.TimeoutError, BrokerUnavailable):
-            await ati.wait_for(
-                lambda v: parse_state(v.get(key)) in FINAL_STATES,
-                self._cfg.order_timeout_s,
-                [key],
-            )
-        state = parse_state(ati.values.get(key))
         name = symbol or (order.symbol if order else "?")
+        cid = order.client_order_id if order else None
+        before = observe(ati.values, order_id)
+        if before.final:
+            raise OrderDenied(f"order {order_id} is already {before.state}", "invalid_order")
+        await self._waiters.order(
+            order_id,
+            lambda seen: seen.final,
+            quantity=None,
+            timeout_s=self._cfg.order_timeout_s,
+            agree_s=-1,
+            sent=lambda: ati.send_now(COMMAND, cancel_command(order_id)),
+        )
+        state = observe(ati.values, order_id).state
         if state in ("cancelled", "canceled"):
             return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=OrderStatus.CANCELED,
-                client_order_id=order.client_order_id if order else None,
+                client_order_id=cid,
                 order_id=order_id,
                 symbol=name,
             )
-        if state is None:
+        final = state in FINAL_STATES
+        if state is None or final:
             return ExecutionResult.for_cancel(
                 plugin=self.name,
                 status=OrderStatus.REJECTED,
                 order_id=order_id,
                 symbol=name,
                 error_code=ErrorCode.INVALID_ORDER,
-                error=f"NinjaTrader knows no order {order_id}",
+                error=f"order {order_id} is {state}"
+                if final
+                else "NinjaTrader did not "
+                f"report order {order_id} cancelled (it may not know the id)",
             )
-        final = state in FINAL_STATES
         return ExecutionResult.for_cancel(
             plugin=self.name,
-            status=OrderStatus.REJECTED if final else OrderStatus.UNKNOWN,
+            status=OrderStatus.UNKNOWN,
             order_id=order_id,
             symbol=name,
-            error_code=ErrorCode.INVALID_ORDER if final else ErrorCode.TIMEOUT,
-            error=f"order {order_id} is {state}" if final else "cancel not confirmed in time",
+            error_code=ErrorCode.TIMEOUT,
+            error=f"cancel not confirmed in {self._cfg.order_timeout_s}s (order is {state})",
         )
 
     async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
-        order_id = order_id_for(client_order_id)
+        return await self._find_order(client_order_id, {})
+
+    async def _find_order(
+        self, client_order_id: str, hints: Mapping[str, str]
+    ) -> ExecutionResult | None:
+        """From the values pushed since connecting (waiting for a reconnect and the
+        account's order list first): the order's state; ``unknown`` when the id is
+        listed (or was sent by this process) but has no values; None when the fresh
+        order list of the account does not have it. Never ``sent=False``: an order list
+        after a NinjaTrader restart may not prove that an order never arrived."""
+        order_id = hints.get("order_id") or order_id_for(client_order_id)
         order = self._orders.get(order_id)
-        return result_from_values(
-            self.ati.values,
-            order_id,
-            plugin=self.name,
-            order=order,
+        where = hints.get("account") or (order.account if order else None) or self._cfg.account
+        ati = self.ati
+        if not ati.ati_up and not await ati.wait_connected(self._cfg.connect_timeout_s):
+            raise BrokerUnavailable("not connected to NinjaTrader; cannot look the order up")
+        listed = order_id in await self._order_list(where)
+        found = result_for(
+            ati.values, order_id, plugin=self.name, order=order, client_order_id=client_order_id
+        )
+        if found is not None:
+            return found
+        if not listed and (order is None or f"Orders|{where}" in ati.values):
+            return None
+        return ExecutionResult(
             client_order_id=client_order_id,
+            symbol=order.symbol if order else "?",
+            side=order.side if order else None,
+            quantity=order.quantity if order else None,
+            plugin=self.name,
+            status=OrderStatus.UNKNOWN,
+            order_id=order_id,
+            error_code=ErrorCode.UNKNOWN,
+            error=f"order {order_id} is {'listed' if listed else 'sent'} but NinjaTrader has "
+            "pushed none of its values since connecting",
         )
 
-    async def close_position(self, symbol: str) -> None:
-        """Flatten the account's position in ``symbol`` (``CLOSEPOSITION``).
+    def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Mapping[str, str]:
+        return {
+            "order_id": order_id_for(order.client_order_id),
+            "account": order.account or self._cfg.account,
+        }
 
-        Raises :class:`BrokerUnavailable` when not connected.
-        """
-        self._require_initialized()
-        await self.ati.send(
-            COMMAND,
-            command(
-                "CLOSEPOSITION",
-                self._cfg.account,
-                self.instrument(symbol),
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-            ),
-        )
+    async def _close_position(self, symbol: str, quantity: Decimal | None) -> list[ExecutionResult]:
+        return await account.close_position(self, symbol, quantity)
 
     # ------------------------------------------------------------------ reads
 
     async def _fetch_data(self, symbol: str) -> MarketData:
-        ati = self.ati
         instrument = self.instrument(symbol)
+        check_name("instrument", instrument)
         if instrument not in self._subscribed:
-            await ati.send(SUBSCRIBE, instrument, "1")
+            self.ati.send_now(SUBSCRIBE, instrument, "1")
             self._subscribed.add(instrument)
-        keys = [f"MarketData|{instrument}|{code}" for code in _MARKET_DATA.values()]
-        try:
-            await ati.wait_for(lambda v: any(k in v for k in keys), self._cfg.order_timeout_s, keys)
-        except asyncio.TimeoutError:
-            raise BrokerUnavailable(f"no market data for {instrument} from NinjaTrader") from None
-
-        def price(kind: str) -> Decimal | None:
-            text = ati.values.get(f"MarketData|{instrument}|{_MARKET_DATA[kind]}")
-            try:
-                value = Decimal(text) if text else None
-            except ArithmeticError:
-                return None
-            return value if value is not None and value.is_finite() and value > 0 else None
-
-        return MarketData(symbol=symbol, bid=price("bid"), ask=price("ask"), last=price("last"))
+        return await account.market_data(self, symbol, instrument)
 
     async def _health_check(self) -> HealthStatus:
-        ati = self.ati
-        started = time.perf_counter()
-        if not ati.connected:
-            return HealthStatus(healthy=False, detail="not connected; reconnecting")
-        if ati.values.get("ATI", "").lower() != "true":
-            return HealthStatus(healthy=False, detail="connected, but ATI is not ready")
-        return HealthStatus(
-            healthy=True,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            detail=f"{self._cfg.host}:{self._cfg.port}, account {self._cfg.account}",
-        )
+        return account.health(self)
 
     async def _positions(self) -> list[Position]:
-        account = self._cfg.account
-        reverse = {v: k for k, v in self._cfg.symbols.items()}
-        result = []
-        for key, value in list(self.ati.values.items()):
-            parts = key.split("|")
-            if parts[0] != "MarketPosition" or len(parts) != 3 or parts[2] != account:
-                continue
-            try:
-                quantity = Decimal(value)
-                average = Decimal(self.ati.values.get(f"AvgEntryPrice|{parts[1]}|{account}", "0"))
-            except ArithmeticError:
-                continue
-            if quantity:
-                result.append(
-                    Position(
-                        symbol=reverse.get(parts[1], parts[1]),
-                        quantity=quantity,
-                        average_price=average if average > 0 else None,
-                        account=account,
-                    )
-                )
-        return sorted(result, key=lambda p: p.symbol)
+        return account.positions(self)

@@ -226,12 +226,13 @@ class FakeNinjaTrader:
             action.upper(),
             quantity,
             kind.upper(),
-            Decimal(limit) if limit else None,
-            Decimal(stop) if stop else None,
+            Decimal(limit) if limit and Decimal(limit) else None,  # the DLL sends 0 if unused
+            Decimal(stop) if stop and Decimal(stop) else None,
             tif.upper() or "DAY",
             oco,
         )
         self.orders[order_id] = order
+        await self._push_all((f"Orders|{account}", self._order_list(account)))
         await self._set_state(order, "Submitted")
         valid = (
             account in self.accounts
@@ -326,6 +327,7 @@ class FakeNinjaTrader:
     async def _push_account_snapshot(self, client: _Client) -> None:
         pairs = [(f"BuyingPower|{a}", str(self.cash[a] * 4)) for a in sorted(self.accounts)]
         pairs += [(f"CashValue|{a}", str(self.cash[a])) for a in sorted(self.accounts)]
+        pairs += [(f"Orders|{a}", self._order_list(a)) for a in sorted(self.accounts)]
         for order in self.orders.values():  # so a reconnected client can reconcile
             pairs.append(("OrderStatus|" + order.order_id, order.state))
             if order.filled:
@@ -339,6 +341,9 @@ class FakeNinjaTrader:
                 (f"AvgEntryPrice|{instrument}|{account}", str(average)),
             ]
         await self._push(client, *pairs)
+
+    def _order_list(self, account: str) -> str:
+        return "|".join(o.order_id for o in self.orders.values() if o.account == account)
 
     async def _push_quotes(self, instrument: str, only: _Client | None = None) -> None:
         if instrument not in self.quotes:

@@ -1,0 +1,185 @@
+"""Account-level reads and operations of the ninja plugin: health, positions, quotes,
+closing a position, the account's order list and whether it is a simulation account."""
+
+from __future__ import annotations
+
+import functools
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
+
+from fks_exec.errors import BrokerUnavailable, OrderDenied
+from fks_exec.models import (
+    ErrorCode,
+    ExecutionResult,
+    HealthStatus,
+    MarketData,
+    Order,
+    OrderSide,
+    OrderStatus,
+    Position,
+)
+from fks_exec_ninja.codec import COMMAND
+from fks_exec_ninja.mapping import check_name, close_position_command
+from fks_exec_ninja.states import observe
+
+if TYPE_CHECKING:
+    from fks_exec_ninja.plugin import NinjaPlugin
+
+__all__ = [
+    "close_position",
+    "health",
+    "is_simulation",
+    "market_data",
+    "order_ids",
+    "positions",
+]
+
+_MARKET_DATA = {"ask": "0", "bid": "1", "last": "2"}  # DLL MarketDataType: Ask 0, Bid 1, Last 2
+
+
+def is_simulation(name: str) -> bool | None:
+    """True for NinjaTrader's simulation and playback accounts (``Sim101``,
+    ``Playback101``, any ``Sim…``/``Playback…``), None otherwise: NinjaTrader's ATI does
+    not say what another name is, so the ``paper`` setting decides."""
+    return True if name.lower().startswith(("sim", "playback")) else None
+
+
+@functools.lru_cache(maxsize=16)
+def order_ids(listing: str) -> frozenset[str]:
+    """The order ids in an ``Orders|<account>`` value (``|``-separated, help page "Orders")."""
+    return frozenset(part for part in listing.split("|") if part)
+
+
+def health(plugin: NinjaPlugin) -> HealthStatus:
+    """Healthy when an order could go now: connected, ``ATI`` = ``True``, and the
+    account's values (its order list) pushed since connecting."""
+    ati, cfg = plugin.ati, plugin._cfg
+    where = f"{cfg.host}:{cfg.port}"
+    if not ati.connected:
+        return HealthStatus(healthy=False, detail=f"not connected to {where}; reconnecting")
+    if not ati.ati_up:
+        return HealthStatus(healthy=False, detail=f"connected to {where}, but ATI is not True")
+    listing = ati.values.get(f"Orders|{cfg.account}")
+    if listing is None:
+        return HealthStatus(
+            healthy=not cfg.require_order_list,
+            detail=f"{where}: ATI True; no Orders|{cfg.account} pushed since connecting "
+            "(is the account connected in NinjaTrader?)",
+        )
+    return HealthStatus(
+        healthy=True,
+        detail=f"{where}: ATI True; account {cfg.account} values pushed "
+        f"({len(order_ids(listing))} orders listed)",
+    )
+
+
+def positions(plugin: NinjaPlugin) -> list[Position]:
+    """``MarketPosition|<instrument>|<account>`` values that are not zero."""
+    account = plugin._cfg.account
+    values = plugin.ati.values
+    reverse = {v: k for k, v in plugin._cfg.symbols.items()}
+    result = []
+    for key, value in list(values.items()):
+        parts = key.split("|")
+        if parts[0] != "MarketPosition" or len(parts) != 3 or parts[2] != account:
+            continue
+        try:
+            quantity = Decimal(value)
+            average = Decimal(values.get(f"AvgEntryPrice|{parts[1]}|{account}", "0"))
+        except ArithmeticError:
+            continue
+        if quantity and quantity.is_finite():
+            result.append(
+                Position(
+                    symbol=reverse.get(parts[1], parts[1]),
+                    quantity=quantity,
+                    average_price=average if average > 0 else None,
+                    account=account,
+                )
+            )
+    return sorted(result, key=lambda p: p.symbol)
+
+
+async def market_data(plugin: NinjaPlugin, symbol: str, instrument: str) -> MarketData:
+    """The pushed quote of ``instrument``; waits for one after subscribing. Raises
+    :class:`BrokerUnavailable` when none comes in ``order_timeout_s``."""
+    values = plugin.ati.values
+    keys = [f"MarketData|{instrument}|{code}" for code in _MARKET_DATA.values()]
+    if not await plugin._waiters.key(
+        keys, lambda: any(k in values for k in keys), plugin._cfg.order_timeout_s
+    ):
+        raise BrokerUnavailable(f"no market data for {instrument} from NinjaTrader")
+
+    def price(kind: str) -> Decimal | None:
+        text = values.get(f"MarketData|{instrument}|{_MARKET_DATA[kind]}")
+        try:
+            value = Decimal(text) if text else None
+        except ArithmeticError:
+            return None
+        return value if value is not None and value.is_finite() and value > 0 else None
+
+    return MarketData(symbol=symbol, bid=price("bid"), ask=price("ask"), last=price("last"))
+
+
+async def close_position(
+    plugin: NinjaPlugin, symbol: str, quantity: Decimal | None
+) -> list[ExecutionResult]:
+    """Close all (``CLOSEPOSITION``) or part (an opposite market order) of the account's
+    position in ``symbol``; never more than the position. Raises
+    :class:`BrokerUnavailable` when NinjaTrader has pushed no position to go by."""
+    cfg, ati = plugin._cfg, plugin.ati
+    instrument = plugin.instrument(symbol)
+    check_name("instrument", instrument)
+    key = f"MarketPosition|{instrument}|{cfg.account}"
+    if key not in ati.values:
+        raise BrokerUnavailable(
+            f"NinjaTrader has pushed no position of {cfg.account} in {instrument} since "
+            "connecting, so what to close is not known; nothing was sent"
+        )
+    held = Decimal(ati.values[key])
+    if held == 0:
+        return []
+    side = OrderSide.SELL if held > 0 else OrderSide.BUY
+    if quantity is not None and quantity < abs(held):
+        whole = quantity.to_integral_value(rounding=ROUND_DOWN)
+        if whole == 0:
+            raise OrderDenied(f"NinjaTrader closes whole contracts, got {quantity}")
+        return [await plugin.execute_order(Order.market(symbol, side, whole))]
+    listing_key = f"Orders|{cfg.account}"
+    before = order_ids(ati.values.get(listing_key, ""))
+    ati.send_now(COMMAND, close_position_command(cfg.account, instrument))
+    await plugin._waiters.key(
+        [key], lambda: Decimal(ati.values.get(key, "0") or "0") == 0, cfg.order_timeout_s
+    )
+    closing = Order.market(symbol, side, abs(held), account=cfg.account)
+    return [_close_result(plugin, closing, key, before, listing_key)]
+
+
+def _close_result(
+    plugin: NinjaPlugin, closing: Order, key: str, before: frozenset[str], listing_key: str
+) -> ExecutionResult:
+    values = plugin.ati.values
+    left = Decimal(values.get(key, "0") or "0")
+    filled, cost = Decimal(0), Decimal(0)
+    for order_id in order_ids(values.get(listing_key, "")) - before:
+        seen = observe(values, order_id)
+        if seen.filled > 0 and seen.average:
+            filled += seen.filled
+            cost += seen.filled * seen.average
+    if left == 0 and filled == closing.quantity:
+        return ExecutionResult.for_order(
+            closing,
+            plugin=plugin.name,
+            status=OrderStatus.FILLED,
+            filled_quantity=filled,
+            average_price=cost / filled,
+        )
+    what = "flat, but the closing fill was not identified" if left == 0 else f"still {left}"
+    return ExecutionResult.for_order(
+        closing,
+        plugin=plugin.name,
+        status=OrderStatus.UNKNOWN,
+        sent=True,
+        error_code=ErrorCode.UNKNOWN,
+        error=f"CLOSEPOSITION sent; the position is {what}: check positions()",
+    )
