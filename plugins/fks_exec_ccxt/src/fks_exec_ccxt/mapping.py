@@ -58,8 +58,8 @@ class Request:
     symbol: str
     type: str
     side: str
-    amount: float
-    price: float | None
+    amount: float | int
+    price: float | int | None
     params: dict[str, Any]
     venue_client_id: str
 
@@ -131,14 +131,14 @@ def build_request(
     except PrecisionError as exc:
         return Denial(ErrorCode.INVALID_ORDER, f"{rules.exchange_id}: {exc}")
     if prices.stop_price is not None and rules.stop.param is not None:
-        params[rules.stop.param] = float(prices.stop_price)
+        params[rules.stop.param] = _number(prices.stop_price)
         if rules.stop.direction is not None:
             key, rising, falling = rules.stop.direction
             params[key] = rising if order.side.value == "buy" else falling
     if prices.stop_loss is not None:
-        params["stopLoss"] = {"triggerPrice": float(prices.stop_loss)}
+        params["stopLoss"] = {"triggerPrice": _number(prices.stop_loss)}
     if prices.take_profit is not None:
-        params["takeProfit"] = {"triggerPrice": float(prices.take_profit)}
+        params["takeProfit"] = {"triggerPrice": _number(prices.take_profit)}
     price = prices.price
     value_price = price if price is not None else reference_price
     denial = _check_limits(rules, amount, value_price)
@@ -158,11 +158,17 @@ def build_request(
         symbol=rules.symbol,
         type=kind,
         side=order.side.value,
-        amount=float(amount),
-        price=float(price) if price is not None else None,
+        amount=_number(amount),
+        price=_number(price) if price is not None else None,
         params=params,
         venue_client_id=client_id,
     )
+
+
+def _number(value: Decimal) -> float | int:
+    # ccxt takes Python numbers; an integral one goes as an int, as ccxt's own cases do
+    # (some venues' JSON bodies carry the number itself: mexc ``vol``, gate ``size``).
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _check_limits(rules: MarketRules, amount: Decimal, price: Decimal | None) -> Denial | None:

@@ -105,7 +105,11 @@ async def _failed(
 
 
 async def cancel(
-    plugin: CcxtPlugin, order_id: str, market: dict[str, Any] | None, symbol: str, stop: bool
+    plugin: CcxtPlugin,
+    order_id: str,
+    market: dict[str, Any] | None,
+    symbol: str | None,
+    stop: bool,
 ) -> ExecutionResult:
     """Cancel ``order_id``; a trigger order (placed as a stop, or not found among regular
     orders where ccxt keeps trigger orders apart) is cancelled with ccxt's ``trigger`` flag.
@@ -116,6 +120,7 @@ async def cancel(
 
     exchange = plugin.exchange
     unified = market["symbol"] if market else symbol
+    where = unified or "?"
     flags = trigger_flags(exchange, market, "fetchOpenOrders") if market else [{}]
     if stop and len(flags) > 1:
         flags.reverse()
@@ -123,13 +128,18 @@ async def cancel(
         try:
             raw = await exchange.cancel_order(order_id, unified, params)
             break
+        except ccxt_async.ArgumentsRequired:
+            raise ValueError(
+                f"cancel_order({order_id!r}) on {exchange.id} needs symbol=: this plugin "
+                "did not place it"
+            ) from None
         except ccxt_async.OrderNotFound as exc:
             if attempt + 1 < len(flags):
                 continue
-            return _cancel_failed(plugin, order_id, unified, exc)
+            return _cancel_failed(plugin, order_id, where, exc)
         except ccxt_async.BaseError as exc:
-            return _cancel_failed(plugin, order_id, unified, exc)
-    result = to_result({**raw, "id": raw.get("id") or order_id}, plugin=plugin.name, symbol=unified)
+            return _cancel_failed(plugin, order_id, where, exc)
+    result = to_result({**raw, "id": raw.get("id") or order_id}, plugin=plugin.name, symbol=where)
     if result.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
         # Many exchanges acknowledge a cancel without a final status.
         result = ExecutionResult.model_validate(

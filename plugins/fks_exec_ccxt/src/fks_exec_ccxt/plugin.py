@@ -200,11 +200,7 @@ class CcxtPlugin(ExecutionPlugin):
         from fks_exec_ccxt.orders import cancel
 
         symbol = symbol or self._symbols.get(order_id)
-        if symbol is None:
-            raise ValueError(
-                f"cancel_order({order_id!r}) on ccxt needs symbol=: this plugin did not place it"
-            )
-        market = await self.market(symbol)
+        market = await self.market(symbol) if symbol else None
         return await cancel(self, order_id, market, symbol, order_id in self._stops)
 
     async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
