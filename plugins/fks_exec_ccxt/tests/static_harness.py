@@ -202,7 +202,7 @@ def differences(expected: Any, sent: Any, skip: set[str]) -> list[str]:
     if isinstance(expected, list):
         if not isinstance(sent, list) or len(sent) != len(expected):
             return [f"list of {len(expected)} != {sent!r}"]
-        return [d for e, s in zip(expected, sent) for d in differences(e, s, skip)]
+        return [d for e, s in zip(expected, sent, strict=True) for d in differences(e, s, skip)]
     if isinstance(expected, dict):
         if not isinstance(sent, dict):
             return [f"{expected!r} != {sent!r}"]

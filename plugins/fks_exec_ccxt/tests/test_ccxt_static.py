@@ -18,6 +18,7 @@ import pytest
 from fks_exec import OrderStatus
 from fks_exec_ccxt.mapping import to_result
 from fks_exec_ccxt.testing.aiohttp_transport import HttpResponse
+
 from .static_harness import (
     EXCHANGES,
     Expressed,
@@ -271,7 +272,7 @@ async def test_recorded_orders_become_the_right_results(
     stored = case["parsed"] if isinstance(case["parsed"], list) else [case["parsed"]]
     now = parsed_now if isinstance(parsed_now, list) else [parsed_now]
     assert len(now) == len(stored)
-    for raw, recorded in zip(now, stored):
+    for raw, recorded in zip(now, stored, strict=True):
         result = to_result(raw, plugin="ccxt", symbol=raw.get("symbol"))
         assert result_matches_parsed(result, recorded) == []
 
