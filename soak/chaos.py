@@ -252,6 +252,7 @@ async def run(seed: int = 7, orders: int = 600, concurrency: int = 24) -> Report
         registry,
         routes=routes,
         fallbacks={"broken": ["mock"]},
+        allow_paper_fallback={"broken": ["mock"]},  # a test plugin, not real money
         configs={"ninja": brokers.ninja_config, "hanging": {}},
         reconcile_delay_s=0.05,
         reconcile_attempts=4,

@@ -160,7 +160,7 @@ def _public_methods() -> set[str]:
         name
         for name, member in inspect.getmembers(ExecutionPlugin)
         if not name.startswith("_") and inspect.isfunction(member)
-    } - {"supports", "redact", "init"}
+    } - {"supports", "redact", "init", "bind_instance_name"}
 
 
 def test_every_public_method_is_scanned() -> None:
@@ -259,9 +259,10 @@ def ccxt_echoing_the_key(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """A real ccxt binance object whose aiohttp session answers every request with
     Binance's -2015 error quoting the API key back; returns the requests it saw."""
     pytest.importorskip("fks_exec_ccxt")
-    import aiohttp
 
-    from fks_exec_ccxt.testing.aiohttp_transport import FakeClientSession, HttpResponse
+    from ccxt.async_support.base.exchange import Exchange as AsyncExchange
+
+    from fks_exec_ccxt.testing.aiohttp_transport import HttpResponse, attach_session
 
     seen: list[Any] = []
 
@@ -270,7 +271,13 @@ def ccxt_echoing_the_key(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         body = json.dumps({"code": -2015, "msg": f"Invalid API-key {CCXT_KEY}, IP"})
         return HttpResponse(401, body)
 
-    monkeypatch.setattr(aiohttp, "ClientSession", lambda *a, **k: FakeClientSession(venue))
+    def open_fake_session(self: Any, *args: Any, **kwargs: Any) -> None:
+        # Where ccxt would open its aiohttp session: everything above it (request
+        # building, signing, ccxt's request log, error handling) runs for real.
+        if self.session is None:
+            attach_session(self, venue)
+
+    monkeypatch.setattr(AsyncExchange, "open", open_fake_session)
     for name, value in {
         "FKS_EXEC_CCXT_EXCHANGE": "binance",
         "FKS_EXEC_CCXT_API_KEY": CCXT_KEY,

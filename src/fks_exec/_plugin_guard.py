@@ -196,6 +196,8 @@ class PluginGuard:
             result = result.model_copy(update={"error": error, "raw": redactor.value(result.raw)})
         if result.paper is None:
             result.__dict__["paper"] = self._paper
+        if result.plugin != self.name and result.plugin == type(self).name:
+            result.__dict__["plugin"] = self.name  # a named instance (ccxt:okx-testnet)
         return result
 
     async def _read(self, coro: Awaitable[T], doing: str) -> T:

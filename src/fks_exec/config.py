@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any, Optional, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from fks_exec._names import parse_name_list
+from fks_exec._names import parse_name_list, split_instance
 from fks_exec.errors import ConfigurationError
 
 __all__ = [
@@ -49,8 +49,16 @@ class PluginConfig(BaseModel):
 
 
 def env_prefix(plugin_name: str) -> str:
-    """Return the variable prefix of a plugin's settings, e.g. ``FKS_EXEC_CCXT_``."""
-    return f"{ENV_PREFIX}{plugin_name.upper()}_"
+    """Return the variable prefix of a plugin's settings, e.g. ``FKS_EXEC_CCXT_``.
+
+    A named instance ``ccxt:okx-testnet`` reads ``FKS_EXEC_CCXT__OKX_TESTNET_*``
+    (two underscores after the plugin, ``-`` as ``_``). Raises ``ValueError`` for a
+    malformed instance name.
+    """
+    kind, instance = split_instance(plugin_name)
+    if instance is None:
+        return f"{ENV_PREFIX}{kind.upper()}_"
+    return f"{ENV_PREFIX}{kind.upper()}__{instance.upper().replace('-', '_')}_"
 
 
 @cache
@@ -91,8 +99,13 @@ def _read_env(plugin_name: str, model: type[PluginConfig], prefix: str) -> dict[
 
 def _unknown_env_names(model: type[PluginConfig], prefix: str) -> list[str]:
     known = {f"{prefix}{name}".upper() for name in model.model_fields}
+    instances = f"{prefix}_"  # FKS_EXEC_CCXT__<INSTANCE>_* belong to named instances
     return sorted(
-        key for key in os.environ if key.upper().startswith(prefix) and key.upper() not in known
+        key
+        for key in os.environ
+        if key.upper().startswith(prefix)
+        and not key.upper().startswith(instances)
+        and key.upper() not in known
     )
 
 
@@ -183,7 +196,8 @@ class ExecutorSettings(BaseSettings):
     """The executor's own FKS_EXEC_* variables.
 
     ``FKS_EXEC_DEFAULT`` (plugin name), ``FKS_EXEC_ROUTES`` (``BTC/*=ccxt;EURUSD=mt5``),
-    ``FKS_EXEC_FALLBACKS`` (``mt5=ccxt,mock``), ``FKS_EXEC_PLUGINS`` (allowlist) and
+    ``FKS_EXEC_FALLBACKS`` (``mt5=ccxt,mock``), ``FKS_EXEC_ALLOW_PAPER_FALLBACK``
+    (``ccxt=mock``: fallbacks allowed to cross paper and live), ``FKS_EXEC_PLUGINS`` (allowlist) and
     ``FKS_EXEC_DISABLED`` (denylist), both comma lists.
     """
 
@@ -194,6 +208,7 @@ class ExecutorSettings(BaseSettings):
     default: str | None = None
     routes: Annotated[dict[str, str], NoDecode] = {}
     fallbacks: Annotated[dict[str, list[str]], NoDecode] = {}
+    allow_paper_fallback: Annotated[dict[str, list[str]], NoDecode] = {}
     plugins: Annotated[list[str] | None, NoDecode] = None
     disabled: Annotated[list[str], NoDecode] = []
 
@@ -204,11 +219,12 @@ class ExecutorSettings(BaseSettings):
             return dict(_parse_pairs(value, "FKS_EXEC_ROUTES", "'BTC/*=ccxt;EURUSD=mt5'"))
         return value
 
-    @field_validator("fallbacks", mode="before")
+    @field_validator("fallbacks", "allow_paper_fallback", mode="before")
     @classmethod
-    def _fallbacks(cls, value: Any) -> Any:
+    def _fallbacks(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
-            pairs = _parse_pairs(value, "FKS_EXEC_FALLBACKS", "'mt5=ccxt,mock'")
+            what = f"FKS_EXEC_{str(info.field_name).upper()}"
+            pairs = _parse_pairs(value, what, "'mt5=ccxt,mock'")
             return {key: parse_name_list(names) for key, names in pairs}
         return value
 

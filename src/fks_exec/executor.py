@@ -15,9 +15,11 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
+from fks_exec._paper_guard import PaperLiveGuard
 from fks_exec.config import ExecutorSettings
 from fks_exec.errors import (
     BrokerUnavailable,
@@ -80,7 +82,13 @@ class Executor:
             ``{"*/USDT": "ccxt", "EURUSD": "mt5", "ES *": "ninja"}``.
         fallbacks: ``{plugin: [plugin, ...]}`` tried in order when a plugin is
             unavailable (nothing sent). Never used after an order may have been sent.
+            A pair that mixes paper and live is refused (:class:`ConfigurationError` at
+            start, or when a lazily started plugin connects) unless allowed below.
+        allow_paper_fallback: ``{plugin: [fallback, ...]}`` pairs allowed to cross
+            paper and live (``{"ccxt": ["mock"]}``); see docs/paper-and-live.md.
         configs: ``{plugin: {field: value}}``, merged over FKS_EXEC_<PLUGIN>_* variables.
+            A plugin name may name an instance (``ccxt:okx-testnet``), whose variables
+            are ``FKS_EXEC_CCXT__OKX_TESTNET_*``.
         reconcile_attempts: ``get_order`` lookups for an order whose fate is unknown.
         reconcile_delay_s: first pause between those lookups (doubled each time).
         history_size: settled client order ids kept in memory (oldest forgotten; ids in
@@ -110,6 +118,7 @@ class Executor:
         health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
         retry_init_after_s: float = 30.0,
         journal: Journal | str | None = None,
+        allow_paper_fallback: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self._registry = registry if registry is not None else PluginRegistry()
         self._default = default or None
@@ -118,9 +127,15 @@ class Executor:
             primary: tuple(_checked_names(names, f"fallbacks[{primary!r}]"))
             for primary, names in (fallbacks or {}).items()
         }
-        self._configs: dict[str, Mapping[str, Any]] = {
-            k: dict(v) for k, v in (configs or {}).items()
-        }
+        self._configs: dict[str, Mapping[str, Any]] = _checked_configs(configs)
+        self._paper_guard = PaperLiveGuard(
+            self._fallbacks,
+            {
+                primary: _checked_names(names, f"allow_paper_fallback[{primary!r}]")
+                for primary, names in (allow_paper_fallback or {}).items()
+            },
+            self._configs,
+        )
         if reconcile_attempts < 0 or reconcile_delay_s < 0 or health_timeout_s <= 0:
             raise ConfigurationError(
                 "reconcile_attempts and reconcile_delay_s must be >= 0, health_timeout_s > 0"
@@ -158,6 +173,7 @@ class Executor:
             "default": settings.default,
             "routes": settings.routes,
             "fallbacks": settings.fallbacks,
+            "allow_paper_fallback": settings.allow_paper_fallback,
         }
         kwargs.update(overrides)
         return cls(registry, **kwargs)
@@ -227,12 +243,20 @@ class Executor:
         for name in planned:
             if name not in known:
                 self._registry.load(name)  # raises PluginNotFound / ConfigurationError
+        # Refused pairs are refused before anything connects (what the configs say),
+        # and again once the started plugins have said what they trade.
+        self._paper_guard.check(self._started)
         await self._keeper.ensure_open()
         failures = await self._registry.init_all(self._configs, names=planned, strict=strict)
         now = time.monotonic()
         for name in failures:
             self._init_failed_at[name] = now
         started = [n for n in planned if n not in failures and self._registry.is_initialized(n)]
+        try:
+            self._paper_guard.check(self._started)
+        except ConfigurationError:
+            await self.close()
+            raise
         found = {n: await self._keeper.recover(n, self._registry.get(n)) for n in started}
         if any(found.values()):
             logger.warning(summary_line(self.journal.location, found))
@@ -312,9 +336,14 @@ class Executor:
             self._init_failed_at[name] = time.monotonic()
             raise BrokerUnavailable(f"plugin {name!r} is unavailable: {exc}") from exc
         self._init_failed_at.pop(name, None)
+        self._paper_guard.check(self._started, [name])  # now it says paper or live
         await self._recover(name, plugin)
         self._ready[name] = plugin
         return plugin
+
+    def _started(self, name: str) -> ExecutionPlugin | None:
+        registry = self._registry
+        return registry.get(name) if registry.is_initialized(name) else None
 
     async def _recover(self, name: str, plugin: ExecutionPlugin) -> None:
         # No order reaches a plugin before the entries an earlier process left open
@@ -493,6 +522,15 @@ class Executor:
             try:
                 if plugin is None or not plugin.is_initialized:
                     plugin = await self.plugin(name)
+                refused = name != primary and self._paper_guard.refusal(
+                    primary, name, self._started
+                )
+                if refused:
+                    failures.append(f"{name}: {refused}")
+                    logger.error(
+                        "order %s not sent to %r: %s", order.client_order_id, name, refused
+                    )
+                    continue
                 if name != primary:  # the journal must name the plugin that gets it
                     await self._keeper.switch_plugin(order, name)
                 entry.plugin = name
@@ -649,6 +687,18 @@ class Executor:
             raise RoutingError("positions() needs plugin= when no default plugin is set")
         return await (await self.plugin(name)).positions()
 
+    async def close_position(
+        self, symbol: str, quantity: Decimal | None = None, *, plugin: str | None = None
+    ) -> list[ExecutionResult]:
+        """Close the position in ``symbol`` (all, or ``quantity``) at its routed plugin.
+
+        Returns the results of the orders sent. Raises :class:`RoutingError`,
+        :class:`NotSupported` and what the plugin's ``close_position`` raises; never
+        falls back (a position lives at one broker).
+        """
+        name = self.route(symbol, plugin)
+        return await (await self.plugin(name)).close_position(symbol, quantity)
+
     async def health(self) -> dict[str, HealthStatus]:
         """Health of every started (or failed) plugin, checked concurrently with a timeout."""
         return await self._registry.health(timeout=self._health_timeout_s)
@@ -660,6 +710,23 @@ class Executor:
 
 def _changed(before: ExecutionResult, after: ExecutionResult) -> bool:
     return (before.status, before.filled_quantity) != (after.status, after.filled_quantity)
+
+
+def _checked_configs(configs: Any) -> dict[str, Mapping[str, Any]]:
+    if configs is None:
+        return {}
+    if not isinstance(configs, Mapping):
+        raise ConfigurationError("configs must map plugin names to dicts of settings")
+    checked: dict[str, Mapping[str, Any]] = {}
+    for name, values in configs.items():
+        if values is None:
+            values = {}
+        if not isinstance(name, str) or not isinstance(values, Mapping):
+            raise ConfigurationError(
+                f"configs[{name!r}] must be a dict of settings, e.g. {{'mock': {{'cash': 1000}}}}"
+            )
+        checked[name] = dict(values)
+    return checked
 
 
 def _checked_routes(routes: Mapping[str, str]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr
 
+from fks_exec._names import split_instance
 from fks_exec._once import OncePerId
 from fks_exec._plugin_guard import PluginGuard, ms_since
 from fks_exec.config import PluginConfig, load_plugin_config
@@ -129,6 +130,22 @@ class ExecutionPlugin(PluginGuard, ABC):
     def __repr__(self) -> str:
         state = "initialized" if self._initialized else "not initialized"
         return f"<{type(self).__name__} name={self.name!r} {state}>"
+
+    def bind_instance_name(self, name: str) -> None:
+        """Name this object as one named instance of its plugin (``ccxt:okx-testnet``).
+
+        The registry calls it before ``init``: results, logs and messages then carry
+        the instance name, and ``init`` reads the instance's own variables
+        (``FKS_EXEC_CCXT__OKX_TESTNET_*``). Raises ``ValueError`` for a name of
+        another plugin or after ``init``.
+        """
+        kind, instance = split_instance(name)
+        if instance is None or kind != type(self).name:
+            raise ValueError(f"{name!r} is not an instance name of plugin {type(self).name!r}")
+        if self._initialized:
+            raise ValueError("bind_instance_name must be called before init()")
+        setattr(self, "name", name)  # noqa: B010 - an instance value over the ClassVar
+        self.log = logging.getLogger(f"fks_exec.plugins.{name}")
 
     # ------------------------------------------------------------------ state
 

@@ -18,7 +18,7 @@ from importlib.metadata import EntryPoint, entry_points
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from fks_exec._names import parse_name_list
+from fks_exec._names import parse_name_list, split_instance
 from fks_exec.errors import (
     ConfigurationError,
     FksExecError,
@@ -168,10 +168,16 @@ class PluginRegistry:
         return set(self._infos) | set(self._conflicts) | set(self._registered)
 
     def is_enabled(self, name: str) -> bool:
-        """True unless ``name`` is outside the allowlist or on the denylist."""
+        """True unless ``name`` is outside the allowlist or on the denylist.
+
+        A named instance (``ccxt:okx-testnet``) is enabled when it or its plugin is
+        allowed and neither is denied.
+        """
+        kind = _kind(name)
         if name in self._registered:
             return name not in self._disabled
-        return (self._enabled is None or name in self._enabled) and name not in self._disabled
+        allowed = self._enabled is None or name in self._enabled or kind in self._enabled
+        return allowed and name not in self._disabled and kind not in self._disabled
 
     def list_names(self) -> list[str]:
         """Names of the enabled plugins, sorted."""
@@ -208,15 +214,17 @@ class PluginRegistry:
         instance = self._instances.get(name)
         if instance is not None:
             return instance
-        if name not in self._known():
+        known = self._known()
+        if name not in known and _kind(name) not in known:
             raise PluginNotFound(self._not_found_message(name))
         if not self.is_enabled(name):
             raise ConfigurationError(
                 f"plugin {name!r} is disabled (FKS_EXEC_PLUGINS / FKS_EXEC_DISABLED); "
                 "enable it there to use it"
             )
-        if name in self._conflicts:
-            error = PluginLoadError(self._conflicts[name])
+        conflict = self._conflicts.get(name) or self._conflicts.get(_kind(name))
+        if conflict is not None:
+            error = PluginLoadError(conflict)
             self._failures[name] = error
             raise error
         try:
@@ -241,15 +249,22 @@ class PluginRegistry:
     def _instantiate(self, name: str) -> ExecutionPlugin:
         from fks_exec.plugin import ExecutionPlugin
 
+        kind = _kind(name)
         if name in self._registered:
             obj: Any = self._registered[name]
+        elif kind in self._registered:
+            obj = self._registered[kind]
+            if isinstance(obj, ExecutionPlugin):  # one object cannot be two instances
+                obj = type(obj)
         else:
-            obj = self._entry_points[name].load()
+            obj = self._entry_points[kind].load()
         if isinstance(obj, ExecutionPlugin):
             return obj
         if isinstance(obj, type) and issubclass(obj, ExecutionPlugin):
             instance = obj()
-            if getattr(obj, "name", name) != name:
+            if kind != name:
+                instance.bind_instance_name(name)
+            elif getattr(obj, "name", name) != name:
                 logger.warning(
                     "plugin class %s says its name is %r but is registered as %r",
                     obj.__qualname__,
@@ -394,3 +409,14 @@ def _is_plugin(obj: object) -> bool:
     return isinstance(obj, ExecutionPlugin) or (
         isinstance(obj, type) and issubclass(obj, ExecutionPlugin)
     )
+
+
+def _kind(name: str) -> str:
+    """The plugin a name refers to: ``ccxt`` for ``ccxt`` and for ``ccxt:okx-testnet``.
+
+    Raises :class:`ConfigurationError` for a malformed instance name.
+    """
+    try:
+        return split_instance(name)[0]
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
