@@ -1,0 +1,192 @@
+"""Models: the rules mutation testing found unchecked (issue 12).
+
+Sides and their signs, where a bracket may sit at its edges, what ``sent`` may say with
+each status, partial fills, and what raw broker payloads are turned into.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from fks_exec import (
+    ExecutionResult,
+    HealthStatus,
+    MarketData,
+    Order,
+    OrderSide,
+    OrderStatus,
+)
+
+D = Decimal
+
+
+def result(**fields: Any) -> ExecutionResult:
+    values: dict[str, Any] = {
+        "plugin": "mock",
+        "client_order_id": "c1",
+        "symbol": "X",
+        "side": "buy",
+        "quantity": 2,
+    }
+    return ExecutionResult(**{**values, **fields})
+
+
+# ------------------------------------------------------------------ sides and statuses
+
+
+def test_a_buy_adds_and_a_sell_subtracts_and_each_closes_the_other() -> None:
+    assert (OrderSide.BUY.sign, OrderSide.SELL.sign) == (1, -1)
+    assert (OrderSide.BUY.opposite, OrderSide.SELL.opposite) == (OrderSide.SELL, OrderSide.BUY)
+
+
+@pytest.mark.parametrize(("text", "side"), [("BUY", OrderSide.BUY), (" Sell ", OrderSide.SELL)])
+def test_sides_are_read_in_any_case(text: str, side: OrderSide) -> None:
+    assert OrderSide(text) is side and str(side) == side.value
+
+
+def test_only_filled_canceled_rejected_and_expired_are_final() -> None:
+    final = {s for s in OrderStatus if s.is_final}
+    assert final == {"filled", "canceled", "rejected", "expired"}
+
+
+# ------------------------------------------------------------------ orders
+
+
+def test_a_price_on_the_wrong_order_type_says_which_type_to_use() -> None:
+    with pytest.raises(ValidationError, match="use a limit order"):
+        Order(symbol="X", side="buy", type="market", quantity=1, price=100)
+    with pytest.raises(ValidationError, match="use stop_limit"):
+        Order(symbol="X", side="buy", type="stop", quantity=1, stop_price=100, price=101)
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_a_stop_loss_equal_to_the_take_profit_is_refused(side: str) -> None:
+    with pytest.raises(ValidationError, match="must differ"):
+        Order.market("X", side, 1, stop_loss=100, take_profit=100)
+
+
+@pytest.mark.parametrize(
+    ("side", "bracket", "fragment"),
+    [
+        ("buy", {"take_profit": 100}, "take_profit .* must be above"),
+        ("sell", {"take_profit": 100}, "take_profit .* must be below"),
+        ("buy", {"stop_loss": 100}, "stop_loss .* must be below"),
+        ("sell", {"stop_loss": 100}, "stop_loss .* must be above"),
+    ],
+)
+def test_a_bracket_at_the_order_price_is_refused(
+    side: str, bracket: dict[str, int], fragment: str
+) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        Order.limit("X", side, 1, 100, **bracket)
+
+
+def test_one_leg_is_a_bracket_too() -> None:
+    assert Order.market("X", "buy", 1, stop_loss=90).has_bracket
+    assert Order.market("X", "buy", 1, take_profit=110).has_bracket
+    assert not Order.market("X", "buy", 1).has_bracket
+
+
+class NoOffset(tzinfo):
+    """A tzinfo that does not know its offset: as good as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_a_time_zone_without_an_offset_is_refused_like_a_naive_time() -> None:
+    with pytest.raises(ValidationError, match="timezone-aware"):
+        Order.market("X", "buy", 1, created_at=datetime(2026, 1, 1, tzinfo=NoOffset()))
+
+
+# ------------------------------------------------------------------ results
+
+
+def test_sent_defaults_to_unknown_only_for_an_unknown_status() -> None:
+    assert result(status="unknown").sent is None
+    assert result(status="accepted").sent is True
+    assert result(status="rejected").sent is True
+
+
+def test_sent_true_fits_any_known_status() -> None:
+    assert result(status="accepted", sent=True).sent is True
+    assert result(status="rejected", sent=True).sent is True
+
+
+def test_sent_false_means_refused_before_sending() -> None:
+    assert result(status="rejected", sent=False).sent is False
+    with pytest.raises(ValidationError, match="sent=False needs status=rejected"):
+        result(status="accepted", sent=False)
+
+
+def test_sent_none_means_the_fate_is_unknown() -> None:
+    assert result(status="unknown", sent=None).sent is None
+    with pytest.raises(ValidationError, match=r"sent=None .* needs status=unknown"):
+        result(status="accepted", sent=None)
+
+
+@pytest.mark.parametrize(
+    ("filled", "quantity"), [("0.5", 2), ("1.5", 2), ("0.5", None), ("3", None)]
+)
+def test_a_partial_fill_is_more_than_nothing_and_less_than_all(
+    filled: str, quantity: int | None
+) -> None:
+    partial = result(
+        status="partially_filled", filled_quantity=filled, average_price=100, quantity=quantity
+    )
+    assert partial.filled_quantity == D(filled)
+    expected = None if quantity is None else quantity - D(filled)
+    assert partial.remaining_quantity == expected
+
+
+@pytest.mark.parametrize(("filled", "quantity"), [("0", 2), ("2", 2)])
+def test_a_partial_fill_of_nothing_or_of_all_is_refused(filled: str, quantity: int) -> None:
+    with pytest.raises(ValidationError, match="partially_filled needs"):
+        result(
+            status="partially_filled",
+            filled_quantity=filled,
+            average_price=100 if D(filled) else None,
+            quantity=quantity,
+        )
+
+
+def test_raw_payloads_keep_plain_json_and_lose_nan() -> None:
+    raw = {"flag": True, "count": 3, "text": "x", "none": None, "nan": float("nan")}
+    assert result(status="accepted", raw=raw).raw == {**raw, "nan": None}
+    assert result(status="accepted", raw=[float("inf"), 1.5]).raw == [None, 1.5]
+
+
+# ------------------------------------------------------------------ quotes and health
+
+
+def test_a_midpoint_needs_both_sides() -> None:
+    assert MarketData(symbol="X", bid=100, ask=101).mid == D("100.5")
+    assert MarketData(symbol="X", bid=100).mid is None
+    assert MarketData(symbol="X", ask=101).mid is None
+
+
+@pytest.mark.parametrize("latency", [0, 0.5])
+def test_any_non_negative_latency_is_accepted(latency: float) -> None:
+    assert HealthStatus(healthy=True, latency_ms=latency).latency_ms == latency
+
+
+def test_a_negative_latency_is_refused() -> None:
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        HealthStatus(healthy=True, latency_ms=-0.5)
+
+
+def test_a_cancel_result_knows_its_order_by_broker_id_only() -> None:
+    canceled = ExecutionResult.for_cancel(
+        plugin="mock", status="canceled", order_id="M1", symbol="X"
+    )
+    assert (canceled.order_id, canceled.symbol, canceled.status) == ("M1", "X", "canceled")
+    assert (canceled.side, canceled.quantity, canceled.client_order_id) == (None, None, None)
+    assert canceled.success is True and canceled.remaining_quantity is None
