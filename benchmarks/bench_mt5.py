@@ -1,8 +1,10 @@
 """mt5 plugin: an order through the plugin vs a direct order_send on the same fake.
 
-The direct side sends the same kind of prepared request from the plugin's own worker
-thread (the fake insists on one thread), so the difference is the plugin: symbol and
-tick reads, request building, the hop to the worker thread and the result.
+The fake is the reference fake (written from MetaQuotes' documentation) on a netting
+account. The direct side reads the tick and sends a prepared request from the
+plugin's own worker thread, so the difference is the plugin: the hop to the worker
+thread, the symbol rules, the positions read (netting SL/TP carry, hedging exits),
+pre-checks, request building and the result.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from decimal import Decimal
 from typing import Any
 
 ORDERS = 2_000
@@ -20,9 +23,9 @@ async def _run() -> tuple[list[float], list[float], list[float]]:
     from fks_exec import Order
     from fks_exec_mt5 import Mt5Plugin
     from fks_exec_mt5 import constants as c
-    from fks_exec_mt5.testing import FakeMetaTrader5
+    from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
-    terminal = FakeMetaTrader5(balance=1e12, hedging=False)
+    terminal = FakeMetaTrader5.netting(account_options={"balance": Decimal(10**12)})
     plugin = Mt5Plugin(mt5=terminal)
     plugin.use_env = False
     await plugin.init()
@@ -39,7 +42,7 @@ async def _run() -> tuple[list[float], list[float], list[float]]:
             if i % 2
             else terminal.symbol_info_tick("EURUSD").bid,
             "deviation": 10,
-            "magic": 0,
+            "magic": plugin.magic,
             "comment": f"d{i}",
             "type_filling": c.ORDER_FILLING_FOK,
             "type_time": c.ORDER_TIME_GTC,

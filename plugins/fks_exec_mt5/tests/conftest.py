@@ -16,7 +16,14 @@ ACCOUNTS: dict[str, Callable[[], FakeMetaTrader5]] = {
     "hedging-fifo-direction": lambda: FakeMetaTrader5.hedging(
         fifo_close=True, account_options={"fifo_scope": "symbol_and_direction"}
     ),
+    "hedging-pending-10008": lambda: FakeMetaTrader5.hedging(
+        account_options={"pending_answer_retcode": 10008}
+    ),
     "netting": lambda: FakeMetaTrader5.netting(),
+    "netting-pending-10008-no-freeze-close": lambda: FakeMetaTrader5.netting(
+        account_options={"pending_answer_retcode": 10008, "freeze_blocks_close": False},
+        reconnect_requires_initialize=False,
+    ),
     "netting-magic-follows": lambda: FakeMetaTrader5.netting(
         account_options={"netting_magic_follows_last_order": True}
     ),

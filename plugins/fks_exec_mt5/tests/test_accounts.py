@@ -189,3 +189,52 @@ async def test_reducing_never_increases_absolute_exposure(
                 assert {m: terminal.net_volume("EURUSD", m) for m in (0, 777)} == others
     finally:
         await plugin.close()
+
+
+async def test_pending_orders_are_accepted_then_filled_by_their_deal(
+    mt5: Mt5Plugin, terminal: FakeMetaTrader5
+) -> None:
+    order = Order.limit("EURUSD", "sell", "0.2", D("1.1050"))
+    placed = await mt5.execute_order(order)
+    assert placed.status is OrderStatus.ACCEPTED and placed.filled_quantity == 0, placed
+    terminal.set_tick("EURUSD", "1.1060", "1.1061")
+    found = await mt5.get_order(order.client_order_id)
+    assert found is not None and found.status is OrderStatus.FILLED
+    assert exposure(terminal) == D("-0.2")
+
+
+async def test_the_plugin_recovers_after_the_terminal_comes_back(
+    mt5: Mt5Plugin, terminal: FakeMetaTrader5
+) -> None:
+    terminal.disconnect()
+    assert not (await mt5.health_check()).healthy
+    terminal.reconnect()
+    assert (await mt5.execute_order(Order.market("EURUSD", "buy", "0.1"))).success
+    assert exposure(terminal) == D("0.1")
+
+
+async def test_a_partial_fill_reports_what_filled() -> None:
+    terminal = FakeMetaTrader5.netting()
+    terminal.update_symbol("EURUSD", liquidity=D("0.3"))
+    plugin = await started(terminal)
+    result = await plugin.execute_order(Order.market("EURUSD", "buy", "0.5", time_in_force="ioc"))
+    assert result.status is OrderStatus.PARTIALLY_FILLED, result
+    assert result.filled_quantity == D("0.3") == exposure(terminal)
+    fok = await plugin.execute_order(Order.market("EURUSD", "buy", "0.5", time_in_force="fok"))
+    assert fok.status is OrderStatus.REJECTED and exposure(terminal) == D("0.3")
+    await plugin.close()
+
+
+async def test_close_position_flattens_hedged_pairs_without_growing_exposure(
+    hedging: FakeMetaTrader5,
+) -> None:
+    plugin = await started(hedging)
+    await plugin.execute_order(Order.market("EURUSD", "buy", "0.5"))
+    placed = await plugin.execute_order(Order.limit("EURUSD", "sell", "0.2", D("1.1050")))
+    hedging.set_tick("EURUSD", "1.1060", "1.1061")  # the sell limit opens its own ticket
+    assert placed.status is OrderStatus.ACCEPTED
+    assert len(await plugin.tickets("EURUSD")) == 2 and exposure(hedging) == D("0.3")
+    results = await plugin.close_position("EURUSD")
+    assert [r.status for r in results] == [OrderStatus.FILLED, OrderStatus.FILLED]
+    assert await plugin.tickets("EURUSD") == [] and exposure(hedging) == 0
+    await plugin.close()

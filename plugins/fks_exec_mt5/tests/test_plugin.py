@@ -153,7 +153,7 @@ def test_check_passes_on_a_demo_and_refuses_to_place_on_real_money() -> None:
 def test_fks_exec_check_mt5_from_the_command_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import fks_exec_mt5.plugin as plugin_module
+    import fks_exec_mt5.connection as plugin_module
     from fks_exec.cli import main
 
     monkeypatch.setattr(plugin_module, "import_module", lambda config: FakeMetaTrader5())

@@ -262,6 +262,34 @@ class Mt5Session:
                 break
         return LegAnswer(sent=sent)
 
+    def close_pairs(self, symbol: str, comment: str) -> list[tuple[Ticket, Ticket, Any]]:
+        """Close this program's opposite tickets of ``symbol`` pairwise, oldest first, with
+        TRADE_ACTION_CLOSE_BY (exposure never changes). Each entry: the two tickets and
+        the OrderSendResult, or ``(code, text)`` when none came; stops at a failure."""
+        done: list[tuple[Ticket, Ticket, Any]] = []
+        while True:
+            mine = sorted(self.mine(self.tickets(symbol)), key=lambda t: t.age_key)
+            longs = [t for t in mine if t.buy]
+            shorts = [t for t in mine if not t.buy]
+            if not longs or not shorts:
+                return done
+            first, second = sorted((longs[0], shorts[0]), key=lambda t: t.age_key)
+            request = {
+                "action": c.TRADE_ACTION_CLOSE_BY,
+                "symbol": symbol,
+                "position": first.ticket,
+                "position_by": second.ticket,
+                "magic": self.magic,
+                "comment": comment,
+            }
+            sent = self.mt5.order_send(request)
+            if sent is None:
+                done.append((first, second, self.mt5.last_error()))
+                return done
+            done.append((first, second, sent))
+            if int(sent.retcode) != c.TRADE_RETCODE_DONE:
+                return done
+
     # ------------------------------------------------------------------ cancel
 
     def find_working(self, ticket: int) -> Any:

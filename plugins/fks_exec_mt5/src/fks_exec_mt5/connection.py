@@ -1,0 +1,205 @@
+"""The plugin's connection to the terminal: start-up, the worker thread, reconnects."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import zlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fks_exec.errors import BrokerUnavailable, PluginInitError
+from fks_exec.plugin import ExecutionPlugin
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.config import Mt5Config
+from fks_exec_mt5.session import LinkDown, Mt5Session
+from fks_exec_mt5.worker import Mt5Worker
+
+__all__ = ["Mt5Connection", "derived_magic", "import_module"]
+
+T = TypeVar("T")
+
+_INIT_HINTS = {
+    c.RES_E_INTERNAL_FAIL_INIT: "is MetaTrader 5 installed and running? Set FKS_EXEC_MT5_PATH "
+    "to terminal64.exe if it is not found",
+    c.RES_E_AUTH_FAILED: "check FKS_EXEC_MT5_LOGIN, FKS_EXEC_MT5_PASSWORD and FKS_EXEC_MT5_SERVER",
+    c.RES_E_INTERNAL_FAIL_CONNECT: "the terminal (or the bridge) is not reachable; start it",
+    c.RES_E_INTERNAL_FAIL_TIMEOUT: "the terminal did not answer in time; raise "
+    "FKS_EXEC_MT5_TIMEOUT_MS",
+}
+
+
+def import_module(config: Mt5Config) -> Any:
+    """The MetaTrader5 module (or the bridge to one) the config asks for.
+
+    Raises :class:`PluginInitError` saying how to get one when it is not installed.
+    """
+    if config.bridge == "fks":
+        from fks_exec_mt5.bridge.client import BridgeModule
+
+        if config.bridge_secret is None:
+            raise PluginInitError(
+                "FKS_EXEC_MT5_BRIDGE=fks needs FKS_EXEC_MT5_BRIDGE_SECRET, the secret the "
+                "bridge server was started with"
+            )
+        return BridgeModule(
+            config.host,
+            config.port,
+            config.bridge_secret.get_secret_value(),
+            timeout_s=config.bridge_timeout_s,
+        )
+    try:
+        import MetaTrader5  # type: ignore[import-not-found]
+    except ImportError:
+        if sys.platform != "win32":
+            raise PluginInitError(
+                "the MetaTrader5 package exists for Windows only. On Linux or macOS run the "
+                "terminal under Wine with this plugin's bridge (docs/plugins/mt5.md, "
+                "FKS_EXEC_MT5_BRIDGE=fks), or pass Mt5Plugin(mt5=<a compatible module>)"
+            ) from None
+        raise PluginInitError("install the MetaTrader5 package: pip install MetaTrader5") from None
+    return MetaTrader5
+
+
+def derived_magic(name: str, login: int, server: str) -> int:
+    """A stable nonzero magic for plugin ``name`` on account ``login``@``server``."""
+    return zlib.crc32(f"fks-exec|{name}|{login}|{server}".encode()) & 0x7FFFFFFF or 1
+
+
+class Mt5Connection(ExecutionPlugin):
+    """The connection half of :class:`~fks_exec_mt5.plugin.Mt5Plugin` (see there)."""
+
+    def __init__(self, mt5: Any = None) -> None:
+        super().__init__()
+        self._module = mt5
+        self._worker: Mt5Worker | None = None
+        self._session: Mt5Session | None = None
+        self._init_kwargs: dict[str, Any] = {}
+        self._stale = False
+        self._trade_mode = c.ACCOUNT_TRADE_MODE_REAL
+        self.login = 0
+        """The connected account number (after init)."""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def worker(self) -> Mt5Worker:
+        """The worker thread's handle. Raises :class:`BrokerUnavailable` before init."""
+        if self._worker is None:
+            raise BrokerUnavailable("plugin 'mt5' is not initialized; call init()")
+        return self._worker
+
+    @property
+    def session(self) -> Mt5Session:
+        """The account state (mode, magic, clock). Raises :class:`BrokerUnavailable`
+        before init."""
+        if self._session is None:
+            raise BrokerUnavailable("plugin 'mt5' is not initialized; call init()")
+        return self._session
+
+    @property
+    def hedging(self) -> bool:
+        """True on a retail hedging account (positions per ticket)."""
+        return self.session.hedging
+
+    @property
+    def magic(self) -> int:
+        """The magic stamped on this plugin's orders."""
+        return self.session.magic
+
+    async def _connect(self, config: Mt5Config) -> None:
+        module = self._module if self._module is not None else import_module(config)
+        worker = Mt5Worker(module)
+        kwargs: dict[str, Any] = {"timeout": config.timeout_ms}
+        if config.path:
+            kwargs["path"] = config.path
+        if config.login is not None:
+            kwargs["login"] = config.login
+            if config.password is not None:
+                kwargs["password"] = config.password.get_secret_value()
+            if config.server:
+                kwargs["server"] = config.server
+        self._init_kwargs = kwargs
+        try:
+            account = await worker.run(_start, module, kwargs)
+        except BaseException:
+            await _quietly_shutdown(worker)
+            raise
+        self.login = int(account.login)
+        self._trade_mode = int(account.trade_mode)
+        magic = config.magic or derived_magic(self.name, self.login, str(account.server))
+        self._session = Mt5Session(
+            module,
+            config,
+            magic=magic,
+            hedging=account.margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+            fifo=bool(getattr(account, "fifo_close", False)),
+        )
+        self._worker = worker
+
+    def _broker_says_paper(self) -> bool | None:
+        return self._trade_mode in (c.ACCOUNT_TRADE_MODE_DEMO, c.ACCOUNT_TRADE_MODE_CONTEST)
+
+    async def _close(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await _quietly_shutdown(worker)
+
+    async def _job(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function`` on the worker, re-initializing first after a lost link.
+
+        Raises :class:`BrokerUnavailable` when the link is down (nothing was sent).
+        """
+        try:
+            return await self.worker.run(self._on_worker, function, *args)  # type: ignore[no-any-return]
+        except LinkDown as exc:
+            self._stale = True
+            raise BrokerUnavailable(f"MetaTrader 5: {exc}; nothing was sent") from None
+
+    def _on_worker(self, function: Callable[..., T], *args: Any) -> T:
+        if self._stale:
+            mt5 = self.session.mt5
+            mt5.shutdown()
+            if not mt5.initialize(**self._init_kwargs):
+                code, text = mt5.last_error()
+                raise LinkDown(f"reconnecting failed ({code}, {text})")
+            self._stale = False
+            self.log.info("reconnected to MetaTrader 5")
+        return function(*args)
+
+
+def _start(mt5: Any, kwargs: dict[str, Any]) -> Any:
+    """On the worker: initialize and check the account may trade; its AccountInfo."""
+    if not mt5.initialize(**kwargs):
+        code, text = mt5.last_error()
+        hint = _INIT_HINTS.get(code, "see the terminal's journal")
+        raise PluginInitError(f"MetaTrader 5 did not start ({code}, {text}): {hint}")
+    account = mt5.account_info()
+    terminal = mt5.terminal_info()
+    if account is None or terminal is None:
+        code, text = mt5.last_error()
+        raise PluginInitError(f"MetaTrader 5 gave no account or terminal ({code}, {text})")
+    if not terminal.trade_allowed:
+        raise PluginInitError(
+            "Algo Trading is off in the terminal: press 'Algo Trading' in its toolbar "
+            "(and allow algorithmic trading in Tools > Options > Expert Advisors)"
+        )
+    if getattr(terminal, "tradeapi_disabled", False):
+        raise PluginInitError(
+            "trading through the Python API is disabled: untick 'Disable automatic trading "
+            "via external Python API' in Tools > Options > Expert Advisors"
+        )
+    if not account.trade_allowed:
+        raise PluginInitError(
+            f"account {account.login} may not trade: logged in with the investor "
+            "(read-only) password?"
+        )
+    return account
+
+
+async def _quietly_shutdown(worker: Mt5Worker) -> None:
+    try:
+        await worker.call("shutdown")
+    except Exception as exc:  # closing must not fail, whatever the terminal does
+        logging.getLogger("fks_exec.plugins.mt5").warning("MetaTrader 5 shutdown failed: %r", exc)
+    worker.close()

@@ -1,0 +1,192 @@
+"""The plugin's reads: quotes, health, positions and tickets, order lookups."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from fks_exec.errors import BrokerUnavailable, OrderDenied
+from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, Position
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.connection import Mt5Connection
+from fks_exec_mt5.exposure import Ticket, net
+from fks_exec_mt5.mapping import comment_for
+from fks_exec_mt5.prechecks import to_decimal
+from fks_exec_mt5.results import from_history
+
+__all__ = ["Mt5Reads"]
+
+
+class Mt5Reads(Mt5Connection):
+    """The read half of :class:`~fks_exec_mt5.plugin.Mt5Plugin` (see there)."""
+
+    async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
+        return await self._find_order(client_order_id, {})
+
+    async def _find_order(
+        self, client_order_id: str, hints: Mapping[str, str]
+    ) -> ExecutionResult | None:
+        """Find the order by its comment (and magic) among working and past orders.
+
+        Never answers ``sent=False``: the terminal's history is bounded by
+        ``history_days``, so absence proves nothing.
+        """
+        comment = hints.get("comment") or comment_for(client_order_id)
+        records, deals = await self._job(self._history_on_worker, comment)
+        if not records:
+            return None
+        return from_history(
+            records,
+            deals,
+            plugin=self.name,
+            client_order_id=client_order_id,
+            clock=self.session.clock,
+        )
+
+    def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Mapping[str, str]:
+        hints = {"comment": comment_for(order.client_order_id), "login": str(self.login)}
+        if self._session is not None:
+            hints["magic"] = str(self._session.magic)
+        if result is not None and result.order_id:
+            hints["ticket"] = result.order_id
+        return hints
+
+    def _history_on_worker(self, comment: str) -> tuple[list[Any], list[Any]]:
+        session = self.session
+        mt5 = session.mt5
+        others = session.cfg.manage_other_positions
+
+        def ours(record: Any) -> bool:
+            return bool(record.comment == comment and (others or record.magic == session.magic))
+
+        working = mt5.orders_get()
+        if working is None:
+            raise session.fail("orders_get")
+        found = {int(r.ticket): r for r in working if ours(r)}
+        since, until = session.history_window()
+        past = mt5.history_orders_get(since, until)
+        if past is None:
+            code, _ = mt5.last_error()
+            if code != c.RES_S_OK:
+                raise session.fail("history_orders_get")
+            past = ()
+        for record in past:
+            if ours(record):
+                found.setdefault(int(record.ticket), record)
+        deals: list[Any] = []
+        for ticket in sorted(found):
+            deals.extend(mt5.history_deals_get(ticket=ticket) or ())
+        return [found[t] for t in sorted(found)], deals
+
+    # ------------------------------------------------------------------ reads
+
+    async def _fetch_data(self, symbol: str) -> MarketData:
+        session = self.session
+        try:
+            await self._job(session.rules, symbol)
+        except OrderDenied as exc:
+            raise BrokerUnavailable(str(exc)) from None
+        tick = await self._job(session.tick, symbol)
+
+        def price(value: float) -> Decimal | None:
+            return to_decimal(value) if value and value > 0 else None
+
+        return MarketData(
+            symbol=symbol,
+            bid=price(tick.bid),
+            ask=price(tick.ask),
+            last=price(tick.last),
+            volume=to_decimal(tick.volume_real) if tick.volume_real else None,
+            timestamp=session.clock.to_utc(tick.time_msc / 1000),
+        )
+
+    async def _health_check(self) -> HealthStatus:
+        terminal, account = await self._job(self._health_on_worker)
+        latency = terminal.ping_last / 1000 if terminal.ping_last else None
+        problems = []
+        if not terminal.connected:
+            problems.append("terminal not connected to the trade server")
+        if not terminal.trade_allowed:
+            problems.append("Algo Trading is off in the terminal")
+        if getattr(terminal, "tradeapi_disabled", False):
+            problems.append("trading through the Python API is disabled in the terminal options")
+        if not account.trade_allowed:
+            problems.append(f"account {account.login} may not trade (investor password?)")
+        if not getattr(account, "trade_expert", True):
+            problems.append(f"account {account.login} may not trade from programs")
+        checked = (
+            "checked: terminal connected, terminal trade_allowed, tradeapi_disabled, "
+            "account trade_allowed, account trade_expert"
+        )
+        if problems:
+            return HealthStatus(
+                healthy=False, latency_ms=latency, detail="; ".join(problems) + f" ({checked})"
+            )
+        mode = "hedging" if self.session.hedging else "netting"
+        return HealthStatus(
+            healthy=True,
+            latency_ms=latency,
+            detail=f"{terminal.company}, build {terminal.build}, account {account.login} "
+            f"({mode}); {checked}",
+        )
+
+    def _health_on_worker(self) -> tuple[Any, Any]:
+        mt5 = self.session.mt5
+        terminal = mt5.terminal_info()
+        if terminal is None:
+            raise self.session.fail("terminal_info")
+        account = mt5.account_info()
+        if account is None:
+            raise self.session.fail("account_info")
+        return terminal, account
+
+    async def tickets(self, symbol: str | None = None) -> list[Ticket]:
+        """This program's open position tickets (all programs' with
+        ``manage_other_positions``), oldest first. On netting, at most one per symbol.
+
+        Raises :class:`BrokerUnavailable` when the terminal cannot be asked.
+        """
+        self._require_initialized()
+        session = self.session
+        found = await self._read(self._job(session.tickets, symbol), "read tickets")
+        return sorted(session.mine(found), key=lambda t: t.age_key)
+
+    async def _positions(self) -> list[Position]:
+        """One net position per symbol, of this program's tickets (see ``tickets``)."""
+        session = self.session
+        grouped: dict[str, list[Ticket]] = defaultdict(list)
+        for ticket in session.mine(await self._job(session.tickets, None)):
+            grouped[ticket.symbol].append(ticket)
+        result = []
+        for symbol, items in sorted(grouped.items()):
+            quantity = net(items)
+            if quantity == 0:
+                continue
+            side = [t for t in items if t.buy == (quantity > 0)]
+            size = sum((t.volume for t in side), Decimal(0))
+            average = sum((t.volume * t.price_open for t in side), Decimal(0)) / size
+            result.append(
+                Position(
+                    symbol=symbol,
+                    quantity=quantity,
+                    average_price=average,
+                    unrealized_pnl=sum((t.profit for t in items), Decimal(0)),
+                    account=str(self.login),
+                )
+            )
+        return result
+
+    async def symbol_info(self, name: str) -> Any:
+        """The broker's SymbolInfo for ``name`` (selected into Market Watch if needed),
+        or None when the broker has no such symbol.
+
+        Raises :class:`BrokerUnavailable` when the terminal cannot be asked.
+        """
+        self._require_initialized()
+        try:
+            rules = await self._job(self.session.rules, name)
+        except OrderDenied:
+            return None
+        return rules.info
