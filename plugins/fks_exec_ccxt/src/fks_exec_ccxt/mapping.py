@@ -130,6 +130,12 @@ def build_request(
         prices = priced(exchange, rules, order)
     except PrecisionError as exc:
         return Denial(ErrorCode.INVALID_ORDER, f"{rules.exchange_id}: {exc}")
+    except Exception as exc:  # ccxt's own precision code refusing the value
+        return Denial(
+            ErrorCode.INVALID_ORDER,
+            f"{rules.exchange_id} (ccxt) cannot put {order.quantity} / the prices on "
+            f"{rules.symbol}'s precision: {type(exc).__name__}: {exc}",
+        )
     if prices.stop_price is not None and rules.stop.param is not None:
         params[rules.stop.param] = _number(prices.stop_price)
         if rules.stop.direction is not None:
