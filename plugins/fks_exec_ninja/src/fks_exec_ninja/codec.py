@@ -27,7 +27,7 @@ be stepped over (the DLL's ``Convert.ToInt32`` throws and the socket is disposed
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "COMMAND",
@@ -51,8 +51,7 @@ MAX_FIELD_BYTES = 16 * 1024 * 1024
 _SKIPPED = "?"  # the type of a message the DLL reads and drops
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """One decoded message: its type and its fields (without the type)."""
 
     type: str
@@ -92,10 +91,7 @@ def encode_all(messages: Iterable[tuple[str, ...]]) -> bytes:
 
 
 def _text(raw: bytes) -> str:
-    try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError:
-        return raw.decode("ascii", errors="replace").replace("\ufffd", "?")
+    return raw.decode("ascii", errors="replace").replace("\ufffd", "?")
 
 
 class Decoder:
@@ -130,10 +126,38 @@ class Decoder:
             data = chunk
         parts = data.split(b"\x00")
         tail = parts.pop()
+        kind, need, fields, limit = self._kind, self._need, self._fields, self._max
         for raw in parts:
-            if len(raw) > self._max:
-                raise StreamCorrupt(f"a field longer than {self._max} bytes", out)
-            self._take(_text(raw), out)
+            if len(raw) > limit:
+                self._kind, self._need = kind, need
+                raise StreamCorrupt(f"a field longer than {limit} bytes", out)
+            try:
+                field = raw.decode("ascii")
+            except UnicodeDecodeError:
+                field = _text(raw)
+            if kind is None:
+                if field in FIELD_COUNTS:
+                    kind, need = field, FIELD_COUNTS[field]
+                    continue
+                try:
+                    kind = str(int(field))
+                except ValueError:
+                    self._kind = None
+                    raise StreamCorrupt(
+                        f"message type {field[:40]!r} is not an integer", out
+                    ) from None
+                need = FIELD_COUNTS.get(kind, 1)
+                if kind not in FIELD_COUNTS:
+                    kind = _SKIPPED
+                continue
+            fields.append(field)
+            need -= 1
+            if not need:
+                if kind != _SKIPPED:
+                    out.append(Message(kind, tuple(fields)))
+                fields.clear()
+                kind = None
+        self._kind, self._need = kind, need
         self._partial += tail
         self._check_partial(out)
         return out
@@ -141,23 +165,3 @@ class Decoder:
     def _check_partial(self, out: list[Message]) -> None:
         if len(self._partial) > self._max:
             raise StreamCorrupt(f"a field longer than {self._max} bytes", out)
-
-    def _take(self, field: str, out: list[Message]) -> None:
-        kind = self._kind
-        if kind is None:
-            try:
-                number = int(field)
-            except ValueError:
-                raise StreamCorrupt(f"message type {field[:40]!r} is not an integer", out) from None
-            kind = str(number)
-            self._kind, self._need = (
-                (kind, FIELD_COUNTS[kind]) if kind in FIELD_COUNTS else (_SKIPPED, 1)
-            )
-            return
-        self._fields.append(field)
-        self._need -= 1
-        if self._need:
-            return
-        fields, self._fields, self._kind = tuple(self._fields), [], None
-        if kind != _SKIPPED:
-            out.append(Message(kind, fields))

@@ -55,6 +55,9 @@ def check_name(what: str, text: str) -> None:
     the DLL as ``?`` (another name), and ``|`` separates the parts of the keys NinjaTrader
     pushes back (``MarketPosition|<instrument>|<account>``). Raises :class:`OrderDenied`.
     """
+    plain = text.isascii() and text.isprintable() and ";" not in text and "|" not in text
+    if plain and text.strip():
+        return
     bad = sorted({c for c in text if c in ";|\x00" or not c.isascii() or not c.isprintable()})
     if not text.strip() or bad:
         shown = ", ".join(repr(c) for c in bad) or "nothing"

@@ -215,9 +215,8 @@ class NinjaPlugin(ExecutionPlugin):
     ) -> ExecutionResult | None:
         """The order's result when NinjaTrader (or this process) already has its id."""
         values = self.ati.values
-        existing = result_for(values, order_id, plugin=self.name, order=order)
-        if existing is not None:
-            return existing  # NinjaTrader has it: never place it twice
+        if f"OrderStatus|{order_id}" in values:  # NinjaTrader has it: never place it twice
+            return result_for(values, order_id, plugin=self.name, order=order)
         known = await self._order_list(where)
         if order_id in known or order_id in self._orders:
             return ExecutionResult.for_order(

@@ -123,7 +123,7 @@ class Waiters:
         try:
             if sent is not None:
                 sent()
-            if waiter.check():
+            if f"OrderStatus|{order_id}" in self._values and waiter.check():
                 return AGREED
             waiter.timer = asyncio.get_running_loop().call_later(
                 timeout_s, waiter.resolve, TIMED_OUT
