@@ -2,33 +2,40 @@
 
 A small Starlette app: ``POST /webhook/tradingview`` and ``POST /execute/signal`` take
 signals, ``GET /health`` reports the plugins and ``GET /ready`` says whether the
-executor has started. Bodies are limited in size, errors are JSON, and a sender that
-fails authentication gets nothing but ``unauthorized`` (the reason goes to the log).
+executor has started. Which credential each signal endpoint accepts is the operator's
+setting (:mod:`fks_exec.server_auth`); a signature is checked before the body is
+parsed. Bodies are read within a size and a time limit, at most
+``max_concurrent_signals`` are handled at once, every refusal is one log line and a
+4xx JSON answer, and a sender that fails authentication gets nothing but
+``unauthorized`` (the reason goes to the log). :func:`fks_exec.server_http.serve`
+runs the app with the connection limits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fks_exec.config import settings_from_env
 from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError, RoutingError
 from fks_exec.executor import Executor
+from fks_exec.server_auth import EndpointAuth, Mode, ServerAuth
 from fks_exec.signals import (
+    Signal,
     SignalError,
     SignalMapping,
     SignalSkipped,
     Unauthorized,
-    WebhookAuth,
     parse_signal,
 )
 
@@ -36,9 +43,11 @@ __all__ = ["WebhookSettings", "create_app"]
 
 logger = logging.getLogger("fks_exec.server")
 
+_Seconds = Field(gt=0, le=300, allow_inf_nan=False)
+
 
 class WebhookSettings(BaseSettings):
-    """The server's FKS_EXEC_WEBHOOK_* variables."""
+    """The server's FKS_EXEC_WEBHOOK_* variables (ranges in docs/configuration.md)."""
 
     model_config = SettingsConfigDict(
         env_prefix="FKS_EXEC_WEBHOOK_",
@@ -51,77 +60,170 @@ class WebhookSettings(BaseSettings):
     """HMAC-SHA256 key for the X-Webhook-Signature header."""
     passphrase: SecretStr | None = None
     """Shared passphrase expected in the body (what TradingView can send)."""
-    window_s: float = Field(default=300.0, gt=0)
+    tradingview_auth: Mode | None = None
+    """What ``/webhook/tradingview`` accepts: ``passphrase``, ``signature`` or ``off``.
+    Unset: ``passphrase`` when one is configured, else ``signature``."""
+    signal_auth: Mode | None = None
+    """What ``/execute/signal`` accepts: ``signature`` or ``off`` (never a passphrase).
+    Unset: ``signature`` when a secret is configured, else ``off``."""
+    window_s: float = Field(default=300.0, gt=0, le=86_400, allow_inf_nan=False)
     """Signals older (or newer) than this, by their timestamp, are refused."""
     require_timestamp: bool = True
     """Refuse signals without a timestamp."""
-    max_body_bytes: int = Field(default=65_536, gt=0)
+    max_body_bytes: int = Field(default=65_536, gt=0, le=1_048_576)
     """Largest request body accepted."""
-    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    min_confidence: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     """Signals with a lower ``confidence`` are skipped."""
     symbols: dict[str, str] = Field(default_factory=dict)
     """Ticker table, JSON: ``{"BINANCE:BTCUSDT": "ccxt:BTC/USDT"}``."""
+    header_timeout_s: float = Field(default=5.0, gt=0, le=300, allow_inf_nan=False)
+    """A request's line and headers must arrive within this, or the connection closes."""
+    body_timeout_s: float = Field(default=10.0, gt=0, le=300, allow_inf_nan=False)
+    """A request's body must arrive within this after its headers (else 408)."""
+    keep_alive_timeout_s: int = Field(default=5, ge=1, le=300)
+    """An idle keep-alive connection is closed after this many seconds."""
+    max_connections: int = Field(default=1_000, ge=1, le=100_000)
+    """Open connections at most (lowered to fit the process's file limit); beyond it
+    the oldest connection without a complete request is closed."""
+    max_concurrent_signals: int = Field(default=32, ge=1, le=10_000)
+    """Signals handled at once; more are answered 503 at once."""
+    max_header_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
+    """Largest request line plus headers."""
+    backlog: int = Field(default=64, ge=1, le=4_096)
+    """Connections the kernel queues before they are accepted."""
+    shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300, allow_inf_nan=False)
+    """On shutdown, how long requests in flight are waited for."""
 
     @classmethod
     def from_env(cls) -> WebhookSettings:
         """Read the variables. Raises :class:`ConfigurationError` naming the bad one."""
         return settings_from_env(cls, "FKS_EXEC_WEBHOOK_")
 
-    def auth(self) -> WebhookAuth:
-        """The authenticator. Raises :class:`ConfigurationError` without any secret."""
-        try:
-            return WebhookAuth(
-                secret=self.secret,
-                passphrase=self.passphrase,
-                window_s=self.window_s,
-                require_timestamp=self.require_timestamp,
+    def auth(self) -> ServerAuth:
+        """Each endpoint's checker. Raises :class:`ConfigurationError` when an endpoint's
+        credential is missing, or both endpoints are off (the server must not run open)."""
+        has_secret = bool(self.secret and self.secret.get_secret_value())
+        has_passphrase = bool(self.passphrase and self.passphrase.get_secret_value())
+        if not has_secret and not has_passphrase:
+            raise ConfigurationError(
+                "no webhook secret configured: set FKS_EXEC_WEBHOOK_SECRET (HMAC) "
+                "or FKS_EXEC_WEBHOOK_PASSPHRASE"
             )
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
+        if self.signal_auth == "passphrase":
+            raise ConfigurationError(
+                "FKS_EXEC_WEBHOOK_SIGNAL_AUTH cannot be passphrase: /execute/signal takes "
+                "only a signature (or off); TradingView's passphrase goes to /webhook/tradingview"
+            )
+        tradingview = self.tradingview_auth or ("passphrase" if has_passphrase else "signature")
+        signal = self.signal_auth or ("signature" if has_secret else "off")
+        common: dict[str, Any] = {
+            "secret": self.secret,
+            "passphrase": self.passphrase,
+            "window_s": self.window_s,
+            "require_timestamp": self.require_timestamp,
+        }
+        auth = ServerAuth(
+            tradingview=EndpointAuth.for_endpoint(
+                "/webhook/tradingview",
+                tradingview,
+                variable="FKS_EXEC_WEBHOOK_TRADINGVIEW_AUTH",
+                **common,
+            ),
+            signal=EndpointAuth.for_endpoint(
+                "/execute/signal", signal, variable="FKS_EXEC_WEBHOOK_SIGNAL_AUTH", **common
+            ),
+        )
+        if not auth.tradingview.is_on and not auth.signal.is_on:
+            raise ConfigurationError("both signal endpoints are off: nothing to serve")
+        return auth
 
     def mapping(self) -> SignalMapping:
         """How signals become orders."""
         return SignalMapping(symbols=dict(self.symbols), min_confidence=self.min_confidence)
 
 
+class _Refused(Exception):
+    """A request answered with a 4xx/5xx before anything was sent to a broker."""
+
+    def __init__(self, status: int, message: str, *, log: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.log = log or message
+
+
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _peer(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
 def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
     """The ASGI app around ``executor``. Raises :class:`ConfigurationError` when no
-    webhook secret or passphrase is configured (the server must not run open)."""
+    webhook secret or passphrase is configured (the server must not run open) or an
+    endpoint's credential is missing."""
     auth = settings.auth()
     mapping = settings.mapping()
     state = {"ready": False}
+    busy = asyncio.Semaphore(settings.max_concurrent_signals)
 
     async def read_body(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            raise _TooLarge
+        limit = settings.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared[:20]) > limit:
+            raise _Refused(413, f"body larger than {limit} bytes")
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.max_body_bytes:
-                raise _TooLarge
+
+        async def receive_all() -> None:
+            async for chunk in request.stream():
+                body.extend(chunk)
+                if len(body) > limit:
+                    raise _Refused(413, f"body larger than {limit} bytes")
+
+        try:
+            await asyncio.wait_for(receive_all(), settings.body_timeout_s)
+        except asyncio.TimeoutError:
+            raise _Refused(408, f"body not received within {settings.body_timeout_s:g}s") from None
+        except ClientDisconnect:
+            raise _Refused(400, "the client went away before its body arrived") from None
         return bytes(body)
 
-    async def signal_endpoint(request: Request) -> JSONResponse:
+    async def authentic_signal(request: Request, checker: EndpointAuth) -> Signal:
+        body = await read_body(request)
         try:
-            body = await read_body(request)
-        except _TooLarge:
-            return _error(413, f"body larger than {settings.max_body_bytes} bytes")
+            checker.check_raw(body, request.headers)  # before a byte is parsed
+        except Unauthorized as exc:
+            raise _Refused(401, "unauthorized", log=str(exc)) from None
         try:
             signal = parse_signal(body)
         except SignalError as exc:
-            return _error(422, str(exc))
+            raise _Refused(422, str(exc)) from None
+        except Exception as exc:  # a parser bug must not become a 500 with a traceback
+            raise _Refused(400, "the body could not be read", log=f"parser bug: {exc!r}") from None
         try:
-            auth.check(body, request.headers, signal)
+            checker.check_signal(signal)
         except Unauthorized as exc:
-            logger.warning(
-                "refused a signal from %s: %s", request.client.host if request.client else "?", exc
-            )
-            return _error(401, "unauthorized")
+            raise _Refused(401, "unauthorized", log=str(exc)) from None
+        return signal
+
+    def endpoint(checker: EndpointAuth) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def handle(request: Request) -> JSONResponse:
+            if not checker.is_on:
+                return _refusal(request, _Refused(404, f"{checker.endpoint} is switched off"))
+            if busy.locked():
+                refused = _Refused(503, "too many signals at once; retry shortly")
+                return _refusal(request, refused, headers={"Retry-After": "1"})
+            async with busy:
+                try:
+                    signal = await authentic_signal(request, checker)
+                except _Refused as refused:
+                    return _refusal(request, refused)
+                return await execute(signal)
+
+        return handle
+
+    async def execute(signal: Signal) -> JSONResponse:
         cid = signal.client_order_id
         spent = await executor.spent_result(cid) if cid is not None else None
         if spent is not None:  # the journal remembers the id, across restarts too
@@ -131,9 +233,7 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
             result = await executor.execute_signal(signal, mapping)
         except SignalSkipped as exc:
             return JSONResponse({"status": "skipped", "reason": str(exc)})
-        except SignalError as exc:
-            return _error(422, str(exc))
-        except (RoutingError, ConfigurationError) as exc:
+        except (SignalError, RoutingError, ConfigurationError) as exc:
             return _error(422, str(exc))
         except BrokerUnavailable as exc:
             return _error(503, str(exc), sent=False)
@@ -156,6 +256,7 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await executor.start()
         state["ready"] = True
+        logger.info("signal endpoints: %s", auth.describe())
         try:
             yield
         finally:
@@ -164,8 +265,8 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/webhook/tradingview", signal_endpoint, methods=["POST"]),
-            Route("/execute/signal", signal_endpoint, methods=["POST"]),
+            Route("/webhook/tradingview", endpoint(auth.tradingview), methods=["POST"]),
+            Route("/execute/signal", endpoint(auth.signal), methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
         ],
@@ -173,5 +274,18 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
     )
 
 
-class _TooLarge(Exception):
-    pass
+def _refusal(
+    request: Request, refused: _Refused, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    # One line per refusal; never the body, never a traceback.
+    logger.warning(
+        "refused a signal from %s on %s: %d %s",
+        _peer(request),
+        request.url.path,
+        refused.status,
+        refused.log[:200],
+    )
+    response = _error(refused.status, str(refused))
+    if headers:
+        response.headers.update(headers)
+    return response
