@@ -1,0 +1,238 @@
+"""Executor: the money paths mutation testing found unchecked (issue 12).
+
+A cancel goes to the plugin that took the order; a second execute() of an id in flight
+waits for the first and never hangs or sends twice; a repeated ``unknown`` is reconciled,
+not returned stale; a plugin that failed to start is left alone for a while; a fallback
+is counted and journaled as the plugin that got the order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from fks_exec import (
+    BrokerUnavailable,
+    ConfigurationError,
+    ExecutionResult,
+    Executor,
+    Order,
+    OrderStatus,
+    PluginRegistry,
+    RoutingError,
+)
+
+BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
+
+
+@pytest.fixture
+def plugins(registry: PluginRegistry, make_plugin: Any) -> dict[str, Any]:
+    made = {name: make_plugin(name) for name in ("alpha", "beta", "gamma")}
+    for name, plugin in made.items():
+        registry.register(name, plugin)
+    return made
+
+
+def executor(registry: PluginRegistry, **kwargs: Any) -> Executor:
+    kwargs.setdefault("reconcile_delay_s", 0)
+    kwargs.setdefault("journal", "memory")
+    return Executor(registry, **kwargs)
+
+
+def gated(plugin: Any) -> asyncio.Event:
+    """Make `plugin` hold every order until the returned event is set."""
+    gate = asyncio.Event()
+    send = plugin._execute_order
+
+    async def held(order: Order) -> ExecutionResult:
+        await gate.wait()
+        return await send(order)
+
+    plugin._execute_order = held
+    return gate
+
+
+# ------------------------------------------------------------------ cancel routing
+
+
+async def test_a_cancel_goes_to_the_plugin_that_took_the_order(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    async with executor(registry, default="alpha", routes={"X*": "beta"}) as ex:
+        taken = await ex.execute(Order.limit("XYZ", "buy", 1, 50), plugin="gamma")
+        assert taken.plugin == "gamma" and taken.order_id
+        canceled = await ex.cancel(taken.order_id)
+        assert (canceled.plugin, canceled.symbol) == ("gamma", "XYZ")
+        again = await ex.cancel(taken.order_id, symbol="XYZ")  # the route would say beta
+        assert again.plugin == "gamma"
+
+
+async def test_a_cancel_of_an_order_not_seen_goes_by_plugin_then_symbol_then_default(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    async with executor(registry, default="alpha", routes={"X*": "beta"}) as ex:
+        assert (await ex.cancel("B-1", symbol="XYZ")).plugin == "beta"
+        assert (await ex.cancel("B-2")).plugin == "alpha"
+        assert (await ex.cancel("B-3", symbol="XYZ", plugin="gamma")).plugin == "gamma"
+    no_default = executor(registry)
+    with pytest.raises(RoutingError, match="pass plugin="):
+        await no_default.cancel("B-4")
+    await no_default.close()
+
+
+async def test_get_order_asks_the_plugin_that_took_the_order(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    async with executor(registry, default="alpha") as ex:
+        order = Order.market("X", "buy", 1)
+        await ex.execute(order, plugin="beta")
+        found = await ex.get_order(order.client_order_id)
+        assert found is not None and found.plugin == "beta"
+
+
+# ------------------------------------------------------------------ an id in flight
+
+
+async def test_a_second_execute_of_an_id_in_flight_waits_and_gets_the_same_result(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    gate = gated(alpha)
+    order = Order.market("X", "buy", 1)
+    async with executor(registry, default="alpha") as ex:
+        first = asyncio.create_task(ex.execute(order))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(ex.execute(order))
+        third = asyncio.create_task(ex.execute(order))
+        await asyncio.sleep(0.01)
+        assert not second.done() and not third.done()  # waiting, not answered stale
+        gate.set()
+        results = await asyncio.wait_for(asyncio.gather(first, second, third), BOUND_S)
+    assert results[0].status is OrderStatus.FILLED
+    assert results[1] == results[0] and results[2] == results[0]
+    assert len(alpha.sent) == 1
+
+
+async def test_a_waiting_execute_sends_the_order_when_the_first_sent_nothing(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    gate = asyncio.Event()
+    calls = 0
+
+    def first_unreachable(order: Order) -> Any:
+        nonlocal calls
+        calls += 1
+        return BrokerUnavailable("connection refused") if calls == 1 else None
+
+    alpha.on_order = first_unreachable
+    send = alpha._execute_order
+
+    async def held(order: Order) -> ExecutionResult:
+        await gate.wait()
+        return await send(order)
+
+    alpha._execute_order = held
+    order = Order.market("X", "buy", 1)
+    async with executor(registry, default="alpha") as ex:
+        first = asyncio.create_task(ex.execute(order))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(ex.execute(order))
+        await asyncio.sleep(0.01)
+        gate.set()
+        with pytest.raises(BrokerUnavailable, match="was not sent"):
+            await asyncio.wait_for(first, BOUND_S)
+        retried = await asyncio.wait_for(second, BOUND_S)
+    assert retried.status is OrderStatus.FILLED and len(alpha.sent) == 1
+
+
+# ------------------------------------------------------------------ unknown outcomes
+
+
+async def test_repeating_an_unknown_result_reconciles_it_instead_of_returning_it_stale(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    alpha.on_order = lambda order: TimeoutError("read timed out")
+    visible = False  # the broker has the order but does not show it yet
+    lookup = alpha._get_order
+
+    async def late(client_order_id: str) -> ExecutionResult | None:
+        return await lookup(client_order_id) if visible else None
+
+    alpha._get_order = late
+    order = Order.market("X", "buy", 1)
+    async with executor(registry, default="alpha", reconcile_attempts=1) as ex:
+        first = await ex.execute(order)
+        assert first.status is OrderStatus.UNKNOWN
+        visible = True
+        alpha.on_order = None
+        again = await ex.execute(order)
+        assert again.status is OrderStatus.ACCEPTED and again.order_id == "S1"
+        assert (await ex.execute(order)) == again  # and that is what is remembered
+    assert len(alpha.sent) == 1
+
+
+# ------------------------------------------------------------------ failed starts
+
+
+async def test_a_plugin_that_failed_to_start_is_not_retried_until_the_pause_is_over(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    attempts = 0
+    connect = alpha._connect
+
+    async def counted(config: Any) -> None:
+        nonlocal attempts
+        attempts += 1
+        await connect(config)
+
+    alpha._connect = counted
+    configs = {"alpha": {"fail_connect": True}}
+    ex = executor(registry, default="alpha", configs=configs, retry_init_after_s=3600)
+    for _ in range(2):
+        with pytest.raises(BrokerUnavailable, match="'alpha' is unavailable"):
+            await ex.execute(Order.market("X", "buy", 1))
+    assert attempts == 1 and not alpha.sent
+    eager = executor(registry, default="alpha", configs=configs, retry_init_after_s=0)
+    for _ in range(2):
+        with pytest.raises(BrokerUnavailable, match="'alpha' is unavailable"):
+            await eager.execute(Order.market("X", "buy", 1))
+    assert attempts == 3
+    await ex.close()
+    await eager.close()
+
+
+async def test_a_plugin_with_bad_settings_keeps_saying_so(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    ex = executor(registry, default="alpha", configs={"alpha": {"no_such_field": 1}})
+    for _ in range(2):
+        with pytest.raises(ConfigurationError):
+            await ex.execute(Order.market("X", "buy", 1))
+    assert not plugins["alpha"].sent
+    await ex.close()
+
+
+# ------------------------------------------------------------------ fallbacks
+
+
+async def test_only_a_real_fallback_is_counted_and_journaled_under_its_plugin(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha, beta = plugins["alpha"], plugins["beta"]
+    async with executor(registry, default="alpha", fallbacks={"alpha": ["beta"]}) as ex:
+        direct = Order.market("X", "buy", 1)
+        assert (await ex.execute(direct)).plugin == "alpha"
+        assert ex.stats["fallback"] == 0
+        assert (await ex.journal.get(direct.client_order_id)).plugin == "alpha"
+        alpha.on_order = lambda order: BrokerUnavailable("connection refused")
+        diverted = Order.market("X", "buy", 1)
+        assert (await ex.execute(diverted)).plugin == "beta"
+        assert ex.stats["fallback"] == 1
+        recorded = await ex.journal.get(diverted.client_order_id)
+        assert recorded is not None and recorded.plugin == "beta"
+    assert len(beta.sent) == 1
