@@ -20,7 +20,7 @@ PAGES = [README, *sorted(DOCS.rglob("*.md"))]
 
 # Reference pages that show no Python; every other page must run at least one block.
 PAGES_WITHOUT_EXAMPLES = {"configuration.md", "performance.md", "reliability.md"}
-PAGES_WITHOUT_EXAMPLES |= {"ninja-protocol.md"}
+PAGES_WITHOUT_EXAMPLES |= {"ninja-protocol.md", "architecture.md"}
 
 
 def test_there_are_pages_to_run() -> None:

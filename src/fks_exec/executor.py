@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fks_exec._paper_guard import PaperLiveGuard
 from fks_exec.config import ExecutorSettings
@@ -44,6 +44,9 @@ from fks_exec.models import (
 )
 from fks_exec.plugin import Capability, ExecutionPlugin
 from fks_exec.registry import DEFAULT_HEALTH_TIMEOUT_S, PluginRegistry
+
+if TYPE_CHECKING:  # signals sit on top of the executor; imported at run time on use
+    from fks_exec.signals import Signal, SignalMapping
 
 __all__ = ["Executor"]
 
@@ -648,7 +651,9 @@ class Executor:
             error_code=ErrorCode.UNKNOWN,
         )
 
-    async def execute_signal(self, signal: Any, mapping: Any = None) -> ExecutionResult:
+    async def execute_signal(
+        self, signal: Signal | bytes | str | Mapping[str, Any], mapping: SignalMapping | None = None
+    ) -> ExecutionResult:
         """Execute a trading signal; see :func:`fks_exec.signals.execute_signal`.
 
         ``signal`` is a :class:`~fks_exec.signals.Signal` or a raw alert body (parsed

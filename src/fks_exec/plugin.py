@@ -8,7 +8,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, cast
+
+from typing_extensions import TypeVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -36,7 +38,10 @@ from fks_exec.models import (
 )
 from fks_exec.redaction import REDACTED, Redactor, register_secret
 
-__all__ = ["REDACTED", "Capability", "ExecutionPlugin"]
+__all__ = ["REDACTED", "Capability", "ConfigT", "ExecutionPlugin"]
+
+ConfigT = TypeVar("ConfigT", bound=PluginConfig, default=PluginConfig, covariant=True)
+"""The config model a plugin is generic over: ``class MyPlugin(ExecutionPlugin[MyConfig])``."""
 
 logger = logging.getLogger("fks_exec.plugin")
 
@@ -58,7 +63,7 @@ class Capability(str, Enum):
         return str(self.value)
 
 
-class ExecutionPlugin(PluginGuard, ABC):
+class ExecutionPlugin(PluginGuard, ABC, Generic[ConfigT]):
     """Base class of broker plugins. Callers use the public methods; plugins write hooks.
 
     Every public method runs its hook inside one guard: it checks state and
@@ -113,7 +118,9 @@ class ExecutionPlugin(PluginGuard, ABC):
     config_model: ClassVar[type[PluginConfig]] = PluginConfig
     """Validated settings; fields are read from keywords and FKS_EXEC_<NAME>_<FIELD>."""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
-    """The optional features this plugin offers."""
+    """The optional features this plugin can offer at most. Before ``init`` that is all
+    :meth:`supports` knows; after connecting an instance may narrow it to what its
+    broker really offers (:meth:`set_capabilities`)."""
     remembered_orders: ClassVar[int] = 10_000
     """How many recently sent client order ids ``execute_order`` remembers."""
 
@@ -123,6 +130,7 @@ class ExecutionPlugin(PluginGuard, ABC):
         self._initialized = False
         self._paper = False
         self._once = OncePerId(self.remembered_orders)
+        self._capabilities = type(self).capabilities
         self.use_env = True
         """Read FKS_EXEC_<NAME>_* variables in ``init``; tests set False to isolate."""
         self.log = logging.getLogger(f"fks_exec.plugins.{self.name}")
@@ -150,11 +158,14 @@ class ExecutionPlugin(PluginGuard, ABC):
     # ------------------------------------------------------------------ state
 
     @property
-    def config(self) -> PluginConfig:
-        """The validated config. Raises :class:`BrokerUnavailable` before ``init``."""
+    def config(self) -> ConfigT:
+        """The validated config, typed as the plugin's model (``ExecutionPlugin[MyConfig]``).
+
+        Raises :class:`BrokerUnavailable` before ``init``.
+        """
         if self._config is None:
             raise BrokerUnavailable(f"plugin {self.name!r} is not initialized; call init()")
-        return self._config
+        return cast(ConfigT, self._config)
 
     @property
     def is_initialized(self) -> bool:
@@ -167,12 +178,44 @@ class ExecutionPlugin(PluginGuard, ABC):
         return self._paper
 
     def supports(self, capability: Capability) -> bool:
-        """True when the plugin declares ``capability``."""
-        return capability in self.capabilities
+        """True when this instance offers ``capability`` (see :attr:`capabilities`)."""
+        return capability in self._capabilities
+
+    @property
+    def instance_capabilities(self) -> frozenset[Capability]:
+        """What this instance offers now: the class's :attr:`capabilities`, or what
+        :meth:`set_capabilities` narrowed them to after connecting."""
+        return self._capabilities
+
+    def set_capabilities(self, capabilities: frozenset[Capability]) -> None:
+        """Narrow this instance's capabilities to what its broker offers (an exchange
+        decides; call it from ``_connect``). Per-market refusals stay refusals before
+        sending. Raises ``ValueError`` for a capability the class does not declare."""
+        extra = set(capabilities) - set(type(self).capabilities)
+        if extra:
+            names = ", ".join(sorted(c.value for c in extra))
+            raise ValueError(f"{type(self).__name__} does not declare {names}")
+        self._capabilities = frozenset(capabilities)
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every secret of the plugin's config masked."""
         return self._redactor.text(text)
+
+    def result_for(
+        self, order: Order, status: OrderStatus | str, **fields: Any
+    ) -> ExecutionResult:
+        """A result about ``order`` from this plugin (its name stamped; id, symbol, side
+        and quantity copied). Raises ``pydantic.ValidationError`` for contradictions."""
+        return ExecutionResult.for_order(order, plugin=self.name, status=status, **fields)
+
+    def cancel_result_for(
+        self, order_id: str, symbol: str, status: OrderStatus | str, **fields: Any
+    ) -> ExecutionResult:
+        """A result about an order known by its broker id (a cancel's answer) from this
+        plugin. Raises ``pydantic.ValidationError`` for contradictions."""
+        return ExecutionResult.for_cancel(
+            plugin=self.name, status=status, order_id=order_id, symbol=symbol, **fields
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -192,6 +235,7 @@ class ExecutionPlugin(PluginGuard, ABC):
         self._redactor = Redactor(secrets)
         started = time.perf_counter()
         error: BaseException | None = None
+        self._config = cfg  # self.config is readable inside _connect: keep no copy
         try:
             await self._connect(cfg)
         except (ConfigurationError, PluginInitError) as exc:
@@ -201,8 +245,8 @@ class ExecutionPlugin(PluginGuard, ABC):
         if error is None:
             error = await self._settle_paper(cfg)
         if error is not None:
+            self._config = None
             raise error
-        self._config = cfg
         self._initialized = True
         self.log.debug("initialized in %.1f ms (paper=%s)", ms_since(started), self._paper)
 
@@ -399,7 +443,8 @@ class ExecutionPlugin(PluginGuard, ABC):
 
     @abstractmethod
     async def _connect(self, config: Any) -> None:
-        """Connect with the validated ``config``; raise :class:`PluginInitError` on failure."""
+        """Connect with the validated ``config`` (also ``self.config``, typed as the
+        plugin's model); raise :class:`PluginInitError` on failure."""
 
     @abstractmethod
     async def _execute_order(self, order: Order) -> ExecutionResult:

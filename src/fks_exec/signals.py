@@ -19,12 +19,13 @@ import hmac
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import SecretStr
 
@@ -33,9 +34,40 @@ from fks_exec.models import ExecutionResult, Order, OrderSide, OrderType
 from fks_exec.redaction import register_secret
 
 if TYPE_CHECKING:
-    from fks_exec.executor import Executor
+    from fks_exec.models import Position
+    from fks_exec.plugin import ExecutionPlugin
+
+
+class OrderRouter(Protocol):
+    """What signals need of an executor: :class:`~fks_exec.Executor` is one.
+
+    Signals sit on top of the executor through this protocol, so neither module
+    imports the other.
+    """
+
+    def route(self, symbol: str, plugin: str | None = None) -> str:
+        """The plugin an order for ``symbol`` goes to."""
+        ...
+
+    async def execute(self, order: Order, plugin: str | None = None) -> ExecutionResult:
+        """Send ``order`` (once per client order id)."""
+        ...
+
+    async def positions(self, plugin: str | None = None) -> list[Position]:
+        """Open positions at ``plugin``."""
+        ...
+
+    async def plugin(self, name: str) -> ExecutionPlugin:
+        """The named plugin, started."""
+        ...
+
+    async def spent_result(self, client_order_id: str) -> ExecutionResult | None:
+        """The recorded result of a client order id that was sent, else None."""
+        ...
+
 
 __all__ = [
+    "OrderRouter",
     "Signal",
     "SignalError",
     "SignalMapping",
@@ -50,6 +82,18 @@ __all__ = [
 logger = logging.getLogger("fks_exec.signals")
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
+MAX_BODY_CHARS = 1_048_576
+"""Largest body :func:`parse_signal` reads (the server's own limit is lower)."""
+MAX_DEPTH = 16
+"""Deepest nesting of JSON arrays and objects accepted (a signal is flat)."""
+MAX_NUMBER_CHARS = 40
+"""Longest number accepted, as a JSON literal or as text."""
+MAX_EXPONENT = 30
+"""Largest decimal exponent, either way, of a number: ``1e30`` and ``1e-30`` pass."""
+_MAX_TIME_CHARS = 64
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
 _ACTIONS = {
     "buy": "buy",
     "long": "buy",
@@ -116,17 +160,19 @@ def parse_signal(body: bytes | str | Mapping[str, Any]) -> Signal:
     Raises :class:`SignalError` saying what is wrong: not JSON, no symbol, no or an
     unknown action, a missing or non-positive quantity for a buy or sell, a number that
     is not one (e.g. an unfilled ``{{close}}`` placeholder), or point offsets without a
-    price. A body without an ``id`` gets one from its own hash.
+    price. A body without an ``id`` gets one from its own hash. Nothing is parsed
+    beyond the limits: a body over :data:`MAX_BODY_CHARS`, nested deeper than
+    :data:`MAX_DEPTH`, or with a number longer than :data:`MAX_NUMBER_CHARS` or beyond
+    :data:`MAX_EXPONENT` is a :class:`SignalError` too.
     """
     raw_bytes: bytes | None = None
     if isinstance(body, (bytes, str)):
-        raw_bytes = body.encode() if isinstance(body, str) else body
-        try:
-            data = json.loads(raw_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise SignalError(f"the body is not JSON ({exc.__class__.__name__})") from None
-    else:
+        raw_bytes = body.encode(errors="surrogatepass") if isinstance(body, str) else body
+        data = _decode_json(raw_bytes)
+    elif isinstance(body, Mapping):
         data = dict(body)
+    else:
+        raise SignalError(f"a signal is JSON text or a mapping, not {type(body).__name__}")
     if not isinstance(data, dict):
         raise SignalError("the body must be a JSON object")
     fields = {str(k).lower(): v for k, v in data.items()}
@@ -186,14 +232,54 @@ def parse_signal(body: bytes | str | Mapping[str, Any]) -> Signal:
     )
 
 
+def _decode_json(raw: bytes) -> Any:
+    """The JSON value of ``raw``, within the limits. Raises :class:`SignalError`."""
+    if len(raw) > MAX_BODY_CHARS:
+        raise SignalError(f"the body is larger than {MAX_BODY_CHARS} bytes")
+    depth = deepest = 0
+    # Escapes first, then whole strings: both linear, so brackets in text never count.
+    for bracket in _BRACKET.findall(_STRING.sub(b"", _ESCAPE.sub(b"", raw))):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise SignalError(f"the body is nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(
+            raw, parse_int=_json_number, parse_float=_json_number, parse_constant=_json_constant
+        )
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if isinstance(exc, SignalError):
+            raise
+        raise SignalError(f"the body is not JSON ({exc.__class__.__name__})") from None
+
+
+def _json_number(literal: str) -> Decimal:
+    # Numbers stay exact (Decimal) and bounded: a 401-digit literal never becomes an int.
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise SignalError(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
+    return Decimal(literal)
+
+
+def _json_constant(name: str) -> Decimal:
+    raise SignalError(f"{name} is not a number JSON allows")
+
+
+def _bounded(name: str, number: Decimal, text: str) -> Decimal:
+    if not number.is_finite():
+        raise SignalError(f"'{name}' must be finite, got {text!r}")
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise SignalError(f"'{name}' is out of range (beyond 1e{MAX_EXPONENT}), got {text!r}")
+    return number
+
+
 def _text(fields: Mapping[str, Any], *names: str) -> str | None:
     for name in names:
         value = fields.get(name)
         if value is None:
             continue
-        if isinstance(value, (dict, list)):
+        if isinstance(value, (dict, list, tuple, set, bytes)):
             raise SignalError(f"'{name}' must be text, not {type(value).__name__}")
-        text = str(value).strip()
+        text = _short_text(value).strip()
         if text.startswith("{{") and text.endswith("}}"):
             raise SignalError(
                 f"'{name}' is an unfilled placeholder {text}; check the alert message"
@@ -208,32 +294,43 @@ def _number(fields: Mapping[str, Any], *names: str) -> Decimal | None:
         value = fields.get(name)
         if value is None or value == "":
             continue
-        if isinstance(value, (bool, dict, list)):
-            raise SignalError(f"'{name}' must be a number, got {value!r}")
-        text = str(value).strip()
+        if not isinstance(value, (str, int, float, Decimal)) or isinstance(value, bool):
+            raise SignalError(f"'{name}' must be a number, not {type(value).__name__}")
+        text = _short_text(value).strip()
         if text.startswith("{{"):
             raise SignalError(
-                f"'{name}' is an unfilled placeholder {text}; check the alert message"
+                f"'{name}' is an unfilled placeholder {text[:40]}; check the alert message"
             )
+        if len(text) > MAX_NUMBER_CHARS:
+            raise SignalError(f"'{name}' is longer than {MAX_NUMBER_CHARS} characters")
         try:
             number = Decimal(text)
         except InvalidOperation:
             raise SignalError(f"'{name}' must be a number, got {text!r}") from None
-        if not number.is_finite():
-            raise SignalError(f"'{name}' must be finite, got {text!r}")
-        return number
+        return _bounded(name, number, text)
     return None
+
+
+def _short_text(value: Any) -> str:
+    # str() of a huge int raises (or takes long); anything that long is not a signal field.
+    if isinstance(value, int) and value.bit_length() > 4 * MAX_NUMBER_CHARS:
+        raise SignalError(f"a number is longer than {MAX_NUMBER_CHARS} digits")
+    return str(value)
 
 
 def _timestamp(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise SignalError("timestamp must be a time, not a boolean")
-    if isinstance(value, (int, float)) or (
-        isinstance(value, str) and value.strip().replace(".", "", 1).isdigit()
-    ):
-        seconds = float(value)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise SignalError(f"timestamp must be a time, not {type(value).__name__}")
+    text = _short_text(value).strip()
+    if len(text) > _MAX_TIME_CHARS:
+        raise SignalError(f"timestamp is longer than {_MAX_TIME_CHARS} characters")
+    if not isinstance(value, str) or text.replace(".", "", 1).isdigit():
+        try:
+            seconds = float(text)
+        except (OverflowError, ValueError):
+            raise SignalError(f"timestamp {text!r} is not a number of seconds") from None
         if not math.isfinite(seconds):
             raise SignalError("timestamp must be finite")
         if seconds > 1e11:  # milliseconds
@@ -241,12 +338,12 @@ def _timestamp(value: Any) -> datetime | None:
         try:
             return datetime.fromtimestamp(seconds, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise SignalError(f"timestamp {value!r} is out of range") from None
-    text = str(value).strip().replace("Z", "+00:00")
+            raise SignalError(f"timestamp {text!r} is out of range") from None
+    text = text.replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise SignalError(f"timestamp {value!r} is neither Unix seconds nor ISO 8601") from None
+        raise SignalError(f"timestamp {text!r} is neither Unix seconds nor ISO 8601") from None
     return (
         parsed.replace(tzinfo=timezone.utc)
         if parsed.tzinfo is None
@@ -397,7 +494,7 @@ def to_order(
 
 
 async def execute_signal(
-    executor: Executor, signal: Signal, mapping: SignalMapping | None = None
+    executor: OrderRouter, signal: Signal, mapping: SignalMapping | None = None
 ) -> ExecutionResult:
     """Execute ``signal`` through ``executor``; a spent signal id sends nothing.
 

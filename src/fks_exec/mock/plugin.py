@@ -44,7 +44,7 @@ class MockConfig(PluginConfig):
     """Finished orders and fills remembered; older ones are forgotten."""
 
 
-class MockPlugin(ExecutionPlugin):
+class MockPlugin(ExecutionPlugin[MockConfig]):
     """A paper broker for tests and demos; its simulator is :attr:`broker`.
 
     Drive it from tests through ``plugin.broker`` (``set_price``, ``reject_next``,
