@@ -1,0 +1,151 @@
+"""The plugin base class: the guard paths mutation testing found unchecked (issue 12).
+
+An answer for another client order id is never passed on as this order's; refusals
+say nothing was sent; a cancel's failure says whether it may have reached the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from fks_exec import (
+    BrokerUnavailable,
+    ErrorCode,
+    ExecutionResult,
+    Order,
+    OrderDenied,
+    OrderStatus,
+)
+
+KEY = "api-key-5f4e3d2c1b"
+
+
+@pytest.fixture
+async def plugin(make_plugin: Any) -> Any:
+    made = make_plugin("alpha")
+    made.use_env = False
+    await made.init({"api_key": KEY})
+    yield made
+    await made.close()
+
+
+async def test_an_answer_for_another_client_order_id_becomes_unknown(plugin: Any) -> None:
+    order = Order.market("X", "buy", 1, client_order_id="asked-1")
+    other = Order.market("X", "buy", 1, client_order_id="other-2")
+    plugin.on_order = lambda o: ExecutionResult.for_order(
+        other, plugin="alpha", status=OrderStatus.FILLED, filled_quantity=1, average_price=100
+    )
+    result = await plugin.execute_order(order)
+    assert (result.client_order_id, result.status) == ("asked-1", OrderStatus.UNKNOWN)
+    assert result.error_code is ErrorCode.UNKNOWN and result.sent is None
+    assert "answered for client order id 'other-2' (a plugin bug)" in (result.error or "")
+
+
+async def test_an_answer_for_the_right_id_is_passed_on_stamped(plugin: Any) -> None:
+    result = await plugin.execute_order(Order.market("X", "buy", 1, client_order_id="ok-1"))
+    assert (result.client_order_id, result.status, result.plugin) == ("ok-1", "filled", "alpha")
+    assert result.paper is not None
+
+
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [
+        (OrderDenied("lot size 0.01"), ErrorCode.INVALID_ORDER),
+        (OrderDenied("no margin", "insufficient_funds"), ErrorCode.INSUFFICIENT_FUNDS),
+    ],
+)
+async def test_a_refusal_before_sending_is_rejected_and_not_sent(
+    plugin: Any, raised: OrderDenied, code: ErrorCode
+) -> None:
+    async def refuse(order: Order) -> ExecutionResult:
+        raise raised
+
+    plugin._execute_order = refuse
+    result = await plugin.execute_order(Order.market("X", "buy", 1))
+    assert (result.status, result.sent, result.error_code) == ("rejected", False, code)
+    assert "nothing was sent" in (result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [(TimeoutError("read timed out"), ErrorCode.TIMEOUT), (OSError("reset"), ErrorCode.UNKNOWN)],
+)
+async def test_a_failure_after_sending_is_unknown_with_its_cause(
+    plugin: Any, raised: Exception, code: ErrorCode
+) -> None:
+    plugin.on_order = lambda order: raised
+    result = await plugin.execute_order(Order.market("X", "buy", 1))
+    assert (result.status, result.sent, result.error_code) == ("unknown", None, code)
+    assert "do not resend" in (result.error or "")
+
+
+async def test_a_secret_in_a_broker_error_is_masked(plugin: Any) -> None:
+    plugin.on_order = lambda order: OSError(f"bad key {KEY}")
+    result = await plugin.execute_order(Order.market("X", "buy", 1))
+    assert KEY not in (result.error or "") and "bad key" in (result.error or "")
+
+
+# ------------------------------------------------------------------ cancel
+
+
+async def test_a_cancel_refused_here_is_rejected_and_not_sent(plugin: Any) -> None:
+    async def refuse(order_id: str, symbol: str | None) -> ExecutionResult:
+        raise OrderDenied("order is already filled", "rejected")
+
+    plugin._cancel_order = refuse
+    result = await plugin.cancel_order("B-1", "X")
+    assert (result.status, result.sent, result.error_code) == ("rejected", False, "rejected")
+    assert (result.order_id, result.symbol) == ("B-1", "X")
+
+
+async def test_a_cancel_without_an_answer_is_unknown(plugin: Any) -> None:
+    async def lost(order_id: str, symbol: str | None) -> ExecutionResult:
+        raise asyncio.TimeoutError("no answer")
+
+    plugin._cancel_order = lost
+    result = await plugin.cancel_order("B-1")
+    assert (result.status, result.symbol) == ("unknown", "?")
+    assert "may have reached the broker" in (result.error or "")
+
+
+async def test_a_cancel_that_could_not_be_sent_raises(plugin: Any) -> None:
+    async def down(order_id: str, symbol: str | None) -> ExecutionResult:
+        raise BrokerUnavailable(f"socket closed (key {KEY})")
+
+    plugin._cancel_order = down
+    with pytest.raises(BrokerUnavailable, match="socket closed") as raised:
+        await plugin.cancel_order("B-1")
+    assert KEY not in str(raised.value)
+    with pytest.raises(ValueError, match="order id"):
+        await plugin.cancel_order("")
+
+
+# ------------------------------------------------------------------ reads and health
+
+
+async def test_a_failing_read_is_broker_unavailable_with_the_cause_masked(plugin: Any) -> None:
+    async def broken(symbol: str) -> Any:
+        raise OSError(f"refused for {KEY}")
+
+    plugin._fetch_data = broken
+    with pytest.raises(BrokerUnavailable, match="could not fetch 'X'") as raised:
+        await plugin.fetch_data("X")
+    assert KEY not in str(raised.value) and KEY not in str(raised.value.__cause__)
+    with pytest.raises(ValueError, match="non-empty symbol"):
+        await plugin.fetch_data("  ")
+
+
+async def test_a_failing_health_check_is_unhealthy_with_a_masked_detail(plugin: Any) -> None:
+    async def broken() -> Any:
+        raise OSError(f"auth failed for {KEY}")
+
+    plugin._health_check = broken
+    status = await plugin.health_check()
+    assert status.healthy is False and status.latency_ms is not None
+    assert "auth failed" in status.detail and KEY not in status.detail
+    plugin._health_check = type(plugin)._health_check.__get__(plugin)
+    healthy = await plugin.health_check()
+    assert healthy.healthy is True and healthy.latency_ms is not None
