@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         "GET /ready. Needs FKS_EXEC_WEBHOOK_SECRET or FKS_EXEC_WEBHOOK_PASSPHRASE.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--port", type=_port, default=8080, help="port, 1-65535 (default 8080)")
     serve.set_defaults(handler=_cmd_serve)
 
     check = sub.add_parser(
@@ -259,15 +259,25 @@ _SENT_TEXT = {
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - only to say which extra is missing
 
         from fks_exec.server import WebhookSettings, create_app
     except ImportError:
         print("error: the server needs its extra: pip install 'fks-exec[server]'", file=sys.stderr)
         return EXIT_USAGE
-    app = create_app(Executor.from_env(), WebhookSettings.from_env())  # refuses without a secret
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    from fks_exec.server_http import serve
+
+    settings = WebhookSettings.from_env()
+    app = create_app(Executor.from_env(), settings)  # refuses without a secret
+    serve(app, settings, host=args.host, port=args.port)
     return EXIT_OK
+
+
+def _port(text: str) -> int:
+    """A TCP port number for argparse: 1-65535."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 1 to 65535")
+    return int(text)
 
 
 # ---------------------------------------------------------------------- check
