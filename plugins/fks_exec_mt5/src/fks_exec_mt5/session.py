@@ -127,10 +127,11 @@ class Mt5Session:
                 )
             legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
         opening = sum((leg.volume for leg in legs if leg.position is None), Decimal(0))
-        if not self.hedging and legs and legs[0].position is not None:
-            opening = Decimal(0)
-        elif not self.hedging and tickets and tickets[0].buy != buy:
-            opening = max(Decimal(0), volume - tickets[0].volume)
+        if order.type is OrderType.MARKET and not self.hedging and tickets:
+            if legs[0].position is not None:
+                opening = Decimal(0)  # a netting reduction
+            elif tickets[0].buy != buy:
+                opening = max(Decimal(0), volume - tickets[0].volume)  # a reversal
         check_trade_mode(rules, buy, opening > 0)
         if rules.volume_limit > 0 and opening > 0:
             orders = self.mt5.orders_get(symbol=order.symbol)

@@ -1,0 +1,165 @@
+"""Requests built from orders, field by field (no terminal)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fks_exec import Order
+from fks_exec.errors import OrderDenied
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.exposure import Leg
+from fks_exec_mt5.mapping import COMMENT_LIMIT, build_request, comment_for, rounded_volume, to_tick
+from fks_exec_mt5.prechecks import SymbolRules
+
+D = Decimal
+
+
+def info(**changes: Any) -> SimpleNamespace:
+    fields: dict[str, Any] = {
+        "name": "EURUSD",
+        "point": 0.00001,
+        "trade_tick_size": 0.00001,
+        "digits": 5,
+        "volume_step": 0.01,
+        "volume_min": 0.01,
+        "volume_max": 50.0,
+        "volume_limit": 0.0,
+        "trade_stops_level": 0,
+        "trade_freeze_level": 0,
+        "filling_mode": 3,
+        "trade_exemode": c.SYMBOL_TRADE_EXECUTION_MARKET,
+        "expiration_mode": 15,
+        "trade_mode": c.SYMBOL_TRADE_MODE_FULL,
+    }
+    fields.update(changes)
+    return SimpleNamespace(**fields)
+
+
+RULES = SymbolRules.of(info())
+TICK = SimpleNamespace(bid=1.1, ask=1.1002)
+
+
+def request(order: Order, leg: Leg | None = None, **kw: Any) -> dict[str, Any]:
+    kw.setdefault("stops", (order.stop_loss, order.take_profit))
+    rules = kw.pop("rules", RULES)
+    return build_request(
+        order, rules, TICK, leg or Leg(order.quantity), deviation=7, magic=99, **kw
+    )
+
+
+def test_comments_carry_the_client_order_id() -> None:
+    fits = "a" * COMMENT_LIMIT
+    assert comment_for(fits) == fits
+    longer = comment_for("a" * (COMMENT_LIMIT + 1))
+    assert len(longer) == COMMENT_LIMIT and longer.startswith("h") and longer != fits
+    assert comment_for("é") != "é" and comment_for("é").isascii()
+    assert comment_for("x" * 40) == comment_for("x" * 40) != comment_for("y" * 40)
+
+
+def test_volume_is_rounded_down_and_bounded() -> None:
+    assert rounded_volume(D("0.019"), RULES) == D("0.01")
+    assert rounded_volume(D("0.01"), RULES) == D("0.01")
+    assert rounded_volume(D("50"), RULES) == D(50)
+    with pytest.raises(OrderDenied, match="below the minimum"):
+        rounded_volume(D("0.009"), RULES)
+    with pytest.raises(OrderDenied, match="above the maximum"):
+        rounded_volume(D("50.01"), RULES)
+    unbounded = SymbolRules.of(info(volume_max=0.0))
+    assert rounded_volume(D(1000), unbounded) == D(1000)
+
+
+@given(st.decimals(min_value=D("0.5"), max_value=D(2), places=7))
+def test_prices_land_on_the_tick_grid(price: Decimal) -> None:
+    rules = SymbolRules.of(info(trade_tick_size=0.00005))
+    rounded = to_tick(price, rules)
+    assert rounded % D("0.00005") == 0
+    assert abs(rounded - price) <= D("0.000025")
+
+
+def test_market_request_fields() -> None:
+    buy = request(Order.market("EURUSD", "buy", "0.1", stop_loss=D("1.09"), take_profit=D("1.2")))
+    assert buy == {
+        "symbol": "EURUSD",
+        "volume": 0.1,
+        "magic": 99,
+        "comment": buy["comment"],
+        "type_filling": c.ORDER_FILLING_FOK,
+        "action": c.TRADE_ACTION_DEAL,
+        "type": c.ORDER_TYPE_BUY,
+        "price": 1.1002,
+        "deviation": 7,
+        "type_time": c.ORDER_TIME_GTC,
+        "sl": 1.09,
+        "tp": 1.2,
+    }
+    sell = request(Order.market("EURUSD", "sell", "0.1"))
+    assert (sell["type"], sell["price"]) == (c.ORDER_TYPE_SELL, 1.1)
+    assert "sl" not in sell and "tp" not in sell and "position" not in sell
+
+
+def test_a_closing_leg_names_its_position_and_sends_no_stops() -> None:
+    order = Order.market("EURUSD", "sell", "0.3", stop_loss=D("1.2"))
+    closing = request(order, Leg(D("0.2"), 777), stops=(D("1.2"), None))
+    assert closing["position"] == 777 and closing["volume"] == 0.2
+    assert "sl" not in closing and "tp" not in closing
+
+
+def test_pending_request_fields() -> None:
+    limit = request(Order.limit("EURUSD", "buy", "0.1", D("1.05"), time_in_force="day"))
+    assert (limit["action"], limit["type"], limit["price"]) == (
+        c.TRADE_ACTION_PENDING,
+        c.ORDER_TYPE_BUY_LIMIT,
+        1.05,
+    )
+    assert limit["type_time"] == c.ORDER_TIME_DAY
+    assert limit["type_filling"] == c.ORDER_FILLING_RETURN
+    assert "deviation" not in limit and "position" not in limit
+    stop = request(Order.stop("EURUSD", "sell", "0.1", D("1.05")))
+    assert (stop["type"], stop["type_filling"]) == (c.ORDER_TYPE_SELL_STOP, c.ORDER_FILLING_FOK)
+    assert stop["type_time"] == c.ORDER_TIME_GTC
+    both = request(Order.stop_limit("EURUSD", "buy", "0.1", D("1.15"), D("1.14")))
+    assert (both["type"], both["price"], both["stoplimit"]) == (
+        c.ORDER_TYPE_BUY_STOP_LIMIT,
+        1.15,
+        1.14,
+    )
+    sell_limit = request(Order.limit("EURUSD", "sell", "0.1", D("1.15")))
+    assert sell_limit["type"] == c.ORDER_TYPE_SELL_LIMIT
+    assert request(Order.stop("EURUSD", "buy", "0.1", D("1.2")))["type"] == c.ORDER_TYPE_BUY_STOP
+    sell_both = request(Order.stop_limit("EURUSD", "sell", "0.1", D("1.05"), D("1.06")))
+    assert sell_both["type"] == c.ORDER_TYPE_SELL_STOP_LIMIT
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        Order.limit("EURUSD", "buy", "0.1", D("1.1003")),  # above Ask
+        Order.limit("EURUSD", "sell", "0.1", D("1.0999")),  # below Bid
+        Order.stop("EURUSD", "buy", "0.1", D("1.1001")),  # below Ask
+        Order.stop("EURUSD", "sell", "0.1", D("1.1001")),  # above Bid
+        Order.market("EURUSD", "buy", "0.1", take_profit=D("1.09")),
+        Order.limit("EURUSD", "buy", "0.1", D("1.05"), time_in_force="ioc"),
+    ],
+)
+def test_orders_on_the_wrong_side_are_refused(order: Order) -> None:
+    with pytest.raises(OrderDenied):
+        request(order)
+
+
+def test_stops_are_checked_against_the_stops_level() -> None:
+    rules = SymbolRules.of(info(trade_stops_level=100))  # 0.001
+    near = Order.market("EURUSD", "buy", "0.1", stop_loss=D("1.0995"))
+    with pytest.raises(OrderDenied, match="stops level"):
+        request(near, rules=rules)
+    exactly = Order.market("EURUSD", "buy", "0.1", stop_loss=D("1.099"))
+    assert request(exactly, rules=rules)["sl"] == 1.099
+    pending = Order.limit("EURUSD", "buy", "0.1", D("1.0995"))
+    with pytest.raises(OrderDenied, match="SYMBOL_TRADE_STOPS_LEVEL"):
+        request(pending, rules=rules)
+    assert request(Order.limit("EURUSD", "buy", "0.1", D("1.0992")), rules=rules)
