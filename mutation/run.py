@@ -312,9 +312,9 @@ def run_module(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleRes
     sandbox = workdir / re.sub(r"[^A-Za-z0-9]+", "_", spec.path)
     snapshot(sandbox)
     env = sandbox_env(sandbox)
-    missing = [t for t in spec.tests if not (sandbox / t).exists()]
+    missing = [t for t in (spec.path, *spec.tests) if not (sandbox / t).exists()]
     if missing:
-        result.error = f"tests not found: {missing}; fix mutation/modules.toml"
+        result.error = f"not found: {missing}; fix mutation/modules.toml"
         return result
     started = time.monotonic()
     baseline = subprocess.run(pytest_command(spec.tests), cwd=sandbox, env=env, capture_output=True)
