@@ -27,8 +27,10 @@ def test_order_exit_codes(
     monkeypatch.setenv("FKS_EXEC_MOCK_PRICES", '{"BTC/USDT": "100"}')
     assert main(["order", "buy", "BTC/USDT", "0.01", "--limit", "101", "--plugin", "mock"]) == 0
     assert "filled" in capsys.readouterr().out
-    assert main(["order", "buy", "ETH/USDT", "1", "--plugin", "mock", "--json"]) == 1
-    assert json.loads(capsys.readouterr().out)["error_code"] == "invalid_order"
+    assert main(["order", "buy", "BTC/USDT", "100000", "--plugin", "mock", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["error_code"] == "insufficient_funds"
+    assert main(["order", "buy", "ETH/USDT", "1", "--plugin", "mock", "--json"]) == 2
+    assert "no price for 'ETH/USDT'" in capsys.readouterr().err
     assert main(["order", "buy", "BTC/USDT", "-1", "--plugin", "mock"]) == 2
     assert "quantity" in capsys.readouterr().err
     assert main(["order", "buy", "BTC/USDT", "1", "--limit", "100", "--sl", "120"]) == 2

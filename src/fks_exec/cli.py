@@ -1,7 +1,8 @@
 """The ``fks-exec`` command: list plugins, check health, place an order, run the demo.
 
-Exit codes: 0 success, 1 the order (or a health check) failed, 2 usage or
-configuration error.
+Exit codes: 0 success; 1 the order was not filled or accepted (rejected, unknown) or a
+health check failed; 2 usage or configuration error (nothing was sent). Each error is
+printed once, on stderr. A command starts only the plugins it needs.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from pydantic import ValidationError
 
 from fks_exec.cli_logging import configure_logging
-from fks_exec.errors import BrokerUnavailable, FksExecError
+from fks_exec.config import ExecutorSettings
+from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError, PluginNotFound
 from fks_exec.executor import Executor
 from fks_exec.journal.cli import add_journal_command
-from fks_exec.models import ExecutionResult, Order, OrderType
+from fks_exec.models import ExecutionResult, HealthStatus, Order, OrderType
+from fks_exec.plugin import ExecutionPlugin
 from fks_exec.registry import PluginRegistry
 
 __all__ = ["main"]
@@ -55,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         description="One order API over many brokers. Plugins and routes come from the "
         "FKS_EXEC_* environment variables (see docs/configuration.md).",
     )
+    parser.add_argument("--version", action="version", version=_version_text())
     parser.add_argument(
         "-v",
         "--verbose",
@@ -68,28 +73,46 @@ def _parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.set_defaults(handler=_cmd_plugins)
 
-    health = sub.add_parser("health", help="start the configured plugins and check them")
+    health = sub.add_parser(
+        "health",
+        help="start the configured plugins and check them",
+        description="Check the plugins the configuration names (FKS_EXEC_DEFAULT, "
+        "_ROUTES, _FALLBACKS, _PLUGINS), those given with --plugin, or with --all every "
+        "enabled one. Exit 0 all healthy, 1 one is not, 2 a configuration error.",
+    )
+    health.add_argument(
+        "--plugin", action="append", metavar="NAME", help="check this plugin (repeatable)"
+    )
+    health.add_argument("--all", action="store_true", help="check every enabled plugin")
     health.add_argument("--json", action="store_true", help="print JSON")
     health.set_defaults(handler=_cmd_health)
 
     order = sub.add_parser(
         "order",
         help="place one order",
-        description="Place one order, e.g.: fks-exec order buy BTC/USDT 0.01 --limit 100 "
-        "--plugin mock. A limit and a stop together make a stop-limit order.",
+        description="Place one order, e.g.: fks-exec order buy BTC/USDT 0.01 --limit 64000 "
+        "--plugin mock --price 64100. A limit and a stop together make a stop-limit order. "
+        "Only the plugin the order goes to is started. Exit 0 filled or accepted, 1 "
+        "rejected or unknown, 2 refused before sending.",
     )
-    order.add_argument("side", choices=["buy", "sell"])
+    order.add_argument("side", type=str.lower, choices=["buy", "sell"])
     order.add_argument("symbol")
     order.add_argument("quantity")
     order.add_argument("--limit", metavar="PRICE", help="limit price")
     order.add_argument("--stop", metavar="PRICE", help="stop (trigger) price")
     order.add_argument("--sl", metavar="PRICE", help="attached stop loss")
     order.add_argument("--tp", metavar="PRICE", help="attached take profit")
-    order.add_argument("--tif", choices=["gtc", "day", "ioc", "fok"], default="gtc")
+    order.add_argument("--tif", type=str.lower, choices=["gtc", "day", "ioc", "fok"], default="gtc")
     order.add_argument("--reduce-only", action="store_true")
     order.add_argument("--client-id", metavar="ID", help="client order id (idempotency key)")
     order.add_argument("--account")
     order.add_argument("--plugin", help="plugin to use (default: routes / FKS_EXEC_DEFAULT)")
+    order.add_argument(
+        "--price",
+        metavar="PRICE",
+        help="mock only: quote the symbol at PRICE first (the mock has no market of its "
+        "own; FKS_EXEC_MOCK_PRICES does the same for every command)",
+    )
     order.add_argument("--json", action="store_true", help="print the result as JSON")
     order.set_defaults(handler=_cmd_order)
 
@@ -165,10 +188,32 @@ def _cmd_plugins(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
+    executor = Executor.from_env()
+    names = _health_names(args, executor)
+    if not names:
+        print(
+            "error: no plugin is configured (FKS_EXEC_DEFAULT, FKS_EXEC_ROUTES, "
+            "FKS_EXEC_FALLBACKS, FKS_EXEC_PLUGINS): name one with --plugin NAME, or "
+            "check every installed plugin with --all",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    misconfigured: list[str] = []
+
     async def run() -> dict[str, Any]:
-        executor = Executor.from_env()
-        async with executor:
-            return {name: status.model_dump() for name, status in (await executor.health()).items()}
+        failed: dict[str, HealthStatus] = {}
+        try:
+            for name in names:
+                try:
+                    await executor.plugin(name)
+                except FksExecError as exc:
+                    if isinstance(exc, (ConfigurationError, PluginNotFound)):
+                        misconfigured.append(name)
+                    failed[name] = HealthStatus(healthy=False, detail=f"failed to start: {exc}")
+            checked = {n: s for n, s in (await executor.health()).items() if n in names}
+        finally:
+            await executor.close()
+        return {n: s.model_dump() for n, s in sorted({**checked, **failed}.items())}
 
     report = asyncio.run(run())
     if args.json:
@@ -187,7 +232,24 @@ def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
             for name, status in report.items()
         ]
         _table(out, rows, ["plugin", "healthy", "latency_ms", "detail"])
+    if misconfigured:
+        return EXIT_USAGE
     return EXIT_OK if report and all(s["healthy"] for s in report.values()) else EXIT_FAILED
+
+
+def _health_names(args: argparse.Namespace, executor: Executor) -> list[str]:
+    """The plugins ``health`` checks: --plugin, else --all, else the configured ones."""
+    if args.plugin:
+        return sorted(set(args.plugin))
+    if args.all:
+        return executor.registry.list_names()
+    settings = ExecutorSettings.from_env()
+    named = {settings.default} if settings.default else set()
+    named.update(settings.routes.values())
+    for primary, others in settings.fallbacks.items():
+        named.update([primary, *others])
+    named.update(settings.plugins or ())
+    return sorted(named)
 
 
 # ---------------------------------------------------------------------- order
@@ -222,10 +284,25 @@ def _order_from_args(args: argparse.Namespace) -> Order:
 
 def _cmd_order(args: argparse.Namespace, out: TextIO) -> int:
     order = _order_from_args(args)  # invalid input stops here, before any plugin starts
+    executor = Executor.from_env()
+    name = executor.route(order.symbol, args.plugin)
+    if args.price is not None:
+        if _kind(name) != "mock":
+            raise ConfigurationError(
+                f"--price quotes the mock broker; this order goes to {name!r}, which has "
+                "its own market"
+            )
+        prices = {order.symbol: _decimal_arg("--price", args.price)}
+        executor = Executor.from_env(configs={name: {"prices": prices}})
 
     async def run() -> ExecutionResult:
-        async with Executor.from_env() as executor:
-            return await executor.execute(order, plugin=args.plugin)
+        try:
+            if _kind(name) == "mock":
+                _require_mock_quote(await executor.plugin(name), order.symbol)
+            # Starts only the plugin the order goes to (and its fallbacks, if needed).
+            return await executor.execute(order, plugin=name)
+        finally:
+            await executor.close()
 
     result = asyncio.run(run())
     if args.json:
@@ -233,6 +310,35 @@ def _cmd_order(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(_describe_result(result) + "\n")
     return EXIT_OK if result.success else EXIT_FAILED
+
+
+def _require_mock_quote(plugin: ExecutionPlugin, symbol: str) -> None:
+    """Refuse, before sending, an order the mock could only reject for want of a price."""
+    from fks_exec.mock import MockPlugin
+
+    if not isinstance(plugin, MockPlugin):
+        return
+    try:
+        plugin.broker.quote(symbol)
+    except KeyError:
+        raise ConfigurationError(
+            f"the mock broker has no price for {symbol!r}: add --price 65000 to the "
+            f'command, or set FKS_EXEC_MOCK_PRICES=\'{{"{symbol}": "65000"}}\''
+        ) from None
+
+
+def _decimal_arg(option: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        raise ConfigurationError(f"{option} takes a positive number, e.g. 65000; got {text!r}")
+    return value
+
+
+def _kind(name: str) -> str:
+    return name.partition(":")[0]
 
 
 def _describe_result(result: ExecutionResult) -> str:
@@ -288,17 +394,24 @@ CHECKS_GROUP = "fks_exec.checks"
 def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from importlib.metadata import entry_points
 
-    from fks_exec.registry import INSTALL_HINTS
+    from fks_exec.registry import ENTRY_POINT_GROUP, INSTALL_HINTS
 
     found = {ep.name: ep for ep in entry_points(group=CHECKS_GROUP)}
     if args.plugin not in found:
-        hint = INSTALL_HINTS.get(args.plugin)
-        install = f"; install it with: pip install {hint}" if hint else ""
-        print(
-            f"error: no check for plugin {args.plugin!r} (available: "
-            f"{', '.join(sorted(found)) or 'none'}){install}",
-            file=sys.stderr,
-        )
+        installed = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        available = ", ".join(sorted(found)) or "none"
+        if args.plugin in installed:
+            dist = installed[args.plugin].dist
+            source = f" ({dist.name} {dist.version})" if dist is not None else ""
+            reason = f"plugin {args.plugin!r} is installed{source} but ships no check"
+        elif args.plugin in INSTALL_HINTS:
+            reason = (
+                f"plugin {args.plugin!r} is not installed; install it with: "
+                f"pip install {INSTALL_HINTS[args.plugin]}"
+            )
+        else:
+            reason = f"no plugin named {args.plugin!r} is installed"
+        print(f"error: {reason} (checks available: {available})", file=sys.stderr)
         return EXIT_USAGE
     run = found[args.plugin].load()
     code: int = run(args.args, out)
@@ -315,6 +428,15 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _version_text() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"fks-exec {version('fks-exec')}"
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "fks-exec (not installed)"
 
 
 def _table(out: TextIO, rows: list[dict[str, str]], columns: list[str]) -> None:

@@ -10,21 +10,27 @@ echoed in error messages.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import cache
+from importlib.metadata import entry_points
 from typing import Annotated, Any, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from fks_exec._names import parse_name_list, split_instance
+from fks_exec.env_names import check_env_names, check_prefixed_names
 from fks_exec.errors import ConfigurationError
 
 __all__ = [
     "ENV_PREFIX",
+    "MAX_DURATION_S",
     "ExecutorSettings",
     "PluginConfig",
+    "check_durations",
     "env_prefix",
     "load_plugin_config",
 ]
@@ -138,6 +144,11 @@ def load_plugin_config(
                 f"Known: {', '.join(fields) or 'none'}"
             )
         merged.update(_read_env(plugin_name, model, prefix))
+    if values is not None and not isinstance(values, Mapping):
+        raise ConfigurationError(
+            f"the config of plugin {plugin_name!r} must be a dict of settings, not "
+            f"{type(values).__name__}; e.g. {{'{plugin_name}': {{'paper': True}}}}"
+        )
     if values:
         unknown_keys = sorted(set(values) - set(model.model_fields))
         if unknown_keys:
@@ -147,9 +158,55 @@ def load_plugin_config(
             )
         merged.update(values)
     try:
-        return model.model_validate(merged)
+        config = model.model_validate(merged)
     except ValidationError as exc:
         raise ConfigurationError(_describe(plugin_name, prefix, exc)) from None
+    _check_ranges(plugin_name, prefix, config)
+    return config
+
+
+MAX_DURATION_S = 86_400
+"""The longest duration any setting accepts (one day): a field named ``*_s`` holds at
+most this many seconds, ``*_ms`` this many thousand milliseconds."""
+_DURATION_LIMITS = {"_s": MAX_DURATION_S, "_ms": MAX_DURATION_S * 1000}
+
+
+def _check_ranges(plugin_name: str, prefix: str, config: PluginConfig) -> None:
+    # Rules every plugin's config follows by its names: numbers are finite, durations
+    # (*_s, *_ms) between 0 and a day, ports (port, *_port) between 1 and 65535.
+    for name in type(config).model_fields:
+        value = getattr(config, name)
+        where = f"invalid config for plugin {plugin_name!r}: {name} ({prefix}{name.upper()})"
+        problem = _range_problem(name, value)
+        if problem:
+            raise ConfigurationError(f"{where}: {problem}")
+
+
+def _range_problem(name: str, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    if isinstance(value, (float, Decimal)) and not math.isfinite(value):
+        return "must be a finite number"
+    for suffix, limit in _DURATION_LIMITS.items():
+        if name.endswith(suffix) and not 0 <= value <= limit:
+            return f"a duration must be between 0 and {limit} ({suffix.lstrip('_')})"
+    if (name == "port" or name.endswith("_port")) and not 1 <= value <= 65535:
+        return "a port must be between 1 and 65535"
+    return None
+
+
+def check_durations(**durations: float) -> None:
+    """Refuse a non-finite, negative or over-a-day duration given as a keyword.
+
+    Raises :class:`ConfigurationError` naming the keyword.
+    """
+    for name, value in durations.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise ConfigurationError(f"{name} must be a number of seconds")
+        if not math.isfinite(value) or not 0 <= value <= MAX_DURATION_S:
+            raise ConfigurationError(
+                f"{name} must be a finite number of seconds from 0 to {MAX_DURATION_S}"
+            )
 
 
 _JSON_TYPES = frozenset({"dict_type", "list_type", "model_type", "tuple_type", "set_type"})
@@ -180,8 +237,12 @@ def _parse_pairs(text: str, what: str, example: str) -> list[tuple[str, str]]:
 def settings_from_env(cls: type[_Settings], prefix: str) -> _Settings:
     """Instantiate a BaseSettings class from the environment.
 
+    Variables under ``prefix`` that name no field are refused with a "did you mean"
+    (for the top-level ``FKS_EXEC_`` prefix, see :func:`fks_exec.env_names.check_env_names`).
     Raises :class:`ConfigurationError` naming each bad variable (values not repeated).
     """
+    if prefix != ENV_PREFIX:
+        check_prefixed_names(prefix, cls.model_fields)
     try:
         return cls()
     except ValidationError as exc:
@@ -190,6 +251,12 @@ def settings_from_env(cls: type[_Settings], prefix: str) -> _Settings:
             for e in exc.errors(include_url=False, include_input=False)
         ]
         raise ConfigurationError("; ".join(problems)) from None
+    except SettingsError as exc:  # a dict or list field whose variable is not JSON
+        field = str(exc).partition('field "')[2].partition('"')[0]
+        raise ConfigurationError(
+            f"{prefix}{field.upper()} is not valid JSON; give it as JSON, "
+            'e.g. {"BINANCE:BTCUSDT": "ccxt:BTC/USDT"} for a table'
+        ) from None
 
 
 class ExecutorSettings(BaseSettings):
@@ -237,5 +304,7 @@ class ExecutorSettings(BaseSettings):
 
     @classmethod
     def from_env(cls) -> ExecutorSettings:
-        """Read the variables. Raises :class:`ConfigurationError` naming the bad one."""
+        """Read the variables. Raises :class:`ConfigurationError` naming the bad one, or a
+        misspelt ``FKS_EXEC_*`` variable (plugins are known by entry point, not imported)."""
+        check_env_names(ep.name for ep in entry_points(group="fks_exec.plugins"))
         return settings_from_env(cls, ENV_PREFIX)
