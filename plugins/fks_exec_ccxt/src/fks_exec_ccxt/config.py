@@ -37,8 +37,8 @@ class CcxtConfig(PluginConfig):
     timeout_ms: int = Field(default=10_000, gt=0)
     """HTTP timeout of one request."""
     positions_from: Literal["auto", "positions", "balances"] = "auto"
-    """``positions()`` source: derivatives positions, spot balances, or ``auto`` (by the
-    exchange's default market type)."""
+    """``positions()`` source: derivatives positions, spot balances, or ``auto``
+    (positions when the exchange object loads derivative markets, else balances)."""
     health_cache_ms: int = Field(default=30_000, ge=0)
     """How long a health check's authenticated answer is reused (so polling health does
     not burn the exchange's rate limit)."""

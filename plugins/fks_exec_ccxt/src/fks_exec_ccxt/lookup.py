@@ -21,12 +21,17 @@ __all__ = ["find_by_client_id", "trigger_flags"]
 RECENT_ORDERS = 100
 
 
-def trigger_flags(exchange: Any, market: dict[str, Any], method: str) -> list[dict[str, Any]]:
-    """The params to try for ``method`` on ``market``: plain, then ``trigger`` if ccxt has it."""
+def trigger_flags(
+    exchange: Any, market: dict[str, Any], method: str, *, search: bool = True
+) -> list[dict[str, Any]]:
+    """The params to try for ``method`` on ``market``: plain, then the trigger flags if
+    ccxt keeps trigger orders apart there (the venue's search params, or ``trigger``)."""
+    from fks_exec_ccxt.venues import venue
+
     section = features_of(exchange, market).get(method) or {}
     flags: list[dict[str, Any]] = [{}]
     if isinstance(section, dict) and section.get("trigger"):
-        flags.append({"trigger": True})
+        flags.append(dict(venue(str(exchange.id)).trigger_search) if search else {"trigger": True})
     return flags
 
 
@@ -47,9 +52,15 @@ async def find_by_client_id(
         return await _search_without_symbol(exchange, client_order_id, make_result)
     wanted = venue_client_id(client_order_id, rules.client_id)
     symbol = rules.symbol
+    import ccxt.async_support as ccxt
+
     for method, call in _methods(exchange):
         for flags in trigger_flags(exchange, market, method):
-            orders = await call(symbol, None, RECENT_ORDERS, flags)
+            try:
+                orders = await call(symbol, None, RECENT_ORDERS, flags)
+            except ccxt.ArgumentsRequired:
+                continue  # ccxt refused this search itself: nothing was asked
+
             for raw in orders:
                 if echoed_client_id(raw, rules.client_id) == wanted:
                     return make_result(raw, symbol)

@@ -121,7 +121,7 @@ async def cancel(
     exchange = plugin.exchange
     unified = market["symbol"] if market else symbol
     where = unified or "?"
-    flags = trigger_flags(exchange, market, "fetchOpenOrders") if market else [{}]
+    flags = trigger_flags(exchange, market, "fetchOpenOrders", search=False) if market else [{}]
     if stop and len(flags) > 1:
         flags.reverse()
     for attempt, params in enumerate(flags):

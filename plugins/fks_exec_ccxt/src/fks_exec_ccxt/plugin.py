@@ -29,7 +29,7 @@ __all__ = ["CcxtPlugin"]
 _REMEMBERED_ORDERS = 50_000
 
 
-class CcxtPlugin(ExecutionPlugin):
+class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
     """Trades through one ccxt exchange object (built from config, or handed in).
 
     ``CcxtPlugin(exchange=ccxt.async_support.binance({...}))`` uses your object as it is
@@ -69,7 +69,7 @@ class CcxtPlugin(ExecutionPlugin):
         self._health = HealthCache(config.health_cache_ms)
         instrument(self.exchange)
         # Per instance (issue 14): the exchange decides what this instance can do.
-        setattr(self, "capabilities", capabilities(self.exchange))  # noqa: B010
+        self.set_capabilities(capabilities(self.exchange))
 
     def _broker_says_paper(self) -> bool | None:
         return says_paper(self.exchange)

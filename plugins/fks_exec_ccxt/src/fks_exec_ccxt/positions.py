@@ -38,9 +38,10 @@ async def read_positions(plugin: CcxtPlugin, source: str) -> list[Position]:
     or spot balances in their currency (``unit="base"``)."""
     exchange = plugin.exchange
     if source == "auto":
-        default = str(exchange.options.get("defaultType", "spot"))
-        spot = default == "spot" or not exchange.has.get("fetchPositions")
-        source = "balances" if spot else "positions"
+        from fks_exec_ccxt.rules import traded_kinds
+
+        contracts = any(kind != "spot" for kind, _ in traded_kinds(exchange))
+        source = "positions" if contracts and exchange.has.get("fetchPositions") else "balances"
     if source == "positions":
         markets = exchange.markets or {}
         found = []

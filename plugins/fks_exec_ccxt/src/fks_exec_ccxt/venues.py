@@ -82,10 +82,14 @@ class Venue:
     """The direction spelling is read by ccxt for inverse contracts only."""
     refuse: dict[str, str] = field(default_factory=dict)
     """Order features refused on this venue, with the reason (``reduce_only``, ``bracket``)."""
+    trigger_search: dict[str, Any] = field(default_factory=lambda: {"trigger": True})
+    """Params that make ccxt search the venue's trigger (stop) orders."""
 
 
 VENUES: dict[str, Venue] = {
     "okx": Venue(
+        trigger_search={"trigger": True, "ordType": "trigger"},  # ccxt okx.py
+        # fetch_canceled_orders: 'requires an "ordType" string parameter' for algo orders
         client_id=ClientIdRule(
             "clientOrderId",
             32,
