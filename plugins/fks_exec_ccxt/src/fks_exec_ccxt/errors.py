@@ -140,6 +140,7 @@ _STATUS_REFUSALS = {
     403: (ErrorCode.AUTH, "the exchange answered 403 Forbidden (key, IP or region)"),
     404: (ErrorCode.NOT_SUPPORTED, "the exchange answered 404 Not Found for ccxt's endpoint"),
     405: (ErrorCode.NOT_SUPPORTED, "the exchange answered 405 Method Not Allowed"),
+    429: (ErrorCode.RATE_LIMITED, "the exchange answered 429 Too Many Requests, unprocessed"),
 }
 
 
