@@ -1,9 +1,11 @@
-"""The plugin's fast tick rounding agrees with ccxt's own decimal_to_precision."""
+"""Tick rounding agrees with ccxt's own; quantities, prices and triggers keep their meaning."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from ccxt.base.decimal_to_precision import (
     NO_PADDING,
     ROUND,
@@ -11,10 +13,12 @@ from ccxt.base.decimal_to_precision import (
     TRUNCATE,
     decimal_to_precision,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fks_exec import Order
 from fks_exec_ccxt.mapping import to_tick
+from fks_exec_ccxt.precision import PrecisionError, amount_of, price_of, priced
 
 ticks = st.sampled_from(
     ["0.00001", "0.001", "0.01", "0.1", "0.5", "0.25", "1", "5", "10", "0.0000001", "0.05"]
@@ -28,3 +32,83 @@ def test_to_tick_matches_ccxt(value: Decimal, tick: Decimal, truncate: bool) -> 
         str(value), TRUNCATE if truncate else ROUND, float(tick), TICK_SIZE, NO_PADDING
     )
     assert to_tick(value, tick, truncate=truncate) == Decimal(ccxt_text)
+
+
+# ---------------------------------------------------------------- never changed in meaning
+
+quantities = st.decimals(min_value="0.0001", max_value="100000", places=6, allow_nan=False)
+prices = st.decimals(min_value="0.00001", max_value="100000", places=5, allow_nan=False)
+
+
+def _market(exchange_id: str, amount: float, price: float) -> tuple[Any, Any]:
+    import ccxt.async_support as ccxt_async
+
+    from fks_exec_ccxt.rules import market_rules
+
+    exchange = getattr(ccxt_async, exchange_id)()
+    market = {
+        "id": "BTC",
+        "symbol": "BTC/USDC:USDC",
+        "base": "BTC",
+        "quote": "USDC",
+        "settle": "USDC",
+        "type": "swap",
+        "swap": True,
+        "spot": False,
+        "contract": True,
+        "linear": True,
+        "inverse": False,
+        "contractSize": 1,
+        "precision": {"amount": amount, "price": price},
+        "limits": {"amount": {}, "price": {}, "cost": {}},
+        "info": {"szDecimals": "0"},
+    }
+    exchange.set_markets([market])
+    return exchange, market_rules(exchange, exchange.markets["BTC/USDC:USDC"])
+
+
+@pytest.mark.parametrize("exchange_id", ["hyperliquid", "okx", "gate"])
+@given(quantity=quantities)
+@settings(max_examples=80, deadline=None)
+def test_a_quantity_is_never_sent_above_what_was_asked(exchange_id: str, quantity: Decimal) -> None:
+    exchange, rules = _market(exchange_id, 1.0, 0.1)
+    try:
+        sent = amount_of(exchange, rules, quantity)
+    except PrecisionError:
+        assert quantity < 1  # only when nothing is left at the step
+        return
+    assert sent <= quantity and quantity - sent < 1
+
+
+def test_hyperliquid_truncates_instead_of_rounding_up() -> None:
+    exchange, rules = _market("hyperliquid", 1.0, 0.1)
+    assert amount_of(exchange, rules, Decimal("1000.543543")) == 1000
+
+
+@given(value=prices, tick=ticks)
+def test_a_price_never_rounds_to_zero(value: Decimal, tick: Decimal) -> None:
+    exchange, rules = _market("okx", 0.001, float(tick))
+    try:
+        rounded = price_of(exchange, rules, value, "stop_price")
+    except PrecisionError:
+        assert to_tick(value, tick, truncate=False) == 0
+        return
+    assert rounded > 0 and abs(rounded - value) <= tick / 2
+
+
+@given(
+    entry=st.integers(min_value=1000, max_value=2000),
+    offset=st.integers(min_value=1, max_value=30),
+)
+def test_a_stop_loss_never_rounds_onto_the_wrong_side(entry: int, offset: int) -> None:
+    exchange, rules = _market("okx", 0.001, 5.0)  # a coarse tick of 5
+    stop_loss = Decimal(entry) - Decimal(offset) / 10
+    order = Order.limit("BTC/USDC:USDC", "buy", "1", str(entry), stop_loss=str(stop_loss))
+    tick = Decimal(5)
+    if to_tick(stop_loss, tick, truncate=False) >= to_tick(Decimal(entry), tick, truncate=False):
+        with pytest.raises(PrecisionError, match="wrong side"):
+            priced(exchange, rules, order)
+        return
+    result = priced(exchange, rules, order)
+    assert result.stop_loss is not None and result.price is not None
+    assert result.stop_loss < result.price

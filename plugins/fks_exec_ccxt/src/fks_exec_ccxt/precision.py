@@ -44,7 +44,12 @@ def amount_of(exchange: Any, rules: MarketRules, value: Decimal) -> Decimal:
     if rules.amount_tick is not None:
         result = to_tick(value, rules.amount_tick, truncate=True)
     else:
-        result = Decimal(str(exchange.amount_to_precision(rules.symbol, str(value))))
+        # The exchange rounds with its own method (hyperliquid rounds half up): truncate
+        # to the step first, so its rounding has nothing left to round up.
+        stepped = value
+        if rules.amount_step is not None:
+            stepped = to_tick(value, rules.amount_step, truncate=True)
+        result = Decimal(str(exchange.amount_to_precision(rules.symbol, str(stepped))))
     if result > value:
         raise PrecisionError(
             f"{rules.exchange_id} rounds {value} up to {result} on {rules.symbol}; send a "

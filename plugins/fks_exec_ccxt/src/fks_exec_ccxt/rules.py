@@ -60,7 +60,11 @@ class MarketRules:
     market_buy_by_cost: bool
     """ccxt needs a price (or a quote cost) for a market buy: we send amount x ask."""
     amount_tick: Decimal | None
+    """Set when ccxt rounds this market by tick size with its generic method."""
     price_tick: Decimal | None
+    amount_step: Decimal | None
+    """The market's amount tick whenever precision is in ticks (even where the exchange
+    rounds with its own method): quantities are truncated to it first."""
     min_amount: Decimal | None
     max_amount: Decimal | None
     min_cost: Decimal | None
@@ -154,6 +158,9 @@ def market_rules(exchange: Any, market: dict[str, Any]) -> MarketRules:
         ),
         amount_tick=positive(precision.get("amount")) if generic else None,
         price_tick=positive(precision.get("price")) if generic else None,
+        amount_step=positive(precision.get("amount"))
+        if exchange.precisionMode == _TICK_SIZE
+        else None,
         min_amount=to_decimal((limits.get("amount") or {}).get("min")),
         max_amount=to_decimal((limits.get("amount") or {}).get("max")) or None,
         min_cost=to_decimal((limits.get("cost") or {}).get("min")) or None,
