@@ -20,7 +20,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fks_exec._paper_guard import PaperLiveGuard
-from fks_exec.config import ExecutorSettings
+from fks_exec._shutdown import ShutdownGate
+from fks_exec.config import ExecutorSettings, check_durations
 from fks_exec.errors import (
     BrokerUnavailable,
     ConfigurationError,
@@ -103,6 +104,8 @@ class Executor:
         health_timeout_s: per-plugin limit of a health check.
         retry_init_after_s: how long a plugin that failed to start is left alone before
             the next order tries to start it again.
+        close_timeout_s: how long :meth:`close` waits for orders in flight before it
+            records them ``unknown`` and closes the plugins.
 
     Raises :class:`ConfigurationError` for malformed routes, fallbacks or sizes.
     """
@@ -122,6 +125,7 @@ class Executor:
         retry_init_after_s: float = 30.0,
         journal: Journal | str | None = None,
         allow_paper_fallback: Mapping[str, Iterable[str]] | None = None,
+        close_timeout_s: float = 10.0,
     ) -> None:
         self._registry = registry if registry is not None else PluginRegistry()
         self._default = default or None
@@ -145,6 +149,13 @@ class Executor:
             )
         if history_size < 1:
             raise ConfigurationError("history_size must be at least 1")
+        check_durations(
+            reconcile_delay_s=reconcile_delay_s,
+            health_timeout_s=health_timeout_s,
+            retry_init_after_s=retry_init_after_s,
+            close_timeout_s=close_timeout_s,
+        )
+        self._shutdown = ShutdownGate(close_timeout_s)
         self._reconcile_attempts = reconcile_attempts
         self._reconcile_delay_s = reconcile_delay_s
         self._history_size = history_size
@@ -241,6 +252,7 @@ class Executor:
         :class:`PluginNotFound` at once (a typo should not wait for the first order);
         one that fails to start is logged and skipped unless ``strict=True``.
         """
+        self._shutdown.reopen()
         planned = self.planned_plugins()
         known = set(self._registry.list_names())
         for name in planned:
@@ -269,7 +281,14 @@ class Executor:
 
     async def close(self) -> None:
         """Close every started plugin and the journal (after committing queued writes);
-        a failing ``close`` is logged, never raised."""
+        a failing ``close`` is logged, never raised.
+
+        From its first moment no new order is sent (:meth:`execute` raises
+        :class:`BrokerUnavailable`); orders in flight are awaited up to
+        ``close_timeout_s``, then recorded ``unknown``; only then do plugins close.
+        :meth:`start` (or entering again) opens the executor again.
+        """
+        await self._shutdown.drain()
         self._ready.clear()
         await self._registry.close_all()
         try:
@@ -372,8 +391,16 @@ class Executor:
         applies, :class:`PluginNotFound` for an unknown plugin, and
         :class:`BrokerUnavailable` when no plugin (primary or fallback) could be
         reached, and :class:`~fks_exec.journal.JournalError` when the intent could not
-        be committed; in those cases nothing was sent.
+        be committed; in those cases nothing was sent. Once :meth:`close` has begun it
+        raises :class:`BrokerUnavailable` (nothing sent); a call already in flight then
+        gets its result, or ``unknown`` if it is still unresolved after
+        ``close_timeout_s``.
         """
+        with self._shutdown.call(f"order {getattr(order, 'client_order_id', '?')}"):
+            return await self._execute(order, plugin)
+
+    async def _execute(self, order: Order, plugin: str | None) -> ExecutionResult:
+        """:meth:`execute`, counted by the shutdown gate."""
         if not isinstance(order, Order):
             raise TypeError(
                 f"execute takes an Order, got {type(order).__name__}; build one with "
@@ -400,7 +427,7 @@ class Executor:
                 # Fast path: a started plugin with no fallbacks to consider.
                 entry.plugin = primary
                 try:
-                    result = await ready.execute_order(order)
+                    result = await self._shutdown.send(ready, order)
                 except BrokerUnavailable as exc:
                     raise BrokerUnavailable(
                         f"order {cid} was not sent; no plugin could take it ({primary}: {exc})"
@@ -537,7 +564,7 @@ class Executor:
                 if name != primary:  # the journal must name the plugin that gets it
                     await self._keeper.switch_plugin(order, name)
                 entry.plugin = name
-                result = await plugin.execute_order(order)
+                result = await self._shutdown.send(plugin, order)
             except BrokerUnavailable as exc:
                 failures.append(f"{name}: {exc}")
                 logger.warning("order %s not sent to %r: %s", order.client_order_id, name, exc)
@@ -556,6 +583,8 @@ class Executor:
 
     async def _reconcile(self, name: str, result: ExecutionResult, order: Order) -> ExecutionResult:
         cid = result.client_order_id
+        if self._shutdown.closing:  # the journal keeps it open; the next start reconciles
+            return result
         plugin = self._registry.get(name)
         if cid is None or not plugin.supports(Capability.GET_ORDER):
             return result
@@ -701,6 +730,7 @@ class Executor:
         :class:`NotSupported` and what the plugin's ``close_position`` raises; never
         falls back (a position lives at one broker).
         """
+        self._shutdown.refuse(f"closing the position in {symbol}")
         name = self.route(symbol, plugin)
         return await (await self.plugin(name)).close_position(symbol, quantity)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -25,7 +27,8 @@ class SyncExecutor:
     as ``with SyncExecutor(default="mock") as ex: ex.execute(order)``. Takes the same
     arguments as :class:`Executor`, or an existing one as ``executor=``. Each method
     raises what its async twin raises; calling one after :meth:`close` raises
-    ``RuntimeError``.
+    ``RuntimeError``. It may be called from several threads at once; to drive a
+    simulator (the mock's quotes) from a thread, use :meth:`call_in_loop`.
     """
 
     def __init__(
@@ -44,6 +47,8 @@ class SyncExecutor:
         )
         self._thread.start()
         self._closed = False
+        self._lock = threading.Lock()
+        self._pending: set[concurrent.futures.Future[Any]] = set()
 
     @classmethod
     def from_env(cls, registry: PluginRegistry | None = None, **overrides: Any) -> SyncExecutor:
@@ -76,23 +81,58 @@ class SyncExecutor:
         return self._executor.registry
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self._closed:
-            coro.close()
-            raise RuntimeError("this SyncExecutor is closed; create a new one")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        with self._lock:
+            if self._closed:
+                coro.close()
+                raise RuntimeError("this SyncExecutor is closed; create a new one")
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            self._pending.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise RuntimeError(
+                "SyncExecutor.close() ended this call before it finished; an order it was "
+                "sending is recorded unknown in the journal: reconcile it with get_order"
+            ) from None
+        finally:
+            self._pending.discard(future)
+
+    def call_in_loop(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run the plain ``function(*args, **kwargs)`` on the executor's loop thread and
+        return its value: the thread-safe way to drive a plugin's simulator (e.g.
+        ``ex.call_in_loop(broker.set_price, "BTC/USD", last=65000)``) while other
+        threads send orders. Raises what ``function`` raises, ``RuntimeError`` after
+        :meth:`close`.
+        """
+
+        async def call() -> T:
+            return function(*args, **kwargs)
+
+        return self._run(call())
 
     def start(self, *, strict: bool = False) -> dict[str, BaseException]:
         """Start the planned plugins; see :meth:`Executor.start`."""
         return self._run(self._executor.start(strict=strict))
 
     def close(self) -> None:
-        """Close every plugin and stop the background loop. Safe to call twice."""
-        if self._closed:
-            return
-        try:
-            self._run(self._executor.close())
-        finally:
+        """Close the executor, wake every caller still blocked, stop the loop.
+
+        No new call starts once ``close`` begins (it raises ``RuntimeError``). Orders in
+        flight are awaited up to the executor's ``close_timeout_s`` and recorded
+        ``unknown`` if still unresolved (their callers get that result); any other
+        call still blocked then raises ``RuntimeError`` saying so. Safe to call twice.
+        """
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
+        try:
+            asyncio.run_coroutine_threadsafe(self._executor.close(), self._loop).result()
+        finally:
+            for future in list(self._pending):
+                future.cancel()  # wakes its caller with the RuntimeError of _run
+            with contextlib.suppress(concurrent.futures.TimeoutError):
+                asyncio.run_coroutine_threadsafe(_settle_tasks(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._loop.close()
@@ -126,3 +166,10 @@ class SyncExecutor:
     def health(self) -> dict[str, HealthStatus]:
         """Plugins' health; see :meth:`Executor.health`."""
         return self._run(self._executor.health())
+
+
+async def _settle_tasks() -> None:
+    # Let cancelled calls unwind (and record what they must) before the loop stops.
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=2)

@@ -1,0 +1,114 @@
+"""How the executor closes without losing an order: :class:`ShutdownGate`.
+
+Once :meth:`ShutdownGate.drain` begins, no new send starts (``refuse`` raises
+:class:`BrokerUnavailable`: nothing was sent). Calls already inside are waited for up
+to ``timeout_s``; plugin sends still running then are cancelled and their callers get
+an ``unknown`` result (the journal keeps the intent open, so the next start reconciles
+it). Only then may the plugins close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fks_exec.errors import BrokerUnavailable
+from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
+
+if TYPE_CHECKING:
+    from fks_exec.plugin import ExecutionPlugin
+
+__all__ = ["ShutdownGate"]
+
+logger = logging.getLogger("fks_exec.executor")
+
+_GRACE_S = 2.0
+"""After cutting sends off, how long their callers get to record what became of them."""
+
+
+class ShutdownGate:
+    """Counts the executor's calls in flight and runs plugin sends as tracked tasks."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.closing = False
+        self._calls = 0
+        self._idle: asyncio.Event | None = None
+        self._sends: set[asyncio.Task[ExecutionResult]] = set()
+        self._cut: set[asyncio.Task[ExecutionResult]] = set()
+
+    def refuse(self, what: str) -> None:
+        """Raise :class:`BrokerUnavailable` when closing: ``what`` was not sent."""
+        if self.closing:
+            raise BrokerUnavailable(
+                f"the executor is closing: {what} was not sent; start it again to send"
+            )
+
+    @contextlib.contextmanager
+    def call(self, what: str) -> Iterator[None]:
+        """Count one call for :meth:`drain` to wait for; refused when closing."""
+        self.refuse(what)
+        self._calls += 1
+        try:
+            yield
+        finally:
+            self._calls -= 1
+            if self._calls == 0 and self._idle is not None:
+                self._idle.set()
+
+    async def send(self, plugin: ExecutionPlugin, order: Order) -> ExecutionResult:
+        """``plugin.execute_order(order)`` as a task :meth:`drain` can cut off; a cut-off
+        send answers ``unknown`` (it may have reached the broker)."""
+        task = asyncio.ensure_future(plugin.execute_order(order))
+        self._sends.add(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if task not in self._cut:
+                raise  # the caller itself was cancelled
+            return ExecutionResult.for_order(
+                order,
+                plugin=plugin.name,
+                status=OrderStatus.UNKNOWN,
+                error=f"the executor closed after {self.timeout_s:g}s while the order was in "
+                "flight; it may have reached the broker: reconcile with get_order after the "
+                "next start (the journal keeps it open), do not resend",
+                error_code=ErrorCode.UNKNOWN,
+            )
+        finally:
+            self._sends.discard(task)
+            self._cut.discard(task)
+
+    async def drain(self) -> None:
+        """Refuse new sends, wait for calls in flight (``timeout_s``), cut off the sends
+        still running, and give their callers a moment to record the outcome."""
+        self.closing = True
+        if not await self._wait_idle(self.timeout_s):
+            pending = [t for t in self._sends if not t.done()]
+            logger.warning(
+                "closing: %d order(s) still in flight after %gs are recorded unknown",
+                len(pending),
+                self.timeout_s,
+            )
+            for task in pending:
+                self._cut.add(task)
+                task.cancel()
+            if not await self._wait_idle(_GRACE_S):
+                logger.warning("closing: %d call(s) still running; closing anyway", self._calls)
+
+    def reopen(self) -> None:
+        """Accept sends again (the executor started again)."""
+        self.closing = False
+
+    async def _wait_idle(self, timeout_s: float) -> bool:
+        if self._calls == 0:
+            return True
+        self._idle = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            return self._calls == 0
+        return True

@@ -1,0 +1,157 @@
+"""Closing with orders in flight: nothing new starts, nothing in flight is lost, no
+caller is left blocked, and nothing fills after ``close()`` returned."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from fks_exec import (
+    BrokerUnavailable,
+    ExecutionResult,
+    Executor,
+    Order,
+    OrderStatus,
+    PluginRegistry,
+    SyncExecutor,
+)
+from fks_exec.errors import ConfigurationError
+from fks_exec.mock import MockBroker, MockPlugin
+
+
+def _registry(latency_s: float) -> tuple[PluginRegistry, MockPlugin]:
+    registry = PluginRegistry(discover=False)
+    plugin = MockPlugin(broker=MockBroker())
+    plugin.use_env = False
+    plugin.broker.set_price("X", bid=100, ask=100.5)
+    plugin.broker.set_latency(latency_s)
+    registry.register("mock", plugin)
+    return registry, plugin
+
+
+async def test_close_awaits_the_orders_in_flight_and_nothing_fills_afterwards() -> None:
+    registry, plugin = _registry(latency_s=0.2)
+    executor = Executor(registry, default="mock", journal="memory")
+    await executor.start()
+    calls = [
+        asyncio.ensure_future(executor.execute(Order.market("X", "buy", 1))) for _ in range(50)
+    ]
+    await asyncio.sleep(0.05)  # all fifty are inside the plugin now
+    await executor.close()
+    filled_at_close = len(plugin.broker.fills)
+    assert all(call.done() for call in calls)
+    assert [c.result().status for c in calls] == [OrderStatus.FILLED] * 50
+    await asyncio.sleep(0.3)
+    assert len(plugin.broker.fills) == filled_at_close == 50
+    assert not plugin.is_initialized  # the plugins closed after the sends
+
+
+async def test_sends_unresolved_at_the_timeout_are_unknown_and_never_fill() -> None:
+    registry, plugin = _registry(latency_s=5.0)
+    executor = Executor(registry, default="mock", journal="memory", close_timeout_s=0.2)
+    await executor.start()
+    orders = [Order.market("X", "sell", 1) for _ in range(10)]
+    calls = [asyncio.ensure_future(executor.execute(order)) for order in orders]
+    await asyncio.sleep(0.05)
+    await executor.close()
+    results: list[ExecutionResult] = [c.result() for c in calls]
+    assert {r.status for r in results} == {OrderStatus.UNKNOWN}
+    assert all(r.sent is None and "closed" in (r.error or "") for r in results)
+    assert [r.client_order_id for r in results] == [o.client_order_id for o in orders]
+    await asyncio.sleep(0.2)
+    assert len(plugin.broker.fills) == 0
+
+
+async def test_no_new_send_starts_once_close_has_begun() -> None:
+    registry, plugin = _registry(latency_s=0.3)
+    executor = Executor(registry, default="mock", journal="memory")
+    await executor.start()
+    first = asyncio.ensure_future(executor.execute(Order.market("X", "buy", 1)))
+    await asyncio.sleep(0.05)
+    closing = asyncio.ensure_future(executor.close())
+    await asyncio.sleep(0.05)
+    late = Order.market("X", "buy", 2)
+    with pytest.raises(BrokerUnavailable, match=r"closing.*was not sent"):
+        await executor.execute(late)
+    with pytest.raises(BrokerUnavailable, match="closing"):
+        await executor.close_position("X")
+    await closing
+    assert (await first).status is OrderStatus.FILLED
+    assert late.client_order_id not in plugin.broker.order_arrivals()
+
+
+async def test_an_executor_started_again_sends_again() -> None:
+    registry, _ = _registry(latency_s=0.0)
+    executor = Executor(registry, default="mock", journal="memory")
+    async with executor:
+        pass
+    async with executor:
+        result = await executor.execute(Order.market("X", "buy", 1))
+    assert result.status is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1.0, 1e300])
+def test_close_timeout_must_be_finite_and_in_range(bad: float) -> None:
+    with pytest.raises(ConfigurationError, match="close_timeout_s"):
+        Executor(PluginRegistry(discover=False), default="mock", close_timeout_s=bad)
+
+
+def _in_threads(target: Any, count: int) -> tuple[list[threading.Thread], list[Any]]:
+    outcomes: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(target())
+        except BaseException as exc:  # the outcome under test
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+def _joined(threads: list[threading.Thread]) -> bool:
+    for thread in threads:
+        thread.join(timeout=10)
+    return not any(t.is_alive() for t in threads)
+
+
+def test_sync_close_gives_four_blocked_callers_their_results() -> None:
+    registry, _ = _registry(latency_s=0.5)
+    sync = SyncExecutor(registry, default="mock", journal="memory")
+    sync.start()
+    threads, outcomes = _in_threads(lambda: sync.execute(Order.market("X", "buy", 1)), 4)
+    threading.Event().wait(0.1)  # the four are blocked inside execute()
+    sync.close()
+    assert _joined(threads), "a caller was left blocked"
+    assert [o.status for o in outcomes] == [OrderStatus.FILLED] * 4
+    with pytest.raises(RuntimeError, match="closed"):
+        sync.execute(Order.market("X", "buy", 1))
+
+
+def test_sync_close_wakes_callers_that_cannot_finish_with_a_clear_answer() -> None:
+    registry, _ = _registry(latency_s=30.0)
+    sync = SyncExecutor(registry, default="mock", journal="memory", close_timeout_s=0.1)
+    sync.start()
+    senders, sent = _in_threads(lambda: sync.execute(Order.market("X", "buy", 1)), 2)
+    readers, read = _in_threads(lambda: sync.fetch_data("X"), 2)
+    threading.Event().wait(0.1)
+    sync.close()
+    assert _joined(senders + readers), "a caller was left blocked"
+    assert [r.status for r in sent] == [OrderStatus.UNKNOWN] * 2
+    assert len(read) == 2
+    assert all(isinstance(e, RuntimeError) and "close()" in str(e) for e in read)
+
+
+def test_call_in_loop_runs_on_the_loop_thread() -> None:
+    registry, plugin = _registry(latency_s=0.0)
+    with SyncExecutor(registry, default="mock", journal="memory") as sync:
+        where = sync.call_in_loop(threading.current_thread)
+        sync.call_in_loop(plugin.broker.set_price, "X", bid=Decimal(200), ask=Decimal(201))
+        assert sync.fetch_data("X").ask == Decimal(201)
+    assert where.name == "fks-exec-sync-loop"
