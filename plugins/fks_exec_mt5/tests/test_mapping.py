@@ -54,10 +54,11 @@ def request(order: Order, leg: Leg | None = None, **kw: Any) -> dict[str, Any]:
 
 
 def test_comments_carry_the_client_order_id() -> None:
-    fits = "a" * COMMENT_LIMIT
+    assert COMMENT_LIMIT == 31  # the terminal's limit
+    fits = "a" * 31
     assert comment_for(fits) == fits
-    longer = comment_for("a" * (COMMENT_LIMIT + 1))
-    assert len(longer) == COMMENT_LIMIT and longer.startswith("h") and longer != fits
+    longer = comment_for("a" * 32)
+    assert len(longer) == 31 and longer.startswith("h") and longer != fits
     assert comment_for("é") != "é" and comment_for("é").isascii()
     assert comment_for("x" * 40) == comment_for("x" * 40) != comment_for("y" * 40)
 
@@ -72,6 +73,10 @@ def test_volume_is_rounded_down_and_bounded() -> None:
         rounded_volume(D("50.01"), RULES)
     unbounded = SymbolRules.of(info(volume_max=0.0))
     assert rounded_volume(D(1000), unbounded) == D(1000)
+    no_minimum = SymbolRules.of(info(volume_min=0.0))
+    with pytest.raises(OrderDenied, match="below the minimum"):
+        rounded_volume(D("0.001"), no_minimum)  # rounds down to nothing
+    assert rounded_volume(D("0.01"), no_minimum) == D("0.01")
 
 
 @given(st.decimals(min_value=D("0.5"), max_value=D(2), places=7))
@@ -150,6 +155,16 @@ def test_pending_request_fields() -> None:
 def test_orders_on_the_wrong_side_are_refused(order: Order) -> None:
     with pytest.raises(OrderDenied):
         request(order)
+
+
+def test_market_stops_are_measured_from_the_closing_side() -> None:
+    # a buy closes at Bid (1.1000): a stop loss at 1.1001 is above it, however near Ask
+    with pytest.raises(OrderDenied, match="stop_loss"):
+        request(Order.market("EURUSD", "buy", "0.1", stop_loss=D("1.1001")))
+    # a sell closes at Ask (1.1002): a stop loss at 1.1001 is below it
+    with pytest.raises(OrderDenied, match="stop_loss"):
+        request(Order.market("EURUSD", "sell", "0.1", stop_loss=D("1.1001")))
+    assert request(Order.market("EURUSD", "sell", "0.1", stop_loss=D("1.1003")))["sl"] == 1.1003
 
 
 def test_stops_are_checked_against_the_stops_level() -> None:
