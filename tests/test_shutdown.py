@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -115,6 +116,14 @@ def _in_threads(target: Any, count: int) -> tuple[list[threading.Thread], list[A
     return threads, outcomes
 
 
+def _wait_for_calls(sync: SyncExecutor, count: int) -> None:
+    # Until ``count`` execute() calls are inside the executor (the gate counts them).
+    deadline = time.monotonic() + 10
+    while sync.executor._shutdown._calls < count:
+        assert time.monotonic() < deadline, "the callers never got in"
+        time.sleep(0.01)
+
+
 def _joined(threads: list[threading.Thread]) -> bool:
     for thread in threads:
         thread.join(timeout=10)
@@ -126,7 +135,7 @@ def test_sync_close_gives_four_blocked_callers_their_results() -> None:
     sync = SyncExecutor(registry, default="mock", journal="memory")
     sync.start()
     threads, outcomes = _in_threads(lambda: sync.execute(Order.market("X", "buy", 1)), 4)
-    threading.Event().wait(0.1)  # the four are blocked inside execute()
+    _wait_for_calls(sync, 4)  # the four are blocked inside execute()
     sync.close()
     assert _joined(threads), "a caller was left blocked"
     assert [o.status for o in outcomes] == [OrderStatus.FILLED] * 4
@@ -140,12 +149,13 @@ def test_sync_close_wakes_callers_that_cannot_finish_with_a_clear_answer() -> No
     sync.start()
     senders, sent = _in_threads(lambda: sync.execute(Order.market("X", "buy", 1)), 2)
     readers, read = _in_threads(lambda: sync.fetch_data("X"), 2)
-    threading.Event().wait(0.1)
+    _wait_for_calls(sync, 2)
+    time.sleep(0.2)  # the readers are waiting for the quote
     sync.close()
     assert _joined(senders + readers), "a caller was left blocked"
     assert [r.status for r in sent] == [OrderStatus.UNKNOWN] * 2
     assert len(read) == 2
-    assert all(isinstance(e, RuntimeError) and "close()" in str(e) for e in read)
+    assert all(isinstance(e, RuntimeError) and "close" in str(e) for e in read)
 
 
 def test_call_in_loop_runs_on_the_loop_thread() -> None:
