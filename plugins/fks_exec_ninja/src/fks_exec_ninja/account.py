@@ -136,7 +136,12 @@ async def close_position(
             f"NinjaTrader has pushed no position of {cfg.account} in {instrument} since "
             "connecting, so what to close is not known; nothing was sent"
         )
-    held = Decimal(ati.values[key])
+    held = _decimal_or_none(ati.values[key])
+    if held is None:
+        raise BrokerUnavailable(
+            f"NinjaTrader's position value {ati.values[key][:40]!r} is not a number; "
+            "nothing was sent"
+        )
     if held == 0:
         return []
     side = OrderSide.SELL if held > 0 else OrderSide.BUY
@@ -149,7 +154,7 @@ async def close_position(
     before = order_ids(ati.values.get(listing_key, ""))
     ati.send_now(COMMAND, close_position_command(cfg.account, instrument))
     await plugin._waiters.key(
-        [key], lambda: Decimal(ati.values.get(key, "0") or "0") == 0, cfg.order_timeout_s
+        [key], lambda: _decimal_or_none(ati.values.get(key, "")) == 0, cfg.order_timeout_s
     )
     closing = Order.market(symbol, side, abs(held), account=cfg.account)
     return [_close_result(plugin, closing, key, before, listing_key)]
@@ -159,7 +164,7 @@ def _close_result(
     plugin: NinjaPlugin, closing: Order, key: str, before: frozenset[str], listing_key: str
 ) -> ExecutionResult:
     values = plugin.ati.values
-    left = Decimal(values.get(key, "0") or "0")
+    left = _decimal_or_none(values.get(key, ""))
     filled, cost = Decimal(0), Decimal(0)
     for order_id in order_ids(values.get(listing_key, "")) - before:
         seen = observe(values, order_id)
@@ -175,6 +180,8 @@ def _close_result(
             average_price=cost / filled,
         )
     what = "flat, but the closing fill was not identified" if left == 0 else f"still {left}"
+    if left is None:
+        what = "not known (no position value)"
     return ExecutionResult.for_order(
         closing,
         plugin=plugin.name,
@@ -183,3 +190,11 @@ def _close_result(
         error_code=ErrorCode.UNKNOWN,
         error=f"CLOSEPOSITION sent; the position is {what}: check positions()",
     )
+
+
+def _decimal_or_none(text: str) -> Decimal | None:
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None

@@ -259,7 +259,7 @@ class NinjaPlugin(ExecutionPlugin):
             lambda seen: seen.final,
             quantity=None,
             timeout_s=self._cfg.order_timeout_s,
-            agree_s=-1,
+            agree_s=0.0,  # a final state answers a cancel, whatever its fill values say
             sent=lambda: ati.send_now(COMMAND, cancel_command(order_id)),
         )
         state = observe(ati.values, order_id).state

@@ -1,0 +1,146 @@
+"""Command lines and value judgements, without a socket."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec.errors import OrderDenied
+from fks_exec_ninja.account import is_simulation, order_ids
+from fks_exec_ninja.mapping import (
+    cancel_command,
+    change_quantity_command,
+    check_name,
+    close_position_command,
+    command,
+    order_id_for,
+    place_command,
+    quantity_denial,
+)
+from fks_exec_ninja.states import Observed, observe, parse_state, result_for
+
+
+def test_commands_have_thirteen_fields_with_zero_for_unused_numbers() -> None:
+    assert cancel_command("X1") == "CANCEL;;;;0;;0;0;;;X1;;"
+    assert change_quantity_command("X1", Decimal(3)) == "CHANGE;;;;3;;0;0;;;X1;;"
+    assert (
+        close_position_command("Sim101", "ES 03-27") == "CLOSEPOSITION;Sim101;ES 03-27;;0;;0;0;;;;;"
+    )
+    order = Order.limit("ES", "sell", 2, "6100.50", time_in_force="day")
+    line = place_command(
+        order, account="A", instrument="I", order_id="X", oco="O", quantity=Decimal(1)
+    )
+    assert line == "PLACE;A;I;SELL;1;LIMIT;6100.5;0;DAY;O;X;;"
+    stop = Order.stop("ES", "buy", 1, "6000")
+    assert place_command(stop, account="A", instrument="I", order_id="X", strategy="ATM1") == (
+        "PLACE;A;I;BUY;1;STOPMARKET;0;6000;GTC;;X;ATM1;"
+    )
+    with pytest.raises(ValueError, match="';' or NUL"):
+        command("PLACE", "a;b")
+
+
+def test_order_ids_are_stable_32_hex() -> None:
+    assert order_id_for("a" * 32) == "a" * 32
+    derived = order_id_for("my-order-1")
+    assert len(derived) == 32 and derived == order_id_for("my-order-1")
+    assert order_id_for("a" * 32, "-sl") != "a" * 32
+    assert order_id_for("my-order-1", "-sl") != order_id_for("my-order-1", "-tp")
+
+
+@pytest.mark.parametrize("name", ["ES 03-27", "EURUSD", "Sim101", "LX-4402917"])
+def test_plain_names_pass(name: str) -> None:
+    check_name("instrument", name)
+
+
+@pytest.mark.parametrize("name", ["a;b", "a|b", "a\x00", "é", "a\tb", "", "  "])
+def test_names_the_ati_cannot_carry(name: str) -> None:
+    with pytest.raises(OrderDenied, match="nothing was sent"):
+        check_name("instrument", name)
+
+
+def test_quantity_and_tif_denials() -> None:
+    assert quantity_denial(Order.market("ES", "buy", 1)) is None
+    assert quantity_denial(Order.market("ES", "buy", "1.5"))[0] is ErrorCode.INVALID_ORDER  # type: ignore[index]
+    fok = Order.limit("ES", "buy", 1, "1", time_in_force="fok")
+    assert quantity_denial(fok)[0] is ErrorCode.NOT_SUPPORTED  # type: ignore[index]
+    assert quantity_denial(Order.limit("ES", "buy", 1, "1", time_in_force="day")) is None
+
+
+def seen(state: str | None, filled: int = 0, average: str | None = None) -> Observed:
+    return Observed(
+        parse_state(state), Decimal(filled), None if average is None else Decimal(average)
+    )
+
+
+@pytest.mark.parametrize(
+    ("observed", "quantity", "agrees"),
+    [
+        (seen("Filled", 2, "10"), 2, True),
+        (seen("Filled", 1, "10"), 2, False),  # status ahead of the fill
+        (seen("Filled", 2), 2, False),  # no price yet
+        (seen("Filled", 3, "10"), 2, False),  # more than ordered
+        (seen("Filled", 2, "10"), None, True),
+        (seen("PartFilled", 1, "10"), 2, True),
+        (seen("PartFilled", 2, "10"), 2, False),
+        (seen("PartFilled", 0), 2, False),
+        (seen("Cancelled", 1, "10"), 2, True),
+        (seen("Cancelled", 2, "10"), 2, False),
+        (seen("Cancelled"), 2, True),
+        (seen("Rejected"), 2, True),
+        (seen("Unknown"), 1, True),
+        (seen("Working"), 1, True),
+        (seen("Working", 1, "10"), 2, False),  # a fill without its status
+        (seen(None), 1, False),
+        (seen("Accepted", 0, "0"), 1, True),
+    ],
+)
+def test_values_agree(observed: Observed, quantity: int | None, agrees: bool) -> None:
+    assert observed.agrees(None if quantity is None else Decimal(quantity)) is agrees
+
+
+def test_settled_for_market_and_resting_orders() -> None:
+    one = Decimal(1)
+    assert not seen("Working").settled(one, market=True)
+    assert seen("Working").settled(one, market=False)
+    assert seen("TriggerPending").settled(one, market=False)
+    assert not seen("Submitted").settled(one, market=False)
+    assert seen("PartFilled", 1, "5").settled(Decimal(2), market=False)
+    assert not seen("PartFilled", 1, "5").settled(Decimal(2), market=True)
+    assert seen("Unknown").settled(one, market=True) and seen("Unknown").final
+    assert not seen("Filled", 1).settled(one, market=True)
+
+
+def test_results_from_values() -> None:
+    order = Order.market("ES", "buy", 2)
+    values = {"OrderStatus|X": "Filled", "Filled|X": "2", "AvgFillPrice|X": "6000.5"}
+    result = result_for(values, "X", plugin="ninja", order=order)
+    assert result is not None
+    assert (result.status, result.filled_quantity, result.average_price, result.sent) == (
+        OrderStatus.FILLED,
+        2,
+        Decimal("6000.5"),
+        True,
+    )
+    values["Filled|X"] = "1"
+    stale = result_for(values, "X", plugin="ninja", order=order)
+    assert stale is not None and stale.status is OrderStatus.UNKNOWN and stale.sent is True
+    assert result_for({}, "X", plugin="ninja", order=order) is None
+    rejected = result_for({"OrderStatus|X": "Rejected"}, "X", plugin="ninja", order=order)
+    assert rejected is not None and rejected.error_code is ErrorCode.REJECTED
+    unknown = result_for({"OrderStatus|X": "Unknown"}, "X", plugin="ninja", client_order_id="c")
+    assert unknown is not None and unknown.status is OrderStatus.UNKNOWN and unknown.side is None
+    odd = result_for({"OrderStatus|X": "Something"}, "X", plugin="ninja", order=order)
+    assert odd is not None and odd.status is OrderStatus.ACCEPTED
+    assert observe({"Filled|X": "nan", "AvgFillPrice|X": "x"}, "X") == Observed(
+        None, Decimal(0), None
+    )
+    assert parse_state(" Part Filled ") == "partfilled"
+
+
+def test_order_lists_and_simulation_accounts() -> None:
+    assert order_ids("A|B||C") == frozenset({"A", "B", "C"})
+    assert order_ids("") == frozenset()
+    assert is_simulation("Sim101") and is_simulation("Playback101") and is_simulation("sim2")
+    assert is_simulation("LX-4402917") is None
