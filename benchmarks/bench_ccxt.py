@@ -27,6 +27,9 @@ async def _run() -> tuple[float, float]:
     plugin = CcxtPlugin(exchange=exchange)
     await plugin.init()
     await exchange.load_markets()
+    # Issue 21: the rate limiter off on both sides (the plugin turns it on at init; the
+    # fake's 1 ms pace sleeps on every call and would dilute the ratio).
+    exchange.enableRateLimit = False
     prices = [str(30000 + i % 1000) for i in range(ORDERS)]
     orders = [Order.limit("BTC/USDT", "buy", "0.001", p) for p in prices]
     direct = routed = 0.0
@@ -58,7 +61,7 @@ def run() -> list[dict[str, Any]]:
             "name": "ccxt: plugin.execute_order vs create_order",
             "value": ratio,
             "unit": "x",
-            "goal": "<= 1.15",
+            "goal": "<= 1.10",
             "baseline": f"exchange.create_order on the fake binance, {direct_us:,.0f} us/order",
         }
     ]

@@ -164,6 +164,12 @@ async def test_create_order_request_is_ccxts_or_rightly_different(
     else:
         keys = {d.split(":")[0].split(" ")[0] for d in found}
         assert keys == set(known[1].split()), (found, known[2])
+    # Our client id left in the venue's form (ccxt's own would be random: a skipKey).
+    from fks_exec_ccxt.client_ids import venue_client_id
+
+    rules = plugin.rules_of(plugin.exchange.markets[expressed.order.symbol])
+    wanted = venue_client_id(expressed.order.client_order_id, rules.client_id)
+    assert wanted in (hits[0].body or "") + hits[0].raw_query
     # The answer was lost (the harness resets the connection): unknown, never rejected.
     assert result.status is OrderStatus.UNKNOWN and result.sent is None
 
