@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
 from fks_exec.config import PluginConfig
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.mock.broker import MockBroker
+from fks_exec.mock.threads import bind_to_loop
 from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, Position
 from fks_exec.plugin import Capability, ExecutionPlugin
 
@@ -20,27 +21,29 @@ __all__ = ["MockConfig", "MockPlugin"]
 class MockConfig(PluginConfig):
     """Settings of the mock broker (``FKS_EXEC_MOCK_<FIELD>``)."""
 
-    cash: Decimal = Field(default=Decimal(1_000_000), ge=0, allow_inf_nan=False)
+    cash: Decimal = Field(default=Decimal(1_000_000), ge=0, le=10**15, allow_inf_nan=False)
     """Starting cash in ``currency``."""
     currency: str = "USD"
     """Account (quote) currency, for display."""
-    slippage_bps: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=10_000, allow_inf_nan=False)
     """Market and triggered-stop fills move this many basis points against the order."""
-    maker_fee_bps: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    maker_fee_bps: Decimal = Field(default=Decimal(0), ge=0, le=10_000, allow_inf_nan=False)
     """Fee on fills of resting orders, in basis points of the fill's value."""
-    taker_fee_bps: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)
+    taker_fee_bps: Decimal = Field(default=Decimal(0), ge=0, le=10_000, allow_inf_nan=False)
     """Fee on fills that take liquidity, in basis points of the fill's value."""
-    leverage: Decimal = Field(default=Decimal(1), gt=0, allow_inf_nan=False)
+    leverage: Decimal = Field(default=Decimal(1), gt=0, le=1_000, allow_inf_nan=False)
     """Buying power is equity times this."""
-    latency_ms: float = Field(default=0.0, ge=0)
+    latency_ms: float = Field(default=0.0, ge=0, le=60_000, allow_inf_nan=False)
     """Fixed delay of every broker call."""
-    latency_jitter_ms: float = Field(default=0.0, ge=0)
+    latency_jitter_ms: float = Field(default=0.0, ge=0, le=60_000, allow_inf_nan=False)
     """Extra random delay, up to this much, drawn from ``seed``."""
     seed: int = 0
     """Seed of the latency jitter, so runs repeat."""
-    prices: dict[str, Decimal] = Field(default_factory=dict)
+    prices: dict[str, Annotated[Decimal, Field(gt=0, le=10**15, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
     """Starting quotes as ``{symbol: last price}`` (JSON in the variable)."""
-    history_limit: int = Field(default=100_000, ge=1)
+    history_limit: int = Field(default=100_000, ge=1, le=10_000_000)
     """Finished orders and fills remembered; older ones are forgotten."""
 
 
@@ -50,6 +53,11 @@ class MockPlugin(ExecutionPlugin[MockConfig]):
     Drive it from tests through ``plugin.broker`` (``set_price``, ``reject_next``,
     ``fail_next_with``, ``disconnect``, records of orders and fills). Pass ``broker=``
     to share a simulator you built yourself.
+
+    The broker is safe to drive from another thread once the plugin has connected:
+    its public methods called from a thread other than the event loop's run on the
+    loop's thread (see :mod:`fks_exec.mock.threads`), so quotes may move from a
+    thread while a :class:`~fks_exec.SyncExecutor` sends orders.
     """
 
     name: ClassVar[str] = "mock"
@@ -84,6 +92,7 @@ class MockPlugin(ExecutionPlugin[MockConfig]):
         for symbol, price in config.prices.items():
             broker.set_price(symbol, last=price)
         broker.reconnect()
+        bind_to_loop(broker, asyncio.get_running_loop())
 
     async def _delay(self) -> None:
         delay = self.broker.next_delay()
