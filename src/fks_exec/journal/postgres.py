@@ -1,0 +1,421 @@
+"""The PostgreSQL journal: one database shared by every process and host of an account.
+
+Chosen by ``FKS_EXEC_JOURNAL=postgresql://user@host/db`` (or ``Executor(journal=...)``);
+needs ``pip install 'fks-exec[postgres]'`` (psycopg 3). The URL is libpq's, so
+``sslmode``, ``host=/socket/dir``, ``options=-csearch_path=...``, ``PGPASSWORD`` and
+``~/.pgpass`` all work as they do for ``psql``.
+
+Every operation of a handle goes through one queue and one writer task on one
+connection, in order: a run of queued operations becomes one transaction (group
+commit), a run of claims or updates one statement each (arrays unpacked with
+``unnest``; see :mod:`fks_exec.journal.postgres_ops`), sent pipelined and as prepared
+statements. A claim returns only once its transaction committed (``synchronous_commit``
+as the server has it: on by default). Leases use the server's clock, so the clocks of
+the hosts do not matter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from fks_exec.journal import codec
+from fks_exec.journal.base import Journal, JournalError
+from fks_exec.journal.models import Claim, JournalEntry, JournalEvent, JournalState, JournalUpdate
+from fks_exec.journal.sqlite_ops import ClaimOp, UpdateOp
+from fks_exec.models import Order
+
+try:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "the PostgreSQL journal needs psycopg 3: pip install 'fks-exec[postgres]'"
+    ) from exc
+
+from fks_exec.journal import postgres_ops as ops
+from fks_exec.journal.postgres_schema import check_version, migrate
+
+__all__ = ["PostgresJournal", "migrate_database", "safe_location"]
+
+logger = logging.getLogger("fks_exec.journal")
+
+Connection = psycopg.AsyncConnection[Any]
+ReadJob = Callable[[Connection], Awaitable[Any]]
+_MAX_BATCH = 1024
+
+
+def safe_location(url: str) -> str:
+    """``url`` without its password (for logs, reprs and errors).
+
+    Raises :class:`JournalError` for text libpq cannot parse (without echoing it).
+    """
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise JournalError(
+            "the journal URL is not a valid PostgreSQL URL (postgresql://user@host/db)"
+        ) from None
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    where = f"postgresql://{user}{parts.get('host') or ''}{port}/{parts.get('dbname') or ''}"
+    options = str(parts.get("options") or "")
+    return f"{where} ({options})" if "search_path" in options else where
+
+
+def _message(exc: BaseException, secret: str | None) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.replace(secret, "***") if secret else text
+
+
+@dataclass(slots=True)
+class _Task:
+    job: ClaimOp | UpdateOp | ReadJob | None  # None: a flush marker
+    future: asyncio.Future[Any] | None
+    label: str
+
+
+_STOP = _Task(None, None, "stop")
+
+
+def _client_order_id(task: _Task) -> str:
+    return task.job.client_order_id if isinstance(task.job, (ClaimOp, UpdateOp)) else ""
+
+
+async def _connect(url: str, location: str, secret: str | None, timeout_s: float) -> Connection:
+    try:
+        return await psycopg.AsyncConnection.connect(
+            url,
+            connect_timeout=max(1, round(timeout_s)),
+            application_name="fks-exec journal",
+            prepare_threshold=0,  # every statement prepared at first use
+        )
+    except psycopg.Error as exc:
+        raise JournalError(
+            f"cannot connect to the journal at {location}: {_message(exc, secret)}"
+        ) from None
+
+
+async def migrate_database(url: str, *, connect_timeout_s: float = 10.0) -> tuple[int, int]:
+    """Migrate the journal at ``url`` to this version's schema; returns (from, to).
+
+    Raises :class:`JournalSchemaError` for a schema newer than this code or not a
+    journal, and :class:`JournalError` when the server cannot be reached.
+    """
+    location = safe_location(url)
+    secret = conninfo_to_dict(url).get("password")
+    conn = await _connect(url, location, str(secret) if secret else None, connect_timeout_s)
+    try:
+        return await migrate(conn, location)
+    finally:
+        await conn.close()
+
+
+class PostgresJournal(Journal):
+    """The journal in the PostgreSQL database at ``url`` (tables created if absent).
+
+    ``lease_s``: how long an in-flight order stays this process's without a renewal
+    (renewed every ``lease_s / 3`` while the executor runs); after a crash, other
+    processes adopt and reconcile its orders that long after its last renewal.
+    ``claim_wait_s``: how long an executor waits for another process's in-flight
+    order under the same id. ``connect_timeout_s`` bounds each connection attempt.
+    The password (in the URL or from libpq's usual places) never appears in
+    ``location``, reprs, logs or errors.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        lease_s: float = 30.0,
+        claim_wait_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if lease_s <= 0 or claim_wait_s < 0 or connect_timeout_s <= 0:
+            raise ValueError("lease_s and connect_timeout_s must be > 0, claim_wait_s >= 0")
+        self.location = safe_location(url)
+        secret = conninfo_to_dict(url).get("password")
+        self._secret = str(secret) if secret else None
+        self._url = url
+        self.lease_s = lease_s
+        self.claim_wait_s = claim_wait_s
+        self._connect_timeout_s = connect_timeout_s
+        self._conn: Connection | None = None
+        self._queue: asyncio.Queue[_Task] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        """Connect, create or check the schema, start the writer (idempotent).
+
+        Raises :class:`JournalSchemaError` for a schema of another version and
+        :class:`JournalError` when the server cannot be reached.
+        """
+        if self._writer is not None:
+            return
+        conn = await self._new_connection()
+        try:
+            await check_version(conn, self.location)
+        except psycopg.Error as exc:
+            await conn.close()
+            raise JournalError(
+                f"cannot open the journal at {self.location}: {_message(exc, self._secret)}"
+            ) from None
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        queue: asyncio.Queue[_Task] = asyncio.Queue()
+        self._queue = queue
+        self._writer = asyncio.get_running_loop().create_task(self._write_forever(queue))
+
+    async def close(self) -> None:
+        """Commit every queued write and disconnect. Safe to call twice."""
+        writer, queue = self._writer, self._queue
+        self._writer = self._queue = None
+        if writer is not None and queue is not None:
+            queue.put_nowait(_STOP)
+            await writer
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def _new_connection(self) -> Connection:
+        return await _connect(self._url, self.location, self._secret, self._connect_timeout_s)
+
+    # ------------------------------------------------------------------ the writer
+
+    def _require(self) -> asyncio.Queue[_Task]:
+        if self._queue is None:
+            raise JournalError(f"the journal at {self.location} is not open; call open() first")
+        return self._queue
+
+    async def _run(self, job: ClaimOp | UpdateOp | ReadJob | None, label: str) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._require().put_nowait(_Task(job, future, label))
+        return await future
+
+    async def _write_forever(self, queue: asyncio.Queue[_Task]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < _MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            stop = _STOP in batch
+            work = [task for task in batch if task is not _STOP]
+            if work:
+                await self._commit(work)
+            if stop:
+                return
+
+    async def _commit(self, batch: list[_Task]) -> None:
+        # Every statement of the batch and its COMMIT go out in one pipeline sync
+        # (one round trip); the answers are read once it is back.
+        outcomes: list[tuple[_Task, Any, BaseException | None]] = []
+        pending: list[tuple[list[_Task], ops.Answers]] = []
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = await self._new_connection()
+            conn = self._conn
+            async with conn.pipeline(), conn.transaction():
+                if all(task.future is None for task in batch):
+                    # Only queued updates: nobody waits for them to be durable. The
+                    # next claim's commit flushes the WAL up to and past this one, so
+                    # the order of writes holds; a crash before then loses only what
+                    # record_soon may lose (the entry stays open and is reconciled).
+                    await conn.execute("SET LOCAL synchronous_commit TO off")
+                start = 0
+                while start < len(batch):
+                    end = start + 1
+                    kind = type(batch[start].job)
+                    if kind in (ClaimOp, UpdateOp):
+                        while end < len(batch) and type(batch[end].job) is kind:
+                            end += 1
+                    outcomes.extend(await self._run_group(conn, batch[start:end], pending))
+                    start = end
+            for tasks, answers in pending:
+                for task, value in zip(tasks, await answers(), strict=True):
+                    failed = isinstance(value, Exception)
+                    outcomes.append((task, None if failed else value, value if failed else None))
+        except (psycopg.Error, JournalError) as exc:
+            text = _message(exc, self._secret)
+            error = JournalError(f"journal write to {self.location} failed: {text}")
+            outcomes = [(task, None, error) for task in batch]
+            if self._conn is not None and self._conn.broken:
+                self._conn = None  # reconnect for the next batch
+        _deliver(outcomes)
+
+    async def _run_group(
+        self,
+        conn: Connection,
+        tasks: list[_Task],
+        pending: list[tuple[list[_Task], ops.Answers]],
+    ) -> list[tuple[_Task, Any, BaseException | None]]:
+        job = tasks[0].job
+        if job is None:
+            return [(tasks[0], None, None)]
+        if not isinstance(job, (ClaimOp, UpdateOp)):
+            try:
+                return [(tasks[0], await job(conn), None)]
+            except psycopg.Error:
+                raise
+            except Exception as exc:  # a bad row: that job fails alone
+                return [(tasks[0], None, exc)]
+        for chosen in ops.rounds(tasks, _client_order_id):
+            jobs = [t.job for t in chosen]
+            if isinstance(job, ClaimOp):
+                claims = [j for j in jobs if isinstance(j, ClaimOp)]
+                answers = await ops.run_claims(conn, claims, self.owner, self.lease_s)
+            else:
+                updates = [j for j in jobs if isinstance(j, UpdateOp)]
+                answers = await ops.run_updates(conn, updates)
+            pending.append((chosen, answers))
+        return []
+
+    # ------------------------------------------------------------------ the interface
+
+    async def claim(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim:
+        """See :meth:`Journal.claim`: decided by the primary key (``ON CONFLICT``)."""
+        cid = order.client_order_id
+        at = datetime.now(timezone.utc)
+        op = ClaimOp(
+            cid, plugin, codec.dump_order(order), codec.dump_json(hints), self.owner,
+            codec.time_text(at),
+        )  # fmt: skip
+        done = await self._run(op, f"claim of {cid}")
+        if isinstance(done, Claim):
+            return done
+        attempt, created = done
+        entry = JournalEntry(
+            cid, plugin, JournalState.SENDING, order, None, dict(hints), attempt, self.owner,
+            datetime.fromisoformat(created), at,
+        )  # fmt: skip
+        return Claim(entry, claimed=True)
+
+    @staticmethod
+    def _update_op(update: JournalUpdate) -> UpdateOp:
+        result = update.result
+        return UpdateOp(
+            update.client_order_id,
+            update.state.value,
+            codec.dump_result(result),
+            update.plugin,
+            dict(update.hints or {}),
+            codec.time_text(update.at),
+            update.kind,
+            None if result is None else result.status.value,
+            codec.dump_json(update.detail),
+        )
+
+    async def record(self, update: JournalUpdate) -> None:
+        """See :meth:`Journal.record`."""
+        await self._run(self._update_op(update), f"{update.kind} of {update.client_order_id}")
+
+    def record_soon(self, update: JournalUpdate) -> None:
+        """See :meth:`Journal.record_soon`."""
+        label = f"{update.kind} of {update.client_order_id}"
+        self._require().put_nowait(_Task(self._update_op(update), None, label))
+
+    async def flush(self) -> None:
+        """See :meth:`Journal.flush`: a marker behind every queued write."""
+        await self._run(None, "flush")
+
+    async def _rows(self, sql: str, params: Any, label: str) -> list[Any]:
+        async def job(conn: Connection) -> list[Any]:
+            return await (await conn.execute(sql, params)).fetchall()
+
+        rows: list[Any] = await self._run(job, label)
+        return rows
+
+    async def get(self, client_order_id: str) -> JournalEntry | None:
+        """See :meth:`Journal.get`."""
+        sql = f"{ops.ENTRY_SELECT} WHERE client_order_id = %s"
+        rows = await self._rows(sql, (client_order_id,), "get")
+        return ops.entry_from_pg(rows[0]) if rows else None
+
+    async def events(self, client_order_id: str) -> list[JournalEvent]:
+        """See :meth:`Journal.events`."""
+        rows = await self._rows(ops.EVENT_SELECT, (client_order_id,), "events")
+        return [ops.event_from_pg(row) for row in rows]
+
+    async def entries(
+        self,
+        *,
+        open_only: bool = False,
+        plugins: Collection[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """See :meth:`Journal.entries`."""
+        where, params = ["TRUE"], {"plugins": list(plugins or ()), "since": since}
+        if open_only:
+            where.append(ops.OPEN_SQL)
+        if plugins is not None:
+            where.append("plugin = ANY(%(plugins)s)")
+        if since is not None:
+            codec.time_text(since)  # refuses a naive time
+            where.append("updated_at >= %(since)s")
+        sql = f"{ops.ENTRY_SELECT} WHERE {' AND '.join(where)} ORDER BY updated_at DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = await self._rows(sql, params, "entries")
+        return [ops.entry_from_pg(row) for row in rows]
+
+    async def prune(self, before: datetime) -> int:
+        """See :meth:`Journal.prune`: events go with their entry (ON DELETE CASCADE)."""
+        codec.time_text(before)
+        sql = (
+            f"WITH gone AS (DELETE FROM orders WHERE updated_at < %s AND NOT {ops.OPEN_SQL} "  # noqa: S608
+            "RETURNING 1) SELECT count(*) FROM gone"
+        )
+        rows = await self._rows(sql, (before,), "prune")
+        return int(rows[0][0])
+
+    # ------------------------------------------------------------------ leases
+
+    async def adopt(self, client_order_ids: Collection[str], gone: Collection[str]) -> set[str]:
+        """See :meth:`Journal.adopt`: one ``UPDATE ... RETURNING`` decides, on the
+        server's clock."""
+        params = {
+            "owner": self.owner,
+            "lease_s": self.lease_s,
+            "cids": list(client_order_ids),
+            "gone": list(gone),
+        }
+        rows = await self._rows(ops.ADOPT, params, "adopt")
+        return {row[0] for row in rows}
+
+    async def renew_leases(self) -> None:
+        """See :meth:`Journal.renew_leases`."""
+
+        async def job(conn: Connection) -> None:
+            await conn.execute(ops.RENEW, {"owner": self.owner, "lease_s": self.lease_s})
+
+        await self._run(job, "lease renewal")
+
+    async def release_leases(self) -> None:
+        """See :meth:`Journal.release_leases`."""
+
+        async def job(conn: Connection) -> None:
+            await conn.execute(ops.RELEASE, {"owner": self.owner})
+
+        await self._run(job, "lease release")
+
+
+def _deliver(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
+    for task, value, exc in outcomes:
+        if task.future is None:
+            if exc is not None:
+                logger.error("journal: queued %s failed: %s", task.label, exc)
+            continue
+        if task.future.done():
+            continue
+        if exc is None:
+            task.future.set_result(value)
+        else:
+            task.future.set_exception(exc)
