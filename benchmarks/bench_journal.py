@@ -13,6 +13,7 @@ what the fsync costs.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import statistics
 import tempfile
 import time
@@ -100,6 +101,79 @@ def run() -> list[dict[str, Any]]:
                 f"{sqlite:,.0f} orders/s, every intent {durable} before sending",
             }
         )
+    return rows + _postgres_rows()
+
+
+# ------------------------------------------------------------ PostgreSQL (issue 19)
+# The same measurement against a throwaway local server started for this run (fsync
+# and synchronous_commit on: every intent is on the server's disk before sending).
+# Cost kept low by batching queued claims/updates into one transaction and one
+# array (unnest) statement each, sent pipelined, as prepared statements.
+
+
+def _pg_cluster() -> Any:
+    path = Path(__file__).parents[1] / "tests" / "journal_pg" / "pg_cluster.py"
+    spec = importlib.util.spec_from_file_location("fks_bench_pg_cluster", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PgCluster(durable=True).start()
+
+
+async def _pg_round(url: str, concurrency: int) -> tuple[float, float]:
+    """Orders/s with memory and with PostgreSQL, interleaved."""
+    from fks_exec.journal.postgres import PostgresJournal
+
+    spent = {"memory": 0.0, "postgresql": 0.0}
+    executors = {
+        "memory": _executor(MemoryJournal()),
+        "postgresql": _executor(PostgresJournal(url)),
+    }
+    for executor in executors.values():
+        await executor.start()
+    try:
+        for _ in range(0, N_ORDERS, CHUNK):
+            for name, executor in executors.items():
+                orders = [Order.market("X", "buy", 1) for _ in range(CHUNK)]
+                spent[name] += await _chunk(executor, orders, concurrency)
+    finally:
+        for executor in executors.values():
+            await executor.close()
+    return N_ORDERS / spent["memory"], N_ORDERS / spent["postgresql"]
+
+
+def _postgres_rows() -> list[dict[str, Any]]:
+    try:
+        import psycopg
+    except ImportError:
+        return [{"name": "PostgreSQL journal", "value": 0, "unit": "-", "goal": "info",
+                 "baseline": "skipped: pip install 'fks-exec[postgres]'"}]  # fmt: skip
+    cluster = _pg_cluster()
+    rows = []
+    try:
+        for concurrency, goal in [(CONCURRENCY, ">= 0.5"), (1, "info")]:
+            runs = []
+            for k in range(ROUNDS):
+                schema = f"bench_{concurrency}_{k}"
+                with psycopg.connect(cluster.url(), autocommit=True) as conn:
+                    conn.execute(f"CREATE SCHEMA {schema}")
+                url = cluster.url(search_path=schema)
+                runs.append(asyncio.run(_pg_round(url, concurrency)))
+            memory = statistics.median(m for m, _ in runs)
+            postgres = statistics.median(p for _, p in runs)
+            rows.append(
+                {
+                    "name": f"PostgreSQL journal vs off, {concurrency} in flight (mock)",
+                    "value": statistics.median(p / m for m, p in runs),
+                    "unit": "x",
+                    "goal": goal,
+                    "baseline": f"journal off (memory) {memory:,.0f} orders/s; PostgreSQL "
+                    f"{postgres:,.0f} orders/s (local server, Unix socket), every intent "
+                    "committed before sending",
+                }
+            )
+    finally:
+        cluster.stop()
     return rows
 
 

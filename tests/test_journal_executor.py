@@ -290,7 +290,7 @@ def test_default_journal_depends_on_the_planned_plugins(
     assert isinstance(Executor(registry, default="ccxt", journal="memory").journal, MemoryJournal)
 
 
-@pytest.mark.parametrize("spec", ["", "postgresql://db/x"])
+@pytest.mark.parametrize("spec", ["", "mysql://db/x"])
 def test_bad_journal_specs_are_configuration_errors(spec: str) -> None:
     from fks_exec import ConfigurationError
 

@@ -17,11 +17,23 @@ method               what it must guarantee
 ``entries``          entries filtered by openness, plugin and last change, newest first
 ``prune``            delete entries (and their events) last changed before a time, but
                      never an open one (``sending``, ``sent``, ``unknown``)
+``adopt``            (shared backends) atomically make this handle the owner of open
+                     entries whose holder is gone, so one process reconciles each
+``renew_leases``     (shared backends) extend this handle's leases on its open entries
+``release_leases``   (shared backends) end them: the next process may adopt at once
 ===================  ==================================================================
+
+**Leases.** Every entry names its ``owner`` (the handle that claimed it). A holder is
+*gone* when :meth:`Journal.is_gone` says so (a handle of this process that closed; on
+one machine, a process that exited) or when its lease expired (``lease_s`` without a
+renewal; the executor renews every ``lease_s / 3`` while the journal is open). Another
+process never sends an id it finds ``sending`` under a live holder: it waits up to
+``claim_wait_s`` for the holder's result, and adopts and reconciles the order (never
+resends it) once the holder is gone.
 
 A PostgreSQL backend maps ``claim`` onto ``INSERT ... ON CONFLICT DO UPDATE ... WHERE
 state = 'not_sent' RETURNING``, ``record_soon`` onto a queue drained by one writer
-task, and may add leases through the ``owner`` it stores with each claim.
+task, and leases through the ``owner`` and ``lease_until`` it stores with each claim.
 """
 
 from __future__ import annotations
@@ -38,7 +50,15 @@ from fks_exec.errors import FksExecError
 from fks_exec.journal.models import Claim, JournalEntry, JournalEvent, JournalUpdate
 from fks_exec.models import Order
 
-__all__ = ["Journal", "JournalError", "JournalSchemaError", "new_owner"]
+__all__ = [
+    "Journal",
+    "JournalError",
+    "JournalSchemaError",
+    "forget_live_owner",
+    "is_live_owner",
+    "new_owner",
+    "note_live_owner",
+]
 
 
 class JournalError(FksExecError):
@@ -54,6 +74,40 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+_LIVE_OWNERS: set[str] = set()
+"""Owners whose handle is open, in this process, for an executor (see the keeper)."""
+
+
+def note_live_owner(owner: str) -> None:
+    """Record that ``owner``'s handle is open in this process and holds its claims."""
+    _LIVE_OWNERS.add(owner)
+
+
+def forget_live_owner(owner: str) -> None:
+    """Record that ``owner``'s handle closed: its claims may be adopted at once."""
+    _LIVE_OWNERS.discard(owner)
+
+
+def is_live_owner(owner: str) -> bool:
+    """True while ``owner``'s handle is open in this process."""
+    return owner in _LIVE_OWNERS
+
+
+def _owner_parts(owner: str) -> tuple[str, int] | None:
+    host, _, rest = owner.rpartition(":")[0].rpartition(":")
+    return (host, int(rest)) if rest.isdigit() else None
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, under another user
+        return True
+    return True
+
+
 class Journal(ABC):
     """Durable memory of every client order id: intents, results and status changes.
 
@@ -65,6 +119,16 @@ class Journal(ABC):
     """False for backends that forget on exit (``memory``)."""
     location: str = ""
     """Where the data lives, for logs and the CLI (never carries a password)."""
+    checks_host_pids: ClassVar[bool] = False
+    """True when every user of the journal is on this machine (SQLite): a holder whose
+    process exited, or that names another host (the file moved, the container was
+    recreated), is gone at once. False (shared backends): only its lease expiring says
+    so, as another host or container may reuse the host name and the process id."""
+    lease_s: float = 30.0
+    """How long an entry stays its owner's without a renewal (shared backends)."""
+    claim_wait_s: float = 10.0
+    """How long an executor waits for another live process's in-flight order under the
+    same client id before answering ``unknown`` (it never sends it)."""
 
     def __init__(self) -> None:
         self.owner = new_owner()
@@ -117,3 +181,37 @@ class Journal(ABC):
     @abstractmethod
     async def prune(self, before: datetime) -> int:
         """Delete closed entries last changed before ``before``; returns how many."""
+
+    def is_gone(self, owner: str) -> bool:
+        """True when ``owner`` certainly holds nothing any more: a handle of this
+        process that is not open for an executor, or (``checks_host_pids``) a process
+        that exited or is not of this machine. False means "maybe alive": its lease
+        decides."""
+        if is_live_owner(owner):
+            return False
+        parts = _owner_parts(owner)
+        if parts is None:
+            return self.checks_host_pids
+        host, pid = parts
+        if host != socket.gethostname():
+            # One-machine backends: a journal file outlives a renamed host or container.
+            return self.checks_host_pids
+        if pid == os.getpid():
+            return True
+        return self.checks_host_pids and not _process_exists(pid)
+
+    async def adopt(self, client_order_ids: Collection[str], gone: Collection[str]) -> set[str]:
+        """Make this handle the owner of those open entries among ``client_order_ids``
+        whose owner is in ``gone`` or whose lease expired, atomically (a compare-and-set,
+        so of two processes adopting one entry only one wins); returns the adopted ids.
+
+        This default suits a journal no other process shares: everything is adoptable.
+        """
+        return set(client_order_ids)
+
+    async def renew_leases(self) -> None:  # noqa: B027 - only shared backends lease
+        """Extend the lease of every open entry this handle owns by ``lease_s``."""
+
+    async def release_leases(self) -> None:  # noqa: B027 - only shared backends lease
+        """End this handle's leases (at a clean close), so another process may adopt
+        its open entries at once instead of waiting for them to expire."""

@@ -105,8 +105,14 @@ def _spec(args: argparse.Namespace) -> str:
     return str(getattr(args, "journal", None) or os.environ.get(ENV_VAR) or default_path())
 
 
-def _file_journal(args: argparse.Namespace) -> SqliteJournal | None:
+def _is_database(spec: str) -> bool:
+    return spec.startswith(("postgresql://", "postgres://"))
+
+
+def _file_journal(args: argparse.Namespace) -> Journal | None:
     journal = journal_from_spec(_spec(args))
+    if _is_database(_spec(args)):
+        return journal  # a server: reachable from any host, created on first use
     if not isinstance(journal, SqliteJournal):
         raise ConfigurationError(
             "the memory journal lives inside one process; point --journal (or "
@@ -158,7 +164,8 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
     entry, events = _run(journal, read) if journal is not None else (None, [])
     if entry is None:
-        out.write(f"no order {cid!r} in the journal at {_spec(args)}\n")
+        where = journal.location if journal is not None else _spec(args)
+        out.write(f"no order {cid!r} in the journal at {where}\n")
         return EXIT_NOT_FOUND
     if args.json:
         body = {**_entry_json(entry), "events": [_event_json(e) for e in events]}
@@ -183,6 +190,13 @@ def _cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    if _is_database(_spec(args)):
+        from fks_exec.journal.postgres import migrate_database, safe_location
+
+        start, end = asyncio.run(migrate_database(_spec(args)))
+        current = " (already current)" if start == end else ""
+        out.write(f"{safe_location(_spec(args))}: schema version {start} -> {end}{current}\n")
+        return EXIT_OK
     path = Path(_spec(args).removeprefix("sqlite:///")).expanduser()
     if not path.exists():
         out.write(f"no journal at {path}; nothing to migrate\n")

@@ -3,18 +3,25 @@
 :class:`JournalKeeper` is the one code path every backend goes through. It asks a
 plugin for lookup hints when an order is sent and answered, and finds orders again
 with the plugin's ``find_order`` and those hints.
+
+Shared journals (several processes, several hosts): while the journal is open the
+keeper renews this handle's leases every ``lease_s / 3``; a claim that finds the id
+``sending`` under another live holder waits (up to ``claim_wait_s``) for its result;
+an entry whose holder is gone is adopted (one process wins) and reconciled, never sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from fks_exec.errors import FksExecError, NotSupported
-from fks_exec.journal.base import Journal
+from fks_exec.journal.base import Journal, forget_live_owner, note_live_owner
 from fks_exec.journal.models import (
     Claim,
     JournalEntry,
@@ -34,6 +41,11 @@ _NOT_FOUND = (
     "an earlier process journaled this order as being sent and the broker has not shown "
     "it since; it is not sent again: look it up with get_order or at the broker"
 )
+_HELD_ELSEWHERE = (
+    "another process ({owner}) is sending this order right now and its result was not "
+    "in the journal within claim_wait_s; it is not sent again: look it up with get_order"
+)
+_FIRST_PAUSE_S, _LONGEST_PAUSE_S = 0.01, 0.2
 
 
 def lookup_hints(
@@ -50,27 +62,80 @@ class JournalKeeper:
         self.journal = journal
         self._open = False
         self._recovered: dict[str, asyncio.Future[Counter[str]]] = {}
+        self._renewing: asyncio.Task[None] | None = None
 
     async def ensure_open(self) -> None:
-        """Open the journal once. Raises what :meth:`Journal.open` raises."""
+        """Open the journal once and start renewing its leases. Raises what
+        :meth:`Journal.open` raises."""
         if not self._open:
             await self.journal.open()
             self._open = True
+            note_live_owner(self.journal.owner)
+            self._renewing = asyncio.get_running_loop().create_task(self._renew_forever())
 
     async def close(self) -> None:
-        """Commit queued writes and close the journal; recovery runs again after reopening."""
+        """Commit queued writes, end this handle's leases and close the journal;
+        recovery runs again after reopening."""
         self._recovered.clear()
+        renewing, self._renewing = self._renewing, None
+        if renewing is not None:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         if self._open:
             self._open = False
-            await self.journal.close()
+            forget_live_owner(self.journal.owner)
+            try:
+                await self.journal.flush()
+                await self.journal.release_leases()
+            finally:
+                await self.journal.close()
+
+    async def _renew_forever(self) -> None:
+        period = max(self.journal.lease_s / 3, 0.01)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.journal.renew_leases()
+            except FksExecError as exc:
+                logger.warning("journal: renewing leases failed (retried): %s", exc)
 
     # ------------------------------------------------------------------ sending
 
     async def claim(self, order: Order, plugin: str, instance: ExecutionPlugin | None) -> Claim:
-        """Commit the intent to send ``order`` through ``plugin`` (see :meth:`Journal.claim`)."""
+        """Commit the intent to send ``order`` through ``plugin`` (see :meth:`Journal.claim`).
+
+        When another live holder is sending the same order under the id, wait (up to the
+        journal's ``claim_wait_s``) until it records a result, gives the id up (then
+        claim it here), or is gone (then adopt the entry: the caller reconciles it).
+        """
         if not self._open:
             await self.ensure_open()
-        return await self.journal.claim(order, plugin, lookup_hints(instance, order, None))
+        journal, hints = self.journal, lookup_hints(instance, order, None)
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + journal.claim_wait_s, _FIRST_PAUSE_S
+        while True:
+            claim = await journal.claim(order, plugin, hints)
+            entry = claim.entry
+            if claim.claimed or not self._held_elsewhere(entry):
+                return claim
+            if not entry.order.same_request(order):
+                return claim  # a different order: the caller refuses it at once
+            if await self._adopt([entry]):
+                return Claim(replace(entry, owner=journal.owner), claimed=False)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return claim
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(pause * 2, _LONGEST_PAUSE_S)
+
+    def _held_elsewhere(self, entry: JournalEntry) -> bool:
+        return entry.state is JournalState.SENDING and entry.owner != self.journal.owner
+
+    async def _adopt(self, entries: Sequence[JournalEntry]) -> set[str]:
+        """The ids among ``entries`` this handle now owns (their holder was gone)."""
+        gone = {e.owner for e in entries if self.journal.is_gone(e.owner)}
+        return await self.journal.adopt([e.client_order_id for e in entries], gone)
 
     async def switch_plugin(self, order: Order, plugin: str) -> None:
         """Durably note that the order now goes to fallback ``plugin`` (nothing was sent)."""
@@ -146,6 +211,15 @@ class JournalKeeper:
             hints = lookup_hints(plugin, order, found)
             await self.journal.record(JournalUpdate.from_result(found, "reconciled", hints=hints))
             return outcome, found
+        if self._held_elsewhere(entry):
+            # Still in flight at a live holder: its result will come; record nothing.
+            return outcome, ExecutionResult.for_order(
+                order,
+                plugin=entry.plugin,
+                status=OrderStatus.UNKNOWN,
+                error=_HELD_ELSEWHERE.format(owner=entry.owner),
+                error_code=ErrorCode.UNKNOWN,
+            )
         state = JournalState.UNKNOWN if entry.state is JournalState.SENDING else entry.state
         detail = {"outcome": "not_found" if outcome == "found" else outcome}
         await self.journal.record(JournalUpdate(cid, state, "reconcile", detail=detail))
@@ -178,9 +252,18 @@ class JournalKeeper:
     async def _recover(self, name: str, plugin: ExecutionPlugin) -> Counter[str]:
         await self.ensure_open()
         counts: Counter[str] = Counter()
-        for entry in await self.journal.entries(open_only=True, plugins=[name]):
-            if entry.owner == self.journal.owner:
-                continue  # this handle's own order, in flight right now
+        owner = self.journal.owner
+        # This handle's own orders are in flight right now; another live holder's are
+        # its to watch. The rest are adopted (one process wins each) and reconciled.
+        found = await self.journal.entries(open_only=True, plugins=[name])
+        others = [e for e in found if e.owner != owner]
+        adopted = await self._adopt(others) if others else set()
+        if len(adopted) < len(others):
+            counts["held_elsewhere"] += len(others) - len(adopted)
+        for entry in others:
+            if entry.client_order_id not in adopted:
+                continue
+            entry = replace(entry, owner=owner)
             outcome, result = await self.reconcile(plugin, entry)
             counts[outcome] += 1
             if outcome == "found":

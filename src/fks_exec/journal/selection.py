@@ -8,6 +8,7 @@ spec                     journal
 ``default``              SQLite at :func:`default_path`
 ``sqlite:///rel.db``     SQLite at a path relative to the working directory
 ``sqlite:////abs.db``    SQLite at an absolute path
+``postgresql://...``      PostgreSQL (``fks-exec[postgres]``), shared by hosts
 any other text           SQLite at that path (``~`` expanded)
 =======================  ==============================================================
 """
@@ -54,13 +55,25 @@ def journal_from_spec(spec: str, *, max_closed: int = 10_000) -> Journal:
         return SqliteJournal(default_path())
     if text.startswith("sqlite:///"):
         return SqliteJournal(text[len("sqlite:///") :])
+    if text.startswith(("postgresql://", "postgres://")):
+        return _postgres_journal(text)
     if "://" in text:
         scheme = text.split("://", 1)[0]
         raise ConfigurationError(
             f"journal URLs of scheme {scheme!r} are not supported; use memory, default, "
-            "a file path or sqlite:///path"
+            "a file path, sqlite:///path or postgresql://..."
         )
     return SqliteJournal(text)
+
+
+def _postgres_journal(url: str) -> Journal:
+    try:
+        from fks_exec.journal.postgres import PostgresJournal
+    except ImportError:
+        raise ConfigurationError(
+            "a postgresql:// journal needs psycopg 3: pip install 'fks-exec[postgres]'"
+        ) from None
+    return PostgresJournal(url)
 
 
 def choose_journal(

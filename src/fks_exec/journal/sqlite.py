@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from fks_exec.journal import codec
 from fks_exec.journal.base import Journal, JournalError
@@ -76,6 +76,8 @@ class SqliteJournal(Journal):
     nothing in WAL mode). ``busy_timeout_s``: how long a write waits for another
     process's transaction before failing with :class:`JournalError`.
     """
+
+    checks_host_pids: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -224,6 +226,25 @@ class SqliteJournal(Journal):
 
         found: list[JournalEntry] = await self._require().run(job, writes=False, label="entries")
         return found
+
+    async def adopt(self, client_order_ids: Collection[str], gone: Collection[str]) -> set[str]:
+        """See :meth:`Journal.adopt`. On one machine a holder is gone when its process
+        is (``checks_host_pids``); each entry changes owner by a compare-and-set."""
+        owners, mine = list(gone), self.owner
+        if not owners:
+            return set()
+        cids = list(client_order_ids)
+
+        def job(conn: sqlite3.Connection) -> set[str]:
+            marks = ",".join("?" * len(owners))
+            sql = (
+                f"UPDATE orders SET owner = ? WHERE client_order_id = ? AND {_OPEN_SQL} "  # noqa: S608
+                f"AND owner <> ? AND owner IN ({marks})"
+            )
+            return {c for c in cids if conn.execute(sql, (mine, c, mine, *owners)).rowcount}
+
+        adopted: set[str] = await self._require().run(job, writes=True, label="adopt")
+        return adopted
 
     async def prune(self, before: datetime) -> int:
         """See :meth:`Journal.prune`: events go with their entry (ON DELETE CASCADE)."""
