@@ -5,6 +5,7 @@ of every location, repr and error."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -17,6 +18,8 @@ from fks_exec.journal import Journal, JournalError, JournalSchemaError, JournalS
 from fks_exec.journal.models import JournalUpdate
 from fks_exec.journal.postgres import PostgresJournal, migrate_database, safe_location
 from fks_exec.journal.testing import JournalConformance
+
+_hyp = itertools.count()
 
 
 class TestPostgresJournal(JournalConformance):
@@ -60,7 +63,7 @@ OPS = st.lists(
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(ops=OPS)
 def test_postgres_agrees_with_memory_on_any_sequence(
@@ -96,11 +99,6 @@ def _fresh_schema(cluster: object) -> str:
     with psycopg.connect(cluster.url(), autocommit=True) as conn:  # type: ignore[attr-defined]
         conn.execute(f"CREATE SCHEMA {name}")
     return cluster.url(search_path=name)  # type: ignore[attr-defined,no-any-return]
-
-
-import itertools  # noqa: E402
-
-_hyp = itertools.count()
 
 
 async def test_an_old_schema_names_the_migrating_command(pg_url: str) -> None:
