@@ -189,7 +189,11 @@ async def test_cancelled_call_leaves_an_unknown_entry_not_a_resend(
     order = Order.market("X", "buy", 1)
     async with executor(registry, default="alpha", reconcile_attempts=0) as ex:
         task = asyncio.create_task(ex.execute(order))
-        await asyncio.sleep(0.01)
+        for _ in range(1000):  # until the order is in the plugin's hands (bounded)
+            if alpha.sent:
+                break
+            await asyncio.sleep(0.005)
+        assert alpha.sent, "the order never reached the plugin"
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
-import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -164,7 +163,6 @@ class Executor:
         self._orders: OrderedDict[str, _Entry] = OrderedDict()
         self._order_ids: dict[str, str] = {}
         self._route_cache: dict[str, str] = {}
-        self._init_failed_at: dict[str, float] = {}
         self._ready: dict[str, ExecutionPlugin] = {}
         self._keeper = JournalKeeper(
             choose_journal(journal, self._live_candidates(), max_closed=history_size)
@@ -263,9 +261,6 @@ class Executor:
         self._paper_guard.check(self._started)
         await self._keeper.ensure_open()
         failures = await self._registry.init_all(self._configs, names=planned, strict=strict)
-        now = time.monotonic()
-        for name in failures:
-            self._init_failed_at[name] = now
         started = [n for n in planned if n not in failures and self._registry.is_initialized(n)]
         try:
             self._paper_guard.check(self._started)
@@ -342,22 +337,17 @@ class Executor:
             await self._recover(name, plugin)
             self._ready[name] = plugin
             return plugin
-        failed_at = self._init_failed_at.get(name)
-        if failed_at is not None and time.monotonic() - failed_at < self._retry_init_after_s:
-            error = registry.failures.get(name)
+        error = registry.failed_within(name, self._retry_init_after_s)
+        if error is not None:
             if isinstance(error, ConfigurationError):
                 raise ConfigurationError(str(error))
             raise BrokerUnavailable(f"plugin {name!r} is unavailable: {error}")
         try:
             plugin = await registry.init(name, self._configs.get(name))
         except ConfigurationError:
-            # A setting to fix, not an outage: falling back would hide the mistake.
-            self._init_failed_at[name] = time.monotonic()
-            raise
+            raise  # a setting to fix, not an outage: falling back would hide the mistake
         except (PluginLoadError, PluginInitError) as exc:
-            self._init_failed_at[name] = time.monotonic()
             raise BrokerUnavailable(f"plugin {name!r} is unavailable: {exc}") from exc
-        self._init_failed_at.pop(name, None)
         self._paper_guard.check(self._started, [name])  # now it says paper or live
         await self._recover(name, plugin)
         self._ready[name] = plugin

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from types import MappingProxyType
@@ -92,6 +93,7 @@ class PluginRegistry:
         self._registered: dict[str, ExecutionPlugin | type[ExecutionPlugin]] = {}
         self._instances: dict[str, ExecutionPlugin] = {}
         self._failures: dict[str, BaseException] = {}
+        self._failed_at: dict[str, float] = {}
         self._init_locks: dict[str, Any] = {}  # name -> asyncio.Lock
 
     def __repr__(self) -> str:
@@ -158,6 +160,7 @@ class PluginRegistry:
         self._registered[name] = plugin
         self._instances.pop(name, None)
         self._failures.pop(name, None)
+        self._failed_at.pop(name, None)
         self._conflicts.pop(name, None)
         self._infos[name] = PluginInfo(name=name, target="<registered>")
 
@@ -202,6 +205,18 @@ class PluginRegistry:
         """Plugins that failed to load or start, with their errors (read-only view)."""
         return MappingProxyType(self._failures)
 
+    def failed_within(self, name: str, seconds: float) -> BaseException | None:
+        """The error of ``name``'s last failed load or start if it was less than
+        ``seconds`` ago (the executor leaves such a plugin alone), else None."""
+        failed_at = self._failed_at.get(name)
+        if failed_at is None or time.monotonic() - failed_at >= seconds:
+            return None
+        return self._failures.get(name)
+
+    def _record_failure(self, name: str, error: BaseException) -> None:
+        self._failures[name] = error
+        self._failed_at[name] = time.monotonic()
+
     # ------------------------------------------------------------------ loading
 
     def load(self, name: str) -> ExecutionPlugin:
@@ -225,7 +240,7 @@ class PluginRegistry:
         conflict = self._conflicts.get(name) or self._conflicts.get(_kind(name))
         if conflict is not None:
             error = PluginLoadError(conflict)
-            self._failures[name] = error
+            self._record_failure(name, error)
             raise error
         try:
             instance = self._instantiate(name)
@@ -235,11 +250,12 @@ class PluginRegistry:
                 error = PluginLoadError(
                     f"{error}; reinstall it with: pip install {INSTALL_HINTS[name]}"
                 )
-            self._failures[name] = error
+            self._record_failure(name, error)
             logger.warning("%s", error)
             raise error from exc
         self._instances[name] = instance
         self._failures.pop(name, None)
+        self._failed_at.pop(name, None)
         return instance
 
     def get(self, name: str) -> ExecutionPlugin:
@@ -309,13 +325,14 @@ class PluginRegistry:
             try:
                 await plugin.init(config)
             except FksExecError as exc:
-                self._failures[name] = exc
+                self._record_failure(name, exc)
                 raise
             except Exception as exc:  # a plugin overriding init() outside the contract
                 error = PluginInitError(f"plugin {name!r} failed to start: {exc}")
-                self._failures[name] = error
+                self._record_failure(name, error)
                 raise error from exc
             self._failures.pop(name, None)
+        self._failed_at.pop(name, None)
         return plugin
 
     async def init_all(
