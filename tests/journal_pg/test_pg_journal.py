@@ -176,3 +176,24 @@ def test_a_bad_url_is_refused_without_echoing_it() -> None:
     with pytest.raises(JournalError) as failed:
         PostgresJournal("postgresql://u:pw-xyz@h/db?no_such_option=1")
     assert "pw-xyz" not in str(failed.value)
+
+
+async def test_a_lost_connection_fails_the_claim_and_the_next_one_reconnects(
+    pg_url: str,
+) -> None:
+    journal = PostgresJournal(pg_url)
+    await journal.open()
+    try:
+        assert (await journal.claim(_order("c-1"), "p", {})).claimed
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'fks-exec journal'"
+            )
+        with pytest.raises(JournalError, match=r"journal write to .* failed"):
+            await journal.claim(_order("c-2"), "p", {})
+        assert await journal.get("c-2") is None  # that intent was never committed
+        assert (await journal.claim(_order("c-2"), "p", {})).claimed  # reconnected
+        assert not (await journal.claim(_order("c-1"), "p", {})).claimed
+    finally:
+        await journal.close()

@@ -84,11 +84,11 @@ class JournalKeeper:
                 await renewing
         if self._open:
             self._open = False
-            forget_live_owner(self.journal.owner)
             try:
                 await self.journal.flush()
                 await self.journal.release_leases()
             finally:
+                forget_live_owner(self.journal.owner)
                 await self.journal.close()
 
     async def _renew_forever(self) -> None:

@@ -242,8 +242,10 @@ class PostgresJournal(Journal):
                 for task, value in zip(tasks, await answers(), strict=True):
                     failed = isinstance(value, Exception)
                     outcomes.append((task, None if failed else value, value if failed else None))
-        except (psycopg.Error, JournalError) as exc:
+        except Exception as exc:  # any failure fails the batch; the writer lives on
             text = _message(exc, self._secret)
+            if not isinstance(exc, (psycopg.Error, JournalError)):
+                logger.error("journal: batch to %s failed unexpectedly: %r", self.location, exc)
             error = JournalError(f"journal write to {self.location} failed: {text}")
             outcomes = [(task, None, error) for task in batch]
             if self._conn is not None and self._conn.broken:
