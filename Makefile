@@ -7,12 +7,20 @@ STAMP  := $(VENV)/.installed
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint typecheck pytest bench soak mutation clean
+.PHONY: demo test pg-server lint typecheck pytest bench soak mutation clean
 
 demo: $(STAMP)
 	$(BIN)/fks-exec demo
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) pg-server lint typecheck pytest
+
+# The PostgreSQL journal tests (tests/journal_pg/) start a throwaway server of their own;
+# a machine without PostgreSQL's server binaries gets Debian's package (needs root).
+PG_INITDB := $(firstword $(shell command -v initdb) $(wildcard /usr/local/bin/initdb /usr/lib/postgresql/*/bin/initdb))
+pg-server:
+ifeq ($(PG_INITDB),)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples soak mutation $(PLUGIN_DIRS)
