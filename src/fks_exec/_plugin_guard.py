@@ -12,8 +12,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from fks_exec._plausible import implausible
 from fks_exec.config import PluginConfig
 from fks_exec.errors import (
     BrokerUnavailable,
@@ -115,6 +117,17 @@ class PluginGuard:
                 f"plugin {self.name!r} answered for client order id "
                 f"{result.client_order_id!r} (a plugin bug)",
             )
+        problem = implausible(result, order)
+        if problem is not None:
+            log.warning(
+                "order %s: broker %r answered %s; its fate is unknown",
+                order.client_order_id,
+                self.name,
+                problem,
+            )
+            return self._unknown(
+                order, ErrorCode.UNKNOWN, f"broker {self.name!r} answered {problem}"
+            )
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "order %s: %s in %.2f ms",
@@ -187,6 +200,15 @@ class PluginGuard:
         )
 
     def _finish(self, result: ExecutionResult) -> ExecutionResult:
+        problem = implausible(result)
+        if problem is not None:
+            self.log.warning(
+                "order %s: broker %r answered %s; treated as unknown",
+                result.client_order_id,
+                self.name,
+                problem,
+            )
+            result = _as_unknown(result, f"broker {self.name!r} answered {problem}")
         redactor = self._redactor
         if redactor and (
             (result.error is not None and redactor.found_in(result.error))
@@ -238,3 +260,25 @@ class PluginGuard:
                 f"plugin {self.name!r} is not initialized (or was closed); "
                 "call init() or use the Executor as a context manager"
             )
+
+
+def _as_unknown(result: ExecutionResult, why: str) -> ExecutionResult:
+    # Not a definite answer: the numbers are dropped and the fate is left to reconcile.
+    return result.model_copy(
+        update={
+            "status": OrderStatus.UNKNOWN,
+            "success": False,
+            "sent": None,
+            "filled_quantity": Decimal(0),
+            "average_price": None,
+            "quantity": None
+            if result.quantity is None or not _sane(result.quantity)
+            else result.quantity,
+            "error": why + "; reconcile with get_order, do not resend",
+            "error_code": ErrorCode.UNKNOWN,
+        }
+    )
+
+
+def _sane(value: Decimal) -> bool:
+    return isinstance(value, Decimal) and value.is_finite() and value > 0

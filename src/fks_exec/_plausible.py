@@ -1,0 +1,46 @@
+"""Whether a plugin's result can be a definite answer: :func:`implausible`.
+
+The models refuse contradictions at construction, but a plugin may build a result
+without validation (``model_construct``) or report numbers that fit the model and not
+the order (a fill of 5 for an order of 0.001). The plugin base class turns such a
+result into ``unknown`` (reconciled, never trusted), with a warning naming the
+broker and the field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fks_exec.models import ExecutionResult, Order
+
+__all__ = ["implausible"]
+
+
+def implausible(result: ExecutionResult, order: Order | None = None) -> str | None:
+    """What makes ``result`` impossible (for ``order``, when given), or None."""
+    filled = result.filled_quantity
+    problem = (
+        _not_number("filled_quantity", filled, allow_zero=True, required=True)
+        or _not_number("average_price", result.average_price)
+        or _not_number("quantity", result.quantity)
+    )
+    if problem:
+        return problem
+    if result.quantity is not None and filled > result.quantity:
+        return f"filled_quantity {filled} above its quantity {result.quantity}"
+    if order is not None and filled > order.quantity:
+        return f"filled_quantity {filled} above the order's quantity {order.quantity}"
+    return None
+
+
+def _not_number(
+    field: str, value: Any, *, allow_zero: bool = False, required: bool = False
+) -> str | None:
+    if value is None:
+        return f"no {field}" if required else None
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return f"a {field} that is not a finite number ({str(value)[:40]})"
+    if value < 0 or (value == 0 and not allow_zero):
+        return f"a {field} of {value}"
+    return None
