@@ -75,8 +75,8 @@ def test_an_oversized_field_keeps_the_messages_decoded_before_it() -> None:
     assert caught.value.messages == [Message(VALUE, ("ATI", "True"))]
 
 
-def test_the_default_bound_is_megabytes() -> None:
-    assert MAX_FIELD_BYTES >= 4 * 1024 * 1024
+def test_the_default_bound_is_16_mib() -> None:
+    assert MAX_FIELD_BYTES == 16 * 1024 * 1024  # documented in ninja-protocol.md
     with pytest.raises(StreamCorrupt, match="longer than"):
         Decoder().feed(b"2\x00" + b"k" * (MAX_FIELD_BYTES + 1))
 
@@ -131,3 +131,53 @@ def test_encode_refuses_what_the_wire_cannot_carry() -> None:
         encode(VALUE, "k")
     with pytest.raises(ValueError, match="at least 1"):
         Decoder(max_field=0)
+
+
+def test_wire_bytes_of_each_message_type_as_the_dll_writes_them() -> None:
+    from fks_exec_ninja.codec import COMMAND, CONFIRM_ORDERS, SUBSCRIBE
+
+    assert encode(COMMAND, "PLACE;A") == b"0\x00PLACE;A\x00"
+    assert encode(CONFIRM_ORDERS, "0") == b"3\x000\x00"
+    assert encode(SUBSCRIBE, "ES 03-27", "1") == b"4\x00ES 03-27\x001\x00"
+    assert encode(VALUE, "ATI", "True") == b"2\x00ATI\x00True\x00"
+    with pytest.raises(ValueError, match="takes 1 fields"):
+        encode(COMMAND, "a", "b")
+    with pytest.raises(ValueError, match="takes 2 fields"):
+        encode(SUBSCRIBE, "ES")
+    with pytest.raises(ValueError, match="takes 1 fields"):
+        encode(CONFIRM_ORDERS)
+
+
+def test_field_counts_read_from_the_wire() -> None:
+    data = (
+        b"1\x002\x00ES 03-27\x006000.25\x001\x00t\x00"  # Data: five fields, ignored
+        b"3\x001\x00"  # ConfirmOrders: one field
+        b"4\x00ES 03-27\x001\x00"  # Subscribe: two
+        b"0\x00PLACE;X\x00"  # Command: one
+        b"2\x00ATI\x00True\x00"
+    )
+    assert Decoder().feed(data) == [
+        Message("1", ("2", "ES 03-27", "6000.25", "1", "t")),
+        Message("3", ("1",)),
+        Message("4", ("ES 03-27", "1")),
+        Message("0", ("PLACE;X",)),
+        Message(VALUE, ("ATI", "True")),
+    ]
+    assert Decoder().feed(b"02\x00k\x00v\x00") == [Message(VALUE, ("k", "v"))]
+
+
+def test_a_field_exactly_at_the_bound_is_read() -> None:
+    field = b"k" * 64
+    decoder = Decoder(max_field=64)
+    assert decoder.feed(b"2\x00" + field) == []  # the partial field is at the bound
+    assert decoder.feed(b"\x00v\x00") == [Message(VALUE, ("k" * 64, "v"))]
+    assert Decoder(max_field=64).feed(b"2\x00" + field + b"\x00v\x00") == [
+        Message(VALUE, ("k" * 64, "v"))
+    ]
+    assert Decoder(max_field=1).feed(b"2\x00k\x00v\x00") == [Message(VALUE, ("k", "v"))]
+
+
+def test_a_bad_type_is_quoted_in_part() -> None:
+    with pytest.raises(StreamCorrupt) as caught:
+        Decoder().feed(b"x" * 100 + b"\x00")
+    assert repr("x" * 40) in str(caught.value) and "x" * 41 not in str(caught.value)

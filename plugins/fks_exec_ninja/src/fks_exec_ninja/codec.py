@@ -26,7 +26,6 @@ be stepped over (the DLL's ``Convert.ToInt32`` throws and the socket is disposed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import NamedTuple
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "Message",
     "StreamCorrupt",
     "encode",
-    "encode_all",
 ]
 
 COMMAND, DATA, VALUE, CONFIRM_ORDERS, SUBSCRIBE = "0", "1", "2", "3", "4"
@@ -83,11 +81,6 @@ def encode(kind: str, *fields: str) -> bytes:
         out += field.encode("ascii")
         out.append(0)
     return bytes(out)
-
-
-def encode_all(messages: Iterable[tuple[str, ...]]) -> bytes:
-    """Several messages, each ``(type, field, ...)``, as one byte string."""
-    return b"".join(encode(m[0], *m[1:]) for m in messages)
 
 
 def _text(raw: bytes) -> str:
