@@ -20,9 +20,11 @@ __all__ = [
     "LAST_ERRORS",
     "RETCODES",
     "RETRY_WITH_FRESH_PRICE",
+    "TRADE_RETCODE_HEDGE_PROHIBITED",
     "Fate",
     "LastError",
     "Retcode",
+    "last_error_of",
     "retcode_of",
 ]
 
