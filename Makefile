@@ -5,9 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
-PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# Not --quiet: the first run takes minutes and should show that it is working.
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
-.PHONY: demo test pg-server lint typecheck pytest bench soak mutation clean
+.PHONY: demo test pg-server lint typecheck pytest dist docs pythons bench soak mutation clean
 
 demo: $(STAMP)
 	$(BIN)/fks-exec demo
@@ -32,6 +33,42 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# Wheels and sdists of the core and every plugin, into dist/ (docs/index.md: installing
+# from them). --no-isolation: the build tools are in the dev extra, so no download.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	for d in $(PLUGIN_DIRS); do $(BIN)/python -m build --no-isolation --outdir dist $$d || exit 1; done
+	@ls -1 dist
+
+# The user docs plus the API reference generated from the docstrings, into site/.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# The Python versions pyproject.toml claims besides .venv's own (make test): one venv per
+# version from pyenv (.venv-pyX.Y, kept between runs), the whole suite on each except
+# the tests that only prove packaging and docs once, and the PostgreSQL journal (it needs
+# a server; make test runs it). See docs/testing.md "Python versions".
+PYTHONS ?= 3.10 3.12 3.13
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHONS_PYTEST := -q -p no:cacheprovider -x --ignore=tests/test_dist.py --ignore=tests/test_api_docs.py \
+  --ignore=tests/journal_pg
+pythons: $(STAMP)
+	@for v in $(PYTHONS); do \
+	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1); \
+	  test -n "$$py" || { echo "no Python $$v under $(PYENV_ROOT)/versions (pyenv install $$v)"; exit 1; }; \
+	  venv=.venv-py$$v; \
+	  if ! test $$venv/.installed -nt pyproject.toml; then \
+	    echo "==> $$venv: installing core and plugins for $$($$py --version)"; \
+	    rm -rf $$venv && $$py -m venv $$venv && \
+	    $(BIN)/python -m pip freeze --exclude-editable > $$venv/constraints.txt && \
+	    $$venv/bin/python -m pip install -q --disable-pip-version-check -c $$venv/constraints.txt \
+	      -e '.[test]' $(foreach d,$(PLUGIN_DIRS),-e '$(d)[test]') && touch $$venv/.installed || exit 1; \
+	  fi; \
+	  echo "==> $$($$venv/bin/python --version): tests"; \
+	  $$venv/bin/python -m pytest $(PYTHONS_PYTEST) || exit 1; \
+	done
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
@@ -44,10 +81,13 @@ mutation: $(STAMP)
 	nice -n 10 $(BIN)/python mutation/run.py $(if $(MODULE),--module $(MODULE)) --jobs $(or $(JOBS),1)
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	@echo "==> 1/3 creating $(VENV) (first run only)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> 2/3 upgrading pip"
 	$(PIP_INSTALL) --upgrade pip
+	@echo "==> 3/3 installing fks-exec and the plugins under plugins/ (editable, with test tools)"
 	$(PIP_INSTALL) -e '.[dev]' $(foreach d,$(PLUGIN_DIRS),-e '$(d)[test]')
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-py* dist site .pytest_cache .mypy_cache .ruff_cache .hypothesis
