@@ -156,3 +156,18 @@ def test_the_server_listens_on_loopback_by_default(fake: FakeMetaTrader5) -> Non
         assert host == "127.0.0.1"
     finally:
         bridge._server.server_close()
+
+
+def test_fks_exec_check_mt5_passes_through_the_bridge(
+    server: BridgeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from fks_exec_mt5.check import run_check
+
+    monkeypatch.setenv("FKS_EXEC_MT5_BRIDGE", "fks")
+    monkeypatch.setenv("FKS_EXEC_MT5_PORT", str(server.port))
+    monkeypatch.setenv("FKS_EXEC_MT5_BRIDGE_SECRET", SECRET)
+    out = io.StringIO()
+    assert run_check(["--place"], out) == 0, out.getvalue()
+    assert out.getvalue().rstrip().endswith("PASS") and SECRET not in out.getvalue()
