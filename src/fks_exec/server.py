@@ -145,10 +145,11 @@ class WebhookSettings(BaseSettings):
 class _Refused(Exception):
     """A request answered with a 4xx/5xx before anything was sent to a broker."""
 
-    def __init__(self, status: int, message: str, *, log: str | None = None) -> None:
+    def __init__(self, status: int, message: str, *, log: str | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.log = log or message
+        self.extra = extra
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -216,10 +217,9 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
                 return _refusal(request, refused, headers={"Retry-After": "1"})
             async with busy:
                 try:
-                    signal = await authentic_signal(request, checker)
+                    return await execute(await authentic_signal(request, checker))
                 except _Refused as refused:
                     return _refusal(request, refused)
-                return await execute(signal)
 
         return handle
 
@@ -228,17 +228,18 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
         spent = await executor.spent_result(cid) if cid is not None else None
         if spent is not None:  # the journal remembers the id, across restarts too
             original = spent.model_dump(mode="json", exclude={"raw"})
-            return _error(409, f"signal id {signal.id!r} was already executed", result=original)
+            message = f"signal id {signal.id!r} was already executed"
+            raise _Refused(409, message, result=original)
         try:
             result = await executor.execute_signal(signal, mapping)
         except SignalSkipped as exc:
             return JSONResponse({"status": "skipped", "reason": str(exc)})
         except (SignalError, RoutingError, ConfigurationError) as exc:
-            return _error(422, str(exc))
+            raise _Refused(422, str(exc)) from None
         except BrokerUnavailable as exc:
-            return _error(503, str(exc), sent=False)
+            raise _Refused(503, str(exc), sent=False) from None
         except FksExecError as exc:
-            return _error(400, str(exc))
+            raise _Refused(400, str(exc)) from None
         status = 200 if result.success else 422 if result.status.value == "rejected" else 202
         return JSONResponse(result.model_dump(mode="json", exclude={"raw"}), status_code=status)
 
@@ -285,7 +286,7 @@ def _refusal(
         refused.status,
         refused.log[:200],
     )
-    response = _error(refused.status, str(refused))
+    response = _error(refused.status, str(refused), **refused.extra)
     if headers:
         response.headers.update(headers)
     return response

@@ -257,7 +257,10 @@ def _json_number(literal: str) -> Decimal:
     # Numbers stay exact (Decimal) and bounded: a 401-digit literal never becomes an int.
     if len(literal) > MAX_NUMBER_CHARS:
         raise SignalError(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
-    return Decimal(literal)
+    try:
+        return Decimal(literal)
+    except InvalidOperation:  # an exponent beyond what Decimal holds
+        raise SignalError(f"a number in the body is out of range ({literal})") from None
 
 
 def _json_constant(name: str) -> Decimal:
