@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -107,3 +109,22 @@ def test_webhook_settings_refuse_a_typo_and_name_a_bad_json_variable(
     monkeypatch.setenv("FKS_EXEC_WEBHOOK_SYMBOLS", "BINANCE:BTCUSDT=ccxt")
     with pytest.raises(ConfigurationError, match="FKS_EXEC_WEBHOOK_SYMBOLS is not valid JSON"):
         settings_from_env(WebhookSettings, "FKS_EXEC_WEBHOOK_")
+
+
+def test_executor_settings_know_plugins_by_entry_point_without_importing_them(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    import fks_exec.config as config
+
+    never_imported = EntryPoint("boom", "module_that_does_not_exist:Plugin", "fks_exec.plugins")
+    monkeypatch.setattr(config, "entry_points", lambda group: [never_imported])
+    for key in [k for k in os.environ if k.startswith("FKS_EXEC_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("FKS_EXEC_BOOM_ANYTHING", "1")  # the plugin's own model decides
+    config.ExecutorSettings.from_env()
+    assert "FKS_EXEC_BOOM_ANYTHING" not in caplog.text
+    monkeypatch.setenv("FKS_EXEC_ROUTS", "BTC/*=boom")
+    with pytest.raises(ConfigurationError, match="did you mean FKS_EXEC_ROUTES"):
+        config.ExecutorSettings.from_env()
