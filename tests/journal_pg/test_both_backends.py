@@ -111,3 +111,32 @@ async def test_two_executors_racing_on_one_id_send_it_once(spec: str) -> None:
         results = await asyncio.gather(*racing)
     assert venue.arrivals == Counter({"race-1": 1})
     assert [r.order_id for r in results] == ["V-race-1", "V-race-1"]
+
+
+async def test_a_waiter_gives_up_after_claim_wait_s_and_sends_nothing(spec: str) -> None:
+    venue = Venue()
+    gate = asyncio.Event()
+
+    class Slow(VenuePlugin):  # type: ignore[misc, valid-type]
+        async def _execute_order(self, order: Order) -> Any:
+            await gate.wait()
+            return await super()._execute_order(order)
+
+    registry = PluginRegistry(discover=False)
+    registry.register("venue", Slow(venue))
+    holder = Executor(registry, default="venue", journal=spec, reconcile_delay_s=0)
+    async with holder, executor_on(venue, spec) as waiter:
+        waiter.journal.claim_wait_s = 0.2
+        sending = asyncio.create_task(holder.execute(order("w-1")))
+        for _ in range(500):  # until the holder's intent is committed (bounded)
+            if await holder.journal.get("w-1") is not None:
+                break
+            await asyncio.sleep(0.01)
+        gave_up = await waiter.execute(order("w-1"))
+        still = await waiter.journal.get("w-1")
+        gate.set()
+        sent = await sending
+        await holder.journal.flush()
+    assert gave_up.status is OrderStatus.UNKNOWN and "another process" in (gave_up.error or "")
+    assert still is not None and still.state is JournalState.SENDING  # nothing recorded
+    assert sent.status is OrderStatus.ACCEPTED and venue.arrivals == Counter({"w-1": 1})
