@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ from fks_exec_ccxt import CcxtPlugin
 from fks_exec_ccxt.testing import FakeBinance, FakeBybit, fake_exchange
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "ccxt"
+
+# The helpers beside the tests (static_harness, exchange_table) import by their names:
+# under --import-mode=importlib a tests package would clash with the repository's tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def fixture_json(kind: str, exchange: str) -> Any:

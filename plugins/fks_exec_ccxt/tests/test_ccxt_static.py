@@ -14,12 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
-from fks_exec import OrderStatus
-from fks_exec_ccxt.mapping import to_result
-from fks_exec_ccxt.testing.aiohttp_transport import HttpResponse
-
-from .static_harness import (
+from static_harness import (
     EXCHANGES,
     Expressed,
     body_of,
@@ -33,6 +28,10 @@ from .static_harness import (
     prices_for,
     result_matches_parsed,
 )
+
+from fks_exec import OrderStatus
+from fks_exec_ccxt.mapping import to_result
+from fks_exec_ccxt.testing.aiohttp_transport import HttpResponse
 
 # (exchange, case description) -> ("refused", fragment of the error) or
 # ("differs", the keys that differ): the plugin is right and ccxt's default is not.

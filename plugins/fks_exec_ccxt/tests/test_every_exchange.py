@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from exchange_table import BEGIN, END, ExchangeRow, exchange_rows, markdown
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +25,6 @@ from fks_exec_ccxt.client_ids import venue_client_id
 from fks_exec_ccxt.mapping import Denial, build_request
 from fks_exec_ccxt.rules import features_of
 from fks_exec_ccxt.venues import VENUES, ClientIdRule, venue
-
-from .exchange_table import BEGIN, END, ExchangeRow, exchange_rows, markdown
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "plugins" / "ccxt.md"
 

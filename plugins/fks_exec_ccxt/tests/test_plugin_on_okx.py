@@ -198,3 +198,28 @@ async def test_credentials_never_reach_results(venue: FakeOkx) -> None:
         await plugin.close()
     assert result.status is OrderStatus.REJECTED
     assert secret not in repr(result)
+
+
+async def test_a_revoked_key_never_falls_back_to_paper(venue: FakeOkx) -> None:
+    """Issue 13's case end to end: the documented fallback pattern, and a revoked key."""
+    from fks_exec import Executor, PluginRegistry
+    from fks_exec.mock import MockPlugin
+
+    registry = PluginRegistry(discover=False)
+    live = CcxtPlugin(exchange=venue.exchange(apiKey="revoked-key"))
+    live.use_env = False
+    registry.register("ccxt", live)
+    mock = MockPlugin()
+    mock.use_env = False
+    registry.register("mock", mock)
+    executor = Executor(
+        registry,
+        routes={"BTC/*": "ccxt"},
+        fallbacks={"ccxt": ["mock"]},
+        allow_paper_fallback={"ccxt": ["mock"]},
+        reconcile_delay_s=0,
+    )
+    async with executor:
+        result = await executor.execute(Order.market(SPOT, "buy", "0.01"))
+    assert (result.plugin, result.error_code, result.sent) == ("ccxt", ErrorCode.AUTH, False)
+    assert venue.order_arrivals() == {}

@@ -10,12 +10,11 @@ import re
 from typing import Any
 
 import pytest
+from exchange_table import minimal_market
 
 from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
 from fks_exec_ccxt.testing.aiohttp_transport import HttpRequest, TransportFault, attach_session
-
-from .exchange_table import minimal_market
 
 
 async def sent_by(

@@ -90,13 +90,6 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
                 try:
                     await exchange.load_markets()
                 except Exception as exc:
-                    from fks_exec_ccxt.errors import classify
-
-                    if classify(exc).code is ErrorCode.AUTH:
-                        raise OrderDenied(
-                            f"{exchange.id} refused the API key while loading markets: {exc}",
-                            ErrorCode.AUTH.value,
-                        ) from exc
                     raise BrokerUnavailable(
                         f"{exchange.id}: cannot load markets: {type(exc).__name__}: {exc}"
                     ) from exc
@@ -167,7 +160,15 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         from fks_exec_ccxt.orders import send
 
         self._check_account(order.account)
-        market = await self.market(order.symbol)
+        try:
+            market = await self.market(order.symbol)
+        except BrokerUnavailable as exc:
+            from fks_exec_ccxt.errors import classify
+
+            if exc.__cause__ is not None and classify(exc.__cause__).code is ErrorCode.AUTH:
+                # A refused key is no reason to fall back to another broker.
+                raise OrderDenied(f"{exc}: the API key was refused", ErrorCode.AUTH.value) from exc
+            raise
         if market is None:
             raise OrderDenied(
                 f"{self.exchange.id} has no market {order.symbol!r}; use the unified symbol "
