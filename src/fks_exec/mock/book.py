@@ -1,0 +1,229 @@
+"""The mock broker's book of working orders, indexed so a quote costs what it crosses.
+
+Every working order is kept in arrival order (:attr:`WorkingBook.working`) and, per
+symbol, in one of five places:
+
+* limits (and triggered stop-limits) by limit price, one sorted list per side;
+* stops and stop-limits not yet triggered by stop price, one sorted list per side;
+* orders that trade at the market (market orders still working, triggered stops).
+
+A quote can only move orders it crosses: buy limits at or above the ask, sell limits at
+or below the bid, buy stops at or below the ask, sell stops at or above the bid, and
+everything at the market. :meth:`WorkingBook.candidates` finds those by bisection and
+returns them in arrival order, so matching visits exactly the orders a walk over the
+whole book would have changed, in the same order, and skips the rest, which a walk
+would have left untouched.
+
+The book also keeps the margin working orders reserve as a running sum (exact decimal
+arithmetic, so it never drifts), and the bracket exits of each symbol.
+
+The sorted lists are ``sortedcontainers.SortedList``: insertion, removal and bisection
+in O(log n) with small constants, where a plain sorted list pays O(n) per insertion.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+from sortedcontainers import SortedList
+
+from fks_exec.mock.records import BUY, EXACT, LIMIT, MARKET, STOP, ZERO, MockOrder, Quote
+
+__all__ = ["WorkingBook"]
+
+_FIRST = -1  # sorts before every sequence number at the same price
+_LAST = 2**63  # sorts after every sequence number at the same price
+
+_Key = tuple[Decimal, int]
+_Place = tuple[int, "_SymbolBook", "SortedList[_Key] | None", "_Key | None"]
+
+
+class _SymbolBook:
+    """The working orders of one symbol, by where a quote can reach them."""
+
+    __slots__ = (
+        "at_market",
+        "buy_limits",
+        "buy_stops",
+        "exits",
+        "priced",
+        "sell_limits",
+        "sell_stops",
+    )
+
+    def __init__(self) -> None:
+        self.buy_limits: SortedList[_Key] = SortedList()
+        self.sell_limits: SortedList[_Key] = SortedList()
+        self.buy_stops: SortedList[_Key] = SortedList()
+        self.sell_stops: SortedList[_Key] = SortedList()
+        self.at_market: dict[int, None] = {}
+        """Sequence numbers of orders that trade at the market, in arrival order."""
+        self.exits: dict[str, MockOrder] = {}
+        """Bracket exits by order id, in arrival order."""
+        self.priced = 0
+        """How many orders the four sorted lists hold."""
+
+
+class WorkingBook:
+    """Working orders in arrival order, indexed per symbol and by price."""
+
+    def __init__(self) -> None:
+        self.working: dict[str, MockOrder] = {}
+        """Every working order by order id, in the order it started working."""
+        self._symbols: dict[str, _SymbolBook] = {}
+        self._by_seq: dict[int, MockOrder] = {}
+        self._places: dict[str, _Place] = {}
+        self._seq = itertools.count()
+        self._unrested: dict[str, list[MockOrder]] = {}
+        self._reserve_terms: dict[str, Decimal] = {}
+        self._reserved = ZERO
+        self._reserved_at_market: dict[str, MockOrder] = {}
+
+    # ------------------------------------------------------------------ membership
+
+    def add(self, record: MockOrder) -> None:
+        """Put a working ``record`` on the book, after every order already on it."""
+        order_id = record.order_id
+        symbol = record.order.symbol
+        seq = next(self._seq)
+        self.working[order_id] = record
+        self._by_seq[seq] = record
+        book = self._symbols.get(symbol)
+        if book is None:
+            book = self._symbols[symbol] = _SymbolBook()
+        self._places[order_id] = self._place(book, record, seq)
+        if record.parent_id is not None:
+            book.exits[order_id] = record
+        if not record.rested:
+            self._unrested.setdefault(symbol, []).append(record)
+        self._reserve(record)
+
+    def remove(self, record: MockOrder) -> None:
+        """Take ``record`` off the book (nothing happens when it is not on it)."""
+        order_id = record.order_id
+        place = self._places.pop(order_id, None)
+        if place is None:
+            return
+        del self.working[order_id]
+        seq, book, sorted_list, key = place
+        del self._by_seq[seq]
+        if sorted_list is None:
+            del book.at_market[seq]
+        else:
+            sorted_list.remove(key)  # type: ignore[arg-type]
+            book.priced -= 1
+        if record.parent_id is not None:
+            del book.exits[order_id]
+        term = self._reserve_terms.pop(order_id, None)
+        if term is not None:
+            self._reserved = EXACT.subtract(self._reserved, term)
+        self._reserved_at_market.pop(order_id, None)
+
+    def triggered(self, record: MockOrder) -> None:
+        """Move a stop whose ``triggered`` was just set to where it now trades."""
+        seq, book, sorted_list, key = self._places[record.order_id]
+        assert sorted_list is not None
+        sorted_list.remove(key)  # type: ignore[arg-type]
+        book.priced -= 1
+        self._places[record.order_id] = self._place(book, record, seq)
+
+    def _place(self, book: _SymbolBook, record: MockOrder, seq: int) -> _Place:
+        order = record.order
+        kind = order.type
+        if kind is MARKET or (kind is STOP and record.triggered):
+            book.at_market[seq] = None
+            return seq, book, None, None
+        buy = order.side is BUY
+        if kind is LIMIT or record.triggered:
+            assert order.price is not None
+            key: _Key = (order.price, seq)
+            sorted_list = book.buy_limits if buy else book.sell_limits
+        else:
+            assert order.stop_price is not None
+            key = (order.stop_price, seq)
+            sorted_list = book.buy_stops if buy else book.sell_stops
+        sorted_list.add(key)
+        book.priced += 1
+        return seq, book, sorted_list, key
+
+    # ------------------------------------------------------------------ queries
+
+    def candidates(self, symbol: str, quote: Quote) -> list[MockOrder]:
+        """The working orders of ``symbol`` that ``quote`` can move, in arrival order.
+
+        An order left out (a limit the quote does not cross, a stop it has not reached)
+        would neither fill nor change in a matching pass against ``quote``.
+        """
+        book = self._symbols.get(symbol)
+        if book is None:
+            return []
+        seqs = list(book.at_market)
+        if not book.priced:
+            return [self._by_seq[seq] for seq in seqs]
+        ask, bid = quote.ask, quote.bid
+        side = book.buy_limits  # limit at or above the ask
+        if side:
+            seqs.extend(seq for _, seq in side.islice(side.bisect_left((ask, _FIRST))))
+        side = book.sell_limits  # limit at or below the bid
+        if side:
+            seqs.extend(seq for _, seq in side.islice(0, side.bisect_right((bid, _LAST))))
+        side = book.buy_stops  # stop at or below the ask
+        if side:
+            seqs.extend(seq for _, seq in side.islice(0, side.bisect_right((ask, _LAST))))
+        side = book.sell_stops  # stop at or above the bid
+        if side:
+            seqs.extend(seq for _, seq in side.islice(side.bisect_left((bid, _FIRST))))
+        if len(seqs) > 1:
+            seqs.sort()
+        by_seq = self._by_seq
+        return [by_seq[seq] for seq in seqs]
+
+    def exits(self, symbol: str) -> list[MockOrder]:
+        """The working bracket exits of ``symbol``, in arrival order."""
+        book = self._symbols.get(symbol)
+        return list(book.exits.values()) if book is not None else []
+
+    def mark_rested(self, symbol: str) -> None:
+        """Record that every working order of ``symbol`` went through a matching pass."""
+        unrested = self._unrested.pop(symbol, None)
+        if unrested:
+            working = self.working
+            for record in unrested:
+                if record.order_id in working:
+                    record.rested = True
+
+    # ------------------------------------------------------------------ reserved margin
+
+    def _reserve(self, record: MockOrder) -> None:
+        order = record.order
+        if order.reduce_only:
+            return
+        price = order.price or order.stop_price
+        if price is None:
+            self._reserved_at_market[record.order_id] = record
+            return
+        term = record.remaining * price
+        self._reserve_terms[record.order_id] = term
+        self._reserved = EXACT.add(self._reserved, term)
+
+    def refilled(self, record: MockOrder) -> None:
+        """Update the margin ``record`` reserves after part of it filled."""
+        old = self._reserve_terms.get(record.order_id)
+        if old is None:
+            return
+        order = record.order
+        price = order.price or order.stop_price
+        assert price is not None
+        term = record.remaining * price
+        self._reserve_terms[record.order_id] = term
+        self._reserved = EXACT.add(EXACT.subtract(self._reserved, old), term)
+
+    def reserved(self, quotes: dict[str, Quote]) -> Decimal:
+        """What working orders reserve: what is left of each times its limit or stop
+        price, or the symbol's mid for an order at the market. Reduce-only orders
+        reserve nothing."""
+        total = self._reserved
+        for record in self._reserved_at_market.values():
+            total = EXACT.add(total, record.remaining * quotes[record.order.symbol].mid)
+        return total
