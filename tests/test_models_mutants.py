@@ -190,3 +190,29 @@ def test_a_cancel_result_knows_its_order_by_broker_id_only() -> None:
     assert (canceled.order_id, canceled.symbol, canceled.status) == ("M1", "X", "canceled")
     assert (canceled.side, canceled.quantity, canceled.client_order_id) == (None, None, None)
     assert canceled.success is True and canceled.remaining_quantity is None
+
+
+@pytest.mark.parametrize("price", ["0", "-0.5", "Infinity", "NaN"])
+def test_a_price_must_be_positive_and_finite(price: str) -> None:
+    with pytest.raises(ValidationError):
+        Order.limit("X", "buy", 1, price)
+    with pytest.raises(ValidationError):
+        result(status="filled", filled_quantity=1, average_price=price)
+
+
+def test_amounts_and_fills_must_be_finite() -> None:
+    from fks_exec import Position
+
+    assert Position(symbol="X", quantity="-2").quantity == -2
+    with pytest.raises(ValidationError):
+        Position(symbol="X", quantity="Infinity")
+    with pytest.raises(ValidationError):
+        result(status="accepted", filled_quantity="Infinity", average_price=100, quantity=None)
+    filled = result(status="accepted", filled_quantity="5", average_price=100, quantity=None)
+    assert filled.filled_quantity == 5  # without a quantity, only finiteness bounds it
+
+
+def test_text_fields_are_taken_as_given_not_stripped() -> None:
+    with pytest.raises(ValidationError, match="client_order_id"):
+        Order.market("X", "buy", 1, client_order_id=" abc")
+    assert Order.market("X", "buy", 1, account=" main ").account == " main "
