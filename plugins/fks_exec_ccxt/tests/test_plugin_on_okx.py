@@ -223,3 +223,18 @@ async def test_a_revoked_key_never_falls_back_to_paper(venue: FakeOkx) -> None:
         result = await executor.execute(Order.market(SPOT, "buy", "0.01"))
     assert (result.plugin, result.error_code, result.sent) == ("ccxt", ErrorCode.AUTH, False)
     assert venue.order_arrivals() == {}
+
+
+async def test_a_new_process_finds_an_open_order_without_hints(
+    okx: CcxtPlugin, venue: FakeOkx
+) -> None:
+    order = Order.limit(LINEAR, "buy", "1", "59000")
+    placed = await okx.execute_order(order)
+    other = await started(venue)
+    try:
+        found = await other.get_order(order.client_order_id)
+        missing = await other.get_order("neverplaced000000000000000000000")
+    finally:
+        await other.close()
+    assert found is not None and found.order_id == placed.order_id
+    assert missing is None

@@ -82,9 +82,14 @@ async def _search_without_symbol(
         orders = await exchange.fetch_open_orders()
     except (ccxt.ExchangeError, ccxt.NotSupported):
         return None
+    from fks_exec_ccxt.venues import venue
+
+    row = venue(str(exchange.id))
+    rules = [r for r in (row.client_id, row.contract_client_id) if r is not None]
     for raw in orders:
-        if raw.get("clientOrderId") == client_order_id:
-            return make_result(raw, str(raw.get("symbol") or "?"))
+        for rule in rules:
+            if echoed_client_id(raw, rule) == venue_client_id(client_order_id, rule):
+                return make_result(raw, str(raw.get("symbol") or "?"))
     return None
 
 
