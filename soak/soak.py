@@ -1,4 +1,5 @@
-"""``make soak``: long chaos runs over every fake broker and a 100,000-order memory soak.
+"""``make soak``: long chaos runs over every fake broker, a 100,000-order memory soak,
+journal crashes and 20,000 hostile requests against a real webhook server.
 
 Prints the figures docs/reliability.md quotes and writes them to soak/results.json.
 Exits 1 if any order was lost or doubled, or memory kept growing.
@@ -102,6 +103,16 @@ def main() -> int:
     )
     results["journal_crash"] = crash
     failed |= crash["failed"]
+    fuzz = _load("fuzz_server").run(20_000)
+    print(
+        f"hostile webhook: {fuzz['requests']} requests, answers {fuzz['answers_by_code']}, "
+        f"crashes {fuzz['crashes']}, refusals logged {fuzz['refusals_logged']} of "
+        f"{fuzz['refusals_expected']}; a signed signal past {fuzz['flood']['idle_connections']} "
+        f"idle connections: {fuzz['flood']['signed_signal_status']} in "
+        f"{fuzz['flood']['answered_in_s']}s"
+    )
+    results["hostile_webhook"] = fuzz
+    failed |= fuzz["failed"]
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("FAIL" if failed else "PASS")
     return 1 if failed else 0
