@@ -112,3 +112,48 @@ def test_a_stop_loss_never_rounds_onto_the_wrong_side(entry: int, offset: int) -
     result = priced(exchange, rules, order)
     assert result.stop_loss is not None and result.price is not None
     assert result.stop_loss < result.price
+
+
+@given(
+    market=st.booleans(),
+    side=st.sampled_from(["buy", "sell"]),
+    entry=st.integers(min_value=1000, max_value=1100),
+    sl_offset=st.one_of(st.none(), st.integers(min_value=1, max_value=80)),
+    tp_offset=st.one_of(st.none(), st.integers(min_value=1, max_value=80)),
+)
+def test_protective_prices_are_refused_exactly_when_rounding_breaks_them(
+    market: bool, side: str, entry: int, sl_offset: int | None, tp_offset: int | None
+) -> None:
+    exchange, rules = _market("okx", 0.001, 5.0)  # a coarse tick of 5
+    tick, sign = Decimal(5), 1 if side == "buy" else -1
+    price = Decimal(entry)
+    sl = None if sl_offset is None else price - sign * Decimal(sl_offset) / 10
+    tp = None if tp_offset is None else price + sign * Decimal(tp_offset) / 10
+    fields = {"stop_loss": sl, "take_profit": tp}
+    if market:  # no order price: only the two protective prices can collide
+        order = Order.market("BTC/USDC:USDC", side, "1", **fields)
+    else:
+        order = Order.limit("BTC/USDC:USDC", side, "1", str(price), **fields)
+
+    def rounded(value: Decimal | None) -> Decimal | None:
+        return None if value is None else to_tick(value, tick, truncate=False)
+
+    p = None if market else rounded(price)
+    r_sl, r_tp = rounded(sl), rounded(tp)
+    broken = (
+        (p is not None and r_sl is not None and (r_sl >= p if side == "buy" else r_sl <= p))
+        or (p is not None and r_tp is not None and (r_tp <= p if side == "buy" else r_tp >= p))
+        or (r_sl is not None and r_sl == r_tp)
+    )
+    if broken:
+        with pytest.raises(PrecisionError, match="wrong side"):
+            priced(exchange, rules, order)
+    else:
+        result = priced(exchange, rules, order)
+        assert (result.price, result.stop_loss, result.take_profit) == (p, r_sl, r_tp)
+
+
+@given(value=st.decimals(min_value="-0.99", max_value="-0.0001", places=4), tick=ticks)
+def test_to_tick_of_a_small_negative_value_matches_ccxt(value: Decimal, tick: Decimal) -> None:
+    ccxt_text = decimal_to_precision(str(value), TRUNCATE, float(tick), TICK_SIZE, NO_PADDING)
+    assert to_tick(value, tick, truncate=True) == Decimal(ccxt_text)

@@ -119,8 +119,9 @@ def priced(exchange: Any, rules: MarketRules, order: Order) -> Priced:
     if sl is not None and tp is not None and sl == tp:
         wrong.append("stop_loss equal to take_profit")
     if wrong:
+        of = f"of {reference}" if reference is not None else "(they would coincide)"
         raise PrecisionError(
-            f"at {rules.symbol}'s tick {', '.join(wrong)} would be on the wrong side of "
-            f"{reference}; use prices further apart"
+            f"at {rules.symbol}'s tick {', '.join(wrong)} would be on the wrong side {of}; "
+            "use prices further apart"
         )
     return result
