@@ -134,7 +134,7 @@ def exchange_for(exchange_id: str, request_file: dict[str, Any] | None = None) -
         options.update(request_file.get("harness_options") or {})
     key, secret = "fks-key", base64.b64encode(b"fks-exec-static-secret").decode()
     if exchange_id == "coinbase":  # Coinbase's CDP keys: a name and an EC private key (JWT)
-        key, secret = "organizations/fks/apiKeys/fks", _ec_private_key()
+        key, secret = "organizations/fks/apiKeys/fks", ec_private_key()
     exchange = getattr(ccxt_async, exchange_id)(
         {"apiKey": key, "secret": secret, "password": "fks-pass", "options": options}
     )
@@ -143,7 +143,8 @@ def exchange_for(exchange_id: str, request_file: dict[str, Any] | None = None) -
     return exchange
 
 
-def _ec_private_key() -> str:
+def ec_private_key() -> str:
+    """A fresh EC P-256 private key in PEM (the form of Coinbase CDP API secrets)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -34,7 +36,9 @@ async def sent_by(
     attach_session(exchange, lost)
     plugin = CcxtPlugin(exchange=exchange)
     plugin.use_env = False
-    await plugin.init()
+    await plugin.init({"ticker_cache_ms": 3_600_000})
+    symbol = exchange.symbols[0]
+    plugin._tickers[symbol] = (time.monotonic(), Decimal(100))  # the ask the harness quotes
     try:
         result = await plugin.execute_order(order)
     finally:
@@ -114,3 +118,14 @@ async def test_mexc_swap_stops_fire_the_way_of_their_side(side: str) -> None:
     trigger = "110" if side == "buy" else "90"
     wire, _ = await sent_by("mexc", Order.stop_limit("BTC/USDT:USDT", side, "1", trigger, "100"))
     assert fields(wire[-1])["triggerType"] == (1 if side == "buy" else 2)
+
+
+async def test_coinbase_market_buys_go_as_the_quote_cost_of_the_quantity() -> None:
+    from static_harness import ec_private_key
+
+    order = Order.market("BTC/USDT", "buy", "0.5")
+    key = "organizations/fks/apiKeys/fks"
+    wire, _ = await sent_by("coinbase", order, kind="spot", apiKey=key, secret=ec_private_key())
+    sent = fields(wire[-1])
+    assert sent["order_configuration"]["market_market_ioc"] == {"quote_size": "50"}  # 0.5 x 100
+    assert sent["client_order_id"] == order.client_order_id
