@@ -11,7 +11,7 @@ baseline run (the tests must pass unmutated), leaving out exotic operator varian
 annotations, the equivalent mutants recorded in mutation/equivalent.toml (keyed by module,
 function, operator and source line, so unrelated edits do not lose them), and a score check.
 
-Usage: python mutation/run.py [--module PATH ...] [--jobs N] [--workdir DIR]
+Usage: python mutation/run.py [--module PATH ...] [--jobs N] [--sample N] [--report] [--workdir DIR]
 Exit status: 0 when every module scores at least max(minimum_score, its recorded score).
 """
 
@@ -21,6 +21,7 @@ import argparse
 import ast
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -84,6 +85,7 @@ class ModuleResult:
     survived: int = 0
     equivalent: int = 0
     left_out: int = 0
+    pending: int = 0
     survivors: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -306,10 +308,27 @@ def mark_left_out(
     return left_out
 
 
-def run_module(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleResult:
+def sandbox_of(spec: ModuleSpec, workdir: Path) -> Path:
+    """Where one module's copy of the tree and its cosmic-ray session live."""
+    return workdir / re.sub(r"[^A-Za-z0-9]+", "_", spec.path)
+
+
+def leave_out_all_but(db: WorkDB, sample: int) -> int:
+    """Mark all but `sample` pending mutants (a seeded random choice) as not sampled."""
+    pending = sorted(item.job_id for item in db.pending_work_items)
+    keep = set(random.Random(0).sample(pending, min(sample, len(pending))))
+    dropped = [job for job in pending if job not in keep]
+    if dropped:
+        db.set_multiple_results(dropped, WorkResult(WorkerOutcome.SKIPPED, output="not sampled"))
+    return len(dropped)
+
+
+def run_module(
+    spec: ModuleSpec, settings: Settings, workdir: Path, sample: int | None = None
+) -> ModuleResult:
     """Mutate one module in its own sandbox and collect the outcome of every mutant."""
     result = ModuleResult(spec)
-    sandbox = workdir / re.sub(r"[^A-Za-z0-9]+", "_", spec.path)
+    sandbox = sandbox_of(spec, workdir)
     snapshot(sandbox)
     env = sandbox_env(sandbox)
     missing = [t for t in (spec.path, *spec.tests) if not (sandbox / t).exists()]
@@ -327,15 +346,29 @@ def run_module(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleRes
     cosmic_ray = [sys.executable, "-m", "cosmic_ray.cli"]
     subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=sandbox, check=True)
     index = SourceIndex.of((sandbox / spec.path).read_text(encoding="utf-8"))
-    equivalents = load_equivalents()
     with use_db(str(session)) as db:
-        result.left_out = mark_left_out(db, spec, settings, equivalents, index)
+        result.left_out = mark_left_out(db, spec, settings, load_equivalents(), index)
+        if sample is not None:
+            result.left_out += leave_out_all_but(db, sample)
     subprocess.run(
         [*cosmic_ray, "exec", str(config), str(session)], cwd=sandbox, env=env, check=True
     )
+    return collect(result, sandbox)
+
+
+def collect(result: ModuleResult, sandbox: Path) -> ModuleResult:
+    """Tally the session in `sandbox` (finished or not: pending mutants run in random
+    order, so a partial session is a fair sample)."""
+    session = sandbox / "session.sqlite"
+    if not session.exists():
+        result.error = f"no session in {sandbox}: run the module first"
+        return result
+    index = SourceIndex.of((sandbox / result.spec.path).read_text(encoding="utf-8"))
+    equivalents = load_equivalents()
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, outcome in db.completed_work_items:
             tally(result, item.mutations[0], outcome, index, equivalents)
+        result.pending = db.num_work_items - db.num_results
     return result
 
 
@@ -384,9 +417,10 @@ def report(results: Sequence[ModuleResult], settings: Settings) -> bool:
             continue
         ok = res.score >= floor
         passed &= ok
+        partial = f" ({res.pending} not run yet)" if res.pending else ""
         print(
             f"{res.spec.path:58} {res.killed:6} {res.survived:8} {res.equivalent:5} "
-            f"{res.score:5.1f} {floor:5.1f} {'ok' if ok else 'BELOW'}"
+            f"{res.score:5.1f} {floor:5.1f} {'ok' if ok else 'BELOW'}{partial}"
         )
     return passed
 
@@ -398,6 +432,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="modules mutated at once")
     default_workdir = Path(tempfile.gettempdir()) / "fks-exec-mutation"
     parser.add_argument("--workdir", type=Path, default=default_workdir)
+    parser.add_argument("--sample", type=int, help="run only N random mutants: an estimate")
+    parser.add_argument(
+        "--report", action="store_true", help="tally the last (or a running) session, run nothing"
+    )
     args = parser.parse_args(argv)
     settings, table = load_table()
     chosen = args.module or list(table)
@@ -405,8 +443,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in mutation/modules.toml: {unknown}; add a line there first")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.report:
+        spec_of = table.__getitem__
+        results = [
+            collect(ModuleResult(spec_of(m)), sandbox_of(spec_of(m), args.workdir)) for m in chosen
+        ]
+        return 0 if report(results, settings) else 1
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda m: run_module(table[m], settings, args.workdir), chosen))
+        runs = pool.map(lambda m: run_module(table[m], settings, args.workdir, args.sample), chosen)
+        results = list(runs)
     return 0 if report(results, settings) else 1
 
 

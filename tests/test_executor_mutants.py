@@ -236,3 +236,50 @@ async def test_only_a_real_fallback_is_counted_and_journaled_under_its_plugin(
         recorded = await ex.journal.get(diverted.client_order_id)
         assert recorded is not None and recorded.plugin == "beta"
     assert len(beta.sent) == 1
+
+
+async def test_an_unknown_result_is_looked_up_again_until_the_broker_shows_it(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    alpha.on_order = lambda order: TimeoutError("read timed out")
+    lookups = 0
+    lookup = alpha._get_order
+
+    async def slow_to_show(client_order_id: str) -> ExecutionResult | None:
+        nonlocal lookups
+        lookups += 1
+        return await lookup(client_order_id) if lookups >= 3 else None
+
+    alpha._get_order = slow_to_show
+    async with executor(registry, default="alpha", reconcile_attempts=3) as ex:
+        result = await ex.execute(Order.market("X", "buy", 1))
+        assert result.status is OrderStatus.ACCEPTED and result.order_id == "S1"
+        assert (ex.stats["reconciled"], ex.stats["still_unknown"]) == (1, 0)
+    assert len(alpha.sent) == 1
+
+
+async def test_an_unknown_the_broker_never_shows_is_counted_as_still_unknown(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    alpha.on_order = lambda order: TimeoutError("read timed out")
+
+    async def never(client_order_id: str) -> None:
+        return None
+
+    alpha._get_order = never
+    async with executor(registry, default="alpha", reconcile_attempts=2) as ex:
+        result = await ex.execute(Order.market("X", "buy", 1))
+        assert result.status is OrderStatus.UNKNOWN
+        assert (ex.stats["reconciled"], ex.stats["still_unknown"]) == (0, 1)
+
+
+async def test_the_last_history_size_orders_are_remembered_for_their_cancel(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    async with executor(registry, default="alpha", routes={"X*": "beta"}, history_size=2) as ex:
+        taken = [
+            await ex.execute(Order.limit("XYZ", "buy", 1, 50), plugin="gamma") for _ in range(3)
+        ]
+        assert [(await ex.cancel(t.order_id or "")).plugin for t in taken[1:]] == ["gamma"] * 2
