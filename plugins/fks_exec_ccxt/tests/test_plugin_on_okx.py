@@ -238,3 +238,21 @@ async def test_a_new_process_finds_an_open_order_without_hints(
         await other.close()
     assert found is not None and found.order_id == placed.order_id
     assert missing is None
+
+
+async def test_close_position_in_hedge_mode_closes_each_side(
+    okx: CcxtPlugin, venue: FakeOkx
+) -> None:
+    venue.pos_mode = "long_short_mode"
+    await okx.execute_order(Order.market(LINEAR, "buy", "3", params={"posSide": "long"}))
+    await okx.execute_order(Order.market(LINEAR, "sell", "2", params={"posSide": "short"}))
+    assert (venue.position("BTC-USDT-SWAP", "long"), venue.position("BTC-USDT-SWAP", "short")) == (
+        Decimal(3),
+        Decimal(2),
+    )
+    results = await okx.close_position(LINEAR)
+    assert sorted((r.side.value if r.side else "", r.quantity) for r in results) == [
+        ("buy", Decimal(2)),
+        ("sell", Decimal(3)),
+    ], [r.error for r in results]
+    assert venue.position("BTC-USDT-SWAP", "long") == venue.position("BTC-USDT-SWAP", "short") == 0

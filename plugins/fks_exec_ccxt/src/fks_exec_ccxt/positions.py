@@ -70,21 +70,23 @@ async def close_orders(
             "balances; sell them with a market order"
         )
     exchange = plugin.exchange
+    size_of = positive(market.get("contractSize"))
     held = [
-        p
+        (p, bool(raw.get("hedged")))
         for raw in await exchange.fetch_positions([market["symbol"]])
-        if raw.get("symbol") == market["symbol"]
-        and (p := _position(raw, positive(market.get("contractSize")))) is not None
+        if raw.get("symbol") == market["symbol"] and (p := _position(raw, size_of)) is not None
     ]
     orders = []
     left = quantity
-    for position in held:
+    for position, hedged in held:
         size = abs(position.quantity)
         amount = size if left is None else min(size, left)
         if amount <= 0:
             break
         side = "sell" if position.quantity > 0 else "buy"
-        orders.append(Order.market(market["symbol"], side, amount, reduce_only=True))
+        # In hedge mode ccxt picks the position side from ``hedged`` + reduce-only.
+        params = {"hedged": True} if hedged else {}
+        orders.append(Order.market(market["symbol"], side, amount, reduce_only=True, params=params))
         if left is not None:
             left -= amount
     return orders
