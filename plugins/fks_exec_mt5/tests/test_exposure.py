@@ -47,8 +47,10 @@ def test_an_exit_closes_the_other_side_oldest_first_then_opens_the_rest() -> Non
         Leg(D("0.2")),
     ]
     assert plan_hedging_exit(tickets, True, D("0.4"), reduce_only=True) == [Leg(D("0.4"), 2)]
-    with pytest.raises(OrderDenied, match=r"only 0\.4 lots"):
+    with pytest.raises(OrderDenied, match=r"reduce_only buy 0\.5: only 0\.4 lots"):
         plan_hedging_exit(tickets, True, D("0.5"), reduce_only=True)
+    with pytest.raises(OrderDenied, match=r"reduce_only sell 0\.9: only 0\.8 lots"):
+        plan_hedging_exit(tickets, False, D("0.9"), reduce_only=True)
     assert plan_hedging_exit([], True, D("0.5"), reduce_only=False) == [Leg(D("0.5"))]
 
 
@@ -98,3 +100,14 @@ def test_fifo_names_an_older_position_that_must_close_first() -> None:
     newer = ticket(3, False, "0.1", magic=0)
     assert fifo_blocker([mine, newer], [Leg(D("0.2"), 2)]) is None
     assert fifo_blocker([mine], [Leg(D("0.2"), 99)]) is None
+    # a leg naming a ticket no longer listed does not stop the check of the next one
+    assert fifo_blocker([old_other, mine], [Leg(D("0.1"), 99), Leg(D("0.2"), 2)]) == old_other
+
+
+def test_tickets_and_legs_are_values() -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ticket(1, True, "0.1").volume = D(1)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Leg(D("0.1")).volume = D(1)  # type: ignore[misc]
