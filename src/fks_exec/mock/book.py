@@ -24,6 +24,7 @@ in O(log n) with small constants, where a plain sorted list pays O(n) per insert
 from __future__ import annotations
 
 import itertools
+import sys
 from decimal import Decimal
 
 from sortedcontainers import SortedList
@@ -32,8 +33,8 @@ from fks_exec.mock.records import BUY, EXACT, LIMIT, MARKET, STOP, ZERO, MockOrd
 
 __all__ = ["WorkingBook"]
 
-_FIRST = -1  # sorts before every sequence number at the same price
-_LAST = 2**63  # sorts after every sequence number at the same price
+_FIRST = -sys.maxsize  # sorts before every sequence number at the same price
+_LAST = sys.maxsize  # sorts after every sequence number at the same price
 
 _Key = tuple[Decimal, int]
 _Place = tuple[int, "_SymbolBook", "SortedList[_Key] | None", "_Key | None"]
@@ -174,8 +175,7 @@ class WorkingBook:
         side = book.sell_stops  # stop at or above the bid
         if side:
             seqs.extend(seq for _, seq in side.islice(side.bisect_left((bid, _FIRST))))
-        if len(seqs) > 1:
-            seqs.sort()
+        seqs.sort()
         by_seq = self._by_seq
         return [by_seq[seq] for seq in seqs]
 
