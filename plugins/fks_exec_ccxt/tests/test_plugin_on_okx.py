@@ -53,6 +53,14 @@ def venue(request: pytest.FixtureRequest) -> FakeOkx:
 
 
 @pytest.fixture
+def plain_venue() -> FakeOkx:
+    """The fake with its documented defaults, for what no inferred rule can change."""
+    fake = FakeOkx(balances={"USDT": "100000", "BTC": "10"})
+    quote(fake)
+    return fake
+
+
+@pytest.fixture
 async def okx(venue: FakeOkx) -> AsyncIterator[CcxtPlugin]:
     plugin = await started(venue)
     yield plugin
@@ -121,8 +129,10 @@ async def test_order_params_pass_through_and_controlled_keys_are_refused(
     assert len(venue.orders()) == 1
 
 
-async def test_a_revoked_key_is_unhealthy_and_its_orders_rejected_unsent(venue: FakeOkx) -> None:
-    plugin = CcxtPlugin(exchange=venue.exchange(apiKey="revoked-key"))
+async def test_a_revoked_key_is_unhealthy_and_its_orders_rejected_unsent(
+    plain_venue: FakeOkx,
+) -> None:
+    plugin = CcxtPlugin(exchange=plain_venue.exchange(apiKey="revoked-key"))
     plugin.use_env = False
     await plugin.init()
     try:
@@ -136,11 +146,11 @@ async def test_a_revoked_key_is_unhealthy_and_its_orders_rejected_unsent(venue: 
         ErrorCode.AUTH,
         False,
     )
-    assert venue.order_arrivals() == {}
+    assert plain_venue.order_arrivals() == {}
 
 
-async def test_health_without_a_key_says_so(venue: FakeOkx) -> None:
-    plugin = CcxtPlugin(exchange=venue.exchange(apiKey="", secret="", password=""))
+async def test_health_without_a_key_says_so(plain_venue: FakeOkx) -> None:
+    plugin = CcxtPlugin(exchange=plain_venue.exchange(apiKey="", secret="", password=""))
     plugin.use_env = False
     await plugin.init()
     try:
@@ -150,8 +160,8 @@ async def test_health_without_a_key_says_so(venue: FakeOkx) -> None:
     assert not health.healthy and "no API key" in health.detail
 
 
-async def test_health_is_cached(venue: FakeOkx) -> None:
-    plugin = await started(venue, health_cache_ms=60_000)
+async def test_health_is_cached(plain_venue: FakeOkx) -> None:
+    plugin = await started(plain_venue, health_cache_ms=60_000)
     try:
         first = await plugin.health_check()
         before = len(plugin.exchange.session.requests)
@@ -162,24 +172,24 @@ async def test_health_is_cached(venue: FakeOkx) -> None:
     assert first.healthy and second == first
 
 
-async def test_sandbox_is_paper_and_a_contradicting_setting_fails(venue: FakeOkx) -> None:
+async def test_sandbox_is_paper_and_a_contradicting_setting_fails(plain_venue: FakeOkx) -> None:
     from fks_exec.errors import ConfigurationError
 
-    exchange = venue.exchange()
+    exchange = plain_venue.exchange()
     exchange.set_sandbox_mode(True)
     plugin = CcxtPlugin(exchange=exchange)
     plugin.use_env = False
     await plugin.init()
     assert plugin.is_paper
     await plugin.close()
-    live = CcxtPlugin(exchange=venue.exchange())
+    live = CcxtPlugin(exchange=plain_venue.exchange())
     live.use_env = False
     with pytest.raises(ConfigurationError):
         await live.init({"paper": True})
 
 
-async def test_an_order_for_another_account_is_refused(venue: FakeOkx) -> None:
-    plugin = await started(venue, account="main")
+async def test_an_order_for_another_account_is_refused(plain_venue: FakeOkx) -> None:
+    plugin = await started(plain_venue, account="main")
     try:
         other = await plugin.execute_order(Order.market(SPOT, "buy", "0.01", account="sub-1"))
         same = await plugin.execute_order(Order.market(SPOT, "buy", "0.01", account="main"))
@@ -189,9 +199,9 @@ async def test_an_order_for_another_account_is_refused(venue: FakeOkx) -> None:
     assert same.status is OrderStatus.FILLED
 
 
-async def test_credentials_never_reach_results(venue: FakeOkx) -> None:
+async def test_credentials_never_reach_results(plain_venue: FakeOkx) -> None:
     secret = Credentials().secret
-    plugin = await started(venue)
+    plugin = await started(plain_venue)
     try:
         result = await plugin.execute_order(Order.market(SPOT, "buy", "1000"))  # too much
     finally:
@@ -200,13 +210,13 @@ async def test_credentials_never_reach_results(venue: FakeOkx) -> None:
     assert secret not in repr(result)
 
 
-async def test_a_revoked_key_never_falls_back_to_paper(venue: FakeOkx) -> None:
+async def test_a_revoked_key_never_falls_back_to_paper(plain_venue: FakeOkx) -> None:
     """Issue 13's case end to end: the documented fallback pattern, and a revoked key."""
     from fks_exec import Executor, PluginRegistry
     from fks_exec.mock import MockPlugin
 
     registry = PluginRegistry(discover=False)
-    live = CcxtPlugin(exchange=venue.exchange(apiKey="revoked-key"))
+    live = CcxtPlugin(exchange=plain_venue.exchange(apiKey="revoked-key"))
     live.use_env = False
     registry.register("ccxt", live)
     mock = MockPlugin()
@@ -222,7 +232,7 @@ async def test_a_revoked_key_never_falls_back_to_paper(venue: FakeOkx) -> None:
     async with executor:
         result = await executor.execute(Order.market(SPOT, "buy", "0.01"))
     assert (result.plugin, result.error_code, result.sent) == ("ccxt", ErrorCode.AUTH, False)
-    assert venue.order_arrivals() == {}
+    assert plain_venue.order_arrivals() == {}
 
 
 async def test_a_new_process_finds_an_open_order_without_hints(
