@@ -283,3 +283,88 @@ async def test_the_last_history_size_orders_are_remembered_for_their_cancel(
             await ex.execute(Order.limit("XYZ", "buy", 1, 50), plugin="gamma") for _ in range(3)
         ]
         assert [(await ex.cancel(t.order_id or "")).plugin for t in taken[1:]] == ["gamma"] * 2
+
+
+# ------------------------------------------------------------------ memory and journal
+
+
+async def test_get_order_updates_what_a_repeat_returns(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    order = Order.limit("X", "buy", 1, 50)
+    resting = ExecutionResult.for_order(order, plugin="alpha", status="accepted", order_id="S1")
+    alpha.on_order = lambda o: resting
+    async with executor(registry, default="alpha") as ex:
+        assert (await ex.execute(order)).status is OrderStatus.ACCEPTED
+        filled = ExecutionResult.for_order(
+            order,
+            plugin="alpha",
+            status="filled",
+            order_id="S1",
+            filled_quantity=1,
+            average_price=50,
+        )
+        alpha.known[order.client_order_id] = filled
+        assert (await ex.get_order(order.client_order_id)) == filled
+        assert (await ex.execute(order)).status is OrderStatus.FILLED
+    assert len(alpha.sent) == 1
+
+
+async def test_a_lookup_that_fails_once_is_tried_again(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    alpha = plugins["alpha"]
+    alpha.on_order = lambda order: TimeoutError("read timed out")
+    failures = 2  # the plugin's own look-up and the executor's first one
+    lookup = alpha._get_order
+
+    async def flaky(client_order_id: str) -> ExecutionResult | None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise OSError("connection reset")
+        return await lookup(client_order_id)
+
+    alpha._get_order = flaky
+    async with executor(registry, default="alpha", reconcile_attempts=3) as ex:
+        result = await ex.execute(Order.market("X", "buy", 1))
+    assert result.status is OrderStatus.ACCEPTED and failures == 0
+
+
+async def test_an_id_in_the_journal_is_answered_from_it_by_another_executor(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    from fks_exec.journal import MemoryJournal
+
+    journal = MemoryJournal()
+    order = Order.market("X", "buy", 1)
+    async with executor(registry, default="alpha", journal=journal) as first:
+        sent = await first.execute(order)
+    assert sent.status is OrderStatus.FILLED
+    later = executor(registry, default="alpha", journal=journal)
+    assert await later.spent_result(order.client_order_id) == sent
+    assert await later.spent_result("never-used") is None
+    assert await later.execute(order) == sent
+    await later.close()
+    assert len(plugins["alpha"].sent) == 1
+
+
+async def test_spent_result_waits_for_a_call_in_flight(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    gate = gated(plugins["alpha"])
+    order = Order.market("X", "buy", 1)
+    async with executor(registry, default="alpha") as ex:
+        sending = asyncio.create_task(ex.execute(order))
+        await asyncio.sleep(0.01)
+        spent = asyncio.create_task(ex.spent_result(order.client_order_id))
+        await asyncio.sleep(0.01)
+        assert not spent.done()
+        gate.set()
+        assert await asyncio.wait_for(spent, BOUND_S) == await sending
+
+
+def test_a_health_timeout_must_be_positive(registry: PluginRegistry) -> None:
+    with pytest.raises(ConfigurationError, match="health_timeout_s > 0"):
+        Executor(registry, health_timeout_s=0)
