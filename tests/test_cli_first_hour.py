@@ -188,3 +188,11 @@ def test_the_demos_next_commands_run(capsys: pytest.CaptureFixture[str]) -> None
     order = next(line for line in NEXT_STEPS.splitlines() if "fks-exec order" in line)
     assert main(order.split("#")[0].split()[1:]) == 0
     assert main(["plugins"]) == 0
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Exit codes: 0 success; 1 the order was rejected" in out
+    assert "2 usage or configuration error" in out

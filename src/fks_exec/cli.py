@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="fks-exec",
         description="One order API over many brokers. Plugins and routes come from the "
         "FKS_EXEC_* environment variables (see docs/configuration.md).",
+        epilog="Exit codes: 0 success; 1 the order was rejected or its outcome is unknown, "
+        "or a health check failed; 2 usage or configuration error (nothing was sent).",
     )
     parser.add_argument("--version", action="version", version=_version_text())
     parser.add_argument(
