@@ -368,3 +368,19 @@ async def test_spent_result_waits_for_a_call_in_flight(
 def test_a_health_timeout_must_be_positive(registry: PluginRegistry) -> None:
     with pytest.raises(ConfigurationError, match="health_timeout_s > 0"):
         Executor(registry, health_timeout_s=0)
+
+
+async def test_a_live_order_never_falls_back_to_an_already_started_paper_plugin(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    """Both plugins were started outside the executor, so only the check at sending time
+    stands between a live order and the paper mock."""
+    alpha = plugins["alpha"]  # says nothing about its account: counts as live
+    await registry.init("alpha")
+    await registry.init("mock")
+    alpha.on_order = lambda order: BrokerUnavailable("connection refused")
+    ex = executor(registry, default="alpha", fallbacks={"alpha": ["mock"]})
+    with pytest.raises(BrokerUnavailable, match=r"mixes live .* with paper"):
+        await ex.execute(Order.market("X", "buy", 1))
+    assert ex.stats["fallback"] == 0 and registry.get("mock").broker.orders == []
+    await ex.close()
