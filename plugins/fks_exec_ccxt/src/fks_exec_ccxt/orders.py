@@ -48,13 +48,32 @@ async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionR
     result = to_result(raw, plugin=plugin.name, order=order, symbol=request.symbol)
     if raw.get("status") is None:
         # Only acknowledged (ids, no state): read the order's real state once.
-        try:
-            found = await plugin._find_order(order.client_order_id, {"symbol": request.symbol})
-        except Exception:
-            found = None
+        found = await _read_back(plugin, order, request, str(raw["id"]))
         if found is not None:
             return found
     return result
+
+
+async def _read_back(
+    plugin: CcxtPlugin, order: Order, request: Request, order_id: str
+) -> ExecutionResult | None:
+    """The order's state by its id (one read), else by its client id; None if unreadable."""
+    from fks_exec_ccxt.lookup import trigger_flags
+
+    exchange = plugin.exchange
+    if exchange.has.get("fetchOrder"):
+        market = exchange.markets[request.symbol]
+        flags = trigger_flags(exchange, market, "fetchOrder", search=False)
+        params = flags[-1] if order.stop_price is not None else flags[0]
+        try:
+            raw = await exchange.fetch_order(order_id, request.symbol, params)
+            return to_result(raw, plugin=plugin.name, order=order, symbol=request.symbol)
+        except Exception as exc:  # e.g. bybit wants an acknowledgement flag: search instead
+            plugin.log.debug("read-back of %s by id failed (%s); searching", order_id, exc)
+    try:
+        return await plugin._find_order(order.client_order_id, {"symbol": request.symbol})
+    except Exception:
+        return None
 
 
 async def _failed(
