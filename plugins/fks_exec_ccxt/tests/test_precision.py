@@ -77,7 +77,7 @@ def test_a_quantity_is_never_sent_above_what_was_asked(exchange_id: str, quantit
     except PrecisionError:
         assert quantity < 1  # only when nothing is left at the step
         return
-    assert sent <= quantity and quantity - sent < 1
+    assert 0 < sent <= quantity and quantity - sent < 1  # never 0, never above
 
 
 def test_hyperliquid_truncates_instead_of_rounding_up() -> None:
