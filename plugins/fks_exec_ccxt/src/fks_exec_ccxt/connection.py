@@ -50,11 +50,13 @@ def build_exchange(config: CcxtConfig) -> Any:
                 f"{exchange_id} has no sandbox in ccxt ({exc}); unset FKS_EXEC_CCXT_SANDBOX"
             ) from None
     if config.demo:
-        if not hasattr(exchange, "enable_demo_trading"):
+        try:  # ccxt's base class has the method; an exchange without demo URLs fails in it
+            exchange.enable_demo_trading(True)
+        except Exception as exc:
             raise PluginInitError(
-                f"{exchange_id} has no demo trading in ccxt; unset FKS_EXEC_CCXT_DEMO"
-            )
-        exchange.enable_demo_trading(True)
+                f"{exchange_id} has no demo trading in ccxt ({type(exc).__name__}: {exc}); "
+                "unset FKS_EXEC_CCXT_DEMO"
+            ) from None
     return exchange
 
 
