@@ -157,3 +157,12 @@ def test_protective_prices_are_refused_exactly_when_rounding_breaks_them(
 def test_to_tick_of_a_small_negative_value_matches_ccxt(value: Decimal, tick: Decimal) -> None:
     ccxt_text = decimal_to_precision(str(value), TRUNCATE, float(tick), TICK_SIZE, NO_PADDING)
     assert to_tick(value, tick, truncate=True) == Decimal(ccxt_text)
+
+
+@pytest.mark.parametrize(
+    ("value", "tick"), [("0.05", "0.1"), ("2.5", "5"), ("60000.25", "0.5"), ("0.125", "0.25")]
+)
+def test_half_a_tick_rounds_away_from_zero_as_ccxt_does(value: str, tick: str) -> None:
+    ccxt_text = decimal_to_precision(value, ROUND, float(tick), TICK_SIZE, NO_PADDING)
+    rounded = to_tick(Decimal(value), Decimal(tick), truncate=False)
+    assert rounded == Decimal(ccxt_text) and rounded > Decimal(value)
