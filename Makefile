@@ -49,25 +49,30 @@ docs: $(STAMP)
 # version from pyenv (.venv-pyX.Y, kept between runs), the whole suite on each except
 # the tests that only prove packaging and docs once, and the PostgreSQL journal (it needs
 # a server; make test runs it). See docs/testing.md "Python versions".
-PYTHONS ?= 3.10 3.12 3.13
+# Every version pyproject.toml claims (its classifiers; tests/test_dist.py checks they
+# agree); make pythons runs those that are not .venv's own.
+PYTHON_VERSIONS := 3.10 3.11 3.12 3.13
+VENV_PYTHON = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHONS ?= $(filter-out $(VENV_PYTHON),$(PYTHON_VERSIONS))
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 PYTHONS_PYTEST := -q -p no:cacheprovider -x --ignore=tests/test_dist.py --ignore=tests/test_api_docs.py \
   --ignore=tests/journal_pg
-pythons: $(STAMP)
+pythons: $(foreach v,$(PYTHONS),.venv-py$(v)/.installed)
 	@for v in $(PYTHONS); do \
-	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1); \
-	  test -n "$$py" || { echo "no Python $$v under $(PYENV_ROOT)/versions (pyenv install $$v)"; exit 1; }; \
-	  venv=.venv-py$$v; \
-	  if ! test $$venv/.installed -nt pyproject.toml; then \
-	    echo "==> $$venv: installing core and plugins for $$($$py --version)"; \
-	    rm -rf $$venv && $$py -m venv $$venv && \
-	    $(BIN)/python -m pip freeze --exclude-editable > $$venv/constraints.txt && \
-	    $$venv/bin/python -m pip install -q --disable-pip-version-check -c $$venv/constraints.txt \
-	      -e '.[test]' $(foreach d,$(PLUGIN_DIRS),-e '$(d)[test]') && touch $$venv/.installed || exit 1; \
-	  fi; \
-	  echo "==> $$($$venv/bin/python --version): tests"; \
-	  $$venv/bin/python -m pytest $(PYTHONS_PYTEST) || exit 1; \
+	  echo "==> $$(.venv-py$$v/bin/python --version): tests"; \
+	  .venv-py$$v/bin/python -m pytest $(PYTHONS_PYTEST) || exit 1; \
 	done
+
+# One venv per version (make -j3 pythons builds them side by side).
+.venv-py%/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) | $(STAMP)
+	@py=$$(ls -d $(PYENV_ROOT)/versions/$*.*/bin/python$* 2>/dev/null | sort -V | tail -1); \
+	test -n "$$py" || { echo "no Python $* under $(PYENV_ROOT)/versions (pyenv install $*)"; exit 1; }; \
+	echo "==> .venv-py$*: installing core and plugins for $$($$py --version)"; \
+	rm -rf .venv-py$* && $$py -m venv .venv-py$*
+	$(BIN)/python -m pip freeze --exclude-editable > .venv-py$*/constraints.txt
+	.venv-py$*/bin/python -m pip install -q --disable-pip-version-check \
+	  -c .venv-py$*/constraints.txt -e '.[test]' $(foreach d,$(PLUGIN_DIRS),-e '$(d)[test]')
+	touch $@
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

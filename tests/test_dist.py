@@ -184,3 +184,13 @@ def test_the_wheels_install_in_a_fresh_venv_and_place_an_order(
         "ninja": "fks-exec-ninja",
     }
     assert all(r["state"] == "ok" for r in rows.values()), rows
+
+
+def test_the_python_classifiers_are_the_versions_ci_runs() -> None:
+    """pyproject.toml claims exactly the versions `make pythons` (with make test) runs."""
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    claimed = set(re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject))
+    makefile = (ROOT / "Makefile").read_text()
+    ran = set(re.search(r"^PYTHON_VERSIONS := (.+)$", makefile, re.M).group(1).split())  # type: ignore[union-attr]
+    assert claimed == ran
+    assert "make -j3 pythons" in (ROOT / ".ci" / "run").read_text()
