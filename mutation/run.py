@@ -271,6 +271,37 @@ def run_module(
     return collect(result, sandbox)
 
 
+def recheck(spec: ModuleSpec, workdir: Path) -> ModuleResult:
+    """Run the last session's survivors again against the tests as they are now.
+
+    The quick loop while killing survivors: only when the module itself is unchanged
+    since that session (its mutants are numbered by position in it).
+    """
+    from cosmic_ray.mutating import mutate_and_test  # type: ignore[import-untyped]
+
+    result = ModuleResult(spec)
+    sandbox = sandbox_of(spec, workdir)
+    session = sandbox / "session.sqlite"
+    if not session.exists():
+        result.error = f"no session in {sandbox}: run the module first"
+        return result
+    before, saved = (sandbox / spec.path).read_text(encoding="utf-8"), session.read_bytes()
+    snapshot(sandbox)
+    session.write_bytes(saved)
+    if (sandbox / spec.path).read_text(encoding="utf-8") != before:
+        result.error = "the module changed since its session: run it in full"
+        return result
+    os.chdir(sandbox)
+    os.environ.update(sandbox_env(sandbox))
+    command = " ".join(pytest_command(spec.tests))
+    with use_db(str(session)) as db:
+        timeout = float(tomllib.loads(Path("cosmic-ray.toml").read_text())["cosmic-ray"]["timeout"])
+        for item, outcome in db.completed_work_items:
+            if outcome.test_outcome == TestOutcome.SURVIVED:
+                db.set_result(item.job_id, mutate_and_test(item.mutations, command, timeout))
+    return collect(result, sandbox)
+
+
 def collect(result: ModuleResult, sandbox: Path) -> ModuleResult:
     """Tally the session in `sandbox` (finished or not: pending mutants run in random
     order, so a partial session is a fair sample)."""
@@ -351,6 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--report", action="store_true", help="tally the last (or a running) session, run nothing"
     )
+    parser.add_argument(
+        "--recheck", action="store_true", help="run only the last session's survivors again"
+    )
     args = parser.parse_args(argv)
     settings, table = load_table()
     chosen = args.module or list(table)
@@ -358,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in mutation/modules.toml: {unknown}; add a line there first")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.recheck:
+        results = [recheck(table[m], args.workdir) for m in chosen]
+        return 0 if report(results, settings) else 1
     if args.report:
         spec_of = table.__getitem__
         results = [
