@@ -285,7 +285,9 @@ def recheck(spec: ModuleSpec, workdir: Path) -> ModuleResult:
     if not session.exists():
         result.error = f"no session in {sandbox}: run the module first"
         return result
+    config = sandbox / "cosmic-ray.toml"
     before, saved = (sandbox / spec.path).read_text(encoding="utf-8"), session.read_bytes()
+    timeout = float(tomllib.loads(config.read_text(encoding="utf-8"))["cosmic-ray"]["timeout"])
     snapshot(sandbox)
     session.write_bytes(saved)
     if (sandbox / spec.path).read_text(encoding="utf-8") != before:
@@ -295,7 +297,6 @@ def recheck(spec: ModuleSpec, workdir: Path) -> ModuleResult:
     os.environ.update(sandbox_env(sandbox))
     command = " ".join(pytest_command(spec.tests))
     with use_db(str(session)) as db:
-        timeout = float(tomllib.loads(Path("cosmic-ray.toml").read_text())["cosmic-ray"]["timeout"])
         for item, outcome in db.completed_work_items:
             if outcome.test_outcome == TestOutcome.SURVIVED:
                 db.set_result(item.job_id, mutate_and_test(item.mutations, command, timeout))
