@@ -68,6 +68,7 @@ def server() -> Iterator[Server]:
         FKS_EXEC_WEBHOOK_PASSPHRASE=PASSPHRASE,
         FKS_EXEC_WEBHOOK_HEADER_TIMEOUT_S="1",
         FKS_EXEC_WEBHOOK_BODY_TIMEOUT_S="1",
+        FKS_EXEC_WEBHOOK_KEEP_ALIVE_TIMEOUT_S="1",
         FKS_EXEC_MOCK_PRICES='{"EURUSD": "1.085"}',
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -207,6 +208,42 @@ def test_slow_headers_and_slow_bodies_are_cut_off(server: Server) -> None:
             sock.close()
     assert all(a.startswith(b"HTTP/1.1 408") for a in header_answers)
     assert all(a == b"" or b" 408 " in a.split(b"\r\n", 1)[0] for a in body_answers)
+
+
+def _request(raw: bytes) -> bytes:
+    head = f"POST /execute/signal HTTP/1.1\r\nHost: x\r\nContent-Length: {len(raw)}\r\n"
+    signature = _signed(raw)["X-Webhook-Signature"]
+    return head.encode() + f"X-Webhook-Signature: {signature}\r\n\r\n".encode() + raw
+
+
+def _response(sock: socket.socket) -> bytes:
+    """One whole HTTP response (headers and Content-Length body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_keep_alive_connections_are_closed_when_idle_or_slow(server: Server) -> None:
+    idle = _connect(server.port, _request(json.dumps(_signal(id="ka-1")).encode()))
+    slow = _connect(server.port, _request(json.dumps(_signal(id="ka-2")).encode()))
+    try:
+        assert _response(idle).startswith(b"HTTP/1.1 200")
+        assert _response(slow).startswith(b"HTTP/1.1 200")
+        slow.sendall(b"POST /execute/signal HTTP/1.1\r\nHost: x\r\n")  # never finished
+        assert _closed_by_server(idle) == b""  # the keep-alive timeout
+        assert _closed_by_server(slow).startswith(b"HTTP/1.1 408")  # the header timeout
+    finally:
+        idle.close()
+        slow.close()
 
 
 def test_a_signed_signal_is_served_past_1100_idle_connections(server: Server) -> None:
