@@ -165,3 +165,25 @@ def test_call_in_loop_runs_on_the_loop_thread() -> None:
         sync.call_in_loop(plugin.broker.set_price, "X", bid=Decimal(200), ask=Decimal(201))
         assert sync.fetch_data("X").ask == Decimal(201)
     assert where.name == "fks-exec-sync-loop"
+
+
+async def test_an_order_cut_off_by_close_stays_open_in_the_journal(tmp_path: Any) -> None:
+    from fks_exec.journal import JournalState
+
+    journal = f"sqlite:///{tmp_path / 'journal.sqlite3'}"
+    registry, plugin = _registry(latency_s=5.0)
+    executor = Executor(registry, default="mock", journal=journal, close_timeout_s=0.1)
+    await executor.start()
+    order = Order.market("X", "buy", 1)
+    call = asyncio.ensure_future(executor.execute(order))
+    await asyncio.sleep(0.05)
+    await executor.close()
+    assert (await call).status is OrderStatus.UNKNOWN
+    plugin.broker.set_latency(0.0)
+    again = Executor(registry, default="mock", journal=journal)
+    async with again:
+        recorded = await again.journal.get(order.client_order_id)
+        assert recorded is not None and recorded.state is not JournalState.NOT_SENT
+        repeat = await again.execute(order)  # answered from the journal, never resent
+    assert repeat.client_order_id == order.client_order_id
+    assert plugin.broker.order_arrivals().get(order.client_order_id, 0) <= 1
