@@ -10,9 +10,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Generic, cast
 
-from typing_extensions import TypeVar
-
 from pydantic import BaseModel, SecretStr
+from typing_extensions import TypeVar
 
 from fks_exec._names import split_instance
 from fks_exec._once import OncePerId
