@@ -200,9 +200,7 @@ class ExecutionPlugin(PluginGuard, ABC, Generic[ConfigT]):
         """Return ``text`` with every secret of the plugin's config masked."""
         return self._redactor.text(text)
 
-    def result_for(
-        self, order: Order, status: OrderStatus | str, **fields: Any
-    ) -> ExecutionResult:
+    def result_for(self, order: Order, status: OrderStatus | str, **fields: Any) -> ExecutionResult:
         """A result about ``order`` from this plugin (its name stamped; id, symbol, side
         and quantity copied). Raises ``pydantic.ValidationError`` for contradictions."""
         return ExecutionResult.for_order(order, plugin=self.name, status=status, **fields)
