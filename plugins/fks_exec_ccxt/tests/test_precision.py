@@ -85,14 +85,23 @@ def test_hyperliquid_truncates_instead_of_rounding_up() -> None:
     assert amount_of(exchange, rules, Decimal("1000.543543")) == 1000
 
 
+@pytest.mark.parametrize(("exchange_id", "step"), [("okx", "1.0"), ("hyperliquid", "the market")])
+def test_a_quantity_below_the_step_says_the_step(exchange_id: str, step: str) -> None:
+    exchange, rules = _market(exchange_id, 1.0, 0.1)
+    with pytest.raises(PrecisionError, match=f"below BTC/USDC:USDC's amount step {step}"):
+        amount_of(exchange, rules, Decimal("0.4"))
+
+
 @given(value=prices, tick=ticks)
 def test_a_price_never_rounds_to_zero(value: Decimal, tick: Decimal) -> None:
     exchange, rules = _market("okx", 0.001, float(tick))
-    try:
-        rounded = price_of(exchange, rules, value, "stop_price")
-    except PrecisionError:
-        assert to_tick(value, tick, truncate=False) == 0
+    if to_tick(value, tick, truncate=False) == 0:
+        with pytest.raises(
+            PrecisionError, match=f"stop_price {value} rounds to 0[.0]* at .* {tick}"
+        ):
+            price_of(exchange, rules, value, "stop_price")
         return
+    rounded = price_of(exchange, rules, value, "stop_price")
     assert rounded > 0 and abs(rounded - value) <= tick / 2
 
 
@@ -146,7 +155,8 @@ def test_protective_prices_are_refused_exactly_when_rounding_breaks_them(
         or (r_sl is not None and r_sl == r_tp)
     )
     if broken:
-        with pytest.raises(PrecisionError, match="wrong side"):
+        said = "they would coincide" if market else f"of {p}"
+        with pytest.raises(PrecisionError, match=f"wrong side \\(?{said}"):
             priced(exchange, rules, order)
     else:
         result = priced(exchange, rules, order)
