@@ -22,7 +22,7 @@ from fks_exec import Executor, Order, OrderStatus, PluginRegistry
 from fks_exec.journal import JournalState
 from fks_exec.journal.postgres import PostgresJournal
 
-STRATEGY = Path(__file__).with_name("strategy.py")
+STRATEGY = Path(__file__).with_name("pg_strategy_process.py")
 TIMEOUT_S = 60
 
 
