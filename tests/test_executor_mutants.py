@@ -110,6 +110,7 @@ async def test_a_second_execute_of_an_id_in_flight_waits_and_gets_the_same_resul
         assert not second.done() and not third.done()  # waiting, not answered stale
         gate.set()
         results = await asyncio.wait_for(asyncio.gather(first, second, third), BOUND_S)
+        assert ex.stats["repeat"] == 2
     assert results[0].status is OrderStatus.FILLED
     assert results[1] == results[0] and results[2] == results[0]
     assert len(alpha.sent) == 1
@@ -430,3 +431,56 @@ def test_plugin_configs_must_be_mappings_by_name(registry: PluginRegistry) -> No
         Executor(registry, configs={"alpha": "fail_connect=true"})  # type: ignore[dict-item]
     with pytest.raises(ConfigurationError):
         Executor(registry, configs={1: {"fail_connect": True}})  # type: ignore[dict-item]
+
+
+async def test_reconcile_lookups_back_off_doubling_three_times_by_default(
+    registry: PluginRegistry, plugins: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fks_exec.executor as executor_module
+
+    alpha = plugins["alpha"]
+    alpha.on_order = lambda order: TimeoutError("read timed out")
+
+    async def never(client_order_id: str) -> None:
+        return None
+
+    alpha._get_order = never
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    async with Executor(registry, default="alpha", reconcile_delay_s=0.25, journal="memory") as ex:
+        monkeypatch.setattr(executor_module.asyncio, "sleep", recorded_sleep)
+        result = await ex.execute(Order.market("X", "buy", 1))
+        monkeypatch.undo()
+    assert result.status is OrderStatus.UNKNOWN
+    assert pauses == [0.25, 0.5]  # three lookups, two pauses
+
+
+async def test_signals_are_taken_parsed_or_raw(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    from fks_exec.signals import parse_signal
+
+    body = '{"ticker": "X", "action": "buy", "quantity": 1, "id": "s-1"}'
+    async with executor(registry, default="alpha") as ex:
+        first = await ex.execute_signal(parse_signal(body))
+        assert first.status is OrderStatus.FILLED
+        assert await ex.execute_signal(body) == first
+    assert len(plugins["alpha"].sent) == 1
+
+
+async def test_get_order_of_an_id_nobody_has_is_none(
+    registry: PluginRegistry, plugins: dict[str, Any]
+) -> None:
+    async with executor(registry, default="alpha") as ex:
+        assert await ex.get_order("never-sent") is None
+
+
+def test_fallback_names_must_be_non_empty_text(registry: PluginRegistry) -> None:
+    for names in ([""], [3]):
+        with pytest.raises(ConfigurationError):
+            Executor(registry, fallbacks={"alpha": names})  # type: ignore[dict-item]
