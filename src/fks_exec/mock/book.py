@@ -48,7 +48,6 @@ class _SymbolBook:
         "buy_limits",
         "buy_stops",
         "exits",
-        "priced",
         "sell_limits",
         "sell_stops",
     )
@@ -62,8 +61,6 @@ class _SymbolBook:
         """Sequence numbers of orders that trade at the market, in arrival order."""
         self.exits: dict[str, MockOrder] = {}
         """Bracket exits by order id, in arrival order."""
-        self.priced = 0
-        """How many orders the four sorted lists hold."""
 
 
 class WorkingBook:
@@ -113,7 +110,6 @@ class WorkingBook:
             del book.at_market[seq]
         else:
             sorted_list.remove(key)  # type: ignore[arg-type]
-            book.priced -= 1
         if record.parent_id is not None:
             del book.exits[order_id]
         term = self._reserve_terms.pop(order_id, None)
@@ -126,7 +122,6 @@ class WorkingBook:
         seq, book, sorted_list, key = self._places[record.order_id]
         assert sorted_list is not None
         sorted_list.remove(key)  # type: ignore[arg-type]
-        book.priced -= 1
         self._places[record.order_id] = self._place(book, record, seq)
 
     def _place(self, book: _SymbolBook, record: MockOrder, seq: int) -> _Place:
@@ -145,7 +140,6 @@ class WorkingBook:
             key = (order.stop_price, seq)
             sorted_list = book.buy_stops if buy else book.sell_stops
         sorted_list.add(key)
-        book.priced += 1
         return seq, book, sorted_list, key
 
     # ------------------------------------------------------------------ queries
@@ -160,8 +154,6 @@ class WorkingBook:
         if book is None:
             return []
         seqs = list(book.at_market)
-        if not book.priced:
-            return [self._by_seq[seq] for seq in seqs]
         ask, bid = quote.ask, quote.bid
         side = book.buy_limits  # limit at or above the ask
         if side:
