@@ -60,6 +60,27 @@ def test_names_the_ati_cannot_carry(name: str) -> None:
         check_name("instrument", name)
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("a;b", "';'"), ("a|b", "'|'"), ("a\tb", "'\\t'"), ("é", "'é'"), ("", "nothing")],
+)
+def test_the_refusal_names_the_bad_characters(name: str, shown: str) -> None:
+    with pytest.raises(OrderDenied) as caught:
+        check_name("account", name)
+    assert f"contains {shown};" in str(caught.value)
+
+
+def test_numbers_as_the_dll_formats_them() -> None:
+    order = Order.limit("ES", "buy", 10, "6000.00")
+    assert place_command(order, account="A", instrument="I", order_id="X").split(";")[4:8] == [
+        "10",
+        "LIMIT",
+        "6000",
+        "0",
+    ]
+    assert change_quantity_command("X", Decimal("20")).split(";")[4] == "20"
+
+
 def test_quantity_and_tif_denials() -> None:
     assert quantity_denial(Order.market("ES", "buy", 1)) is None
     assert quantity_denial(Order.market("ES", "buy", "1.5"))[0] is ErrorCode.INVALID_ORDER  # type: ignore[index]

@@ -70,8 +70,7 @@ def check_name(what: str, text: str) -> None:
 def _number(value: Decimal | None) -> str:
     if value is None:
         return "0"
-    text = format(value.normalize(), "f")
-    return text[:-2] if text.endswith(".0") else text
+    return format(value.normalize(), "f")
 
 
 def command(*fields: str) -> str:
