@@ -339,7 +339,7 @@ def tally(
     function, source = index.function(line), index.line(line)
     mutated = mutant_line(outcome.diff or "")
     matches = matching_equivalent(equivalents, result.spec.path, function, operator, source)
-    if any(m.mutant == mutated for m in matches):
+    if any(m.mutant in (None, mutated) for m in matches):
         result.equivalent += 1
         return
     result.survived += 1
