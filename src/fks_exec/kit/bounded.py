@@ -15,8 +15,9 @@ class BoundedDict(OrderedDict[K, V]):
     """A dict that keeps at most ``maxlen`` entries, forgetting the oldest first.
 
     "Oldest" is insertion order; :meth:`touch` (or ``lru=True``, which touches on every
-    read through :meth:`get` and ``[]``) makes it least recently used instead. Raises
-    ``ValueError`` for a ``maxlen`` below 1.
+    read through :meth:`get`) makes it least recently used instead. ``[]`` never
+    reorders: ``OrderedDict`` calls it from its own methods on some Pythons (3.10's
+    ``popitem``). Raises ``ValueError`` for a ``maxlen`` below 1.
     """
 
     def __init__(self, maxlen: int, *, lru: bool = False) -> None:
@@ -33,17 +34,13 @@ class BoundedDict(OrderedDict[K, V]):
         while len(self) > self.maxlen:
             self.popitem(last=False)
 
-    def __getitem__(self, key: K) -> V:
-        value = super().__getitem__(key)
-        if self.lru:
-            self.move_to_end(key)
-        return value
-
     def get(self, key: K, default: V | None = None) -> V | None:  # type: ignore[override]
         """The value of ``key`` (marking it recently used when ``lru``), or ``default``."""
         if key not in self:
             return default
-        return self[key]
+        if self.lru:
+            self.move_to_end(key)
+        return super().__getitem__(key)
 
     def touch(self, key: K) -> None:
         """Mark ``key`` as the newest entry. Raises ``KeyError`` when it is absent."""
