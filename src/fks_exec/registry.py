@@ -157,6 +157,11 @@ class PluginRegistry:
         self._ensure_discovered()
         if not replace and (name in self._registered or name in self._instances):
             raise ValueError(f"plugin {name!r} is already registered; pass replace=True")
+        from fks_exec.plugin import ExecutionPlugin
+
+        kind = _kind(name)
+        if isinstance(plugin, ExecutionPlugin) and kind != name and plugin.name != name:
+            plugin.bind_instance_name(name)  # an object registered as 'ccxt:okx' is that
         self._registered[name] = plugin
         self._instances.pop(name, None)
         self._failures.pop(name, None)
