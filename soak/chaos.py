@@ -1,12 +1,15 @@
 """A seeded chaos run: many concurrent orders through one Executor over every fake broker.
 
-Orders go to the mock, a ccxt binance object on the fake venue, the fake MetaTrader 5
-terminal and the fake NinjaTrader server, while faults are injected at random (seeded):
-connections refused or dropped before and after a send, timeouts, answers lost, requotes,
-rejections, slow answers; one plugin never starts (its orders fall back to the mock) and
-one plugin's health check hangs. Afterwards every client order id is checked against the
-broker's own record: at most one order reached the broker, and the caller's final answer
-agrees with it. Used by tests/test_reliability.py (small) and ``make soak`` (large).
+Orders go to the mock, a ccxt okx object on the reference OKX fake, the reference
+MetaTrader 5 fake and the reference NinjaTrader ATI server, while faults are injected at
+random (seeded) through the one fault vocabulary every fake shares
+(:class:`~fks_exec.testing.FaultInjection`): requests refused, answers lost before and
+after the broker acted, slow answers. One plugin never starts (its orders fall back to
+the mock) and one plugin's health check hangs. Afterwards the brokers' own arrival
+counts show no client id reached a broker twice, and every caller's final answer is
+checked against what the broker holds (asked through the plugin's ``get_order``).
+Nothing here branches on which broker it drives. Used by tests/test_reliability.py
+(small) and ``make soak`` (large).
 """
 
 from __future__ import annotations
@@ -32,14 +35,10 @@ from fks_exec import (
     PluginRegistry,
 )
 from fks_exec.mock import MockPlugin
+from fks_exec.testing import FaultInjection
 
-SYMBOLS = {
-    "mock": "MOCK1",
-    "ccxt": "BTC/USDT",
-    "mt5": "EURUSD",
-    "ninja": "ES 12-25",
-    "broken": "BRK1",
-}
+SYMBOLS = {"broken": "BRK1"}
+"""Routes of the plugins without a venue; the others route their venue's symbol."""
 
 
 class BrokenPlugin(ExecutionPlugin):
@@ -108,138 +107,109 @@ class Report:
         ]
 
 
+@dataclass
+class Venue:
+    """One plugin and its fake broker, seen only through the shared fault vocabulary."""
+
+    plugin: ExecutionPlugin
+    faults: FaultInjection
+    symbol: str
+    quantity: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
 class Brokers:
-    """The fakes, their fault injection and their records of client order ids."""
+    """Every fake broker behind its plugin. Faults go through :class:`FaultInjection`
+    and the final check asks each plugin's public ``get_order``, so nothing here knows
+    how a broker spells a client order id."""
 
     def __init__(self, rng: random.Random) -> None:
         from fks_exec_ccxt import CcxtPlugin
-        from fks_exec_ccxt.testing import FakeBinance, fake_exchange
+        from fks_exec_ccxt.testing.okx import FakeOkx
         from fks_exec_mt5 import Mt5Plugin
-        from fks_exec_mt5.testing import FakeMetaTrader5
-        from fks_exec_ninja.testing import FakeNinjaTrader
+        from fks_exec_mt5.testing.reference import FakeMetaTrader5
+        from fks_exec_ninja.testing.reference import ReferenceAtiServer
 
         self.rng = rng
-        self.mock = MockPlugin()
-        self.mock.use_env = False
-        self.mock.broker.set_price("MOCK1", bid=100, ask=100.5)
-        self.mock.broker.set_latency(0, 0.002, seed=rng.randrange(1 << 30))
-        self.venue = FakeBinance(balances={"USDT": "1000000000", "BTC": "1000000"})
-        self.venue.set_price("BTCUSDT", "65000", "65001")
-        self.ccxt = CcxtPlugin(exchange=fake_exchange(self.venue))
-        self.terminal = FakeMetaTrader5(hedging=False, balance=1e12)
-        self.mt5 = Mt5Plugin(mt5=self.terminal)
-        self.mt5.use_env = False
-        self.nt = FakeNinjaTrader(cash="1000000000")
-        self.ninja_config: dict[str, Any] = {"order_timeout_s": 0.5, "reconnect_max_s": 0.1}
+        mock = MockPlugin()
+        mock.broker.set_price("MOCK1", bid=100, ask=100.5)
+        mock.broker.set_latency(0, 0.002, seed=rng.randrange(1 << 30))
+        okx = FakeOkx(balances={"USDT": "1000000000", "BTC": "1000000"})
+        okx.set_price("BTC-USDT", "65000", "65001", "65000")
+        terminal = FakeMetaTrader5.netting()
+        self.nt = ReferenceAtiServer()
+        self.venues = {
+            "mock": Venue(mock, mock.broker, "MOCK1", "1"),
+            "ccxt": Venue(CcxtPlugin(exchange=okx.exchange()), okx, "BTC/USDT", "0.001"),
+            "mt5": Venue(Mt5Plugin(mt5=terminal), terminal, "EURUSD", "0.01"),
+        }
+        self._ninja_config: dict[str, Any] = {
+            "order_timeout_s": 0.5,
+            "connect_timeout_s": 1,
+            "reconnect_min_s": 0.02,
+            "reconnect_max_s": 0.1,
+        }
 
     async def start(self) -> PluginRegistry:
+        import datetime as dt
+
         from fks_exec_ninja import NinjaPlugin
+        from fks_exec_ninja.testing.reference import front_month
 
         await self.nt.start()
-        self.ninja = NinjaPlugin()
-        self.ninja.use_env = False
+        es = front_month("ES", dt.datetime.now(dt.timezone.utc).date())
+        config = {**self._ninja_config, "port": self.nt.port, "symbols": {"ES": es}}
+        self.venues["ninja"] = Venue(NinjaPlugin(), self.nt, "ES", "1", config)
         registry = PluginRegistry(discover=False)
-        for name, plugin in (
-            ("mock", self.mock),
-            ("ccxt", self.ccxt),
-            ("mt5", self.mt5),
-            ("ninja", self.ninja),
-            ("broken", BrokenPlugin()),
-            ("hanging", HangingPlugin()),
-        ):
-            registry.register(name, plugin)
-        self.ninja_config["port"] = self.nt.port
+        for name, venue in self.venues.items():
+            venue.plugin.use_env = False
+            registry.register(name, venue.plugin)
+        registry.register("broken", BrokenPlugin())
+        registry.register("hanging", HangingPlugin())
         return registry
+
+    def configs(self) -> dict[str, dict[str, Any]]:
+        """Each plugin's config for the executor."""
+        return {name: venue.config for name, venue in self.venues.items()} | {"hanging": {}}
 
     async def stop(self) -> None:
         await self.nt.stop()
 
+    def venue_of(self, plugin: str) -> Venue:
+        """Where an order routed to ``plugin`` ends up (the broken plugin's: the mock)."""
+        return self.venues["mock" if plugin == "broken" else plugin]
+
     def inject(self, plugin: str) -> None:
         """Maybe arm a fault at ``plugin``'s fake (it hits whichever order comes next)."""
-        r = self.rng.random()
-        if r > 0.25:
+        if self.rng.random() > 0.25:
             return
-        if plugin == "mock":
-            choice = self.rng.randrange(3)
-            if choice == 0:
-                self.mock.broker.reject_next("insufficient_funds", "chaos: margin")
-            elif choice == 1:
-                self.mock.broker.fail_next_with(TimeoutError("chaos: answer lost"), after_send=True)
-            else:
-                self.mock.broker.fail_next_with(BrokerUnavailable("chaos: link down"))
-        elif plugin == "ccxt":
-            kind = self.rng.choice(["refused", "timeout", "reset", "http429", "http503"])
-            if kind == "http429":
-                self.venue.fail_next(
-                    "http",
-                    status=429,
-                    path="/api/v3/order",
-                    body='{"code":-1003,"msg":"Too much request weight used"}',
-                )
-            elif kind == "http503":
-                self.venue.fail_next("http", status=503, path="/api/v3/order")
-            else:
-                self.venue.fail_next(
-                    kind,
-                    after_processing=self.rng.random() < 0.5,  # type: ignore[arg-type]
-                    path="/api/v3/order",
-                )
-        elif plugin == "mt5":
-            choice = self.rng.randrange(3)
-            if choice == 0:
-                self.terminal.fail_next_ipc(-10001)
-            elif choice == 1:
-                self.terminal.fail_next_ipc(-10002, after_send=True)
-            else:
-                self.terminal.requote_next(self.rng.randrange(1, 6))
-        elif plugin == "ninja":
-            self.nt.drop_on_next_place(self.rng.choice(["before", "after"]))
+        faults = self.venue_of(plugin).faults
+        kind = self.rng.randrange(4)
+        if kind == 0:
+            faults.refuse_next()
+        elif kind == 3:
+            faults.set_latency(self.rng.choice([0.0, 0.001, 0.003]))
+        else:
+            faults.lose_next_answer(after_broker_acted=kind == 2)
 
-    def reached(self, plugin: str, order: Order) -> int:
-        """How many times an order with this client id reached the broker's books."""
-        cid = order.client_order_id
-        if plugin in ("mock", "broken"):
-            return sum(
-                1
-                for o in self.mock.broker.orders
-                if o.client_order_id == cid and "duplicate" not in (o.error or "")
-            )
-        if plugin == "ccxt":
-            return sum(
-                1
-                for r in self.venue.requests_to("/api/v3/order", "POST")
-                if r.params.get("newClientOrderId") == cid
-            )
-        if plugin == "mt5":
-            from fks_exec_mt5.mapping import comment_for
+    def arrivals(self) -> tuple[int, int]:
+        """(client ids that reached a broker, ids that reached one more than once)."""
+        counts = [n for v in self.venues.values() for n in v.faults.order_arrivals().values()]
+        return sum(1 for n in counts if n), sum(1 for n in counts if n > 1)
 
-            comment = comment_for(cid)
-            state = self.terminal._state
-            return sum(
-                1
-                for o in [*state.history_orders.values(), *state.orders.values()]
-                if o.comment == comment
-            )
-        from fks_exec_ninja.mapping import order_id_for
-
-        order_id = order_id_for(cid)
-        return sum(1 for c in self.nt.commands if c.startswith("PLACE;") and f";{order_id};" in c)
-
-    def live(self, plugin: str, order: Order) -> bool:
+    async def live(self, plugin: str, order: Order) -> bool:
         """True when the broker holds a non-rejected order with this client id."""
-        cid = order.client_order_id
-        if plugin in ("mock", "broken"):
-            record = self.mock.broker.find(cid)
-            return record is not None and record.status is not OrderStatus.REJECTED
-        if plugin == "ccxt":
-            found = self.venue.engine.by_client.get(cid)
-            return found is not None and found.status != "rejected"
-        if plugin == "mt5":
-            return self.reached(plugin, order) > 0
-        from fks_exec_ninja.mapping import order_id_for
-
-        found = self.nt.orders.get(order_id_for(cid))
-        return found is not None and found.state != "Rejected"
+        venue = self.venue_of(plugin)
+        for faults in (v.faults for v in self.venues.values()):
+            faults.set_latency(0)
+        try:
+            found = await venue.plugin.get_order(order.client_order_id)
+        except BrokerUnavailable:
+            return False
+        return found is not None and found.status not in (
+            OrderStatus.REJECTED,
+            OrderStatus.UNKNOWN,
+        )
 
 
 async def run(seed: int = 7, orders: int = 600, concurrency: int = 24) -> Report:
@@ -247,13 +217,13 @@ async def run(seed: int = 7, orders: int = 600, concurrency: int = 24) -> Report
     rng = random.Random(seed)
     brokers = Brokers(rng)
     registry = await brokers.start()
-    routes = {symbol: name for name, symbol in SYMBOLS.items()}
+    routes = {v.symbol: name for name, v in brokers.venues.items()} | {"BRK1": "broken"}
     executor = Executor(
         registry,
         routes=routes,
         fallbacks={"broken": ["mock"]},
         allow_paper_fallback={"broken": ["mock"]},  # a test plugin, not real money
-        configs={"ninja": brokers.ninja_config, "hanging": {}},
+        configs=brokers.configs(),
         reconcile_delay_s=0.05,
         reconcile_attempts=4,
         health_timeout_s=0.2,
@@ -263,13 +233,10 @@ async def run(seed: int = 7, orders: int = 600, concurrency: int = 24) -> Report
     for i in range(orders):
         plugin = rng.choice(["mock", "mock", "ccxt", "mt5", "ninja", "broken"])
         side = "buy" if rng.random() < 0.5 else "sell"
-        quantity = {"ccxt": "0.001", "mt5": "0.01", "ninja": "1"}.get(plugin, "1")
-        plan.append(
-            (
-                plugin,
-                Order.market(SYMBOLS[plugin], side, quantity, client_order_id=f"chaos-{seed}-{i}"),
-            )
-        )
+        venue = brokers.venue_of(plugin)
+        symbol = SYMBOLS["broken"] if plugin == "broken" else venue.symbol
+        cid = f"chaos-{seed}-{i}"
+        plan.append((plugin, Order.market(symbol, side, venue.quantity, client_order_id=cid)))
     finals: dict[str, tuple[str, Order, str]] = {}
     queue: asyncio.Queue[tuple[str, Order]] = asyncio.Queue()
     for item in plan:
@@ -308,22 +275,21 @@ async def run(seed: int = 7, orders: int = 600, concurrency: int = 24) -> Report
                 else:
                     report.still_unknown += 1
             finals[cid] = (plugin, order, outcome)
-    report.seconds = time.perf_counter() - started
-    for cid, (plugin, order, outcome) in finals.items():
-        count = brokers.reached(plugin, order)
-        report.sent += min(count, 1)
-        report.outcomes[outcome] += 1
-        if count > 1:
-            report.duplicated += 1
-        live = brokers.live(plugin, order)
-        if outcome in ("filled", "accepted", "partially_filled") and not live:
-            report.lost += 1
-            report.disagreements.append(
-                f"{cid} on {plugin}: caller says {outcome}, broker has none"
-            )
-        elif outcome in ("not sent", "unknown") and live:
-            report.disagreements.append(f"{cid} on {plugin}: caller says {outcome}, broker has it")
-            report.lost += 1
+        report.seconds = time.perf_counter() - started
+        report.sent, report.duplicated = brokers.arrivals()
+        for cid, (plugin, order, outcome) in finals.items():
+            report.outcomes[outcome] += 1
+            live = await brokers.live(plugin, order)
+            if outcome in ("filled", "accepted", "partially_filled") and not live:
+                report.lost += 1
+                report.disagreements.append(
+                    f"{cid} on {plugin}: caller says {outcome}, broker has none"
+                )
+            elif outcome in ("not sent", "unknown") and live:
+                report.disagreements.append(
+                    f"{cid} on {plugin}: caller says {outcome}, broker has it"
+                )
+                report.lost += 1
     await brokers.stop()
     return report
 
