@@ -287,9 +287,11 @@ def recheck(spec: ModuleSpec, workdir: Path) -> ModuleResult:
         return result
     config = sandbox / "cosmic-ray.toml"
     before, saved = (sandbox / spec.path).read_text(encoding="utf-8"), session.read_bytes()
-    timeout = float(tomllib.loads(config.read_text(encoding="utf-8"))["cosmic-ray"]["timeout"])
+    settings_text = config.read_text(encoding="utf-8")
+    timeout = float(tomllib.loads(settings_text)["cosmic-ray"]["timeout"])
     snapshot(sandbox)
     session.write_bytes(saved)
+    config.write_text(settings_text, encoding="utf-8")
     if (sandbox / spec.path).read_text(encoding="utf-8") != before:
         result.error = "the module changed since its session: run it in full"
         return result
