@@ -352,6 +352,7 @@ async def test_an_id_in_the_journal_is_answered_from_it_by_another_executor(
     assert await later.spent_result(order.client_order_id) == sent
     assert await later.spent_result("never-used") is None
     assert await later.execute(order) == sent
+    assert later.stats["repeat"] == 1
     await later.close()
     assert len(plugins["alpha"].sent) == 1
 
