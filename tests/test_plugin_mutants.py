@@ -149,3 +149,21 @@ async def test_a_failing_health_check_is_unhealthy_with_a_masked_detail(plugin: 
     plugin._health_check = type(plugin)._health_check.__get__(plugin)
     healthy = await plugin.health_check()
     assert healthy.healthy is True and healthy.latency_ms is not None
+
+
+async def test_a_repeat_of_a_recent_unknown_is_looked_up_not_resent(plugin: Any) -> None:
+    plugin.on_order = lambda order: TimeoutError("read timed out")
+    visible = False
+    lookup = plugin._get_order
+
+    async def late(client_order_id: str) -> ExecutionResult | None:
+        return await lookup(client_order_id) if visible else None
+
+    plugin._get_order = late
+    order = Order.market("X", "buy", 1)
+    assert (await plugin.execute_order(order)).status is OrderStatus.UNKNOWN
+    assert (await plugin.execute_order(order)).status is OrderStatus.UNKNOWN  # not found yet
+    visible = True
+    found = await plugin.execute_order(order)
+    assert (found.status, found.order_id) == (OrderStatus.ACCEPTED, "S1")
+    assert len(plugin.sent) == 1
