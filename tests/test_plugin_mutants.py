@@ -167,3 +167,12 @@ async def test_a_repeat_of_a_recent_unknown_is_looked_up_not_resent(plugin: Any)
     found = await plugin.execute_order(order)
     assert (found.status, found.order_id) == (OrderStatus.ACCEPTED, "S1")
     assert len(plugin.sent) == 1
+
+
+async def test_a_secret_the_broker_echoes_in_its_raw_answer_is_masked(plugin: Any) -> None:
+    order = Order.market("X", "buy", 1)
+    plugin.on_order = lambda o: ExecutionResult.for_order(
+        o, plugin="alpha", status="accepted", order_id="S1", raw={"echo": f"key={KEY}"}
+    )
+    result = await plugin.execute_order(order)
+    assert KEY not in repr(result.raw) and "key=" in repr(result.raw)
