@@ -21,7 +21,7 @@ PAGES = [README, *sorted(p for p in DOCS.rglob("*.md") if p.parent != DOCS / "re
 
 
 # Reference pages that show no Python; every other page must run at least one block.
-PAGES_WITHOUT_EXAMPLES = {"configuration.md", "performance.md", "reliability.md"}
+PAGES_WITHOUT_EXAMPLES = {"performance.md", "reliability.md"}
 PAGES_WITHOUT_EXAMPLES |= {"ninja-protocol.md", "architecture.md"}
 
 
