@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -341,6 +342,17 @@ def test_a_clock_outside_utc_still_gives_utc_results() -> None:
     _same_result(fast, checked)
     assert fast.timestamp.tzinfo is timezone.utc
     assert fast.timestamp == clock.now() - timedelta(0)
+
+
+@pytest.mark.parametrize("status", [OrderStatus.REJECTED, OrderStatus.UNKNOWN])
+def test_a_failed_record_without_a_code_gets_the_validators_default(status: OrderStatus) -> None:
+    record = MockOrder(
+        order=Order.market("X", "buy", 1), order_id="M1", quantity=Decimal(1), status=status
+    )
+    now = MockClock().now()
+    fast = result_of("mock", record, now)
+    _same_result(fast, validated_result_of("mock", record, now))
+    assert fast.error_code == ("rejected" if status is OrderStatus.REJECTED else "unknown")
 
 
 # The state machine runs last: the examples above fail fast when something is wrong.
