@@ -182,3 +182,26 @@ def test_result_builders_stamp_the_plugin_name() -> None:
     )
     cancel = plugin.cancel_result_for("7", "X", OrderStatus.CANCELED)
     assert cancel.plugin == "mock:b" and cancel.side is None
+
+
+def test_broker_number_bounds_are_exact() -> None:
+    edge = "0." + "0" * 61 + "1"  # 64 characters: the longest text taken
+    assert len(edge) == 64 and broker_decimal(edge, broker="v", field="f") == Decimal(edge)
+    with pytest.raises(BadBrokerNumber, match="65 characters"):
+        broker_decimal(edge + "1", broker="v", field="f")
+    assert broker_decimal("9.99e29", broker="v", field="f") == Decimal("9.99e29")
+    with pytest.raises(BadBrokerNumber, match="out of range"):
+        broker_decimal("1e30", broker="v", field="f")
+    assert broker_decimal(10**30 - 1, broker="v", field="f") == 10**30 - 1
+    for big in (10**30, -(10**30), 10**4000):
+        with pytest.raises(BadBrokerNumber, match="out of range"):
+            broker_decimal(big, broker="v", field="f", allow_negative=True)
+    assert broker_decimal("0", broker="v", field="f") == 0
+    assert broker_decimal(Decimal("-0"), broker="v", field="f") == 0
+    with pytest.raises(BadBrokerNumber) as refused:
+        broker_decimal("abcdefghijklmnopqrstuvwxyz", broker="v", field="f")
+    assert "'abcdefghijklmnopqrst'" in str(refused.value)
+    with pytest.raises(BadBrokerNumber, match="missing"):
+        broker_decimal(None, broker="v", field="f", allow_none=False)
+    with pytest.raises(BadBrokerNumber, match="a dict, not a number"):
+        broker_decimal({}, broker="v", field="f")

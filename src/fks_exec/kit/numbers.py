@@ -12,6 +12,7 @@ _MAX_TEXT = 64
 """Longer number texts are refused before they are parsed (``1e40000000`` and friends
 cost nothing to refuse but may be expensive to compute with)."""
 _MAX_ADJUSTED_EXPONENT = 30
+_LIMIT = 10**_MAX_ADJUSTED_EXPONENT
 
 
 class BadBrokerNumber(FksExecError, ValueError):
@@ -52,7 +53,9 @@ def broker_decimal(
         elif isinstance(value, float):
             text = repr(value)
         elif isinstance(value, int):
-            text = str(value) if value.bit_length() < 256 else "x" * (_MAX_TEXT + 1)
+            if abs(value) >= _LIMIT:  # before str(): a huge int is slow to print
+                raise BadBrokerNumber(f"{broker}: {field} is out of range (an int of 1e30 or more)")
+            text = str(value)
         else:
             raise BadBrokerNumber(f"{broker}: {field} is a {type(value).__name__}, not a number")
         if len(text) > _MAX_TEXT:
