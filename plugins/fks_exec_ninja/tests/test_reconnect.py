@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from fks_exec import BrokerUnavailable, Order, OrderStatus, PluginInitError
+from fks_exec.kit import Backoff
 from fks_exec_ninja import NinjaPlugin
-from fks_exec_ninja.backoff import Backoff
 from fks_exec_ninja.testing.reference import (
     Greeting,
     ReferenceAtiServer,
@@ -96,7 +96,7 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert len({round(d, 6) for d in delays[6:]}) > 1  # jittered, not in step
     backoff.reset()
     assert backoff.next_delay() <= 0.1
-    with pytest.raises(ValueError, match="first_s"):
+    with pytest.raises(ValueError, match="initial_s"):
         Backoff(0.5, 0.1)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from fks_exec.errors import BrokerUnavailable, OrderDenied
+from fks_exec.kit import BoundedDict
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
@@ -48,11 +48,10 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         self._given = exchange
         self.exchange: Any = exchange
         self._markets_lock: asyncio.Lock | None = None
-        self._symbols: OrderedDict[str, str] = OrderedDict()  # client/broker id -> symbol
+        self._symbols: BoundedDict[str, str] = BoundedDict(_REMEMBERED_ORDERS)  # id -> symbol
         self._stops: set[str] = set()  # broker ids of trigger orders we placed
         self._tickers: dict[str, tuple[float, Decimal | None]] = {}
         self._rules: dict[str, Any] = {}  # symbol -> MarketRules, derived once
-        self._cfg = CcxtConfig()
         self._health = HealthCache(0)
 
     # ------------------------------------------------------------------ lifecycle
@@ -61,7 +60,6 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         from fks_exec_ccxt.errors import instrument
         from fks_exec_ccxt.rules import capabilities
 
-        self._cfg = config
         if self._given is None:
             self.exchange = build_exchange(config)
         self.exchange.enableRateLimit = True  # never hammer an exchange, whatever the caller set
@@ -126,10 +124,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         return rules
 
     def _remember(self, key: str, symbol: str) -> None:
-        self._symbols[key] = symbol
-        self._symbols.move_to_end(key)
-        while len(self._symbols) > _REMEMBERED_ORDERS:
-            self._symbols.popitem(last=False)
+        self._symbols[key] = symbol  # bounded: the oldest are forgotten first
 
     async def _reference_price(self, rules: Any, order: Order) -> Decimal | None:
         from fks_exec_ccxt.numbers import to_decimal
@@ -140,7 +135,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             return None
         cached = self._tickers.get(rules.symbol)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < self._cfg.ticker_cache_ms / 1000:
+        if cached is not None and now - cached[0] < self.config.ticker_cache_ms / 1000:
             return cached[1]
         try:
             ticker = await self.exchange.fetch_ticker(rules.symbol)
@@ -189,7 +184,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         return result
 
     def _check_account(self, account: str | None) -> None:
-        configured = self._cfg.account
+        configured = self.config.account
         if account is not None and account != configured:
             said = f"the configured account {configured!r}" if configured else "no account name"
             raise OrderDenied(
@@ -246,7 +241,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
     async def _positions(self) -> list[Position]:
         from fks_exec_ccxt.positions import read_positions
 
-        return await read_positions(self, self._cfg.positions_from)
+        return await read_positions(self, self.config.positions_from)
 
     async def _close_position(self, symbol: str, quantity: Decimal | None) -> list[ExecutionResult]:
         from fks_exec_ccxt.positions import close_orders

@@ -2,22 +2,19 @@
 
 The package keeps one global connection and is not safe to call from several threads;
 its calls also block. :class:`Mt5Worker` runs each call on the same thread and awaits
-it, so the event loop never blocks and the package never sees two threads. It is a
-plain thread fed by a queue (one ``call_soon_threadsafe`` back per job), about half
-the cost of ``run_in_executor``'s concurrent-futures machinery.
+it, so the event loop never blocks and the package never sees two threads. The thread
+is the core kit's :class:`~fks_exec.kit.SerialWorker` (a plain thread fed by a queue,
+about half the cost of ``run_in_executor``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import queue
-import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Mt5Worker"]
+from fks_exec.kit import SerialWorker
 
-_Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop, asyncio.Future[Any]]
+__all__ = ["Mt5Worker"]
 
 
 class Mt5Worker:
@@ -25,49 +22,19 @@ class Mt5Worker:
 
     def __init__(self, mt5: Any) -> None:
         self.mt5 = mt5
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="fks-exec-mt5", daemon=True)
-        self._thread.start()
+        self._worker = SerialWorker("fks-exec-mt5")
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """``await worker.call("order_send", request)``: ``mt5.order_send(request)``."""
         function = getattr(self.mt5, name)
-        return await self.run(lambda: function(*args, **kwargs))
+        return await self._worker.run(lambda: function(*args, **kwargs))
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function(*args)`` on the worker thread (several module calls as one
-        unit); its exception is raised here. Raises ``RuntimeError`` after close."""
-        if not self._thread.is_alive():
-            raise RuntimeError("the MetaTrader 5 worker thread is closed")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._jobs.put((function, args, loop, future))
-        return await future
+        unit); its exception is raised here. Raises :class:`~fks_exec.kit.WorkerClosed`
+        (a ``RuntimeError``) after close."""
+        return await self._worker.run(function, *args)
 
     def close(self) -> None:
         """Stop the thread once queued calls are done."""
-        if self._thread.is_alive():
-            self._jobs.put(None)
-            self._thread.join()
-
-    def _serve(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            function, args, loop, future = job
-            try:
-                value = function(*args)
-            except BaseException as exc:  # handed to the awaiting coroutine
-                loop.call_soon_threadsafe(_settle, future, None, exc)
-            else:
-                loop.call_soon_threadsafe(_settle, future, value, None)
-
-
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
+        self._worker.close()

@@ -53,7 +53,7 @@ def order_ids(listing: str) -> frozenset[str]:
 def health(plugin: NinjaPlugin) -> HealthStatus:
     """Healthy when an order could go now: connected, ``ATI`` = ``True``, and the
     account's values (its order list) pushed since connecting."""
-    ati, cfg = plugin.ati, plugin._cfg
+    ati, cfg = plugin.ati, plugin.config
     where = f"{cfg.host}:{cfg.port}"
     if not ati.connected:
         return HealthStatus(healthy=False, detail=f"not connected to {where}; reconnecting")
@@ -75,9 +75,9 @@ def health(plugin: NinjaPlugin) -> HealthStatus:
 
 def positions(plugin: NinjaPlugin) -> list[Position]:
     """``MarketPosition|<instrument>|<account>`` values that are not zero."""
-    account = plugin._cfg.account
+    account = plugin.config.account
     values = plugin.ati.values
-    reverse = {v: k for k, v in plugin._cfg.symbols.items()}
+    reverse = {v: k for k, v in plugin.config.symbols.items()}
     result = []
     for key, value in list(values.items()):
         parts = key.split("|")
@@ -106,7 +106,7 @@ async def market_data(plugin: NinjaPlugin, symbol: str, instrument: str) -> Mark
     values = plugin.ati.values
     keys = [f"MarketData|{instrument}|{code}" for code in _MARKET_DATA.values()]
     if not await plugin._waiters.key(
-        keys, lambda: any(k in values for k in keys), plugin._cfg.order_timeout_s
+        keys, lambda: any(k in values for k in keys), plugin.config.order_timeout_s
     ):
         raise BrokerUnavailable(f"no market data for {instrument} from NinjaTrader")
 
@@ -127,7 +127,7 @@ async def close_position(
     """Close all (``CLOSEPOSITION``) or part (an opposite market order) of the account's
     position in ``symbol``; never more than the position. Raises
     :class:`BrokerUnavailable` when NinjaTrader has pushed no position to go by."""
-    cfg, ati = plugin._cfg, plugin.ati
+    cfg, ati = plugin.config, plugin.ati
     instrument = plugin.instrument(symbol)
     check_name("instrument", instrument)
     key = f"MarketPosition|{instrument}|{cfg.account}"

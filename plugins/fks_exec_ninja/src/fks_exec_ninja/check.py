@@ -75,7 +75,7 @@ async def _check(config: dict[str, Any], instrument: str, any_account: bool, out
     except FksExecError as exc:
         say(f"FAIL connect: {exc}")
         return 1
-    account = plugin._cfg.account
+    account = plugin.config.account
     verdicts: list[bool] = []
 
     def step(ok: bool, text: str) -> None:
@@ -83,7 +83,7 @@ async def _check(config: dict[str, Any], instrument: str, any_account: bool, out
         say(f"{'ok  ' if ok else 'FAIL'} {text}")
 
     try:
-        step(True, f"connected to {plugin._cfg.host}:{plugin._cfg.port}, ATI = True")
+        step(True, f"connected to {plugin.config.host}:{plugin.config.port}, ATI = True")
         if not account.lower().startswith("sim") and not any_account:
             step(
                 False,

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fks_exec.errors import BrokerUnavailable
-from fks_exec_ninja.backoff import Backoff
+from fks_exec.kit import Backoff
 from fks_exec_ninja.codec import CONFIRM_ORDERS, VALUE, Decoder, Message, StreamCorrupt, encode
 
 __all__ = ["AtiConnection", "ConnectionLost"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar
 
 from fks_exec.errors import BrokerUnavailable, OrderDenied, PluginInitError
+from fks_exec.kit import BoundedDict
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
@@ -37,7 +37,7 @@ from fks_exec_ninja.tracking import DISAGREED, LOST, Waiters
 __all__ = ["NinjaPlugin"]
 
 
-class NinjaPlugin(ExecutionPlugin):
+class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
     """Trades through NinjaTrader 8's Automated Trading Interface, over TCP.
 
     A stock NinjaTrader 8 with "AT Interface" enabled (Tools > Options > Automated
@@ -60,9 +60,8 @@ class NinjaPlugin(ExecutionPlugin):
     def __init__(self, *, transcript: list[str] | None = None) -> None:
         super().__init__()
         self._transcript = transcript
-        self._cfg = NinjaConfig()
         self.connection: AtiConnection | None = None
-        self._orders: OrderedDict[str, Order] = OrderedDict()  # order id -> order (bounded)
+        self._orders: BoundedDict[str, Order] = BoundedDict(10_000)  # order id -> order
         self._subscribed: set[str] = set()
         self._waiters = Waiters({})
         self._brackets = Brackets({}, self._send_line, self._remember)
@@ -70,7 +69,7 @@ class NinjaPlugin(ExecutionPlugin):
     # ------------------------------------------------------------------ lifecycle
 
     async def _connect(self, config: NinjaConfig) -> None:
-        self._cfg = config
+        self._orders.maxlen = config.max_tracked_orders
         connection = AtiConnection(
             config.host,
             config.port,
@@ -111,7 +110,7 @@ class NinjaPlugin(ExecutionPlugin):
             await connection.close()
 
     def _broker_says_paper(self) -> bool | None:
-        return account.is_simulation(self._cfg.account)
+        return account.is_simulation(self.config.account)
 
     @property
     def ati(self) -> AtiConnection:
@@ -122,7 +121,7 @@ class NinjaPlugin(ExecutionPlugin):
 
     def instrument(self, symbol: str) -> str:
         """NinjaTrader's name for ``symbol`` (the symbol map, else the symbol itself)."""
-        return self._cfg.symbols.get(symbol, symbol)
+        return self.config.symbols.get(symbol, symbol)
 
     def _on_value(self, key: str, value: str) -> None:
         self._waiters.on_value(key, value)
@@ -137,10 +136,7 @@ class NinjaPlugin(ExecutionPlugin):
         self.ati.send_now(COMMAND, line)
 
     def _remember(self, order_id: str, order: Order) -> None:
-        self._orders[order_id] = order
-        self._orders.move_to_end(order_id)
-        while len(self._orders) > self._cfg.max_tracked_orders:
-            self._orders.popitem(last=False)
+        self._orders[order_id] = order  # bounded: the oldest are forgotten first
 
     # ------------------------------------------------------------------ orders
 
@@ -148,12 +144,12 @@ class NinjaPlugin(ExecutionPlugin):
         denial = quantity_denial(order)
         if denial is not None:
             raise OrderDenied(denial[1], denial[0].value)
-        if order.has_bracket and self._cfg.strategy:
+        if order.has_bracket and self.config.strategy:
             raise OrderDenied(
                 "stop_loss/take_profit with an ATM strategy template: the template places "
                 "its own exits; use one or the other. Nothing was sent"
             )
-        where = order.account or self._cfg.account
+        where = order.account or self.config.account
         check_name("account", where)
         instrument = self.instrument(order.symbol)
         check_name("instrument", instrument)
@@ -169,7 +165,7 @@ class NinjaPlugin(ExecutionPlugin):
             account=where,
             instrument=instrument,
             order_id=order_id,
-            strategy="" if order.has_bracket else self._cfg.strategy,
+            strategy="" if order.has_bracket else self.config.strategy,
         )
         if order.has_bracket:
             self._brackets.add(order, order_id, where, instrument)
@@ -188,8 +184,8 @@ class NinjaPlugin(ExecutionPlugin):
                 order_id,
                 settled,
                 quantity=quantity,
-                timeout_s=self._cfg.order_timeout_s,
-                agree_s=self._cfg.fill_agreement_s,
+                timeout_s=self.config.order_timeout_s,
+                agree_s=self.config.fill_agreement_s,
                 sent=send,
             )
         except BrokerUnavailable:
@@ -204,7 +200,7 @@ class NinjaPlugin(ExecutionPlugin):
             return self._unknown(
                 order,
                 ErrorCode.TIMEOUT,
-                f"no order state from NinjaTrader in {self._cfg.order_timeout_s}s",
+                f"no order state from NinjaTrader in {self.config.order_timeout_s}s",
             )
         if how == DISAGREED and result.status is OrderStatus.UNKNOWN:
             self.log.warning("order %s: %s", order_id, result.error)
@@ -235,8 +231,8 @@ class NinjaPlugin(ExecutionPlugin):
         """The ids in ``Orders|<account>`` (pushed since connecting). Raises
         :class:`BrokerUnavailable` when it has not come in ``order_list_wait_s``."""
         ati, key = self.ati, f"Orders|{where}"
-        if key not in ati.values and self._cfg.require_order_list:
-            await self._waiters.key([key], lambda: key in ati.values, self._cfg.order_list_wait_s)
+        if key not in ati.values and self.config.require_order_list:
+            await self._waiters.key([key], lambda: key in ati.values, self.config.order_list_wait_s)
             if key not in ati.values:
                 raise BrokerUnavailable(
                     f"NinjaTrader has not pushed the order list of account {where!r} since "
@@ -258,7 +254,7 @@ class NinjaPlugin(ExecutionPlugin):
             order_id,
             lambda seen: seen.final,
             quantity=None,
-            timeout_s=self._cfg.order_timeout_s,
+            timeout_s=self.config.order_timeout_s,
             agree_s=0.0,  # a final state answers a cancel, whatever its fill values say
             sent=lambda: ati.send_now(COMMAND, cancel_command(order_id)),
         )
@@ -290,7 +286,7 @@ class NinjaPlugin(ExecutionPlugin):
             order_id=order_id,
             symbol=name,
             error_code=ErrorCode.TIMEOUT,
-            error=f"cancel not confirmed in {self._cfg.order_timeout_s}s (order is {state})",
+            error=f"cancel not confirmed in {self.config.order_timeout_s}s (order is {state})",
         )
 
     async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
@@ -306,9 +302,9 @@ class NinjaPlugin(ExecutionPlugin):
         after a NinjaTrader restart may not prove that an order never arrived."""
         order_id = hints.get("order_id") or order_id_for(client_order_id)
         order = self._orders.get(order_id)
-        where = hints.get("account") or (order.account if order else None) or self._cfg.account
+        where = hints.get("account") or (order.account if order else None) or self.config.account
         ati = self.ati
-        if not ati.ati_up and not await ati.wait_connected(self._cfg.connect_timeout_s):
+        if not ati.ati_up and not await ati.wait_connected(self.config.connect_timeout_s):
             raise BrokerUnavailable("not connected to NinjaTrader; cannot look the order up")
         listed = order_id in await self._order_list(where)
         found = result_for(
@@ -334,7 +330,7 @@ class NinjaPlugin(ExecutionPlugin):
     def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Mapping[str, str]:
         return {
             "order_id": order_id_for(order.client_order_id),
-            "account": order.account or self._cfg.account,
+            "account": order.account or self.config.account,
         }
 
     async def _close_position(self, symbol: str, quantity: Decimal | None) -> list[ExecutionResult]:
