@@ -307,6 +307,8 @@ def test_the_cli_masks_secrets_at_every_verbosity(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stream = io.StringIO()
+    for name in ("ccxt", "ccxt.base", "ccxt.base.exchange"):  # whatever another test set
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
     real = configure_logging
     monkeypatch.setattr("fks_exec.cli.configure_logging", lambda verbosity: real(verbosity, stream))
     try:
