@@ -299,29 +299,14 @@ class PostgresJournal(Journal):
         )  # fmt: skip
         return Claim(entry, claimed=True)
 
-    @staticmethod
-    def _update_op(update: JournalUpdate) -> UpdateOp:
-        result = update.result
-        return UpdateOp(
-            update.client_order_id,
-            update.state.value,
-            codec.dump_result(result),
-            update.plugin,
-            dict(update.hints or {}),
-            codec.time_text(update.at),
-            update.kind,
-            None if result is None else result.status.value,
-            codec.dump_json(update.detail),
-        )
-
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""
-        await self._run(self._update_op(update), f"{update.kind} of {update.client_order_id}")
+        await self._run(UpdateOp.of(update), f"{update.kind} of {update.client_order_id}")
 
     def record_soon(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record_soon`."""
         label = f"{update.kind} of {update.client_order_id}"
-        self._require().put_nowait(_Task(self._update_op(update), None, label))
+        self._require().put_nowait(_Task(UpdateOp.of(update), None, label))
 
     async def flush(self) -> None:
         """See :meth:`Journal.flush`: a marker behind every queued write."""

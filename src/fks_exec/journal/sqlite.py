@@ -141,31 +141,16 @@ class SqliteJournal(Journal):
         )  # fmt: skip
         return Claim(entry, claimed=True)
 
-    @staticmethod
-    def _update_op(update: JournalUpdate) -> UpdateOp:
-        result = update.result
-        return UpdateOp(
-            update.client_order_id,
-            update.state.value,
-            codec.dump_result(result),
-            update.plugin,
-            dict(update.hints or {}),
-            codec.time_text(update.at),
-            update.kind,
-            None if result is None else result.status.value,
-            codec.dump_json(update.detail),
-        )
-
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""
-        job = self._update_op(update)
+        job = UpdateOp.of(update)
         await self._require().run(
             job, writes=True, label=f"{update.kind} of {update.client_order_id}"
         )
 
     def record_soon(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record_soon`."""
-        job = self._update_op(update)
+        job = UpdateOp.of(update)
         self._require().submit(job, label=f"{update.kind} of {update.client_order_id}")
 
     async def flush(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from fks_exec.journal import codec
 from fks_exec.journal.base import JournalError
-from fks_exec.journal.models import Claim
+from fks_exec.journal.models import Claim, JournalUpdate
 
 __all__ = ["ClaimOp", "UpdateOp", "run_claims", "run_updates"]
 
@@ -76,6 +76,22 @@ class UpdateOp:
     kind: str
     status: str | None
     detail_json: str
+
+    @classmethod
+    def of(cls, update: JournalUpdate) -> UpdateOp:
+        """The row values of ``update``, as both SQL backends store them."""
+        result = update.result
+        return cls(
+            update.client_order_id,
+            update.state.value,
+            codec.dump_result(result),
+            update.plugin,
+            dict(update.hints or {}),
+            codec.time_text(update.at),
+            update.kind,
+            None if result is None else result.status.value,
+            codec.dump_json(update.detail),
+        )
 
 
 _ROWS_PER_STATEMENT = 120  # x 7 columns stays under SQLite's oldest limit of 999 variables
