@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar
@@ -87,7 +88,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         connection.on_lost = self._waiters.lost
         try:
             await connection.open()
-        except (OSError, TimeoutError) as exc:
+        except (OSError, asyncio.TimeoutError) as exc:  # distinct classes on 3.10
             await connection.close()
             raise PluginInitError(
                 f"no ready AT Interface at {config.host}:{config.port} ({type(exc).__name__}): "
