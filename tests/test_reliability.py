@@ -191,28 +191,34 @@ def _fds() -> int:
 async def test_nothing_left_behind_after_close() -> None:
     pytest.importorskip("fks_exec_mt5")
     pytest.importorskip("fks_exec_ninja")
-    from fks_exec_mt5 import Mt5Plugin
-    from fks_exec_mt5.testing import FakeMetaTrader5
-    from fks_exec_ninja import NinjaPlugin
-    from fks_exec_ninja.testing import FakeNinjaTrader
+    import datetime as dt
 
+    from fks_exec_mt5 import Mt5Plugin
+    from fks_exec_mt5.testing.reference import FakeMetaTrader5
+    from fks_exec_ninja import NinjaPlugin
+    from fks_exec_ninja.testing import ReferenceAtiServer, front_month
+
+    es = front_month("ES", dt.datetime.now(dt.timezone.utc).date())
     threads_before = {t.ident for t in threading.enumerate()}
-    async with FakeNinjaTrader() as nt:
+    async with ReferenceAtiServer() as nt:
         fds_before = _fds()
         tasks_before = asyncio.all_tasks()
         registry = PluginRegistry(discover=False)
-        mt5 = Mt5Plugin(mt5=FakeMetaTrader5())
+        mt5 = Mt5Plugin(mt5=FakeMetaTrader5.netting())
         mt5.use_env = False
         ninja = NinjaPlugin()
         ninja.use_env = False
         registry.register("mt5", mt5)
         registry.register("ninja", ninja)
         async with Executor(
-            registry, routes={"EURUSD": "mt5", "ES*": "ninja"}, configs={"ninja": {"port": nt.port}}
+            registry,
+            routes={"EURUSD": "mt5", "ES": "ninja"},
+            configs={"ninja": {"port": nt.port, "symbols": {"ES": es}}},
         ) as executor:
-            await executor.execute(Order.market("EURUSD", "buy", "0.1"))
-            await executor.execute(Order.market("ES 12-25", "buy", 1, take_profit="5100"))
-            await executor.fetch_data("ES 12-25")
+            assert (await executor.execute(Order.market("EURUSD", "buy", "0.1"))).success
+            bracketed = Order.market("ES", "buy", 1, take_profit="99999")
+            assert (await executor.execute(bracketed)).success
+            await executor.fetch_data("ES")
         await asyncio.sleep(0.05)
         assert asyncio.all_tasks() - tasks_before == set()
         assert _fds() <= fds_before
