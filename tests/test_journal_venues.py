@@ -38,13 +38,14 @@ async def test_mt5_restart_places_no_second_deal(tmp_path: Path) -> None:
     mt5 = pytest.importorskip("fks_exec_mt5")
     from fks_exec_mt5.testing import FakeMetaTrader5
 
-    terminal = FakeMetaTrader5(hedging=True)
+    terminal = FakeMetaTrader5.hedging()
     first, second = await _twice(
         lambda: mt5.Mt5Plugin(mt5=terminal), "mt5", tmp_path / "j.sqlite3", "EURUSD", "0.1"
     )
     assert [r.order_id for r in second] == [r.order_id for r in first]
     assert all(r.status.value == "filled" for r in first)
-    assert len(terminal.deals) == ORDERS
+    arrivals = terminal.order_arrivals()
+    assert len(arrivals) == ORDERS and set(arrivals.values()) == {1}
 
 
 async def test_exchange_allowing_reuse_of_a_finished_id_gets_each_id_once(

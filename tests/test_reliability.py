@@ -86,7 +86,7 @@ async def test_a_terminal_answer_of_the_wrong_shape_is_unknown() -> None:
     from fks_exec_mt5 import Mt5Plugin
     from fks_exec_mt5.testing import FakeMetaTrader5
 
-    terminal = FakeMetaTrader5()
+    terminal = FakeMetaTrader5.netting()
     plugin = Mt5Plugin(mt5=terminal)
     plugin.use_env = False
     await plugin.init()
@@ -151,7 +151,7 @@ def test_secrets_never_appear_anywhere(
         texts.extend([repr(ccxt), repr(ccxt.config), str(ccxt.config.model_dump())])
         texts.extend(r.model_dump_json() for r in results)
         await ccxt.close()
-        mt5 = Mt5Plugin(mt5=FakeMetaTrader5(password="wrong"))
+        mt5 = Mt5Plugin(mt5=FakeMetaTrader5.netting())  # another login: refused
         with pytest.raises(Exception) as failure:  # noqa: PT011 - the message is checked
             await mt5.init()
         texts.append(str(failure.value))
