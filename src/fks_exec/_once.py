@@ -118,10 +118,7 @@ class _Call:
 
 def _check_same(first: Order, again: Order) -> None:
     if first is not again and not first.same_request(again):
-        raise DuplicateClientOrderId(
-            f"client_order_id {again.client_order_id!r} was already used for a different "
-            "order; give each order its own id (or omit it to get a fresh one)"
-        )
+        raise DuplicateClientOrderId.reused(again.client_order_id)
 
 
 def _consume(future: asyncio.Future[ExecutionResult]) -> None:

@@ -74,6 +74,16 @@ class DuplicateClientOrderId(FksExecError, ValueError):
     make the second order indistinguishable from a retry of the first.
     """
 
+    @classmethod
+    def reused(cls, client_order_id: str, remembered_by: str = "") -> DuplicateClientOrderId:
+        """The error for ``client_order_id`` given to a second, different order;
+        ``remembered_by`` names what remembers the first (e.g. "the journal")."""
+        where = f" ({remembered_by} remembers it)" if remembered_by else ""
+        return cls(
+            f"client_order_id {client_order_id!r} was already used for a different order"
+            f"{where}; give each order its own id (or omit it to get a fresh one)"
+        )
+
 
 class OrderDenied(FksExecError):
     """Raised by a plugin's ``_execute_order`` hook to refuse an order before sending it.

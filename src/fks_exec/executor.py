@@ -470,10 +470,7 @@ class Executor:
         if not recorded.order.same_request(order):
             self._orders.pop(order.client_order_id, None)
             entry.settle()
-            raise DuplicateClientOrderId(
-                f"client_order_id {order.client_order_id!r} was already used for a different "
-                "order (the journal remembers it); give each order its own id"
-            )
+            raise DuplicateClientOrderId.reused(order.client_order_id, "the journal")
         entry.plugin = recorded.plugin
         if recorded.state is JournalState.FINAL and recorded.result is not None:
             result = recorded.result
@@ -495,10 +492,7 @@ class Executor:
     async def _repeat(self, entry: _Entry, order: Order) -> ExecutionResult:
         self.stats["repeat"] += 1
         if not entry.order.same_request(order):
-            raise DuplicateClientOrderId(
-                f"client_order_id {order.client_order_id!r} was already used for a different "
-                "order; give each order its own id (or omit it to get a fresh one)"
-            )
+            raise DuplicateClientOrderId.reused(order.client_order_id)
         if entry.result is None:  # the first call is still in flight: wait for it
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             if entry.waiters is None:
