@@ -6,6 +6,11 @@ later fill grows both exits with ``CHANGE`` (help page "Commands and Valid Param
 CHANGE takes a new quantity, ``0`` prices leave them as they are). An entry that part
 fills and is then cancelled keeps exits for what filled. Exits never carry an ATM
 template (a template on an exit would start a strategy of its own when it fills).
+
+Exit ids are derived from the entry's client order id, so a new process that resumes
+an entry (:meth:`Brackets.resume`, after a restart) recognises exits an earlier process
+placed -- in NinjaTrader's pushed values or its ``Orders|<account>`` list -- and adopts
+them (``CHANGE`` to what filled) instead of placing them again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from decimal import Decimal
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import Order
+from fks_exec_ninja.account import order_ids
 from fks_exec_ninja.mapping import change_quantity_command, order_id_for, place_command
 from fks_exec_ninja.states import observe
 
@@ -36,7 +42,10 @@ class Bracket:
     exits: list[tuple[Order, str]] = field(default_factory=list)
     oco: str = ""
     protected: Decimal = Decimal(0)
-    """The quantity the exits were placed (or changed) for."""
+    """The quantity the exits were placed (or changed) for (0: not yet, or adopted
+    exits whose size this process does not know)."""
+    placed: set[str] = field(default_factory=set)
+    """Exit ids known to be at NinjaTrader (placed here or adopted): never placed again."""
 
 
 def exits_for(entry: Order) -> list[tuple[Order, str]]:
@@ -69,11 +78,49 @@ class Brackets:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def add(self, entry: Order, entry_id: str, account: str, instrument: str) -> None:
+    def add(self, entry: Order, entry_id: str, account: str, instrument: str) -> Bracket:
         """Watch ``entry`` (placed under ``entry_id``) for fills."""
         exits = exits_for(entry)
         oco = order_id_for(entry.client_order_id, "-oco") if len(exits) == 2 else ""
-        self._entries[entry_id] = Bracket(entry, entry_id, account, instrument, exits, oco)
+        bracket = Bracket(entry, entry_id, account, instrument, exits, oco)
+        self._entries[entry_id] = bracket
+        return bracket
+
+    def resume(
+        self,
+        entry: Order,
+        entry_id: str,
+        account: str,
+        instrument: str,
+        *,
+        filled: Decimal,
+        final: bool,
+    ) -> str:
+        """Protect ``entry`` again in a new process (it was placed by an earlier one,
+        ``filled`` of it is known to have filled, ``final``: it will not fill more);
+        returns what was done, for the log.
+
+        Exits NinjaTrader already knows (their ids in its values or in the account's
+        ``Orders|`` list) are adopted and sized with ``CHANGE``; missing ones are placed
+        for what filled. When an exit is already final (it filled, or was cancelled at
+        NinjaTrader) the bracket has done its work or was ended by hand: nothing is sent.
+        An entry still working is followed from then on as a live one is."""
+        if entry_id in self._entries:
+            return "already followed"
+        bracket = self.add(entry, entry_id, account, instrument)
+        known = [i for _, i in bracket.exits if self._at_ninjatrader(bracket, i)]
+        bracket.placed.update(known)
+        ended = [i for i in known if observe(self._values, i).final]
+        if ended:
+            del self._entries[entry_id]
+            return f"exit {ended[0]} is already final at NinjaTrader; nothing sent"
+        for exit_order, exit_id in bracket.exits:
+            self._remember(exit_id, exit_order)
+        self._follow(bracket, at_least=min(filled, entry.quantity))
+        if final:
+            self._entries.pop(entry_id, None)
+        still = "; following the entry" if entry_id in self._entries else ""
+        return f"{len(known)} exit(s) adopted, {len(bracket.exits) - len(known)} to place{still}"
 
     def forget(self, entry_id: str) -> None:
         """Stop watching ``entry_id`` (its PLACE was not sent)."""
@@ -92,10 +139,11 @@ class Brackets:
         for bracket in list(self._entries.values()):
             self._follow(bracket)
 
-    def _follow(self, bracket: Bracket) -> None:
+    def _follow(self, bracket: Bracket, at_least: Decimal = Decimal(0)) -> None:
         seen = observe(self._values, bracket.entry_id)
         quantity = bracket.entry.quantity
         filled = quantity if seen.state == "filled" else min(seen.filled, quantity)
+        filled = max(filled, at_least)
         if filled > bracket.protected:
             try:
                 self._protect(bracket, filled)
@@ -105,10 +153,16 @@ class Brackets:
         if seen.final:
             del self._entries[bracket.entry_id]
 
+    def _at_ninjatrader(self, bracket: Bracket, exit_id: str) -> bool:
+        """The exit was written by this process, or NinjaTrader shows it (its values, or
+        the account's order list)."""
+        if exit_id in bracket.placed or f"OrderStatus|{exit_id}" in self._values:
+            return True
+        return exit_id in order_ids(self._values.get(f"Orders|{bracket.account}", ""))
+
     def _protect(self, bracket: Bracket, filled: Decimal) -> None:
-        first = bracket.protected == 0
         for exit_order, exit_id in bracket.exits:
-            if first and f"OrderStatus|{exit_id}" not in self._values:
+            if not self._at_ninjatrader(bracket, exit_id):
                 self._remember(exit_id, exit_order)
                 self._send(
                     place_command(
@@ -120,6 +174,7 @@ class Brackets:
                         quantity=filled,
                     )
                 )
+                bracket.placed.add(exit_id)  # written: never placed again, whatever follows
             else:
                 self._send(change_quantity_command(exit_id, filled))
         bracket.protected = filled

@@ -79,6 +79,13 @@ class AtiConnection:
         self._closing = False
 
     @property
+    def up_for(self) -> float:
+        """Seconds since the current connection reached ``ATI`` = ``True`` (0 when down)."""
+        if not self.connected:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._up_since
+
+    @property
     def ati_up(self) -> bool:
         """Connected, and the latest ``ATI`` value is ``True``."""
         return self.connected and self.values.get("ATI", "").lower() == "true"

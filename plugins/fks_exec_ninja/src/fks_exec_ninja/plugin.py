@@ -297,8 +297,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         self, client_order_id: str, hints: Mapping[str, str]
     ) -> ExecutionResult | None:
         """From the values pushed since connecting (waiting for a reconnect and the
-        account's order list first): the order's state; ``unknown`` when the id is
-        listed (or was sent by this process) but has no values; None when the fresh
+        account's order list first, and for the values of a listed id until
+        ``order_list_wait_s`` after connecting): the order's state; ``unknown`` when the
+        id is listed (or was sent by this process) but has no values; None when the fresh
         order list of the account does not have it. Never ``sent=False``: an order list
         after a NinjaTrader restart may not prove that an order never arrived."""
         order_id = hints.get("order_id") or order_id_for(client_order_id)
@@ -308,6 +309,13 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         if not ati.ati_up and not await ati.wait_connected(self.config.connect_timeout_s):
             raise BrokerUnavailable("not connected to NinjaTrader; cannot look the order up")
         listed = order_id in await self._order_list(where)
+        key = f"OrderStatus|{order_id}"
+        if listed and key not in ati.values:
+            # NinjaTrader may re-push an order's values a moment after the list: wait
+            # for them, but only up to order_list_wait_s after connecting in all.
+            grace = self.config.order_list_wait_s - ati.up_for
+            if grace > 0:
+                await self._waiters.key([key], lambda: key in ati.values, grace)
         found = result_for(
             ati.values, order_id, plugin=self.name, order=order, client_order_id=client_order_id
         )
@@ -327,6 +335,31 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             error=f"order {order_id} is {'listed' if listed else 'sent'} but NinjaTrader has "
             "pushed none of its values since connecting",
         )
+
+    async def resume_order(self, order: Order, result: ExecutionResult) -> None:
+        """Re-arm the bracket exits of an entry an earlier process placed (the journal
+        calls this after start-up reconciliation found ``order`` at NinjaTrader with
+        ``result``): exits NinjaTrader already shows under their ids are adopted and
+        sized to what filled with ``CHANGE``, missing ones are placed, never twice; an
+        entry still working gets its exits at its next fill, as a live one does.
+        Orders without ``stop_loss``/``take_profit`` are left alone. Raises
+        :class:`BrokerUnavailable` before :meth:`init`; a failed write is logged and
+        retried after the next reconnect."""
+        if not order.has_bracket:
+            return
+        if self.connection is None:
+            raise BrokerUnavailable("plugin 'ninja' is not initialized; call init()")
+        where = order.account or self.config.account
+        entry_id = result.order_id or order_id_for(order.client_order_id)
+        done = self._brackets.resume(
+            order,
+            entry_id,
+            where,
+            self.instrument(order.symbol),
+            filled=result.filled_quantity,
+            final=result.status.is_final,
+        )
+        self.log.info("bracket of order %s resumed: %s", entry_id, done)
 
     def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Mapping[str, str]:
         return {
