@@ -281,10 +281,13 @@ async def _resume(
     plugin: ExecutionPlugin, order: Order, result: ExecutionResult, counts: Counter[str]
 ) -> None:
     """Hand a reconciled order to the plugin's ``resume_order`` hook, if it has one (a
-    NinjaTrader plugin re-arms bracket exits of an entry that filled while away)."""
-    if not order.has_bracket or result.filled_quantity == 0:
+    NinjaTrader plugin re-arms bracket exits of an entry that filled while away, and
+    follows one still working so its exits go out at its first fill)."""
+    if not order.has_bracket:
         return
     hook: Any = getattr(plugin, "resume_order", None)
+    if result.filled_quantity == 0 and (hook is None or result.status.is_final):
+        return
     if hook is None:
         counts["brackets_not_rearmed"] += 1
         logger.warning(
