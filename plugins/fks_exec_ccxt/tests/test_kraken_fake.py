@@ -1,0 +1,386 @@
+"""The fake Kraken venue driven by a real ``ccxt.async_support.kraken`` (not by our plugin).
+
+ccxt's HTTP is replaced at the aiohttp session, so ccxt's request building, signing,
+request log and ``handle_errors`` run for real. Stops and margin are in
+``test_kraken_fake_margin.py``; faults in ``test_kraken_fake_faults.py``; ccxt's own
+static cases in ``test_kraken_fake_static.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+import ccxt
+import pytest
+
+from fks_exec_ccxt.testing.kraken import FakeKraken, Rules
+from fks_exec_ccxt.testing.kraken.signing import sign
+
+BTC = "BTC/USD"
+CCXT_VERSION = "4.5.90"
+
+
+@pytest.fixture
+def venue() -> FakeKraken:
+    fake = FakeKraken(balances={"ZUSD": "100000", "XXBT": "2"})
+    fake.set_price("XBTUSD", "60000", "60000.1", "60000")
+    return fake
+
+
+@pytest.fixture
+async def kraken(venue: FakeKraken) -> AsyncIterator[Any]:
+    exchange = venue.exchange()
+    await exchange.load_markets()
+    yield exchange
+    await exchange.close()
+
+
+def sent(exchange: Any, name: str) -> list[dict[str, str]]:
+    """The form bodies ccxt posted to ``/0/private/<name>``."""
+    return [
+        dict(parse_qsl(r.body or ""))
+        for r in exchange.session.requests
+        if r.path == f"/0/private/{name}"
+    ]
+
+
+def test_ccxt_version_is_the_pinned_one() -> None:
+    assert ccxt.__version__ == CCXT_VERSION
+
+
+def test_signature_matches_krakens_documented_example() -> None:
+    # https://docs.kraken.com/api/docs/guides/spot-rest-auth, "Examples"
+    secret = (
+        "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
+    )
+    data = "nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25"
+    assert sign(secret, "/0/private/AddOrder", "1616492376594", data) == (
+        "4/dpxb3iT4tp/ZCVEwSnEsLxx0bqyhLpdfOpc6fn7OR8+UClSV5n9E6aSS8MPtnRfp32bAb0nmbRn6H8ndwLUQ=="
+    )
+
+
+async def test_markets_load_with_krakens_ids_and_precision(kraken: Any) -> None:
+    market = kraken.market(BTC)
+    assert market["id"] == "XXBTZUSD"
+    assert market["precision"] == {"amount": 1e-08, "price": 0.1}
+    assert market["margin"] is True
+    assert kraken.market("LTC/USDT")["margin"] is False
+
+
+async def test_wrong_secret_is_refused_with_invalid_signature(venue: FakeKraken) -> None:
+    exchange = venue.exchange(secret="d3Jvbmcgc2VjcmV0")
+    try:
+        # ccxt 4.5.90 has no mapping for this text: it surfaces as a plain ExchangeError
+        with pytest.raises(ccxt.ExchangeError, match="EAPI:Invalid signature"):
+            await exchange.fetch_balance()
+    finally:
+        await exchange.close()
+    assert venue.orders() == []
+
+
+async def test_unknown_key_is_refused(venue: FakeKraken) -> None:
+    exchange = venue.exchange(apiKey="someone-else")
+    try:
+        with pytest.raises(ccxt.AuthenticationError, match="EAPI:Invalid key"):
+            await exchange.fetch_balance()
+    finally:
+        await exchange.close()
+
+
+async def test_a_nonce_that_does_not_increase_is_refused(venue: FakeKraken, kraken: Any) -> None:
+    await kraken.fetch_balance()
+    kraken.nonce = lambda: 1  # an older nonce than the one just used
+    kraken.options["nonce"] = None
+    kraken.incrementing_nonce = lambda: 1
+    with pytest.raises(ccxt.InvalidNonce):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
+    assert venue.orders() == []
+
+
+async def test_nonce_window_admits_a_slightly_older_nonce() -> None:
+    venue = FakeKraken(rules=Rules(nonce_window_ms=1000))
+    exchange = venue.exchange()
+    try:
+        await exchange.fetch_balance()
+        last = venue.nonces.last
+        assert last is not None
+        exchange.incrementing_nonce = lambda: last - 10
+        await exchange.fetch_balance()
+        exchange.incrementing_nonce = lambda: last - 5000
+        with pytest.raises(ccxt.InvalidNonce):
+            await exchange.fetch_balance()
+    finally:
+        await exchange.close()
+
+
+async def test_market_buy_fills_at_the_ask_and_moves_balances(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    order = await kraken.create_order(BTC, "market", "buy", 0.5)
+    fetched = await kraken.fetch_order(order["id"])
+    assert fetched["status"] == "closed"
+    assert fetched["filled"] == 0.5 and fetched["average"] == 60000.1
+    fee = Decimal("30000.05") * Decimal("0.0026")
+    assert venue.balance("XXBT") == Decimal("2.5")
+    assert venue.balance("ZUSD") == Decimal("100000") - Decimal("30000.05") - fee.quantize(
+        Decimal("0.00001")
+    )
+    assert fetched["trades"] and fetched["trades"][0]["id"] == venue.trades()[0].trade_id
+
+
+async def test_partial_fill_against_a_shallow_book_rests_the_limit_remainder(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    venue.set_price("XBTUSD", "60000", "60000.1", ask_size="0.3")
+    order = await kraken.create_order(BTC, "limit", "buy", 1, 60001)
+    first = await kraken.fetch_order(order["id"])
+    assert (first["status"], first["filled"], first["remaining"]) == ("open", 0.3, 0.7)
+    venue.set_price("XBTUSD", "59990", "60000.5", ask_size="2")  # crosses the resting bid
+    second = await kraken.fetch_order(order["id"])
+    assert (second["status"], second["filled"]) == ("closed", 1.0)
+    assert [t.maker for t in venue.trades()] == [False, True]
+    assert venue.trades()[1].price == Decimal("60001")  # a maker fills at its own price
+
+
+async def test_market_remainder_beyond_the_depth_is_canceled(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    venue.set_price("XBTUSD", "60000", "60000.1", ask_size="0.2")
+    order = await kraken.create_order(BTC, "market", "buy", 1)
+    fetched = await kraken.fetch_order(order["id"])
+    assert (fetched["status"], fetched["filled"]) == ("canceled", 0.2)
+
+
+async def test_market_remainder_rests_when_the_rule_says_so() -> None:
+    venue = FakeKraken(rules=Rules(market_remainder="rest"))
+    venue.set_price("XBTUSD", "60000", "60000.1", ask_size="0.2")
+    exchange = venue.exchange()
+    try:
+        order = await exchange.create_order(BTC, "market", "buy", 1)
+        venue.set_price("XBTUSD", "60000", "60000.1", ask_size="5")
+        fetched = await exchange.fetch_order(order["id"])
+    finally:
+        await exchange.close()
+    assert (fetched["status"], fetched["filled"]) == ("closed", 1.0)
+
+
+async def test_ioc_cancels_what_does_not_fill_at_once(venue: FakeKraken, kraken: Any) -> None:
+    venue.set_price("XBTUSD", "60000", "60000.1", ask_size="0.25")
+    order = await kraken.create_order(BTC, "limit", "buy", 1, 60001, {"timeInForce": "IOC"})
+    assert sent(kraken, "AddOrder")[-1]["timeinforce"] == "IOC"
+    fetched = await kraken.fetch_order(order["id"])
+    assert (fetched["status"], fetched["filled"]) == ("canceled", 0.25)
+
+
+async def test_gtd_needs_an_expiry_and_expires(venue: FakeKraken, kraken: Any) -> None:
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:expiretm"):
+        await kraken.create_order(BTC, "limit", "buy", 0.1, 50000, {"timeInForce": "GTD"})
+    order = await kraken.create_order(
+        BTC, "limit", "buy", 0.1, 50000, {"timeInForce": "GTD", "expiretm": "+1"}
+    )
+    venue.clock = venue.trading.clock = lambda: 4_102_444_800.0  # year 2100
+    venue.set_price("XBTUSD", "60000", "60000.1")
+    assert venue.orders()[-1].status == "expired"
+    assert venue.orders()[-1].txid == order["id"]
+
+
+async def test_post_only_that_would_take_is_canceled(venue: FakeKraken, kraken: Any) -> None:
+    order = await kraken.create_order(BTC, "limit", "buy", 0.1, 60005, {"postOnly": True})
+    assert sent(kraken, "AddOrder")[-1]["oflags"] == "post"
+    fetched = await kraken.fetch_order(order["id"])
+    assert fetched["status"] == "canceled" and fetched["filled"] == 0
+    assert fetched["info"]["reason"] == "Post only order"
+    resting = await kraken.create_order(BTC, "limit", "buy", 0.1, 59000, {"postOnly": True})
+    assert (await kraken.fetch_order(resting["id"]))["postOnly"] is True
+
+
+async def test_post_only_that_would_take_is_refused_under_the_reject_rule() -> None:
+    venue = FakeKraken(rules=Rules(post_only_crossing="reject"))
+    venue.set_price("XBTUSD", "60000", "60000.1")
+    exchange = venue.exchange()
+    try:
+        with pytest.raises(ccxt.ExchangeError, match="EOrder:Post only order"):
+            await exchange.create_order(BTC, "limit", "buy", 0.1, 60005, {"postOnly": True})
+    finally:
+        await exchange.close()
+    assert venue.orders() == []
+
+
+async def test_fee_in_base_with_fcib(venue: FakeKraken, kraken: Any) -> None:
+    await kraken.create_order(BTC, "market", "buy", 1, None, {"oflags": "fcib"})
+    assert venue.balance("XXBT") == Decimal("3") - Decimal("0.0026")
+    assert venue.balance("ZUSD") == Decimal("100000") - Decimal("60000.1")
+
+
+async def test_viqc_buys_for_a_quote_amount(venue: FakeKraken, kraken: Any) -> None:
+    venue.set_price("XBTUSD", "59999.9", "60000")
+    await kraken.create_order(BTC, "market", "buy", 6000, None, {"oflags": "viqc"})
+    assert sent(kraken, "AddOrder")[-1]["oflags"] == "viqc,viqc"  # ccxt 4.5.90 repeats it
+    (trade,) = venue.trades()
+    assert trade.vol == Decimal("0.1") and trade.cost == Decimal("6000")
+    assert venue.orders()[0].status == "closed"
+
+
+async def test_insufficient_funds_places_nothing(venue: FakeKraken, kraken: Any) -> None:
+    with pytest.raises(ccxt.InsufficientFunds):
+        await kraken.create_order(BTC, "limit", "buy", 5, 60000)
+    with pytest.raises(ccxt.InsufficientFunds):
+        await kraken.create_order(BTC, "market", "sell", 3)
+    assert venue.orders() == []
+
+
+async def test_open_orders_hold_funds(venue: FakeKraken, kraken: Any) -> None:
+    await kraken.create_order(BTC, "limit", "buy", 1, 50000)
+    balance = await kraken.fetch_balance()
+    assert balance["USD"]["used"] == pytest.approx(50000 * 1.0026)
+    with pytest.raises(ccxt.InsufficientFunds):
+        await kraken.create_order(BTC, "limit", "buy", 1, 50000)
+
+
+async def test_order_below_minimum_or_too_precise_is_refused(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    with pytest.raises(ccxt.InvalidOrder, match="Order minimum not met"):
+        await kraken.create_order("ETH/USD", "limit", "buy", 0.001, 2000)
+    kraken.markets[BTC]["precision"]["price"] = 0.01  # let ccxt send 2 decimals
+    with pytest.raises(ccxt.ExchangeError, match="up to 1 decimals"):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000.55)
+    assert venue.orders() == []
+
+
+async def test_unknown_pair_is_a_bad_symbol(venue: FakeKraken, kraken: Any) -> None:
+    # Kraken's documented text; ccxt 4.5.90 maps only "EQuery:Invalid asset pair"
+    with pytest.raises(ccxt.ExchangeError, match="EQuery:Unknown asset pair"):
+        await kraken.private_post_addorder(
+            {"pair": "DOGEUSD", "type": "buy", "ordertype": "market", "volume": "1"}
+        )
+
+
+async def test_validate_places_nothing(venue: FakeKraken, kraken: Any) -> None:
+    answer = await kraken.private_post_addorder(
+        {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "volume": "0.1",
+         "price": "50000", "validate": "true", "cl_ord_id": "check-only"}
+    )  # fmt: skip
+    assert "txid" not in answer["result"]
+    assert answer["result"]["descr"]["order"] == "buy 0.10000000 XBTUSD @ limit 50000.0"
+    assert venue.orders() == [] and venue.order_arrivals() == {}
+
+
+# ---------------------------------------------------------------------- client ids
+@pytest.mark.parametrize(
+    "cl_ord_id",
+    ["6d1b345e-2821-40e2-ad83-4ecb18a06876", "da8e4ad59b78481c93e589746b0cf91f",
+     "arb-20240509-00010", "x"],
+)  # fmt: skip
+async def test_documented_cl_ord_id_formats_are_accepted(
+    venue: FakeKraken, kraken: Any, cl_ord_id: str
+) -> None:
+    await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"clientOrderId": cl_ord_id})
+    assert venue.order_arrivals() == {cl_ord_id: 1}
+
+
+@pytest.mark.parametrize(
+    "cl_ord_id",
+    ["nineteen-characters", "6d1b345e-2821-40e2-ad83-4ecb18a0687g",
+     "da8e4ad59b78481c93e589746b0cf91", "tab\there"],
+)  # fmt: skip
+async def test_other_cl_ord_ids_are_refused(venue: FakeKraken, kraken: Any, cl_ord_id: str) -> None:
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:cl_ord_id"):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"clientOrderId": cl_ord_id})
+    assert venue.orders() == []
+
+
+async def test_duplicate_cl_ord_id_is_refused_while_open_then_reusable(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    first = await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"clientOrderId": "dup"})
+    with pytest.raises(ccxt.ExchangeError, match="Duplicate cl_ord_id"):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"clientOrderId": "dup"})
+    await kraken.cancel_order(first["id"])
+    await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"clientOrderId": "dup"})
+    assert venue.order_arrivals() == {"dup": 2}
+
+
+async def test_duplicate_cl_ord_id_is_refused_for_ever_under_the_all_rule() -> None:
+    venue = FakeKraken(rules=Rules(cl_ord_id_unique_among="all"))
+    exchange = venue.exchange()
+    try:
+        first = await exchange.create_order(
+            BTC, "limit", "buy", 0.01, 50000, {"clientOrderId": "d"}
+        )
+        await exchange.cancel_order(first["id"])
+        with pytest.raises(ccxt.ExchangeError):
+            await exchange.create_order(BTC, "limit", "buy", 0.01, 5e4, {"clientOrderId": "d"})
+    finally:
+        await exchange.close()
+
+
+@pytest.mark.parametrize(("userref", "ok"), [(2**31 - 1, True), (-(2**31), True), (2**31, False)])
+async def test_userref_is_a_signed_32_bit_integer(
+    venue: FakeKraken, kraken: Any, userref: int, ok: bool
+) -> None:
+    call = kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"userref": userref})
+    if ok:
+        await call
+        assert venue.order_arrivals() == {str(userref): 1}
+    else:
+        with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:userref"):
+            await call
+
+
+async def test_userref_and_cl_ord_id_are_mutually_exclusive(venue: FakeKraken, kraken: Any) -> None:
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments"):
+        await kraken.create_order(
+            BTC, "limit", "buy", 0.01, 50000, {"userref": 7, "clientOrderId": "both"}
+        )
+    assert venue.orders() == []
+
+
+async def test_orders_are_found_and_cancelled_by_each_id(venue: FakeKraken, kraken: Any) -> None:
+    by_ref = await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"userref": 42})
+    by_cl = await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"clientOrderId": "c-1"})
+    plain = await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
+    assert [o["id"] for o in await kraken.fetch_open_orders(None, None, None, {"userref": 42})] == [
+        by_ref["id"]
+    ]
+    found = await kraken.fetch_open_orders(None, None, None, {"clientOrderId": "c-1"})
+    assert [(o["id"], o["clientOrderId"]) for o in found] == [(by_cl["id"], "c-1")]
+    queried = await kraken.fetch_order(by_ref["id"], None, {"userref": 42})
+    assert queried["clientOrderId"] == "42"
+    await kraken.cancel_order(None, None, {"userref": 42})
+    await kraken.cancel_order(None, None, {"clientOrderId": "c-1"})
+    await kraken.cancel_order(plain["id"])
+    assert {o.txid: o.status for o in venue.orders()} == {
+        by_ref["id"]: "canceled", by_cl["id"]: "canceled", plain["id"]: "canceled"
+    }  # fmt: skip
+    with pytest.raises(ccxt.OrderNotFound):
+        await kraken.cancel_order(plain["id"])
+
+
+async def test_query_of_an_unknown_txid(venue: FakeKraken, kraken: Any) -> None:
+    with pytest.raises(ccxt.InvalidOrder, match="Invalid order"):
+        await kraken.fetch_order("OAAAAA-BBBBB-CCCCCC")
+    lenient = FakeKraken(rules=Rules(query_unknown_txid="omit"))
+    exchange = lenient.exchange()
+    try:
+        with pytest.raises(ccxt.OrderNotFound):
+            await exchange.fetch_order("OAAAAA-BBBBB-CCCCCC")
+    finally:
+        await exchange.close()
+
+
+async def test_closed_orders_list_newest_first(venue: FakeKraken, kraken: Any) -> None:
+    a = await kraken.create_order(BTC, "market", "buy", 0.01)
+    b = await kraken.create_order(BTC, "market", "buy", 0.02)
+    closed = await kraken.fetch_closed_orders()
+    assert {o["id"] for o in closed} == {a["id"], b["id"]}
+    assert all(o["status"] == "closed" for o in closed)
+
+
+async def test_cancel_only_market_refuses_new_orders(venue: FakeKraken, kraken: Any) -> None:
+    venue.set_pair_status("XBTUSD", "cancel_only")
+    with pytest.raises(ccxt.OnMaintenance):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
