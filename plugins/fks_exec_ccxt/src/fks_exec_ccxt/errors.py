@@ -18,8 +18,17 @@ from typing import Any
 import ccxt.async_support as ccxt
 
 from fks_exec.models import ErrorCode
+from fks_exec_ccxt.raw_body import UnsafeNumber, check_body
 
-__all__ = ["SendProbe", "Verdict", "classify", "instrument", "probing", "reset"]
+__all__ = [
+    "SendProbe",
+    "UnsafeNumber",
+    "Verdict",
+    "classify",
+    "instrument",
+    "probing",
+    "reset",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class SendProbe:
     started: int = 0
     headers_sent: int = 0
     statuses: list[int] = field(default_factory=list)
+    last_body: str | None = None
+    """The text of the last answer (what ccxt parsed), for :func:`order_evidence`."""
 
     @property
     def last_request_never_left(self) -> bool:
@@ -79,7 +90,9 @@ async def _on_headers_sent(session: Any, ctx: Any, params: Any) -> None:
 
 
 def instrument(exchange: Any) -> None:
-    """Hook ``exchange`` so a :class:`SendProbe` sees every request and HTTP status.
+    """Hook ``exchange`` so a :class:`SendProbe` sees every request, HTTP status and
+    answer, and so every answer's numbers are bounded before ccxt parses them
+    (:func:`~fks_exec_ccxt.raw_body.check_body` raises :class:`UnsafeNumber`).
 
     Opens ccxt's own aiohttp session (as ccxt would on first use) and adds a trace
     config to it; an injected session (a test transport) only gets the status hook.
@@ -88,11 +101,18 @@ def instrument(exchange: Any) -> None:
 
     original = exchange.on_rest_response
 
+    venue = str(exchange.id)
+
     def on_rest_response(code: Any, reason: Any, url: Any, method: Any, *rest: Any) -> Any:
+        body = original(code, reason, url, method, *rest)
         probe = _PROBE.get()
-        if probe is not None and isinstance(code, int):
-            probe.statuses.append(code)
-        return original(code, reason, url, method, *rest)
+        if probe is not None:
+            if isinstance(code, int):
+                probe.statuses.append(code)
+            probe.last_body = body if isinstance(body, str) else None
+        if isinstance(body, str):
+            check_body(venue, body)  # before ccxt parses a single number of it
+        return body
 
     exchange.on_rest_response = on_rest_response
     fetch = exchange.fetch

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fks_exec.models import ExecutionResult
+from fks_exec.kit import BadBrokerNumber
+from fks_exec.models import ErrorCode, ExecutionResult, OrderStatus
 from fks_exec_ccxt.client_ids import echoed_client_id, venue_client_id
 from fks_exec_ccxt.mapping import to_result
 from fks_exec_ccxt.rules import MarketRules, features_of
@@ -110,11 +111,30 @@ def _methods(exchange: Any) -> list[tuple[str, Any]]:
     return methods
 
 
-def make_finder_result(plugin: str, client_order_id: str) -> Callable[[dict[str, Any], str], Any]:
-    """A ``make_result`` for :func:`find_by_client_id` that stamps our client id."""
+def make_finder_result(
+    plugin: str, client_order_id: str, venue: str = "the exchange"
+) -> Callable[[dict[str, Any], str], Any]:
+    """A ``make_result`` for :func:`find_by_client_id` that stamps our client id.
+
+    An order whose numbers no real order has (see :func:`to_result`) is found but not
+    read: its result is ``unknown``, naming the venue and the field.
+    """
 
     def build(raw: dict[str, Any], symbol: str) -> ExecutionResult:
-        result = to_result(raw, plugin=plugin, symbol=symbol)
+        try:
+            result = to_result(raw, plugin=plugin, symbol=symbol, venue=venue)
+        except BadBrokerNumber as exc:
+            return ExecutionResult(
+                plugin=plugin,
+                status=OrderStatus.UNKNOWN,
+                client_order_id=client_order_id,
+                order_id=None if raw.get("id") is None else str(raw["id"]),
+                symbol=symbol,
+                side=raw.get("side") if raw.get("side") in ("buy", "sell") else None,
+                quantity=None,
+                error=f"{exc}: found, but not a definite answer",
+                error_code=ErrorCode.UNKNOWN,
+            )
         return result.model_copy(update={"client_order_id": client_order_id})
 
     return build

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from fks_exec.kit import BadBrokerNumber, broker_decimal
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus, OrderType
 from fks_exec_ccxt.client_ids import venue_client_id
 from fks_exec_ccxt.numbers import to_decimal
@@ -216,22 +217,24 @@ def to_result(
     plugin: str,
     order: Order | None = None,
     symbol: str | None = None,
+    venue: str = "the exchange",
 ) -> ExecutionResult:
     """An :class:`ExecutionResult` from a ccxt unified order structure.
 
     Missing amounts fall back to ``order``; a fill is reported only when ccxt reports a
-    filled amount, priced by ``average``, else ``cost / filled``, else ``price``.
+    filled amount, priced by ``average``, else ``cost / filled``, else ``price``. Raises
+    :class:`~fks_exec.kit.BadBrokerNumber` (naming ``venue`` and the field) for a number
+    no real order has: negative, non-finite, 1e30 or more, or a fill above the order's
+    amount; such an answer is not a definite one (report the order unknown).
     """
-    filled = to_decimal(raw.get("filled")) or Decimal(0)
-    quantity = to_decimal(raw.get("amount")) or (order.quantity if order else None)
-    if quantity is not None and quantity <= 0:
-        quantity = order.quantity if order else None
+    filled = _number_of(raw, "filled", venue) or Decimal(0)
+    quantity = _number_of(raw, "amount", venue) or (order.quantity if order else None)
     if quantity is not None and filled > quantity:
-        quantity = filled
-    average = to_decimal(raw.get("average"))
+        raise BadBrokerNumber(f"{venue}: filled {filled} is above the order's amount {quantity}")
+    average = _number_of(raw, "average", venue)
     if filled and not average:
-        cost = to_decimal(raw.get("cost"))
-        average = cost / filled if cost else to_decimal(raw.get("price"))
+        cost = _number_of(raw, "cost", venue)
+        average = cost / filled if cost else _number_of(raw, "price", venue)
     status = _status(raw.get("status"), filled, quantity)
     if status is OrderStatus.FILLED and filled == 0:
         status = OrderStatus.CANCELED  # closed with nothing filled: e.g. an expired IOC
@@ -251,6 +254,10 @@ def to_result(
         error_code=ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
         raw={k: raw[k] for k in ("info", "fee", "fees") if raw.get(k)},
     )
+
+
+def _number_of(raw: dict[str, Any], key: str, venue: str) -> Decimal | None:
+    return broker_decimal(raw.get(key), broker=venue, field=key)
 
 
 def _status(value: Any, filled: Decimal, quantity: Decimal | None) -> OrderStatus:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fks_exec.errors import BrokerUnavailable
+from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
 from fks_exec_ccxt.errors import classify, probing, reset
 from fks_exec_ccxt.mapping import Request, to_result
+from fks_exec_ccxt.raw_body import UnsafeNumber, order_evidence
 
 if TYPE_CHECKING:
     from fks_exec_ccxt.plugin import CcxtPlugin
@@ -45,7 +47,12 @@ async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionR
         return plugin._unknown(
             order, ErrorCode.UNKNOWN, f"{exchange.id} answered without an order id"
         )
-    result = to_result(raw, plugin=plugin.name, order=order, symbol=request.symbol)
+    try:
+        result = to_result(
+            raw, plugin=plugin.name, order=order, symbol=request.symbol, venue=exchange.id
+        )
+    except BadBrokerNumber as exc:
+        return _no_answer(plugin, order, str(exc))
     if raw.get("status") is None:
         # Only acknowledged (ids, no state): read the order's real state once.
         found = await _read_back(plugin, order, request, str(raw["id"]))
@@ -67,7 +74,11 @@ async def _read_back(
         params = flags[-1] if order.stop_price is not None else flags[0]
         try:
             raw = await exchange.fetch_order(order_id, request.symbol, params)
-            return to_result(raw, plugin=plugin.name, order=order, symbol=request.symbol)
+            return to_result(
+                raw, plugin=plugin.name, order=order, symbol=request.symbol, venue=exchange.id
+            )
+        except (UnsafeNumber, BadBrokerNumber) as exc:
+            return _no_answer(plugin, order, str(exc))
         except Exception as exc:  # e.g. bybit wants an acknowledgement flag: search instead
             plugin.log.debug("read-back of %s by id failed (%s); searching", order_id, exc)
     try:
@@ -87,6 +98,8 @@ async def _failed(
     import ccxt.async_support as ccxt_async
 
     exchange = plugin.exchange
+    if isinstance(exc, UnsafeNumber):
+        return _no_answer(plugin, order, str(exc))
     verdict = classify(exc, probe)
     message = f"{type(exc).__name__}: {exc}" + (f" ({verdict.why})" if verdict.why else "")
     if nothing_left and not isinstance(exc, ccxt_async.NetworkError):
@@ -100,6 +113,10 @@ async def _failed(
         return plugin._denied(order, verdict.code, f"{exchange.id}: {message}; nothing was taken")
     if verdict.sent is None:
         return plugin._unknown(order, verdict.code, message)
+    evidence = order_evidence(probe.last_body)
+    if evidence is not None:
+        # A refusal beside an order id, a fill or a live state is no definite answer.
+        return _no_answer(plugin, order, f"{exchange.id} refused ({message}) beside {evidence}")
     if isinstance(exc, ccxt_async.InvalidOrder):
         # A reused client id is answered with InvalidOrder ("duplicate"): if the venue
         # already holds this very order, that is the answer.
@@ -121,6 +138,12 @@ async def _failed(
         error=message,
         error_code=verdict.code,
     )
+
+
+def _no_answer(plugin: CcxtPlugin, order: Order, why: str) -> ExecutionResult:
+    """``unknown`` for an answer that cannot be taken as definite, with a warning."""
+    plugin.log.warning("order %s: %s; its fate is unknown", order.client_order_id, why)
+    return plugin._unknown(order, ErrorCode.UNKNOWN, f"{why}: not a definite answer")
 
 
 async def cancel(
@@ -158,7 +181,18 @@ async def cancel(
             return _cancel_failed(plugin, order_id, where, exc)
         except ccxt_async.BaseError as exc:
             return _cancel_failed(plugin, order_id, where, exc)
-    result = to_result({**raw, "id": raw.get("id") or order_id}, plugin=plugin.name, symbol=where)
+    try:
+        result = to_result(
+            {**raw, "id": raw.get("id") or order_id},
+            plugin=plugin.name,
+            symbol=where,
+            venue=exchange.id,
+        )
+    except BadBrokerNumber as exc:
+        plugin.log.warning("cancel of %s: %s; its outcome is unknown", order_id, exc)
+        return plugin.cancel_result_for(
+            order_id, where, OrderStatus.UNKNOWN, error=f"{exc}: not a definite answer"
+        )
     if result.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
         # Many exchanges acknowledge a cancel without a final status.
         result = ExecutionResult.model_validate(

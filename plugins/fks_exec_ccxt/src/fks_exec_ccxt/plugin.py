@@ -210,7 +210,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         symbol = self._symbols.get(client_order_id) or hints.get("symbol")
         market = await self.market(symbol) if symbol else None
         rules = self.rules_of(market) if market else None
-        build = make_finder_result(self.name, client_order_id)
+        build = make_finder_result(self.name, client_order_id, str(self.exchange.id))
         return await find_by_client_id(self.exchange, market, rules, client_order_id, build)
 
     def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Mapping[str, str]:
