@@ -76,6 +76,11 @@ class Rules:
     """Inferred: ``QueryOrders`` with a txid the venue never issued answers
     ``EOrder:Invalid order`` (``error``) or leaves it out of the result (``omit``)."""
 
+    unset_userref: Literal[0, None] = 0
+    """Inferred: what order info shows as ``userref`` when none was given. The answers
+    ccxt recorded from Kraken (2024) show ``0``, which ccxt then reports as the
+    client order id ``"0"``; a later example in ccxt's source shows ``null``."""
+
     leverage_error: str = "EGeneral:Invalid arguments:leverage"
     """Inferred: the error text for a leverage not in the pair's ``leverage_buy`` /
     ``leverage_sell`` list (AssetPairs documents the lists, not the refusal)."""

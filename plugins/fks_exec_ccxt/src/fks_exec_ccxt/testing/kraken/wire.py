@@ -78,8 +78,8 @@ def _descr(spec: OrderSpec) -> dict[str, Any]:
         "pair": spec.pair.altname,
         "type": spec.side,
         "ordertype": spec.ordertype,
-        "price": _fixed(spec.price or Decimal(0), places),
-        "price2": _fixed(spec.price2 or Decimal(0), places),
+        "price": "0" if spec.price is None else _fixed(spec.price, places),
+        "price2": "0" if spec.price2 is None else _fixed(spec.price2, places),
         "leverage": f"{spec.leverage}:1" if spec.leverage is not None else "none",
         "order": description(spec),
         "close": "",
@@ -92,7 +92,7 @@ def order_json(order: Order, rules: Rules, *, with_trades: bool) -> dict[str, An
     cost_places = pair.cost_decimals
     body: dict[str, Any] = {
         "refid": None,
-        "userref": spec.userref,
+        "userref": spec.userref if spec.userref is not None else rules.unset_userref,
         "status": order.status,
         "opentm": order.opentm,
         "starttm": 0,
