@@ -88,6 +88,8 @@ class ModuleResult:
     pending: int = 0
     survivors: list[str] = field(default_factory=list)
     error: str | None = None
+    not_covered: int = 0
+    cpu_seconds: float | None = None
 
     @property
     def score(self) -> float:
@@ -142,7 +144,9 @@ def sandbox_env(sandbox: Path) -> dict[str, str]:
     """The environment that makes `sandbox`'s packages win over the editable installs."""
     roots = [sandbox / "src", *sorted(sandbox.glob("plugins/*/src"))]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([*map(str, roots), env.get("PYTHONPATH", "")])
+    # last: mutation/hypothesis_profile.py, the pytest plugin every mutant run loads
+    paths = [*map(str, roots), env.get("PYTHONPATH", ""), str(REPO / "mutation")]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -238,10 +242,32 @@ def leave_out_all_but(db: WorkDB, sample: int) -> int:
     return len(dropped)
 
 
+def run_measured(
+    command: Sequence[str], cwd: Path, env: dict[str, str], log: Path | None = None
+) -> tuple[int, float]:
+    """Run a command (its output to `log` if given); returns its exit status and the CPU
+    seconds (user + system) it and the processes it waited for used: the measure of cost
+    that a busy machine does not distort."""
+    with open(log, "wb") if log else open(os.devnull, "wb") as sink:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink if log else None)
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
+
+
 def run_module(
-    spec: ModuleSpec, settings: Settings, workdir: Path, sample: int | None = None
+    spec: ModuleSpec,
+    settings: Settings,
+    workdir: Path,
+    sample: int | None = None,
+    engine: str = "selective",
 ) -> ModuleResult:
-    """Mutate one module in its own sandbox and collect the outcome of every mutant."""
+    """Mutate one module in its own sandbox and collect the outcome of every mutant.
+
+    engine "selective" (mutation/engine.py) runs each mutant in a fork against the tests that
+    run its line; "cosmic-ray" runs every mutant in a new pytest process over all the module's
+    tests (slower by an order of magnitude; kept to compare verdicts and costs).
+    """
     result = ModuleResult(spec)
     sandbox = sandbox_of(spec, workdir)
     snapshot(sandbox)
@@ -250,35 +276,70 @@ def run_module(
     if missing:
         result.error = f"not found: {missing}; fix mutation/modules.toml"
         return result
-    started = time.monotonic()
-    baseline = subprocess.run(pytest_command(spec.tests), cwd=sandbox, env=env, capture_output=True)
-    if baseline.returncode != 0:
-        result.error = "tests fail unmutated:\n" + baseline.stdout.decode()[-3000:]
-        return result
-    timeout = settings.timeout_factor * (time.monotonic() - started) + 5.0
+    cpu = 0.0
+    timeout = 0.0
+    if engine == "cosmic-ray":
+        started = time.monotonic()
+        log = sandbox / "baseline.log"
+        code, cpu = run_measured(pytest_command(spec.tests), sandbox, env, log)
+        if code != 0:
+            result.error = "tests fail unmutated:\n" + log.read_text(errors="replace")[-3000:]
+            return result
+        timeout = settings.timeout_factor * (time.monotonic() - started) + 5.0
     config = write_config(sandbox, spec, timeout)
     session = sandbox / "session.sqlite"
     cosmic_ray = [sys.executable, "-m", "cosmic_ray.cli"]
-    subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=sandbox, check=True)
+    code, used = run_measured([*cosmic_ray, "init", str(config), str(session)], sandbox, env)
+    if code != 0:
+        result.error = f"cosmic-ray init failed (exit {code})"
+        return result
+    cpu += used
     index = SourceIndex.of((sandbox / spec.path).read_text(encoding="utf-8"))
     with use_db(str(session)) as db:
         result.left_out = mark_left_out(db, spec, settings, load_equivalents(), index)
         if sample is not None:
             result.left_out += leave_out_all_but(db, sample)
-    subprocess.run(
-        [*cosmic_ray, "exec", str(config), str(session)], cwd=sandbox, env=env, check=True
-    )
+    if engine == "cosmic-ray":
+        command = [*cosmic_ray, "exec", str(config), str(session)]
+    else:
+        command = engine_command(spec, settings, session, "pending")
+    code, used = run_measured(command, sandbox, env)
+    record_cpu(sandbox, cpu + used, engine)
+    if code != 0:
+        result.error = f"the {engine} run failed (exit {code}): see its output above"
+        return result
     return collect(result, sandbox)
 
 
-def recheck(spec: ModuleSpec, workdir: Path) -> ModuleResult:
+def engine_command(spec: ModuleSpec, settings: Settings, session: Path, only: str) -> list[str]:
+    """The command line of mutation/engine.py for one module's session."""
+    engine = REPO / "mutation" / "engine.py"
+    head = [sys.executable, str(engine), "--module", spec.path, "--session", str(session)]
+    stats = session.parent / "engine-stats.json"
+    options = ["--timeout-factor", str(settings.timeout_factor), "--only", only]
+    return [*head, *options, "--stats", str(stats), *spec.tests]
+
+
+def record_cpu(sandbox: Path, seconds: float, engine: str) -> None:
+    """Keep a module's CPU cost next to its session, for the report."""
+    text = json.dumps({"cpu_seconds": round(seconds, 1), "engine": engine})
+    (sandbox / "cpu.json").write_text(text, encoding="utf-8")
+
+
+def recorded_cpu(sandbox: Path) -> float | None:
+    """The CPU seconds of the module's last run, if it recorded them."""
+    path = sandbox / "cpu.json"
+    if not path.exists():
+        return None
+    return float(json.loads(path.read_text(encoding="utf-8"))["cpu_seconds"])
+
+
+def recheck(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleResult:
     """Run the last session's survivors again against the tests as they are now.
 
     The quick loop while killing survivors: only when the module itself is unchanged
     since that session (its mutants are numbered by position in it).
     """
-    from cosmic_ray.mutating import mutate_and_test  # type: ignore[import-untyped]
-
     result = ModuleResult(spec)
     sandbox = sandbox_of(spec, workdir)
     session = sandbox / "session.sqlite"
@@ -288,20 +349,17 @@ def recheck(spec: ModuleSpec, workdir: Path) -> ModuleResult:
     config = sandbox / "cosmic-ray.toml"
     before, saved = (sandbox / spec.path).read_text(encoding="utf-8"), session.read_bytes()
     settings_text = config.read_text(encoding="utf-8")
-    timeout = float(tomllib.loads(settings_text)["cosmic-ray"]["timeout"])
     snapshot(sandbox)
     session.write_bytes(saved)
     config.write_text(settings_text, encoding="utf-8")
     if (sandbox / spec.path).read_text(encoding="utf-8") != before:
         result.error = "the module changed since its session: run it in full"
         return result
-    os.chdir(sandbox)
-    os.environ.update(sandbox_env(sandbox))
-    command = " ".join(pytest_command(spec.tests))
-    with use_db(str(session)) as db:
-        for item, outcome in db.completed_work_items:
-            if outcome.test_outcome == TestOutcome.SURVIVED:
-                db.set_result(item.job_id, mutate_and_test(item.mutations, command, timeout))
+    command = engine_command(spec, settings, session, "survived")
+    code, _ = run_measured(command, sandbox, sandbox_env(sandbox))
+    if code != 0:
+        result.error = f"the recheck failed (exit {code}): see its output above"
+        return result
     return collect(result, sandbox)
 
 
@@ -318,6 +376,7 @@ def collect(result: ModuleResult, sandbox: Path) -> ModuleResult:
         for item, outcome in db.completed_work_items:
             tally(result, item.mutations[0], outcome, index, equivalents)
         result.pending = db.num_work_items - db.num_results
+    result.cpu_seconds = recorded_cpu(sandbox)
     return result
 
 
@@ -345,9 +404,11 @@ def tally(
         result.equivalent += 1
         return
     result.survived += 1
-    result.survivors.append(
-        survivor_entry(result.spec.path, function, operator, source, outcome.diff or "")
-    )
+    entry = survivor_entry(result.spec.path, function, operator, source, outcome.diff or "")
+    if (outcome.output or "").startswith("not covered"):
+        result.not_covered += 1
+        entry = "# not covered: no test runs this line\n" + entry
+    result.survivors.append(entry)
 
 
 def report(results: Sequence[ModuleResult], settings: Settings) -> bool:
@@ -357,7 +418,7 @@ def report(results: Sequence[ModuleResult], settings: Settings) -> bool:
         if res.survivors:
             print(f"\n===== new survivors in {res.spec.path} =====")
             print("\n".join(res.survivors))
-    print(f"\n{'module':58} killed survived equiv score  floor")
+    print(f"\n{'module':58} killed survived equiv score  floor    cpu s")
     for res in results:
         floor = max(settings.minimum_score, res.spec.score)
         if res.error:
@@ -367,10 +428,15 @@ def report(results: Sequence[ModuleResult], settings: Settings) -> bool:
         ok = res.score >= floor
         passed &= ok
         partial = f" ({res.pending} not run yet)" if res.pending else ""
+        cpu = "" if res.cpu_seconds is None else f"{res.cpu_seconds:8.0f}"
         print(
             f"{res.spec.path:58} {res.killed:6} {res.survived:8} {res.equivalent:5} "
-            f"{res.score:5.1f} {floor:5.1f} {'ok' if ok else 'BELOW'}{partial}"
+            f"{res.score:5.1f} {floor:5.1f} {'ok' if ok else 'BELOW'} {cpu}{partial}"
         )
+    costs = [res.cpu_seconds for res in results if res.cpu_seconds is not None]
+    if costs:
+        total = sum(costs)
+        print(f"CPU: {total:.0f} s for {len(costs)} modules, {total / 2 / 60:.1f} min on two cores")
     return passed
 
 
@@ -388,6 +454,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--recheck", action="store_true", help="run only the last session's survivors again"
     )
+    parser.add_argument(
+        "--engine",
+        choices=["selective", "cosmic-ray"],
+        default="selective",
+        help="selective: each mutant in a fork against the tests that run its line (default);"
+        " cosmic-ray: each in a new process against all the module's tests",
+    )
     args = parser.parse_args(argv)
     settings, table = load_table()
     chosen = args.module or list(table)
@@ -396,7 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"not in mutation/modules.toml: {unknown}; add a line there first")
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.recheck:
-        results = [recheck(table[m], args.workdir) for m in chosen]
+        results = [recheck(table[m], settings, args.workdir) for m in chosen]
         return 0 if report(results, settings) else 1
     if args.report:
         spec_of = table.__getitem__
@@ -405,7 +478,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         return 0 if report(results, settings) else 1
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        runs = pool.map(lambda m: run_module(table[m], settings, args.workdir, args.sample), chosen)
+        runs = pool.map(
+            lambda m: run_module(table[m], settings, args.workdir, args.sample, args.engine), chosen
+        )
         results = list(runs)
     return 0 if report(results, settings) else 1
 

@@ -7,7 +7,7 @@ nothing (inside type annotations, or on a `*` that is syntax rather than arithme
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def definition_spans(tree: ast.Module) -> list[tuple[int, int, str]]:
@@ -42,6 +42,40 @@ def annotation_spans(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int,
     ]
 
 
+def body_spans(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Start and end of the body of every function and lambda: code that runs when it is called.
+
+    Everything else (module and class bodies, decorators, default values) runs at import.
+    """
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first, last = node.body[0], node.body[-1]
+        elif isinstance(node, ast.Lambda):
+            first = last = node.body
+        else:
+            continue
+        end = (last.end_lineno or last.lineno, last.end_col_offset or 0)
+        spans.append(((first.lineno, first.col_offset), end))
+    return spans
+
+
+def statement_spans(tree: ast.Module) -> list[tuple[int, int]]:
+    """First and last line of every statement; of a compound one (if, for, def, except...),
+    only its header, the lines before its body."""
+    spans: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt | ast.ExceptHandler | ast.match_case):
+            continue
+        start = node.pattern.lineno if isinstance(node, ast.match_case) else node.lineno
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body:
+            spans.append((start, max(start, body[0].lineno - 1)))
+        else:
+            spans.append((start, getattr(node, "end_lineno", None) or start))
+    return spans
+
+
 def operator_spans(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Start and end of every binary operation; a `*` elsewhere (`def f(*, x)`) is syntax."""
     return [
@@ -59,13 +93,15 @@ class SourceIndex:
     definitions: list[tuple[int, int, str]]
     annotations: list[tuple[tuple[int, int], tuple[int, int]]]
     operations: list[tuple[tuple[int, int], tuple[int, int]]]
+    bodies: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    statements: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
     def of(cls, text: str) -> SourceIndex:
         """Index the source text of a module."""
         tree = ast.parse(text)
         spans = definition_spans(tree), annotation_spans(tree), operator_spans(tree)
-        return cls(text.splitlines(), *spans)
+        return cls(text.splitlines(), *spans, body_spans(tree), statement_spans(tree))
 
     def function(self, line: int) -> str:
         """The innermost class or function enclosing `line`, or <module>."""
@@ -79,6 +115,21 @@ class SourceIndex:
     def in_annotation(self, start: tuple[int, int]) -> bool:
         """Whether a mutation starting at `start` lies inside a type annotation."""
         return any(begin <= start < end for begin, end in self.annotations)
+
+    def runs_when_called(self, start: tuple[int, int]) -> bool:
+        """Whether a mutation at `start` lies in a function's (or lambda's) body, so that it
+        changes nothing until the function is called (and not at import)."""
+        return any(begin <= start <= end for begin, end in self.bodies)
+
+    def statement_lines(self, line: int) -> range:
+        """The lines of the innermost statement (or compound statement's header) holding
+        `line`: a tracer may report any of them when that statement runs."""
+        holding = [(last - first, first, last) for first, last in self.statements]
+        inside = [span for span in holding if span[1] <= line <= span[2]]
+        if not inside:
+            return range(line, line + 1)
+        _, first, last = min(inside)
+        return range(first, last + 1)
 
     def not_an_operation(self, operator: str, start: tuple[int, int]) -> bool:
         """Whether a binary-operator mutant sits on a `*` that is syntax, not arithmetic."""

@@ -1,0 +1,302 @@
+"""Test the mutants of one module's cosmic-ray session, each against only the tests it needs.
+
+Run by mutation/run.py inside a module's sandbox (cwd), with the sandbox first on PYTHONPATH:
+
+1. Warm up: import the module and collect its tests once, under coverage, which notes the
+   lines that run at import.
+2. Baseline, in a fork: run every test once, unmutated, recording (coverage with one context
+   per test) which tests run each line, each test's duration, and which tests start a
+   subprocess. The tests must pass.
+3. Each pending mutant goes by the route selection.plan_for gives it: in a fork, its functions'
+   code swapped for the mutant's (patching.py), against the tests that ran its line, fastest
+   first, stopping at the first failure; or mutated on disk against all the tests; or, when no
+   test runs its line, a survivor at once. A survivor is then run on disk against the tests
+   that start subprocesses, if there are any.
+
+Results go into the session's database as cosmic-ray's own worker would write them, so
+run.py's tally, equivalents and `--report` read them unchanged. Statistics (the routes taken
+and the CPU seconds of this process and all its children) go to `--stats` as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import json
+import random
+import resource
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import coverage
+import patching
+import pytest
+from cosmic_ray.mutating import mutate_code  # type: ignore[import-untyped]
+from cosmic_ray.plugins import get_operator  # type: ignore[import-untyped]
+from cosmic_ray.testing import run_tests  # type: ignore[import-untyped]
+from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
+from cosmic_ray.work_item import (  # type: ignore[import-untyped]
+    TestOutcome,
+    WorkerOutcome,
+    WorkResult,
+)
+from forked import output_to, run_forked
+from hypothesis_profile import PROFILE
+from selection import CoverageMap, Plan, Route, fastest_first, plan_for
+from source_index import SourceIndex
+
+NOT_PATCHED = 97  # the child found no live function to give the mutant's code
+OUTSIDE_TESTS = "<outside tests>"
+HERE = Path(__file__).resolve().parent
+PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "hypothesis_profile", "--hypothesis-seed=0"]
+PYTEST_ARGS += [f"--hypothesis-profile={PROFILE}"]
+
+
+def module_name(path: str) -> str:
+    """The import name of a source file: src/fks_exec/kit/ttl.py -> fks_exec.kit.ttl."""
+    parts = Path(path).with_suffix("").parts
+    parts = parts[parts.index("src") + 1 :]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def warm_up(path: Path, tests: Sequence[str], log: Path) -> tuple[frozenset[int], str]:
+    """Import the module and collect its tests in this process; returns the module's lines
+    that ran meanwhile and the file name its code carries. Raises RuntimeError when
+    collection fails or the module was imported from somewhere else than `path`."""
+    cov = coverage.Coverage(data_file=None, include=[str(path)], config_file=False)
+    cov.start()
+    with output_to(log):
+        code = pytest.main(["--collect-only", *PYTEST_ARGS, *tests])
+        module = importlib.import_module(module_name(str(path.relative_to(Path.cwd()))))
+    cov.stop()
+    if code != 0:
+        raise RuntimeError(f"collecting the tests failed (exit {code}); see {log}")
+    if Path(module.__file__ or "").resolve() != path:
+        raise RuntimeError(f"{module.__name__} was imported from {module.__file__}, not {path}")
+    return frozenset(cov.get_data().lines(str(path)) or ()), str(module.__file__)
+
+
+class Recorder:
+    """A pytest plugin for the baseline: one coverage context per test, its duration, and
+    whether it started a subprocess (seen through audit events)."""
+
+    SPAWNING = frozenset({"subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork"})
+
+    def __init__(self, cov: coverage.Coverage) -> None:
+        self.cov, self.current = cov, ""
+        self.durations: dict[str, float] = {}
+        self.order: list[str] = []
+        self.spawners: set[str] = set()
+
+    def audit(self, event: str, _args: object) -> None:
+        """sys.addaudithook's callback: note a test that starts a process."""
+        if self.current and event in self.SPAWNING:
+            self.spawners.add(self.current)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> object:
+        """Measure one test (setup, call and teardown) under its own context."""
+        self.current = item.nodeid
+        self.order.append(item.nodeid)
+        self.cov.switch_context(item.nodeid)
+        started = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            self.durations[item.nodeid] = time.perf_counter() - started
+            self.cov.switch_context(OUTSIDE_TESTS)
+            self.current = ""
+
+
+def baseline(path: Path, tests: Sequence[str], out: Path) -> int:
+    """Run every test once, unmutated, under coverage; write the CoverageMap to `out`."""
+    cov = coverage.Coverage(data_file=None, include=[str(path)], config_file=False)
+    recorder = Recorder(cov)
+    sys.addaudithook(recorder.audit)
+    cov.start()
+    cov.switch_context(OUTSIDE_TESTS)
+    code = pytest.main([*PYTEST_ARGS, *tests], plugins=[recorder])
+    cov.stop()
+    by_line: dict[int, set[str]] = {}
+    outside: set[int] = set()
+    for line, contexts in cov.get_data().contexts_by_lineno(str(path)).items():
+        tests_here = {c for c in contexts if c not in ("", OUTSIDE_TESTS)}
+        by_line[line] = tests_here
+        if len(tests_here) < len(contexts):
+            outside.add(line)
+    mapped = CoverageMap(
+        tests_by_line={k: frozenset(v) for k, v in by_line.items()},
+        import_lines=frozenset(outside),
+        durations=recorder.durations,
+        run_order=tuple(recorder.order),
+        spawners=frozenset(recorder.spawners),
+    )
+    out.write_text(json.dumps(mapped.to_json()), encoding="utf-8")
+    return code
+
+
+def run_in_fork(
+    changes: list[tuple[patching.CodeKey, object]],
+    functions: dict[patching.CodeKey, list[object]],
+    tests: Sequence[str],
+) -> int:
+    """The child's work for one mutant: swap the code in, run the tests, stop at a failure."""
+    if not patching.apply(changes, functions):  # type: ignore[arg-type]
+        return NOT_PATCHED
+    return pytest.main(["-x", *PYTEST_ARGS, *tests])
+
+
+class Session:
+    """One module's mutants and everything needed to test them."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.module = str(args.module)
+        self.path = Path(self.module).resolve()
+        self.tests: list[str] = list(args.tests)
+        self.factor = float(args.timeout_factor)
+        self.log = Path("mutant.log").resolve()
+        self.source = self.path.read_text(encoding="utf-8")
+        self.index = SourceIndex.of(self.source)
+        self.routes: dict[str, int] = {}
+        self.coverage = CoverageMap({})
+        self.functions: dict[patching.CodeKey, list[object]] = {}
+        self.whole_seconds = 0.0
+        self.filename = str(self.path)
+
+    def prepare(self) -> None:
+        """Warm up and run the baseline; raises RuntimeError when the tests fail unmutated."""
+        import_lines, self.filename = warm_up(self.path, self.tests, self.log)
+        self.functions = dict(patching.live_functions(self.filename))  # type: ignore[arg-type]
+        out = Path("coverage-map.json").resolve()
+        started = time.monotonic()
+        exit_ = run_forked(lambda: baseline(self.path, self.tests, out), 3600.0, self.log)
+        self.whole_seconds = time.monotonic() - started
+        if exit_.code != 0:
+            tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise RuntimeError(f"tests fail unmutated (exit {exit_.code}):\n{tail}")
+        seen = CoverageMap.from_json(json.loads(out.read_text(encoding="utf-8")))
+        self.coverage = CoverageMap(
+            seen.tests_by_line,
+            seen.import_lines | import_lines,
+            seen.durations,
+            seen.run_order,
+            seen.spawners,
+        )
+        self.check_on_disk()
+
+    def test(self, mutation: object) -> WorkResult:
+        """Make one mutant and decide its fate."""
+        operator = get_operator(mutation.operator_name)(**getattr(mutation, "operator_args", {}))  # type: ignore[attr-defined]
+        mutated = mutate_code(self.source, operator, mutation.occurrence)  # type: ignore[attr-defined]
+        if mutated is None:
+            return WorkResult(worker_outcome=WorkerOutcome.NO_TEST)
+        lines = self.source.splitlines(), mutated.splitlines()
+        diff = "\n".join(difflib.unified_diff(*lines, self.module, self.module, lineterm=""))
+        plan = plan_for(self.index, tuple(mutation.start_pos), self.coverage)  # type: ignore[attr-defined]
+        outcome, output, route = self.follow(plan, mutated)
+        if outcome == TestOutcome.SURVIVED and self.coverage.spawners:
+            outcome, output = self.on_disk(mutated, self.fastest(self.coverage.spawners))
+            route += " + subprocess tests"
+        self.routes[route] = self.routes.get(route, 0) + 1
+        if outcome == TestOutcome.SURVIVED and plan.route == Route.NOT_COVERED:
+            output = "not covered: no test runs this line"
+        return WorkResult(WorkerOutcome.NORMAL, output[-2000:], outcome, diff)
+
+    def fastest(self, tests: frozenset[str]) -> list[str]:
+        """Tests in the order the baseline ran them."""
+        return [t for t in self.coverage.run_order if t in tests]
+
+    def follow(self, plan: Plan, mutated: str) -> tuple[TestOutcome, str, str]:
+        """Run the mutant the way `plan` says: (outcome, output, route taken)."""
+        if plan.route == Route.NOT_COVERED:
+            return TestOutcome.SURVIVED, "", plan.route.value
+        if plan.route == Route.SELECTED:
+            try:
+                changes = patching.changed_functions(self.source, mutated, self.filename)
+            except (ValueError, SyntaxError):
+                changes = []
+            budget = sum(self.coverage.durations.get(t, 1.0) for t in plan.tests)
+            timeout = self.factor * budget + 5.0
+            tests = plan.tests
+            exit_ = run_forked(
+                lambda: run_in_fork(changes, self.functions, tests),  # type: ignore[arg-type]
+                timeout,
+                self.log,
+            )
+            if exit_.code != NOT_PATCHED and changes:
+                output = self.log.read_text(encoding="utf-8", errors="replace")
+                if exit_.timed_out:
+                    return TestOutcome.KILLED, "timeout", plan.route.value
+                killed = exit_.code != 0
+                return (TestOutcome.KILLED if killed else TestOutcome.SURVIVED), output, "selected"
+        outcome, output = self.on_disk(mutated, self.tests)
+        return outcome, output, Route.WHOLE.value
+
+    def on_disk(self, mutated: str, tests: Sequence[str]) -> tuple[TestOutcome, str]:
+        """Write the mutant into the module's file, run `tests` in a new process, put it back."""
+        command = [sys.executable, "-m", "pytest", "-x", *PYTEST_ARGS, *tests]
+        try:
+            self.path.write_text(mutated, encoding="utf-8")
+            timeout = self.factor * self.whole_seconds + 10.0
+            outcome, output = run_tests(shlex.join(command), timeout)
+        finally:
+            self.path.write_text(self.source, encoding="utf-8")
+        return outcome, str(output)
+
+    def check_on_disk(self) -> None:
+        """Run the fastest test the on-disk way, unmutated: raises RuntimeError when that
+        fails, since every mutant run that way would then count as killed."""
+        fastest = fastest_first(self.coverage.run_order, self.coverage)[:1]
+        outcome, output = self.on_disk(self.source, fastest)
+        if outcome != TestOutcome.SURVIVED:
+            raise RuntimeError(f"a test run in a new process fails unmutated:\n{output[-3000:]}")
+
+
+def chosen_items(db: WorkDB, only: str) -> list[object]:
+    """The work items to run: pending ones (in a seeded random order, so a session stopped
+    early is a fair sample), or those that survived last time."""
+    if only == "survived":
+        return [i for i, r in db.completed_work_items if r.test_outcome == TestOutcome.SURVIVED]
+    items = list(db.pending_work_items)
+    random.Random(0).shuffle(items)
+    return items
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and every child it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, prepare, test every chosen mutant, write the statistics."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--session", required=True, type=Path)
+    parser.add_argument("--timeout-factor", type=float, default=3.0)
+    parser.add_argument("--only", choices=["pending", "survived"], default="pending")
+    parser.add_argument("--stats", type=Path, required=True)
+    parser.add_argument("tests", nargs="+")
+    args = parser.parse_args(argv)
+    session = Session(args)
+    try:
+        session.prepare()
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    with use_db(str(args.session), WorkDB.Mode.open) as db:
+        items = chosen_items(db, args.only)
+        for item in items:
+            db.set_result(item.job_id, session.test(item.mutations[0]))
+    stats = {"mutants": len(items), "routes": session.routes, "cpu_seconds": cpu_seconds()}
+    args.stats.write_text(json.dumps(stats, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

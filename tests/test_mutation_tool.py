@@ -1,0 +1,313 @@
+"""The mutation tool's own logic (mutation/): which tests a mutant runs, how a mutant is put
+into a running process, and the forked runs. A wrong choice here would count a mutant as
+survived or killed without the tests having decided it, so each case is pinned."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import types
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "mutation"))
+
+import forked  # noqa: E402
+import patching  # noqa: E402
+from cosmic_ray.work_db import WorkDB, use_db  # noqa: E402
+from cosmic_ray.work_item import WorkerOutcome, WorkResult  # noqa: E402
+from selection import CoverageMap, Route, fastest_first, plan_for  # noqa: E402
+from source_index import SourceIndex  # noqa: E402
+
+TOY = '''\
+"""A module to mutate."""
+
+LIMIT = 10
+
+
+def clamp(x: int, floor: int = 0) -> int:
+    if x > LIMIT:
+        return LIMIT
+    total = (
+        x
+        + floor
+    )
+    return total
+
+
+def unused(x: int) -> int:
+    return x + 1
+
+
+def make_adder(n: int):
+    def add(x: int) -> int:
+        return x + n
+
+    return add
+
+
+class Box:
+    size = LIMIT + 1
+
+    def grow(self, by: int) -> int:
+        return self.size + by
+'''
+
+
+def line_of(text: str, source: str = TOY) -> int:
+    """The 1-based line of the first line of TOY containing `text`."""
+    return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+def position(text: str, source: str = TOY) -> tuple[int, int]:
+    """(line, column) where `text` starts in TOY."""
+    line = line_of(text, source)
+    return line, source.splitlines()[line - 1].index(text)
+
+
+def covered(**tests_by_text: list[str]) -> CoverageMap:
+    """A coverage map in which the line holding each key's text ran the given tests."""
+    by_line = {line_of(text.replace("_", " ")): frozenset(t) for text, t in tests_by_text.items()}
+    return CoverageMap(tests_by_line=by_line)
+
+
+INDEX = SourceIndex.of(TOY)
+
+
+def test_a_mutant_in_a_function_body_runs_only_the_tests_that_ran_its_line() -> None:
+    cov = CoverageMap(
+        tests_by_line={line_of("if x > LIMIT"): frozenset({"t::slow", "t::fast"})},
+        durations={"t::slow": 2.0, "t::fast": 0.1},
+    )
+    plan = plan_for(INDEX, position("x > LIMIT"), cov)
+    assert plan.route is Route.SELECTED
+    assert plan.tests == ("t::fast", "t::slow")
+
+
+def test_a_line_no_test_runs_is_not_covered() -> None:
+    cov = CoverageMap(tests_by_line={line_of("if x > LIMIT"): frozenset({"t::a"})})
+    assert plan_for(INDEX, position("x + 1"), cov).route is Route.NOT_COVERED
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["LIMIT = 10", "floor: int = 0", "size = LIMIT + 1"],
+    ids=["module constant", "default value", "class attribute"],
+)
+def test_code_that_runs_at_import_runs_against_every_test(where: str) -> None:
+    cov = CoverageMap(tests_by_line={line_of(where): frozenset({"t::a"})})
+    start = position(where.split()[-1]) if where != "floor: int = 0" else position("0)")
+    assert plan_for(INDEX, start, cov).route is Route.WHOLE
+
+
+def test_a_function_body_line_that_ran_at_import_runs_against_every_test() -> None:
+    line = line_of("return x + 1")
+    cov = CoverageMap(tests_by_line={line: frozenset({"t::a"})}, import_lines=frozenset({line}))
+    assert plan_for(INDEX, position("x + 1"), cov).route is Route.WHOLE
+
+
+def test_a_statement_over_several_lines_is_covered_by_any_of_its_lines() -> None:
+    # the tracer may report only the line of `+ floor`; the mutant sits on `x`'s line
+    cov = CoverageMap(tests_by_line={line_of("+ floor"): frozenset({"t::a"})})
+    plan = plan_for(INDEX, (line_of("total = ("), 8), cov)
+    assert plan.route is Route.SELECTED
+    assert plan.tests == ("t::a",)
+    # and a neighbouring statement's tests are not borrowed
+    assert plan_for(INDEX, position("x > LIMIT"), cov).route is Route.NOT_COVERED
+
+
+def test_tests_that_start_a_subprocess_are_not_run_in_the_fork() -> None:
+    line = line_of("if x > LIMIT")
+    cov = CoverageMap(
+        tests_by_line={line: frozenset({"t::cli", "t::unit"})}, spawners=frozenset({"t::cli"})
+    )
+    assert plan_for(INDEX, position("x > LIMIT"), cov).tests == ("t::unit",)
+    only_spawner = CoverageMap(tests_by_line={line: frozenset({"t::cli"})}, spawners={"t::cli"})  # type: ignore[arg-type]
+    assert plan_for(INDEX, position("x > LIMIT"), only_spawner).route is Route.NOT_COVERED
+
+
+@given(st.dictionaries(st.sampled_from("abcdefgh"), st.floats(0, 10), min_size=1))
+def test_fastest_first_orders_every_test_by_duration(durations: dict[str, float]) -> None:
+    cov = CoverageMap(tests_by_line={}, durations=durations, run_order=tuple(sorted(durations)))
+    ordered = fastest_first(list(durations) * 2, cov)
+    assert sorted(ordered) == sorted(durations)  # each once
+    times = [durations[t] for t in ordered]
+    assert times == sorted(times)
+
+
+def test_the_coverage_map_survives_its_json_form() -> None:
+    cov = CoverageMap(
+        tests_by_line={3: frozenset({"a", "b"})},
+        import_lines=frozenset({1}),
+        durations={"a": 0.5},
+        run_order=("a", "b"),
+        spawners=frozenset({"b"}),
+    )
+    assert CoverageMap.from_json(json.loads(json.dumps(cov.to_json()))) == cov
+
+
+def load_toy(tmp_path: Path, source: str = TOY) -> types.ModuleType:
+    path = tmp_path / "toy_module.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("toy_module", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_swapping_code_changes_every_reference_to_the_function(tmp_path: Path) -> None:
+    toy = load_toy(tmp_path)
+    clamp, adder_before = toy.clamp, toy.make_adder(1)  # references taken before the swap
+    mutated = TOY.replace("if x > LIMIT:", "if x < LIMIT:").replace("x + n", "x - n")
+    changes = patching.changed_functions(TOY, mutated, toy.__file__)
+    assert {key[0] for key, _ in changes} == {"clamp", "make_adder", "make_adder.<locals>.add"}
+    assert clamp(3) == 3 and adder_before(5) == 6
+    assert patching.apply(changes, patching.live_functions(toy.__file__)) == 3
+    assert clamp(3) == 10 and toy.clamp(3) == 10
+    assert toy.make_adder(1)(5) == 4  # a closure made after the swap
+    assert adder_before(5) == 4  # and one made before (a decorator's wrapper, say)
+
+
+def test_swapping_code_reaches_methods_and_leaves_other_functions(tmp_path: Path) -> None:
+    toy = load_toy(tmp_path)
+    box, unused = toy.Box(), toy.unused
+    mutated = TOY.replace("self.size + by", "self.size - by")
+    changes = patching.changed_functions(TOY, mutated, toy.__file__)
+    assert patching.apply(changes, patching.live_functions(toy.__file__)) == 1
+    assert box.grow(1) == 10
+    assert unused.__code__ is toy.unused.__code__ and unused(1) == 2
+
+
+def test_a_mutant_of_module_code_changes_no_function() -> None:
+    mutated = TOY.replace("LIMIT = 10", "LIMIT = 11").replace("size = LIMIT + 1", "size = 0")
+    assert patching.changed_functions(TOY, mutated, "toy.py") == []
+
+
+def test_a_mutant_that_changes_which_functions_exist_is_refused() -> None:
+    mutated = TOY.replace("def unused", "def renamed")
+    with pytest.raises(ValueError, match="other functions"):
+        patching.changed_functions(TOY, mutated, "toy.py")
+
+
+def test_a_forked_run_reports_its_exit_code_and_output(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+
+    def body() -> int:
+        print("from the child")
+        return 3
+
+    assert forked.run_forked(body, 30, log).code == 3
+    assert "from the child" in log.read_text()
+
+
+def test_a_forked_run_that_raises_is_a_crash_with_its_traceback(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+
+    def body() -> int:
+        raise LookupError("boom")
+
+    assert forked.run_forked(body, 30, log).code == forked.CRASHED
+    assert "LookupError: boom" in log.read_text()
+
+
+def test_a_forked_run_past_its_time_is_killed_with_what_it_started(tmp_path: Path) -> None:
+    log, pid_file = tmp_path / "log", tmp_path / "pid"
+
+    def body() -> int:
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        pid_file.write_text(str(sleeper.pid))
+        time.sleep(60)
+        return 0
+
+    exit_ = forked.run_forked(body, 1.0, log)
+    assert exit_.timed_out
+    sleeper = int(pid_file.read_text())
+    for _ in range(100):  # the kill is asynchronous; init reaps the orphan soon after
+        try:
+            os.kill(sleeper, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the process the run started outlived the timeout")
+
+
+TOY_TESTS = """\
+from toy_pkg.calc import clamp
+
+def test_clamp_caps():
+    assert clamp(11) == 10
+
+def test_clamp_passes_small_values():
+    assert clamp(3) == 3
+"""
+
+
+def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
+    """End to end on a toy project: a mutant killed in a fork, one surviving there, one on
+    a line no test runs, and an import-time one killed on disk."""
+    (tmp_path / "src" / "toy_pkg").mkdir(parents=True)
+    (tmp_path / "src" / "toy_pkg" / "__init__.py").write_text("")
+    (tmp_path / "src" / "toy_pkg" / "calc.py").write_text(TOY)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_calc.py").write_text(TOY_TESTS)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "-p no:fks_exec"\n'  # the toy needs no plugin
+    )
+    module = "src/toy_pkg/calc.py"
+    config = tmp_path / "cosmic-ray.toml"
+    config.write_text(
+        textwrap.dedent(f"""\
+        [cosmic-ray]
+        module-path = "{module}"
+        timeout = 10.0
+        excluded-modules = []
+        test-command = "true"
+        [cosmic-ray.distributor]
+        name = "local"
+        """)
+    )
+    session = tmp_path / "session.sqlite"
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path / 'src'}{os.pathsep}{REPO / 'mutation'}")
+    cosmic_ray = [sys.executable, "-m", "cosmic_ray.cli"]
+    subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=tmp_path, check=True)
+    keep = {  # (line, operator) of the mutants this test judges; the rest are skipped
+        (line_of("if x > LIMIT"), "core/ReplaceComparisonOperator_Gt_GtE"): "survived",
+        (line_of("if x > LIMIT"), "core/ReplaceComparisonOperator_Gt_Lt"): "killed",
+        (line_of("return x + 1"), "core/ReplaceBinaryOperator_Add_Sub"): "survived",
+        (line_of("LIMIT = 10"), "core/NumberReplacer"): "killed",
+    }
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        chosen = {}
+        for item in db.work_items:
+            (mutation,) = item.mutations
+            key = (mutation.start_pos[0], mutation.operator_name)
+            if key in keep:
+                chosen[item.job_id] = key
+            else:
+                db.set_result(item.job_id, WorkResult(WorkerOutcome.SKIPPED))
+    assert set(chosen.values()) == set(keep)
+    stats = tmp_path / "stats.json"
+    engine = [sys.executable, str(REPO / "mutation" / "engine.py"), "--module", module]
+    arguments = ["--session", str(session), "--stats", str(stats), "tests/test_calc.py"]
+    subprocess.run([*engine, *arguments], cwd=tmp_path, env=env, check=True, timeout=120)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        verdicts = {chosen[i.job_id]: r for i, r in db.completed_work_items if i.job_id in chosen}
+    for key, expected in keep.items():
+        assert verdicts[key].test_outcome.value == expected, (key, verdicts[key].output)
+    uncovered = (line_of("return x + 1"), "core/ReplaceBinaryOperator_Add_Sub")
+    assert verdicts[uncovered].output.startswith("not covered")
+    whole = sum(1 for key in chosen.values() if key[0] == line_of("LIMIT = 10"))
+    routes = json.loads(stats.read_text())["routes"]
+    assert routes == {"selected": 2, "not covered": 1, "whole": whole}
+    assert (tmp_path / module).read_text() == TOY  # the file is put back
