@@ -8,6 +8,8 @@ static cases in ``test_kraken_fake_static.py``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -15,6 +17,8 @@ from urllib.parse import parse_qsl
 
 import ccxt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fks_exec_ccxt.testing.kraken import FakeKraken, Rules
 from fks_exec_ccxt.testing.kraken.signing import sign
@@ -384,3 +388,58 @@ async def test_cancel_only_market_refuses_new_orders(venue: FakeKraken, kraken: 
     venue.set_pair_status("XBTUSD", "cancel_only")
     with pytest.raises(ccxt.OnMaintenance):
         await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
+
+
+# ---------------------------------------------------------------------- property
+STEP = st.one_of(
+    st.tuples(st.just("quote"), st.integers(59900, 60100), st.integers(0, 30), st.integers(0, 30)),
+    st.tuples(st.sampled_from(["market", "limit", "ioc"]), st.sampled_from(["buy", "sell"]),
+              st.integers(1, 30), st.integers(-50, 50)),
+)  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(STEP, min_size=1, max_size=10))
+def test_fills_respect_orders_depth_and_balances(steps: list[tuple[Any, ...]]) -> None:
+    """Whatever the orders and quotes: no order fills past its volume, no quote fills past
+    its depth, no balance goes negative, and the cash moves by exactly the fills and fees."""
+
+    async def run() -> None:
+        venue = FakeKraken(balances={"ZUSD": "50000", "XXBT": "1"})
+        venue.set_price("XBTUSD", "60000", "60000.1", ask_size="1", bid_size="1")
+        depth = {"buy": Decimal("1"), "sell": Decimal("1")}
+        seen = 0
+        exchange = venue.exchange()
+        try:
+            await exchange.load_markets()
+            for step in steps:
+                if step[0] == "quote":
+                    _, bid, bid_tenths, ask_tenths = step
+                    depth = {"buy": Decimal(ask_tenths) / 10, "sell": Decimal(bid_tenths) / 10}
+                    seen = len(venue.trades())
+                    venue.set_price("XBTUSD", bid, Decimal(bid) + Decimal("0.1"), bid,
+                                    bid_size=depth["sell"], ask_size=depth["buy"])  # fmt: skip
+                else:
+                    kind, side, tenths, offset = step
+                    price = 60000 + offset if kind != "market" else None
+                    params = {"timeInForce": "IOC"} if kind == "ioc" else {}
+                    ccxt_kind = "market" if kind == "market" else "limit"
+                    with contextlib.suppress(ccxt.InsufficientFunds):
+                        await exchange.create_order(
+                            BTC, ccxt_kind, side, tenths / 10, price, params
+                        )
+                since = venue.trades()[seen:]
+                for s in ("buy", "sell"):
+                    assert sum((t.vol for t in since if t.side == s), Decimal(0)) <= depth[s]
+                assert all(o.vol_exec <= o.spec.volume for o in venue.orders())
+                assert venue.balance("ZUSD") >= 0 and venue.balance("XXBT") >= 0
+            trades = venue.trades()
+            signed = sum((t.vol if t.side == "buy" else -t.vol for t in trades), Decimal(0))
+            paid = sum((t.cost if t.side == "buy" else -t.cost for t in trades), Decimal(0))
+            fees = sum((t.fee for t in trades), Decimal(0))
+            assert venue.balance("XXBT") == 1 + signed
+            assert venue.balance("ZUSD") == 50000 - paid - fees
+        finally:
+            await exchange.close()
+
+    asyncio.run(run())

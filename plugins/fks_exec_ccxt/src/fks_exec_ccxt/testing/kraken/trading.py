@@ -247,7 +247,10 @@ class Trading:
         if spec.is_margin:
             return order.remaining
         if spec.side == "sell":
-            return self.account.cash.get(spec.pair.base, ZERO)
+            base = self.account.cash.get(spec.pair.base, ZERO)
+            if wire.fee_currency(spec, self.rules) == "base":
+                return base / (1 + spec.pair.taker_fee_pct / 100)
+            return base
         cash = self.account.cash.get(spec.pair.quote, ZERO)
         return cash / (price * (1 + spec.pair.taker_fee_pct / 100))
 
