@@ -384,6 +384,28 @@ async def test_closed_orders_list_newest_first(venue: FakeKraken, kraken: Any) -
     assert all(o["status"] == "closed" for o in closed)
 
 
+async def test_trades_are_attached_and_listed(venue: FakeKraken, kraken: Any) -> None:
+    venue.set_price("XBTUSD", "60000", "60000.1", ask_size="0.3")
+    order = await kraken.create_order(BTC, "limit", "buy", 0.5, 60001)
+    venue.set_price("XBTUSD", "59000", "60000.5", ask_size="1")
+    fetched = await kraken.fetch_order(order["id"])
+    trade_ids = [t["id"] for t in fetched["trades"]]
+    assert trade_ids == [t.trade_id for t in venue.trades()] and len(trade_ids) == 2
+    trades = await kraken.fetch_order_trades(order["id"], BTC, None, None, {"trades": trade_ids})
+    assert sorted(t["amount"] for t in trades) == [0.2, 0.3]
+    assert {t["order"] for t in trades} == {order["id"]}
+    mine = await kraken.fetch_my_trades(BTC)
+    assert sorted(t["id"] for t in mine) == sorted(trade_ids)
+
+
+async def test_cancel_all_cancels_every_open_order(venue: FakeKraken, kraken: Any) -> None:
+    for _ in range(3):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
+    await kraken.create_order(BTC, "market", "buy", 0.01)
+    await kraken.cancel_all_orders()
+    assert [o.status for o in venue.orders()] == ["canceled"] * 3 + ["closed"]
+
+
 async def test_cancel_only_market_refuses_new_orders(venue: FakeKraken, kraken: Any) -> None:
     venue.set_pair_status("XBTUSD", "cancel_only")
     with pytest.raises(ccxt.OnMaintenance):

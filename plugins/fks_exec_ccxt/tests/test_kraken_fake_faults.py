@@ -17,7 +17,7 @@ import pytest
 from fks_exec.testing.faults import FaultInjection
 from fks_exec_ccxt.testing.aiohttp_transport import HttpResponse
 from fks_exec_ccxt.testing.kraken import Credentials, FakeKraken
-from fks_exec_ccxt.testing.loopback import LoopbackServer, point_exchange_at, refusing_url
+from fks_exec_ccxt.testing.loopback import LoopbackServer, blackhole, refusing_url
 
 BTC = "BTC/USD"
 TIMEOUT_MS = 300
@@ -133,19 +133,13 @@ async def test_cut_body_in_process_is_an_exchange_error_after_the_venue_acted(
 # ---------------------------------------------------------------------- loopback
 @pytest.fixture
 async def server(venue: FakeKraken) -> AsyncIterator[LoopbackServer]:
-    async with LoopbackServer(venue.handle) as running:
+    async with venue.serve() as running:
         yield running
 
 
 def real_kraken(venue: FakeKraken, url: str) -> Any:
     """A ccxt kraken object with its own real aiohttp session, sending to ``url``."""
-    import ccxt.async_support as ccxt_async
-
-    exchange = ccxt_async.kraken(
-        {"apiKey": venue.credentials.api_key, "secret": venue.credentials.secret,
-         "timeout": TIMEOUT_MS}
-    )  # fmt: skip
-    return point_exchange_at(exchange, url)
+    return venue.exchange_at(url, timeout=TIMEOUT_MS)
 
 
 async def test_orders_work_over_real_http(venue: FakeKraken, server: LoopbackServer) -> None:
@@ -181,6 +175,17 @@ async def test_refused_connection_on_a_real_socket(venue: FakeKraken) -> None:
             await exchange.fetch_balance()
     finally:
         await exchange.close()
+
+
+async def test_connect_that_hangs_is_a_timeout_with_nothing_sent(venue: FakeKraken) -> None:
+    with blackhole() as url:
+        exchange = real_kraken(venue, url)
+        try:
+            with pytest.raises(ccxt.RequestTimeout):
+                await exchange.fetch_balance()
+        finally:
+            await exchange.close()
+    assert venue.orders() == []
 
 
 def test_every_kraken_fake_module_stays_small() -> None:

@@ -196,6 +196,23 @@ def query_trades(trading: Trading, payload: dict[str, Any]) -> Any:
     return {t: wire.trade_json(trading.trades[t]) for t in wanted if t in trading.trades}
 
 
+def trades_history(trading: Trading, payload: dict[str, Any]) -> Any:
+    """POST TradesHistory (``start`` filter): newest first, 50 a page, with ``count``."""
+    trades = list(trading.trades.values())
+    if payload.get("start") is not None:
+        trades = [t for t in trades if t.time >= float(payload["start"])]
+    newest = trades[::-1]
+    return {"trades": {t.trade_id: wire.trade_json(t) for t in newest[:50]}, "count": len(newest)}
+
+
+def cancel_all(trading: Trading, payload: dict[str, Any]) -> Any:
+    """POST CancelAll: every open order; ``count`` of them."""
+    live = [o for o in trading.orders.values() if o.is_open]
+    for order in live:
+        order.close("canceled", trading.clock(), "User requested")
+    return {"count": len(live)}
+
+
 PUBLIC: dict[str, Route] = {
     "/0/public/Time": server_time,
     "/0/public/SystemStatus": system_status,
@@ -214,4 +231,6 @@ PRIVATE: dict[str, Route] = {
     "/0/private/ClosedOrders": closed_orders,
     "/0/private/OpenPositions": open_positions,
     "/0/private/QueryTrades": query_trades,
+    "/0/private/TradesHistory": trades_history,
+    "/0/private/CancelAll": cancel_all,
 }

@@ -29,6 +29,7 @@ from fks_exec_ccxt.testing.kraken.pairs import DEFAULT_PAIRS, Pair
 from fks_exec_ccxt.testing.kraken.rules import Rules
 from fks_exec_ccxt.testing.kraken.signing import Credentials, NonceGuard
 from fks_exec_ccxt.testing.kraken.trading import Trading
+from fks_exec_ccxt.testing.loopback import LoopbackServer, point_exchange_at
 
 __all__ = ["DEFAULT_BALANCES", "FakeKraken"]
 
@@ -101,6 +102,22 @@ class FakeKraken:
         exchange = ccxt_async.kraken(settings)
         self.attach(exchange)
         return exchange
+
+    def serve(self) -> LoopbackServer:
+        """A real HTTP server on 127.0.0.1 for this venue: ``async with venue.serve() as s:``."""
+        return LoopbackServer(self.handle)
+
+    def exchange_at(self, url: str, **config: Any) -> Any:
+        """A ``ccxt.async_support.kraken`` with its own real aiohttp session, sending to ``url``.
+
+        For transport faults on real sockets (``url`` from :meth:`serve`, or
+        ``loopback.refusing_url()`` / ``loopback.blackhole()``). ``config`` as in
+        :meth:`exchange`; set ``timeout`` (ms) short.
+        """
+        import ccxt.async_support as ccxt_async
+
+        settings = {"apiKey": self.credentials.api_key, "secret": self.credentials.secret, **config}
+        return point_exchange_at(ccxt_async.kraken(settings), url)
 
     # ------------------------------------------------------------------ market and state
     def set_price(
