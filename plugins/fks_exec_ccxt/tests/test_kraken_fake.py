@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fks_exec_ccxt.testing.kraken import FakeKraken, Rules
+from fks_exec_ccxt.testing.kraken import DEFAULT_PAIRS, FakeKraken, Rules
 from fks_exec_ccxt.testing.kraken.signing import sign
 
 BTC = "BTC/USD"
@@ -253,6 +254,20 @@ async def test_order_below_minimum_or_too_precise_is_refused(
     with pytest.raises(ccxt.ExchangeError, match="up to 1 decimals"):
         await kraken.create_order(BTC, "limit", "buy", 0.01, 50000.55)
     assert venue.orders() == []
+
+
+async def test_price_off_the_tick_or_cost_below_costmin_is_refused() -> None:
+    venue = FakeKraken(pairs=[replace(DEFAULT_PAIRS[0], tick_size=Decimal("0.5"))])
+    exchange = venue.exchange()
+    try:
+        with pytest.raises(ccxt.ExchangeError, match=r"multiple of 0\.5"):
+            await exchange.create_order(BTC, "limit", "buy", 0.01, 50000.3)
+        await exchange.create_order(BTC, "limit", "buy", 0.01, 50000.5)
+        with pytest.raises(ccxt.ExchangeError, match="Cost minimum not met"):
+            await exchange.create_order(BTC, "limit", "buy", 0.0001, 4000)  # 0.40 < 0.5
+    finally:
+        await exchange.close()
+    assert [o.spec.price for o in venue.orders()] == [Decimal("50000.5")]
 
 
 async def test_unknown_pair_is_a_bad_symbol(venue: FakeKraken, kraken: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "CANCEL_ONLY",
+    "COST_MINIMUM_NOT_MET",
     "INSUFFICIENT_FUNDS",
     "INSUFFICIENT_MARGIN",
     "INVALID_ARGUMENTS",
@@ -40,6 +41,8 @@ UNKNOWN_ORDER = "EOrder:Unknown order"
 INSUFFICIENT_FUNDS = "EOrder:Insufficient funds"
 INSUFFICIENT_MARGIN = "EOrder:Insufficient margin"
 MINIMUM_NOT_MET = "EOrder:Order minimum not met"
+COST_MINIMUM_NOT_MET = "EOrder:Cost minimum not met"
+"""Inferred text: an order whose cost is below the pair's ``costmin``."""
 INVALID_PRICE = "EOrder:Invalid price"
 UNAVAILABLE = "EService:Unavailable"
 CANCEL_ONLY = "EService:Market in cancel_only mode"

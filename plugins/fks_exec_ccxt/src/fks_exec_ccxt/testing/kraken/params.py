@@ -106,6 +106,7 @@ def read_order(
     volume = _volume(payload, pair, quote="viqc" in flags)
     price, price2 = _prices(payload, pair, ordertype)
     tif = _choice(payload, "timeinforce", ("GTC", "IOC", "GTD"), default="GTC")
+    _check_cost(pair, volume, price2 if price2 is not None else price, quote="viqc" in flags)
     userref, cl_ord_id = _ids(payload, rules)
     for unmodelled in ("starttm", "close[ordertype]", "displayvol"):
         if str(payload.get(unmodelled, "0")) not in ("0", ""):
@@ -213,6 +214,16 @@ def _volume(payload: Mapping[str, Any], pair: Pair, *, quote: bool) -> Decimal:
     return volume
 
 
+def _check_cost(pair: Pair, volume: Decimal, price: Decimal | None, *, quote: bool) -> None:
+    """Documented: ``costmin`` is the "minimum order cost (in quote currency)"; an order
+    whose cost at its own price is below it is refused (``EOrder:Cost minimum not met``,
+    text inferred). A market order's cost is unknown here: only ``ordermin`` applies."""
+    if quote or price is None:
+        return
+    if volume * price < pair.costmin:
+        raise KrakenError(errors.COST_MINIMUM_NOT_MET)
+
+
 def _price(payload: Mapping[str, Any], name: str, pair: Pair) -> Decimal:
     price = _decimal(payload, name)
     if _places(price) > pair.pair_decimals:
@@ -221,6 +232,9 @@ def _price(payload: Mapping[str, Any], name: str, pair: Pair) -> Decimal:
             f"{errors.INVALID_PRICE}:{pair.pair_id} price can only be specified up to "
             f"{pair.pair_decimals} decimals."
         )
+    if pair.tick_size and price % pair.tick_size:
+        # documented: tick_size is the "minimum price increment"; the text is inferred
+        raise KrakenError(f"{errors.INVALID_PRICE}:Price must be a multiple of {pair.tick_size}")
     return price
 
 
