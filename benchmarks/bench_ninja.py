@@ -11,6 +11,7 @@ least any client can do. Ratios are taken in the same run, alternating sides.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 import uuid
@@ -35,19 +36,27 @@ class _Peer:
 
     def __init__(self) -> None:
         self.server: asyncio.base_events.Server | None = None
+        self.handlers: set[asyncio.Task[None]] = set()
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return int(self.server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        """Stop listening and wait for every connection's handler to end (each ends
+        when its client closes), so nothing is cancelled while reading."""
         if self.server is not None:
             self.server.close()
+            await asyncio.wait_for(asyncio.gather(*self.handlers), 5)
+            await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
         writer.write(_value("ATI", "True") + _value("Orders|Sim101", ""))
         buffer = b""
-        with __import__("contextlib").suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError):
             while chunk := await reader.read(262_144):
                 buffer += chunk
                 parts = buffer.split(b"\x00")
@@ -158,7 +167,7 @@ async def _run() -> tuple[float, float, float, float]:
         raw_rates.append(raw_rate)
     await plugin.close()
     writer.close()
-    raw.task.cancel()
+    await raw.task  # ends at the end of the stream: the peer closes once we did
     await peer.stop()
     median = statistics.median
     return median(ratios), median(raws), median(rates), median(raw_rates)

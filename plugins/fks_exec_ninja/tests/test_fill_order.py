@@ -108,10 +108,11 @@ def test_a_market_order_is_answered_with_its_final_truth_whatever_the_push_order
                 waiters.on_batch()
 
         feeder = asyncio.ensure_future(feed())
-        how = await waiters.order(
+        how, seen = await waiters.order(
             "X", settled, quantity=Decimal(quantity), timeout_s=5, agree_s=0.05
         )
-        result = result_for(values, "X", plugin="ninja", order=order)  # what the plugin sees
+        # What the plugin answers: the values that settled the wait, else the latest.
+        result = result_for(values, "X", plugin="ninja", order=order, seen=seen)
         await feeder
         assert result is not None, how
         assert (result.status, result.filled_quantity) == (status, final_filled), how

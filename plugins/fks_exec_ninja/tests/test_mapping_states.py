@@ -154,9 +154,9 @@ def test_results_from_values() -> None:
     assert unknown is not None and unknown.status is OrderStatus.UNKNOWN and unknown.side is None
     odd = result_for({"OrderStatus|X": "Something"}, "X", plugin="ninja", order=order)
     assert odd is not None and odd.status is OrderStatus.ACCEPTED
-    assert observe({"Filled|X": "nan", "AvgFillPrice|X": "x"}, "X") == Observed(
-        None, Decimal(0), None
-    )
+    bad = observe({"Filled|X": "nan", "AvgFillPrice|X": "x"}, "X")
+    assert (bad.state, bad.filled, bad.average) == (None, Decimal(0), None)
+    assert bad.bad is not None and "NinjaTrader: Filled|X" in bad.bad
     assert parse_state(" Part Filled ") == "partfilled"
 
 

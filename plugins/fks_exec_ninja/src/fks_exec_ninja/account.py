@@ -8,6 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
 from fks_exec.errors import BrokerUnavailable, OrderDenied
+from fks_exec.kit import BadBrokerNumber, broker_decimal
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
@@ -20,7 +21,7 @@ from fks_exec.models import (
 )
 from fks_exec_ninja.codec import COMMAND
 from fks_exec_ninja.mapping import check_name, close_position_command
-from fks_exec_ninja.states import observe
+from fks_exec_ninja.states import BROKER, logger, observe
 
 if TYPE_CHECKING:
     from fks_exec_ninja.plugin import NinjaPlugin
@@ -74,7 +75,9 @@ def health(plugin: NinjaPlugin) -> HealthStatus:
 
 
 def positions(plugin: NinjaPlugin) -> list[Position]:
-    """``MarketPosition|<instrument>|<account>`` values that are not zero."""
+    """``MarketPosition|<instrument>|<account>`` values that are not zero. Raises
+    :class:`~fks_exec.kit.BadBrokerNumber` (naming the key) for a position or average
+    that is not a number a real position has: no position is left out silently."""
     account = plugin.config.account
     values = plugin.ati.values
     reverse = {v: k for k, v in plugin.config.symbols.items()}
@@ -83,17 +86,15 @@ def positions(plugin: NinjaPlugin) -> list[Position]:
         parts = key.split("|")
         if parts[0] != "MarketPosition" or len(parts) != 3 or parts[2] != account:
             continue
-        try:
-            quantity = Decimal(value)
-            average = Decimal(values.get(f"AvgEntryPrice|{parts[1]}|{account}", "0"))
-        except ArithmeticError:
-            continue
-        if quantity and quantity.is_finite():
+        quantity = broker_decimal(value, broker=BROKER, field=key, allow_negative=True)
+        average_key = f"AvgEntryPrice|{parts[1]}|{account}"
+        average = broker_decimal(values.get(average_key), broker=BROKER, field=average_key)
+        if quantity:
             result.append(
                 Position(
                     symbol=reverse.get(parts[1], parts[1]),
                     quantity=quantity,
-                    average_price=average if average > 0 else None,
+                    average_price=average if average else None,
                     account=account,
                 )
             )
@@ -111,12 +112,13 @@ async def market_data(plugin: NinjaPlugin, symbol: str, instrument: str) -> Mark
         raise BrokerUnavailable(f"no market data for {instrument} from NinjaTrader")
 
     def price(kind: str) -> Decimal | None:
-        text = values.get(f"MarketData|{instrument}|{_MARKET_DATA[kind]}")
+        key = f"MarketData|{instrument}|{_MARKET_DATA[kind]}"
         try:
-            value = Decimal(text) if text else None
-        except ArithmeticError:
+            value = broker_decimal(values.get(key), broker=BROKER, field=key)
+        except BadBrokerNumber as exc:
+            logger.warning("quote left out: %s", exc)
             return None
-        return value if value is not None and value.is_finite() and value > 0 else None
+        return value if value else None
 
     return MarketData(symbol=symbol, bid=price("bid"), ask=price("ask"), last=price("last"))
 
@@ -136,12 +138,12 @@ async def close_position(
             f"NinjaTrader has pushed no position of {cfg.account} in {instrument} since "
             "connecting, so what to close is not known; nothing was sent"
         )
-    held = _decimal_or_none(ati.values[key])
+    try:
+        held = broker_decimal(ati.values[key], broker=BROKER, field=key, allow_negative=True)
+    except BadBrokerNumber as exc:
+        raise BrokerUnavailable(f"{exc}; nothing was sent") from None
     if held is None:
-        raise BrokerUnavailable(
-            f"NinjaTrader's position value {ati.values[key][:40]!r} is not a number; "
-            "nothing was sent"
-        )
+        raise BrokerUnavailable(f"{BROKER}: {key} is empty; nothing was sent")
     if held == 0:
         return []
     side = OrderSide.SELL if held > 0 else OrderSide.BUY
@@ -194,7 +196,6 @@ def _close_result(
 
 def _decimal_or_none(text: str) -> Decimal | None:
     try:
-        number = Decimal(text)
-    except ArithmeticError:
+        return broker_decimal(text, broker=BROKER, field="MarketPosition", allow_negative=True)
+    except BadBrokerNumber:
         return None
-    return number if number.is_finite() else None

@@ -126,13 +126,12 @@ class Brackets:
         """Stop watching ``entry_id`` (its PLACE was not sent)."""
         self._entries.pop(entry_id, None)
 
-    def on_value(self, key: str, value: str) -> None:
-        """Follow the entry's fills (called by the reader for every value)."""
-        kind, _, order_id = key.partition("|")
-        if kind in ("OrderStatus", "Filled"):
-            bracket = self._entries.get(order_id)
-            if bracket is not None:
-                self._follow(bracket)
+    def on_order_value(self, order_id: str) -> None:
+        """``OrderStatus`` or ``Filled`` of ``order_id`` was pushed: follow it if it is
+        a watched entry."""
+        bracket = self._entries.get(order_id)
+        if bracket is not None:
+            self._follow(bracket)
 
     def refresh(self) -> None:
         """Look at every watched entry again (after a reconnect)."""

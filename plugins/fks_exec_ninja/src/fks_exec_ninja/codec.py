@@ -74,17 +74,18 @@ def encode(kind: str, *fields: str) -> bytes:
         raise ValueError(
             f"message type {kind!r} takes {FIELD_COUNTS.get(kind)} fields, got {len(fields)}"
         )
-    out = bytearray()
-    for field in (kind, *fields):
-        if not field.isascii() or "\x00" in field:
-            raise ValueError(f"ATI fields are ASCII without NUL bytes: {field!r}")
-        out += field.encode("ascii")
-        out.append(0)
-    return bytes(out)
+    text = "\x00".join((kind, *fields))
+    if text.isascii() and text.count("\x00") == len(fields):
+        return text.encode("ascii") + b"\x00"
+    bad = next(f for f in (kind, *fields) if not f.isascii() or "\x00" in f)
+    raise ValueError(f"ATI fields are ASCII without NUL bytes: {bad!r}")
 
 
 def _text(raw: bytes) -> str:
-    return raw.decode("ascii", errors="replace").replace("\ufffd", "?")
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:  # one "?" per byte that is not ASCII, as the DLL reads it
+        return raw.decode("ascii", errors="replace").replace("\ufffd", "?")
 
 
 class Decoder:
@@ -107,35 +108,48 @@ class Decoder:
     def feed(self, chunk: bytes) -> list[Message]:
         """Decode ``chunk``; see the class docstring."""
         out: list[Message] = []
-        if b"\x00" not in chunk:
-            self._partial += chunk
-            self._check_partial(out)
-            return out
         if self._partial:
             self._partial += chunk
             data = bytes(self._partial)
             self._partial.clear()
         else:
             data = chunk
-        parts = data.split(b"\x00")
-        tail = parts.pop()
-        kind, need, fields, limit = self._kind, self._need, self._fields, self._max
-        for raw in parts:
-            if len(raw) > limit:
-                self._kind, self._need = kind, need
-                raise StreamCorrupt(f"a field longer than {limit} bytes", out)
-            try:
-                field = raw.decode("ascii")
-            except UnicodeDecodeError:
-                field = _text(raw)
+        end = data.rfind(0)
+        if end < 0:
+            self._partial += data
+            self._check_partial(out)
+            return out
+        fields = _text(data[:end]).split("\x00")  # one character per byte
+        self._partial += data[end + 1 :]
+        fault = None
+        if end > self._max:
+            fault = next((i for i, f in enumerate(fields) if len(f) > self._max), None)
+            if fault is not None:
+                del fields[fault:]
+        self._decode(fields, out)
+        if fault is not None:
+            raise StreamCorrupt(f"a field longer than {self._max} bytes", out)
+        self._check_partial(out)
+        return out
+
+    def _decode(self, fields: list[str], out: list[Message]) -> None:
+        kind, need, taken = self._kind, self._need, self._fields
+        i, count, append = 0, len(fields), out.append
+        while i < count:
             if kind is None:
+                field = fields[i]
+                if field == VALUE and i + 2 < count:  # the common case: a whole Value
+                    append(Message(VALUE, (fields[i + 1], fields[i + 2])))
+                    i += 3
+                    continue
+                i += 1
                 if field in FIELD_COUNTS:
                     kind, need = field, FIELD_COUNTS[field]
                     continue
                 try:
                     kind = str(int(field))
                 except ValueError:
-                    self._kind = None
+                    self._kind, self._fields = None, []
                     raise StreamCorrupt(
                         f"message type {field[:40]!r} is not an integer", out
                     ) from None
@@ -143,17 +157,16 @@ class Decoder:
                 if kind not in FIELD_COUNTS:
                     kind = _SKIPPED
                 continue
-            fields.append(field)
-            need -= 1
+            take = min(need, count - i)
+            taken.extend(fields[i : i + take])
+            i += take
+            need -= take
             if not need:
                 if kind != _SKIPPED:
-                    out.append(Message(kind, tuple(fields)))
-                fields.clear()
+                    append(Message(kind, tuple(taken)))
+                taken = []
                 kind = None
-        self._kind, self._need = kind, need
-        self._partial += tail
-        self._check_partial(out)
-        return out
+        self._kind, self._need, self._fields = kind, need, taken
 
     def _check_partial(self, out: list[Message]) -> None:
         if len(self._partial) > self._max:

@@ -78,10 +78,11 @@ def command(*fields: str) -> str:
 
     Raises ``ValueError`` for a field containing ``;`` or a NUL byte.
     """
-    for field in fields:
-        if ";" in field or "\x00" in field:
-            raise ValueError(f"ATI command fields cannot contain ';' or NUL: {field!r}")
-    return ";".join(fields)
+    line = ";".join(fields)
+    if line.count(";") != len(fields) - 1 or "\x00" in line:
+        bad = next(f for f in fields if ";" in f or "\x00" in f)
+        raise ValueError(f"ATI command fields cannot contain ';' or NUL: {bad!r}")
+    return line
 
 
 def place_command(

@@ -33,7 +33,7 @@ from fks_exec_ninja.mapping import (
     quantity_denial,
 )
 from fks_exec_ninja.states import FINAL_STATES, Observed, observe, result_for
-from fks_exec_ninja.tracking import DISAGREED, LOST, Waiters
+from fks_exec_ninja.tracking import DISAGREED, LOST, ORDER_KEYS, Waiters
 
 __all__ = ["NinjaPlugin"]
 
@@ -64,6 +64,8 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         self.connection: AtiConnection | None = None
         self._orders: BoundedDict[str, Order] = BoundedDict(10_000)  # order id -> order
         self._subscribed: set[str] = set()
+        self._good_names: set[str] = set()
+        """Account and instrument names :func:`check_name` accepted (bounded)."""
         self._waiters = Waiters({})
         self._brackets = Brackets({}, self._send_line, self._remember)
 
@@ -125,8 +127,13 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         return self.config.symbols.get(symbol, symbol)
 
     def _on_value(self, key: str, value: str) -> None:
-        self._waiters.on_value(key, value)
-        self._brackets.on_value(key, value)
+        waiters = self._waiters
+        waiters.on_key(key)
+        kind, _, order_id = key.partition("|")
+        if kind in ORDER_KEYS:
+            waiters.on_order_value(kind, order_id, value)
+            if self._brackets and kind != "AvgFillPrice":
+                self._brackets.on_order_value(order_id)
 
     async def _after_reconnect(self) -> None:
         for instrument in sorted(self._subscribed):
@@ -142,23 +149,34 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
     # ------------------------------------------------------------------ orders
 
     async def _execute_order(self, order: Order) -> ExecutionResult:
+        config = self.config
         denial = quantity_denial(order)
         if denial is not None:
             raise OrderDenied(denial[1], denial[0].value)
-        if order.has_bracket and self.config.strategy:
+        bracket = order.has_bracket
+        if bracket and config.strategy:
             raise OrderDenied(
                 "stop_loss/take_profit with an ATM strategy template: the template places "
                 "its own exits; use one or the other. Nothing was sent"
             )
-        where = order.account or self.config.account
-        check_name("account", where)
-        instrument = self.instrument(order.symbol)
-        check_name("instrument", instrument)
+        where = order.account or config.account
+        instrument = config.symbols.get(order.symbol, order.symbol)
+        if where not in self._good_names or instrument not in self._good_names:
+            check_name("account", where)
+            check_name("instrument", instrument)
+            if len(self._good_names) > 1_000:
+                self._good_names.clear()
+            self._good_names.update((where, instrument))
         ati = self.ati
         if not ati.ati_up:
             raise BrokerUnavailable("NinjaTrader's AT Interface is not up (ATI is not True)")
         order_id = order_id_for(order.client_order_id)
-        existing = await self._already_at_ninjatrader(order, order_id, where)
+        values = ati.values
+        listing = values.get(f"Orders|{where}")
+        if listing is None or f"OrderStatus|{order_id}" in values:
+            existing = await self._already_at_ninjatrader(order, order_id, where)
+        else:
+            existing = self._known_here(order, order_id, account.order_ids(listing))
         if existing is not None:
             return existing
         line = place_command(
@@ -166,9 +184,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             account=where,
             instrument=instrument,
             order_id=order_id,
-            strategy="" if order.has_bracket else self.config.strategy,
+            strategy="" if bracket else config.strategy,
         )
-        if order.has_bracket:
+        if bracket:
             self._brackets.add(order, order_id, where, instrument)
         market = order.type is OrderType.MARKET
         quantity = order.quantity
@@ -178,15 +196,15 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
 
         def send() -> None:
             ati.send_now(COMMAND, line)
-            self._remember(order_id, order)
+            self._orders[order_id] = order  # bounded: the oldest are forgotten first
 
         try:
-            how = await self._waiters.order(
+            how, seen = await self._waiters.order(
                 order_id,
                 settled,
                 quantity=quantity,
-                timeout_s=self.config.order_timeout_s,
-                agree_s=self.config.fill_agreement_s,
+                timeout_s=config.order_timeout_s,
+                agree_s=config.fill_agreement_s,
                 sent=send,
             )
         except BrokerUnavailable:
@@ -196,12 +214,12 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             return self._unknown(
                 order, ErrorCode.NETWORK, "the connection dropped before NinjaTrader answered"
             )
-        result = result_for(ati.values, order_id, plugin=self.name, order=order)
+        result = result_for(values, order_id, plugin=self.name, order=order, seen=seen)
         if result is None:
             return self._unknown(
                 order,
                 ErrorCode.TIMEOUT,
-                f"no order state from NinjaTrader in {self.config.order_timeout_s}s",
+                f"no order state from NinjaTrader in {config.order_timeout_s}s",
             )
         if how == DISAGREED and result.status is OrderStatus.UNKNOWN:
             self.log.warning("order %s: %s", order_id, result.error)
@@ -214,8 +232,14 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         values = self.ati.values
         if f"OrderStatus|{order_id}" in values:  # NinjaTrader has it: never place it twice
             return result_for(values, order_id, plugin=self.name, order=order)
-        known = await self._order_list(where)
-        if order_id in known or order_id in self._orders:
+        return self._known_here(order, order_id, await self._order_list(where))
+
+    def _known_here(
+        self, order: Order, order_id: str, listed: frozenset[str]
+    ) -> ExecutionResult | None:
+        """``unknown`` when NinjaTrader lists ``order_id`` (or this process sent it) but
+        has pushed none of its values; None when the id is new."""
+        if order_id in listed or order_id in self._orders:
             return ExecutionResult.for_order(
                 order,
                 plugin=self.name,

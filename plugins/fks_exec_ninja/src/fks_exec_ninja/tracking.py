@@ -3,13 +3,15 @@
 The reader calls :meth:`Waiters.on_value` with every pushed value and
 :meth:`Waiters.on_batch` after each read; a waiter whose values changed in that read
 looks at them again and resolves its future when they answer it (judged per read, so the
-values NinjaTrader pushes together are judged together, in whatever order they came). There is
-no task, event or polling per order: one future and one timer handle.
+values NinjaTrader pushes together are judged together, in whatever order they came).
+There is no task, event, polling or timer per order: one future each, and one timer for
+all of their deadlines (:class:`_Deadlines`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
@@ -18,7 +20,8 @@ from fks_exec_ninja.states import Observed, observe
 __all__ = ["AGREED", "DISAGREED", "LOST", "TIMED_OUT", "Waiters"]
 
 AGREED, TIMED_OUT, DISAGREED, LOST = "agreed", "timed_out", "disagreed", "lost"
-_ORDER_KEYS = frozenset({"OrderStatus", "Filled", "AvgFillPrice"})
+ORDER_KEYS = frozenset({"OrderStatus", "Filled", "AvgFillPrice"})
+"""The pushed value kinds that describe one order (``<kind>|<order id>``)."""
 Ready = Callable[[Observed], bool]
 
 
@@ -26,13 +29,16 @@ class _Waiter:
     __slots__ = (
         "agree_s",
         "avg_seq",
+        "deadline",
         "filled_seq",
         "future",
+        "grace",
         "last_filled",
+        "marked",
         "order_id",
         "quantity",
         "ready",
-        "timer",
+        "seen",
         "values",
     )
 
@@ -43,20 +49,26 @@ class _Waiter:
         ready: Ready,
         quantity: Decimal | None,
         agree_s: float,
+        future: asyncio.Future[str],
     ) -> None:
         self.values, self.order_id, self.ready = values, order_id, ready
-        self.quantity, self.agree_s = quantity, agree_s
-        self.future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.timer: asyncio.TimerHandle | None = None
+        self.quantity, self.agree_s, self.future = quantity, agree_s, future
+        self.deadline = 0.0
+        self.grace: asyncio.TimerHandle | None = None
+        self.seen: Observed | None = None
+        """What the values said when the waiter last looked at them."""
+        self.marked = False
+        """Values of its order came in the read being applied."""
         self.last_filled = values.get(f"Filled|{order_id}")
         self.filled_seq = self.avg_seq = -1
 
     def note(self, kind: str, value: str, seq: int) -> None:
         """Value number ``seq`` of this order arrived."""
-        if kind == "Filled" and value != self.last_filled:
-            if self.last_filled not in (None, "", "0"):
-                self.filled_seq = seq  # a later fill: the average it had is stale
-            self.last_filled = value
+        if kind == "Filled":
+            if value != self.last_filled:
+                if self.last_filled not in (None, "", "0"):
+                    self.filled_seq = seq  # a later fill: the average it had is stale
+                self.last_filled = value
         elif kind == "AvgFillPrice":
             self.avg_seq = seq
 
@@ -65,28 +77,76 @@ class _Waiter:
         average price counts as current only if pushed after that fill's ``Filled``;
         otherwise (NinjaTrader may push it first, or not at all when unchanged) the
         answer waits ``agree_s`` for it, as for a final state whose values disagree."""
-        seen = observe(self.values, self.order_id)
+        self.seen = seen = observe(self.values, self.order_id)
         ready = self.ready(seen)
         if ready and self.avg_seq >= self.filled_seq:
             return True
         if (ready or (seen.final and not seen.agrees(self.quantity))) and self.agree_s >= 0:
-            self._shorten(self.agree_s)
+            self._grace(self.agree_s)
         return False
 
-    def _shorten(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        if self.timer is not None and self.timer.when() <= loop.time() + seconds:
-            return
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = loop.call_later(seconds, self.resolve, DISAGREED)
-        self.agree_s = -1.0  # one grace period per wait
+    def _grace(self, seconds: float) -> None:
+        """Answer :data:`DISAGREED` in ``seconds`` (once per wait; never later than the
+        deadline)."""
+        self.agree_s = -1.0
+        loop = self.future.get_loop()
+        if loop.time() + seconds < self.deadline:
+            self.grace = loop.call_later(seconds, self.resolve, DISAGREED)
 
     def resolve(self, how: str) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
+        if self.grace is not None:
+            self.grace.cancel()
+            self.grace = None
         if not self.future.done():
             self.future.set_result(how)
+
+
+class _Deadlines:
+    """The deadlines of every waiting order, behind one timer armed for the earliest.
+
+    A heap of (deadline, number, waiter); a finished waiter stays in it until its
+    deadline comes up, unless finished ones outnumber the waiting ones (then the heap
+    is rebuilt without them), so it holds at most about twice the waiting orders.
+    """
+
+    __slots__ = ("_count", "_heap", "_timer", "_when", "waiting")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Waiter]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._when = 0.0
+        self._count = 0
+        self.waiting = 0
+        """Waiters in the heap that are not finished (kept by :class:`Waiters`)."""
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def add(self, waiter: _Waiter, loop: asyncio.AbstractEventLoop) -> None:
+        heap = self._heap
+        if len(heap) > 2 * self.waiting + 64:
+            heap[:] = [entry for entry in heap if not entry[2].future.done()]
+            heapq.heapify(heap)
+        self._count += 1
+        self.waiting += 1
+        heapq.heappush(heap, (waiter.deadline, self._count, waiter))
+        if self._timer is None or waiter.deadline < self._when:
+            self._arm(loop, waiter.deadline)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._when = when
+        self._timer = loop.call_at(when, self._expire, loop)
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now, heap = loop.time(), self._heap
+        while heap and (heap[0][0] <= now or heap[0][2].future.done()):
+            waiter = heapq.heappop(heap)[2]
+            waiter.resolve(TIMED_OUT)  # a no-op for a finished one
+        if heap:
+            self._arm(loop, heap[0][0])
 
 
 class Waiters:
@@ -96,7 +156,8 @@ class Waiters:
         self._values = values
         self._orders: dict[str, list[_Waiter]] = {}
         self._keys: dict[str, list[asyncio.Future[None]]] = {}
-        self._dirty: set[str] = set()
+        self._dirty: list[_Waiter] = []
+        self._deadlines = _Deadlines()
         self._seq = 0
 
     def __len__(self) -> int:
@@ -111,30 +172,39 @@ class Waiters:
         timeout_s: float,
         agree_s: float,
         sent: Callable[[], None] | None = None,
-    ) -> str:
-        """Wait until ``ready(observe(values, order_id))``; returns :data:`AGREED`, or
-        :data:`TIMED_OUT` after ``timeout_s``, :data:`DISAGREED` when the order is final
-        but its values still disagree (or its average may be stale) ``agree_s`` later,
-        :data:`LOST` when the connection drops. ``sent`` runs once the waiter is in
-        place (so no push is missed); what it raises propagates."""
-        waiter = _Waiter(self._values, order_id, ready, quantity, agree_s)
-        waiters = self._orders.setdefault(order_id, [])
-        waiters.append(waiter)
+    ) -> tuple[str, Observed | None]:
+        """Wait until ``ready(observe(values, order_id))``; returns how the wait ended
+        -- :data:`AGREED`, or :data:`TIMED_OUT` after ``timeout_s``, :data:`DISAGREED`
+        when the order is final but its values still disagree (or its average may be
+        stale) ``agree_s`` later, :data:`LOST` when the connection drops -- and, when
+        :data:`AGREED`, the values that answered it. ``sent`` runs once the waiter is
+        in place (so no push is missed); what it raises propagates."""
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(self._values, order_id, ready, quantity, agree_s, loop.create_future())
+        waiters = self._orders.get(order_id)
+        if waiters is None:
+            waiters = self._orders[order_id] = [waiter]
+        else:
+            waiters.append(waiter)
+        waiter.deadline = loop.time() + timeout_s
+        queued = False
         try:
             if sent is not None:
                 sent()
             if f"OrderStatus|{order_id}" in self._values and waiter.check():
-                return AGREED
-            waiter.timer = asyncio.get_running_loop().call_later(
-                timeout_s, waiter.resolve, TIMED_OUT
-            )
-            return await waiter.future
+                return AGREED, waiter.seen
+            self._deadlines.add(waiter, loop)
+            queued = True
+            how = await waiter.future
+            return how, waiter.seen if how == AGREED else None
         finally:
-            if waiter.timer is not None:
-                waiter.timer.cancel()
-            waiters.remove(waiter)
-            if not waiters:
-                self._orders.pop(order_id, None)
+            if queued:
+                self._deadlines.waiting -= 1
+            waiter.resolve(LOST)  # a no-op when answered; releases the grace timer
+            if len(waiters) == 1:
+                del self._orders[order_id]
+            else:
+                waiters.remove(waiter)
 
     async def key(self, keys: list[str], ready: Callable[[], bool], timeout_s: float) -> bool:
         """Wait until ``ready()`` holds, looking again when one of ``keys`` is pushed;
@@ -163,25 +233,38 @@ class Waiters:
 
     def on_value(self, key: str, value: str) -> None:
         """A value was pushed: wake whoever waits on it."""
+        if self._keys:
+            self.on_key(key)
+        kind, _, order_id = key.partition("|")
+        if kind in ORDER_KEYS:
+            self.on_order_value(kind, order_id, value)
+
+    def on_key(self, key: str) -> None:
+        """``key`` was pushed: wake the :meth:`key` waits on it."""
         futures = self._keys.get(key)
         if futures:
             for future in futures:
                 _done(future)
-        kind, _, order_id = key.partition("|")
-        if kind in _ORDER_KEYS:
-            waiters = self._orders.get(order_id)
-            if waiters:
-                self._seq += 1
-                for waiter in waiters:
-                    waiter.note(kind, value, self._seq)
-                self._dirty.add(order_id)
+
+    def on_order_value(self, kind: str, order_id: str, value: str) -> None:
+        """``<kind>|<order_id>`` (one of :data:`ORDER_KEYS`) was pushed as ``value``."""
+        waiters = self._orders.get(order_id)
+        if waiters:
+            self._seq += 1
+            for waiter in waiters:
+                waiter.note(kind, value, self._seq)
+                if not waiter.marked:
+                    waiter.marked = True
+                    self._dirty.append(waiter)
 
     def on_batch(self) -> None:
         """The values of one read are all stored: answer the orders they concern."""
-        dirty, self._dirty = self._dirty, set()
-        for order_id in dirty:
-            for waiter in self._orders.get(order_id, ()):
-                if waiter.check():
+        dirty = self._dirty
+        if dirty:
+            self._dirty = []
+            for waiter in dirty:
+                waiter.marked = False
+                if not waiter.future.done() and waiter.check():
                     waiter.resolve(AGREED)
 
     def lost(self) -> None:
