@@ -105,9 +105,7 @@ def test_fifo_names_an_older_position_that_must_close_first() -> None:
 
 
 def test_tickets_and_legs_are_values() -> None:
-    import dataclasses
-
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         ticket(1, True, "0.1").volume = D(1)  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         Leg(D("0.1")).volume = D(1)  # type: ignore[misc]

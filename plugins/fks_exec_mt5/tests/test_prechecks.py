@@ -145,7 +145,7 @@ async def test_trade_mode_close_only_refuses_opening_but_not_closing() -> None:
     plugin = await started(terminal)
     await plugin.execute_order(Order.market("EURUSD", "buy", "0.2"))
     terminal.update_symbol("EURUSD", trade_mode=c.SYMBOL_TRADE_MODE_CLOSEONLY)
-    plugin.session.cfg = plugin.session.cfg.model_copy(update={"symbol_cache_s": 0})
+    plugin.session.forget_symbols()  # the symbol changed: read it again
     opening = await plugin.execute_order(Order.market("EURUSD", "buy", "0.1"))
     assert opening.sent is False and "close-only" in (opening.error or "")
     closing = await plugin.execute_order(Order.market("EURUSD", "sell", "0.2"))

@@ -19,8 +19,9 @@ from fks_exec.models import Order, OrderStatus
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.exposure import Leg
 from fks_exec_mt5.mapping import build_request
+from fks_exec_mt5.numbers import BadBrokerNumber, decimal_of
 from fks_exec_mt5.plugin import Mt5Plugin
-from fks_exec_mt5.prechecks import SymbolRules, to_decimal
+from fks_exec_mt5.prechecks import SymbolRules
 
 __all__ = ["main", "run_check"]
 
@@ -92,8 +93,13 @@ async def _steps(plugin: Mt5Plugin, symbol: str, place: bool, say: Any) -> int:
         f"tick {info.trade_tick_size}, volume {info.volume_min}..{info.volume_max} step "
         f"{info.volume_step}, filling flags {info.filling_mode}"
     )
-    probe = Order.market(symbol, "buy", to_decimal(info.volume_min))
-    rules = SymbolRules.of(info)
+    try:
+        rules = SymbolRules.of(info)
+        bid = decimal_of(tick.bid, f"tick {symbol} bid")
+    except BadBrokerNumber as exc:
+        say(f"FAIL symbol {symbol}: {exc}")
+        return 1
+    probe = Order.market(symbol, "buy", rules.volume_min)
     try:
         request = build_request(
             probe, rules, tick, Leg(rules.volume_min), deviation=10, magic=plugin.magic
@@ -123,8 +129,8 @@ async def _steps(plugin: Mt5Plugin, symbol: str, place: bool, say: Any) -> int:
     if not plugin.is_paper:
         say("FAIL --place refused: this is a real-money account; use a demo account")
         return 1
-    far = to_decimal(tick.bid) / 2
-    order = Order.limit(symbol, "buy", to_decimal(info.volume_min), far)
+    far = bid / 2
+    order = Order.limit(symbol, "buy", rules.volume_min, far)
     placed = await plugin.execute_order(order)
     if placed.status is not OrderStatus.ACCEPTED or placed.order_id is None:
         say(f"FAIL placing a buy limit at {far}: {placed.status.value} {placed.error}")

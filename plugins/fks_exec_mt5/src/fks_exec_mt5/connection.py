@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fks_exec.errors import BrokerUnavailable, PluginInitError
+from fks_exec.kit import BadBrokerNumber
 from fks_exec.plugin import ExecutionPlugin
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.config import Mt5Config
@@ -148,13 +149,17 @@ class Mt5Connection(ExecutionPlugin):
     async def _job(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function`` on the worker, re-initializing first after a lost link.
 
-        Raises :class:`BrokerUnavailable` when the link is down (nothing was sent).
+        Raises :class:`BrokerUnavailable` when the link is down (nothing was sent) or
+        a read gave a number no answer can have (named; nothing was sent either: an
+        order's own checks turn that into a refusal before any request is sent).
         """
         try:
             return await self.worker.run(self._on_worker, function, *args)  # type: ignore[no-any-return]
         except LinkDown as exc:
             self._stale = True
             raise BrokerUnavailable(f"MetaTrader 5: {exc}; nothing was sent") from None
+        except BadBrokerNumber as exc:
+            raise BrokerUnavailable(f"{exc}; nothing was sent") from None
 
     def _on_worker(self, function: Callable[..., T], *args: Any) -> T:
         if self._stale:

@@ -12,19 +12,27 @@ by ticket can only reduce that ticket, so it can never open or grow exposure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from fks_exec.errors import OrderDenied
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.prechecks import to_decimal
+from fks_exec_mt5.numbers import (
+    BROKER,
+    FLOAT_LIMIT,
+    INT_LIMIT,
+    LATEST_MS,
+    BadBrokerNumber,
+    decimal_of,
+    int_of,
+    price_or_none,
+    time_ms_of,
+)
 
 __all__ = ["Leg", "Ticket", "fifo_blocker", "net", "owned", "plan_hedging_exit"]
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(NamedTuple):
     """One open position as the terminal reports it (a TradePosition), in Decimals."""
 
     ticket: int
@@ -40,18 +48,74 @@ class Ticket:
 
     @classmethod
     def of(cls, record: Any) -> Ticket:
-        """From a TradePosition."""
+        """From a TradePosition. Raises :class:`~fks_exec.kit.BadBrokerNumber` naming
+        the field for a number no position can have (a volume of 0, a negative price).
+
+        Positions are read for every order, so the usual record (plain ints and finite
+        floats in range) is converted here in one pass; anything else goes through
+        :meth:`checked`, which gives the same values or names the bad field.
+        """
+        ticket, kind, magic, stamp = record.ticket, record.type, record.magic, record.time_msc
+        volume, price, sl, tp, profit = (
+            record.volume,
+            record.price_open,
+            record.sl,
+            record.tp,
+            record.profit,
+        )
+        if (
+            type(ticket) is int
+            and type(kind) is int
+            and type(magic) is int
+            and type(stamp) is int
+            and type(volume) is float
+            and type(price) is float
+            and type(sl) is float
+            and type(tp) is float
+            and type(profit) is float
+            and 0 <= ticket < INT_LIMIT
+            and 0 <= kind < INT_LIMIT
+            and 0 <= magic < INT_LIMIT
+            and 0 <= stamp < LATEST_MS
+            and 0.0 < volume < FLOAT_LIMIT
+            and 0.0 <= price < FLOAT_LIMIT
+            and 0.0 <= sl < FLOAT_LIMIT
+            and 0.0 <= tp < FLOAT_LIMIT
+            and -FLOAT_LIMIT < profit < FLOAT_LIMIT
+        ):
+            return cls(
+                ticket,
+                str(record.symbol),
+                kind == c.POSITION_TYPE_BUY,
+                Decimal(repr(volume)),
+                Decimal(repr(price)),
+                Decimal(repr(sl)) if sl else None,
+                Decimal(repr(tp)) if tp else None,
+                magic,
+                stamp,
+                Decimal(repr(profit)),
+            )
+        return cls.checked(record)
+
+    @classmethod
+    def checked(cls, record: Any) -> Ticket:
+        """:meth:`of` field by field, each through :mod:`fks_exec_mt5.numbers`."""
+        ticket = int_of(record.ticket, "position ticket")
+        where = f"position {ticket} "
+        volume = decimal_of(record.volume, where + "volume")
+        if not volume:
+            raise BadBrokerNumber(f"{BROKER}: {where}volume is 0")
         return cls(
-            ticket=int(record.ticket),
+            ticket=ticket,
             symbol=str(record.symbol),
-            buy=int(record.type) == c.POSITION_TYPE_BUY,
-            volume=to_decimal(record.volume),
-            price_open=to_decimal(record.price_open),
-            sl=to_decimal(record.sl) if record.sl else None,
-            tp=to_decimal(record.tp) if record.tp else None,
-            magic=int(record.magic),
-            time_msc=int(record.time_msc),
-            profit=to_decimal(record.profit),
+            buy=int_of(record.type, where + "type") == c.POSITION_TYPE_BUY,
+            volume=volume,
+            price_open=decimal_of(record.price_open, where + "price_open"),
+            sl=price_or_none(record.sl, where + "sl"),
+            tp=price_or_none(record.tp, where + "tp"),
+            magic=int_of(record.magic, where + "magic"),
+            time_msc=time_ms_of(record.time_msc, where + "time_msc"),
+            profit=decimal_of(record.profit, where + "profit", negative=True),
         )
 
     @property
@@ -65,8 +129,7 @@ class Ticket:
         return (self.time_msc, self.ticket)
 
 
-@dataclass(frozen=True)
-class Leg:
+class Leg(NamedTuple):
     """One ``order_send`` of an order: ``volume`` lots, closing ``position`` if set."""
 
     volume: Decimal

@@ -16,13 +16,13 @@ from fks_exec.errors import OrderDenied
 from fks_exec.models import Order, OrderType
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.exposure import Leg
+from fks_exec_mt5.numbers import decimal_of
 from fks_exec_mt5.prechecks import (
     SymbolRules,
     check_pending_price,
     check_stops,
     choose_filling,
     choose_time,
-    to_decimal,
 )
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "build_request",
     "comment_for",
     "rounded_volume",
-    "to_decimal",
     "to_tick",
 ]
 
@@ -98,10 +97,12 @@ def build_request(
 
     ``stops`` are the SL/TP to send (the order's, or a netting position's carried
     over); a closing leg sends none. Raises :class:`OrderDenied` naming the rule an
-    order breaks (fill policy, expiration mode, stops level, price side).
+    order breaks (fill policy, expiration mode, stops level, price side, no price for
+    a market order) and :class:`~fks_exec.kit.BadBrokerNumber` for a tick price that
+    is not finite or is negative.
     """
     buy = order.side.value == "buy"
-    bid, ask = to_decimal(tick.bid), to_decimal(tick.ask)
+    bid, ask = decimal_of(tick.bid, "tick bid"), decimal_of(tick.ask, "tick ask")
     request: dict[str, Any] = {
         "symbol": rules.name,
         "volume": float(leg.volume),
@@ -113,6 +114,12 @@ def build_request(
     sl = None if sl is None else to_tick(sl, rules)
     tp = None if tp is None else to_tick(tp, rules)
     if order.type is OrderType.MARKET:
+        if not (ask if buy else bid):
+            raise OrderDenied(
+                f"{rules.name} has no {'ask' if buy else 'bid'} price now (the tick's is 0: "
+                "market closed or no quotes)",
+                "market_closed",
+            )
         check_stops(rules, buy, bid if buy else ask, sl, tp)
         request.update(
             action=c.TRADE_ACTION_DEAL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -11,7 +12,6 @@ from fks_exec.models import (
     ExecutionResult,
     Order,
     OrderStatus,
-    new_client_order_id,
 )
 from fks_exec.plugin import Capability
 from fks_exec_mt5 import constants as c
@@ -19,11 +19,12 @@ from fks_exec_mt5.config import Mt5Config
 from fks_exec_mt5.connection import derived_magic, import_module
 from fks_exec_mt5.exposure import Ticket, net
 from fks_exec_mt5.mapping import comment_for, rounded_volume
-from fks_exec_mt5.prechecks import check_freeze, to_decimal
+from fks_exec_mt5.numbers import BadBrokerNumber, decimal_of, int_of
+from fks_exec_mt5.prechecks import check_freeze
 from fks_exec_mt5.reads import Mt5Reads
 from fks_exec_mt5.results import from_send
 from fks_exec_mt5.retcodes import Fate, last_error_of, retcode_of
-from fks_exec_mt5.session import NotSent
+from fks_exec_mt5.session import NotSent, retcode_or_none
 
 __all__ = ["Mt5Plugin", "derived_magic", "import_module"]
 
@@ -67,13 +68,14 @@ class Mt5Plugin(Mt5Reads):
         if (
             len(answers) == 1
             and first is not None
-            and int(first.retcode) == c.TRADE_RETCODE_CONNECTION
+            and retcode_or_none(first) == c.TRADE_RETCODE_CONNECTION
+            and not first.deal
         ):
             raise BrokerUnavailable(
                 f"{first.retcode} {first.comment}: the terminal is not connected to the "
                 "trade server; nothing was sent"
             )
-        return from_send(answers, order, placed.volume, plugin=self.name)
+        return from_send(answers, order, placed.volume, build=self.result_for)
 
     def _check_account(self, order: Order) -> None:
         wanted = order.account
@@ -124,7 +126,7 @@ class Mt5Plugin(Mt5Reads):
         """Hedged pairs left after the net is closed: closed by each other."""
         if not self.session.hedging:
             return []
-        pair_id = new_client_order_id()
+        pair_id = uuid.uuid4().hex  # the close-by's own client order id
         pairs = await self._job(self.session.close_pairs, symbol, comment_for(pair_id))
         return [self._close_by_result(symbol, pair_id, *pair) for pair in pairs]
 
@@ -135,7 +137,8 @@ class Mt5Plugin(Mt5Reads):
         side = "sell" if first.buy else "buy"
         order = Order.market(symbol, side, volume, reduce_only=True, client_order_id=pair_id)
         what = f"close-by of {first.ticket} and {second.ticket}"
-        if not hasattr(answer, "retcode"):  # no answer: last_error()'s (code, text)
+        if isinstance(answer, tuple) and not hasattr(answer, "retcode"):
+            # no answer: last_error()'s (code, text)
             code, text = answer
             meaning = last_error_of(code)
             if meaning.fate is Fate.MAYBE_SENT:
@@ -144,22 +147,26 @@ class Mt5Plugin(Mt5Reads):
                     order, ErrorCode.NETWORK, f"{what}: no answer ({code}, {text})"
                 )
             return self._denied(order, meaning.code, f"{what} failed ({code}, {text})")
-        if int(answer.retcode) == c.TRADE_RETCODE_DONE:
-            return ExecutionResult.for_order(
+        try:
+            retcode = int_of(answer.retcode, "order_send retcode")
+            ticket = int_of(answer.order, "order_send order")
+        except BadBrokerNumber as exc:
+            self.log.warning("%s: %s; its fate is unknown", what, exc)
+            return self._unknown(order, ErrorCode.UNKNOWN, f"{what}: {exc}")
+        if retcode == c.TRADE_RETCODE_DONE:
+            return self.result_for(
                 order,
-                plugin=self.name,
-                status=OrderStatus.FILLED,
-                order_id=str(answer.order),
+                OrderStatus.FILLED,
+                order_id=str(ticket),
                 filled_quantity=volume,
                 average_price=second.price_open,
-                raw={"close_by": [first.ticket, second.ticket], "retcode": int(answer.retcode)},
+                raw={"close_by": [first.ticket, second.ticket], "retcode": retcode},
             )
-        return ExecutionResult.for_order(
+        return self.result_for(
             order,
-            plugin=self.name,
-            status=OrderStatus.REJECTED,
-            error_code=retcode_of(answer.retcode).code or ErrorCode.REJECTED,
-            error=f"{what}: {answer.retcode} {answer.comment}",
+            OrderStatus.REJECTED,
+            error_code=retcode_of(retcode).code or ErrorCode.REJECTED,
+            error=f"{what}: {retcode} {answer.comment}",
         )
 
     async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
@@ -202,15 +209,28 @@ class Mt5Plugin(Mt5Reads):
                 error_code=ErrorCode.NETWORK,
                 error=f"no answer to the cancel ({code}, {text}); check the order with get_order",
             )
-        if int(answer.retcode) == c.TRADE_RETCODE_DONE:
+        retcode = retcode_or_none(answer)
+        if retcode is None:
+            self.log.warning(
+                "cancel of %s: MetaTrader 5 answered retcode %.20r; its fate is unknown",
+                order_id,
+                answer.retcode,
+            )
+            return result(
+                OrderStatus.UNKNOWN,
+                error_code=ErrorCode.UNKNOWN,
+                error="MetaTrader 5: order_send retcode is not a number; check the order "
+                "with get_order",
+            )
+        if retcode == c.TRADE_RETCODE_DONE:
             return result(OrderStatus.CANCELED)
-        meaning_r = retcode_of(answer.retcode)
+        meaning_r = retcode_of(retcode)
         return result(
             OrderStatus.UNKNOWN
             if meaning_r.status is OrderStatus.UNKNOWN
             else OrderStatus.REJECTED,
             error_code=meaning_r.code or ErrorCode.REJECTED,
-            error=f"{answer.retcode} {answer.comment}",
+            error=f"{retcode} {answer.comment}",
         )
 
     def _cancel_on_worker(self, ticket: int) -> tuple[str, Any, Any]:
@@ -218,16 +238,29 @@ class Mt5Plugin(Mt5Reads):
         record = session.find_working(ticket)
         if record is None:
             return "missing", None, None
-        if int(record.magic) != session.magic and not session.cfg.manage_other_positions:
+        try:
+            self._check_cancel(ticket, record)
+        except BadBrokerNumber as exc:
             raise OrderDenied(
-                f"order {ticket} carries magic {record.magic}, not this plugin's "
-                f"{session.magic}: it belongs to another program or a manual trade",
-                "rejected",
-            )
-        rules = session.rules(str(record.symbol))
-        tick = session.tick(str(record.symbol))
-        check_freeze(rules, record, to_decimal(tick.bid), to_decimal(tick.ask))
+                f"{exc}: the terminal's data cannot be trusted for this cancel", "rejected"
+            ) from None
         sent = session.mt5.order_send({"action": c.TRADE_ACTION_REMOVE, "order": ticket})
         if sent is None:
             return "lost", record, session.mt5.last_error()
         return "sent", record, sent
+
+    def _check_cancel(self, ticket: int, record: Any) -> None:
+        """On the worker: may this plugin delete ``record`` now? Raises OrderDenied."""
+        session = self.session
+        magic = int_of(record.magic, f"order {ticket} magic")
+        if magic != session.magic and not session.cfg.manage_other_positions:
+            raise OrderDenied(
+                f"order {ticket} carries magic {magic}, not this plugin's "
+                f"{session.magic}: it belongs to another program or a manual trade",
+                "rejected",
+            )
+        symbol = str(record.symbol)
+        rules = session.rules(symbol)
+        tick = session.tick(symbol)
+        bid = decimal_of(tick.bid, f"tick {symbol} bid")
+        check_freeze(rules, record, bid, decimal_of(tick.ask, f"tick {symbol} ask"))

@@ -31,6 +31,7 @@ from typing import Any
 from fks_exec.errors import OrderDenied
 from fks_exec.models import Order, OrderType
 from fks_exec_mt5 import constants as c
+from fks_exec_mt5.numbers import BROKER, BadBrokerNumber, decimal_of, int_of
 
 __all__ = [
     "SymbolRules",
@@ -41,13 +42,7 @@ __all__ = [
     "check_volume_limit",
     "choose_filling",
     "choose_time",
-    "to_decimal",
 ]
-
-
-def to_decimal(value: Any) -> Decimal:
-    """A number from the terminal (a double) as the Decimal of its shortest text."""
-    return Decimal(repr(float(value)))
 
 
 @dataclass(frozen=True)
@@ -75,25 +70,55 @@ class SymbolRules:
 
     @classmethod
     def of(cls, info: Any) -> SymbolRules:
-        """Derive the rules from a SymbolInfo."""
-        point = to_decimal(info.point)
+        """Derive the rules from a SymbolInfo.
+
+        Raises :class:`~fks_exec.kit.BadBrokerNumber` naming the field when one of its
+        numbers is impossible (not finite, negative, or a zero point or volume step,
+        which no order could be rounded to).
+        """
+        name = str(info.name)
+        where = f"symbol_info({name!r})."
+        point = _positive(info.point, where + "point")
+        tick = decimal_of(info.trade_tick_size, where + "trade_tick_size") or point
+        digits = int_of(info.digits, where + "digits")
+        if digits > _MOST_DIGITS:
+            raise BadBrokerNumber(f"{BROKER}: {where}digits is out of range ({digits})")
         return cls(
             info=info,
-            name=str(info.name),
-            tick=to_decimal(info.trade_tick_size) or point,
+            name=name,
+            tick=tick,
             point=point,
-            digits=int(info.digits),
-            step=to_decimal(info.volume_step),
-            volume_min=to_decimal(info.volume_min),
-            volume_max=to_decimal(info.volume_max),
-            volume_limit=to_decimal(getattr(info, "volume_limit", 0) or 0),
-            stops_level=int(getattr(info, "trade_stops_level", 0) or 0) * point,
-            freeze_level=int(getattr(info, "trade_freeze_level", 0) or 0) * point,
-            filling_flags=int(info.filling_mode),
-            execution=int(info.trade_exemode),
-            expiration_flags=int(getattr(info, "expiration_mode", 15)),
-            trade_mode=int(getattr(info, "trade_mode", c.SYMBOL_TRADE_MODE_FULL)),
+            digits=digits,
+            step=_positive(info.volume_step, where + "volume_step"),
+            volume_min=decimal_of(info.volume_min, where + "volume_min"),
+            volume_max=decimal_of(info.volume_max, where + "volume_max"),
+            volume_limit=decimal_of(getattr(info, "volume_limit", 0.0), where + "volume_limit"),
+            stops_level=int_of(getattr(info, "trade_stops_level", 0), where + "trade_stops_level")
+            * point,
+            freeze_level=int_of(
+                getattr(info, "trade_freeze_level", 0), where + "trade_freeze_level"
+            )
+            * point,
+            filling_flags=int_of(info.filling_mode, where + "filling_mode"),
+            execution=int_of(info.trade_exemode, where + "trade_exemode"),
+            expiration_flags=int_of(
+                getattr(info, "expiration_mode", 15), where + "expiration_mode"
+            ),
+            trade_mode=int_of(
+                getattr(info, "trade_mode", c.SYMBOL_TRADE_MODE_FULL), where + "trade_mode"
+            ),
         )
+
+
+_MOST_DIGITS = 20
+"""More decimal digits than any symbol has (prices are doubles: 15-17 at most)."""
+
+
+def _positive(value: Any, field: str) -> Decimal:
+    number = decimal_of(value, field)
+    if not number:
+        raise BadBrokerNumber(f"{BROKER}: {field} is 0; no price or volume can be rounded to it")
+    return number
 
 
 _FOK, _IOC, _RET = c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN
@@ -229,8 +254,8 @@ def check_freeze(rules: SymbolRules, record: Any, bid: Decimal, ask: Decimal) ->
     freeze = rules.freeze_level
     if freeze <= 0:
         return
-    price = to_decimal(record.price_open)
-    kind = int(record.type)
+    price = decimal_of(record.price_open, f"order {record.ticket} price_open")
+    kind = int_of(record.type, f"order {record.ticket} type")
     if kind in (c.ORDER_TYPE_BUY_LIMIT,):
         distance = ask - price
     elif kind in (c.ORDER_TYPE_SELL_LIMIT,):
@@ -258,7 +283,11 @@ def check_volume_limit(
         return
     buys = (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT)
     pending = sum(
-        (to_decimal(o.volume_current) for o in orders if (int(o.type) in buys) == buy),
+        (
+            decimal_of(o.volume_current, f"order {o.ticket} volume_current")
+            for o in orders
+            if (int_of(o.type, f"order {o.ticket} type") in buys) == buy
+        ),
         Decimal(0),
     )
     if held + pending + adding > limit:

@@ -13,7 +13,7 @@ from fks_exec_mt5 import constants as c
 from fks_exec_mt5.connection import Mt5Connection
 from fks_exec_mt5.exposure import Ticket, net
 from fks_exec_mt5.mapping import comment_for
-from fks_exec_mt5.prechecks import to_decimal
+from fks_exec_mt5.numbers import BadBrokerNumber, decimal_of, int_of
 from fks_exec_mt5.results import from_history
 
 __all__ = ["Mt5Reads"]
@@ -59,12 +59,14 @@ class Mt5Reads(Mt5Connection):
         others = session.cfg.manage_other_positions
 
         def ours(record: Any) -> bool:
-            return bool(record.comment == comment and (others or record.magic == session.magic))
+            if record.comment != comment:
+                return False
+            return others or int_of(record.magic, f"order {record.ticket} magic") == session.magic
 
         working = mt5.orders_get()
         if working is None:
             raise session.fail("orders_get")
-        found = {int(r.ticket): r for r in working if ours(r)}
+        found = {int_of(r.ticket, "order ticket"): r for r in working if ours(r)}
         since, until = session.history_window()
         past = mt5.history_orders_get(since, until)
         if past is None:
@@ -74,7 +76,7 @@ class Mt5Reads(Mt5Connection):
             past = ()
         for record in past:
             if ours(record):
-                found.setdefault(int(record.ticket), record)
+                found.setdefault(int_of(record.ticket, "order ticket"), record)
         deals: list[Any] = []
         for ticket in sorted(found):
             deals.extend(mt5.history_deals_get(ticket=ticket) or ())
@@ -83,28 +85,38 @@ class Mt5Reads(Mt5Connection):
     # ------------------------------------------------------------------ reads
 
     async def _fetch_data(self, symbol: str) -> MarketData:
-        session = self.session
+        """The symbol's last tick; one hop. Raises :class:`BrokerUnavailable` for a
+        symbol the broker lacks or a tick with a number no tick can have (named)."""
         try:
-            await self._job(session.rules, symbol)
+            return await self._job(self._quote_on_worker, symbol)
         except OrderDenied as exc:
             raise BrokerUnavailable(str(exc)) from None
-        tick = await self._job(session.tick, symbol)
 
-        def price(value: float) -> Decimal | None:
-            return to_decimal(value) if value and value > 0 else None
+    def _quote_on_worker(self, symbol: str) -> MarketData:
+        session = self.session
+        session.rules(symbol)  # the symbol exists (and is selected into Market Watch)
+        tick = session.tick(symbol)
+        where = f"tick {symbol} "
+
+        def price(value: Any, name: str) -> Decimal | None:
+            return decimal_of(value, where + name) or None
 
         return MarketData(
             symbol=symbol,
-            bid=price(tick.bid),
-            ask=price(tick.ask),
-            last=price(tick.last),
-            volume=to_decimal(tick.volume_real) if tick.volume_real else None,
-            timestamp=session.clock.to_utc(tick.time_msc / 1000),
+            bid=price(tick.bid, "bid"),
+            ask=price(tick.ask, "ask"),
+            last=price(tick.last, "last"),
+            volume=price(tick.volume_real, "volume_real"),
+            timestamp=session.clock.to_utc(int(tick.time_msc) / 1000),
         )
 
     async def _health_check(self) -> HealthStatus:
         terminal, account = await self._job(self._health_on_worker)
-        latency = terminal.ping_last / 1000 if terminal.ping_last else None
+        try:
+            ping = int_of(terminal.ping_last, "terminal_info ping_last")
+        except BadBrokerNumber as exc:
+            return HealthStatus(healthy=False, detail=f"{exc}: the terminal's answer is broken")
+        latency = ping / 1000 if ping else None
         problems = []
         if not terminal.connected:
             problems.append("terminal not connected to the trade server")

@@ -8,32 +8,92 @@ without a deal is ``unknown`` and reconciled through the history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
+from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus, OrderType
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.prechecks import to_decimal
+from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, time_ms_of
 from fks_exec_mt5.retcodes import HINTS, retcode_of
 from fks_exec_mt5.servertime import ServerClock
 
-__all__ = ["LegAnswer", "from_history", "from_send", "leg_status"]
+__all__ = ["Builder", "LegAnswer", "Reply", "from_history", "from_send", "leg_status"]
+
+_log = logging.getLogger("fks_exec.plugins.mt5")
+
+Builder = Callable[..., ExecutionResult]
+"""Builds a result about an order: ``ExecutionResult.for_order`` or the plugin's
+``result_for`` (``build(order, status, **fields)``)."""
+
+_NOT_DEFINITE = "; not a definite answer: reconcile with get_order, do not resend"
 
 
-@dataclass(frozen=True)
-class LegAnswer:
+class LegAnswer(NamedTuple):
     """One leg's OrderSendResult, or why there is none (``lost``: code and text)."""
 
     sent: Any = None
     lost: tuple[int, str] | None = None
     unsent: str | None = None
     """Set when the leg was never sent (an earlier leg failed, or the link failed)."""
+    volume: Decimal | None = None
+    """The lots this leg asked for (a fill above it is impossible)."""
+
+
+class Reply(NamedTuple):
+    """An OrderSendResult's numbers, read with bounds (:meth:`of`)."""
+
+    retcode: int
+    deal: int
+    order: int
+    volume: Decimal
+    price: Decimal
+
+    @classmethod
+    def of(cls, sent: Any, asked: Decimal | None = None) -> Reply:
+        """Read ``sent``; raises :class:`~fks_exec.kit.BadBrokerNumber` naming the field
+        for a number it cannot have, a fill above the ``asked`` lots (or all of them
+        with the retcode of a partial fill), a deal beside a failure's retcode, or a
+        deal without a volume or a price."""
+        retcode = int_of(sent.retcode, "order_send retcode")
+        deal = int_of(sent.deal, "order_send deal")
+        reply = cls(
+            retcode=retcode,
+            deal=deal,
+            order=int_of(sent.order, "order_send order"),
+            volume=decimal_of(sent.volume, "order_send volume"),
+            price=decimal_of(sent.price, "order_send price"),
+        )
+        if asked is not None and reply.volume > asked:
+            raise BadBrokerNumber(
+                f"{BROKER}: order_send volume {reply.volume} is above the {asked} lots asked"
+            )
+        if asked is not None and retcode == c.TRADE_RETCODE_DONE_PARTIAL and reply.volume >= asked:
+            raise BadBrokerNumber(
+                f"{BROKER}: order_send retcode {retcode} (part done) with all {asked} lots"
+            )
+        if deal and retcode not in _DEAL_RETCODES:
+            raise BadBrokerNumber(
+                f"{BROKER}: order_send retcode {retcode} (not done) beside deal {deal}"
+            )
+        if retcode == c.TRADE_RETCODE_DONE_PARTIAL or (deal and retcode == c.TRADE_RETCODE_DONE):
+            if not reply.volume:
+                raise BadBrokerNumber(f"{BROKER}: order_send volume is 0 for a fill")
+            if not reply.price:
+                raise BadBrokerNumber(f"{BROKER}: order_send price is 0 for a fill")
+        return reply
+
+
+_DEAL_RETCODES = frozenset(
+    {c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_DONE_PARTIAL, c.TRADE_RETCODE_PLACED}
+)
+"""The retcodes a deal can come with; a deal beside any other contradicts it."""
 
 
 def leg_status(sent: Any, pending: bool) -> tuple[OrderStatus, ErrorCode | None, bool]:
-    """Status, error code and ``sent`` of one OrderSendResult."""
+    """Status, error code and ``sent`` of one OrderSendResult (or :class:`Reply`)."""
     meaning = retcode_of(sent.retcode)
     status = meaning.status
     if int(sent.retcode) == c.TRADE_RETCODE_DONE:
@@ -50,10 +110,33 @@ def _error_text(sent: Any) -> str:
 
 
 def from_send(
-    answers: Sequence[LegAnswer], order: Order, volume: Decimal, *, plugin: str
+    answers: Sequence[LegAnswer],
+    order: Order,
+    volume: Decimal,
+    *,
+    build: Builder,
 ) -> ExecutionResult:
     """One result for ``order`` from the answers of its legs (sent in that order);
-    ``volume`` is the lots requested over all legs (the quantity on the volume grid)."""
+    ``volume`` is the lots requested over all legs (the quantity on the volume grid).
+
+    An answer with a number it cannot have (see :meth:`Reply.of`) makes the result
+    ``unknown``, with a warning naming the broker and the field.
+    """
+    try:
+        return _from_send(answers, order, volume, build)
+    except BadBrokerNumber as exc:
+        _log.warning("order %s: %s; its fate is unknown", order.client_order_id, exc)
+        return build(
+            order,
+            OrderStatus.UNKNOWN,
+            error=f"{exc}{_NOT_DEFINITE}",
+            error_code=ErrorCode.UNKNOWN,
+        )
+
+
+def _from_send(
+    answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder
+) -> ExecutionResult:
     pending = order.type is not OrderType.MARKET
     filled = Decimal(0)
     value = Decimal(0)
@@ -75,29 +158,33 @@ def from_send(
                 problem = (OrderStatus.REJECTED, ErrorCode.NETWORK, False, answer.unsent)
             break
         sent = answer.sent
+        reply = Reply.of(sent, answer.volume)
         raws.append(_raw(sent))
-        status, error_code, reached = leg_status(sent, pending)
-        if sent.order:
-            order_id = str(sent.order)
+        status, error_code, reached = leg_status(reply, pending)
+        if reply.order:
+            order_id = str(reply.order)
         if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
-            lots = to_decimal(sent.volume)
-            filled += lots
-            value += lots * to_decimal(sent.price)
+            filled += reply.volume
+            value += reply.volume * reply.price
         if status is OrderStatus.ACCEPTED:
             accepted = True
         if status not in (OrderStatus.FILLED, OrderStatus.ACCEPTED):
             problem = (status, error_code, reached, _error_text(sent))
             if status is not OrderStatus.PARTIALLY_FILLED:
                 break
+    if filled > volume:
+        raise BadBrokerNumber(
+            f"{BROKER}: order_send volumes add up to {filled}, above the {volume} lots asked"
+        )
     raw: Any = raws[0] if len(raws) == 1 else {"legs": raws}
     fields: dict[str, Any] = {"order_id": order_id, "raw": raw or None, "quantity": volume}
     if filled > 0:
-        fields.update(filled_quantity=min(filled, volume), average_price=value / filled)
+        fields.update(filled_quantity=filled, average_price=value / filled)
     if problem is None:
         status = OrderStatus.ACCEPTED if accepted else OrderStatus.FILLED
         if not accepted and filled < volume:
             status = OrderStatus.PARTIALLY_FILLED
-        return ExecutionResult.for_order(order, plugin=plugin, status=status, **fields)
+        return build(order, status, **fields)
     status, error_code, reached, text = problem
     if status is OrderStatus.UNKNOWN:
         fields["sent"] = None
@@ -109,7 +196,7 @@ def from_send(
     fields.update(error=text)
     if error_code is not None:
         fields["error_code"] = error_code
-    return ExecutionResult.for_order(order, plugin=plugin, status=status, **fields)
+    return build(order, status, **fields)
 
 
 _STATES = {
@@ -144,15 +231,67 @@ def from_history(
 
     Fills come from the deals (their volumes and prices); the state of the last order
     says whether it is still working. Times are server time, converted with ``clock``.
+    A record with a number it cannot have (deals adding up to more than the orders, a
+    deal without a volume or a price) makes the result ``unknown``, with a warning
+    naming the broker and the field.
     """
     last = records[-1]
+    raw = {"orders": [r._asdict() for r in records], "deals": [d._asdict() for d in deals]}
+    try:
+        fields = _history_fields(records, deals, clock)
+    except BadBrokerNumber as exc:
+        _log.warning("order %s: %s; its fate is unknown", client_order_id, exc)
+        return ExecutionResult(
+            plugin=plugin,
+            status=OrderStatus.UNKNOWN,
+            client_order_id=client_order_id,
+            symbol=str(last.symbol),
+            side=None,
+            quantity=None,
+            error=f"{exc}{_NOT_DEFINITE}",
+            error_code=ErrorCode.UNKNOWN,
+            raw=raw,
+        )
+    return ExecutionResult(
+        plugin=plugin,
+        client_order_id=client_order_id,
+        symbol=str(last.symbol),
+        raw=raw,
+        **fields,
+    )
+
+
+def _history_fields(
+    records: Sequence[Any], deals: Sequence[Any], clock: ServerClock
+) -> dict[str, Any]:
+    last = records[-1]
     first = records[0]
-    quantity = sum((to_decimal(r.volume_initial) for r in records), Decimal(0))
-    filled = sum((to_decimal(d.volume) for d in deals), Decimal(0))
-    status = _STATES.get(int(last.state), OrderStatus.ACCEPTED)
+    last_ticket = int_of(last.ticket, "order ticket")
+    quantity = Decimal(0)
+    for record in records:
+        lots = decimal_of(record.volume_initial, f"order {record.ticket} volume_initial")
+        if not lots:
+            raise BadBrokerNumber(f"{BROKER}: order {record.ticket} volume_initial is 0")
+        quantity += lots
+    filled = Decimal(0)
+    value = Decimal(0)
+    for deal in deals:
+        where = f"deal {deal.ticket} "
+        lots = decimal_of(deal.volume, where + "volume")
+        price = decimal_of(deal.price, where + "price")
+        if not lots or not price:
+            raise BadBrokerNumber(f"{BROKER}: {where}has volume {lots} at price {price}")
+        filled += lots
+        value += lots * price
+    if filled > quantity:
+        raise BadBrokerNumber(
+            f"{BROKER}: deals of order {last_ticket} add up to {filled} lots, above the "
+            f"{quantity} ordered"
+        )
+    state = int_of(last.state, f"order {last_ticket} state")
+    status = _STATES.get(state, OrderStatus.ACCEPTED)
     average = None
     if filled > 0:
-        value = sum((to_decimal(d.volume) * to_decimal(d.price) for d in deals), Decimal(0))
         average = value / filled
         if status in (OrderStatus.ACCEPTED, OrderStatus.CANCELED, OrderStatus.EXPIRED):
             status = OrderStatus.PARTIALLY_FILLED if filled < quantity else OrderStatus.FILLED
@@ -160,25 +299,20 @@ def from_history(
         status = OrderStatus.ACCEPTED  # no deal (yet): a fill is confirmed by the deal
     if status is OrderStatus.PARTIALLY_FILLED and filled >= quantity:
         status = OrderStatus.FILLED
-    fields: dict[str, Any] = {}
-    stamp = int(getattr(first, "time_setup_msc", 0) or 0)
+    fields: dict[str, Any] = {
+        "status": status,
+        "order_id": str(last_ticket),
+        "side": "buy" if int_of(last.type, f"order {last_ticket} type") in _BUYS else "sell",
+        "quantity": quantity,
+        "filled_quantity": filled,
+        "average_price": average,
+        "error_code": ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
+        "error": "rejected by the trade server" if status is OrderStatus.REJECTED else None,
+    }
+    stamp = time_ms_of(getattr(first, "time_setup_msc", 0), "order time_setup_msc")
     if stamp:
         fields["timestamp"] = clock.to_utc(stamp / 1000)
-    return ExecutionResult(
-        plugin=plugin,
-        status=status,
-        client_order_id=client_order_id,
-        order_id=str(last.ticket),
-        symbol=str(last.symbol),
-        side="buy" if int(last.type) in _BUYS else "sell",
-        quantity=quantity,
-        filled_quantity=min(filled, quantity),
-        average_price=average,
-        error_code=ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
-        error="rejected by the trade server" if status is OrderStatus.REJECTED else None,
-        raw={"orders": [r._asdict() for r in records], "deals": [d._asdict() for d in deals]},
-        **fields,
-    )
+    return fields
 
 
 def _raw(sent: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ future, so the largest estimate is the best one).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 __all__ = ["ServerClock"]
@@ -43,7 +44,7 @@ class ServerClock:
         """Learn from a tick stamped ``server_msc`` (server milliseconds)."""
         if self._fixed or server_msc <= 0:
             return
-        utc_now = (now or datetime.now(timezone.utc)).timestamp()
+        utc_now = time.time() if now is None else now.timestamp()
         raw = server_msc / 1000 - utc_now
         rounded = round(raw / _STEP_S) * _STEP_S
         if abs(rounded) > _LARGEST_OFFSET_S:

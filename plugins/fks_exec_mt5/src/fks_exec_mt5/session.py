@@ -9,30 +9,30 @@ fails before anything is sent raises :class:`LinkDown`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from fks_exec.errors import OrderDenied
+from fks_exec.kit import BadBrokerNumber, TtlCache
 from fks_exec.models import Order, OrderType
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.config import Mt5Config
 from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, owned, plan_hedging_exit
 from fks_exec_mt5.mapping import Stops, build_request, rounded_volume
+from fks_exec_mt5.numbers import decimal_of, int_of, time_ms_of
 from fks_exec_mt5.prechecks import SymbolRules, check_trade_mode, check_volume_limit
 from fks_exec_mt5.results import LegAnswer
 from fks_exec_mt5.retcodes import RETRY_WITH_FRESH_PRICE, Fate, last_error_of
 from fks_exec_mt5.servertime import ServerClock
 
-__all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed"]
+__all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed", "retcode_or_none"]
 
 
 class LinkDown(Exception):
     """The terminal (or bridge) could not be reached and nothing was sent."""
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(NamedTuple):
     """What became of an order's legs: the lots requested and each leg's answer."""
 
     volume: Decimal
@@ -50,7 +50,7 @@ class Mt5Session:
         self.hedging = hedging
         self.fifo = fifo
         self.clock = ServerClock(cfg.server_utc_offset_minutes)
-        self._symbols: dict[str, tuple[float, SymbolRules]] = {}
+        self._symbols: TtlCache[str, SymbolRules] = TtlCache(cfg.symbol_cache_s, maxlen=4096)
 
     # ------------------------------------------------------------------ reads
 
@@ -62,12 +62,13 @@ class Mt5Session:
     def rules(self, name: str) -> SymbolRules:
         """The symbol's cached rules, read (and selected into Market Watch) when stale.
 
-        Raises :class:`OrderDenied` for a symbol the broker lacks and :class:`LinkDown`.
+        Raises :class:`OrderDenied` for a symbol the broker lacks, :class:`LinkDown`,
+        and :class:`~fks_exec.kit.BadBrokerNumber` for a specification with a number no
+        symbol can have (it is not cached).
         """
-        now = time.monotonic()
         cached = self._symbols.get(name)
-        if cached is not None and now - cached[0] < self.cfg.symbol_cache_s:
-            return cached[1]
+        if cached is not None:
+            return cached
         mt5 = self.mt5
         info = mt5.symbol_info(name)
         if info is None:
@@ -82,15 +83,21 @@ class Mt5Session:
             if info is None:
                 raise self.fail(f"symbol_info({name!r})")
         rules = SymbolRules.of(info)
-        self._symbols[name] = (now, rules)
+        self._symbols.set(name, rules)
         return rules
 
+    def forget_symbols(self) -> None:
+        """Drop the cached symbol rules (they are read again on the next order)."""
+        self._symbols.clear()
+
     def tick(self, symbol: str) -> Any:
-        """The symbol's last tick (its time teaches the clock); :class:`LinkDown` if none."""
+        """The symbol's last tick (its time teaches the clock); :class:`LinkDown` if none,
+        :class:`~fks_exec.kit.BadBrokerNumber` for a stamp that is not a time. Its prices
+        are read with bounds where they are used."""
         tick = self.mt5.symbol_info_tick(symbol)
         if tick is None:
             raise self.fail(f"no price for {symbol}: symbol_info_tick")
-        self.clock.observe(int(tick.time_msc))
+        self.clock.observe(time_ms_of(tick.time_msc, f"tick {symbol} time_msc"))
         return tick
 
     def tickets(self, symbol: str | None = None) -> list[Ticket]:
@@ -112,7 +119,21 @@ class Mt5Session:
     # ------------------------------------------------------------------ orders
 
     def place(self, order: Order) -> Placed:
-        """Plan ``order`` into legs, check them all, then send them in turn."""
+        """Plan ``order`` into legs, check them all, then send them in turn.
+
+        Raises :class:`OrderDenied` (nothing sent) for a failed check, and also when a
+        number the checks need (symbol, tick, positions, orders) is one the terminal
+        cannot mean (:class:`~fks_exec.kit.BadBrokerNumber`).
+        """
+        try:
+            legs, requests, volume = self._plan(order)
+        except BadBrokerNumber as exc:
+            raise OrderDenied(
+                f"{exc}: the terminal's data cannot be trusted for this order", "rejected"
+            ) from None
+        return Placed(volume, self._send_all(order, requests, legs))
+
+    def _plan(self, order: Order) -> tuple[list[Leg], list[dict[str, Any]], Decimal]:
         rules = self.rules(order.symbol)
         buy = order.side.value == "buy"
         tick = self.tick(order.symbol)
@@ -149,7 +170,7 @@ class Mt5Session:
                 "on a netting account an order without them deletes the position's when it "
                 "fills (MetaQuotes' inheritance rules); give this order its own"
             ) from None
-        return Placed(volume, self._send_all(order, requests))
+        return legs, requests, volume
 
     def _request(
         self, order: Order, rules: SymbolRules, tick: Any, leg: Leg, stops: Stops
@@ -228,40 +249,56 @@ class Mt5Session:
         held = tickets[0]
         return (held.sl if sl is None else sl), (held.tp if tp is None else tp)
 
-    def _send_all(self, order: Order, requests: list[dict[str, Any]]) -> list[LegAnswer]:
+    def _send_all(
+        self, order: Order, requests: list[dict[str, Any]], legs: list[Leg]
+    ) -> list[LegAnswer]:
         answers: list[LegAnswer] = []
         for index, request in enumerate(requests):
-            answer = self._send_leg(order, request, first=index == 0)
+            answer = self._send_leg(order, request, legs[index].volume, first=index == 0)
             answers.append(answer)
-            sent = answer.sent
-            if sent is None or int(sent.retcode) != c.TRADE_RETCODE_DONE:
+            if answer.sent is None or retcode_or_none(answer.sent) != c.TRADE_RETCODE_DONE:
                 break
         return answers
 
-    def _send_leg(self, order: Order, request: dict[str, Any], *, first: bool) -> LegAnswer:
+    def _send_leg(
+        self, order: Order, request: dict[str, Any], volume: Decimal, *, first: bool
+    ) -> LegAnswer:
         mt5 = self.mt5
         market = order.type is OrderType.MARKET
         attempts = 1 + (self.cfg.requote_retries if market else 0)
         sent = None
         for attempt in range(attempts):
             if attempt or not first:
-                tick = mt5.symbol_info_tick(order.symbol)
-                if tick is None:
-                    return LegAnswer(unsent=f"no fresh price for {order.symbol}")
-                buy = request["type"] == c.ORDER_TYPE_BUY
-                request = {**request, "price": float(tick.ask if buy else tick.bid)}
+                fresh = self._fresh_price(order.symbol, request["type"] == c.ORDER_TYPE_BUY)
+                if fresh is None:
+                    return LegAnswer(unsent=f"no fresh price for {order.symbol}", volume=volume)
+                request = {**request, "price": fresh}
             sent = mt5.order_send(request)
             if sent is None:
                 code, text = mt5.last_error()
                 fate = last_error_of(code).fate
                 if fate is Fate.MAYBE_SENT:
-                    return LegAnswer(lost=(code, text))
+                    return LegAnswer(lost=(code, text), volume=volume)
                 if first and attempt == 0:
                     raise NotSent(code, text)
-                return LegAnswer(unsent=f"order_send failed before sending ({code}, {text})")
-            if int(sent.retcode) not in RETRY_WITH_FRESH_PRICE:
+                return LegAnswer(
+                    unsent=f"order_send failed before sending ({code}, {text})", volume=volume
+                )
+            if retcode_or_none(sent) not in RETRY_WITH_FRESH_PRICE:
                 break
-        return LegAnswer(sent=sent)
+        return LegAnswer(sent=sent, volume=volume)
+
+    def _fresh_price(self, symbol: str, buy: bool) -> float | None:
+        """The side's price of a new tick, or None when there is none (or it is 0 or not
+        a price)."""
+        tick = self.mt5.symbol_info_tick(symbol)
+        if tick is None:
+            return None
+        try:
+            price = decimal_of(tick.ask if buy else tick.bid, f"tick {symbol} price")
+        except BadBrokerNumber:
+            return None
+        return float(price) if price else None
 
     def close_pairs(self, symbol: str, comment: str) -> list[tuple[Ticket, Ticket, Any]]:
         """Close this program's opposite tickets of ``symbol`` pairwise, oldest first, with
@@ -288,7 +325,7 @@ class Mt5Session:
                 done.append((first, second, self.mt5.last_error()))
                 return done
             done.append((first, second, sent))
-            if int(sent.retcode) != c.TRADE_RETCODE_DONE:
+            if retcode_or_none(sent) != c.TRADE_RETCODE_DONE:
                 return done
 
     # ------------------------------------------------------------------ cancel
@@ -312,6 +349,15 @@ class Mt5Session:
             int(now) + offset - self.cfg.history_days * 86_400 - slack,
             int(now) + offset + 86_400 + slack,
         )
+
+
+def retcode_or_none(sent: Any) -> int | None:
+    """``sent.retcode`` as an int, or None when it is not one (the reply is then read,
+    and refused, by :func:`~fks_exec_mt5.results.from_send`)."""
+    try:
+        return int_of(sent.retcode, "order_send retcode")
+    except BadBrokerNumber:
+        return None
 
 
 class NotSent(Exception):
