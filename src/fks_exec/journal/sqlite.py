@@ -26,7 +26,7 @@ from fks_exec.journal.models import (
     JournalUpdate,
 )
 from fks_exec.journal.schema import check_version, migrate
-from fks_exec.journal.sqlite_ops import ClaimOp, UpdateOp, run_claims, run_updates
+from fks_exec.journal.sqlite_ops import ClaimOp, OpsConnection, UpdateOp, install, run_ops
 from fks_exec.journal.worker import SqliteWorker
 from fks_exec.models import Order
 
@@ -41,9 +41,11 @@ _EVENTS_OF = f"SELECT {codec.EVENT_COLUMNS} FROM events WHERE client_order_id = 
 _SELECT = f"SELECT {codec.ENTRY_COLUMNS} FROM orders WHERE client_order_id = ?"  # noqa: S608
 
 
-def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> sqlite3.Connection:
+def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> OpsConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout_s, isolation_level=None, factory=OpsConnection
+    )
     try:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -51,6 +53,7 @@ def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> sql
         conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
         check_version(conn, str(path))
+        install(conn)
     except BaseException:
         conn.close()
         raise
@@ -106,7 +109,8 @@ class SqliteJournal(Journal):
         worker = SqliteWorker(
             lambda: _connect(self.path, self._synchronous, self._busy_timeout_s),
             name=f"fks-exec-journal-{self.path.name}",
-            bulk={ClaimOp: run_claims, UpdateOp: run_updates},
+            bulk_types=(ClaimOp, UpdateOp),
+            bulk=run_ops,
         )
         try:
             await worker.start()

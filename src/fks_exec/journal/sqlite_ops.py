@@ -1,54 +1,123 @@
-"""The SQLite journal's writes as data, executed in bulk by the worker thread.
+"""The SQLite journal's writes as data, applied in bulk by the worker thread.
 
-A run of queued claims costs one ``SELECT ... IN``, one ``executemany`` of inserts,
-one of take-overs and one of events, all inside the batch's ``BEGIN IMMEDIATE``
-transaction: the write lock is held from the first read, so no other process can slip
-an insert between the read and the write, and the primary key still refuses one.
+A batch of queued claims and updates is ONE ``INSERT`` into a temporary view whose
+``INSTEAD OF`` triggers (created per connection by :func:`install`; nothing in the
+file's schema) apply each row in queue order:
+
+- a claim inserts its intent, or takes over an entry in ``not_sent`` (state
+  ``sending``, ``attempt`` + 1), and appends the ``intent`` event; an entry in any
+  other state is left alone and handed back as it stands at that point of the batch;
+- an update changes its entry and appends its event, or reports that the id is missing.
+
+Outside a transaction that one statement is the batch's transaction, so the whole
+batch, its ``fsync`` included, is one call into SQLite: the worker releases the GIL
+once per batch, and needs it back only to deliver the answers. (Each release costs a
+thread up to the interpreter's switch interval to get the GIL back from a busy event
+loop.) The primary key decides every claim inside SQLite's write lock, so of two
+processes claiming one id exactly one inserts. What a batch must report beyond "done"
+(an entry left alone, a take-over's attempt, a missing id) the triggers pass to
+Python through SQL functions, which run only in those cases.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fks_exec.journal import codec
 from fks_exec.journal.base import JournalError
 from fks_exec.journal.models import Claim, JournalUpdate
 
-__all__ = ["ClaimOp", "UpdateOp", "run_claims", "run_updates"]
+__all__ = ["SETUP", "ClaimOp", "OpsConnection", "UpdateOp", "install", "run_ops"]
 
-# SQL text here is built from module constants only; values are always bound parameters.
-_INSERT_HEAD = (
+_COLUMNS = (
+    "seq, op, cid, state, plugin, order_json, result_json, hints_json, owner, at, kind, "
+    "status, detail_json"
+)
+_WIDTH = _COLUMNS.count(",") + 1
+_EVENT_INSERT = f"INSERT INTO events ({codec.EVENT_COLUMNS}) "
+SETUP = (
+    "CREATE TEMP VIEW IF NOT EXISTS fks_ops AS SELECT "
+    + ", ".join(f"NULL AS {name.strip()}" for name in _COLUMNS.split(","))
+    + " WHERE 0",
+    # After the upsert, changes() is 1 when the id was inserted or taken over, else 0;
+    # a SELECT leaves it as it was.
+    "CREATE TEMP TRIGGER IF NOT EXISTS fks_claim INSTEAD OF INSERT ON fks_ops "  # noqa: S608
+    "WHEN NEW.op = 'claim' BEGIN "
     "INSERT INTO orders (client_order_id, plugin, state, order_json, hints_json, owner, "
-    "created_at, updated_at) VALUES "
+    "created_at, updated_at) VALUES (NEW.cid, NEW.plugin, 'sending', NEW.order_json, "
+    "NEW.hints_json, NEW.owner, NEW.at, NEW.at) ON CONFLICT (client_order_id) DO UPDATE "
+    "SET plugin = excluded.plugin, state = 'sending', order_json = excluded.order_json, "
+    "result_json = NULL, hints_json = excluded.hints_json, attempt = attempt + 1, "
+    "owner = excluded.owner, updated_at = excluded.updated_at WHERE state = 'not_sent'; "
+    f"SELECT fks_held(NEW.seq, {codec.ENTRY_COLUMNS}) FROM orders "
+    "WHERE client_order_id = NEW.cid AND changes() = 0; "
+    "SELECT fks_taken(NEW.seq, attempt, created_at) FROM orders "
+    "WHERE client_order_id = NEW.cid AND changes() = 1 AND attempt > 1; "
+    f"{_EVENT_INSERT}SELECT NEW.cid, NEW.at, 'intent', 'sending', NULL, "
+    "json_object('attempt', attempt, 'owner', owner) FROM orders "
+    "WHERE client_order_id = NEW.cid AND changes() = 1; END",
+    # json_patch merges new hints into the stored ones (RFC 7396; values are strings).
+    "CREATE TEMP TRIGGER IF NOT EXISTS fks_update INSTEAD OF INSERT ON fks_ops "  # noqa: S608
+    "WHEN NEW.op = 'update' BEGIN "
+    "UPDATE orders SET state = NEW.state, result_json = coalesce(NEW.result_json, "
+    "result_json), plugin = coalesce(NEW.plugin, plugin), updated_at = NEW.at, "
+    "hints_json = CASE WHEN NEW.hints_json IS NULL THEN hints_json "
+    "ELSE json_patch(hints_json, NEW.hints_json) END WHERE client_order_id = NEW.cid; "
+    "SELECT fks_missing(NEW.seq) WHERE changes() = 0; "
+    f"{_EVENT_INSERT}SELECT NEW.cid, NEW.at, NEW.kind, NEW.state, NEW.status, "
+    "NEW.detail_json WHERE changes() = 1; END",
 )
-_TAKE_OVER = (
-    "UPDATE orders SET plugin = ?, state = 'sending', order_json = ?, result_json = NULL, "
-    "hints_json = ?, attempt = ?, owner = ?, updated_at = ? "
-    "WHERE client_order_id = ? AND state = 'not_sent'"
-)
-_EVENT_HEAD = f"INSERT INTO events ({codec.EVENT_COLUMNS}) VALUES "  # noqa: S608
-_APPLY_HEAD = (
-    "INSERT INTO orders (client_order_id, state, result_json, plugin, updated_at, "
-    "hints_json, order_json, owner, created_at) VALUES "
-)
-# json_patch merges the new hints into the stored ones (RFC 7396; values are strings).
-_APPLY_TAIL = (
-    " ON CONFLICT (client_order_id) DO UPDATE SET state = excluded.state, "
-    "result_json = coalesce(excluded.result_json, orders.result_json), "
-    "plugin = CASE WHEN excluded.plugin = '' THEN orders.plugin ELSE excluded.plugin END, "
-    "updated_at = excluded.updated_at, "
-    "hints_json = CASE WHEN excluded.hints_json = '' THEN orders.hints_json "
-    "ELSE json_patch(orders.hints_json, excluded.hints_json) END"
-)
-_UPDATE = (
-    "UPDATE orders SET state = ?, result_json = coalesce(?, result_json), "
-    "plugin = coalesce(?, plugin), updated_at = ? WHERE client_order_id = ?"
-)
-_HINTS = "SELECT hints_json FROM orders WHERE client_order_id = ?"
-_SET_HINTS = "UPDATE orders SET hints_json = ? WHERE client_order_id = ?"
+"""The temporary view and triggers :func:`run_ops` writes through."""
+_OPS_HEAD = f"INSERT INTO fks_ops ({_COLUMNS}) VALUES "  # noqa: S608 - constants only
+_LEGACY_VARIABLES = 999  # SQLite's limit before 3.32, when getlimit cannot tell
+
+
+@dataclass(slots=True)
+class _Notes:
+    """What the triggers reported during one batch, by the op's position in it."""
+
+    held: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    taken: dict[int, tuple[int, str]] = field(default_factory=dict)
+    missing: set[int] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.held.clear()
+        self.taken.clear()
+        self.missing.clear()
+
+
+class OpsConnection(sqlite3.Connection):
+    """An SQLite connection :func:`run_ops` can write through once :func:`install`
+    prepared it (open one with ``sqlite3.connect(..., factory=OpsConnection)``)."""
+
+    notes: _Notes
+
+
+def install(conn: OpsConnection) -> None:
+    """Create the view, triggers and SQL functions :func:`run_ops` needs on ``conn``
+    (a connection to a journal of the current schema).
+
+    The read first loads the file's tables into the connection's schema cache: another
+    process may have created them after this connection first looked at the file, and
+    the triggers' statements are compiled against that cache.
+    """
+    notes = _Notes()
+
+    def held(seq: int, *row: Any) -> None:
+        notes.held[seq] = row
+
+    def taken(seq: int, attempt: int, created_at: str) -> None:
+        notes.taken[seq] = (attempt, created_at)
+
+    conn.create_function("fks_held", 1 + codec.ENTRY_COLUMNS.count(",") + 1, held)
+    conn.create_function("fks_taken", 3, taken)
+    conn.create_function("fks_missing", 1, notes.missing.add)
+    conn.execute("SELECT 1 FROM orders LIMIT 0")
+    for statement in SETUP:
+        conn.execute(statement)
+    conn.notes = notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,107 +163,67 @@ class UpdateOp:
         )
 
 
-_ROWS_PER_STATEMENT = 120  # x 7 columns stays under SQLite's oldest limit of 999 variables
+def _row(seq: int, op: ClaimOp | UpdateOp) -> tuple[Any, ...]:
+    if isinstance(op, ClaimOp):
+        return (seq, "claim", op.client_order_id, "sending", op.plugin, op.order_json, None,
+                op.hints_json, op.owner, op.now, "intent", None, None)  # fmt: skip
+    hints = codec.dump_json(op.hints) if op.hints else None
+    return (seq, "update", op.client_order_id, op.state, op.plugin or None, None,
+            op.result_json, hints, None, op.at, op.kind, op.status, op.detail_json)  # fmt: skip
 
 
-def _insert_rows(conn: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
-    """One multi-row INSERT per chunk: one step (and one GIL release) for many rows."""
-    if not rows:
-        return
-    marks = "(" + ",".join("?" * len(rows[0])) + ")"
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        values = [value for row in chunk for value in row]
-        conn.execute(head + ",".join([marks] * len(chunk)), values)
+def _rows_per_statement(conn: sqlite3.Connection) -> int:
+    getlimit = getattr(conn, "getlimit", None)  # Python 3.11+
+    if getlimit is None:
+        return _LEGACY_VARIABLES // _WIDTH
+    limit = getlimit(getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", 9))
+    return max(1, int(limit) // _WIDTH)
 
 
-def _select_many(conn: sqlite3.Connection, cids: list[str]) -> dict[str, list[Any]]:
-    unique = list(dict.fromkeys(cids))
-    marks = ",".join("?" * len(unique))
-    sql = f"SELECT {codec.ENTRY_COLUMNS} FROM orders WHERE client_order_id IN ({marks})"  # noqa: S608
-    return {row[0]: list(row) for row in conn.execute(sql, unique)}
+def _insert_ops(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Every row into ``fks_ops``; several statements share one transaction."""
+    size = _rows_per_statement(conn)
+    chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+    own = len(chunks) > 1 and not conn.in_transaction
+    if own:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        marks = "(" + ",".join("?" * _WIDTH) + ")"
+        for chunk in chunks:
+            values = [value for row in chunk for value in row]
+            conn.execute(_OPS_HEAD + ",".join([marks] * len(chunk)), values)
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
-def run_claims(conn: sqlite3.Connection, ops: list[ClaimOp]) -> list[Any]:
-    """Claim every op in order; returns a :class:`Claim` or ``(attempt, created_at)``
-    (claimed: the caller builds the entry it already holds) for each."""
-    rows = _select_many(conn, [op.client_order_id for op in ops])
-    inserts, take_overs, events = [], [], []
+def run_ops(conn: sqlite3.Connection, ops: list[ClaimOp | UpdateOp]) -> list[Any]:
+    """Apply ``ops`` in order on a connection prepared by :func:`install`; one answer
+    each: for a claim, ``(attempt, created_at)`` when it claimed the id, else the
+    unclaimed :class:`Claim` of the entry it found; for an update, None, or the
+    :class:`JournalError` saying its id is not in the journal.
+
+    Outside a transaction the batch is committed on return. Raises ``sqlite3.Error``
+    (nothing was applied) when a statement fails, and ``TypeError`` for a connection
+    :func:`install` did not prepare.
+    """
+    if not isinstance(conn, OpsConnection) or not hasattr(conn, "notes"):
+        raise TypeError("run_ops needs a connection prepared by install()")
+    notes = conn.notes
+    notes.clear()
+    _insert_ops(conn, [_row(seq, op) for seq, op in enumerate(ops)])
     answers: list[Any] = []
-    for op in ops:
-        row = rows.get(op.client_order_id)
-        if row is not None and row[2] != "not_sent":
-            answers.append(Claim(codec.entry_from_row(row), claimed=False))
-            continue
-        attempt = 1 if row is None else int(row[6]) + 1
-        created = op.now if row is None else row[8]
-        values = (op.plugin, op.order_json, op.hints_json, attempt, op.owner, op.now)
-        if row is None:
-            inserts.append((op.client_order_id, op.plugin, "sending", op.order_json,
-                            op.hints_json, op.owner, op.now, op.now))  # fmt: skip
+    for seq, op in enumerate(ops):
+        if isinstance(op, UpdateOp):
+            cid = op.client_order_id
+            missing = f"the journal has no entry for client order id {cid!r}"
+            answers.append(JournalError(missing) if seq in notes.missing else None)
+        elif seq in notes.held:
+            answers.append(Claim(codec.entry_from_row(notes.held[seq]), claimed=False))
         else:
-            take_overs.append((*values, op.client_order_id))
-        rows[op.client_order_id] = [
-            op.client_order_id, op.plugin, "sending", op.order_json, None, op.hints_json,
-            attempt, op.owner, created, op.now,
-        ]  # fmt: skip
-        detail = codec.dump_json({"attempt": attempt, "owner": op.owner})
-        events.append((op.client_order_id, op.now, "intent", "sending", None, detail))
-        answers.append((attempt, created))
-    _insert_rows(conn, _INSERT_HEAD, inserts)
-    if take_overs:
-        conn.executemany(_TAKE_OVER, take_overs)
-    _insert_rows(conn, _EVENT_HEAD, events)
+            answers.append(notes.taken.get(seq, (1, op.now)))
+    notes.clear()
     return answers
-
-
-def _count_missing(conn: sqlite3.Connection, cids: list[str]) -> int:
-    unique = list(dict.fromkeys(cids))
-    marks = ",".join("?" * len(unique))
-    sql = f"SELECT count(*) FROM orders WHERE client_order_id IN ({marks})"  # noqa: S608
-    return len(unique) - int(conn.execute(sql, unique).fetchone()[0])
-
-
-def _apply_all(conn: sqlite3.Connection, ops: list[UpdateOp]) -> None:
-    # Every id exists (checked in this transaction), so this upsert only ever updates:
-    # one statement for many rows. The empty order_json/owner/created_at only satisfy
-    # NOT NULL (checked before the conflict) in the never-taken insert branch; an
-    # empty plugin or hints text means "keep the stored one".
-    rows = [(op.client_order_id, op.state, op.result_json, op.plugin or "", op.at,
-             codec.dump_json(op.hints) if op.hints else "", "", "", "")
-            for op in ops]  # fmt: skip
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        values = [value for row in chunk for value in row]
-        sql = _APPLY_HEAD + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(chunk)) + _APPLY_TAIL
-        conn.execute(sql, values)
-
-
-def run_updates(conn: sqlite3.Connection, ops: list[UpdateOp]) -> list[Any]:
-    """Apply every update in order; a missing entry fails alone with JournalError."""
-    missing: set[int] = set()
-    cids = [op.client_order_id for op in ops]
-    bulk = _count_missing(conn, cids) == 0 and len(set(cids)) == len(cids)
-    if bulk:
-        _apply_all(conn, ops)
-    else:  # a missing id, or one id updated twice in this batch: one at a time, in order
-        values = [(op.state, op.result_json, op.plugin, op.at, op.client_order_id) for op in ops]
-        for i, row in enumerate(values):
-            if conn.execute(_UPDATE, row).rowcount != 1:
-                missing.add(i)
-    events = []
-    for i, op in enumerate(ops):
-        if i in missing:
-            continue
-        if op.hints and not bulk:
-            (stored,) = conn.execute(_HINTS, (op.client_order_id,)).fetchone()
-            merged = codec.dump_json({**json.loads(stored), **op.hints})
-            conn.execute(_SET_HINTS, (merged, op.client_order_id))
-        events.append((op.client_order_id, op.at, op.kind, op.state, op.status, op.detail_json))
-    _insert_rows(conn, _EVENT_HEAD, events)
-    return [
-        JournalError(f"the journal has no entry for client order id {op.client_order_id!r}")
-        if i in missing
-        else None
-        for i, op in enumerate(ops)
-    ]

@@ -6,10 +6,11 @@ to the thread that made them, a commit may wait on another process's lock or on
 the next transaction together (group commit). aiosqlite also runs one thread per
 connection but hands over one call at a time, which would cost a commit per order.
 
-Jobs of a type with a *bulk handler* (the journal's claims and updates) that follow
-each other in the queue are handed to the handler together, so a batch costs a few
-statements rather than a few per order: every statement releases the GIL, and each
-release lets the event loop thread keep it for up to the interpreter's switch interval.
+Jobs of the *bulk* types (the journal's claims and updates) are handed to the bulk
+handler together. A batch made only of them runs outside an explicit transaction: the
+handler's one statement is the transaction, so the batch costs one call into SQLite
+(and one release of the GIL). That matters: each release lets a busy event loop keep
+the GIL for up to the interpreter's switch interval before this thread gets it back.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ logger = logging.getLogger("fks_exec.journal")
 MAX_BATCH = 512
 Job = Callable[[sqlite3.Connection], Any]
 BulkHandler = Callable[[sqlite3.Connection, list[Any]], list[Any]]
-"""Runs several queued values of one type; returns one value (or exception) for each."""
+"""Runs queued bulk values in order; returns one value (or exception) for each. Called
+outside a transaction it commits before returning, and raises ``sqlite3.Error`` only
+when it applied nothing."""
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
@@ -54,17 +57,20 @@ class SqliteWorker:
 
     ``connect`` opens the connection on the worker thread (and checks the schema); a
     job that raises fails alone when it wrote nothing, and a failed commit fails the
-    whole batch with :class:`JournalError`.
+    whole batch with :class:`JournalError`. Values of a type in ``bulk_types`` go to
+    ``bulk`` (see :data:`BulkHandler`) instead of being called.
     """
 
     def __init__(
         self,
         connect: Callable[[], sqlite3.Connection],
         name: str,
-        bulk: dict[type, BulkHandler] | None = None,
+        bulk_types: tuple[type, ...] = (),
+        bulk: BulkHandler | None = None,
     ) -> None:
         self._connect = connect
-        self._bulk = bulk or {}
+        self._bulk_types = bulk_types
+        self._bulk = bulk
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._opened: asyncio.Future[None] | None = None
@@ -147,35 +153,58 @@ class SqliteWorker:
 
         loop.call_soon_threadsafe(settle)
 
+    def _is_bulk(self, task: _Task) -> bool:
+        return isinstance(task.job, self._bulk_types)
+
     def _commit(self, conn: sqlite3.Connection, batch: list[_Task]) -> None:
+        if self._bulk is not None and all(self._is_bulk(task) for task in batch):
+            self._deliver(self._bulk_alone(conn, batch, self._bulk))
+        else:
+            self._deliver(self._transaction(conn, batch))
+
+    def _bulk_alone(
+        self, conn: sqlite3.Connection, batch: list[_Task], bulk: BulkHandler
+    ) -> list[tuple[_Task, Any, BaseException | None]]:
+        try:
+            values = bulk(conn, [task.job for task in batch])
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return self._all_failed(batch, exc)
+        return _outcomes(batch, values)
+
+    def _transaction(
+        self, conn: sqlite3.Connection, batch: list[_Task]
+    ) -> list[tuple[_Task, Any, BaseException | None]]:
         outcomes: list[tuple[_Task, Any, BaseException | None]] = []
         writes = any(task.writes for task in batch)
         try:
             conn.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
             start = 0
             while start < len(batch):
-                handler = self._bulk.get(type(batch[start].job))
-                if handler is None:
+                if self._bulk is None or not self._is_bulk(batch[start]):
                     outcomes.append(self._one(conn, batch[start]))
                     start += 1
                     continue
                 end = start + 1
-                kind = type(batch[start].job)
-                while end < len(batch) and type(batch[end].job) is kind:
+                while end < len(batch) and self._is_bulk(batch[end]):
                     end += 1
                 run = batch[start:end]
-                values = handler(conn, [task.job for task in run])
-                for task, value in zip(run, values, strict=True):
-                    failed = isinstance(value, Exception)
-                    outcomes.append((task, None if failed else value, value if failed else None))
+                outcomes.extend(_outcomes(run, self._bulk(conn, [task.job for task in run])))
                 start = end
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = JournalError(f"journal write failed: {type(exc).__name__}: {exc}")
-            outcomes = [(task, None, error) for task in batch]
-        self._deliver(outcomes)
+            return self._all_failed(batch, exc)
+        return outcomes
+
+    @staticmethod
+    def _all_failed(
+        batch: list[_Task], exc: sqlite3.Error
+    ) -> list[tuple[_Task, Any, BaseException | None]]:
+        error = JournalError(f"journal write failed: {type(exc).__name__}: {exc}")
+        return [(task, None, error) for task in batch]
 
     @staticmethod
     def _one(conn: sqlite3.Connection, task: _Task) -> tuple[_Task, Any, BaseException | None]:
@@ -198,6 +227,17 @@ class SqliteWorker:
             # RuntimeError: the loop closed while waiting; nobody is listening.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, settled)
+
+
+def _outcomes(
+    tasks: list[_Task], values: list[Any]
+) -> list[tuple[_Task, Any, BaseException | None]]:
+    """Pair each task with its value, or with the exception the handler returned for it."""
+    paired: list[tuple[_Task, Any, BaseException | None]] = []
+    for task, value in zip(tasks, values, strict=True):
+        failed = isinstance(value, Exception)
+        paired.append((task, None if failed else value, value if failed else None))
+    return paired
 
 
 def _settle(outcomes: list[_Outcome]) -> None:

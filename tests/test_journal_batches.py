@@ -1,0 +1,296 @@
+"""The SQLite journal's group commit: a batch of claims and updates is one statement
+(``sqlite_ops.run_ops``), applied in queue order, with the same answers and the same
+file contents however the queue was cut into batches, inside a transaction or not."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fks_exec import ExecutionResult, Order
+from fks_exec.journal import JournalError, codec, schema
+from fks_exec.journal.models import Claim
+from fks_exec.journal.sqlite_ops import ClaimOp, OpsConnection, UpdateOp, install, run_ops
+
+OWNER = "host:1:abcd"
+
+
+def _connect(path: Path) -> OpsConnection:
+    conn = sqlite3.connect(path, isolation_level=None, factory=OpsConnection)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")  # what is tested here is not the disk
+    conn.execute("PRAGMA foreign_keys=ON")
+    schema.check_version(conn, str(path))
+    install(conn)
+    return conn
+
+
+def T(n: int) -> str:
+    """The journal's time text of second ``n`` of a fixed day."""
+    return f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}.000000+00:00"
+
+
+def _claim(cid: str, at: str, plugin: str = "p", hints: str = "{}") -> ClaimOp:
+    order = codec.dump_order(Order.market("X", "buy", 1, client_order_id=cid))
+    return ClaimOp(cid, plugin, order, hints, OWNER, at)
+
+
+def _result_json(cid: str, order_id: str) -> str:
+    order = Order.market("X", "buy", 1, client_order_id=cid)
+    result = ExecutionResult.for_order(order, plugin="p", status="accepted", order_id=order_id)
+    return codec.dump_result(result) or ""
+
+
+def _update(cid: str, state: str, at: str, **fields: Any) -> UpdateOp:
+    values: dict[str, Any] = {
+        "result_json": None,
+        "plugin": None,
+        "hints": {},
+        "kind": "result",
+        "status": None,
+        "detail_json": "{}",
+    }
+    values.update(fields)
+    return UpdateOp(client_order_id=cid, state=state, at=at, **values)
+
+
+def _contents(conn: OpsConnection) -> tuple[list[Any], list[Any]]:
+    orders = conn.execute(
+        "SELECT client_order_id, plugin, state, order_json, result_json, hints_json, "
+        "attempt, owner, created_at, updated_at FROM orders ORDER BY client_order_id"
+    ).fetchall()
+    events = conn.execute(
+        "SELECT client_order_id, at, kind, state, status, detail_json FROM events ORDER BY id"
+    ).fetchall()
+    return orders, events
+
+
+def _comparable(answer: Any) -> Any:
+    if isinstance(answer, Claim):
+        e = answer.entry
+        return ("unclaimed", e.client_order_id, e.state.value, e.attempt, e.plugin)
+    if isinstance(answer, JournalError):
+        return ("error", str(answer))
+    return answer
+
+
+def test_one_batch_applies_each_op_in_order(tmp_path: Path) -> None:
+    conn = _connect(tmp_path / "j.sqlite3")
+    first = run_ops(conn, [_claim("gone", T(0)), _update("gone", "not_sent", T(0))])
+    assert first == [(1, T(0)), None]
+    accepted = _result_json("a", "B1")
+    ops: list[ClaimOp | UpdateOp] = [
+        _claim("a", T(1), hints='{"venue":"A"}'),
+        _update("a", "sent", T(2), result_json=accepted, hints={"ticket": "7"}),
+        _claim("a", T(3), plugin="other"),  # already sent: answered from the row
+        _update("missing", "final", T(4)),
+        _claim("gone", T(5), plugin="q"),  # not_sent: taken over, attempt 2
+        _claim("b", T(6)),
+        _claim("b", T(7)),  # the same id twice in one batch: the second finds the first
+        _update("b", "final", T(8), plugin="fallback", status="filled"),
+    ]
+    answers = run_ops(conn, ops)
+    assert not conn.in_transaction
+    assert answers[0] == (1, T(1)) and answers[1] is None
+    assert _comparable(answers[2]) == ("unclaimed", "a", "sent", 1, "p")
+    assert isinstance(answers[3], JournalError) and "'missing'" in str(answers[3])
+    assert answers[4] == (2, T(0))
+    assert answers[5] == (1, T(6))
+    assert _comparable(answers[6]) == ("unclaimed", "b", "sending", 1, "p")
+    assert answers[7] is None
+    orders, events = _contents(conn)
+    by_id = {row[0]: row for row in orders}
+    assert set(by_id) == {"a", "b", "gone"}
+    assert by_id["a"][2:3] + by_id["a"][4:] == (
+        "sent", accepted, '{"venue":"A","ticket":"7"}', 1, OWNER, T(1), T(2),
+    )  # fmt: skip
+    assert by_id["b"][1:3] == ("fallback", "final")
+    assert by_id["gone"][1:3] == ("q", "sending") and by_id["gone"][6] == 2
+    assert [(e[0], e[2], e[3]) for e in events[2:]] == [
+        ("a", "intent", "sending"),
+        ("a", "result", "sent"),
+        ("gone", "intent", "sending"),
+        ("b", "intent", "sending"),
+        ("b", "result", "final"),
+    ]
+    assert json.loads(events[4][5]) == {"attempt": 2, "owner": OWNER}
+    assert json.loads(events[5][5]) == {"attempt": 1, "owner": OWNER}
+
+
+def test_a_statement_that_fails_applies_nothing(tmp_path: Path) -> None:
+    conn = _connect(tmp_path / "j.sqlite3")
+    bad = ClaimOp("b", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        run_ops(conn, [_claim("a", T(0)), bad])
+    assert not conn.in_transaction
+    assert _contents(conn) == ([], [])
+
+
+def test_batches_larger_than_one_statement_share_a_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fks_exec.journal.sqlite_ops as ops
+
+    monkeypatch.setattr(ops, "_rows_per_statement", lambda conn: 2)
+    conn = _connect(tmp_path / "j.sqlite3")
+    bad = ClaimOp("e", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):  # the third statement fails ...
+        run_ops(conn, [_claim(c, T(0)) for c in "abcd"] + [bad])
+    assert _contents(conn) == ([], [])  # ... and the first two are rolled back with it
+    answers = run_ops(conn, [_claim(c, T(0)) for c in "abcde"])
+    assert answers == [(1, T(0))] * 5
+    assert len(_contents(conn)[1]) == 5
+
+
+def test_the_statement_limit_follows_the_library() -> None:
+    import fks_exec.journal.sqlite_ops as ops
+
+    conn = sqlite3.connect(":memory:")
+    rows = ops._rows_per_statement(conn)
+    if hasattr(conn, "getlimit"):  # Python 3.11+
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        assert rows * ops._WIDTH <= limit < (rows + 1) * ops._WIDTH
+
+    class Old:
+        """A connection without getlimit (Python 3.10)."""
+
+    assert ops._rows_per_statement(Old()) * ops._WIDTH <= 999  # type: ignore[arg-type]
+    assert (ops._rows_per_statement(Old()) + 1) * ops._WIDTH > 999  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- property
+
+IDS = st.sampled_from(["a", "b", "c", "d"])
+OP = st.one_of(
+    st.tuples(st.just("claim"), IDS, st.sampled_from(["p", "q"])),
+    st.tuples(
+        st.just("update"),
+        IDS,
+        st.sampled_from(["sent", "final", "not_sent", "unknown"]),
+        st.sampled_from([{}, {"ticket": "1"}, {"ticket": "2", "x": "y"}]),
+    ),
+)
+
+
+def _ops(spec: list[tuple[Any, ...]]) -> list[ClaimOp | UpdateOp]:
+    made: list[ClaimOp | UpdateOp] = []
+    for i, item in enumerate(spec):
+        at = T(i)
+        if item[0] == "claim":
+            made.append(_claim(item[1], at, plugin=item[2]))
+        else:
+            made.append(
+                _update(item[1], item[2], at, hints=item[3], result_json=_result_json(item[1], at))
+            )
+    return made
+
+
+def _apply(path: Path, ops: list[ClaimOp | UpdateOp], cuts: list[int], wrapped: bool) -> Any:
+    conn = _connect(path)
+    answers: list[Any] = []
+    bounds = [0, *sorted(c % (len(ops) + 1) for c in cuts), len(ops)]
+    for start, end in itertools.pairwise(bounds):
+        if wrapped:
+            conn.execute("BEGIN IMMEDIATE")
+        answers.extend(run_ops(conn, ops[start:end]))
+        if wrapped:
+            conn.execute("COMMIT")
+    contents = _contents(conn)
+    conn.close()
+    return [_comparable(a) for a in answers], contents
+
+
+@given(st.lists(OP, min_size=1, max_size=30), st.lists(st.integers(0, 40), max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_any_cut_into_batches_gives_what_one_op_at_a_time_gives(
+    spec: list[tuple[Any, ...]], cuts: list[int]
+) -> None:
+    import tempfile
+
+    ops = _ops(spec)
+    with tempfile.TemporaryDirectory() as folder:
+        one_by_one = _apply(Path(folder) / "1.sqlite3", ops, list(range(len(ops))), False)
+        batched = _apply(Path(folder) / "b.sqlite3", ops, cuts, False)
+        in_transactions = _apply(Path(folder) / "t.sqlite3", ops, cuts, True)
+    assert batched == one_by_one
+    assert in_transactions == one_by_one
+
+
+# ---------------------------------------------------------------------- the worker
+
+
+async def _one_batch(journal: Any, *calls: Any) -> tuple[list[int], list[Any]]:
+    """Run ``calls`` (coroutine factories) queued behind a job that holds the worker,
+    so they form the next batch; returns the batch sizes seen and each call's outcome."""
+    import threading
+
+    worker = journal._require()
+    started, release, sizes = threading.Event(), threading.Event(), []
+
+    def hold(conn: sqlite3.Connection) -> None:
+        started.set()
+        release.wait(10)
+
+    worker.submit(hold, label="hold the worker")
+    await asyncio.to_thread(started.wait, 10)
+    original = worker._commit
+
+    def counting(conn: sqlite3.Connection, batch: list[Any]) -> None:
+        sizes.append(len(batch))
+        original(conn, batch)
+
+    worker._commit = counting
+    futures = []
+    for call in calls:
+        futures.append(asyncio.ensure_future(call()))
+        await asyncio.sleep(0)  # queued in this order
+    release.set()
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    worker._commit = original
+    return sizes, outcomes
+
+
+async def test_a_batch_mixing_reads_and_writes_is_one_transaction_in_order(
+    tmp_path: Path,
+) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    worker = journal._require()
+    order = Order.market("X", "buy", 1, client_order_id="mixed-1")
+    in_tx = "SELECT state FROM orders WHERE client_order_id = 'mixed-1'"
+    sizes, (claim, seen, update) = await _one_batch(
+        journal,
+        lambda: journal.claim(order, "p", {}),
+        lambda: worker.run(
+            lambda c: (c.in_transaction, *c.execute(in_tx).fetchone()), writes=False, label="read"
+        ),
+        lambda: worker.run(_update("mixed-1", "sent", T(2)), writes=True, label="update"),
+    )
+    assert sizes == [3]
+    assert claim.claimed and update is None
+    assert seen == (True, "sending")  # after the claim, inside the batch's transaction
+    bad = ClaimOp("mixed-3", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
+    other = Order.market("X", "buy", 1, client_order_id="mixed-2")
+    sizes, (lost, failed) = await _one_batch(
+        journal,
+        lambda: journal.claim(other, "p", {}),
+        lambda: worker.run(bad, writes=True, label="bad"),
+    )
+    assert sizes == [2]
+    for outcome in (lost, failed):
+        assert isinstance(outcome, JournalError)
+        assert "journal write failed: IntegrityError" in str(outcome)
+    assert await journal.get("mixed-2") is None  # the batch failed as one: nothing kept
+    entry = await journal.get("mixed-1")
+    assert entry is not None and entry.state.value == "sent"
+    await journal.close()
