@@ -26,6 +26,7 @@ from typing import Any
 
 from fks_exec_mt5.bridge.protocol import (
     FUNCTIONS,
+    MAX_HANDSHAKE_FRAME,
     ProtocolError,
     decode,
     encode,
@@ -105,22 +106,24 @@ class BridgeModule:
             return False
         try:
             sock.settimeout(self._connect_timeout_s)
-            hello = read_frame(sock)
-            write_frame(sock, {"auth": proof(self._secret, str(hello["hello"]))})
-            if not read_frame(sock).get("ok"):
+            hello = read_frame(sock, MAX_HANDSHAKE_FRAME)
+            write_frame(sock, {"auth": proof(self._secret, str(hello["hello"])[:64])})
+            if not read_frame(sock, MAX_HANDSHAKE_FRAME).get("ok"):
                 raise _Refused
-            info = read_frame(sock)
+            info = read_frame(sock, MAX_HANDSHAKE_FRAME)
+            constants = dict(info.get("constants", {}))
+            version = str(info.get("version", ""))[:64]
         except _Refused:
             sock.close()
             self._last_error = _AUTH
             return False
-        except (OSError, ProtocolError, KeyError, TypeError, AttributeError):
+        except (OSError, ProtocolError, KeyError, TypeError, AttributeError, ValueError):
             sock.close()
             self._last_error = _CONNECT
             return False
         sock.settimeout(self._timeout_s)
-        self._constants = dict(info.get("constants", {}))
-        self.__version__ = str(info.get("version", ""))
+        self._constants = constants
+        self.__version__ = version
         self._sock = sock
         return True
 
@@ -148,13 +151,26 @@ class BridgeModule:
                 return self._fail(failed, _TIMEOUT)
             except (OSError, ProtocolError):
                 return self._fail(failed, _RECEIVE)
-            if "error" in reply:
-                self._last_error = (-2, f"Invalid arguments: {reply['error']}")
-                return failed
-            if reply.get("last_error"):
-                code, text = reply["last_error"]
-                self._last_error = (int(code), str(text))
-            return decode(reply["value"])
+            try:
+                return self._value_of(reply, failed)
+            except (ProtocolError, KeyError, TypeError, ValueError):
+                # an answer came but it is not one: as if none came (it may have acted)
+                return self._fail(failed, _RECEIVE)
+
+    def _value_of(self, reply: Any, failed: Any) -> Any:
+        if not isinstance(reply, dict):
+            raise ProtocolError("an answer is a JSON object")
+        if "error" in reply:
+            self._last_error = (-2, f"Invalid arguments: {str(reply['error'])[:200]}")
+            return failed
+        value = decode(reply["value"])
+        error = reply.get("last_error")
+        if error:
+            code, text = error
+            if type(code) is not int:
+                raise ProtocolError("last_error code is not an integer")
+            self._last_error = (code, str(text)[:200])
+        return value
 
     def _fail(self, value: Any, error: tuple[int, str]) -> Any:
         self._drop()

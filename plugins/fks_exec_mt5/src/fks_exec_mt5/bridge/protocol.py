@@ -7,6 +7,13 @@ nonce) hex}``; the server answers ``{"ok": true}`` or closes. Then each request
 [code, text]}`` or ``{"error": text}``. Result records (struct sequences with
 ``_asdict``) are ``{"__record__": type name, "fields": {...}}``; datetimes are
 ``{"__datetime__": ISO text}``.
+
+Whatever arrives is read with bounds, so a broken or hostile peer costs a
+:class:`ProtocolError`, never a crash or a stall: frames over their limit are refused
+before they are read (a peer that has not passed the handshake gets
+:data:`MAX_HANDSHAKE_FRAME`), integers over 40 digits, nesting over 32 levels,
+malformed records and record names that are not identifiers are refused, and at most
+256 record types are remembered.
 """
 
 from __future__ import annotations
@@ -18,15 +25,17 @@ import socket
 import struct
 from collections import namedtuple
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
     "FUNCTIONS",
     "MAX_FRAME",
+    "MAX_HANDSHAKE_FRAME",
     "ProtocolError",
     "decode",
     "encode",
+    "loads",
     "proof",
     "read_frame",
     "write_frame",
@@ -34,6 +43,10 @@ __all__ = [
 
 MAX_FRAME = 64 * 1024 * 1024
 """Largest frame accepted (a long history can be big; anything larger is refused)."""
+MAX_HANDSHAKE_FRAME = 64 * 1024
+"""Largest frame read before the peer proved it knows the secret (and the constants)."""
+_MOST_INT_DIGITS = 40
+_DEEPEST = 32
 
 FUNCTIONS = frozenset(
     {
@@ -100,15 +113,30 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-def read_frame(sock: socket.socket) -> Any:
-    """Read one frame; raises :class:`ProtocolError` or ``OSError`` (timeouts too)."""
+def read_frame(sock: socket.socket, limit: int = MAX_FRAME) -> Any:
+    """Read one frame of at most ``limit`` bytes; raises :class:`ProtocolError` or
+    ``OSError`` (timeouts too)."""
     (size,) = struct.unpack(">I", _exactly(sock, 4))
-    if size > MAX_FRAME:
-        raise ProtocolError(f"frame of {size} bytes is over the limit")
+    if size > limit:
+        raise ProtocolError(f"frame of {size} bytes is over the limit of {limit}")
+    return loads(_exactly(sock, size))
+
+
+def loads(body: bytes) -> Any:
+    """A frame's body as JSON data; raises :class:`ProtocolError` for what is not
+    UTF-8 JSON, nests too deep or has an integer of more than 40 digits."""
     try:
-        return json.loads(_exactly(sock, size))
-    except ValueError as exc:
-        raise ProtocolError(f"not JSON: {exc}") from None
+        return json.loads(body, parse_int=_bounded_int)
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"not JSON: {str(exc)[:80]}") from None
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > _MOST_INT_DIGITS + 1:  # before int(): a huge one is slow to parse
+        raise ProtocolError(f"an integer of {len(text)} digits")
+    return int(text)
 
 
 def encode(value: Any) -> Any:
@@ -129,21 +157,36 @@ def encode(value: Any) -> Any:
     raise TypeError(f"the bridge cannot carry a {type(value).__name__}")
 
 
-@cache
+@lru_cache(maxsize=256)
 def _record_type(name: str, fields: tuple[str, ...]) -> Any:
-    return namedtuple(name, fields)
+    try:
+        return namedtuple(name, fields)  # refuses keywords, "_x", duplicates, non-names
+    except (ValueError, TypeError):
+        raise ProtocolError(f"not a record type: {name[:40]!r} {fields[:3]!r}") from None
 
 
-def decode(value: Any) -> Any:
-    """Inverse of :func:`encode`: field maps become named tuples, lists tuples."""
+def decode(value: Any, _depth: int = 0) -> Any:
+    """Inverse of :func:`encode`: field maps become named tuples, lists tuples.
+
+    Raises :class:`ProtocolError` for a malformed record or datetime and for nesting
+    over 32 levels (no real result nests more than three).
+    """
+    if _depth > _DEEPEST:
+        raise ProtocolError(f"nested over {_DEEPEST} levels")
     if isinstance(value, list):
-        return tuple(decode(v) for v in value)
+        return tuple(decode(v, _depth + 1) for v in value)
     if isinstance(value, dict):
         if "__record__" in value:
-            fields = value["fields"]
-            kind = _record_type(str(value["__record__"]), tuple(fields))
-            return kind(*(decode(v) for v in fields.values()))
+            name, fields = value["__record__"], value.get("fields")
+            if not isinstance(name, str) or not isinstance(fields, dict):
+                raise ProtocolError("a record needs a type name and a map of fields")
+            kind = _record_type(name, tuple(fields))
+            return kind(*(decode(v, _depth + 1) for v in fields.values()))
         if "__datetime__" in value:
-            return datetime.fromisoformat(value["__datetime__"])
-        return {k: decode(v) for k, v in value.items()}
+            text = value["__datetime__"]
+            try:
+                return datetime.fromisoformat(text[:40])
+            except (TypeError, ValueError):
+                raise ProtocolError(f"not a datetime: {str(text)[:40]!r}") from None
+        return {k: decode(v, _depth + 1) for k, v in value.items()}
     return value

@@ -27,6 +27,7 @@ from typing import Any
 
 from fks_exec_mt5.bridge.protocol import (
     FUNCTIONS,
+    MAX_HANDSHAKE_FRAME,
     ProtocolError,
     decode,
     encode,
@@ -107,7 +108,7 @@ class BridgeServer:
         """Run the HMAC challenge on a new connection; True when the client passed."""
         nonce = secrets.token_hex(16)
         write_frame(sock, {"hello": nonce})
-        answer = read_frame(sock)
+        answer = read_frame(sock, MAX_HANDSHAKE_FRAME)
         given = answer.get("auth") if isinstance(answer, dict) else None
         passed = isinstance(given, str) and hmac.compare_digest(given, proof(self._secret, nonce))
         write_frame(sock, {"ok": passed})
