@@ -1,5 +1,6 @@
 """``make soak``: long chaos runs over every fake broker, a 100,000-order memory soak,
-journal crashes and 20,000 hostile requests against a real webhook server.
+journal crashes, 20,000 hostile requests against a real webhook server, and every
+plugin's reply fuzzing (tests/test_fuzz*.py) with thousands of examples.
 
 Prints the figures docs/reliability.md quotes and writes them to soak/results.json.
 Exits 1 if any order was lost or doubled, or memory kept growing.
@@ -12,6 +13,8 @@ import gc
 import importlib.util
 import json
 import logging
+import os
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -60,6 +63,23 @@ async def _mock_soak(orders: int) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - started, 1),
         "traced_kib_every_10k": [s // 1024 for s in samples],
         "growth_after_warmup_kib": (max(samples[2:]) - samples[2]) // 1024,
+    }
+
+
+def _plugin_reply_fuzz(examples: int) -> dict[str, Any]:
+    """Every plugin's ``tests/test_fuzz*.py`` (codec and reply parsers) with
+    ``FUZZ_EXAMPLES=examples`` (``make test`` runs a few dozen each)."""
+    root = HERE.parent
+    files = sorted(str(p.relative_to(root)) for p in root.glob("plugins/*/tests/test_fuzz*.py"))
+    env = {**os.environ, "FUZZ_EXAMPLES": str(examples)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files]
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    last = done.stdout.strip().splitlines()[-1:] or [""]
+    return {
+        "examples_per_test": examples,
+        "files": files,
+        "passed": done.returncode == 0 and bool(files),
+        "summary": last[0],
     }
 
 
@@ -113,6 +133,13 @@ def main() -> int:
     )
     results["hostile_webhook"] = fuzz
     failed |= fuzz["failed"]
+    replies = _plugin_reply_fuzz(examples=3_000)
+    print(
+        f"plugin reply fuzzing: {replies['examples_per_test']} examples per test in "
+        f"{', '.join(replies['files'])}: {'passed' if replies['passed'] else 'FAILED'}"
+    )
+    results["plugin_reply_fuzz"] = replies
+    failed |= not replies["passed"]
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("FAIL" if failed else "PASS")
     return 1 if failed else 0

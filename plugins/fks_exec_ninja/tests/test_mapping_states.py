@@ -153,7 +153,7 @@ def test_results_from_values() -> None:
     unknown = result_for({"OrderStatus|X": "Unknown"}, "X", plugin="ninja", client_order_id="c")
     assert unknown is not None and unknown.status is OrderStatus.UNKNOWN and unknown.side is None
     odd = result_for({"OrderStatus|X": "Something"}, "X", plugin="ninja", order=order)
-    assert odd is not None and odd.status is OrderStatus.ACCEPTED
+    assert odd is not None and odd.status is OrderStatus.UNKNOWN and "'something'" in odd.error
     bad = observe({"Filled|X": "nan", "AvgFillPrice|X": "x"}, "X")
     assert (bad.state, bad.filled, bad.average) == (None, Decimal(0), None)
     assert bad.bad is not None and "NinjaTrader: Filled|X" in bad.bad

@@ -197,8 +197,16 @@ def result_for(
                 "the order is at NinjaTrader: check it again with get_order"
             ),
         )
+    elif seen.state not in STATES:
+        logger.warning("order %s: NinjaTrader pushed the order state %r", order_id, seen.state)
+        fields.update(
+            status=OrderStatus.UNKNOWN,
+            error_code=ErrorCode.UNKNOWN,
+            error=f"NinjaTrader pushed the order state {seen.state[:40]!r}, which is not one "
+            "of its order states; the order is at NinjaTrader: check it there",
+        )
     else:
-        status = STATES.get(seen.state, OrderStatus.ACCEPTED)
+        status = STATES[seen.state]
         fields.update(status=status, filled_quantity=seen.filled)
         if seen.filled:
             fields["average_price"] = seen.average
