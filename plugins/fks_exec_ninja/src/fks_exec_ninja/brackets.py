@@ -74,6 +74,8 @@ class Brackets:
     ) -> None:
         self._values, self._send, self._remember = values, send, remember
         self._entries: dict[str, Bracket] = {}
+        self.watched: Mapping[str, Bracket] = self._entries
+        """The entries being followed, by order id (read-only)."""
 
     def __len__(self) -> int:
         return len(self._entries)

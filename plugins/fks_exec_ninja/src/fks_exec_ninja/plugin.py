@@ -132,7 +132,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         kind, _, order_id = key.partition("|")
         if kind in ORDER_KEYS:
             waiters.on_order_value(kind, order_id, value)
-            if self._brackets and kind != "AvgFillPrice":
+            if self._brackets.watched and kind != "AvgFillPrice":
                 self._brackets.on_order_value(order_id)
 
     async def _after_reconnect(self) -> None:

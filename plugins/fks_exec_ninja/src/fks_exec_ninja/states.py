@@ -174,11 +174,11 @@ def result_for(
     if seen.state is None:
         return None
     quantity = order.quantity if order is not None else None
-    raw = {
-        k: values[k]
-        for k in (f"OrderStatus|{order_id}", f"Filled|{order_id}", f"AvgFillPrice|{order_id}")
-        if k in values
-    }
+    raw = {}
+    for key in (f"OrderStatus|{order_id}", f"Filled|{order_id}", f"AvgFillPrice|{order_id}"):
+        text = values.get(key)
+        if text is not None:
+            raw[key] = text
     fields: dict[str, Any] = {"plugin": plugin, "order_id": order_id, "raw": raw, "sent": True}
     if seen.bad:
         logger.warning("order %s: %s; its fate is unknown", order_id, seen.bad)
