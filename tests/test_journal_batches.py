@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -230,8 +231,6 @@ def test_any_cut_into_batches_gives_what_one_op_at_a_time_gives(
 async def _one_batch(journal: Any, *calls: Any) -> tuple[list[int], list[Any]]:
     """Run ``calls`` (coroutine factories) queued behind a job that holds the worker,
     so they form the next batch; returns the batch sizes seen and each call's outcome."""
-    import threading
-
     worker = journal._require()
     started, release, sizes = threading.Event(), threading.Event(), []
 
@@ -294,3 +293,50 @@ async def test_a_batch_mixing_reads_and_writes_is_one_transaction_in_order(
     entry = await journal.get("mixed-1")
     assert entry is not None and entry.state.value == "sent"
     await journal.close()
+
+
+async def test_a_lazy_write_is_handed_to_the_idle_worker_at_the_end_of_the_loop_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fks_exec.journal.worker as worker_module
+    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
+
+    monkeypatch.setattr(worker_module, "HANDOVER_WAIT_S", 30.0)  # returns once taken
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    worker = journal._require()
+    for i in range(3):
+        await journal.claim(Order.market("X", "buy", 1, client_order_id=f"h{i}"), "p", {})
+    await _until(lambda: worker._idle)
+    drains = worker._drains
+    for i in range(3):  # one loop turn queues three results ...
+        journal.record_soon(JournalUpdate(f"h{i}", JournalState.SENT, "result"))
+    assert worker._drains == drains  # ... and nothing is handed over inside the turn
+    await asyncio.sleep(0)  # the turn ends: the hand-over waits until the worker took them
+    assert worker._drains == drains + 1 and worker._queue.empty()
+    await journal.flush()
+    assert worker.batch_sizes[3] == 1  # the three results went in one batch
+    release = threading.Event()
+    worker.submit(lambda conn: release.wait(10), label="hold")
+    await _until(lambda: not worker._idle and worker._queue.empty())
+    journal.record_soon(JournalUpdate("h0", JournalState.FINAL, "status"))
+    assert not worker._handover_due  # a busy worker: nothing to hand over to
+    release.set()
+    await journal.close()
+    assert (await _states(tmp_path / "j.sqlite3")) == {"h0": "final", "h1": "sent", "h2": "sent"}
+
+
+async def _until(condition: Any) -> None:
+    for _ in range(10_000):  # 10 s at most
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the worker never got there")
+
+
+async def _states(path: Path) -> dict[str, str]:
+    conn = sqlite3.connect(path)
+    try:
+        return dict(conn.execute("SELECT client_order_id, state FROM orders").fetchall())
+    finally:
+        conn.close()

@@ -63,6 +63,8 @@ def dump_result(result: ExecutionResult | None) -> str | None:
 
 def dump_json(value: Mapping[str, Any]) -> str:
     """A mapping as compact JSON (non-JSON values as their text)."""
+    if not value:
+        return "{}"  # most hints and details: skips the encoder on the hot path
     return json.dumps(dict(value), separators=(",", ":"), default=str)
 
 

@@ -10,6 +10,7 @@ a commit is on disk before it returns, so a power cut cannot lose an intent eith
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,6 +124,12 @@ class SqliteJournal(Journal):
         worker, self._worker = self._worker, None
         if worker is not None:
             await worker.stop()
+
+    @property
+    def batch_sizes(self) -> Counter[int]:
+        """How many batches of each size this handle has written since it was opened
+        (group commit at work; empty when closed)."""
+        return Counter() if self._worker is None else Counter(self._worker.batch_sizes)
 
     def _require(self) -> SqliteWorker:
         if self._worker is None:

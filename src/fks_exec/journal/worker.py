@@ -11,6 +11,12 @@ handler together. A batch made only of them runs outside an explicit transaction
 handler's one statement is the transaction, so the batch costs one call into SQLite
 (and one release of the GIL). That matters: each release lets a busy event loop keep
 the GIL for up to the interpreter's switch interval before this thread gets it back.
+
+For the same reason a write queued without waiting (:meth:`SqliteWorker.submit`: a
+result recorded lazily) would wait for the event loop to go idle before this thread
+even woke up. So once per batch the loop thread hands over: after the callbacks that
+queued writes have run, it waits (at most ``HANDOVER_WAIT_S``) until this thread has
+taken the queue, then carries on while the batch is written on the other core.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 import queue
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +39,7 @@ __all__ = ["SqliteWorker"]
 logger = logging.getLogger("fks_exec.journal")
 
 MAX_BATCH = 512
+HANDOVER_WAIT_S = 0.001
 Job = Callable[[sqlite3.Connection], Any]
 BulkHandler = Callable[[sqlite3.Connection, list[Any]], list[Any]]
 """Runs queued bulk values in order; returns one value (or exception) for each. Called
@@ -76,6 +84,13 @@ class SqliteWorker:
         self._opened: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Future[Any] | None = None
+        self._idle = False
+        """True while the thread waits for work (set and read under the GIL)."""
+        self._drains = 0
+        self._drained = threading.Condition()
+        self._handover_due = False
+        self.batch_sizes: Counter[int] = Counter()
+        """How many batches of each size were written (read by the benchmarks)."""
 
     async def start(self) -> None:
         """Start the thread and connect. Raises what ``connect`` raised."""
@@ -94,6 +109,22 @@ class SqliteWorker:
     def submit(self, job: Any, *, label: str) -> None:
         """Queue a write without waiting; a failure is logged."""
         self._queue.put(_Task(job, True, None, label))
+        if self._idle and not self._handover_due:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._handover_due = True
+            loop.call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        """Block the loop thread until the idle worker has taken what is queued (see the
+        module docstring), for at most ``HANDOVER_WAIT_S``."""
+        self._handover_due = False
+        with self._drained:
+            if self._idle and not self._queue.empty():
+                seen = self._drains
+                self._drained.wait_for(lambda: self._drains != seen, HANDOVER_WAIT_S)
 
     async def stop(self) -> None:
         """Finish every queued job, close the connection, end the thread."""
@@ -117,20 +148,9 @@ class SqliteWorker:
         try:
             stopping = False
             while not stopping:
-                first = self._queue.get()
-                if first is _STOP:
-                    break
-                batch = [first]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        task = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if task is _STOP:
-                        stopping = True
-                        break
-                    batch.append(task)
-                self._commit(conn, batch)
+                batch, stopping = self._take()
+                if batch:
+                    self._commit(conn, batch)
         finally:
             conn.close()
             stopped = self._stopped
@@ -138,6 +158,29 @@ class SqliteWorker:
                 with contextlib.suppress(RuntimeError):
                     done: list[_Outcome] = [(stopped, None, None)]
                     stopped.get_loop().call_soon_threadsafe(_settle, done)
+
+    def _take(self) -> tuple[list[_Task], bool]:
+        """Wait for the next job, then take every queued one (up to MAX_BATCH); True
+        when the stop marker was among them."""
+        self._idle = True
+        first = self._queue.get()
+        batch: list[_Task] = []
+        stopping = first is _STOP
+        if not stopping:
+            batch.append(first)
+        while not stopping and len(batch) < MAX_BATCH:
+            try:
+                task = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            stopping = task is _STOP
+            if not stopping:
+                batch.append(task)
+        self._idle = False
+        with self._drained:
+            self._drains += 1
+            self._drained.notify_all()
+        return batch, stopping
 
     def _deliver_open(self, exc: BaseException | None) -> None:
         opened, loop = self._opened, self._loop
@@ -157,6 +200,7 @@ class SqliteWorker:
         return isinstance(task.job, self._bulk_types)
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Task]) -> None:
+        self.batch_sizes[len(batch)] += 1
         if self._bulk is not None and all(self._is_bulk(task) for task in batch):
             self._deliver(self._bulk_alone(conn, batch, self._bulk))
         else:
