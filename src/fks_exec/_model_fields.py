@@ -1,0 +1,111 @@
+"""The field types the models share, and the checks behind them.
+
+``Symbol``, ``Quantity``, ``Price``, ``Amount``, ``NonNegative``, ``ClientOrderId``,
+``UtcDatetime`` and ``JsonSafe`` are annotated types: pydantic applies their checks when a
+model is built, and raises ``pydantic.ValidationError`` (a ``ValueError``) for a value
+that fails one. :func:`json_safe`, :func:`new_client_order_id` and :func:`utc_now` are
+helpers the models and plugins use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, ConfigDict, Field
+
+__all__ = [
+    "FROZEN",
+    "Amount",
+    "ClientOrderId",
+    "JsonSafe",
+    "NonNegative",
+    "Price",
+    "Quantity",
+    "Symbol",
+    "UtcDatetime",
+    "json_safe",
+    "new_client_order_id",
+    "utc_now",
+]
+
+_CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is timezone.utc:
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must be timezone-aware; pass e.g. datetime.now(timezone.utc)")
+    return value.astimezone(timezone.utc)
+
+
+def _symbol(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("symbol must not be empty; pass the instrument, e.g. 'BTC/USDT'")
+    if any(not ch.isprintable() for ch in stripped):
+        raise ValueError(f"symbol {stripped!r} contains control characters")
+    return stripped
+
+
+def _client_order_id(value: str) -> str:
+    if not _CLIENT_ORDER_ID.fullmatch(value):
+        raise ValueError(
+            f"client_order_id {value!r} is invalid: use 1 to 36 characters of "
+            "letters, digits, '_' and '-' (no spaces)"
+        )
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    # One pass of the C encoder settles the common case; only a payload that fails it
+    # (NaN, Decimal, an odd object) is walked and made safe.
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return json_safe(value)
+    return value
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` made JSON-safe: NaN and infinities become None, unknown objects text."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def new_client_order_id() -> str:
+    """Return a fresh random client order id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def utc_now() -> datetime:
+    """Return the current time as a timezone-aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+Symbol = Annotated[str, AfterValidator(_symbol)]
+# pydantic's own Decimal validator converts floats through their text, refuses
+# booleans, NaN and infinities, and checks the bounds in Rust.
+Quantity = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+Price = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+ClientOrderId = Annotated[str, AfterValidator(_client_order_id)]
+JsonSafe = Annotated[Any, AfterValidator(_json_safe)]
+
+FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+"""Every model: immutable, unknown fields refused, strings kept as given."""
