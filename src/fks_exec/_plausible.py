@@ -17,8 +17,44 @@ from fks_exec.models import ExecutionResult, Order
 __all__ = ["implausible"]
 
 
+_ZERO = Decimal(0)
+
+
 def implausible(result: ExecutionResult, order: Order | None = None) -> str | None:
-    """What makes ``result`` impossible (for ``order``, when given), or None."""
+    """What makes ``result`` impossible (for ``order``, when given), or None.
+
+    Never raises. A plausible result of exact ``Decimal`` numbers (every result that
+    was validated or built through ``ExecutionResult.build``) is settled by one flat
+    check; anything else is examined field by field to name the problem.
+    """
+    values = result.__dict__
+    filled = values.get("filled_quantity")
+    quantity = values.get("quantity")
+    average = values.get("average_price")
+    if (
+        type(filled) is Decimal
+        and filled.is_finite()
+        and filled >= _ZERO
+        and (
+            average is None
+            or (type(average) is Decimal and average.is_finite() and average > _ZERO)
+        )
+        and (
+            quantity is None
+            or (
+                type(quantity) is Decimal
+                and quantity.is_finite()
+                and quantity > _ZERO
+                and filled <= quantity
+            )
+        )
+        and (order is None or filled <= order.quantity)
+    ):
+        return None
+    return _problem(result, order)
+
+
+def _problem(result: ExecutionResult, order: Order | None) -> str | None:
     filled = result.filled_quantity
     problem = (
         _not_number("filled_quantity", filled, allow_zero=True, required=True)

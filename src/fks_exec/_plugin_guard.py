@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from fks_exec._capability import Capability
 from fks_exec._plausible import implausible
 from fks_exec.config import PluginConfig
 from fks_exec.errors import (
@@ -27,12 +28,10 @@ from fks_exec.errors import (
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus, OrderType
 from fks_exec.redaction import Redactor
 
-if TYPE_CHECKING:
-    from fks_exec.plugin import Capability
-
 __all__ = ["PluginGuard", "ms_since"]
 
 T = TypeVar("T")
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
 
 
 def ms_since(started: float) -> float:
@@ -135,11 +134,9 @@ class PluginGuard:
                 result.status.value,
                 ms_since(started),
             )
-        return self._finish(result)
+        return self._stamped(result)  # checked just above, against the order too
 
     async def _reconcile_recent(self, result: ExecutionResult) -> ExecutionResult:
-        from fks_exec.plugin import Capability
-
         cid = result.client_order_id
         if cid is None or not self.supports(Capability.GET_ORDER):
             return result
@@ -156,8 +153,14 @@ class PluginGuard:
         return self._unknown(order, ErrorCode.UNKNOWN, "the call was cancelled in flight")
 
     def _check_supported(self, order: Order) -> ExecutionResult | None:
-        from fks_exec.plugin import Capability
-
+        kind = order.type
+        if (
+            (kind is _MARKET or kind is _LIMIT)
+            and order.stop_loss is None
+            and order.take_profit is None
+            and not order.reduce_only
+        ):
+            return None  # needs no optional capability
         missing = None
         if order.type in (OrderType.STOP, OrderType.STOP_LIMIT) and not self.supports(
             Capability.STOP_ORDERS
@@ -200,6 +203,8 @@ class PluginGuard:
         )
 
     def _finish(self, result: ExecutionResult) -> ExecutionResult:
+        """``result`` as the caller gets it: an impossible one made ``unknown``, then
+        :meth:`_stamped`."""
         problem = implausible(result)
         if problem is not None:
             self.log.warning(
@@ -209,6 +214,11 @@ class PluginGuard:
                 problem,
             )
             result = _as_unknown(result, f"broker {self.name!r} answered {problem}")
+        return self._stamped(result)
+
+    def _stamped(self, result: ExecutionResult) -> ExecutionResult:
+        """A plausible ``result`` with every secret masked in ``error`` and ``raw``, and
+        this instance's ``paper`` and name stamped."""
         redactor = self._redactor
         if redactor and (
             (result.error is not None and redactor.found_in(result.error))

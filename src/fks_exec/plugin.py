@@ -1,4 +1,11 @@
-"""The plugin interface every broker implements: :class:`ExecutionPlugin`."""
+"""The plugin interface every broker implements: :class:`ExecutionPlugin`.
+
+The class is assembled from modules of one job: the guard every public method runs in
+(:mod:`fks_exec._plugin_guard`), the read methods (:mod:`fks_exec._plugin_reads`), the
+cancel and close methods (:mod:`fks_exec._plugin_orders`) and :class:`Capability`
+(:mod:`fks_exec._capability`); this module holds the state, lifecycle, order sending
+and the hooks plugins write.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +14,25 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from decimal import Decimal
-from enum import Enum
 from typing import Any, ClassVar, Generic, cast
 
 from pydantic import BaseModel, SecretStr
 from typing_extensions import TypeVar
 
+from fks_exec._capability import Capability
 from fks_exec._names import split_instance
 from fks_exec._once import OncePerId
-from fks_exec._plugin_guard import PluginGuard, ms_since
+from fks_exec._plugin_guard import ms_since
+from fks_exec._plugin_orders import PluginChanges
+from fks_exec._plugin_reads import PluginReads
 from fks_exec.config import PluginConfig, load_plugin_config
 from fks_exec.errors import (
     BrokerUnavailable,
     ConfigurationError,
-    FksExecError,
     NotSupported,
-    OrderDenied,
-    OutcomeUnknown,
     PluginInitError,
 )
 from fks_exec.models import (
-    ErrorCode,
     ExecutionResult,
     HealthStatus,
     MarketData,
@@ -45,24 +50,7 @@ ConfigT = TypeVar("ConfigT", bound=PluginConfig, default=PluginConfig, covariant
 logger = logging.getLogger("fks_exec.plugin")
 
 
-class Capability(str, Enum):
-    """Optional features a plugin declares in :attr:`ExecutionPlugin.capabilities`."""
-
-    CANCEL_ORDER = "cancel_order"
-    GET_ORDER = "get_order"
-    POSITIONS = "positions"
-    CLOSE_POSITION = "close_position"
-    STOP_ORDERS = "stop_orders"
-    """``stop`` and ``stop_limit`` order types."""
-    BRACKET_ORDERS = "bracket_orders"
-    """Attached ``stop_loss`` / ``take_profit``."""
-    REDUCE_ONLY = "reduce_only"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class ExecutionPlugin(PluginGuard, ABC, Generic[ConfigT]):
+class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
     """Base class of broker plugins. Callers use the public methods; plugins write hooks.
 
     Every public method runs its hook inside one guard: it checks state and
@@ -275,166 +263,6 @@ class ExecutionPlugin(PluginGuard, ABC, Generic[ConfigT]):
         return await self._once.run(
             order, self._send_once, self._reconcile_recent, self._interrupted_call
         )
-
-    async def cancel_order(self, order_id: str, symbol: str | None = None) -> ExecutionResult:
-        """Cancel a working order by the broker's ``order_id``.
-
-        Returns ``status=canceled`` on success, ``rejected`` when the broker refused (e.g.
-        already filled; ``sent=False`` when refused here) and ``unknown`` when no answer
-        came. Raises :class:`NotSupported` without ``Capability.CANCEL_ORDER``,
-        ``ValueError`` for an empty id and :class:`BrokerUnavailable` when nothing was
-        sent.
-        """
-        self._require(Capability.CANCEL_ORDER, "cancel_order")
-        if not order_id:
-            raise ValueError("cancel_order needs the broker's order id")
-        self._require_initialized()
-        error: BaseException | None = None
-        where = symbol or "?"
-        try:
-            return self._finish(await self._cancel_order(order_id, symbol))
-        except (BrokerUnavailable, NotSupported, ValueError) as exc:  # nothing was sent
-            error = self._masked(exc)
-        except OrderDenied as exc:
-            return self._finish(
-                ExecutionResult.for_cancel(
-                    plugin=self.name,
-                    status=OrderStatus.REJECTED,
-                    order_id=order_id,
-                    symbol=where,
-                    sent=False,
-                    error=f"{exc}; nothing was sent",
-                    error_code=ErrorCode(exc.error_code),
-                )
-            )
-        except Exception as exc:
-            return self._finish(
-                ExecutionResult.for_cancel(
-                    plugin=self.name,
-                    status=OrderStatus.UNKNOWN,
-                    order_id=order_id,
-                    symbol=where,
-                    error=f"{type(exc).__name__}: {exc}; the cancel may have reached the "
-                    "broker: check the order with get_order",
-                    error_code=ErrorCode.UNKNOWN,
-                )
-            )
-        raise error
-
-    async def close_position(
-        self, symbol: str, quantity: Decimal | None = None
-    ) -> list[ExecutionResult]:
-        """Close the position in ``symbol`` (all of it, or ``quantity`` of it).
-
-        ``quantity`` is positive, in the unit of :attr:`Position.quantity`. Returns the
-        results of the orders sent (empty when there was nothing to close). Raises
-        :class:`NotSupported` without ``Capability.CLOSE_POSITION``, ``ValueError`` for
-        an empty symbol or a quantity that is not positive, :class:`BrokerUnavailable`
-        when nothing was sent, and :class:`OutcomeUnknown` when orders may have been
-        sent but no answer came (check ``positions()`` before trying again).
-        """
-        self._require(Capability.CLOSE_POSITION, "close_position")
-        if not isinstance(symbol, str) or not symbol.strip():
-            raise ValueError("close_position needs a non-empty symbol")
-        if quantity is not None:
-            quantity = Decimal(str(quantity))
-            if not quantity.is_finite() or quantity <= 0:
-                raise ValueError("close_position quantity must be positive (or None for all)")
-        self._require_initialized()
-        error: BaseException | None = None
-        try:
-            results = await self._close_position(symbol.strip(), quantity)
-        except FksExecError as exc:
-            error = self._masked(exc)
-        except Exception as exc:
-            error = self._wrapped(
-                exc,
-                OutcomeUnknown,
-                f"plugin {self.name!r} failed while closing {symbol!r}; orders may have "
-                "been sent: check positions() before trying again",
-            )
-        if error is not None:
-            raise error
-        return [self._finish(r) for r in results]
-
-    # ------------------------------------------------------------------ reads
-
-    async def fetch_data(self, symbol: str) -> MarketData:
-        """Return the current quote for ``symbol``.
-
-        Raises ``ValueError`` for an empty symbol and :class:`BrokerUnavailable` when
-        the quote cannot be had (the masked cause is chained).
-        """
-        if not isinstance(symbol, str) or not symbol.strip():
-            raise ValueError("fetch_data needs a non-empty symbol")
-        self._require_initialized()
-        return await self._read(self._fetch_data(symbol.strip()), f"fetch {symbol!r}")
-
-    async def health_check(self) -> HealthStatus:
-        """Report whether the plugin can trade now. Never raises for a broker failure."""
-        if not self._initialized:
-            return HealthStatus(healthy=False, detail="not initialized")
-        started = time.perf_counter()
-        try:
-            status = await self._health_check()
-        except Exception as exc:
-            detail = self.redact(f"{type(exc).__name__}: {exc}")
-            return HealthStatus(healthy=False, latency_ms=ms_since(started), detail=detail)
-        update: dict[str, Any] = {}
-        if status.latency_ms is None:
-            update["latency_ms"] = ms_since(started)
-        if self._redactor.found_in(status.detail):
-            update["detail"] = self.redact(status.detail)
-        return status.model_copy(update=update) if update else status
-
-    async def get_order(self, client_order_id: str) -> ExecutionResult | None:
-        """Look an order up by its client order id; None when the broker has no such order.
-
-        Safe to retry (a read). Raises :class:`NotSupported` without
-        ``Capability.GET_ORDER`` and :class:`BrokerUnavailable` when the broker cannot
-        be asked.
-        """
-        self._require(Capability.GET_ORDER, "get_order")
-        self._require_initialized()
-        found = await self._read(self._get_order(client_order_id), "look up order")
-        return None if found is None else self._finish(found)
-
-    async def find_order(
-        self, client_order_id: str, hints: Mapping[str, str] | None = None
-    ) -> ExecutionResult | None:
-        """Look an order up with the ``hints`` that :meth:`lookup_hints` gave when it was
-        sent (possibly by another process); None when the broker has no such order.
-
-        A result with ``sent=False`` means the plugin proved the broker never received
-        it. Raises what :meth:`get_order` raises.
-        """
-        self._require(Capability.GET_ORDER, "find_order")
-        self._require_initialized()
-        coro = self._find_order(client_order_id, dict(hints or {}))
-        found = await self._read(coro, "look up order")
-        return None if found is None else self._finish(found)
-
-    def lookup_hints(self, order: Order, result: ExecutionResult | None = None) -> dict[str, str]:
-        """What a later process needs to find ``order`` again at the broker (strings only).
-
-        Never raises: a failing hook is logged and gives no hints.
-        """
-        try:
-            hints = self._lookup_hints(order, result)
-        except Exception as exc:
-            self.log.warning("no lookup hints for %s: %s", order.client_order_id, self._masked(exc))
-            return {}
-        return {str(k): str(v) for k, v in hints.items()}
-
-    async def positions(self) -> list[Position]:
-        """Return the open positions.
-
-        Raises :class:`NotSupported` without the capability and :class:`BrokerUnavailable`
-        when the broker cannot be asked.
-        """
-        self._require(Capability.POSITIONS, "positions")
-        self._require_initialized()
-        return await self._read(self._positions(), "read positions")
 
     # ------------------------------------------------------------------ hooks
 

@@ -100,8 +100,14 @@ class MockPlugin(ExecutionPlugin[MockConfig]):
             await asyncio.sleep(delay)
 
     async def _execute_order(self, order: Order) -> ExecutionResult:
-        await self._delay()
-        return self.broker.submit(order)
+        broker = self.broker
+        # The class's methods, not the thread-safe wrappers bind_to_loop put on the
+        # instance: this runs on the loop's thread, where the wrappers call them anyway.
+        kind = type(broker)
+        delay = kind.next_delay(broker)
+        if delay:
+            await asyncio.sleep(delay)
+        return kind.submit(broker, order)
 
     async def _fetch_data(self, symbol: str) -> MarketData:
         await self._delay()
