@@ -1,0 +1,94 @@
+"""Group commit never loses an intent it answered for: a process claiming ids in
+concurrent bursts (and recording results lazily) is SIGKILLed after a random number of
+answered claims; every id whose claim had returned is in the file, with its intent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+CLAIMER = textwrap.dedent(
+    """
+    import asyncio, random, sys
+    from fks_exec import ExecutionResult, Order
+    from fks_exec.journal import JournalUpdate, SqliteJournal
+
+    async def claim(journal, cid):
+        order = Order.market("X", "buy", 1, client_order_id=cid)
+        if (await journal.claim(order, "p", {})).claimed:
+            sys.stdout.write(cid + "\\n")
+            sys.stdout.flush()  # told: the intent is recorded
+            result = ExecutionResult.for_order(order, plugin="p", status="accepted")
+            journal.record_soon(JournalUpdate.from_result(result))
+
+    async def main():
+        journal = SqliteJournal(sys.argv[1], synchronous=sys.argv[2])
+        await journal.open()
+        rng, n = random.Random(int(sys.argv[3])), 0
+        while True:  # until killed
+            burst = rng.randint(1, 40)
+            await asyncio.gather(*(claim(journal, f"d-{n + i}") for i in range(burst)))
+            n += burst
+
+    asyncio.run(main())
+    """
+)
+
+
+def _run_and_kill(path: Path, synchronous: str, seed: int, answered: int) -> set[str]:
+    """The ids the claimer said were recorded before it was SIGKILLed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLAIMER, str(path), synchronous, str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    told = set()
+    try:
+        for _ in range(answered):
+            line = proc.stdout.readline()
+            assert line, "the claimer ended before it was killed"
+            told.add(line.strip())
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        rest, _ = proc.communicate(timeout=30)
+    return told | set(rest.split())
+
+
+@given(
+    synchronous=st.sampled_from(["full", "normal"]),
+    seed=st.integers(0, 2**16),
+    answered=st.integers(1, 150),
+)
+@settings(max_examples=6, deadline=None)
+def test_no_answered_intent_is_lost_to_a_sigkill(
+    synchronous: str, seed: int, answered: int
+) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "j.sqlite3"
+        told = _run_and_kill(path, synchronous, seed, answered)
+        assert len(told) >= answered
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            stored = {c for (c,) in conn.execute("SELECT client_order_id FROM orders")}
+            intents = {
+                c
+                for (c,) in conn.execute("SELECT client_order_id FROM events WHERE kind = 'intent'")
+            }
+            states = {s for (s,) in conn.execute("SELECT DISTINCT state FROM orders")}
+        finally:
+            conn.close()
+        assert told <= stored, sorted(told - stored)[:5]
+        assert told <= intents
+        assert states <= {"sending", "sent"}
