@@ -437,7 +437,7 @@ def test_plugin_configs_must_be_mappings_by_name(registry: PluginRegistry) -> No
 async def test_reconcile_lookups_back_off_doubling_three_times_by_default(
     registry: PluginRegistry, plugins: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fks_exec.executor as executor_module
+    import fks_exec._dispatch as dispatch_module
 
     alpha = plugins["alpha"]
     alpha.on_order = lambda order: TimeoutError("read timed out")
@@ -454,7 +454,7 @@ async def test_reconcile_lookups_back_off_doubling_three_times_by_default(
         await real_sleep(0)
 
     async with Executor(registry, default="alpha", reconcile_delay_s=0.25, journal="memory") as ex:
-        monkeypatch.setattr(executor_module.asyncio, "sleep", recorded_sleep)
+        monkeypatch.setattr(dispatch_module.asyncio, "sleep", recorded_sleep)
         result = await ex.execute(Order.market("X", "buy", 1))
         monkeypatch.undo()
     assert result.status is OrderStatus.UNKNOWN

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import fks_exec.registry as registry_module
+import fks_exec._discovery as discovery_module
 from fks_exec import (
     ConfigurationError,
     PluginInitError,
@@ -40,7 +40,7 @@ class FakeEntryPoint:
 
 
 def install(monkeypatch: pytest.MonkeyPatch, *eps: FakeEntryPoint) -> None:
-    monkeypatch.setattr(registry_module, "entry_points", lambda group: list(eps))
+    monkeypatch.setattr(discovery_module, "entry_points", lambda group: list(eps))
 
 
 def test_discovery_imports_no_plugin_module() -> None:

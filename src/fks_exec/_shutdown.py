@@ -10,9 +10,7 @@ next start reconciles it). Only then may the plugins close.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fks_exec.errors import BrokerUnavailable
@@ -47,17 +45,18 @@ class ShutdownGate:
                 f"the executor is closing: {what} was not sent; start it again to send"
             )
 
-    @contextlib.contextmanager
-    def call(self, what: str) -> Iterator[None]:
-        """Count one call for :meth:`drain` to wait for; refused when closing."""
-        self.refuse(what)
+    def enter(self, order: Order) -> None:
+        """Count one order call for :meth:`drain` to wait for (pair it with :meth:`leave`
+        in a ``finally``). Raises :class:`BrokerUnavailable` when closing: not sent."""
+        if self.closing:
+            self.refuse(f"order {getattr(order, 'client_order_id', '?')}")
         self._calls += 1
-        try:
-            yield
-        finally:
-            self._calls -= 1
-            if self._calls == 0 and self._idle is not None:
-                self._idle.set()
+
+    def leave(self) -> None:
+        """End a call counted by :meth:`enter`; the last one out wakes :meth:`drain`."""
+        self._calls -= 1
+        if self._calls == 0 and self._idle is not None:
+            self._idle.set()
 
     async def send(self, plugin: ExecutionPlugin, order: Order) -> ExecutionResult:
         """``plugin.execute_order(order)``, which :meth:`drain` can cut off by cancelling

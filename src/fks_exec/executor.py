@@ -4,21 +4,28 @@ The executor picks a plugin for each order (explicit ``plugin=`` > first matchin
 symbol route > ``default``), starts it on first use, falls back to other plugins only
 when nothing was sent (:class:`BrokerUnavailable`), never executes one client order id
 twice, and reconciles orders whose fate is ``unknown`` through ``get_order``.
+
+It is a thin layer over small parts, each with one job: :class:`~fks_exec._routing.Routes`
+(which plugin), :class:`~fks_exec.registry.PluginRegistry` (discovery and the one copy
+of plugin lifecycle), :class:`~fks_exec._order_memory.OrderMemory` (the bounded window
+of recent client ids), :class:`~fks_exec.journal.keeper.JournalKeeper` (the long memory),
+:class:`~fks_exec._dispatch.Dispatcher` (fallbacks and reconciliation) and
+:class:`~fks_exec._shutdown.ShutdownGate` (closing without losing an order).
 """
 
 from __future__ import annotations
 
-import asyncio
-import fnmatch
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from fks_exec._dispatch import Dispatcher
+from fks_exec._order_memory import OrderMemory, RememberedOrder
 from fks_exec._paper_guard import PaperLiveGuard
+from fks_exec._routing import Routes, checked_configs, checked_names
 from fks_exec._shutdown import ShutdownGate
 from fks_exec.config import ExecutorSettings, check_durations
 from fks_exec.errors import (
@@ -26,8 +33,6 @@ from fks_exec.errors import (
     ConfigurationError,
     DuplicateClientOrderId,
     FksExecError,
-    PluginInitError,
-    PluginLoadError,
     RoutingError,
 )
 from fks_exec.journal import Journal, JournalEntry, JournalState, choose_journal
@@ -42,7 +47,7 @@ from fks_exec.models import (
     OrderStatus,
     Position,
 )
-from fks_exec.plugin import Capability, ExecutionPlugin
+from fks_exec.plugin import ExecutionPlugin
 from fks_exec.registry import DEFAULT_HEALTH_TIMEOUT_S, PluginRegistry
 
 if TYPE_CHECKING:  # signals sit on top of the executor; imported at run time on use
@@ -51,25 +56,6 @@ if TYPE_CHECKING:  # signals sit on top of the executor; imported at run time on
 __all__ = ["Executor"]
 
 logger = logging.getLogger("fks_exec.executor")
-
-_ROUTE_CACHE_LIMIT = 10_000
-
-
-@dataclass(slots=True)
-class _Entry:
-    """What the executor remembers of one client order id."""
-
-    order: Order
-    plugin: str | None = None
-    result: ExecutionResult | None = None
-    waiters: list[asyncio.Future[None]] | None = None
-
-    def settle(self) -> None:
-        if self.waiters:
-            for waiter in self.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            self.waiters = None
 
 
 class Executor:
@@ -127,17 +113,12 @@ class Executor:
         close_timeout_s: float = 10.0,
     ) -> None:
         self._registry = registry if registry is not None else PluginRegistry()
-        self._default = default or None
-        self._routes = _checked_routes(routes or {})
-        self._fallbacks = {
-            primary: tuple(_checked_names(names, f"fallbacks[{primary!r}]"))
-            for primary, names in (fallbacks or {}).items()
-        }
-        self._configs: dict[str, Mapping[str, Any]] = _checked_configs(configs)
+        self._routes = Routes(default, routes, fallbacks)
+        self._configs: dict[str, Mapping[str, Any]] = checked_configs(configs)
         self._paper_guard = PaperLiveGuard(
-            self._fallbacks,
+            self._routes.fallbacks,
             {
-                primary: _checked_names(names, f"allow_paper_fallback[{primary!r}]")
+                primary: checked_names(names, f"allow_paper_fallback[{primary!r}]")
                 for primary, names in (allow_paper_fallback or {}).items()
             },
             self._configs,
@@ -155,21 +136,26 @@ class Executor:
             close_timeout_s=close_timeout_s,
         )
         self._shutdown = ShutdownGate(close_timeout_s)
-        self._reconcile_attempts = reconcile_attempts
-        self._reconcile_delay_s = reconcile_delay_s
-        self._history_size = history_size
         self._health_timeout_s = health_timeout_s
         self._retry_init_after_s = retry_init_after_s
-        self._orders: OrderedDict[str, _Entry] = OrderedDict()
-        self._order_ids: dict[str, str] = {}
-        self._route_cache: dict[str, str] = {}
-        self._ready: dict[str, ExecutionPlugin] = {}
+        self._memory = OrderMemory(history_size)
         self._keeper = JournalKeeper(
             choose_journal(journal, self._live_candidates(), max_closed=history_size)
         )
         self.stats: Counter[str] = Counter()
         """Counts for monitoring: ``reconciled``, ``still_unknown``, ``fallback``,
         ``not_sent`` (BrokerUnavailable), ``repeat`` (an id executed again)."""
+        self._dispatch = Dispatcher(
+            self._registry,
+            self._routes,
+            self._paper_guard,
+            self._shutdown,
+            self._keeper,
+            self.plugin,
+            self.stats,
+            reconcile_attempts=reconcile_attempts,
+            reconcile_delay_s=reconcile_delay_s,
+        )
 
     @classmethod
     def from_env(cls, registry: PluginRegistry | None = None, **overrides: Any) -> Executor:
@@ -191,33 +177,29 @@ class Executor:
         return cls(registry, **kwargs)
 
     def __repr__(self) -> str:
-        return (
-            f"<Executor default={self._default!r} routes={self._routes!r} "
-            f"fallbacks={self._fallbacks!r}>"
-        )
+        return f"<Executor {self._routes!r}>"
 
     @property
     def journal(self) -> Journal:
         """The journal that remembers every client order id (see docs/journal.md)."""
         return self._keeper.journal
 
+    @property
+    def registry(self) -> PluginRegistry:
+        """The registry the executor takes its plugins from (and the one place that
+        knows which plugins are started)."""
+        return self._registry
+
     def _live_candidates(self) -> list[str]:
         # Plugins that may reach real money: all planned ones except the mock and
         # those configured with paper=True.
-        named = [self._default] if self._default else []
-        named += [*self._routes.values(), *self._fallbacks, *self._configs]
-        named += [n for names in self._fallbacks.values() for n in names]
+        named = sorted(self._routes.named() | set(self._configs))
         if not named:
             try:
                 named = self._registry.list_names()
             except FksExecError:
                 named = []
         return [n for n in named if self._configs.get(n, {}).get("paper") is not True]
-
-    @property
-    def registry(self) -> PluginRegistry:
-        """The registry the executor takes its plugins from."""
-        return self._registry
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -235,12 +217,7 @@ class Executor:
 
     def planned_plugins(self) -> list[str]:
         """The plugins this executor is configured to use (all enabled ones if none named)."""
-        named = {self._default} if self._default else set()
-        named.update(self._routes.values())
-        for primary, others in self._fallbacks.items():
-            named.add(primary)
-            named.update(others)
-        named.update(self._configs)
+        named = self._routes.named() | set(self._configs)
         return sorted(named) if named else self._registry.list_names()
 
     async def start(self, *, strict: bool = False) -> dict[str, BaseException]:
@@ -248,26 +225,29 @@ class Executor:
 
         A plugin named in the configuration that is not installed raises
         :class:`PluginNotFound` at once (a typo should not wait for the first order);
-        one that fails to start is logged and skipped unless ``strict=True``.
+        one that fails to start is logged and skipped unless ``strict=True``. The
+        orders an earlier process left open for the started plugins are reconciled
+        (one summary line is logged) before this returns.
         """
         self._shutdown.reopen()
+        registry = self._registry
         planned = self.planned_plugins()
-        known = set(self._registry.list_names())
+        known = set(registry.list_names())
         for name in planned:
             if name not in known:
-                self._registry.load(name)  # raises PluginNotFound / ConfigurationError
+                registry.load(name)  # raises PluginNotFound / ConfigurationError
         # Refused pairs are refused before anything connects (what the configs say),
         # and again once the started plugins have said what they trade.
-        self._paper_guard.check(self._started)
+        self._paper_guard.check(registry.started)
         await self._keeper.ensure_open()
-        failures = await self._registry.init_all(self._configs, names=planned, strict=strict)
-        started = [n for n in planned if n not in failures and self._registry.is_initialized(n)]
+        failures = await registry.init_all(self._configs, names=planned, strict=strict)
+        started = [n for n in planned if n not in failures and registry.is_initialized(n)]
         try:
-            self._paper_guard.check(self._started)
+            self._paper_guard.check(registry.started)
         except ConfigurationError:
             await self.close()
             raise
-        found = {n: await self._keeper.recover(n, self._registry.get(n)) for n in started}
+        found = {n: await self._keeper.recover(n, registry.get(n)) for n in started}
         if any(found.values()):
             logger.warning(summary_line(self.journal.location, found))
         else:
@@ -284,7 +264,6 @@ class Executor:
         :meth:`start` (or entering again) opens the executor again.
         """
         await self._shutdown.drain()
-        self._ready.clear()
         await self._registry.close_all()
         try:
             await self._keeper.close()
@@ -298,72 +277,29 @@ class Executor:
 
         Raises :class:`RoutingError` when no explicit plugin, route or default applies.
         """
-        if plugin:
-            return plugin
-        cached = self._route_cache.get(symbol)
-        if cached is not None:
-            return cached
-        chosen = next(
-            (
-                name
-                for pattern, name in self._routes.items()
-                if fnmatch.fnmatchcase(symbol, pattern)
-            ),
-            self._default,
-        )
-        if chosen is None:
-            raise RoutingError(
-                f"no plugin for symbol {symbol!r}: pass plugin=, add a route "
-                "(routes= or FKS_EXEC_ROUTES) or set a default (default= or FKS_EXEC_DEFAULT)"
-            )
-        if len(self._route_cache) >= _ROUTE_CACHE_LIMIT:
-            self._route_cache.clear()
-        self._route_cache[symbol] = chosen
-        return chosen
+        return self._routes.route(symbol, plugin)
 
     async def plugin(self, name: str) -> ExecutionPlugin:
         """Return the named plugin, started (with its config) if it was not yet.
 
         Raises :class:`PluginNotFound` for an unknown name, :class:`ConfigurationError`
         for invalid settings and :class:`BrokerUnavailable` when it cannot be loaded or
-        started.
+        started (or failed to start less than ``retry_init_after_s`` ago).
         """
-        plugin = self._ready.get(name)
-        if plugin is not None and plugin.is_initialized:
-            return plugin
         registry = self._registry
-        if registry.is_initialized(name):
-            plugin = registry.get(name)
-            await self._recover(name, plugin)
-            self._ready[name] = plugin
-            return plugin
-        error = registry.failed_within(name, self._retry_init_after_s)
-        if error is not None:
-            if isinstance(error, ConfigurationError):
-                raise ConfigurationError(str(error))
-            raise BrokerUnavailable(f"plugin {name!r} is unavailable: {error}")
-        try:
-            plugin = await registry.init(name, self._configs.get(name))
-        except ConfigurationError:
-            raise  # a setting to fix, not an outage: falling back would hide the mistake
-        except (PluginLoadError, PluginInitError) as exc:
-            raise BrokerUnavailable(f"plugin {name!r} is unavailable: {exc}") from exc
-        self._paper_guard.check(self._started, [name])  # now it says paper or live
-        await self._recover(name, plugin)
-        self._ready[name] = plugin
-        return plugin
-
-    def _started(self, name: str) -> ExecutionPlugin | None:
-        registry = self._registry
-        return registry.get(name) if registry.is_initialized(name) else None
-
-    async def _recover(self, name: str, plugin: ExecutionPlugin) -> None:
-        # No order reaches a plugin before the entries an earlier process left open
-        # for it are reconciled (start() does this for the plugins it starts).
+        plugin = registry.started(name)
+        if plugin is None:
+            plugin = await registry.ensure_started(
+                name, self._configs.get(name), self._retry_init_after_s
+            )
+            self._paper_guard.check(registry.started, [name])  # now it says paper or live
         if not self._keeper.is_recovered(name):
+            # No order reaches a plugin before the entries an earlier process left open
+            # for it are reconciled (start() does this for the plugins it starts).
             found = await self._keeper.recover(name, plugin)
             if found:
                 logger.warning(summary_line(self.journal.location, {name: found}))
+        return plugin
 
     # ------------------------------------------------------------------ orders
 
@@ -386,223 +322,152 @@ class Executor:
         gets its result, or ``unknown`` if it is still unresolved after
         ``close_timeout_s``.
         """
-        with self._shutdown.call(f"order {getattr(order, 'client_order_id', '?')}"):
-            return await self._execute(order, plugin)
-
-    async def _execute(self, order: Order, plugin: str | None) -> ExecutionResult:
-        """:meth:`execute`, counted by the shutdown gate."""
-        if not isinstance(order, Order):
-            raise TypeError(
-                f"execute takes an Order, got {type(order).__name__}; build one with "
-                "Order.market(...) or Order.limit(...)"
-            )
-        cid = order.client_order_id
-        entry = self._orders.get(cid)
-        if entry is not None:
-            return await self._repeat(entry, order)
-        entry = _Entry(order)
-        orders = self._orders
-        orders[cid] = entry
-        if len(orders) > self._history_size:
-            self._forget_oldest()
-        claimed = False
+        # The hot path, in one frame: a few dict lookups, the journal's claim and record
+        # (no await for the in-process journal), and the plugin call. No task, future or
+        # log formatting unless something waits or fails.
+        gate = self._shutdown
+        gate.enter(order)
         try:
-            primary = plugin or self._route_cache.get(order.symbol) or self.route(order.symbol)
-            ready = self._ready.get(primary)
-            claim = await self._keeper.claim(order, primary, ready)
-            if not claim.claimed:
-                return await self._recorded(entry, claim.entry, order)
-            claimed = True
-            if ready is not None and ready.is_initialized and primary not in self._fallbacks:
-                # Fast path: a started plugin with no fallbacks to consider.
-                entry.plugin = primary
-                try:
-                    result = await self._shutdown.send(ready, order)
-                except BrokerUnavailable as exc:
-                    raise BrokerUnavailable(
-                        f"order {cid} was not sent; no plugin could take it ({primary}: {exc})"
-                    ) from exc
-                if result.status is OrderStatus.UNKNOWN:
-                    result = await self._reconcile(primary, result, order)
-            else:
-                result = await self._send(entry, primary)
-        except FksExecError as exc:
-            # Nothing reached a broker: forget the id so a retry can send it.
-            if isinstance(exc, BrokerUnavailable):
-                self.stats["not_sent"] += 1
-            self._orders.pop(cid, None)
+            if not isinstance(order, Order):
+                raise TypeError(
+                    f"execute takes an Order, got {type(order).__name__}; build one with "
+                    "Order.market(...) or Order.limit(...)"
+                )
+            memory, keeper = self._memory, self._keeper
+            entry = memory.get(order.client_order_id)
+            if entry is not None:
+                return await self._repeat(entry, order)
+            entry = memory.begin(order)
+            claimed = False
             try:
-                if claimed:
-                    await self._keeper.record_not_sent(order, exc)
+                primary = self._routes.route(order.symbol, plugin)
+                ready = self._registry.started(primary)
+                if keeper.claims_at_once:
+                    recorded = keeper.claim_now(order, primary, ready)
+                else:
+                    recorded = await keeper.claim(order, primary, ready)
+                if recorded is not None:
+                    return await self._recorded(entry, recorded, order)
+                claimed = True
+                if (
+                    ready is None
+                    or primary in self._routes.fallbacks
+                    or primary not in keeper.recovered
+                ):
+                    result = await self._dispatch.send(entry, primary)
+                else:  # a started plugin with no fallbacks to consider
+                    entry.plugin = primary
+                    try:
+                        result = await gate.send(ready, order)
+                    except BrokerUnavailable as exc:
+                        raise BrokerUnavailable(
+                            f"order {order.client_order_id} was not sent; no plugin could "
+                            f"take it ({primary}: {exc})"
+                        ) from exc
+                    if result.status is OrderStatus.UNKNOWN:
+                        result = await self._dispatch.reconcile(primary, result, order)
+            except FksExecError as exc:
+                await self._not_sent(entry, exc, claimed)
+                raise
+            except BaseException:
+                self._interrupted(entry, claimed)
+                raise
+            try:
+                taker = (
+                    ready if entry.plugin == primary else self._registry.started(entry.plugin or "")
+                )
+                if result.sent is False:  # a retry, maybe in another process, must see it
+                    await keeper.record_result(result, taker, order)
+                else:
+                    keeper.record_sent(result, taker, order)
             finally:
-                entry.settle()
-            raise
-        except BaseException:
-            # Cancelled or interrupted while the order may have been in flight.
-            entry.result = ExecutionResult.for_order(
-                order,
-                plugin=entry.plugin or "?",
-                status=OrderStatus.UNKNOWN,
-                error="the call was cancelled while the order was in flight; "
-                "reconcile with get_order, do not resend",
-                error_code=ErrorCode.UNKNOWN,
-            )
-            if claimed:
-                self._keeper.record_soon(entry.result, "interrupted")
-            entry.settle()
-            raise
-        entry.result = result
-        if result.order_id:
-            self._order_ids[result.order_id] = cid
-        try:
-            await self._keeper.record_result(result, self._ready.get(entry.plugin or ""), order)
+                memory.settle(entry, result)
+            return result
         finally:
-            if entry.waiters:
-                entry.settle()
-        return result
+            gate.leave()
+
+    async def _not_sent(self, entry: RememberedOrder, error: FksExecError, claimed: bool) -> None:
+        # Nothing reached a broker: forget the id so a retry can send it.
+        if isinstance(error, BrokerUnavailable):
+            self.stats["not_sent"] += 1
+        try:
+            if claimed:
+                await self._keeper.record_not_sent(entry.order, error)
+        finally:
+            self._memory.forget(entry)
+
+    def _interrupted(self, entry: RememberedOrder, claimed: bool) -> None:
+        # Cancelled or interrupted while the order may have been in flight.
+        interrupted = ExecutionResult.for_order(
+            entry.order,
+            plugin=entry.plugin or "?",
+            status=OrderStatus.UNKNOWN,
+            error="the call was cancelled while the order was in flight; "
+            "reconcile with get_order, do not resend",
+            error_code=ErrorCode.UNKNOWN,
+        )
+        if claimed:
+            self._keeper.record_soon(interrupted, "interrupted")
+        self._memory.settle(entry, interrupted)
 
     async def _recorded(
-        self, entry: _Entry, recorded: JournalEntry, order: Order
+        self, entry: RememberedOrder, recorded: JournalEntry, order: Order
     ) -> ExecutionResult:
         # The journal already has this id, from an earlier process or another handle:
         # answer from it, never send again.
         self.stats["repeat"] += 1
         if not recorded.order.same_request(order):
-            self._orders.pop(order.client_order_id, None)
-            entry.settle()
+            self._memory.forget(entry)
             raise DuplicateClientOrderId.reused(order.client_order_id, "the journal")
         entry.plugin = recorded.plugin
         if recorded.state is JournalState.FINAL and recorded.result is not None:
             result = recorded.result
         else:
-            instance = (
-                self._registry.get(recorded.plugin)
-                if self._registry.is_initialized(recorded.plugin)
-                else None
-            )
+            instance = self._registry.started(recorded.plugin)
             outcome, result = await self._keeper.reconcile(instance, recorded)
             if outcome == "not_sent":  # the plugin proved it never arrived: send it now
-                self._orders.pop(order.client_order_id, None)
-                entry.settle()
+                self._memory.forget(entry)
                 return await self.execute(order, recorded.plugin)
-        entry.result = result
-        entry.settle()
+        self._memory.settle(entry, result)
         return result
 
-    async def _repeat(self, entry: _Entry, order: Order) -> ExecutionResult:
+    async def _repeat(self, entry: RememberedOrder, order: Order) -> ExecutionResult:
         self.stats["repeat"] += 1
         if not entry.order.same_request(order):
             raise DuplicateClientOrderId.reused(order.client_order_id)
         if entry.result is None:  # the first call is still in flight: wait for it
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            if entry.waiters is None:
-                entry.waiters = []
-            entry.waiters.append(waiter)
-            await waiter
+            await entry.settled()
             if entry.result is None:  # the first call sent nothing and failed
                 return await self.execute(order)
         result = entry.result
         if was_not_sent(result):  # refused before anything left: this retry is sent
-            if self._orders.get(order.client_order_id) is entry:
-                del self._orders[order.client_order_id]
+            self._memory.forget(entry)
             return await self.execute(order)
         if result.status is OrderStatus.UNKNOWN and entry.plugin is not None:
-            result = await self._reconcile(entry.plugin, result, entry.order)
+            result = await self._dispatch.reconcile(entry.plugin, result, entry.order)
             if result.status is not OrderStatus.UNKNOWN:
                 self._keeper.record_soon(result, "reconciled")
-            entry.result = result
+            self._memory.settle(entry, result)
         return result
 
-    def _forget_oldest(self) -> None:
-        # Settled entries go oldest first; an id still in flight is never forgotten
-        # (a repeat must join it, not send again).
-        orders = self._orders
-        for _ in range(len(orders)):
-            if len(orders) <= self._history_size:
-                return
-            cid, old = next(iter(orders.items()))
-            if old.result is None:
-                orders.move_to_end(cid)
-                continue
-            del orders[cid]
-            if old.result.order_id:
-                self._order_ids.pop(old.result.order_id, None)
-
-    async def _send(self, entry: _Entry, primary: str) -> ExecutionResult:
-        order = entry.order
-        failures: list[str] = []
-        for name in (primary, *self._fallbacks.get(primary, ())):
-            plugin = self._ready.get(name)
-            try:
-                if plugin is None or not plugin.is_initialized:
-                    plugin = await self.plugin(name)
-                refused = name != primary and self._paper_guard.refusal(
-                    primary, name, self._started
-                )
-                if refused:
-                    failures.append(f"{name}: {refused}")
-                    logger.error(
-                        "order %s not sent to %r: %s", order.client_order_id, name, refused
-                    )
-                    continue
-                if name != primary:  # the journal must name the plugin that gets it
-                    await self._keeper.switch_plugin(order, name)
-                entry.plugin = name
-                result = await self._shutdown.send(plugin, order)
-            except BrokerUnavailable as exc:
-                failures.append(f"{name}: {exc}")
-                logger.warning("order %s not sent to %r: %s", order.client_order_id, name, exc)
-                continue
-            if name != primary:
-                logger.warning("order %s went to fallback %r", order.client_order_id, name)
-                self.stats["fallback"] += 1
-            if result.status is OrderStatus.UNKNOWN:
-                result = await self._reconcile(name, result, order)
-            return result
-        raise BrokerUnavailable(
-            f"order {order.client_order_id} was not sent; no plugin could take it ("
-            + "; ".join(failures)
-            + ")"
-        )
-
-    async def _reconcile(self, name: str, result: ExecutionResult, order: Order) -> ExecutionResult:
-        cid = result.client_order_id
-        if self._shutdown.closing:  # the journal keeps it open; the next start reconciles
-            return result
-        plugin = self._registry.get(name)
-        if cid is None or not plugin.supports(Capability.GET_ORDER):
-            return result
-        hints = plugin.lookup_hints(order, result)
-        delay = self._reconcile_delay_s
-        for attempt in range(self._reconcile_attempts):
-            if attempt:
-                await asyncio.sleep(delay)
-                delay *= 2
-            try:
-                found = await plugin.find_order(cid, hints)
-            except FksExecError as exc:
-                logger.info("reconciling %s on %r: lookup failed: %s", cid, name, exc)
-                continue
-            if found is not None and found.status is not OrderStatus.UNKNOWN:
-                logger.info("order %s reconciled on %r: %s", cid, name, found.status.value)
-                self.stats["reconciled"] += 1
-                return found
-        logger.warning("order %s on %r is still unknown after reconciling", cid, name)
-        self.stats["still_unknown"] += 1
-        return result
+    # ------------------------------------------------------------------ order queries
 
     async def get_order(
         self, client_order_id: str, plugin: str | None = None
     ) -> ExecutionResult | None:
         """Ask the broker for an order by client order id (safe to call repeatedly).
 
-        The plugin is ``plugin``, else the one that took the order, else the default.
-        The answer also updates what the executor remembers of the order. Raises
-        :class:`RoutingError` when no plugin can be chosen and what the plugin's
-        ``get_order`` raises.
+        The plugin is ``plugin``, else the one that took the order (remembered, or in
+        the journal), else the default. The answer also updates what the executor
+        remembers of the order. Raises :class:`RoutingError` when no plugin can be
+        chosen and what the plugin's ``get_order`` raises.
         """
-        entry = self._orders.get(client_order_id)
-        name = plugin or (entry.plugin if entry else None) or self._default
+        entry = self._memory.get(client_order_id)
+        name = plugin or (entry.plugin if entry else None)
+        if name is None and entry is None:
+            recorded = await self._journaled(client_order_id)
+            name = recorded.plugin if recorded is not None else None
+        name = name or self._routes.default
         if name is None:
             raise RoutingError(
                 f"cannot tell which plugin has order {client_order_id!r}; pass plugin="
@@ -611,31 +476,78 @@ class Executor:
         if found is not None and entry is not None and entry.result is not None:
             if _changed(entry.result, found):
                 self._keeper.record_soon(found, "status")
-            entry.result = found
+            self._memory.settle(entry, found)
         elif found is not None and entry is None:
             await self._keeper.note_status(found)
         return found
 
     async def cancel(
-        self, order_id: str, *, symbol: str | None = None, plugin: str | None = None
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: str | None = None,
+        plugin: str | None = None,
     ) -> ExecutionResult:
-        """Cancel a working order by the broker's ``order_id``.
+        """Cancel a working order by the broker's ``order_id`` or by the
+        ``client_order_id`` it was sent under (pass one of them).
 
-        The plugin is ``plugin``, else the one that took the order, else the route of
-        ``symbol``, else the default. Raises :class:`RoutingError` when none applies and
-        what the plugin's ``cancel_order`` raises.
+        The plugin is ``plugin``, else the one that took the order, else (for an
+        ``order_id`` the executor does not remember) the route of ``symbol``, else the
+        default. A ``client_order_id`` is found in memory or, beyond the in-memory
+        history, in the journal: the plugin instance that took it, its symbol, and its
+        broker id (looked up at the broker with the journaled hints when the journal
+        has none). Raises ``ValueError`` unless exactly one id is given,
+        :class:`RoutingError` when no plugin applies or a client order id is unknown
+        (or has no broker id yet), and what the plugin's ``cancel_order`` raises.
         """
-        cid = self._order_ids.get(order_id)
-        entry = self._orders.get(cid) if cid else None
+        if (order_id is None) == (client_order_id is None):
+            raise ValueError("cancel needs order_id= (the broker's id) or client_order_id=")
+        if client_order_id is not None:
+            taker, broker_id, known_symbol = await self._cancel_target(client_order_id, plugin)
+            return await (await self.plugin(taker)).cancel_order(broker_id, symbol or known_symbol)
+        assert order_id is not None
+        entry = self._memory.by_order_id(order_id)
         name = plugin or (entry.plugin if entry else None)
         if name is None:
-            if symbol is None and self._default is None:
+            if symbol is None and self._routes.default is None:
                 raise RoutingError(f"cannot tell which plugin has order {order_id!r}; pass plugin=")
-            name = self.route(symbol, None) if symbol is not None else self._default
+            name = self.route(symbol) if symbol is not None else self._routes.default
         assert name is not None
         if symbol is None and entry is not None:
             symbol = entry.order.symbol
         return await (await self.plugin(name)).cancel_order(order_id, symbol)
+
+    async def _cancel_target(self, cid: str, plugin: str | None) -> tuple[str, str, str]:
+        """(plugin, broker order id, symbol) of the order sent under ``cid``."""
+        entry = self._memory.get(cid)
+        if entry is not None and entry.plugin is not None:
+            name, order, result = entry.plugin, entry.order, entry.result
+            hints: Mapping[str, str] = {}
+        else:
+            recorded = await self._journaled(cid)
+            if recorded is None or recorded.state is JournalState.NOT_SENT:
+                raise RoutingError(
+                    f"no order was sent under client order id {cid!r} (neither remembered "
+                    "nor in the journal); cancel it by order_id= with plugin="
+                )
+            name, order, result, hints = (
+                recorded.plugin, recorded.order, recorded.result, recorded.hints,
+            )  # fmt: skip
+        name = plugin or name
+        if result is None or not result.order_id:
+            instance = await self.plugin(name)
+            result = await instance.find_order(cid, {**instance.lookup_hints(order), **hints})
+        if result is None or not result.order_id:
+            raise RoutingError(
+                f"the broker has not given order {cid!r} an order id yet; look it up with "
+                "get_order and cancel it by order_id= once it has one"
+            )
+        return name, result.order_id, order.symbol
+
+    async def _journaled(self, client_order_id: str) -> JournalEntry | None:
+        await self._keeper.ensure_open()
+        return await self.journal.get(client_order_id)
 
     async def spent_result(self, client_order_id: str) -> ExecutionResult | None:
         """The result recorded for ``client_order_id`` when its order was (or may have
@@ -643,15 +555,12 @@ class Executor:
         was certainly not sent. Waits for a call in flight. Raises
         :class:`~fks_exec.journal.JournalError` when the journal cannot be read.
         """
-        entry = self._orders.get(client_order_id)
-        if entry is not None and entry.result is None:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            entry.waiters = [*(entry.waiters or []), waiter]
-            await waiter
+        entry = self._memory.get(client_order_id)
+        if entry is not None:
+            await entry.settled()
         if entry is not None and entry.result is not None:
             return None if was_not_sent(entry.result) else entry.result
-        await self._keeper.ensure_open()
-        recorded = await self.journal.get(client_order_id)
+        recorded = await self._journaled(client_order_id)
         if recorded is None or recorded.state is JournalState.NOT_SENT:
             return None
         if recorded.result is not None:
@@ -688,7 +597,7 @@ class Executor:
         """
         primary = self.route(symbol, plugin)
         failures = []
-        for name in [primary, *self._fallbacks.get(primary, ())]:
+        for name in self._routes.candidates(primary):
             try:
                 return await (await self.plugin(name)).fetch_data(symbol)
             except BrokerUnavailable as exc:
@@ -700,7 +609,7 @@ class Executor:
 
         Raises :class:`RoutingError` without either, and what the plugin raises.
         """
-        name = plugin or self._default
+        name = plugin or self._routes.default
         if name is None:
             raise RoutingError("positions() needs plugin= when no default plugin is set")
         return await (await self.plugin(name)).positions()
@@ -723,46 +632,10 @@ class Executor:
         return await self._registry.health(timeout=self._health_timeout_s)
 
     def history(self) -> list[ExecutionResult]:
-        """The results this executor remembers, oldest first (bounded by history_size)."""
-        return [e.result for e in self._orders.values() if e.result is not None]
+        """The settled results this executor remembers, oldest first (the newest
+        ``history_size``)."""
+        return self._memory.results()
 
 
 def _changed(before: ExecutionResult, after: ExecutionResult) -> bool:
     return (before.status, before.filled_quantity) != (after.status, after.filled_quantity)
-
-
-def _checked_configs(configs: Any) -> dict[str, Mapping[str, Any]]:
-    if configs is None:
-        return {}
-    if not isinstance(configs, Mapping):
-        raise ConfigurationError("configs must map plugin names to dicts of settings")
-    checked: dict[str, Mapping[str, Any]] = {}
-    for name, values in configs.items():
-        if values is None:
-            values = {}
-        if not isinstance(name, str) or not isinstance(values, Mapping):
-            raise ConfigurationError(
-                f"configs[{name!r}] must be a dict of settings, e.g. {{'mock': {{'cash': 1000}}}}"
-            )
-        checked[name] = dict(values)
-    return checked
-
-
-def _checked_routes(routes: Mapping[str, str]) -> dict[str, str]:
-    if not isinstance(routes, Mapping):
-        raise ConfigurationError("routes must be a mapping of symbol glob to plugin name")
-    for pattern, name in routes.items():
-        if not isinstance(pattern, str) or not pattern or not isinstance(name, str) or not name:
-            raise ConfigurationError(
-                f"route {pattern!r} -> {name!r} is invalid; use e.g. {{'*/USDT': 'ccxt'}}"
-            )
-    return dict(routes)
-
-
-def _checked_names(names: Iterable[str], what: str) -> list[str]:
-    if isinstance(names, str):
-        raise ConfigurationError(f"{what} must be a list of plugin names, not a string")
-    checked = list(names)
-    if not all(isinstance(n, str) and n for n in checked):
-        raise ConfigurationError(f"{what} must contain plugin names")
-    return checked

@@ -22,8 +22,8 @@ from typing import Any
 
 from fks_exec.errors import FksExecError, NotSupported
 from fks_exec.journal.base import Journal, forget_live_owner, note_live_owner
+from fks_exec.journal.memory import MemoryJournal
 from fks_exec.journal.models import (
-    Claim,
     JournalEntry,
     JournalState,
     JournalUpdate,
@@ -48,11 +48,17 @@ _HELD_ELSEWHERE = (
 _FIRST_PAUSE_S, _LONGEST_PAUSE_S = 0.01, 0.2
 
 
+_NO_HINTS_HOOK = ExecutionPlugin._lookup_hints
+
+
 def lookup_hints(
     plugin: ExecutionPlugin | None, order: Order, result: ExecutionResult | None
 ) -> dict[str, str]:
-    """The plugin's hints for finding ``order`` again ({} without a plugin)."""
-    return {} if plugin is None else plugin.lookup_hints(order, result)
+    """The plugin's hints for finding ``order`` again ({} without a plugin, or for a
+    plugin that keeps the base class's hook, which gives none, without calling it)."""
+    if plugin is None or type(plugin)._lookup_hints is _NO_HINTS_HOOK:
+        return {}
+    return plugin.lookup_hints(order, result)
 
 
 class JournalKeeper:
@@ -60,8 +66,16 @@ class JournalKeeper:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        self._memory = journal if isinstance(journal, MemoryJournal) else None
+        """The journal again when it is the in-process one, whose synchronous fast paths
+        the hot path takes (no update objects, no awaits)."""
         self._open = False
+        self.claims_at_once = False
+        """True while :meth:`claim_now` may be used instead of awaiting :meth:`claim`
+        (the in-process journal, open)."""
         self._recovered: dict[str, asyncio.Future[Counter[str]]] = {}
+        self.recovered: set[str] = set()
+        """Plugins whose start-up reconciliation has finished (see :meth:`recover`)."""
         self._renewing: asyncio.Task[None] | None = None
 
     async def ensure_open(self) -> None:
@@ -70,6 +84,7 @@ class JournalKeeper:
         if not self._open:
             await self.journal.open()
             self._open = True
+            self.claims_at_once = self._memory is not None
             note_live_owner(self.journal.owner)
             self._renewing = asyncio.get_running_loop().create_task(self._renew_forever())
 
@@ -77,6 +92,7 @@ class JournalKeeper:
         """Commit queued writes, end this handle's leases and close the journal;
         recovery runs again after reopening."""
         self._recovered.clear()
+        self.recovered.clear()
         renewing, self._renewing = self._renewing, None
         if renewing is not None:
             renewing.cancel()
@@ -84,6 +100,7 @@ class JournalKeeper:
                 await renewing
         if self._open:
             self._open = False
+            self.claims_at_once = False
             try:
                 await self.journal.flush()
                 await self.journal.release_leases()
@@ -102,30 +119,52 @@ class JournalKeeper:
 
     # ------------------------------------------------------------------ sending
 
-    async def claim(self, order: Order, plugin: str, instance: ExecutionPlugin | None) -> Claim:
-        """Commit the intent to send ``order`` through ``plugin`` (see :meth:`Journal.claim`).
+    def claim_now(
+        self, order: Order, plugin: str, instance: ExecutionPlugin | None
+    ) -> JournalEntry | None:
+        """:meth:`claim` without an await, while :attr:`claims_at_once` (raises
+        ``RuntimeError`` otherwise): None when the caller owns the send, else the entry
+        already under the id."""
+        memory = self._memory
+        if memory is None or not self._open:
+            raise RuntimeError("claim_now needs the in-process journal, open; await claim()")
+        unclaimed = memory.claim_now(order, plugin, lookup_hints(instance, order, None))
+        return None if unclaimed is None else unclaimed.entry
+
+    async def claim(
+        self, order: Order, plugin: str, instance: ExecutionPlugin | None
+    ) -> JournalEntry | None:
+        """Commit the intent to send ``order`` through ``plugin`` (see :meth:`Journal.claim`)
+        and return None when the caller now owns the send, else the entry already under
+        the id (answer from it; never send).
 
         When another live holder is sending the same order under the id, wait (up to the
         journal's ``claim_wait_s``) until it records a result, gives the id up (then
         claim it here), or is gone (then adopt the entry: the caller reconciles it).
+        Raises what the journal raises (:class:`~fks_exec.journal.JournalError`).
         """
         if not self._open:
             await self.ensure_open()
-        journal, hints = self.journal, lookup_hints(instance, order, None)
+        if self._memory is not None:  # one process, one owner: nothing is held elsewhere
+            return self.claim_now(order, plugin, instance)
+        hints = lookup_hints(instance, order, None)
+        journal = self.journal
         loop = asyncio.get_running_loop()
         deadline, pause = loop.time() + journal.claim_wait_s, _FIRST_PAUSE_S
         while True:
             claim = await journal.claim(order, plugin, hints)
             entry = claim.entry
-            if claim.claimed or not self._held_elsewhere(entry):
-                return claim
+            if claim.claimed:
+                return None
+            if not self._held_elsewhere(entry):
+                return entry
             if not entry.order.same_request(order):
-                return claim  # a different order: the caller refuses it at once
+                return entry  # a different order: the caller refuses it at once
             if await self._adopt([entry]):
-                return Claim(replace(entry, owner=journal.owner), claimed=False)
+                return replace(entry, owner=journal.owner)
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return claim
+                return entry
             await asyncio.sleep(min(pause, remaining))
             pause = min(pause * 2, _LONGEST_PAUSE_S)
 
@@ -157,15 +196,33 @@ class JournalKeeper:
     ) -> None:
         """Record a plugin's answer: queued, or durably when it says nothing was sent
         (a retry in another process must see that)."""
-        update = JournalUpdate.from_result(result, hints=lookup_hints(instance, order, result))
+        hints = lookup_hints(instance, order, result)
+        if self._memory is not None:
+            self._memory.note_result(result, hints)
+            return
+        update = JournalUpdate.from_result(result, hints=hints)
         if update.state is JournalState.NOT_SENT:
             await self.journal.record(update)
         else:
             self.journal.record_soon(update)
 
+    def record_sent(
+        self, result: ExecutionResult, instance: ExecutionPlugin | None, order: Order
+    ) -> None:
+        """Queue the answer of an order that was (or may have been) sent: no await, as
+        its intent is already durable. Use :meth:`record_result` for ``sent=False``."""
+        hints = lookup_hints(instance, order, result)
+        if self._memory is not None:
+            self._memory.note_result(result, hints)
+        else:
+            self.journal.record_soon(JournalUpdate.from_result(result, hints=hints))
+
     def record_soon(self, result: ExecutionResult, kind: str = "result") -> None:
         """Queue ``result`` as an event of its client order id."""
-        self.journal.record_soon(JournalUpdate.from_result(result, kind))
+        if self._memory is not None:
+            self._memory.note_result(result, {}, kind)
+        else:
+            self.journal.record_soon(JournalUpdate.from_result(result, kind))
 
     async def note_status(self, result: ExecutionResult) -> None:
         """Record ``result`` as a status change of an order this process does not hold
@@ -242,6 +299,8 @@ class JournalKeeper:
             self._recovered[name] = running
             try:
                 running.set_result(await self._recover(name, plugin))
+                if self._recovered.get(name) is running:  # not closed meanwhile
+                    self.recovered.add(name)
             except BaseException as exc:
                 del self._recovered[name]
                 running.set_exception(exc)
@@ -273,8 +332,7 @@ class JournalKeeper:
 
     def is_recovered(self, name: str) -> bool:
         """True once :meth:`recover` finished for ``name``."""
-        done = self._recovered.get(name)
-        return done is not None and done.done()
+        return name in self.recovered
 
 
 async def _resume(

@@ -1,24 +1,114 @@
-"""``memory``: a journal that lives as long as the process (tests, paper trading)."""
+"""``memory``: a journal that lives as long as the process (tests, paper trading).
+
+It sits on the executor's hot path (``memory`` is the default for paper trading), so an
+order costs it two plain dictionary updates: entries are kept as small mutable records
+and events as tuples, and the frozen :class:`JournalEntry` / :class:`JournalEvent`
+views are built only when someone reads them. :meth:`MemoryJournal.claim_now` and
+:meth:`MemoryJournal.note_result` are the synchronous fast paths the executor's
+:class:`~fks_exec.journal.keeper.JournalKeeper` uses; they keep every guarantee of
+:meth:`claim` and :meth:`record_soon`.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
-from dataclasses import replace
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fks_exec.journal.base import Journal, JournalError
 from fks_exec.journal.models import (
+    OPEN_STATES,
     Claim,
     JournalEntry,
     JournalEvent,
     JournalState,
     JournalUpdate,
 )
-from fks_exec.models import Order
+from fks_exec.models import ExecutionResult, Order, OrderStatus
 
 __all__ = ["MemoryJournal"]
+
+_NO_DETAIL: Mapping[str, Any] = {}
+_FIRST_ATTEMPT: Mapping[str, Any] = {"attempt": 1}  # shared: read only as copies
+
+_STATE_OF: Mapping[OrderStatus, JournalState] = {
+    status: (
+        JournalState.UNKNOWN
+        if status is OrderStatus.UNKNOWN
+        else JournalState.FINAL
+        if status.is_final
+        else JournalState.SENT
+    )
+    for status in OrderStatus
+}
+"""The journal state of a result that does not say ``sent=False`` (see ``state_for``)."""
+_VALUE: Mapping[Any, str] = {member: member.value for member in (*JournalState, *OrderStatus)}
+"""Each state's and status's string, found faster than through ``Enum.value``."""
+
+_EVENT_WIDTH = 5
+"""An event is stored as five atoms (POSIX time, kind, state value, result status value
+or None, detail) in one flat tuple per record, so the garbage collector stops tracking
+it: a kept order costs the collector one object (its record), not one per event."""
+
+
+class _Record:
+    """The mutable record behind one client order id (read as a :class:`JournalEntry`)."""
+
+    __slots__ = (
+        "attempt",
+        "created",
+        "events",
+        "hints",
+        "order",
+        "owner",
+        "plugin",
+        "result",
+        "state",
+        "updated",
+    )
+
+    def __init__(
+        self, order: Order, plugin: str, hints: Mapping[str, str], owner: str, now: float
+    ) -> None:
+        self.order = order
+        self.plugin = plugin
+        self.state = JournalState.SENDING
+        self.result: ExecutionResult | None = None
+        self.hints = hints
+        self.attempt = 1
+        self.owner = owner
+        self.created = now
+        self.updated = now
+        self.events: tuple[Any, ...] = ()
+        """The events after the first intent (which ``created`` dates), flattened."""
+
+    def entry(self) -> JournalEntry:
+        """This record as the frozen entry the :class:`Journal` interface returns."""
+        return JournalEntry(
+            self.order.client_order_id, self.plugin, self.state, self.order, self.result,
+            dict(self.hints), self.attempt, self.owner, _utc(self.created), _utc(self.updated),
+        )  # fmt: skip
+
+    def read_events(self) -> list[JournalEvent]:
+        """Every event of this record, oldest first."""
+        cid, flat = self.order.client_order_id, self.events
+        first = JournalEvent(
+            cid, _utc(self.created), "intent", JournalState.SENDING, None, dict(_FIRST_ATTEMPT)
+        )
+        events = [first]
+        for i in range(0, len(flat), _EVENT_WIDTH):
+            at, kind, state, status, detail = flat[i : i + _EVENT_WIDTH]
+            status_read = None if status is None else OrderStatus(status)
+            events.append(
+                JournalEvent(cid, _utc(at), kind, JournalState(state), status_read, dict(detail))
+            )
+        return events
+
+
+def _utc(stamp: float) -> datetime:
+    return datetime.fromtimestamp(stamp, timezone.utc)
 
 
 class MemoryJournal(Journal):
@@ -36,27 +126,57 @@ class MemoryJournal(Journal):
             raise ValueError("max_closed must be at least 1")
         self.location = "memory"
         self._max_closed = max_closed
-        self._entries: dict[str, JournalEntry] = {}
-        self._events: dict[str, list[JournalEvent]] = {}
+        self._records: dict[str, _Record] = {}
         self._closed: OrderedDict[str, None] = OrderedDict()
+
+    # ------------------------------------------------------------------ fast paths
+
+    def claim_now(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim | None:
+        """:meth:`claim` without an await: None when the caller now owns the send (the
+        id was new, or ``not_sent`` and now ``sending`` again), else the unclaimed
+        :class:`Claim` of the entry already under the id."""
+        cid = order.client_order_id
+        record = self._records.get(cid)
+        now = time.time()
+        if record is None:
+            self._records[cid] = _Record(order, plugin, hints, self.owner, now)
+            return None
+        if record.state is not JournalState.NOT_SENT:
+            return Claim(record.entry(), claimed=False)
+        record.order, record.plugin, record.hints = order, plugin, hints
+        record.state, record.result, record.owner = JournalState.SENDING, None, self.owner
+        record.attempt += 1
+        record.updated = now
+        record.events += (now, "intent", "sending", None, {"attempt": record.attempt})
+        self._closed.pop(cid, None)
+        return None
+
+    def note_result(
+        self, result: ExecutionResult, hints: Mapping[str, str], kind: str = "result"
+    ) -> None:
+        """``record_soon(JournalUpdate.from_result(result, kind, hints=hints))``, applied
+        at once without building the update. Raises :class:`JournalError` for an id the
+        journal does not hold and ``ValueError`` for a result without a client order id."""
+        cid = result.client_order_id
+        if cid is None:
+            raise ValueError("only results carrying a client order id can be journaled")
+        record = self._record(cid)
+        state = JournalState.NOT_SENT if result.sent is False else _STATE_OF[result.status]
+        at = time.time()
+        record.state, record.result, record.updated = state, result, at
+        if hints:
+            record.hints = {**record.hints, **hints}
+        record.events += (at, kind, _VALUE[state], _VALUE[result.status], _NO_DETAIL)
+        self._track(cid, state)
+
+    # ------------------------------------------------------------------ the interface
 
     async def claim(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim:
         """See :meth:`Journal.claim`."""
-        cid = order.client_order_id
-        now = datetime.now(timezone.utc)
-        existing = self._entries.get(cid)
-        if existing is not None and existing.state is not JournalState.NOT_SENT:
-            return Claim(existing, claimed=False)
-        attempt = 1 if existing is None else existing.attempt + 1
-        entry = JournalEntry(
-            cid, plugin, JournalState.SENDING, order, None, dict(hints), attempt,
-            self.owner, existing.created_at if existing else now, now,
-        )  # fmt: skip
-        self._entries[cid] = entry
-        self._closed.pop(cid, None)
-        event = JournalEvent(cid, now, "intent", JournalState.SENDING, None, {"attempt": attempt})
-        self._events.setdefault(cid, []).append(event)
-        return Claim(entry, claimed=True)
+        unclaimed = self.claim_now(order, plugin, dict(hints))
+        if unclaimed is not None:
+            return unclaimed
+        return Claim(self._records[order.client_order_id].entry(), claimed=True)
 
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""
@@ -64,40 +184,61 @@ class MemoryJournal(Journal):
 
     def record_soon(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record_soon` (applied at once here)."""
-        cid = update.client_order_id
-        entry = self._entries.get(cid)
-        if entry is None:
+        self._apply(
+            update.client_order_id, update.state, update.kind, update.result,
+            update.hints, update.plugin, update.detail, update.at.timestamp(),
+        )  # fmt: skip
+
+    def _apply(
+        self,
+        cid: str,
+        state: JournalState,
+        kind: str,
+        result: ExecutionResult | None,
+        hints: Mapping[str, str] | None,
+        plugin: str | None,
+        detail: Mapping[str, Any],
+        at: float,
+    ) -> None:
+        record = self._record(cid)
+        record.state = state
+        if result is not None:
+            record.result = result
+        if hints:
+            record.hints = {**record.hints, **hints}
+        if plugin:
+            record.plugin = plugin
+        record.updated = at
+        status = None if result is None else _VALUE[result.status]
+        record.events += (at, kind, _VALUE[state], status, detail)
+        self._track(cid, state)
+
+    def _record(self, cid: str) -> _Record:
+        record = self._records.get(cid)
+        if record is None:
             raise JournalError(f"the journal has no entry for client order id {cid!r}")
-        result = update.result if update.result is not None else entry.result
-        hints = {**entry.hints, **update.hints} if update.hints else entry.hints
-        self._entries[cid] = replace(
-            entry,
-            state=update.state,
-            result=result,
-            hints=hints,
-            plugin=update.plugin or entry.plugin,
-            updated_at=update.at,
-        )
-        status = update.result.status if update.result is not None else None
-        event = JournalEvent(cid, update.at, update.kind, update.state, status, update.detail)
-        self._events[cid].append(event)
-        if update.state.is_open:
-            self._closed.pop(cid, None)
-        else:
-            self._closed[cid] = None
-            self._closed.move_to_end(cid)
-            while len(self._closed) > self._max_closed:
-                old, _ = self._closed.popitem(last=False)
-                del self._entries[old]
-                del self._events[old]
+        return record
+
+    def _track(self, cid: str, state: JournalState) -> None:
+        # Closed ids are kept newest last; beyond max_closed the oldest is forgotten.
+        closed = self._closed
+        if state in OPEN_STATES:
+            closed.pop(cid, None)
+            return
+        closed[cid] = None
+        closed.move_to_end(cid)
+        if len(closed) > self._max_closed:
+            del self._records[closed.popitem(last=False)[0]]
 
     async def get(self, client_order_id: str) -> JournalEntry | None:
         """See :meth:`Journal.get`."""
-        return self._entries.get(client_order_id)
+        record = self._records.get(client_order_id)
+        return None if record is None else record.entry()
 
     async def events(self, client_order_id: str) -> list[JournalEvent]:
         """See :meth:`Journal.events`."""
-        return list(self._events.get(client_order_id, ()))
+        record = self._records.get(client_order_id)
+        return [] if record is None else record.read_events()
 
     async def entries(
         self,
@@ -108,23 +249,24 @@ class MemoryJournal(Journal):
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """See :meth:`Journal.entries`."""
+        after = None if since is None else since.timestamp()
         chosen = [
-            e
-            for e in self._entries.values()
-            if (not open_only or e.state.is_open)
-            and (plugins is None or e.plugin in plugins)
-            and (since is None or e.updated_at >= since)
+            r
+            for r in self._records.values()
+            if (not open_only or r.state.is_open)
+            and (plugins is None or r.plugin in plugins)
+            and (after is None or r.updated >= after)
         ]
-        chosen.sort(key=lambda e: e.updated_at, reverse=True)
-        return chosen if limit is None else chosen[:limit]
+        chosen.sort(key=lambda r: r.updated, reverse=True)
+        return [r.entry() for r in (chosen if limit is None else chosen[:limit])]
 
     async def prune(self, before: datetime) -> int:
         """See :meth:`Journal.prune`."""
+        cutoff = before.timestamp()
         doomed = [
-            cid for cid, e in self._entries.items() if not e.state.is_open and e.updated_at < before
+            cid for cid, r in self._records.items() if not r.state.is_open and r.updated < cutoff
         ]
         for cid in doomed:
-            del self._entries[cid]
-            del self._events[cid]
+            del self._records[cid]
             self._closed.pop(cid, None)
         return len(doomed)

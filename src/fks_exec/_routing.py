@@ -1,0 +1,121 @@
+"""Which plugin an order goes to: :class:`Routes` (checked once, looked up per order).
+
+``plugin=`` wins, then the first symbol glob that matches, then the default. Fallbacks
+name the plugins tried, in order, when one is unavailable (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fks_exec.errors import ConfigurationError, RoutingError
+
+__all__ = ["Routes", "checked_configs", "checked_names"]
+
+_ROUTE_CACHE_LIMIT = 10_000
+
+
+class Routes:
+    """The executor's ``default``, ``routes`` and ``fallbacks``, validated.
+
+    Raises :class:`ConfigurationError` for a malformed route or fallback list.
+    """
+
+    def __init__(
+        self,
+        default: str | None,
+        routes: Mapping[str, str] | None,
+        fallbacks: Mapping[str, Iterable[str]] | None,
+    ) -> None:
+        self.default = default or None
+        self.routes = _checked_routes(routes or {})
+        self.fallbacks: dict[str, tuple[str, ...]] = {
+            primary: tuple(checked_names(names, f"fallbacks[{primary!r}]"))
+            for primary, names in (fallbacks or {}).items()
+        }
+        self._cache: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"default={self.default!r} routes={self.routes!r} fallbacks={self.fallbacks!r}"
+
+    def route(self, symbol: str, plugin: str | None = None) -> str:
+        """Name the plugin an order for ``symbol`` goes to (``plugin`` if given).
+
+        Raises :class:`RoutingError` when no explicit plugin, route or default applies.
+        """
+        if plugin:
+            return plugin
+        cached = self._cache.get(symbol)
+        if cached is not None:
+            return cached
+        chosen = next(
+            (name for pattern, name in self.routes.items() if fnmatch.fnmatchcase(symbol, pattern)),
+            self.default,
+        )
+        if chosen is None:
+            raise RoutingError(
+                f"no plugin for symbol {symbol!r}: pass plugin=, add a route "
+                "(routes= or FKS_EXEC_ROUTES) or set a default (default= or FKS_EXEC_DEFAULT)"
+            )
+        if len(self._cache) >= _ROUTE_CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[symbol] = chosen
+        return chosen
+
+    def candidates(self, primary: str) -> tuple[str, ...]:
+        """``primary`` and then its fallbacks, in the order they are tried."""
+        return (primary, *self.fallbacks.get(primary, ()))
+
+    def named(self) -> set[str]:
+        """Every plugin the default, the routes and the fallbacks name."""
+        named = {self.default} if self.default else set()
+        named.update(self.routes.values())
+        for primary, others in self.fallbacks.items():
+            named.add(primary)
+            named.update(others)
+        return named
+
+
+def checked_configs(configs: Any) -> dict[str, Mapping[str, Any]]:
+    """``configs`` as ``{plugin: {field: value}}`` (None is ``{}``).
+
+    Raises :class:`ConfigurationError` naming the entry that is not a dict of settings.
+    """
+    if configs is None:
+        return {}
+    if not isinstance(configs, Mapping):
+        raise ConfigurationError("configs must map plugin names to dicts of settings")
+    checked: dict[str, Mapping[str, Any]] = {}
+    for name, values in configs.items():
+        if values is None:
+            values = {}
+        if not isinstance(name, str) or not isinstance(values, Mapping):
+            raise ConfigurationError(
+                f"configs[{name!r}] must be a dict of settings, e.g. {{'mock': {{'cash': 1000}}}}"
+            )
+        checked[name] = dict(values)
+    return checked
+
+
+def _checked_routes(routes: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(routes, Mapping):
+        raise ConfigurationError("routes must be a mapping of symbol glob to plugin name")
+    for pattern, name in routes.items():
+        if not isinstance(pattern, str) or not pattern or not isinstance(name, str) or not name:
+            raise ConfigurationError(
+                f"route {pattern!r} -> {name!r} is invalid; use e.g. {{'*/USDT': 'ccxt'}}"
+            )
+    return dict(routes)
+
+
+def checked_names(names: Iterable[str], what: str) -> list[str]:
+    """``names`` as a list of plugin names. Raises :class:`ConfigurationError` (saying
+    ``what`` was wrong) for a bare string or an entry that is not a non-empty string."""
+    if isinstance(names, str):
+        raise ConfigurationError(f"{what} must be a list of plugin names, not a string")
+    checked = list(names)
+    if not all(isinstance(n, str) and n for n in checked):
+        raise ConfigurationError(f"{what} must contain plugin names")
+    return checked
