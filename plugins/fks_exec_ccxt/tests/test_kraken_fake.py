@@ -105,6 +105,17 @@ async def test_a_nonce_that_does_not_increase_is_refused(venue: FakeKraken, krak
     assert venue.orders() == []
 
 
+async def test_the_same_nonce_twice_is_refused(venue: FakeKraken, kraken: Any) -> None:
+    await kraken.fetch_balance()
+    last = venue.nonces.last
+    assert last is not None
+    kraken.incrementing_nonce = lambda: last
+    with pytest.raises(ccxt.InvalidNonce):
+        await kraken.fetch_balance()
+    kraken.incrementing_nonce = lambda: last + 1
+    await kraken.fetch_balance()
+
+
 async def test_nonce_window_admits_a_slightly_older_nonce() -> None:
     venue = FakeKraken(rules=Rules(nonce_window_ms=1000))
     exchange = venue.exchange()
@@ -148,6 +159,25 @@ async def test_partial_fill_against_a_shallow_book_rests_the_limit_remainder(
     assert (second["status"], second["filled"]) == ("closed", 1.0)
     assert [t.maker for t in venue.trades()] == [False, True]
     assert venue.trades()[1].price == Decimal("60001")  # a maker fills at its own price
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+async def test_orders_share_one_quotes_depth(venue: FakeKraken, kraken: Any, side: str) -> None:
+    venue.set_price("XBTUSD", "60000", "60000.1", ask_size="0.5", bid_size="0.5")
+    first = await kraken.create_order(BTC, "market", side, 0.3)
+    second = await kraken.create_order(BTC, "market", side, 0.3)
+    filled = [(await kraken.fetch_order(o["id"]))["filled"] for o in (first, second)]
+    assert filled == [0.3, 0.2]  # the second order gets what the first left of the depth
+
+
+@pytest.mark.parametrize(("side", "price"), [("buy", 60000.1), ("sell", 60000)])
+async def test_a_limit_at_the_touch_trades_at_once(
+    venue: FakeKraken, kraken: Any, side: str, price: float
+) -> None:
+    order = await kraken.create_order(BTC, "limit", side, 0.1, price)
+    fetched = await kraken.fetch_order(order["id"])
+    assert (fetched["status"], fetched["average"]) == ("closed", price)
+    assert venue.trades()[0].maker is False
 
 
 async def test_market_remainder_beyond_the_depth_is_canceled(
@@ -200,6 +230,18 @@ async def test_post_only_that_would_take_is_canceled(venue: FakeKraken, kraken: 
     assert fetched["info"]["reason"] == "Post only order"
     resting = await kraken.create_order(BTC, "limit", "buy", 0.1, 59000, {"postOnly": True})
     assert (await kraken.fetch_order(resting["id"]))["postOnly"] is True
+
+
+@pytest.mark.parametrize("ordertype", ["market", "stop-loss-limit"])
+async def test_post_only_is_for_limit_orders_only(
+    venue: FakeKraken, kraken: Any, ordertype: str
+) -> None:
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:oflags"):
+        await kraken.private_post_addorder(
+            {"pair": "XBTUSD", "type": "sell", "ordertype": ordertype, "volume": "0.1",
+             "price": "59000", "price2": "58900", "oflags": "post"}
+        )  # fmt: skip
+    assert venue.orders() == []
 
 
 async def test_post_only_that_would_take_is_refused_under_the_reject_rule() -> None:
@@ -377,6 +419,17 @@ async def test_orders_are_found_and_cancelled_by_each_id(venue: FakeKraken, krak
     }  # fmt: skip
     with pytest.raises(ccxt.OrderNotFound):
         await kraken.cancel_order(plain["id"])
+
+
+async def test_cancel_by_userref_leaves_finished_orders_alone(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    filled = await kraken.create_order(BTC, "market", "buy", 0.01, None, {"userref": 9})
+    resting = await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"userref": 9})
+    answer = await kraken.private_post_cancelorder({"txid": 9})
+    assert answer["result"]["count"] == 1
+    statuses = {o.txid: o.status for o in venue.orders()}
+    assert statuses == {filled["id"]: "closed", resting["id"]: "canceled"}
 
 
 async def test_query_of_an_unknown_txid(venue: FakeKraken, kraken: Any) -> None:

@@ -69,6 +69,19 @@ async def test_trigger_fires_only_from_the_documented_side(
     assert fetched["average"] == float(fires_at)
 
 
+@pytest.mark.parametrize(
+    ("side", "kind", "trigger"),
+    [("sell", "stopLossPrice", 59000), ("buy", "stopLossPrice", 61000),
+     ("sell", "takeProfitPrice", 61000), ("buy", "takeProfitPrice", 59000)],
+)  # fmt: skip
+async def test_a_trigger_fires_when_the_price_reaches_it_exactly(
+    venue: FakeKraken, kraken: Any, side: str, kind: str, trigger: int
+) -> None:
+    order = await kraken.create_order(BTC, "market", side, 0.1, None, {kind: trigger})
+    venue.set_price("XBTUSD", trigger, trigger, trigger)  # documented: "reaches the stop price"
+    assert (await kraken.fetch_order(order["id"]))["status"] == "closed"
+
+
 async def test_stop_loss_limit_rests_at_price2_once_triggered(
     venue: FakeKraken, kraken: Any
 ) -> None:
