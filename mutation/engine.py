@@ -162,6 +162,7 @@ class Session:
         self.source = self.path.read_text(encoding="utf-8")
         self.index = SourceIndex.of(self.source)
         self.routes: dict[str, int] = {}
+        self.route_cpu: dict[str, float] = {}
         self.coverage = CoverageMap({})
         self.functions: dict[patching.CodeKey, list[object]] = {}
         self.whole_seconds = 0.0
@@ -190,6 +191,7 @@ class Session:
 
     def test(self, mutation: object) -> WorkResult:
         """Make one mutant and decide its fate."""
+        started = cpu_seconds()
         operator = get_operator(mutation.operator_name)(**getattr(mutation, "operator_args", {}))  # type: ignore[attr-defined]
         mutated = mutate_code(self.source, operator, mutation.occurrence)  # type: ignore[attr-defined]
         if mutated is None:
@@ -202,6 +204,7 @@ class Session:
             outcome, output = self.on_disk(mutated, self.fastest(self.coverage.spawners))
             route += " + subprocess tests"
         self.routes[route] = self.routes.get(route, 0) + 1
+        self.route_cpu[route] = self.route_cpu.get(route, 0.0) + cpu_seconds() - started
         if outcome == TestOutcome.SURVIVED and plan.route == Route.NOT_COVERED:
             output = "not covered: no test runs this line"
         return WorkResult(WorkerOutcome.NORMAL, output[-2000:], outcome, diff)
@@ -293,7 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         items = chosen_items(db, args.only)
         for item in items:
             db.set_result(item.job_id, session.test(item.mutations[0]))
-    stats = {"mutants": len(items), "routes": session.routes, "cpu_seconds": cpu_seconds()}
+    stats = {
+        "mutants": len(items),
+        "routes": session.routes,
+        "route_cpu_seconds": {k: round(v, 1) for k, v in session.route_cpu.items()},
+        "cpu_seconds": cpu_seconds(),
+    }
     args.stats.write_text(json.dumps(stats, indent=1), encoding="utf-8")
     return 0
 
