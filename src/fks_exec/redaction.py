@@ -101,8 +101,9 @@ class Redactor:
         An fks-exec error keeps its class (re-created with the masked message); any
         other exception becomes a :class:`MaskedError` carrying its class name. The
         chain is rebuilt from copies, so the originals (which may hold a secret) are no
-        longer reachable from the result. Returns ``exc`` itself when nothing in its
-        chain holds a secret.
+        longer reachable from the result; a chain is cut after 32 links (bounded work
+        for a pathological one). Returns ``exc`` itself when nothing in its chain holds a
+        secret.
         """
         if not self._secrets or not self._chain_has_secret(exc):
             return exc
@@ -119,7 +120,8 @@ class Redactor:
             if self.found_in(_describe(current)):
                 return True
             todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        return False
+        # Links left unread (a chain longer than the bound) may hold one: copy, which cuts.
+        return bool(todo)
 
     def _copy(
         self, exc: BaseException, depth: int, done: dict[int, BaseException]
@@ -142,7 +144,7 @@ class Redactor:
     def _masked_copy(self, exc: BaseException) -> BaseException:
         from fks_exec.errors import FksExecError
 
-        message = self.text(str(exc))
+        message = self.text(_message_of(exc))
         if isinstance(exc, FksExecError):
             try:
                 new = type(exc)(message)
@@ -152,6 +154,13 @@ class Redactor:
                 setattr(new, key, self.value(val) if isinstance(val, str) else val)
             return new
         return MaskedError(f"{type(exc).__module__}.{type(exc).__qualname__}", message)
+
+
+def _message_of(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # a broken __str__ must not stop the masking
+        return repr(exc.args)
 
 
 def _describe(exc: BaseException) -> str:
