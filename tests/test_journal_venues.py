@@ -4,7 +4,6 @@ doubles). Each "restart" is a new executor and a new plugin on the same fake."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -52,28 +51,21 @@ async def test_exchange_allowing_reuse_of_a_finished_id_gets_each_id_once(
     tmp_path: Path,
 ) -> None:
     ccxt_plugin = pytest.importorskip("fks_exec_ccxt")
-    from fks_exec_ccxt.testing import FakeBinance, fake_exchange
+    from fks_exec_ccxt.testing.okx import FakeOkx
 
-    venue = FakeBinance(balances={"USDT": "100000", "BTC": "1"})
-    venue.set_price("BTCUSDT", "65000.00", "65001.00")
-    # Binance documents that a client order id may be reused once the earlier order is
-    # finished; the fake refuses every reuse, so this test lets finished ids go.
-    place = venue.engine.place
-
-    def place_reusing_finished(order: Any) -> Any:
-        earlier = venue.engine.by_client.get(order.client_id)
-        if earlier is not None and earlier.status in ("filled", "canceled", "expired"):
-            del venue.engine.by_client[order.client_id]
-        return place(order)
-
-    venue.engine.place = place_reusing_finished  # type: ignore[method-assign]
+    # OKX documents that a clOrdId must be unique among pending orders only, so a
+    # finished order's id is accepted again: only the journal stops the second send.
+    venue = FakeOkx(balances={"USDT": "100000", "BTC": "1"})
+    venue.set_price("BTC-USDT", "65000.0", "65000.1")
+    options = {"fetchMarkets": {"types": ["spot"]}}
     first, second = await _twice(
-        lambda: ccxt_plugin.CcxtPlugin(exchange=fake_exchange(venue)),
+        lambda: ccxt_plugin.CcxtPlugin(exchange=venue.exchange(options=options)),
         "ccxt",
         tmp_path / "j.sqlite3",
         "BTC/USDT",
         "0.001",
     )
     assert [r.order_id for r in second] == [r.order_id for r in first]
-    arrivals = Counter(o.client_id for o in venue.engine.orders.values())
-    assert len(arrivals) == ORDERS and max(arrivals.values()) == 1
+    assert all(r.status.value == "filled" for r in first)
+    arrivals = venue.order_arrivals()
+    assert len(arrivals) == ORDERS and set(arrivals.values()) == {1}

@@ -1,17 +1,13 @@
-"""Fixtures: real ccxt exchange objects served by fake venues, and the plugin on them."""
+"""Fixtures: ccxt's offline fixture files; the helpers beside the tests on the path."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit, fake_exchange
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "ccxt"
 
@@ -32,35 +28,3 @@ def fixture_json(kind: str, exchange: str) -> Any:
 def ccxt_fixture() -> Any:
     """Loader of ccxt's fixture files: ``ccxt_fixture("markets", "binance")``."""
     return fixture_json
-
-
-@pytest.fixture
-def binance_venue() -> FakeBinance:
-    venue = FakeBinance(balances={"USDT": "100000", "BTC": "1"})
-    venue.set_price("BTCUSDT", "65000.00", "65001.00")
-    venue.set_price("ETHUSDT", "3000.00", "3000.50")
-    return venue
-
-
-@pytest.fixture
-def bybit_venue() -> FakeBybit:
-    venue = FakeBybit(usdt="100000")
-    venue.set_price("BTCUSDT", "65000.0", "65001.0")
-    venue.set_price("ETHUSDT", "3000.00", "3000.50")
-    return venue
-
-
-@pytest.fixture
-async def binance(binance_venue: FakeBinance) -> AsyncIterator[CcxtPlugin]:
-    plugin = CcxtPlugin(exchange=fake_exchange(binance_venue))
-    await plugin.init()
-    yield plugin
-    await plugin.close()
-
-
-@pytest.fixture
-async def bybit(bybit_venue: FakeBybit) -> AsyncIterator[CcxtPlugin]:
-    plugin = CcxtPlugin(exchange=fake_exchange(bybit_venue))
-    await plugin.init()
-    yield plugin
-    await plugin.close()

@@ -1,3 +1,6 @@
+"""The plugin under the core conformance suite, on the reference fakes of OKX and Kraken,
+under every setting of the behaviours each fake infers (its ``Rules``)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,52 +9,9 @@ from typing import Any
 from fks_exec import ErrorCode, Order, OrderSide
 from fks_exec.testing import ConformanceTarget, PluginConformance
 from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit, fake_exchange
+from fks_exec_ccxt.testing.kraken import FakeKraken
+from fks_exec_ccxt.testing.kraken import Rules as KrakenRules
 from fks_exec_ccxt.testing.okx import FakeOkx, Rules
-
-
-class TestBinanceSpotConformance(PluginConformance):
-    async def make_target(self) -> ConformanceTarget:
-        venue = FakeBinance(balances={"USDT": "10000"})
-        venue.set_price("BTCUSDT", "65000", "65001")
-        plugin = CcxtPlugin(exchange=fake_exchange(venue))
-        await plugin.init()
-        return ConformanceTarget(
-            plugin=plugin,
-            symbol="BTC/USDT",
-            quantity=Decimal("0.001"),
-            resting_limit_price=lambda side: Decimal(30000 if side is OrderSide.BUY else 90000),
-            stop_price=lambda side: Decimal(90000 if side is OrderSide.BUY else 30000),
-            rejected_order=lambda: Order.market("BTC/USDT", "buy", "1"),
-            expected_rejection=ErrorCode.INSUFFICIENT_FUNDS,
-        )
-
-    def test_stop_order_accepted_or_denied_before_sending(self) -> None:
-        # Binance spot has no stop-market orders: ccxt refuses them before sending.
-        async def scenario(t: ConformanceTarget) -> None:
-            result = await t.plugin.execute_order(
-                Order.stop_limit(t.symbol, "buy", t.quantity, stop_price=90000, price=90100)
-            )
-            assert result.status.value == "accepted"
-
-        self._run(scenario)
-
-
-class TestBybitLinearConformance(PluginConformance):
-    async def make_target(self) -> ConformanceTarget:
-        venue = FakeBybit(usdt="1000")
-        venue.set_price("BTCUSDT", "65000", "65001")
-        plugin = CcxtPlugin(exchange=fake_exchange(venue))
-        await plugin.init()
-        return ConformanceTarget(
-            plugin=plugin,
-            symbol="BTC/USDT:USDT",
-            quantity=Decimal("0.01"),
-            resting_limit_price=lambda side: Decimal(30000 if side is OrderSide.BUY else 90000),
-            stop_price=lambda side: Decimal(90000 if side is OrderSide.BUY else 30000),
-            rejected_order=lambda: Order.market("BTC/USDT:USDT", "buy", "1"),
-            expected_rejection=ErrorCode.INSUFFICIENT_FUNDS,
-        )
 
 
 def _okx_target(
@@ -107,3 +67,52 @@ class TestOkxSpotConformance(PluginConformance):
     async def make_target(self) -> ConformanceTarget:
         plugin, venue = await _okx_plugin(Rules(), options={"fetchMarkets": {"types": ["spot"]}})
         return _okx_target(plugin, venue, "BTC/USDT", "0.01")
+
+
+class TestKrakenSpotConformance(PluginConformance):
+    """The reference fake Kraken (its documented defaults), spot BTC/USD."""
+
+    rules = KrakenRules()
+
+    async def make_target(self) -> ConformanceTarget:
+        venue = FakeKraken(balances={"ZUSD": "10000", "XXBT": "1"}, rules=self.rules)
+        venue.set_price("XBTUSD", "60000", "60000.1", "60000")
+        plugin = CcxtPlugin(exchange=venue.exchange())
+        plugin.use_env = False
+        await plugin.init()
+        return ConformanceTarget(
+            plugin=plugin,
+            symbol="BTC/USD",
+            quantity=Decimal("0.01"),
+            resting_limit_price=lambda side: Decimal(30000 if side is OrderSide.BUY else 90000),
+            stop_price=lambda side: Decimal(90000 if side is OrderSide.BUY else 30000),
+            rejected_order=lambda: Order.market("BTC/USD", "buy", "100"),
+            expected_rejection=ErrorCode.INSUFFICIENT_FUNDS,
+            faults=venue,
+        )
+
+
+class TestKrakenConformanceIdsUniqueForever(TestKrakenSpotConformance):
+    """Inferred behaviours switched: cl_ord_id unique among all orders, market
+    remainders rest, post-only refused, reached triggers refused."""
+
+    rules = KrakenRules(
+        cl_ord_id_unique_among="all",
+        market_remainder="rest",
+        post_only_crossing="reject",
+        trigger_already_reached="reject",
+    )
+
+
+class TestKrakenConformanceOtherInferences(TestKrakenSpotConformance):
+    """Inferred behaviours switched: unknown txids omitted, unset userref null, fees by
+    side, reduce-only overflow refused, margin orders kept apart."""
+
+    rules = KrakenRules(
+        query_unknown_txid="omit",
+        unset_userref=None,
+        default_fee_currency="by_side",
+        reduce_only_overflow="reject",
+        opposite_margin_closes_first=False,
+        nonce_window_ms=5_000,
+    )

@@ -281,8 +281,12 @@ async def test_insufficient_funds_places_nothing(venue: FakeKraken, kraken: Any)
 
 async def test_open_orders_hold_funds(venue: FakeKraken, kraken: Any) -> None:
     await kraken.create_order(BTC, "limit", "buy", 1, 50000)
+    await kraken.create_order(BTC, "limit", "sell", 1.5, 70000)
     balance = await kraken.fetch_balance()
     assert balance["USD"]["used"] == pytest.approx(50000 * 1.0026)
+    assert balance["BTC"]["used"] == 1.5
+    with pytest.raises(ccxt.InsufficientFunds):
+        await kraken.create_order(BTC, "limit", "sell", 0.6, 70000)  # 2 held 1.5
     with pytest.raises(ccxt.InsufficientFunds):
         await kraken.create_order(BTC, "limit", "buy", 1, 50000)
 
@@ -310,6 +314,38 @@ async def test_price_off_the_tick_or_cost_below_costmin_is_refused() -> None:
     finally:
         await exchange.close()
     assert [o.spec.price for o in venue.orders()] == [Decimal("50000.5")]
+
+
+async def test_volume_decimals_and_relative_prices(venue: FakeKraken, kraken: Any) -> None:
+    base = {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "price": "50000"}
+    await kraken.private_post_addorder({**base, "volume": "0.12345678"})  # lot_decimals 8
+    with pytest.raises(ccxt.InvalidOrder, match="Invalid arguments:volume"):
+        await kraken.private_post_addorder({**base, "volume": "0.123456789"})
+    with pytest.raises(ccxt.InvalidOrder, match="Invalid arguments:volume"):
+        await kraken.private_post_addorder({**base, "volume": "0"})
+    for relative in ("+5", "-5", "#5", "2%"):
+        with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:price"):
+            await kraken.private_post_addorder({**base, "volume": "0.01", "price": relative})
+    assert len(venue.orders()) == 1
+
+
+async def test_expiretm_without_gtd_is_refused(venue: FakeKraken, kraken: Any) -> None:
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:expiretm"):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"expiretm": "+60"})
+    assert venue.orders() == []
+
+
+async def test_post_only_market_state_takes_only_post_orders(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    venue.set_pair_status("XBTUSD", "post_only")
+    with pytest.raises(ccxt.OnMaintenance):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
+    await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"postOnly": True})
+    venue.set_pair_status("XBTUSD", "maintenance")
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"postOnly": True})
+    assert len(venue.orders()) == 1
 
 
 async def test_unknown_pair_is_a_bad_symbol(venue: FakeKraken, kraken: Any) -> None:
@@ -450,6 +486,9 @@ async def test_closed_orders_list_newest_first(venue: FakeKraken, kraken: Any) -
     closed = await kraken.fetch_closed_orders()
     assert {o["id"] for o in closed} == {a["id"], b["id"]}
     assert all(o["status"] == "closed" for o in closed)
+    answer = await kraken.private_post_closedorders()
+    assert list(answer["result"]["closed"]) == [b["id"], a["id"]]  # newest first
+    assert answer["result"]["count"] == 2
 
 
 async def test_trades_are_attached_and_listed(venue: FakeKraken, kraken: Any) -> None:
@@ -495,7 +534,7 @@ def test_fills_respect_orders_depth_and_balances(steps: list[tuple[Any, ...]]) -
     its depth, no balance goes negative, and the cash moves by exactly the fills and fees."""
 
     async def run() -> None:
-        venue = FakeKraken(balances={"ZUSD": "50000", "XXBT": "1"})
+        venue = FakeKraken(balances={"ZUSD": "500000", "XXBT": "5"})
         venue.set_price("XBTUSD", "60000", "60000.1", ask_size="1", bid_size="1")
         depth = {"buy": Decimal("1"), "sell": Decimal("1")}
         seen = 0
@@ -527,8 +566,8 @@ def test_fills_respect_orders_depth_and_balances(steps: list[tuple[Any, ...]]) -
             signed = sum((t.vol if t.side == "buy" else -t.vol for t in trades), Decimal(0))
             paid = sum((t.cost if t.side == "buy" else -t.cost for t in trades), Decimal(0))
             fees = sum((t.fee for t in trades), Decimal(0))
-            assert venue.balance("XXBT") == 1 + signed
-            assert venue.balance("ZUSD") == 50000 - paid - fees
+            assert venue.balance("XXBT") == 5 + signed
+            assert venue.balance("ZUSD") == 500000 - paid - fees
         finally:
             await exchange.close()
 

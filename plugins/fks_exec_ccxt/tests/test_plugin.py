@@ -10,9 +10,25 @@ import pytest
 
 from fks_exec import ConfigurationError, Order, OrderStatus, PluginInitError
 from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit, attach
+from fks_exec_ccxt.testing.kraken import FakeKraken
+from fks_exec_ccxt.testing.okx import Credentials, FakeOkx
 
-SECRET = "s3cr3t-binance-value-9f8e"
+SECRET = "s3cr3t-okx-value-9f8e"
+SPOT, SWAP = "BTC/USDT", "BTC/USDT:USDT"
+
+
+def okx_venue() -> FakeOkx:
+    venue = FakeOkx(balances={"USDT": "100000", "BTC": "1"})
+    for inst_id in ("BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-SWAP"):
+        venue.set_price(inst_id, "60000", "60000.1", "60000")
+    return venue
+
+
+async def started(exchange: object) -> CcxtPlugin:
+    plugin = CcxtPlugin(exchange=exchange)
+    plugin.use_env = False
+    await plugin.init()
+    return plugin
 
 
 @pytest.fixture(autouse=True)
@@ -37,114 +53,148 @@ async def test_built_from_environment_with_signed_requests_and_no_leaks(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("FKS_EXEC_CCXT_EXCHANGE", "binance")
+    monkeypatch.setenv("FKS_EXEC_CCXT_EXCHANGE", "okx")
     monkeypatch.setenv("FKS_EXEC_CCXT_API_KEY", "key-from-env")
     monkeypatch.setenv("FKS_EXEC_CCXT_SECRET", SECRET)
+    monkeypatch.setenv("FKS_EXEC_CCXT_PASSWORD", "pass-from-env")
     monkeypatch.setenv("FKS_EXEC_CCXT_OPTIONS", '{"fetchMarkets": {"types": ["spot"]}}')
     monkeypatch.setenv("FKS_EXEC_CCXT_TIMEOUT_MS", "2500")
-    venue = FakeBinance(api_key="key-from-env", secret=SECRET)
-    venue.set_price("BTCUSDT", "65000", "65001")
+    venue = okx_venue()
+    venue.credentials = Credentials("key-from-env", SECRET, "pass-from-env")
     plugin = CcxtPlugin()
     await plugin.init()
     exchange = plugin.exchange
-    assert (exchange.id, exchange.timeout, exchange.enableRateLimit) == ("binance", 2500, True)
-    exchange.rateLimit, exchange.timeout_on_exit = 1, 0
-    attach(exchange, venue)
-    result = await plugin.execute_order(Order.market("BTC/USDT", "buy", "0.001"))
-    assert result.status is OrderStatus.FILLED  # the venue verified ccxt's HMAC signature
-    venue.secret = "rotated"  # now every signature is wrong
-    refused = await plugin.execute_order(Order.limit("BTC/USDT", "buy", "0.001", "60000"))
+    assert (exchange.id, exchange.timeout, exchange.enableRateLimit) == ("okx", 2500, True)
+    exchange.rateLimit = 1
+    venue.attach(exchange)
+    result = await plugin.execute_order(Order.market(SPOT, "buy", "0.001"))
+    assert result.status is OrderStatus.FILLED  # the venue verified ccxt's signature
+    venue.credentials = Credentials("key-from-env", "rotated", "pass-from-env")
+    refused = await plugin.execute_order(Order.limit(SPOT, "buy", "0.001", "59000"))
     assert refused.error_code == "auth"
     text = caplog.text + repr(plugin) + repr(plugin.config) + str(result) + str(refused)
-    assert SECRET not in text
+    # ccxt logs OKX's OK-ACCESS-PASSPHRASE header at DEBUG: masked in its own logger.
+    assert "OK-ACCESS-PASSPHRASE" in caplog.text
+    assert SECRET not in text and "pass-from-env" not in text
     await plugin.close()
 
 
-async def test_sandbox_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sandbox_mode() -> None:
     plugin = CcxtPlugin()
-    await plugin.init({"exchange": "binance", "sandbox": True})
-    assert "testnet" in str(plugin.exchange.urls["api"])
+    plugin.use_env = False
+    await plugin.init({"exchange": "okx", "sandbox": True})
+    assert plugin.is_paper is True
     await plugin.close()
     with pytest.raises(PluginInitError, match="no sandbox"):
         await CcxtPlugin().init({"exchange": "bitstamp", "sandbox": True})
 
 
-async def test_given_exchange_object_gets_rate_limiting_forced_on(
-    binance_venue: FakeBinance,
-) -> None:
-    from fks_exec_ccxt.testing import fake_exchange
-
-    exchange = fake_exchange(binance_venue)
+async def test_given_exchange_object_gets_rate_limiting_forced_on() -> None:
+    exchange = okx_venue().exchange()
     exchange.enableRateLimit = False
-    plugin = CcxtPlugin(exchange=exchange)
-    await plugin.init()
+    plugin = await started(exchange)
     assert exchange.enableRateLimit is True
     await plugin.close()
 
 
-async def test_symbols_in_unified_and_exchange_form(binance: CcxtPlugin, bybit: CcxtPlugin) -> None:
-    assert (await binance.market("BTCUSDT"))["symbol"] == "BTC/USDT"  # type: ignore[index]
-    assert (await bybit.market("BTCUSDT"))["symbol"] == "BTC/USDT:USDT"  # type: ignore[index]
-    assert await binance.market("NOPE") is None
+async def test_symbols_in_unified_and_exchange_form() -> None:
+    okx = await started(okx_venue().exchange())
+    kraken_venue = FakeKraken()
+    kraken = await started(kraken_venue.exchange())
+    try:
+        assert (await okx.market("BTC-USDT-SWAP"))["symbol"] == SWAP  # type: ignore[index]
+        assert (await okx.market("BTC-USDT"))["symbol"] == SPOT  # type: ignore[index]
+        assert (await kraken.market("XXBTZUSD"))["symbol"] == "BTC/USD"  # type: ignore[index]
+        assert await okx.market("NOPE") is None
+    finally:
+        await okx.close()
+        await kraken.close()
 
 
-async def test_markets_load_once_under_concurrent_orders(
-    binance: CcxtPlugin, binance_venue: FakeBinance
-) -> None:
-    orders = [Order.limit("BTC/USDT", "buy", "0.001", str(60000 + i)) for i in range(20)]
-    results = await asyncio.gather(*(binance.execute_order(o) for o in orders))
-    assert len(binance_venue.requests_to("/api/v3/exchangeInfo")) == 1
-    assert len({r.order_id for r in results}) == 20
-    assert all(r.status is OrderStatus.ACCEPTED for r in results)
+async def test_markets_load_once_under_concurrent_orders() -> None:
+    plugin = await started(okx_venue().exchange())
+    try:
+        orders = [Order.limit(SWAP, "buy", "1", str(50000 + i)) for i in range(20)]
+        results = await asyncio.gather(*(plugin.execute_order(o) for o in orders))
+        loads = [r for r in plugin.exchange.session.requests if r.path.endswith("/instruments")]
+        assert len(loads) == 2  # one load: spot and swap, once each
+        assert len({r.order_id for r in results}) == 20
+        assert all(r.status is OrderStatus.ACCEPTED for r in results)
+    finally:
+        await plugin.close()
 
 
-async def test_reads(binance: CcxtPlugin, bybit: CcxtPlugin, bybit_venue: FakeBybit) -> None:
-    quote = await binance.fetch_data("BTCUSDT")
-    assert (quote.symbol, quote.bid, quote.ask) == ("BTC/USDT", Decimal("65000"), Decimal("65001"))
-    health = await binance.health_check()
-    assert health.healthy and health.latency_ms is not None
-    assert {p.symbol: p.quantity for p in await binance.positions()} == {
-        "BTC": Decimal(1),
-        "USDT": Decimal(100000),
-    }
-    await bybit.execute_order(Order.market("ETH/USDT:USDT", "sell", "0.5"))
-    (position,) = await bybit.positions()
-    assert (position.symbol, position.quantity, position.average_price) == (
-        "ETH/USDT:USDT",
-        Decimal("-0.5"),
-        Decimal("3000"),
-    )
+async def test_reads() -> None:
+    venue = okx_venue()
+    plugin = await started(venue.exchange(options={"fetchMarkets": {"types": ["spot"]}}))
+    swap = await started(venue.exchange())
+    try:
+        quote = await plugin.fetch_data("BTC-USDT")
+        assert (quote.symbol, quote.bid, quote.ask) == (SPOT, Decimal(60000), Decimal("60000.1"))
+        health = await plugin.health_check()
+        assert health.healthy and health.latency_ms is not None
+        balances = {p.symbol: (p.quantity, p.unit) for p in await plugin.positions()}
+        assert balances == {"BTC": (Decimal(1), "base"), "USDT": (Decimal(100000), "base")}
+        await swap.execute_order(Order.market(SWAP, "sell", "5"))
+        (position,) = await swap.positions()
+        assert (position.symbol, position.quantity, position.unit, position.average_price) == (
+            SWAP,
+            Decimal(-5),
+            "contracts",
+            Decimal(60000),
+        )
+    finally:
+        await plugin.close()
+        await swap.close()
 
 
-async def test_health_reports_an_unreachable_exchange(
-    binance: CcxtPlugin, binance_venue: FakeBinance
-) -> None:
-    binance_venue.fail_next("refused", path="/api/v3/account")  # the authenticated read
-    health = await binance.health_check()
+async def test_health_reports_an_unreachable_exchange() -> None:
+    venue = okx_venue()
+    plugin = await started(venue.exchange())
+    venue.fail_next_request("refused", path="/account/balance")  # the authenticated read
+    try:
+        health = await plugin.health_check()
+    finally:
+        await plugin.close()
     assert not health.healthy and health.detail.startswith("network:"), health.detail
 
 
-async def test_cancel_and_get_order(binance: CcxtPlugin, bybit: CcxtPlugin) -> None:
-    for plugin, symbol, qty in ((binance, "BTC/USDT", "0.001"), (bybit, "BTC/USDT:USDT", "0.01")):
-        order = Order.limit(symbol, "buy", qty, "60000")
+@pytest.mark.parametrize(
+    ("symbol", "quantity"), [(SPOT, "0.001"), (SWAP, "1"), ("BTC/USD", "0.01")]
+)
+async def test_cancel_and_get_order(symbol: str, quantity: str) -> None:
+    if symbol == "BTC/USD":
+        kraken = FakeKraken()
+        kraken.set_price("XBTUSD", "60000", "60000.1")
+        plugin = await started(kraken.exchange())
+    else:
+        plugin = await started(okx_venue().exchange())
+    try:
+        order = Order.limit(symbol, "buy", quantity, "50000")
         placed = await plugin.execute_order(order)
         assert placed.order_id
         canceled = await plugin.cancel_order(placed.order_id)  # symbol remembered
-        assert canceled.status is OrderStatus.CANCELED
+        assert canceled.status is OrderStatus.CANCELED, canceled.error
         found = await plugin.get_order(order.client_order_id)
         assert found is not None and found.status is OrderStatus.CANCELED
         again = await plugin.cancel_order(placed.order_id, symbol)
         assert again.status is OrderStatus.REJECTED and again.error_code == "invalid_order"
-    with pytest.raises(ValueError, match="needs symbol="):
-        await binance.cancel_order("42")
+    finally:
+        await plugin.close()
 
 
-async def test_close_awaits_the_exchange(binance_venue: FakeBinance) -> None:
-    from fks_exec_ccxt.testing import fake_exchange
+async def test_a_cancel_without_symbol_of_a_foreign_order_says_what_to_do() -> None:
+    plugin = await started(okx_venue().exchange())
+    try:
+        with pytest.raises(ValueError, match="needs symbol="):
+            await plugin.cancel_order("42")
+    finally:
+        await plugin.close()
 
-    exchange = fake_exchange(binance_venue)
-    plugin = CcxtPlugin(exchange=exchange)
-    await plugin.init()
+
+async def test_close_awaits_the_exchange() -> None:
+    exchange = okx_venue().exchange()
+    plugin = await started(exchange)
     await plugin.close()
     assert exchange.closed_by_user is True
     assert not plugin.is_initialized

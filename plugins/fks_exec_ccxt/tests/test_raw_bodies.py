@@ -192,6 +192,28 @@ def test_numbers_within_bounds(text: str) -> None:
     assert unsafe_reason(text) is None
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"px": "-1.5e400"}',
+        '{"px": 1E+400}',
+        '{"a": [0, 1e-400]}',
+        '{"px": ".5e400"}',
+        '{"px": "1.e400"}',
+        '{"px": "1_0e4000"}',
+        '{"px": NaN}',
+        '{"px": -Infinity}',
+        '{"px": " inf"}',
+        '{"sz": "' + "1" * 31 + '"}',
+        '{"sz": ' + "1" * 31 + "}",
+        '{"sz": "1' + "0" * 30 + '.5"}',
+    ],
+)
+def test_every_out_of_bounds_form_is_caught(raw: str) -> None:
+    with pytest.raises(UnsafeNumber):
+        check_body("okx", raw)
+
+
 def test_ids_that_look_like_numbers_are_left_alone() -> None:
     cid = "12e45678901234567890123456789012"  # a uuid4 hex that happens to be all digits + e
     check_body("okx", json.dumps({"data": [{"clOrdId": cid, "ordId": "9e99999", "id": "1e400"}]}))

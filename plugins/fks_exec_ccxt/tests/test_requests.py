@@ -1,195 +1,221 @@
-"""The exact requests ccxt sends for each kind of order, and what is never sent."""
+"""The exact requests ccxt sends for each kind of order, and what is never sent.
+
+On the reference fakes of OKX (JSON bodies) and Kraken (form bodies), through real ccxt
+objects: what left the client is read from the fake session's wire log.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
 from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing import FakeBinance, FakeBybit
+from fks_exec_ccxt.testing.kraken import FakeKraken
+from fks_exec_ccxt.testing.okx import FakeOkx
+
+SPOT, SWAP, BTCUSD = "BTC/USDT", "BTC/USDT:USDT", "BTC/USD"
 
 
-def sent(venue: FakeBinance | FakeBybit, path: str) -> list[dict[str, str]]:
-    return [r.params for r in venue.requests_to(path, "POST")]
+async def started(exchange: Any) -> CcxtPlugin:
+    plugin = CcxtPlugin(exchange=exchange)
+    plugin.use_env = False
+    await plugin.init()
+    return plugin
 
 
-# ------------------------------------------------------------------ binance spot
+@pytest.fixture
+async def okx() -> AsyncIterator[CcxtPlugin]:
+    venue = FakeOkx(balances={"USDT": "100000", "BTC": "10"})
+    for inst_id in ("BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-SWAP"):
+        venue.set_price(inst_id, "60000", "60000.1", "60000")
+    plugin = await started(venue.exchange())
+    yield plugin
+    await plugin.close()
 
 
-async def test_binance_market_order(binance: CcxtPlugin, binance_venue: FakeBinance) -> None:
-    order = Order.market("BTC/USDT", "buy", "0.0012345")  # truncated to the 0.00001 step
-    result = await binance.execute_order(order)
-    (params,) = sent(binance_venue, "/api/v3/order")
-    assert {k: params[k] for k in ("symbol", "side", "type", "quantity", "newClientOrderId")} == {
-        "symbol": "BTCUSDT",
-        "side": "BUY",
-        "type": "MARKET",
-        "quantity": "0.00123",
-        "newClientOrderId": order.client_order_id,
+@pytest.fixture
+async def kraken() -> AsyncIterator[CcxtPlugin]:
+    venue = FakeKraken()
+    venue.set_price("XBTUSD", "60000", "60000.1")
+    plugin = await started(venue.exchange())
+    yield plugin
+    await plugin.close()
+
+
+def okx_orders(plugin: CcxtPlugin) -> list[dict[str, Any]]:
+    """Every order entry that left for OKX's placement endpoints, in order."""
+    sent: list[dict[str, Any]] = []
+    for request in plugin.exchange.session.requests:
+        if request.method == "POST" and request.path == "/api/v5/trade/batch-orders":
+            sent += json.loads(request.body)
+        elif request.method == "POST" and request.path == "/api/v5/trade/order-algo":
+            sent.append(json.loads(request.body))
+    return sent
+
+
+def kraken_orders(plugin: CcxtPlugin) -> list[dict[str, str]]:
+    """Every AddOrder form that left for Kraken, in order."""
+    return [
+        dict(parse_qsl(r.body or ""))
+        for r in plugin.exchange.session.requests
+        if r.path == "/0/private/AddOrder"
+    ]
+
+
+# ------------------------------------------------------------------ okx
+
+
+async def test_okx_market_order(okx: CcxtPlugin) -> None:
+    order = Order.market(SWAP, "buy", "2")
+    result = await okx.execute_order(order)
+    (sent,) = okx_orders(okx)
+    assert {k: sent.get(k) for k in ("instId", "side", "ordType", "sz", "clOrdId", "px")} == {
+        "instId": "BTC-USDT-SWAP",
+        "side": "buy",
+        "ordType": "market",
+        "sz": "2",
+        "clOrdId": order.client_order_id,
+        "px": None,
     }
-    assert "price" not in params
-    assert result.status is OrderStatus.FILLED
-    assert str(result.filled_quantity) == "0.00123"
-    assert result.average_price == 65001
-    assert result.raw["info"]["fills"][0]["commissionAsset"] == "USDT"  # fees kept in raw
-
-
-async def test_binance_limit_order_with_time_in_force(
-    binance: CcxtPlugin, binance_venue: FakeBinance
-) -> None:
-    order = Order.limit("BTCUSDT", "buy", "0.002", "60000.129", time_in_force="ioc")
-    result = await binance.execute_order(order)
-    (params,) = sent(binance_venue, "/api/v3/order")
-    assert (params["type"], params["price"], params["quantity"], params["timeInForce"]) == (
-        "LIMIT",
-        "60000.13",
-        "0.002",
-        "IOC",
+    assert (result.status, result.filled_quantity, result.average_price) == (
+        OrderStatus.FILLED,
+        Decimal(2),
+        Decimal("60000.1"),
     )
-    assert result.status is OrderStatus.EXPIRED  # IOC, not marketable: Binance expires it
-    assert result.filled_quantity == 0
+    assert result.raw["info"]["feeCcy"] == "USDT"  # fees kept in raw
 
 
-async def test_binance_stop_limit_order(binance: CcxtPlugin, binance_venue: FakeBinance) -> None:
-    order = Order.stop_limit("BTC/USDT", "sell", "0.001", stop_price="60000", price="59900")
-    result = await binance.execute_order(order)
-    (params,) = sent(binance_venue, "/api/v3/order")
-    assert (params["type"], params["stopPrice"], params["price"]) == (
-        "STOP_LOSS_LIMIT",
-        "60000",
-        "59900",
+async def test_okx_limit_with_time_in_force_on_the_tick(okx: CcxtPlugin) -> None:
+    result = await okx.execute_order(
+        Order.limit(SWAP, "buy", "2", "59000.129", time_in_force="ioc")
     )
+    (sent,) = okx_orders(okx)
+    assert (sent["ordType"], sent["px"], sent["sz"]) == ("ioc", "59000.1", "2")
+    assert result.status is OrderStatus.CANCELED and result.filled_quantity == 0  # not marketable
+
+
+async def test_okx_stop_limit_goes_to_the_algo_endpoint(okx: CcxtPlugin) -> None:
+    order = Order.stop_limit(SWAP, "sell", "1", stop_price="59000", price="58900")
+    result = await okx.execute_order(order)
+    (sent,) = okx_orders(okx)
+    assert {k: sent[k] for k in ("ordType", "triggerPx", "orderPx", "side", "clOrdId")} == {
+        "ordType": "trigger",
+        "triggerPx": "59000",
+        "orderPx": "58900",
+        "side": "sell",
+        "clOrdId": order.client_order_id,
+    }
     assert result.status is OrderStatus.ACCEPTED
+
+
+async def test_okx_attached_stop_loss_and_take_profit(okx: CcxtPlugin) -> None:
+    order = Order.limit(SWAP, "buy", "1", "59000", stop_loss="55000", take_profit="70000")
+    assert (await okx.execute_order(order)).status is OrderStatus.ACCEPTED
+    ((attached,),) = [s["attachAlgoOrds"] for s in okx_orders(okx)]
+    assert (attached["slTriggerPx"], attached["tpTriggerPx"]) == ("55000", "70000")
+
+
+async def test_okx_reduce_only(okx: CcxtPlugin) -> None:
+    await okx.execute_order(Order.market(SWAP, "buy", "2"))
+    result = await okx.execute_order(Order.market(SWAP, "sell", "1", reduce_only=True))
+    assert okx_orders(okx)[-1]["reduceOnly"] is True
+    assert result.status is OrderStatus.FILLED
 
 
 @pytest.mark.parametrize(
     ("order", "code", "fragment"),
     [
         (
-            Order.stop("BTC/USDT", "sell", "0.001", "60000"),
-            ErrorCode.INVALID_ORDER,
-            "not allowed for BTC/USDT market orders",
-        ),
-        (
-            Order.market("BTC/USDT", "buy", "0.001", stop_loss="60000"),
-            ErrorCode.NOT_SUPPORTED,
-            "attached stop_loss/take_profit",
-        ),
-        (
-            Order.limit("BTC/USDT", "buy", "0.001", "60000", time_in_force="day"),
+            Order.limit(SWAP, "buy", "1", "59000", time_in_force="day"),
             ErrorCode.NOT_SUPPORTED,
             "day orders",
         ),
-        (
-            Order.market("BTC/USDT", "sell", "0.001", reduce_only=True),
-            ErrorCode.NOT_SUPPORTED,
-            "reduce_only",
-        ),
-        (Order.market("BTC/USDT", "buy", "0.000001"), ErrorCode.INVALID_ORDER, "amount step"),
-        (
-            Order.limit("BTC/USDT", "buy", "0.00005", "60000"),
-            ErrorCode.INVALID_ORDER,
-            "below BTC/USDT's minimum 5",
-        ),
-        (Order.market("BTC/USDT", "buy", "0.00005"), ErrorCode.INVALID_ORDER, "order value"),
+        (Order.market(SPOT, "sell", "0.01", reduce_only=True), ErrorCode.NOT_SUPPORTED, "spot"),
+        (Order.market(SWAP, "buy", "0.001"), ErrorCode.INVALID_ORDER, "amount step"),
+        (Order.limit(SWAP, "buy", "1", "0.01"), ErrorCode.INVALID_ORDER, "price"),
         (Order.market("DOGE/EUR", "buy", "1"), ErrorCode.INVALID_ORDER, "no market"),
+        (
+            Order.market(SWAP, "buy", "1", params={"reduceOnly": True}),
+            ErrorCode.INVALID_ORDER,
+            "Order.params may not set reduceOnly",
+        ),
     ],
 )
-async def test_binance_orders_refused_before_sending(
-    binance: CcxtPlugin, binance_venue: FakeBinance, order: Order, code: ErrorCode, fragment: str
+async def test_okx_orders_refused_before_sending(
+    okx: CcxtPlugin, order: Order, code: ErrorCode, fragment: str
 ) -> None:
-    result = await binance.execute_order(order)
-    assert result.status is OrderStatus.REJECTED
+    result = await okx.execute_order(order)
+    assert (result.status, result.sent) == (OrderStatus.REJECTED, False)
     assert result.error_code is code
-    assert fragment in (result.error or "")
-    assert sent(binance_venue, "/api/v3/order") == []
+    assert fragment in (result.error or ""), result.error
+    assert okx_orders(okx) == []
 
 
-# ------------------------------------------------------------------ bybit linear
+# ------------------------------------------------------------------ kraken
 
 
-async def test_bybit_limit_with_attached_stop_loss_and_take_profit(
-    bybit: CcxtPlugin, bybit_venue: FakeBybit
-) -> None:
-    order = Order.limit(
-        "BTC/USDT:USDT", "buy", "0.0157", "60000.04", stop_loss="55000", take_profit="70000"
-    )
-    result = await bybit.execute_order(order)
-    (params,) = sent(bybit_venue, "/v5/order/create")
-    assert {
-        k: params.get(k)
-        for k in (
-            "category",
-            "symbol",
-            "side",
-            "orderType",
-            "qty",
-            "price",
-            "orderLinkId",
-            "stopLoss",
-            "takeProfit",
-            "timeInForce",
-        )
-    } == {
-        "category": "linear",
-        "symbol": "BTCUSDT",
-        "side": "Buy",
-        "orderType": "Limit",
-        "qty": "0.015",
-        "price": "60000",
-        "orderLinkId": order.client_order_id,
-        "stopLoss": "55000",
-        "takeProfit": "70000",
-        "timeInForce": None,  # GTC is every venue's default: not sent
+async def test_kraken_market_order_sends_cl_ord_id(kraken: CcxtPlugin) -> None:
+    order = Order.market(BTCUSD, "buy", "0.0123456")
+    result = await kraken.execute_order(order)
+    (sent,) = kraken_orders(kraken)
+    assert {k: sent.get(k) for k in ("pair", "type", "ordertype", "volume", "cl_ord_id")} == {
+        "pair": "XXBTZUSD",
+        "type": "buy",
+        "ordertype": "market",
+        "volume": "0.0123456",
+        "cl_ord_id": order.client_order_id,  # ccxt sends clientOrderId as cl_ord_id
     }
-    # Bybit answers only with ids; the plugin reads the order back for its state.
-    assert result.status is OrderStatus.ACCEPTED
-    assert result.order_id == bybit_venue.engine.find(client_id=order.client_order_id).id
+    assert "userref" not in sent  # cl_ord_id and userref are mutually exclusive
+    assert (result.status, result.filled_quantity) == (OrderStatus.FILLED, Decimal("0.0123456"))
 
 
-async def test_bybit_market_order_is_read_back_as_filled(
-    bybit: CcxtPlugin, bybit_venue: FakeBybit
+@pytest.mark.parametrize(
+    ("order", "wanted"),
+    [
+        (
+            Order.stop(BTCUSD, "sell", "0.01", "58000"),
+            {"ordertype": "stop-loss", "price": "58000", "type": "sell"},
+        ),
+        (
+            Order.stop_limit(BTCUSD, "buy", "0.01", stop_price="61000", price="61100"),
+            {"ordertype": "stop-loss-limit", "price": "61000", "price2": "61100", "type": "buy"},
+        ),
+        (
+            Order.limit(BTCUSD, "buy", "0.01", "59000.14", time_in_force="ioc"),
+            {"ordertype": "limit", "price": "59000.1", "timeinforce": "IOC"},
+        ),
+    ],
+)
+async def test_kraken_stops_and_limits(
+    kraken: CcxtPlugin, order: Order, wanted: dict[str, str]
 ) -> None:
-    result = await bybit.execute_order(Order.market("BTCUSDT", "sell", "0.01"))
-    assert (result.status, result.filled_quantity, result.average_price) == (
-        OrderStatus.FILLED,
-        1 * __import__("decimal").Decimal("0.01"),
-        65000,
-    )
-    (params,) = sent(bybit_venue, "/v5/order/create")
-    assert (params["orderType"], params["side"]) == ("Market", "Sell")
+    result = await kraken.execute_order(order)
+    (sent,) = kraken_orders(kraken)
+    assert {k: sent.get(k) for k in wanted} == wanted
+    assert result.sent is True and result.status in (OrderStatus.ACCEPTED, OrderStatus.CANCELED)
 
 
-@pytest.mark.parametrize(("side", "direction"), [("buy", "1"), ("sell", "2")])
-async def test_bybit_stop_orders_carry_trigger_and_direction(
-    bybit: CcxtPlugin, bybit_venue: FakeBybit, side: str, direction: str
+@pytest.mark.parametrize(
+    ("order", "fragment"),
+    [
+        (Order.limit(BTCUSD, "buy", "0.00001", "59000"), "minimum"),
+        (Order.limit(BTCUSD, "buy", "0.01", "59000", time_in_force="day"), "day orders"),
+        (
+            Order.market(BTCUSD, "buy", "0.01", params={"userref": 7}),
+            "Order.params may not set userref",
+        ),
+    ],
+)
+async def test_kraken_orders_refused_before_sending(
+    kraken: CcxtPlugin, order: Order, fragment: str
 ) -> None:
-    trigger = "70000" if side == "buy" else "60000"
-    await bybit.execute_order(Order.stop("BTC/USDT:USDT", side, "0.01", trigger))
-    await bybit.execute_order(
-        Order.stop_limit("BTC/USDT:USDT", side, "0.01", stop_price=trigger, price=trigger)
-    )
-    market, limit = sent(bybit_venue, "/v5/order/create")
-    assert (market["orderType"], market["triggerPrice"], market["triggerDirection"]) == (
-        "Market",
-        trigger,
-        direction,
-    )
-    assert (limit["orderType"], limit["price"], limit["triggerPrice"]) == (
-        "Limit",
-        trigger,
-        trigger,
-    )
-
-
-async def test_bybit_reduce_only(bybit: CcxtPlugin, bybit_venue: FakeBybit) -> None:
-    await bybit.execute_order(Order.market("BTC/USDT:USDT", "buy", "0.02"))
-    result = await bybit.execute_order(
-        Order.market("BTC/USDT:USDT", "sell", "0.01", reduce_only=True)
-    )
-    assert sent(bybit_venue, "/v5/order/create")[-1]["reduceOnly"] == "True"
-    assert result.status is OrderStatus.FILLED
-    refused = await bybit.execute_order(
-        Order.market("ETH/USDT:USDT", "sell", "0.1", reduce_only=True)
-    )
-    assert refused.error_code is ErrorCode.INVALID_ORDER  # Bybit: reduce-only rule not satisfied
+    result = await kraken.execute_order(order)
+    assert (result.status, result.sent) == (OrderStatus.REJECTED, False)
+    assert fragment in (result.error or ""), result.error
+    assert kraken_orders(kraken) == []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import logging
 from typing import Any
 
 from fks_exec.errors import PluginInitError
+from fks_exec.redaction import MaskingFilter, register_secret
 from fks_exec_ccxt.config import CcxtConfig
 
-__all__ = ["build_exchange", "says_paper"]
+__all__ = ["build_exchange", "mask_ccxt_log", "says_paper"]
 
 
 def build_exchange(config: CcxtConfig) -> Any:
@@ -68,3 +70,22 @@ def says_paper(exchange: Any) -> bool:
         or options.get("enableDemoTrading")
         or options.get("sandboxMode")
     )
+
+
+def mask_ccxt_log(exchange: Any) -> None:
+    """Mask the exchange's secret and passphrase in ccxt's own log.
+
+    ccxt logs every request's headers at DEBUG, and some venues carry the passphrase
+    in a header (OKX ``OK-ACCESS-PASSPHRASE``). The credentials are registered with
+    :func:`fks_exec.redaction.register_secret` (also those of an exchange object handed
+    in) and ccxt's logger gets a :class:`~fks_exec.redaction.MaskingFilter`, so no
+    handler ever sees them. The filter runs only for records ccxt actually emits.
+    """
+    for value in (getattr(exchange, "secret", None), getattr(exchange, "password", None)):
+        if isinstance(value, str) and value:
+            register_secret(value)
+    logger = getattr(exchange, "logger", None)
+    if isinstance(logger, logging.Logger) and not any(
+        isinstance(f, MaskingFilter) for f in logger.filters
+    ):
+        logger.addFilter(MaskingFilter())

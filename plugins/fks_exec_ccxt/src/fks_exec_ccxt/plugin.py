@@ -21,7 +21,7 @@ from fks_exec.models import (
 )
 from fks_exec.plugin import Capability, ExecutionPlugin
 from fks_exec_ccxt.config import CcxtConfig
-from fks_exec_ccxt.connection import build_exchange, says_paper
+from fks_exec_ccxt.connection import build_exchange, mask_ccxt_log, says_paper
 from fks_exec_ccxt.health import HealthCache
 
 __all__ = ["CcxtPlugin"]
@@ -63,6 +63,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         if self._given is None:
             self.exchange = build_exchange(config)
         self.exchange.enableRateLimit = True  # never hammer an exchange, whatever the caller set
+        mask_ccxt_log(self.exchange)
         self._markets_lock = asyncio.Lock()
         self._health = HealthCache(config.health_cache_ms)
         instrument(self.exchange)

@@ -17,25 +17,33 @@ if TYPE_CHECKING:
 __all__ = ["close_orders", "read_positions", "to_market_data"]
 
 
-def _position(raw: dict[str, Any], contract_size: Decimal | None) -> Position | None:
+def _position(raw: dict[str, Any], market: dict[str, Any] | None) -> Position | None:
     contracts = to_decimal(raw.get("contracts")) or Decimal(0)
     if contracts == 0:
         return None
     signed = -abs(contracts) if raw.get("side") == "short" else abs(contracts)
     entry = positive(raw.get("entryPrice"))
+    if market is not None and not market.get("contract"):
+        # A margin position on a spot market (kraken): held in the base currency, the
+        # unit that market's orders take.
+        unit, size = "base", None
+    else:
+        size = positive(raw.get("contractSize")) or positive((market or {}).get("contractSize"))
+        unit, size = "contracts", size or Decimal(1)
     return Position(
         symbol=raw["symbol"],
         quantity=signed,
         average_price=entry,
         unrealized_pnl=to_decimal(raw.get("unrealizedPnl")),
-        unit="contracts",
-        contract_size=positive(raw.get("contractSize")) or contract_size or Decimal(1),
+        unit=unit,
+        contract_size=size,
     )
 
 
 async def read_positions(plugin: CcxtPlugin, source: str) -> list[Position]:
     """Derivative positions in contracts (``unit="contracts"``, with the contract size),
-    or spot balances in their currency (``unit="base"``)."""
+    margin positions on spot markets in their base currency (``unit="base"``), or spot
+    balances in their currency (``unit="base"``)."""
     exchange = plugin.exchange
     if source == "auto":
         from fks_exec_ccxt.rules import traded_kinds
@@ -46,8 +54,7 @@ async def read_positions(plugin: CcxtPlugin, source: str) -> list[Position]:
         markets = exchange.markets or {}
         found = []
         for raw in await exchange.fetch_positions():
-            size = positive((markets.get(raw.get("symbol")) or {}).get("contractSize"))
-            position = _position(raw, size)
+            position = _position(raw, markets.get(raw.get("symbol")))
             if position is not None:
                 found.append(position)
         return found
@@ -70,11 +77,10 @@ async def close_orders(
             "balances; sell them with a market order"
         )
     exchange = plugin.exchange
-    size_of = positive(market.get("contractSize"))
     held = [
         (p, bool(raw.get("hedged")))
         for raw in await exchange.fetch_positions([market["symbol"]])
-        if raw.get("symbol") == market["symbol"] and (p := _position(raw, size_of)) is not None
+        if raw.get("symbol") == market["symbol"] and (p := _position(raw, market)) is not None
     ]
     orders = []
     left = quantity
