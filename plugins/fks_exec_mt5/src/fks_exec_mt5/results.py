@@ -11,12 +11,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus, OrderType
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, time_ms_of
+from fks_exec_mt5.numbers import (
+    BROKER,
+    FLOAT_LIMIT,
+    INT_LIMIT,
+    decimal_of,
+    int_of,
+    time_ms_of,
+)
 from fks_exec_mt5.retcodes import HINTS, retcode_of
 from fks_exec_mt5.servertime import ServerClock
 
@@ -57,15 +65,46 @@ class Reply(NamedTuple):
         for a number it cannot have, a fill above the ``asked`` lots (or all of them
         with the retcode of a partial fill), a deal beside a failure's retcode, or a
         deal without a volume or a price."""
-        retcode = int_of(sent.retcode, "order_send retcode")
-        deal = int_of(sent.deal, "order_send deal")
-        reply = cls(
-            retcode=retcode,
-            deal=deal,
+        retcode, deal, order, volume, price = (
+            sent.retcode,
+            sent.deal,
+            sent.order,
+            sent.volume,
+            sent.price,
+        )
+        if (  # the usual answer, in one pass; anything else field by field
+            type(retcode) is int
+            and type(deal) is int
+            and type(order) is int
+            and type(volume) is float
+            and type(price) is float
+            and 0 <= retcode < INT_LIMIT
+            and 0 <= deal < INT_LIMIT
+            and 0 <= order < INT_LIMIT
+            and 0.0 <= volume < FLOAT_LIMIT
+            and 0.0 <= price < FLOAT_LIMIT
+        ):
+            reply = cls(retcode, deal, order, Decimal(repr(volume)), Decimal(repr(price)))
+        else:
+            reply = cls.checked(sent)
+        return reply.plausible(asked)
+
+    @classmethod
+    def checked(cls, sent: Any) -> Reply:
+        """The numbers of ``sent`` field by field, each through
+        :mod:`fks_exec_mt5.numbers` (what :meth:`of` does in one pass)."""
+        return cls(
+            retcode=int_of(sent.retcode, "order_send retcode"),
+            deal=int_of(sent.deal, "order_send deal"),
             order=int_of(sent.order, "order_send order"),
             volume=decimal_of(sent.volume, "order_send volume"),
             price=decimal_of(sent.price, "order_send price"),
         )
+
+    def plausible(self, asked: Decimal | None) -> Reply:
+        """This reply, if it can be a definite answer to ``asked`` lots; else raises
+        :class:`~fks_exec.kit.BadBrokerNumber` naming the field (see :meth:`of`)."""
+        reply, retcode, deal = self, self.retcode, self.deal
         if asked is not None and reply.volume > asked:
             raise BadBrokerNumber(
                 f"{BROKER}: order_send volume {reply.volume} is above the {asked} lots asked"
@@ -317,7 +356,7 @@ def _history_fields(
 
 def _raw(sent: Any) -> dict[str, Any]:
     # The server's answer; its echo of our own request is left out.
-    return {k: getattr(sent, k) for k in _SENT_FIELDS}
+    return dict(zip(_SENT_FIELDS, _sent_fields(sent), strict=True))
 
 
 _SENT_FIELDS = (
@@ -332,3 +371,4 @@ _SENT_FIELDS = (
     "request_id",
     "retcode_external",
 )
+_sent_fields = attrgetter(*_SENT_FIELDS)

@@ -19,7 +19,7 @@ from fks_exec_mt5 import constants as c
 from fks_exec_mt5.config import Mt5Config
 from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, owned, plan_hedging_exit
 from fks_exec_mt5.mapping import Stops, build_request, rounded_volume
-from fks_exec_mt5.numbers import decimal_of, int_of, time_ms_of
+from fks_exec_mt5.numbers import LATEST_MS, decimal_of, int_of, time_ms_of
 from fks_exec_mt5.prechecks import SymbolRules, check_trade_mode, check_volume_limit
 from fks_exec_mt5.results import LegAnswer
 from fks_exec_mt5.retcodes import RETRY_WITH_FRESH_PRICE, Fate, last_error_of
@@ -97,7 +97,10 @@ class Mt5Session:
         tick = self.mt5.symbol_info_tick(symbol)
         if tick is None:
             raise self.fail(f"no price for {symbol}: symbol_info_tick")
-        self.clock.observe(time_ms_of(tick.time_msc, f"tick {symbol} time_msc"))
+        stamp = tick.time_msc
+        if type(stamp) is not int or not 0 <= stamp < LATEST_MS:  # the usual one passes
+            stamp = time_ms_of(stamp, f"tick {symbol} time_msc")
+        self.clock.observe(stamp)
         return tick
 
     def tickets(self, symbol: str | None = None) -> list[Ticket]:
