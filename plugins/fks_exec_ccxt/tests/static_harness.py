@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -184,7 +183,8 @@ async def plugin_on(
     plugin.use_env = False
     await plugin.init({"ticker_cache_ms": 3_600_000})
     for symbol, price in prices.items():  # the harness's ticker: no ticker endpoint faked
-        plugin._tickers[symbol] = (time.monotonic(), Decimal(str(price)))
+        for side in ("buy", "sell"):
+            plugin._tickers.set((symbol, side), Decimal(str(price)))
     return plugin, wire
 
 

@@ -123,3 +123,23 @@ async def test_the_client_id_comes_back_as_sent(kraken: CcxtPlugin, venue: FakeK
     finally:
         await other.close()
     assert found is not None and found.order_id == placed.order_id
+
+
+async def test_market_orders_are_valued_at_their_own_side_cached_per_side(
+    venue: FakeKraken,
+) -> None:
+    plugin = CcxtPlugin(exchange=venue.exchange())
+    plugin.use_env = False
+    await plugin.init({"ticker_cache_ms": 60_000})
+    try:
+        for side in ("buy", "buy", "sell", "sell"):
+            result = await plugin.execute_order(Order.market(BTC, side, "0.01"))
+            assert result.status is OrderStatus.FILLED, result.error
+        tickers = [r for r in plugin.exchange.session.requests if r.path.endswith("/Ticker")]
+    finally:
+        await plugin.close()
+    # Kraken has a minimum cost, so each market order is valued at a fresh ticker: the
+    # ask for buys, the bid for sells, each reused for ticker_cache_ms.
+    assert len(tickers) == 2
+    assert plugin._tickers.get((BTC, "buy")) == Decimal("60000.1")
+    assert plugin._tickers.get((BTC, "sell")) == Decimal("60000")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +37,8 @@ async def sent_by(
     plugin.use_env = False
     await plugin.init({"ticker_cache_ms": 3_600_000})
     symbol = exchange.symbols[0]
-    plugin._tickers[symbol] = (time.monotonic(), Decimal(100))  # the ask the harness quotes
+    for side in ("buy", "sell"):  # the price the harness quotes
+        plugin._tickers.set((symbol, side), Decimal(100))
     try:
         result = await plugin.execute_order(order)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fks_exec.kit import TtlCache
 from fks_exec.models import HealthStatus
 
 __all__ = ["HealthCache"]
@@ -19,16 +20,15 @@ class HealthCache:
     """
 
     def __init__(self, cache_ms: int) -> None:
-        self._cache_s = cache_ms / 1000
-        self._last: tuple[float, HealthStatus] | None = None
+        self._cache: TtlCache[str, HealthStatus] = TtlCache(cache_ms / 1000, maxlen=1)
 
     async def check(self, exchange: Any) -> HealthStatus:
         """The cached status, or a fresh one when the cache is older than ``cache_ms``."""
-        now = time.monotonic()
-        if self._last is not None and now - self._last[0] < self._cache_s:
-            return self._last[1]
+        cached = self._cache.get("health")
+        if cached is not None:
+            return cached
         status = await self._fresh(exchange)
-        self._last = (now, status)
+        self._cache.set("health", status)
         return status
 
     async def _fresh(self, exchange: Any) -> HealthStatus:

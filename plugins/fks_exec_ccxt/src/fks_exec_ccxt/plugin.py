@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from fks_exec.errors import BrokerUnavailable, OrderDenied
-from fks_exec.kit import BoundedDict
+from fks_exec.kit import BoundedDict, TtlCache
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
@@ -50,7 +49,8 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         self._markets_lock: asyncio.Lock | None = None
         self._symbols: BoundedDict[str, str] = BoundedDict(_REMEMBERED_ORDERS)  # id -> symbol
         self._stops: set[str] = set()  # broker ids of trigger orders we placed
-        self._tickers: dict[str, tuple[float, Decimal | None]] = {}
+        # symbol -> a recent price on the order's side, for minimum-cost checks
+        self._tickers: TtlCache[tuple[str, str], Decimal | None] = TtlCache(0)
         self._rules: dict[str, Any] = {}  # symbol -> MarketRules, derived once
         self._health = HealthCache(0)
 
@@ -66,6 +66,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         mask_ccxt_log(self.exchange)
         self._markets_lock = asyncio.Lock()
         self._health = HealthCache(config.health_cache_ms)
+        self._tickers = TtlCache(config.ticker_cache_ms / 1000, maxlen=1_000)
         instrument(self.exchange)
         # Per instance (issue 14): the exchange decides what this instance can do.
         self.set_capabilities(capabilities(self.exchange))
@@ -134,10 +135,10 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             return None
         if rules.min_cost is None and not (rules.market_buy_by_cost and order.side.value == "buy"):
             return None
-        cached = self._tickers.get(rules.symbol)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < self.config.ticker_cache_ms / 1000:
-            return cached[1]
+        key = (rules.symbol, order.side.value)
+        cached = self._tickers.get(key)
+        if cached is not None:
+            return cached
         try:
             ticker = await self.exchange.fetch_ticker(rules.symbol)
         except Exception as exc:  # a read: failing it sends nothing
@@ -146,7 +147,8 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             ) from exc
         side_price = ticker.get("ask") if order.side.value == "buy" else ticker.get("bid")
         price = to_decimal(side_price) or to_decimal(ticker.get("last"))
-        self._tickers[rules.symbol] = (now, price)
+        if price is not None:
+            self._tickers.set(key, price)
         return price
 
     # ------------------------------------------------------------------ orders
