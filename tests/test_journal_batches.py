@@ -340,3 +340,37 @@ async def _states(path: Path) -> dict[str, str]:
         return dict(conn.execute("SELECT client_order_id, state FROM orders").fetchall())
     finally:
         conn.close()
+
+
+async def test_only_batches_nobody_waits_for_skip_the_fsync(tmp_path: Path) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    def level(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA synchronous").fetchone()[0])  # 2 FULL, 1 NORMAL
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3")  # synchronous="full"
+    await journal.open()
+    worker, lazy = journal._require(), []
+    sizes, (awaited, _) = await _one_batch(
+        journal,
+        lambda: worker.run(level, writes=False, label="awaited"),
+        lambda: asyncio.sleep(0, worker.submit(lambda c: lazy.append(level(c)), label="lazy")),
+    )
+    assert sizes == [2] and awaited == 2 and lazy == [2]  # one waiter: the whole batch fsyncs
+    sizes, _ = await _one_batch(
+        journal,
+        lambda: asyncio.sleep(0, worker.submit(lambda c: lazy.append(level(c)), label="lazy")),
+    )
+    await journal.flush()
+    assert sizes[0] == 1 and lazy == [2, 1]
+    await journal.close()
+    normal = SqliteJournal(tmp_path / "n.sqlite3", synchronous="normal")
+    await normal.open()
+    worker = normal._require()
+    await _one_batch(
+        normal,
+        lambda: asyncio.sleep(0, worker.submit(lambda c: lazy.append(level(c)), label="lazy")),
+    )
+    assert await worker.run(level, writes=False, label="awaited") == 1
+    assert lazy == [2, 1, 1]
+    await normal.close()

@@ -113,13 +113,14 @@ class JournalConformance:
         assert await journal.entries(since=later) == []
 
     async def test_prune_never_touches_open_entries(self, journal: Journal) -> None:
-        for cid in ("p-1", "p-2", "p-3", "p-4"):
+        for cid in ("p-1", "p-2", "p-3", "p-4", "p-5"):
             await journal.claim(_order(cid), "p", {})
         await journal.record(JournalUpdate("p-1", JournalState.FINAL, "result"))
         await journal.record(JournalUpdate("p-2", JournalState.NOT_SENT, "not_sent"))
         await journal.record(JournalUpdate("p-3", JournalState.UNKNOWN, "result"))
+        await journal.record(JournalUpdate("p-5", JournalState.SENT, "result"))
         future = datetime.now(timezone.utc) + timedelta(days=1)
         assert await journal.prune(datetime.now(timezone.utc) - timedelta(days=1)) == 0
         assert await journal.prune(future) == 2
-        assert {e.client_order_id for e in await journal.entries()} == {"p-3", "p-4"}
+        assert {e.client_order_id for e in await journal.entries()} == {"p-3", "p-4", "p-5"}
         assert await journal.events("p-1") == []

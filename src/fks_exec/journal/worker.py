@@ -67,6 +67,11 @@ class SqliteWorker:
     job that raises fails alone when it wrote nothing, and a failed commit fails the
     whole batch with :class:`JournalError`. Values of a type in ``bulk_types`` go to
     ``bulk`` (see :data:`BulkHandler`) instead of being called.
+
+    ``connect_lazy``, when given, opens a second connection to the same file for
+    batches nobody waits for (only :meth:`submit` jobs): the SQLite journal opens it
+    without ``fsync`` on commit, and the next commit through the first connection
+    flushes the shared write-ahead log, those writes included.
     """
 
     def __init__(
@@ -75,8 +80,10 @@ class SqliteWorker:
         name: str,
         bulk_types: tuple[type, ...] = (),
         bulk: BulkHandler | None = None,
+        connect_lazy: Callable[[], sqlite3.Connection] | None = None,
     ) -> None:
         self._connect = connect
+        self._connect_lazy = connect_lazy
         self._bulk_types = bulk_types
         self._bulk = bulk
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -139,8 +146,14 @@ class SqliteWorker:
     # ------------------------------------------------------------------ worker thread
 
     def _run(self) -> None:
+        lazy: sqlite3.Connection | None = None
         try:
             conn = self._connect()
+            try:
+                lazy = None if self._connect_lazy is None else self._connect_lazy()
+            except BaseException:
+                conn.close()
+                raise
         except BaseException as exc:
             self._deliver_open(exc)
             return
@@ -149,10 +162,14 @@ class SqliteWorker:
             stopping = False
             while not stopping:
                 batch, stopping = self._take()
-                if batch:
-                    self._commit(conn, batch)
+                if not batch:
+                    continue
+                unawaited = lazy is not None and all(task.future is None for task in batch)
+                self._commit(lazy if unawaited and lazy is not None else conn, batch)
         finally:
             conn.close()
+            if lazy is not None:
+                lazy.close()
             stopped = self._stopped
             if stopped is not None:
                 with contextlib.suppress(RuntimeError):
