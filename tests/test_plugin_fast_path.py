@@ -112,3 +112,9 @@ def test_only_orders_that_need_nothing_optional_pass_a_bare_plugin(order: Order)
     assert (denial is not None) == needs
     if denial is not None:
         assert denial.sent is False and denial.error_code is not None
+
+
+def test_a_non_number_is_quoted_in_the_message_up_to_40_characters() -> None:
+    text = "".join(str(i % 10) for i in range(60))
+    result = _constructed(average_price=text)
+    assert implausible(result) == f"a average_price that is not a finite number ({text[:40]})"

@@ -16,6 +16,7 @@ from fks_exec.mock.accounting import FLAT, Ledger
 from fks_exec.mock.records import (
     BPS,
     BUY,
+    FOK,
     LIMIT,
     STOP,
     STOP_LIMIT,
@@ -24,7 +25,7 @@ from fks_exec.mock.records import (
     marketable,
     stop_reached,
 )
-from fks_exec.models import ErrorCode, Order, TimeInForce
+from fks_exec.models import ErrorCode, Order
 
 __all__ = ["AdmissionRules"]
 
@@ -66,7 +67,7 @@ class AdmissionRules:
                     f"reduce_only {order.side.value} would not reduce the position "
                     f"({held} {order.symbol})"
                 )
-        if order.time_in_force is TimeInForce.FOK and not self._fok_fillable(order, quote):
+        if order.time_in_force is FOK and not self._fok_fillable(order, quote):
             return ErrorCode.REJECTED, "fill-or-kill order cannot be filled whole now"
         needed = self._margin_needed(order, quote)
         # An order that only reduces needs nothing, even when losses left buying power
@@ -91,11 +92,13 @@ class AdmissionRules:
     def _margin_needed(self, order: Order, quote: Quote) -> Decimal:
         if order.reduce_only:
             return ZERO
+        buy = order.side is BUY
         held = self._ledger.positions.get(order.symbol, FLAT).quantity
-        reducing = min(order.quantity, abs(held)) if held * order.side.sign < 0 else ZERO
+        reducing = min(order.quantity, abs(held)) if (held < 0 if buy else held > 0) else ZERO
         opening = order.quantity - reducing
         if opening <= 0:
             return ZERO
-        price = order.price or order.stop_price or (quote.ask if order.side is BUY else quote.bid)
+        price = order.price or order.stop_price or (quote.ask if buy else quote.bid)
         notional = opening * price
-        return notional + notional * self.taker_fee_bps / BPS
+        fee_bps = self.taker_fee_bps
+        return notional + notional * fee_bps / BPS if fee_bps else notional

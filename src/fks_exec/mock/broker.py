@@ -47,8 +47,12 @@ from fks_exec.mock.book import WorkingBook
 from fks_exec.mock.faults import FaultControls
 from fks_exec.mock.matching import MatchingEngine
 from fks_exec.mock.records import (
+    ACCEPTED,
+    FOK,
+    IOC,
     LIMIT,
     MARKET,
+    PENDING,
     ZERO,
     Fill,
     MockClock,
@@ -211,12 +215,12 @@ class MockBroker(FaultControls, AdmissionRules, MatchingEngine):
             return record
         self._orders[order_id] = record
         self._by_client[client_order_id] = order_id
-        self._set_status(record, OrderStatus.PENDING)
+        self._set_status(record, PENDING)
         problem = self._refusal(order)
         if problem is not None:
             self._reject(record, *problem)
             return record
-        self._set_status(record, OrderStatus.ACCEPTED)
+        self._set_status(record, ACCEPTED)
         # An order without a bracket joins the book once its arrival is settled (most
         # fill or end at once): no other order can start working meanwhile, so its place
         # in arrival order is the same. A bracket's exits must come after their entry.
@@ -239,7 +243,7 @@ class MockBroker(FaultControls, AdmissionRules, MatchingEngine):
             self._take(record, quote, slipped=True)
         elif order.type is LIMIT and marketable(order.side, order.price, quote):
             self._take(record, quote, slipped=False)
-        if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) and record.is_working:
+        if (order.time_in_force is IOC or order.time_in_force is FOK) and record.is_working:
             self._set_status(record, OrderStatus.CANCELED)
             self._retire(record)
 

@@ -16,7 +16,9 @@ from fks_exec.mock.book import WorkingBook
 from fks_exec.mock.records import (
     BPS,
     BUY,
+    FILLED,
     MARKET,
+    PARTIALLY_FILLED,
     STOP,
     STOP_LIMIT,
     ZERO,
@@ -149,14 +151,14 @@ class MatchingEngine:
         symbol = order.symbol
         rate = self.maker_fee_bps if liquidity == "maker" else self.taker_fee_bps
         fee = quantity * price * rate / BPS if rate else ZERO
-        sign = order.side.sign
+        sign = 1 if order.side is BUY else -1
         self.cash -= sign * quantity * price + fee
         self.fees_paid += fee
         self._ledger.apply(symbol, sign * quantity, price, self._quotes[symbol].mid)
         record.filled += quantity
         record.notional += quantity * price
         done = record.filled >= record.quantity
-        self._set_status(record, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED)
+        self._set_status(record, FILLED if done else PARTIALLY_FILLED)
         fill = Fill(
             order_id=record.order_id,
             client_order_id=order.client_order_id,

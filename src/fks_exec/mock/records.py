@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import NamedTuple
 
-from fks_exec.models import ErrorCode, Order, OrderSide, OrderStatus, OrderType
+from fks_exec.models import ErrorCode, Order, OrderSide, OrderStatus, OrderType, TimeInForce
 
 __all__ = [
     "DEFAULT_START",
@@ -34,7 +34,15 @@ MARKET, LIMIT, STOP, STOP_LIMIT = (
     OrderType.STOP,
     OrderType.STOP_LIMIT,
 )
-WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+PENDING, ACCEPTED, PARTIALLY_FILLED, FILLED, CANCELED = (
+    OrderStatus.PENDING,
+    OrderStatus.ACCEPTED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.FILLED,
+    OrderStatus.CANCELED,
+)
+IOC, FOK = TimeInForce.IOC, TimeInForce.FOK
+WORKING = (ACCEPTED, PARTIALLY_FILLED)
 EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 """For sums kept across many orders: they add and subtract exactly, so never drift."""
 DEFAULT_START = datetime(2025, 1, 2, 14, 30, tzinfo=timezone.utc)
