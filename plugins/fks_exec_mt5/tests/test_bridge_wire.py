@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from fks_exec_mt5.bridge.client import BridgeModule
 from fks_exec_mt5.bridge.protocol import (
+    MAX_FRAME,
     MAX_HANDSHAKE_FRAME,
     ProtocolError,
+    _record_type,
     decode,
     encode,
     loads,
@@ -242,3 +244,84 @@ def _parsed(raw: bytes) -> Any:
         return loads(raw[4:])
     except ProtocolError:
         return None
+
+
+# --------------------------------------------------------------------------- exact bounds
+
+
+def _nested_lists(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def _nested_records(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"__record__": "R", "fields": {"a": value}}
+    return value
+
+
+@pytest.mark.parametrize("nest", [_nested_lists, _nested_records])
+def test_nesting_is_bounded_at_exactly_32_levels(nest: Any) -> None:
+    decode(nest(32))
+    with pytest.raises(ProtocolError, match="nested over 32 levels"):
+        decode(nest(33))
+
+
+def test_integers_are_bounded_at_exactly_40_digits_and_a_sign() -> None:
+    assert loads(b"-" + b"9" * 40) == -int("9" * 40)
+    with pytest.raises(ProtocolError, match="an integer of 42 digits"):
+        loads(b"9" * 42)
+
+
+def test_frames_are_bounded_at_exactly_their_documented_limits(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    left, right = pair
+    write_frame(left, "abc")
+    assert read_frame(right, len(b'"abc"')) == "abc"  # a frame of exactly the limit
+    assert MAX_HANDSHAKE_FRAME == 64 * 1024  # the docs' 64 KiB
+    for limit, size in ((MAX_FRAME, 64 * 2**20 + 1), (MAX_HANDSHAKE_FRAME, 64 * 1024 + 1)):
+        left.sendall(struct.pack(">I", size))
+        with pytest.raises(ProtocolError, match="over the limit"):
+            read_frame(right, limit)
+    left.sendall(struct.pack(">I", 64 * 2**20))  # the largest: read on (and cut short here)
+    left.shutdown(socket.SHUT_WR)
+    with pytest.raises(ProtocolError, match="connection closed"):
+        read_frame(right)
+
+
+def test_a_frame_read_in_pieces_takes_only_its_own_bytes(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    left, right = pair
+    first = json.dumps(["x" * 3000]).encode()
+    second = json.dumps({"value": 7}).encode()
+    left.sendall(struct.pack(">I", len(first)) + first[:1000])
+
+    def rest() -> None:
+        time.sleep(0.05)  # the reader has taken the first piece by now
+        left.sendall(first[1000:] + struct.pack(">I", len(second)) + second)
+
+    writer = threading.Thread(target=rest)
+    writer.start()
+    assert read_frame(right) == ["x" * 3000]
+    assert read_frame(right) == {"value": 7}
+    writer.join()
+
+
+def test_numpy_like_arrays_are_carried_and_other_objects_refused() -> None:
+    from array import array
+
+    assert encode(array("d", [1.5, 2.0])) == [1.5, 2.0]
+    with pytest.raises(TypeError, match="cannot carry a object"):
+        encode(object())
+
+
+def test_at_most_256_record_types_are_remembered() -> None:
+    for index in range(300):
+        decode({"__record__": f"T{index}", "fields": {"a": 1}})
+    assert _record_type.cache_info().currsize <= 256
+    assert decode({"__record__": "T1", "fields": {"a": 2}}).a == 2

@@ -178,3 +178,62 @@ def test_stops_are_checked_against_the_stops_level() -> None:
     with pytest.raises(OrderDenied, match="SYMBOL_TRADE_STOPS_LEVEL"):
         request(pending, rules=rules)
     assert request(Order.limit("EURUSD", "buy", "0.1", D("1.0992")), rules=rules)
+
+
+def test_symbol_rules_read_every_field_as_a_decimal_or_an_int() -> None:
+    rules = SymbolRules.of(
+        info(trade_stops_level=30, trade_freeze_level=20, volume_limit=5.0, digits=3)
+    )
+    assert (rules.point, rules.tick, rules.step) == (D("0.00001"), D("0.00001"), D("0.01"))
+    assert (rules.volume_min, rules.volume_max, rules.volume_limit) == (D("0.01"), D(50), D(5))
+    assert rules.stops_level == D("0.00030") and rules.freeze_level == D("0.00020")
+    assert (rules.digits, rules.filling_flags, rules.expiration_flags) == (3, 3, 15)
+    assert rules.execution == c.SYMBOL_TRADE_EXECUTION_MARKET
+    assert rules.trade_mode == c.SYMBOL_TRADE_MODE_FULL and rules.name == "EURUSD"
+
+
+def test_symbol_rules_default_what_older_terminals_do_not_report() -> None:
+    bare = info()
+    for name in (
+        "volume_limit",
+        "trade_stops_level",
+        "trade_freeze_level",
+        "expiration_mode",
+        "trade_mode",
+    ):
+        delattr(bare, name)
+    rules = SymbolRules.of(bare)
+    assert rules.volume_limit == 0 and rules.stops_level == 0 and rules.freeze_level == 0
+    assert rules.expiration_flags == 15 and rules.trade_mode == c.SYMBOL_TRADE_MODE_FULL
+    assert SymbolRules.of(info(trade_tick_size=0.0)).tick == D("0.00001")  # the point
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"point": 0.0}, "symbol_info('EURUSD').point is 0"),
+        ({"volume_step": 0.0}, "symbol_info('EURUSD').volume_step is 0"),
+        ({"digits": 21}, "symbol_info('EURUSD').digits is out of range (21)"),
+        ({"volume_min": -0.01}, "symbol_info('EURUSD').volume_min is negative"),
+        ({"trade_stops_level": 2.5}, "symbol_info('EURUSD').trade_stops_level is not an integer"),
+        ({"filling_mode": None}, "symbol_info('EURUSD').filling_mode is not an integer"),
+    ],
+)
+def test_symbol_rules_refuse_numbers_no_symbol_has(changes: dict[str, Any], named: str) -> None:
+    from fks_exec.kit import BadBrokerNumber
+
+    with pytest.raises(BadBrokerNumber, match=named.replace("(", r"\(").replace(")", r"\)")):
+        SymbolRules.of(info(**changes))
+    assert SymbolRules.of(info(digits=20)).digits == 20  # the most there is
+
+
+def test_a_market_order_needs_a_price_on_its_side() -> None:
+    closed = SimpleNamespace(bid=1.1, ask=0.0)
+    buy, sell = Order.market("EURUSD", "buy", "0.1"), Order.market("EURUSD", "sell", "0.1")
+    with pytest.raises(OrderDenied, match="EURUSD has no ask price now") as refused:
+        build_request(buy, RULES, closed, Leg(D("0.1")), deviation=7, magic=99)
+    assert refused.value.error_code == "market_closed"
+    assert build_request(sell, RULES, closed, Leg(D("0.1")), deviation=7, magic=99)["price"] == 1.1
+    no_bid = SimpleNamespace(bid=0.0, ask=1.1)
+    with pytest.raises(OrderDenied, match="EURUSD has no bid price now"):
+        build_request(sell, RULES, no_bid, Leg(D("0.1")), deviation=7, magic=99)

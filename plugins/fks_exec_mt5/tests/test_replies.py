@@ -27,7 +27,7 @@ from fks_exec_mt5 import constants as c
 from fks_exec_mt5.exposure import Ticket
 from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, time_ms_of
 from fks_exec_mt5.prechecks import SymbolRules
-from fks_exec_mt5.results import LegAnswer, from_history, from_send
+from fks_exec_mt5.results import LegAnswer, Reply, from_history, from_send
 from fks_exec_mt5.servertime import ServerClock
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
@@ -266,6 +266,25 @@ def test_no_order_send_reply_crashes_the_parser_or_passes_for_a_fill_it_cannot_b
     if result.status is OrderStatus.FILLED:
         first = replies[0]
         assert first.retcode == c.TRADE_RETCODE_DONE and first.deal and first.price > 0
+
+
+@given(send_results)
+@FUZZ
+def test_a_reply_is_read_the_same_by_the_fast_path_and_field_by_field(reply: Any) -> None:
+    refusal = ""
+    try:
+        expected = Reply.checked(reply).plausible(D("0.1"))
+    except BadBrokerNumber as exc:
+        refusal = str(exc)
+    if refusal:
+        event("refused")
+        with pytest.raises(BadBrokerNumber) as raised:
+            Reply.of(reply, D("0.1"))
+        assert str(raised.value) == refusal
+        return
+    event("read")
+    got = Reply.of(reply, D("0.1"))
+    assert got == expected and [str(v) for v in got] == [str(v) for v in expected]
 
 
 def _done(**fields: Any) -> Any:
