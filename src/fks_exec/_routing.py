@@ -1,4 +1,6 @@
-"""Which plugin an order goes to: :class:`Routes` (checked once, looked up per order).
+"""Which plugins an executor uses, and which one an order goes to: :class:`Routes`
+(checked once, looked up per order) and :class:`Plan` (routes, configs, the
+paper/live guard).
 
 ``plugin=`` wins, then the first symbol glob that matches, then the default. Fallbacks
 name the plugins tried, in order, when one is unavailable (nothing was sent).
@@ -10,9 +12,12 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fks_exec.errors import ConfigurationError, RoutingError
+from fks_exec._paper_guard import PaperLiveGuard
+from fks_exec.config import check_durations
+from fks_exec.errors import ConfigurationError, FksExecError, RoutingError
+from fks_exec.registry import PluginRegistry
 
-__all__ = ["Routes", "checked_configs", "checked_names"]
+__all__ = ["Plan", "Routes", "check_limits", "checked_configs", "checked_names"]
 
 _ROUTE_CACHE_LIMIT = 10_000
 
@@ -76,6 +81,58 @@ class Routes:
             named.add(primary)
             named.update(others)
         return named
+
+
+class Plan:
+    """What an executor is configured to use: its :class:`Routes`, each plugin's
+    config, and the :class:`PaperLiveGuard` over its fallbacks.
+
+    Raises :class:`ConfigurationError` for malformed routes, fallbacks, configs or
+    allowed paper fallbacks.
+    """
+
+    def __init__(
+        self,
+        default: str | None,
+        routes: Mapping[str, str] | None,
+        fallbacks: Mapping[str, Iterable[str]] | None,
+        configs: Mapping[str, Mapping[str, Any]] | None,
+        allow_paper_fallback: Mapping[str, Iterable[str]] | None,
+    ) -> None:
+        self.routes = Routes(default, routes, fallbacks)
+        self.configs: dict[str, Mapping[str, Any]] = checked_configs(configs)
+        allowed = {
+            primary: checked_names(names, f"allow_paper_fallback[{primary!r}]")
+            for primary, names in (allow_paper_fallback or {}).items()
+        }
+        self.paper_guard = PaperLiveGuard(self.routes.fallbacks, allowed, self.configs)
+
+    def planned(self, registry: PluginRegistry) -> list[str]:
+        """The plugins named by routes, fallbacks and configs (all of ``registry``'s
+        enabled ones when none is named), sorted."""
+        named = self.routes.named() | set(self.configs)
+        return sorted(named) if named else registry.list_names()
+
+    def live_candidates(self, registry: PluginRegistry) -> list[str]:
+        """The planned plugins that may reach real money: all but those configured with
+        ``paper=True`` (none when the registry cannot even list its plugins)."""
+        try:
+            named = self.planned(registry)
+        except FksExecError:
+            named = []
+        return [n for n in named if self.configs.get(n, {}).get("paper") is not True]
+
+
+def check_limits(*, reconcile_attempts: int, history_size: int, **durations_s: float) -> None:
+    """Refuse an executor's counts and durations (seconds) out of range with a
+    :class:`ConfigurationError` naming the setting."""
+    check_durations(**durations_s)
+    if reconcile_attempts < 0 or durations_s["health_timeout_s"] <= 0:
+        raise ConfigurationError(
+            "reconcile_attempts and reconcile_delay_s must be >= 0, health_timeout_s > 0"
+        )
+    if history_size < 1:
+        raise ConfigurationError("history_size must be at least 1")
 
 
 def checked_configs(configs: Any) -> dict[str, Mapping[str, Any]]:

@@ -23,30 +23,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fks_exec._dispatch import Dispatcher
-from fks_exec._order_memory import OrderMemory, RememberedOrder
-from fks_exec._paper_guard import PaperLiveGuard
-from fks_exec._routing import Routes, checked_configs, checked_names
+from fks_exec._once_per_id import OncePerClientId
+from fks_exec._order_lookup import OrderLookup
+from fks_exec._order_memory import OrderMemory
+from fks_exec._routing import Plan, check_limits
 from fks_exec._shutdown import ShutdownGate
-from fks_exec.config import ExecutorSettings, check_durations
-from fks_exec.errors import (
-    BrokerUnavailable,
-    ConfigurationError,
-    DuplicateClientOrderId,
-    FksExecError,
-    RoutingError,
-)
-from fks_exec.journal import Journal, JournalEntry, JournalState, choose_journal
-from fks_exec.journal.keeper import JournalKeeper, summary_line
-from fks_exec.journal.models import was_not_sent
-from fks_exec.models import (
-    ErrorCode,
-    ExecutionResult,
-    HealthStatus,
-    MarketData,
-    Order,
-    OrderStatus,
-    Position,
-)
+from fks_exec.config import ExecutorSettings
+from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError, RoutingError
+from fks_exec.journal import Journal, choose_journal
+from fks_exec.journal.keeper import JournalKeeper
+from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, OrderStatus, Position
 from fks_exec.plugin import ExecutionPlugin
 from fks_exec.registry import DEFAULT_HEALTH_TIMEOUT_S, PluginRegistry
 
@@ -113,23 +99,12 @@ class Executor:
         close_timeout_s: float = 10.0,
     ) -> None:
         self._registry = registry if registry is not None else PluginRegistry()
-        self._routes = Routes(default, routes, fallbacks)
-        self._configs: dict[str, Mapping[str, Any]] = checked_configs(configs)
-        self._paper_guard = PaperLiveGuard(
-            self._routes.fallbacks,
-            {
-                primary: checked_names(names, f"allow_paper_fallback[{primary!r}]")
-                for primary, names in (allow_paper_fallback or {}).items()
-            },
-            self._configs,
-        )
-        if reconcile_attempts < 0 or reconcile_delay_s < 0 or health_timeout_s <= 0:
-            raise ConfigurationError(
-                "reconcile_attempts and reconcile_delay_s must be >= 0, health_timeout_s > 0"
-            )
-        if history_size < 1:
-            raise ConfigurationError("history_size must be at least 1")
-        check_durations(
+        self._plan = Plan(default, routes, fallbacks, configs, allow_paper_fallback)
+        self._routes, self._configs = self._plan.routes, self._plan.configs
+        self._paper_guard = self._plan.paper_guard
+        check_limits(
+            reconcile_attempts=reconcile_attempts,
+            history_size=history_size,
             reconcile_delay_s=reconcile_delay_s,
             health_timeout_s=health_timeout_s,
             retry_init_after_s=retry_init_after_s,
@@ -140,7 +115,9 @@ class Executor:
         self._retry_init_after_s = retry_init_after_s
         self._memory = OrderMemory(history_size)
         self._keeper = JournalKeeper(
-            choose_journal(journal, self._live_candidates(), max_closed=history_size)
+            choose_journal(
+                journal, self._plan.live_candidates(self._registry), max_closed=history_size
+            )
         )
         self.stats: Counter[str] = Counter()
         """Counts for monitoring: ``reconciled``, ``still_unknown``, ``fallback``,
@@ -156,6 +133,10 @@ class Executor:
             reconcile_attempts=reconcile_attempts,
             reconcile_delay_s=reconcile_delay_s,
         )
+        self._once = OncePerClientId(
+            self._memory, self._keeper, self._registry, self._dispatch, self.execute, self.stats
+        )
+        self._lookup = OrderLookup(self._memory, self._keeper, self._routes, self.plugin)
 
     @classmethod
     def from_env(cls, registry: PluginRegistry | None = None, **overrides: Any) -> Executor:
@@ -190,17 +171,6 @@ class Executor:
         knows which plugins are started)."""
         return self._registry
 
-    def _live_candidates(self) -> list[str]:
-        # Plugins that may reach real money: all planned ones except the mock and
-        # those configured with paper=True.
-        named = sorted(self._routes.named() | set(self._configs))
-        if not named:
-            try:
-                named = self._registry.list_names()
-            except FksExecError:
-                named = []
-        return [n for n in named if self._configs.get(n, {}).get("paper") is not True]
-
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Executor:
@@ -217,8 +187,7 @@ class Executor:
 
     def planned_plugins(self) -> list[str]:
         """The plugins this executor is configured to use (all enabled ones if none named)."""
-        named = self._routes.named() | set(self._configs)
-        return sorted(named) if named else self._registry.list_names()
+        return self._plan.planned(self._registry)
 
     async def start(self, *, strict: bool = False) -> dict[str, BaseException]:
         """Start the planned plugins concurrently and return those that failed.
@@ -247,11 +216,7 @@ class Executor:
         except ConfigurationError:
             await self.close()
             raise
-        found = {n: await self._keeper.recover(n, registry.get(n)) for n in started}
-        if any(found.values()):
-            logger.warning(summary_line(self.journal.location, found))
-        else:
-            logger.info(summary_line(self.journal.location, found))
+        await self._keeper.recover_and_report({n: registry.get(n) for n in started})
         return failures
 
     async def close(self) -> None:
@@ -296,9 +261,7 @@ class Executor:
         if not self._keeper.is_recovered(name):
             # No order reaches a plugin before the entries an earlier process left open
             # for it are reconciled (start() does this for the plugins it starts).
-            found = await self._keeper.recover(name, plugin)
-            if found:
-                logger.warning(summary_line(self.journal.location, {name: found}))
+            await self._keeper.recover_and_report({name: plugin}, report_nothing=False)
         return plugin
 
     # ------------------------------------------------------------------ orders
@@ -336,7 +299,7 @@ class Executor:
             memory, keeper = self._memory, self._keeper
             entry = memory.get(order.client_order_id)
             if entry is not None:
-                return await self._repeat(entry, order)
+                return await self._once.known(entry, order)
             entry = memory.begin(order)
             claimed = False
             try:
@@ -347,7 +310,7 @@ class Executor:
                 else:
                     recorded = await keeper.claim(order, primary, ready)
                 if recorded is not None:
-                    return await self._recorded(entry, recorded, order)
+                    return await self._once.journaled(entry, recorded, order)
                 claimed = True
                 if (
                     ready is None
@@ -367,88 +330,19 @@ class Executor:
                     if result.status is OrderStatus.UNKNOWN:
                         result = await self._dispatch.reconcile(primary, result, order)
             except FksExecError as exc:
-                await self._not_sent(entry, exc, claimed)
+                await self._once.not_sent(entry, exc, claimed)
                 raise
             except BaseException:
-                self._interrupted(entry, claimed)
+                self._once.interrupted(entry, claimed)
                 raise
-            try:
-                taker = (
-                    ready if entry.plugin == primary else self._registry.started(entry.plugin or "")
-                )
-                if result.sent is False:  # a retry, maybe in another process, must see it
-                    await keeper.record_result(result, taker, order)
-                else:
-                    keeper.record_sent(result, taker, order)
-            finally:
-                memory.settle(entry, result)
+            taker = ready if entry.plugin == primary else self._registry.started(entry.plugin or "")
+            if result.sent is False:
+                await self._once.refused(entry, result, taker)
+            else:
+                self._once.answered(entry, result, taker)
             return result
         finally:
             gate.leave()
-
-    async def _not_sent(self, entry: RememberedOrder, error: FksExecError, claimed: bool) -> None:
-        # Nothing reached a broker: forget the id so a retry can send it.
-        if isinstance(error, BrokerUnavailable):
-            self.stats["not_sent"] += 1
-        try:
-            if claimed:
-                await self._keeper.record_not_sent(entry.order, error)
-        finally:
-            self._memory.forget(entry)
-
-    def _interrupted(self, entry: RememberedOrder, claimed: bool) -> None:
-        # Cancelled or interrupted while the order may have been in flight.
-        interrupted = ExecutionResult.for_order(
-            entry.order,
-            plugin=entry.plugin or "?",
-            status=OrderStatus.UNKNOWN,
-            error="the call was cancelled while the order was in flight; "
-            "reconcile with get_order, do not resend",
-            error_code=ErrorCode.UNKNOWN,
-        )
-        if claimed:
-            self._keeper.record_soon(interrupted, "interrupted")
-        self._memory.settle(entry, interrupted)
-
-    async def _recorded(
-        self, entry: RememberedOrder, recorded: JournalEntry, order: Order
-    ) -> ExecutionResult:
-        # The journal already has this id, from an earlier process or another handle:
-        # answer from it, never send again.
-        self.stats["repeat"] += 1
-        if not recorded.order.same_request(order):
-            self._memory.forget(entry)
-            raise DuplicateClientOrderId.reused(order.client_order_id, "the journal")
-        entry.plugin = recorded.plugin
-        if recorded.state is JournalState.FINAL and recorded.result is not None:
-            result = recorded.result
-        else:
-            instance = self._registry.started(recorded.plugin)
-            outcome, result = await self._keeper.reconcile(instance, recorded)
-            if outcome == "not_sent":  # the plugin proved it never arrived: send it now
-                self._memory.forget(entry)
-                return await self.execute(order, recorded.plugin)
-        self._memory.settle(entry, result)
-        return result
-
-    async def _repeat(self, entry: RememberedOrder, order: Order) -> ExecutionResult:
-        self.stats["repeat"] += 1
-        if not entry.order.same_request(order):
-            raise DuplicateClientOrderId.reused(order.client_order_id)
-        if entry.result is None:  # the first call is still in flight: wait for it
-            await entry.settled()
-            if entry.result is None:  # the first call sent nothing and failed
-                return await self.execute(order)
-        result = entry.result
-        if was_not_sent(result):  # refused before anything left: this retry is sent
-            self._memory.forget(entry)
-            return await self.execute(order)
-        if result.status is OrderStatus.UNKNOWN and entry.plugin is not None:
-            result = await self._dispatch.reconcile(entry.plugin, result, entry.order)
-            if result.status is not OrderStatus.UNKNOWN:
-                self._keeper.record_soon(result, "reconciled")
-            self._memory.settle(entry, result)
-        return result
 
     # ------------------------------------------------------------------ order queries
 
@@ -462,24 +356,7 @@ class Executor:
         remembers of the order. Raises :class:`RoutingError` when no plugin can be
         chosen and what the plugin's ``get_order`` raises.
         """
-        entry = self._memory.get(client_order_id)
-        name = plugin or (entry.plugin if entry else None)
-        if name is None and entry is None:
-            recorded = await self._journaled(client_order_id)
-            name = recorded.plugin if recorded is not None else None
-        name = name or self._routes.default
-        if name is None:
-            raise RoutingError(
-                f"cannot tell which plugin has order {client_order_id!r}; pass plugin="
-            )
-        found = await (await self.plugin(name)).get_order(client_order_id)
-        if found is not None and entry is not None and entry.result is not None:
-            if _changed(entry.result, found):
-                self._keeper.record_soon(found, "status")
-            self._memory.settle(entry, found)
-        elif found is not None and entry is None:
-            await self._keeper.note_status(found)
-        return found
+        return await self._lookup.get_order(client_order_id, plugin)
 
     async def cancel(
         self,
@@ -501,53 +378,9 @@ class Executor:
         :class:`RoutingError` when no plugin applies or a client order id is unknown
         (or has no broker id yet), and what the plugin's ``cancel_order`` raises.
         """
-        if (order_id is None) == (client_order_id is None):
-            raise ValueError("cancel needs order_id= (the broker's id) or client_order_id=")
-        if client_order_id is not None:
-            taker, broker_id, known_symbol = await self._cancel_target(client_order_id, plugin)
-            return await (await self.plugin(taker)).cancel_order(broker_id, symbol or known_symbol)
-        assert order_id is not None
-        entry = self._memory.by_order_id(order_id)
-        name = plugin or (entry.plugin if entry else None)
-        if name is None:
-            if symbol is None and self._routes.default is None:
-                raise RoutingError(f"cannot tell which plugin has order {order_id!r}; pass plugin=")
-            name = self.route(symbol) if symbol is not None else self._routes.default
-        assert name is not None
-        if symbol is None and entry is not None:
-            symbol = entry.order.symbol
-        return await (await self.plugin(name)).cancel_order(order_id, symbol)
-
-    async def _cancel_target(self, cid: str, plugin: str | None) -> tuple[str, str, str]:
-        """(plugin, broker order id, symbol) of the order sent under ``cid``."""
-        entry = self._memory.get(cid)
-        if entry is not None and entry.plugin is not None:
-            name, order, result = entry.plugin, entry.order, entry.result
-            hints: Mapping[str, str] = {}
-        else:
-            recorded = await self._journaled(cid)
-            if recorded is None or recorded.state is JournalState.NOT_SENT:
-                raise RoutingError(
-                    f"no order was sent under client order id {cid!r} (neither remembered "
-                    "nor in the journal); cancel it by order_id= with plugin="
-                )
-            name, order, result, hints = (
-                recorded.plugin, recorded.order, recorded.result, recorded.hints,
-            )  # fmt: skip
-        name = plugin or name
-        if result is None or not result.order_id:
-            instance = await self.plugin(name)
-            result = await instance.find_order(cid, {**instance.lookup_hints(order), **hints})
-        if result is None or not result.order_id:
-            raise RoutingError(
-                f"the broker has not given order {cid!r} an order id yet; look it up with "
-                "get_order and cancel it by order_id= once it has one"
-            )
-        return name, result.order_id, order.symbol
-
-    async def _journaled(self, client_order_id: str) -> JournalEntry | None:
-        await self._keeper.ensure_open()
-        return await self.journal.get(client_order_id)
+        return await self._lookup.cancel(
+            order_id, client_order_id=client_order_id, symbol=symbol, plugin=plugin
+        )
 
     async def spent_result(self, client_order_id: str) -> ExecutionResult | None:
         """The result recorded for ``client_order_id`` when its order was (or may have
@@ -555,23 +388,7 @@ class Executor:
         was certainly not sent. Waits for a call in flight. Raises
         :class:`~fks_exec.journal.JournalError` when the journal cannot be read.
         """
-        entry = self._memory.get(client_order_id)
-        if entry is not None:
-            await entry.settled()
-        if entry is not None and entry.result is not None:
-            return None if was_not_sent(entry.result) else entry.result
-        recorded = await self._journaled(client_order_id)
-        if recorded is None or recorded.state is JournalState.NOT_SENT:
-            return None
-        if recorded.result is not None:
-            return recorded.result
-        return ExecutionResult.for_order(
-            recorded.order,
-            plugin=recorded.plugin,
-            status=OrderStatus.UNKNOWN,
-            error="the order was being sent when its process stopped; reconcile it",
-            error_code=ErrorCode.UNKNOWN,
-        )
+        return await self._lookup.spent_result(client_order_id)
 
     async def execute_signal(
         self, signal: Signal | bytes | str | Mapping[str, Any], mapping: SignalMapping | None = None
@@ -635,7 +452,3 @@ class Executor:
         """The settled results this executor remembers, oldest first (the newest
         ``history_size``)."""
         return self._memory.results()
-
-
-def _changed(before: ExecutionResult, after: ExecutionResult) -> bool:
-    return (before.status, before.filled_quantity) != (after.status, after.filled_quantity)

@@ -150,10 +150,20 @@ class SyncExecutor:
         return self._run(self._executor.get_order(client_order_id, plugin))
 
     def cancel(
-        self, order_id: str, *, symbol: str | None = None, plugin: str | None = None
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        symbol: str | None = None,
+        plugin: str | None = None,
     ) -> ExecutionResult:
-        """Cancel an order; see :meth:`Executor.cancel`."""
-        return self._run(self._executor.cancel(order_id, symbol=symbol, plugin=plugin))
+        """Cancel an order by the broker's id or its client order id; see
+        :meth:`Executor.cancel`."""
+        return self._run(
+            self._executor.cancel(
+                order_id, client_order_id=client_order_id, symbol=symbol, plugin=plugin
+            )
+        )
 
     def fetch_data(self, symbol: str, plugin: str | None = None) -> MarketData:
         """Quote a symbol; see :meth:`Executor.fetch_data`."""

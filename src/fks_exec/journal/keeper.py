@@ -330,6 +330,18 @@ class JournalKeeper:
                 await _resume(plugin, entry.order, result, counts)
         return counts
 
+    async def recover_and_report(
+        self, plugins: Mapping[str, ExecutionPlugin], *, report_nothing: bool = True
+    ) -> None:
+        """:meth:`recover` each of ``plugins`` (by name) and log one summary line: a
+        warning when anything was found open, else (``report_nothing``) an info line.
+        Raises what :meth:`recover` raises."""
+        found = {name: await self.recover(name, plugin) for name, plugin in plugins.items()}
+        if any(found.values()):
+            logger.warning(summary_line(self.journal.location, found))
+        elif report_nothing:
+            logger.info(summary_line(self.journal.location, found))
+
     def is_recovered(self, name: str) -> bool:
         """True once :meth:`recover` finished for ``name``."""
         return name in self.recovered

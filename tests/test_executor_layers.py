@@ -1,0 +1,358 @@
+"""The executor's parts, each on its own: the bounded order memory, the memory journal's
+fast paths, the registry as the one owner of plugin lifecycle, routing, and a cancel
+by client order id that finds the order in memory or, beyond it, in the journal
+(issues 14 point 5, 15, 21 point 3)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fks_exec import (
+    BrokerUnavailable,
+    ConfigurationError,
+    ExecutionResult,
+    Executor,
+    Order,
+    OrderStatus,
+    PluginRegistry,
+    RoutingError,
+)
+from fks_exec._order_memory import OrderMemory
+from fks_exec._routing import Plan, Routes, check_limits
+from fks_exec.journal import JournalState, JournalUpdate, MemoryJournal, state_for
+from fks_exec.mock import MockBroker, MockPlugin
+
+
+def _order(cid: str) -> Order:
+    return Order.limit("BTC/USDT", "buy", "1", "100", client_order_id=cid)
+
+
+def _result(order: Order, status: str = "accepted", **fields: Any) -> ExecutionResult:
+    return ExecutionResult.for_order(order, plugin="p", status=status, **fields)
+
+
+# ---------------------------------------------------------------------- order memory
+
+MEMORY_OPS = st.lists(
+    st.tuples(st.sampled_from(["begin", "settle", "resettle", "forget"]), st.integers(0, 7)),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(size=st.integers(1, 4), ops=MEMORY_OPS)
+def test_order_memory_keeps_every_id_in_flight_and_the_newest_settled(
+    size: int, ops: list[tuple[str, int]]
+) -> None:
+    memory = OrderMemory(size)
+    in_flight: dict[str, Any] = {}
+    settles: list[Any] = []  # entries in the order of their first result
+    forgotten: list[Any] = []  # kept alive, so no identity is reused
+    for op, n in ops:
+        cid = f"c{n}"
+        entry = memory.get(cid)
+        if op == "begin" and entry is None:
+            in_flight[cid] = memory.begin(_order(cid))
+        elif op == "settle" and cid in in_flight:
+            memory.settle(in_flight.pop(cid), _result(_order(cid), order_id=f"B{n}"))
+            settles.append(entry)
+        elif op == "resettle" and entry is not None and entry.result is not None:
+            memory.settle(entry, _result(_order(cid), "canceled", order_id=f"B{n}"))
+        elif op == "forget" and entry is not None:
+            in_flight.pop(cid, None)
+            memory.forget(entry)
+            forgotten.append(entry)
+    newest = [e for e in settles[-size:] if not any(e is f for f in forgotten)]
+    remembered = {cid: memory.get(cid) for cid in {f"c{n}" for _, n in ops}}
+    expected = {e.order.client_order_id: e for e in newest} | in_flight
+    assert {c: e for c, e in remembered.items() if e is not None} == expected
+    assert len(memory) == len(expected)
+    assert memory.results() == [e.result for e in newest]
+    for entry in newest:  # the broker's id finds what is remembered, and nothing else
+        assert entry.result is not None and entry.result.order_id is not None
+        assert memory.by_order_id(entry.result.order_id) is entry
+    for n in range(8):
+        if f"c{n}" not in expected:
+            assert memory.by_order_id(f"B{n}") is None
+
+
+def test_order_memory_refuses_a_second_begin_and_a_zero_size() -> None:
+    memory = OrderMemory(1)
+    memory.begin(_order("a"))
+    with pytest.raises(ValueError, match="already remembered"):
+        memory.begin(_order("a"))
+    with pytest.raises(ValueError, match="at least 1"):
+        OrderMemory(0)
+
+
+async def test_a_waiter_wakes_when_the_first_call_settles_or_is_forgotten() -> None:
+    memory = OrderMemory(2)
+    first, second = memory.begin(_order("a")), memory.begin(_order("b"))
+    waiting = [asyncio.create_task(first.settled()), asyncio.create_task(second.settled())]
+    await asyncio.sleep(0)
+    assert not any(t.done() for t in waiting)
+    memory.settle(first, _result(first.order))
+    memory.forget(second)
+    await asyncio.wait_for(asyncio.gather(*waiting), 5)
+    assert first.waiters is None and second.waiters is None
+    await first.settled()  # settled already: returns at once
+
+
+# ---------------------------------------------------------------------- memory journal
+
+
+STATUSES = st.sampled_from(list(OrderStatus))
+
+
+@settings(max_examples=60, deadline=None)
+@given(status=STATUSES, sent=st.sampled_from([True, False, None]))
+def test_the_memory_journal_fast_path_records_what_the_generic_path_records(
+    status: OrderStatus, sent: bool | None
+) -> None:
+    order = _order("x-1")
+    fields: dict[str, Any] = {"order_id": "B1"}
+    if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+        fields |= {"filled_quantity": "1" if status is OrderStatus.FILLED else "0.5"}
+        fields |= {"average_price": "100"}
+    try:
+        result = _result(order, status.value, sent=sent, **fields)
+    except ValueError:
+        return  # a combination the result model refuses (sent=False with a fill, ...)
+
+    async def both() -> tuple[Any, Any]:
+        fast, slow = MemoryJournal(), MemoryJournal()
+        for journal in (fast, slow):
+            assert journal.claim_now(order, "p", {}) is None
+        fast.note_result(result, {"ticket": "7"})
+        slow.record_soon(JournalUpdate.from_result(result, hints={"ticket": "7"}))
+        return await fast.get("x-1"), await slow.get("x-1")
+
+    fast_entry, slow_entry = asyncio.run(both())
+    assert fast_entry is not None and slow_entry is not None
+    assert fast_entry.state is slow_entry.state is state_for(result)
+    assert (fast_entry.result, fast_entry.hints) == (slow_entry.result, slow_entry.hints)
+
+
+async def test_memory_journal_events_read_back_in_order_with_their_states() -> None:
+    journal = MemoryJournal(max_closed=1)
+    order = _order("e-1")
+    assert journal.claim_now(order, "p", {}) is None
+    journal.note_result(_result(order, "rejected", sent=False, error="no"), {})
+    assert journal.claim_now(order, "p", {"venue": "v"}) is None  # not sent: claimed again
+    journal.note_result(_result(order, "accepted", order_id="B1"), {"ticket": "1"})
+    journal.note_result(_result(order, "canceled", order_id="B1"), {}, "status")
+    events = await journal.events("e-1")
+    assert [(e.kind, e.state, e.status) for e in events] == [
+        ("intent", JournalState.SENDING, None),
+        ("result", JournalState.NOT_SENT, OrderStatus.REJECTED),
+        ("intent", JournalState.SENDING, None),
+        ("result", JournalState.SENT, OrderStatus.ACCEPTED),
+        ("status", JournalState.FINAL, OrderStatus.CANCELED),
+    ]
+    assert [e.detail for e in events[::2]] == [{"attempt": 1}, {"attempt": 2}, {}]
+    entry = await journal.get("e-1")
+    assert entry is not None
+    assert (entry.attempt, entry.hints) == (2, {"venue": "v", "ticket": "1"})
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    unclaimed = journal.claim_now(order, "p", {})
+    assert unclaimed is not None and not unclaimed.claimed  # final: never claimed again
+    other = _order("e-2")
+    journal.claim_now(other, "p", {})
+    journal.note_result(_result(other, "filled", filled_quantity="1", average_price="1"), {})
+    assert await journal.get("e-1") is None  # max_closed=1: the older closed one is gone
+
+
+def test_a_result_without_client_id_or_entry_is_refused() -> None:
+    journal = MemoryJournal()
+    stray = ExecutionResult.for_cancel(plugin="p", status="canceled", order_id="B", symbol="X")
+    with pytest.raises(ValueError, match="client order id"):
+        journal.note_result(stray, {})
+    with pytest.raises(Exception, match="no entry"):
+        journal.note_result(_result(_order("never-claimed")), {})
+
+
+# ---------------------------------------------------------------------- registry lifecycle
+
+
+async def test_the_registry_alone_says_which_plugins_are_started(make_plugin: Any) -> None:
+    registry = PluginRegistry(discover=False)
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    assert registry.started("alpha") is None and registry.started("nobody") is None
+    plugin = await registry.ensure_started("alpha", None, retry_after_s=30)
+    assert plugin is alpha and registry.started("alpha") is alpha
+    await registry.close_all()
+    assert registry.started("alpha") is None
+
+
+async def test_a_failed_start_is_not_retried_until_its_pause_is_over(make_plugin: Any) -> None:
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", make_plugin("alpha"))
+    failing = {"fail_connect": True}
+    with pytest.raises(BrokerUnavailable, match="unavailable"):
+        await registry.ensure_started("alpha", failing, retry_after_s=30)
+    assert "alpha" in registry.failures
+    with pytest.raises(BrokerUnavailable, match="terminal not running"):
+        await registry.ensure_started("alpha", None, retry_after_s=30)  # left alone
+    assert await registry.ensure_started("alpha", None, retry_after_s=0)  # pause over
+    assert "alpha" not in registry.failures
+
+
+def test_discovery_reads_entry_points_once_and_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fks_exec._discovery as discovery
+
+    calls: list[str] = []
+
+    def entry_points(group: str) -> list[Any]:
+        calls.append(group)
+        return []
+
+    monkeypatch.setattr(discovery, "entry_points", entry_points)
+    registry = PluginRegistry()
+    assert calls == []  # building a registry reads nothing
+    assert registry.list_names() == [] and registry.list_names() == []
+    assert calls == ["fks_exec.plugins"]
+
+
+# ---------------------------------------------------------------------- routing
+
+
+def test_routes_pick_plugin_then_first_matching_glob_then_default() -> None:
+    routes = Routes("d", {"*/USDT": "a", "BTC/*": "b"}, {"a": ["b", "d"]})
+    assert routes.route("BTC/USDT") == "a"  # first match wins
+    assert routes.route("BTC/EUR") == "b"
+    assert routes.route("EURUSD") == "d"
+    assert routes.route("BTC/USDT", "x") == "x"
+    assert routes.candidates("a") == ("a", "b", "d") and routes.candidates("b") == ("b",)
+    assert routes.named() == {"a", "b", "d"}
+    with pytest.raises(RoutingError, match="no plugin for symbol"):
+        Routes(None, {}, {}).route("X")
+
+
+def test_the_plan_names_live_candidates_and_refuses_bad_limits(make_plugin: Any) -> None:
+    registry = PluginRegistry(discover=False)
+    registry.register("listed", make_plugin("listed"))
+    plan = Plan("a", {"X": "b"}, None, {"c": {"paper": True}, "d": {}}, None)
+    assert plan.planned(registry) == ["a", "b", "c", "d"]
+    assert plan.live_candidates(registry) == ["a", "b", "d"]
+    assert Plan(None, None, None, None, None).planned(registry) == ["listed"]
+    limits = dict(reconcile_delay_s=0.0, health_timeout_s=1.0, close_timeout_s=1.0)
+    check_limits(reconcile_attempts=0, history_size=1, **limits)
+    for bad in (
+        {"reconcile_attempts": -1, "history_size": 1},
+        {"reconcile_attempts": 0, "history_size": 0},
+    ):
+        with pytest.raises(ConfigurationError):
+            check_limits(**bad, **limits)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="health_timeout_s > 0"):
+        check_limits(reconcile_attempts=0, history_size=1, **(limits | {"health_timeout_s": 0}))
+
+
+# ---------------------------------------------------------------------- cancel by client id
+
+
+def _quoted() -> MockBroker:
+    broker = MockBroker()
+    broker.set_price("BTC/USDT", last="50000")
+    return broker
+
+
+def _mock_registry(broker: MockBroker, *names: str) -> PluginRegistry:
+    registry = PluginRegistry(discover=False)
+    for name in names:
+        plugin = MockPlugin(broker=broker)
+        plugin.use_env = False
+        registry.register(name, plugin)
+    return registry
+
+
+def _resting(cid: str) -> Order:
+    return Order.limit("BTC/USDT", "buy", "0.01", "1000", client_order_id=cid)
+
+
+async def test_a_cancel_by_client_id_beyond_the_memory_goes_to_the_plugin_that_took_it() -> None:
+    broker, other = _quoted(), _quoted()
+    registry = _mock_registry(broker, "mock:a")
+    registry.register("mock", MockPlugin(broker=other))
+    async with Executor(registry, default="mock", history_size=1, journal="memory") as ex:
+        placed = await ex.execute(_resting("old-1"), plugin="mock:a")
+        for i in range(3):  # push old-1 out of the in-memory window
+            await ex.execute(_resting(f"new-{i}"), plugin="mock:a")
+        assert ex._memory.get("old-1") is None
+        canceled = await ex.cancel(client_order_id="old-1")
+    assert (canceled.plugin, canceled.status, canceled.order_id) == (
+        "mock:a",
+        OrderStatus.CANCELED,
+        placed.order_id,
+    )
+    assert broker.order(placed.order_id or "").status is OrderStatus.CANCELED
+
+
+async def test_a_new_executor_cancels_by_client_id_through_the_journal(tmp_path: Path) -> None:
+    broker = _quoted()
+    path = tmp_path / "journal.sqlite3"
+    async with Executor(
+        _mock_registry(broker, "mock", "mock:b"), default="mock", journal=str(path)
+    ) as first:
+        placed = await first.execute(_resting("j-1"), plugin="mock:b")
+    async with Executor(
+        _mock_registry(broker, "mock", "mock:b"), default="mock", journal=str(path)
+    ) as second:
+        canceled = await second.cancel(client_order_id="j-1")
+        with pytest.raises(RoutingError, match="no order was sent"):
+            await second.cancel(client_order_id="never-used")
+    assert (canceled.plugin, canceled.order_id) == ("mock:b", placed.order_id)
+    assert broker.order(placed.order_id or "").status is OrderStatus.CANCELED
+
+
+async def test_a_cancel_by_client_id_without_a_broker_id_looks_the_order_up_first(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    beta = make_plugin("beta")
+    registry.register("beta", beta)
+    beta.on_order = lambda order: TimeoutError("answer lost")  # placed; result unknown
+    async with Executor(registry, default="beta", reconcile_attempts=0, journal="memory") as ex:
+        unknown = await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="u-1"))
+        assert unknown.status is OrderStatus.UNKNOWN and unknown.order_id is None
+        canceled = await ex.cancel(client_order_id="u-1")
+        assert (canceled.plugin, canceled.order_id) == ("beta", "S1")
+        beta.known.clear()  # now the broker has nothing either
+        await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="u-2"))
+        beta.known.clear()
+        with pytest.raises(RoutingError, match="not given order 'u-2' an order id"):
+            await ex.cancel(client_order_id="u-2")
+
+
+async def test_a_cancel_needs_exactly_one_id(registry: PluginRegistry) -> None:
+    async with Executor(registry, default="mock", journal="memory") as ex:
+        for kwargs in ({}, {"order_id": "B1", "client_order_id": "c"}):
+            with pytest.raises(ValueError, match=r"order_id= .* or client_order_id="):
+                await ex.cancel(**kwargs)
+
+
+async def test_get_order_beyond_the_memory_asks_the_plugin_the_journal_names(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha, beta = make_plugin("alpha"), make_plugin("beta")
+    registry.register("alpha", alpha)
+    registry.register("beta", beta)
+
+    def resting(order: Order) -> ExecutionResult:
+        beta.known[order.client_order_id] = ExecutionResult.for_order(
+            order, plugin="beta", status="accepted", order_id=f"S-{order.client_order_id}"
+        )
+        return beta.known[order.client_order_id]
+
+    beta.on_order = resting
+    async with Executor(registry, default="alpha", history_size=1, journal="memory") as ex:
+        for cid in ("g-1", "g-2", "g-3"):
+            await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id=cid), plugin="beta")
+        assert ex._memory.get("g-1") is None
+        found = await ex.get_order("g-1")
+    assert found is not None and (found.plugin, found.order_id) == ("beta", "S-g-1")
