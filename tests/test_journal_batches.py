@@ -253,6 +253,7 @@ async def _one_batch(journal: Any, *calls: Any) -> tuple[list[int], list[Any]]:
         await asyncio.sleep(0)  # queued in this order
     release.set()
     outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    await _until(lambda: worker._idle and worker._queue.empty())  # lazy jobs written too
     worker._commit = original
     return sizes, outcomes
 
@@ -374,3 +375,17 @@ async def test_only_batches_nobody_waits_for_skip_the_fsync(tmp_path: Path) -> N
     assert await worker.run(level, writes=False, label="awaited") == 1
     assert lazy == [2, 1, 1]
     await normal.close()
+
+
+async def test_an_order_the_journal_cannot_encode_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    odd = Order.market("X", "buy", 1, client_order_id="odd-1", params={"x": object()})
+    with pytest.raises(JournalError, match="odd-1 cannot be journaled .*nothing was sent"):
+        await journal.claim(odd, "p", {})
+    assert await journal.get("odd-1") is None
+    await journal.close()
