@@ -385,7 +385,7 @@ async def test_an_order_the_journal_cannot_encode_is_refused_before_anything_is_
     journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
     await journal.open()
     odd = Order.market("X", "buy", 1, client_order_id="odd-1", params={"x": object()})
-    with pytest.raises(JournalError, match="odd-1 cannot be journaled .*nothing was sent"):
+    with pytest.raises(JournalError, match=r"odd-1 cannot be journaled .*nothing was sent"):
         await journal.claim(odd, "p", {})
     assert await journal.get("odd-1") is None
     await journal.close()
