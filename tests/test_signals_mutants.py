@@ -254,3 +254,129 @@ async def test_a_signal_exactly_at_the_minimum_confidence_is_executed(executor: 
     weaker = json.dumps({"ticker": "BTC/USDT", "action": "buy", "quantity": 1, "confidence": 0.49})
     with pytest.raises(SignalSkipped, match="below the minimum"):
         await executor.execute_signal(weaker, mapping)
+
+
+async def test_a_replayed_exit_returns_its_recorded_result_and_sends_nothing(
+    executor: Executor,
+) -> None:
+    await executor.execute_signal(
+        json.dumps({"ticker": "BTC/USDT", "action": "buy", "quantity": 2})
+    )
+    exit_body = json.dumps({"ticker": "BTC/USDT", "action": "exit", "id": "close-7"})
+    closed = await executor.execute_signal(exit_body)
+    assert held(executor) == 0
+    # flat now: rebuilding the exit would be skipped; the replay is the recorded close
+    assert await executor.execute_signal(exit_body) == closed
+    mock = executor.registry.get("mock")
+    assert isinstance(mock, MockPlugin) and len(mock.broker.orders) == 2
+
+
+# ------------------------------------------------------------------ the documented limits
+# The limits are written out here (not imported): a test that reads MAX_DEPTH from the
+# module follows the module when it changes, and so checks nothing about the number.
+
+PLAIN = b'{"ticker": "X", "action": "buy", "quantity": 1}'
+
+
+def test_a_body_of_exactly_one_mebibyte_is_read_and_one_byte_more_is_not() -> None:
+    at_limit = PLAIN + b" " * (1_048_576 - len(PLAIN))
+    assert parse_signal(at_limit).quantity == 1
+    with pytest.raises(SignalError, match="larger than 1048576 bytes"):
+        parse_signal(at_limit + b" ")
+
+
+def nested(levels: int, sibling_lists: int = 0) -> bytes:
+    """The plain alert with one field nested `levels` deep in all (the object counts)."""
+    extra = "[" * (levels - 1) + "]" * (levels - 1)
+    siblings = "".join(f', "s{i}": []' for i in range(sibling_lists))
+    return PLAIN[:-1] + f', "extra": {extra}{siblings}}}'.encode()
+
+
+def test_sixteen_levels_of_nesting_are_read_and_seventeen_are_not() -> None:
+    assert parse_signal(nested(16)).quantity == 1
+    with pytest.raises(SignalError, match="nested deeper than 16 levels"):
+        parse_signal(nested(17))
+
+
+def test_many_shallow_lists_are_not_deep_and_brackets_in_text_do_not_count() -> None:
+    assert parse_signal(nested(2, sibling_lists=40)).quantity == 1
+    in_text = PLAIN[:-1] + b', "note": "' + b"[{" * 20 + b'\\" [[[[[[[[[[[[[[[[[[[["}'
+    assert parse_signal(in_text).quantity == 1
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["json number", "text"])
+def test_a_number_of_forty_characters_is_read_and_of_forty_one_is_not(as_text: bool) -> None:
+    forty = "1." + "0" * 38
+    quote = '"' if as_text else ""
+
+    def body(number: str) -> bytes:
+        return f'{{"ticker": "X", "action": "buy", "quantity": {quote}{number}{quote}}}'.encode()
+
+    assert len(forty) == 40 and parse_signal(body(forty)).quantity == 1
+    with pytest.raises(SignalError, match="longer than 40 characters"):
+        parse_signal(body(forty + "0"))
+
+
+def test_a_json_number_beyond_what_decimal_holds_is_refused() -> None:
+    huge = b'{"ticker": "X", "action": "buy", "quantity": 1e9999999999999999999}'
+    with pytest.raises(SignalError, match="out of range"):
+        parse_signal(huge)
+
+
+@pytest.mark.parametrize("ok", ["1e30", "1e-30", "1E+30"])
+def test_an_exponent_of_thirty_either_way_is_read(ok: str) -> None:
+    assert parse_signal(alert(quantity=ok)).quantity == Decimal(ok)
+
+
+@pytest.mark.parametrize("beyond", ["1e31", "1e-31"])
+def test_an_exponent_beyond_thirty_is_refused(beyond: str) -> None:
+    with pytest.raises(SignalError, match=r"out of range \(beyond 1e30\)"):
+        parse_signal(alert(quantity=beyond))
+
+
+def test_an_int_field_of_more_than_160_bits_is_refused_before_it_is_printed() -> None:
+    with pytest.raises(SignalError, match="longer than 40 digits"):
+        parse_signal(alert(quantity=2**160))
+    with pytest.raises(SignalError, match="'quantity' is longer than 40 characters"):
+        parse_signal(alert(quantity=2**160 - 1))  # 160 bits: printed, then too long
+
+
+def test_a_timestamp_of_64_characters_is_read_and_of_65_is_not() -> None:
+    at_limit = "1795540000." + "0" * 53
+    assert len(at_limit) == 64
+    parsed = parse_signal(alert(timestamp=at_limit)).timestamp
+    assert parsed == datetime.fromtimestamp(1_795_540_000, tz=timezone.utc)
+    with pytest.raises(SignalError, match="longer than 64 characters"):
+        parse_signal(alert(timestamp=at_limit + "0"))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "timestamp must be a time, not bool"),
+        ([1], "timestamp must be a time, not list"),
+        ("1.2.3", "'1.2.3' is neither Unix seconds nor ISO 8601"),
+        (Decimal("sNaN"), "'sNaN' is not a number of seconds"),
+    ],
+)
+def test_a_timestamp_that_is_no_time_says_why(value: object, message: str) -> None:
+    with pytest.raises(SignalError, match=re.escape(message)):
+        parse_signal(alert(timestamp=value))
+
+
+def test_an_unfilled_number_placeholder_is_quoted_to_forty_characters() -> None:
+    placeholder = "{{" + "strategy.order.contracts_and_more" + "x" * 30 + "}}"
+    with pytest.raises(SignalError) as refused:
+        parse_signal(alert(quantity=placeholder))
+    assert f"placeholder {placeholder[:40]};" in str(refused.value)
+
+
+def test_a_closed_list_before_a_deep_one_does_not_hide_its_depth() -> None:
+    deep_after_empty = PLAIN[:-1] + b', "a": [], "extra": ' + b"[" * 16 + b"]" * 16 + b"}"
+    with pytest.raises(SignalError, match="nested deeper than 16 levels"):
+        parse_signal(deep_after_empty)
+
+
+def test_a_boolean_quantity_is_refused_as_not_a_number() -> None:
+    with pytest.raises(SignalError, match="'quantity' must be a number, not bool"):
+        parse_signal(alert(quantity=True))
