@@ -1,10 +1,12 @@
 """The SQLite journal: one file in WAL mode, shared safely by processes on one machine.
 
-Every write runs on one worker thread per handle (see :mod:`fks_exec.journal.worker`)
-in ``BEGIN IMMEDIATE`` transactions, so two processes claiming the same client order
-id are serialised by SQLite's lock and the primary key decides which one sends. WAL
-lets readers (the CLI) work while a strategy writes. ``synchronous=FULL`` by default:
-a commit is on disk before it returns, so a power cut cannot lose an intent either.
+Every write runs on one worker thread per handle (see :mod:`fks_exec.journal.worker`),
+a group of queued claims and results as one statement (:mod:`.sqlite_ops`) that holds
+SQLite's write lock, so two processes claiming the same client order id are serialised
+and the primary key decides which one sends. WAL lets readers (the CLI) work while a
+strategy writes. ``synchronous=FULL`` by default: an intent is on disk before its
+claim returns, so a power cut cannot lose it either; a group of results nobody waits
+for is committed without an fsync of its own (the next intent's flushes it).
 """
 
 from __future__ import annotations
