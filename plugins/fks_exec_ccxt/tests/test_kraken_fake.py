@@ -329,6 +329,79 @@ async def test_volume_decimals_and_relative_prices(venue: FakeKraken, kraken: An
     assert len(venue.orders()) == 1
 
 
+async def test_gtd_takes_an_absolute_expiry_in_the_future(venue: FakeKraken, kraken: Any) -> None:
+    now = venue.clock()
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:expiretm"):
+        await kraken.create_order(
+            BTC, "limit", "buy", 0.01, 50000, {"timeInForce": "GTD", "expiretm": str(int(now) - 5)}
+        )
+    await kraken.create_order(
+        BTC, "limit", "buy", 0.01, 50000, {"timeInForce": "GTD", "expiretm": str(int(now) + 60)}
+    )
+    assert venue.orders()[0].spec.expiretm == int(now) + 60
+
+
+async def test_flag_combinations_kraken_does_not_take(venue: FakeKraken, kraken: Any) -> None:
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:oflags"):
+        await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"oflags": "fcib,fciq"})
+    with pytest.raises(ccxt.InvalidOrder, match="Invalid arguments:viqc"):
+        await kraken.create_order(BTC, "market", "sell", 100, None, {"oflags": "viqc"})
+    assert venue.orders() == []
+
+
+async def test_viqc_buy_that_spends_all_but_dust_is_closed(venue: FakeKraken, kraken: Any) -> None:
+    await kraken.create_order(BTC, "market", "buy", 6000, None, {"oflags": "viqc"})
+    (order,) = venue.orders()
+    assert order.vol_exec == Decimal("0.09999983")  # 6000 / 60000.1, down to 8 decimals
+    assert order.status == "closed"  # what is left buys less than one lot step
+
+
+async def test_query_takes_at_most_50_txids(venue: FakeKraken, kraken: Any) -> None:
+    placed = await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
+    many = ",".join([placed["id"]] * 51)
+    with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:txid"):
+        await kraken.private_post_queryorders({"txid": many})
+    answer = await kraken.private_post_queryorders({"txid": ",".join([placed["id"]] * 50)})
+    assert list(answer["result"]) == [placed["id"]]
+
+
+async def test_a_nonce_past_64_bits_is_refused(venue: FakeKraken, kraken: Any) -> None:
+    kraken.incrementing_nonce = lambda: 2**64
+    with pytest.raises(ccxt.InvalidNonce):
+        await kraken.fetch_balance()
+    kraken.incrementing_nonce = lambda: 2**64 - 1
+    await kraken.fetch_balance()
+
+
+async def test_sells_use_the_pairs_sell_leverages() -> None:
+    pair = replace(DEFAULT_PAIRS[0], leverage_buy=(2, 3), leverage_sell=(2,))
+    venue = FakeKraken(pairs=[pair])
+    venue.set_price("XBTUSD", "60000", "60000.1", "60000")
+    exchange = venue.exchange()
+    try:
+        await exchange.create_order(BTC, "market", "buy", 0.01, None, {"leverage": 3})
+        with pytest.raises(ccxt.ExchangeError, match="leverage"):
+            await exchange.create_order(BTC, "market", "sell", 0.01, None, {"leverage": 3})
+    finally:
+        await exchange.close()
+    assert len(venue.orders()) == 1
+
+
+async def test_stops_that_together_exceed_the_cash_never_overdraw_it() -> None:
+    venue = FakeKraken(balances={"ZUSD": "7000"})
+    venue.set_price("XBTUSD", "60000", "60000.1", "60000")
+    exchange = venue.exchange()
+    try:
+        for _ in range(2):  # each fits the cash alone; stops hold nothing until they fire
+            await exchange.create_order(BTC, "market", "buy", 0.1, None, {"stopLossPrice": 61000})
+        venue.set_price("XBTUSD", "61000", "61000", "61000")
+    finally:
+        await exchange.close()
+    first, second = venue.orders()
+    assert first.vol_exec == Decimal("0.1") and Decimal(0) < second.vol_exec < Decimal("0.1")
+    assert Decimal(0) <= venue.balance("ZUSD") < Decimal("1")
+
+
 async def test_expiretm_without_gtd_is_refused(venue: FakeKraken, kraken: Any) -> None:
     with pytest.raises(ccxt.ExchangeError, match="Invalid arguments:expiretm"):
         await kraken.create_order(BTC, "limit", "buy", 0.01, 50000, {"expiretm": "+60"})

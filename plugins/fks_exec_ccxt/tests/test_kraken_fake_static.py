@@ -200,6 +200,7 @@ async def test_fetched_orders_parse_like_the_recorded_ones(which: int) -> None:
     assert _key(parsed) == _key(expected)
     assert parsed["clientOrderId"] == expected["clientOrderId"] == "0"  # Rules.unset_userref
     assert set(recorded) - set(parsed["info"]) <= {"id"}, set(recorded) - set(parsed["info"])
+    assert parsed["info"]["oflags"] == recorded["oflags"]  # the default fee flag is shown
 
 
 async def test_open_take_profit_reads_back_like_the_recorded_one() -> None:
