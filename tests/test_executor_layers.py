@@ -82,6 +82,40 @@ def test_order_memory_keeps_every_id_in_flight_and_the_newest_settled(
             assert memory.by_order_id(f"B{n}") is None
 
 
+def _settled(memory: OrderMemory, cid: str, order_id: str | None) -> Any:
+    entry = memory.begin(_order(cid))
+    memory.settle(entry, _result(entry.order, order_id=order_id))
+    return entry
+
+
+def test_a_forgotten_settled_id_leaves_the_history_and_the_broker_id_index() -> None:
+    memory = OrderMemory(3)
+    kept, gone = _settled(memory, "a", "B1"), _settled(memory, "b", "B2")
+    memory.forget(gone)
+    assert memory.results() == [kept.result]
+    assert memory.by_order_id("B2") is None and memory._by_order_id == {"B1": "a"}
+    for n in range(5):  # "a" and the stale slot of "b" leave the window
+        _settled(memory, f"n{n}", None)
+    assert memory.get("a") is None and memory._by_order_id == {}  # bounded, no leak
+
+
+def test_a_broker_id_reused_for_a_newer_order_stays_indexed_to_it() -> None:
+    memory = OrderMemory(1)
+    _settled(memory, "old", "B1")
+    newer = _settled(memory, "new", "B1")  # "old" leaves the window: "new" keeps B1
+    assert memory.by_order_id("B1") is newer
+
+
+def test_a_later_result_keeps_or_moves_the_broker_id() -> None:
+    memory = OrderMemory(2)
+    entry = _settled(memory, "a", "B1")
+    memory.settle(entry, _result(entry.order, "canceled", order_id="B1"))
+    assert memory.by_order_id("B1") is entry
+    memory.settle(entry, _result(entry.order, "canceled", order_id="B9"))
+    assert memory.by_order_id("B9") is entry and memory.by_order_id("B1") is None
+    assert memory._by_order_id == {"B9": "a"} and memory.results() == [entry.result]
+
+
 def test_order_memory_refuses_a_second_begin_and_a_zero_size() -> None:
     memory = OrderMemory(1)
     memory.begin(_order("a"))
