@@ -18,6 +18,7 @@ logger = logging.getLogger("fks_exec.plugins.ninja")
 _MAX_VALUES = 200_000
 _READ_BYTES = 262_144
 _HIGH_WATER = 262_144  # bytes buffered for writing before a send waits for the socket
+_CLOSE_WAIT_S = 1.0  # how long closing waits for buffered bytes to leave before dropping them
 
 
 class ConnectionLost(ConnectionError):
@@ -152,8 +153,12 @@ class AtiConnection:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            try:  # a peer that stopped reading would keep unsent bytes waiting forever
+                await asyncio.wait_for(writer.wait_closed(), _CLOSE_WAIT_S)
+            except asyncio.TimeoutError:
+                writer.transport.abort()
+            except Exception as exc:  # closing never raises
+                logger.debug("closing the NinjaTrader socket: %r", exc)
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()

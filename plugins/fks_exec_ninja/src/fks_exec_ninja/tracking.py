@@ -28,9 +28,7 @@ Ready = Callable[[Observed], bool]
 class _Waiter:
     __slots__ = (
         "agree_s",
-        "avg_seq",
         "deadline",
-        "filled_seq",
         "future",
         "grace",
         "last_filled",
@@ -39,6 +37,7 @@ class _Waiter:
         "quantity",
         "ready",
         "seen",
+        "stale",
         "values",
     )
 
@@ -49,54 +48,49 @@ class _Waiter:
         ready: Ready,
         quantity: Decimal | None,
         agree_s: float,
-        future: asyncio.Future[str],
+        deadline: float,
     ) -> None:
         self.values, self.order_id, self.ready = values, order_id, ready
-        self.quantity, self.agree_s, self.future = quantity, agree_s, future
-        self.deadline = 0.0
+        self.quantity, self.agree_s, self.deadline = quantity, agree_s, deadline
+        self.future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.grace: asyncio.TimerHandle | None = None
         self.seen: Observed | None = None
         """What the values said when the waiter last looked at them."""
         self.marked = False
         """Values of its order came in the read being applied."""
+        self.stale = False
+        """The fill changed after an earlier fill and no average came after it."""
         self.last_filled = values.get(f"Filled|{order_id}")
-        self.filled_seq = self.avg_seq = -1
 
-    def note(self, kind: str, value: str, seq: int) -> None:
-        """Value number ``seq`` of this order arrived."""
+    def note(self, kind: str, value: str) -> None:
+        """A value of this order arrived (in the order they came)."""
         if kind == "Filled":
             if value != self.last_filled:
                 if self.last_filled not in (None, "", "0"):
-                    self.filled_seq = seq  # a later fill: the average it had is stale
+                    self.stale = True  # a later fill: the average it had is stale
                 self.last_filled = value
         elif kind == "AvgFillPrice":
-            self.avg_seq = seq
+            self.stale = False
 
     def check(self) -> bool:
         """True when the values answer the waiter. After a second or later fill the
         average price counts as current only if pushed after that fill's ``Filled``;
         otherwise (NinjaTrader may push it first, or not at all when unchanged) the
-        answer waits ``agree_s`` for it, as for a final state whose values disagree."""
+        answer waits ``agree_s`` for it, as for a final state whose values disagree
+        (a negative ``agree_s``: no such grace, the wait runs to its deadline)."""
         self.seen = seen = observe(self.values, self.order_id)
         ready = self.ready(seen)
-        if ready and self.avg_seq >= self.filled_seq:
+        if ready and not self.stale:
             return True
-        if (ready or (seen.final and not seen.agrees(self.quantity))) and self.agree_s >= 0:
-            self._grace(self.agree_s)
+        waits = ready or (seen.final and not seen.agrees(self.quantity))
+        if waits and self.grace is None and self.agree_s >= 0:
+            loop = self.future.get_loop()
+            self.grace = loop.call_later(self.agree_s, self.resolve, DISAGREED)
         return False
-
-    def _grace(self, seconds: float) -> None:
-        """Answer :data:`DISAGREED` in ``seconds`` (once per wait; never later than the
-        deadline)."""
-        self.agree_s = -1.0
-        loop = self.future.get_loop()
-        if loop.time() + seconds < self.deadline:
-            self.grace = loop.call_later(seconds, self.resolve, DISAGREED)
 
     def resolve(self, how: str) -> None:
         if self.grace is not None:
             self.grace.cancel()
-            self.grace = None
         if not self.future.done():
             self.future.set_result(how)
 
@@ -104,49 +98,38 @@ class _Waiter:
 class _Deadlines:
     """The deadlines of every waiting order, behind one timer armed for the earliest.
 
-    A heap of (deadline, number, waiter); a finished waiter stays in it until its
-    deadline comes up, unless finished ones outnumber the waiting ones (then the heap
-    is rebuilt without them), so it holds at most about twice the waiting orders.
+    A heap of (deadline, id, waiter); a finished waiter stays in it until its deadline
+    comes up (then it is dropped), so it holds the waits started within the last
+    timeout, finished or not.
     """
 
-    __slots__ = ("_count", "_heap", "_timer", "_when", "waiting")
+    __slots__ = ("_heap", "_timer")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, _Waiter]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._when = 0.0
-        self._count = 0
-        self.waiting = 0
-        """Waiters in the heap that are not finished (kept by :class:`Waiters`)."""
 
     def __len__(self) -> int:
         return len(self._heap)
 
-    def add(self, waiter: _Waiter, loop: asyncio.AbstractEventLoop) -> None:
+    def add(self, waiter: _Waiter) -> None:
         heap = self._heap
-        if len(heap) > 2 * self.waiting + 64:
-            heap[:] = [entry for entry in heap if not entry[2].future.done()]
-            heapq.heapify(heap)
-        self._count += 1
-        self.waiting += 1
-        heapq.heappush(heap, (waiter.deadline, self._count, waiter))
-        if self._timer is None or waiter.deadline < self._when:
-            self._arm(loop, waiter.deadline)
+        heapq.heappush(heap, (waiter.deadline, id(waiter), waiter))
+        if heap[0][2] is waiter:  # the earliest now
+            self._arm(waiter.deadline)
 
-    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+    def _arm(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._when = when
-        self._timer = loop.call_at(when, self._expire, loop)
+        self._timer = asyncio.get_running_loop().call_at(when, self._expire)
 
-    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _expire(self) -> None:
         self._timer = None
-        now, heap = loop.time(), self._heap
+        now, heap = asyncio.get_running_loop().time(), self._heap
         while heap and (heap[0][0] <= now or heap[0][2].future.done()):
-            waiter = heapq.heappop(heap)[2]
-            waiter.resolve(TIMED_OUT)  # a no-op for a finished one
+            heapq.heappop(heap)[2].resolve(TIMED_OUT)  # a no-op for a finished one
         if heap:
-            self._arm(loop, heap[0][0])
+            self._arm(heap[0][0])
 
 
 class Waiters:
@@ -158,7 +141,6 @@ class Waiters:
         self._keys: dict[str, list[asyncio.Future[None]]] = {}
         self._dirty: list[_Waiter] = []
         self._deadlines = _Deadlines()
-        self._seq = 0
 
     def __len__(self) -> int:
         return sum(map(len, self._orders.values())) + sum(map(len, self._keys.values()))
@@ -179,27 +161,22 @@ class Waiters:
         stale) ``agree_s`` later, :data:`LOST` when the connection drops -- and, when
         :data:`AGREED`, the values that answered it. ``sent`` runs once the waiter is
         in place (so no push is missed); what it raises propagates."""
-        loop = asyncio.get_running_loop()
-        waiter = _Waiter(self._values, order_id, ready, quantity, agree_s, loop.create_future())
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        waiter = _Waiter(self._values, order_id, ready, quantity, agree_s, deadline)
         waiters = self._orders.get(order_id)
         if waiters is None:
             waiters = self._orders[order_id] = [waiter]
         else:
             waiters.append(waiter)
-        waiter.deadline = loop.time() + timeout_s
-        queued = False
         try:
             if sent is not None:
                 sent()
             if f"OrderStatus|{order_id}" in self._values and waiter.check():
                 return AGREED, waiter.seen
-            self._deadlines.add(waiter, loop)
-            queued = True
+            self._deadlines.add(waiter)
             how = await waiter.future
             return how, waiter.seen if how == AGREED else None
         finally:
-            if queued:
-                self._deadlines.waiting -= 1
             waiter.resolve(LOST)  # a no-op when answered; releases the grace timer
             if len(waiters) == 1:
                 del self._orders[order_id]
@@ -250,9 +227,8 @@ class Waiters:
         """``<kind>|<order_id>`` (one of :data:`ORDER_KEYS`) was pushed as ``value``."""
         waiters = self._orders.get(order_id)
         if waiters:
-            self._seq += 1
             for waiter in waiters:
-                waiter.note(kind, value, self._seq)
+                waiter.note(kind, value)
                 if not waiter.marked:
                     waiter.marked = True
                     self._dirty.append(waiter)

@@ -1,0 +1,325 @@
+"""The socket to the AT Interface (connection.py), one behaviour at a time, against a
+tiny loopback peer: opening, the value cache, the reader, sending, reconnecting and
+closing. Everything is bounded in time; nothing outlives its test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from fks_exec import BrokerUnavailable
+from fks_exec_ninja.connection import AtiConnection, ConnectionLost
+
+ATI = b"2\x00ATI\x00True\x00"
+
+
+def value(key: str, text: str) -> bytes:
+    return b"2\x00" + key.encode() + b"\x00" + text.encode() + b"\x00"
+
+
+class Peer:
+    """Accepts connections; ``greeting`` is written to each; records what arrives."""
+
+    def __init__(self, greeting: bytes = ATI) -> None:
+        self.greeting = greeting
+        self.received = bytearray()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.accepted = 0
+        self.server: asyncio.base_events.Server | None = None
+        self.handlers: set[asyncio.Task[None]] = set()
+        self.read_paused = False
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        self.accepted += 1
+        self.writers.append(writer)
+        if self.greeting:
+            writer.write(self.greeting)
+        with contextlib.suppress(ConnectionError):
+            while not self.read_paused and (chunk := await reader.read(65536)):
+                self.received += chunk
+            while self.read_paused and not writer.is_closing():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        writer.close()
+
+    def send(self, data: bytes) -> None:
+        for writer in self.writers:
+            if not writer.is_closing():
+                writer.write(data)
+
+    def drop(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+
+    async def stop(self) -> None:
+        self.drop()
+        if self.server is not None:
+            self.server.close()
+            await asyncio.wait_for(asyncio.gather(*self.handlers), 5)
+
+
+@contextlib.asynccontextmanager
+async def peer(greeting: bytes = ATI) -> AsyncIterator[tuple[Peer, int]]:
+    it = Peer(greeting)
+    port = await it.start()
+    try:
+        yield it, port
+    finally:
+        await it.stop()
+
+
+def connection(port: int, **options: object) -> AtiConnection:
+    settings: dict[str, object] = {
+        "connect_timeout_s": 1.0,
+        "confirm_orders": None,
+        "reconnect_min_s": 0.01,
+        "reconnect_max_s": 0.05,
+    }
+    settings.update(options)
+    return AtiConnection("127.0.0.1", port, **settings)  # type: ignore[arg-type]
+
+
+def ours() -> set[asyncio.Task[object]]:
+    return {t for t in asyncio.all_tasks() if t.get_name().startswith("fks-exec-ninja")}
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    async def poll() -> None:
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_open_waits_for_ati_then_keeps_values_and_reports_them() -> None:
+    seen: list[tuple[str, str]] = []
+    batches: list[int] = []
+    async with peer(ATI + value("Orders|Sim101", "a|b")) as (nt, port):
+        ati = connection(port)
+        ati.on_value = lambda k, v: seen.append((k, v))
+        ati.on_batch = lambda: batches.append(len(seen))
+        assert not ati.ati_up and ati.up_for == 0.0
+        await ati.open()
+        try:
+            assert ati.connected and ati.ati_up and ati.connects == 1 and ati.attempts == 1
+            await until(lambda: "Orders|Sim101" in ati.values)
+            assert ("ATI", "True") in seen and seen[-1] == ("Orders|Sim101", "a|b")
+            assert batches and batches[-1] == len(seen)  # reported after the values
+            assert ati.up_for > 0
+            nt.send(b"1\x00last\x00ES\x005\x001\x00t\x00" + value("ATI", "False"))
+            await until(lambda: ati.values["ATI"] == "False")
+            assert not ati.ati_up and ati.connected  # the Data message was not a value
+            assert all(k != "last" for k, _ in seen)
+            with pytest.raises(RuntimeError, match="runs once"):
+                await ati.open()
+        finally:
+            await ati.close()
+        assert not ati.connected and ours() == set()
+        with pytest.raises(RuntimeError, match="runs once"):
+            await ati.open()
+
+
+@pytest.mark.parametrize(
+    ("confirm", "sent"), [(None, b""), (True, b"3\x001\x00"), (False, b"3\x000\x00")]
+)
+async def test_confirm_orders_only_when_set(confirm: bool | None, sent: bytes) -> None:
+    async with peer() as (nt, port):
+        ati = connection(port, confirm_orders=confirm)
+        await ati.open()
+        ati.send_now("0", "PING")
+        await until(lambda: b"PING" in nt.received)
+        assert bytes(nt.received) == sent + b"0\x00PING\x00"
+        await ati.close()
+
+
+async def test_a_peer_closing_before_ati_fails_open_and_leaves_nothing() -> None:
+    async with peer(greeting=b"") as (nt, port):
+        ati = connection(port, connect_timeout_s=2)
+        opening = asyncio.ensure_future(ati.open())
+        await until(lambda: nt.writers != [])
+        nt.drop()
+        with pytest.raises(ConnectionLost, match="before ATI"):
+            await opening
+        assert not ati.connected and ours() == set() and ati.attempts == 1
+        assert ati.connects == 0
+
+
+async def test_a_peer_that_never_says_ati_times_out() -> None:
+    async with peer(greeting=value("ATI", "False")) as (_nt, port):
+        ati = connection(port, connect_timeout_s=0.1)
+        with pytest.raises(asyncio.TimeoutError):
+            await ati.open()
+        assert ours() == set() and not ati.connected
+        await ati.close()
+
+
+async def test_a_refused_port_raises_oserror() -> None:
+    async with peer() as (_nt, port):
+        pass
+    ati = connection(port)
+    with pytest.raises(ConnectionRefusedError):
+        await ati.open()
+    assert ours() == set()
+
+
+async def test_the_value_cache_is_bounded_and_cleared_per_connection() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port, max_values=3)
+        lost: list[int] = []
+        ati.on_lost = lambda: lost.append(1)
+        reconnected: list[int] = []
+
+        async def again() -> None:
+            reconnected.append(1)
+
+        ati.on_reconnect = again
+        await ati.open()
+        nt.send(value("a", "1") + value("b", "2") + value("a", "3"))
+        await until(lambda: ati.values.get("a") == "3")
+        assert list(ati.values) == ["ATI", "a", "b"]  # updating a key evicts nothing
+        nt.send(value("c", "4"))
+        await until(lambda: "c" in ati.values)
+        assert list(ati.values) == ["a", "b", "c"]  # the oldest went
+        nt.drop()
+        await until(lambda: reconnected == [1])
+        assert lost == [1] and ati.connects == 2 and ati.attempts == 2
+        assert ati.values == {"ATI": "True"}  # nothing from the earlier connection
+        await ati.close()
+
+
+async def test_a_stream_fault_keeps_what_came_before_and_reconnects() -> None:
+    seen: list[str] = []
+    async with peer() as (nt, port):
+        ati = connection(port)
+        ati.on_value = lambda k, v: seen.append(k)
+        await ati.open()
+        nt.send(value("kept", "1") + b"x\x00y\x00" + value("after", "2"))
+        await until(lambda: ati.connects == 2)
+        assert "kept" in seen and "after" not in seen
+        await ati.close()
+
+
+async def test_transcript_records_both_ways() -> None:
+    async with peer() as (_nt, port):
+        ati = connection(port)
+        ati.transcript = []
+        await ati.open()
+        ati.send_now("0", "PLACE;A")
+        assert ati.transcript[-1] == ">> 0 PLACE;A"
+        assert any(line.startswith("<< ") and "ATI" in line for line in ati.transcript)
+        await ati.close()
+
+
+async def test_sending_when_down_raises_and_writes_nothing() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port, reconnect_min_s=5, reconnect_max_s=5)
+        with pytest.raises(BrokerUnavailable, match="not connected"):
+            ati.send_now("0", "X")
+        await ati.open()
+        nt.drop()
+        await until(lambda: not ati.connected)
+        with pytest.raises(BrokerUnavailable, match="reconnecting"):
+            ati.send_now("0", "X")
+        with pytest.raises(BrokerUnavailable):
+            await ati.send("0", "X")
+        assert not await ati.wait_connected(0.01)
+        with pytest.raises(BrokerUnavailable):
+            ati._write("0", "X")  # the socket itself is closed too
+        await ati.close()
+
+
+async def test_send_waits_for_the_socket_only_when_much_is_buffered() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port)
+        await ati.open()
+        await ati.send("0", "small")
+        nt.read_paused = True
+        big = "x" * 300_000
+        with contextlib.suppress(asyncio.TimeoutError):
+            for _ in range(40):
+                await asyncio.wait_for(ati.send("0", big), 0.2)
+        writer = ati._writer
+        assert writer is not None
+        assert writer.transport.get_write_buffer_size() > 262_144  # it stopped waiting
+        await ati.close()
+
+
+async def test_reconnects_back_off_and_close_ends_them() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port, reconnect_min_s=0.02, reconnect_max_s=0.08)
+        await ati.open()
+        nt.greeting = b""  # accept, then close: never ATI again
+        closer = asyncio.get_running_loop().call_later(0.01, nt.drop)
+
+        async def dropping() -> None:
+            while True:
+                await asyncio.sleep(0.005)
+                nt.drop()
+
+        dropper = asyncio.ensure_future(dropping())
+        await asyncio.sleep(0.5)
+        attempts = ati.attempts
+        # pauses of 0.01-0.02, 0.02-0.04, then 0.04-0.08 s: far fewer than one per 5 ms
+        assert 3 <= attempts <= 20
+        assert len(ours()) == 1
+        await ati.close()
+        dropper.cancel()
+        closer.cancel()
+        await asyncio.sleep(0.1)
+        assert ati.attempts == attempts and ours() == set()
+
+
+async def test_a_failing_reconnect_hook_is_logged_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+
+    async def hook() -> None:
+        calls.append(1)
+        raise BrokerUnavailable("resubscribe failed")
+
+    async with peer() as (nt, port):
+        ati = connection(port, on_reconnect=hook)
+        await ati.open()
+        with caplog.at_level(logging.INFO, logger="fks_exec.plugins.ninja"):
+            nt.drop()
+            await until(lambda: len(calls) == 1)
+            nt.drop()
+            await until(lambda: len(calls) == 2)
+        assert ati.connected
+        assert any("resubscribe failed" in r.getMessage() for r in caplog.records)
+        await ati.close()
+
+
+async def test_wait_connected_sees_a_reconnection() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port)
+        await ati.open()
+        assert await ati.wait_connected(0.01)
+        nt.drop()
+        await until(lambda: not ati.connected)
+        assert await ati.wait_connected(2)
+        await ati.close()
+
+
+async def test_close_while_the_peer_is_gone_ends_everything() -> None:
+    async with peer() as (_nt, port):
+        ati = connection(port, reconnect_min_s=0.01, reconnect_max_s=0.02)
+        await ati.open()
+    await until(lambda: not ati.connected)
+    await asyncio.sleep(0.05)  # a few refused reconnection attempts
+    await ati.close()
+    attempts = ati.attempts
+    await asyncio.sleep(0.1)
+    assert ati.attempts == attempts and ours() == set()

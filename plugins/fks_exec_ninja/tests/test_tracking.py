@@ -1,0 +1,306 @@
+"""The waiters the reader resolves (tracking.py), one behaviour at a time, fast.
+
+Each wait ends in exactly one way -- agreed (with the values that agreed), timed out,
+disagreed after the grace period, or lost -- and leaves nothing registered behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from fks_exec_ninja.states import Observed
+from fks_exec_ninja.tracking import AGREED, DISAGREED, LOST, ORDER_KEYS, TIMED_OUT, Waiters
+
+ONE, TWO = Decimal(1), Decimal(2)
+
+
+def final(seen: Observed) -> bool:
+    return seen.final
+
+
+def settled(quantity: Decimal, *, market: bool = True) -> Callable[[Observed], bool]:
+    return lambda seen: seen.settled(quantity, market=market)
+
+
+def push(values: dict[str, str], waiters: Waiters, *pairs: tuple[str, str]) -> None:
+    """One read: store every value, then judge."""
+    for key, value in pairs:
+        values[key] = value
+        waiters.on_value(key, value)
+    waiters.on_batch()
+
+
+def later(delay: float, action: Callable[[], None]) -> None:
+    asyncio.get_running_loop().call_later(delay, action)
+
+
+async def test_values_already_there_answer_at_once_with_what_agreed() -> None:
+    values = {"OrderStatus|A": "Filled", "Filled|A": "1", "AvgFillPrice|A": "5"}
+    waiters = Waiters(values)
+    how, seen = await waiters.order("A", settled(ONE), quantity=ONE, timeout_s=5, agree_s=0)
+    assert how == AGREED and seen == Observed("filled", ONE, Decimal(5))
+    assert len(waiters) == 0 and len(waiters._deadlines) == 0
+
+
+async def test_a_fill_pushed_in_one_read_answers() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    sent: list[int] = []
+
+    def send() -> None:
+        assert len(waiters) == 1  # in place before anything can come back
+        sent.append(1)
+        later(0.01, lambda: push(values, waiters, ("Filled|A", "2"), ("AvgFillPrice|A", "7")))
+        later(0.02, lambda: push(values, waiters, ("OrderStatus|A", "Filled")))
+
+    how, seen = await waiters.order(
+        "A", settled(TWO), quantity=TWO, timeout_s=5, agree_s=1, sent=send
+    )
+    assert (how, seen, sent) == (AGREED, Observed("filled", TWO, Decimal(7)), [1])
+    assert len(waiters) == 0
+
+
+async def test_what_send_raises_propagates_and_nothing_stays() -> None:
+    waiters = Waiters({})
+
+    def send() -> None:
+        raise OSError("boom")
+
+    with pytest.raises(OSError, match="boom"):
+        await waiters.order("A", final, quantity=None, timeout_s=5, agree_s=0, sent=send)
+    assert len(waiters) == 0 and len(waiters._deadlines) == 0
+
+
+async def test_no_answer_times_out_without_values() -> None:
+    values = {"OrderStatus|A": "Working"}
+    waiters = Waiters(values)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    how, seen = await waiters.order("A", final, quantity=None, timeout_s=0.05, agree_s=0)
+    assert (how, seen) == (TIMED_OUT, None)
+    assert loop.time() - began >= 0.045
+    assert len(waiters) == 0
+
+
+async def test_a_final_state_whose_fill_lags_waits_the_grace_then_disagrees() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    later(0.01, lambda: push(values, waiters, ("OrderStatus|A", "Filled")))
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    how, seen = await waiters.order("A", settled(ONE), quantity=ONE, timeout_s=5, agree_s=0.05)
+    assert (how, seen) == (DISAGREED, None)
+    assert 0.05 <= loop.time() - began < 1
+
+
+async def test_the_fill_arriving_within_the_grace_agrees() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    later(0.01, lambda: push(values, waiters, ("OrderStatus|A", "Filled")))
+    later(0.03, lambda: push(values, waiters, ("Filled|A", "1"), ("AvgFillPrice|A", "9")))
+    how, seen = await waiters.order("A", settled(ONE), quantity=ONE, timeout_s=5, agree_s=1)
+    assert (how, seen) == (AGREED, Observed("filled", ONE, Decimal(9)))
+
+
+async def test_the_grace_never_outlasts_the_timeout() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    later(0.01, lambda: push(values, waiters, ("OrderStatus|A", "Filled")))
+    how, _ = await waiters.order("A", settled(ONE), quantity=ONE, timeout_s=0.05, agree_s=10)
+    assert how == TIMED_OUT
+
+
+async def test_a_later_fill_waits_for_its_own_average() -> None:
+    """The average NinjaTrader had before a second fill is stale until it is pushed
+    after that fill: the answer waits the grace for it, then disagrees."""
+    values = {"OrderStatus|A": "PartFilled", "Filled|A": "1", "AvgFillPrice|A": "5"}
+    waiters = Waiters(values)
+    later(0.01, lambda: push(values, waiters, ("OrderStatus|A", "Filled"), ("Filled|A", "2")))
+    how, _ = await waiters.order("A", settled(TWO), quantity=TWO, timeout_s=5, agree_s=0.05)
+    assert how == DISAGREED
+    later(0.01, lambda: push(values, waiters, ("Filled|A", "3"), ("AvgFillPrice|A", "6")))
+    values.update({"OrderStatus|A": "PartFilled", "Filled|A": "2"})
+    three = Decimal(3)
+    later(0.02, lambda: push(values, waiters, ("OrderStatus|A", "Filled")))
+    how, seen = await waiters.order("A", settled(three), quantity=three, timeout_s=5, agree_s=1)
+    assert (how, seen) == (AGREED, Observed("filled", three, Decimal(6)))
+
+
+async def test_the_first_fill_and_a_repeated_fill_need_no_new_average() -> None:
+    for before in ("0", ""):
+        values = {"OrderStatus|A": "Working", "Filled|A": before}
+        waiters = Waiters(values)
+        later(
+            0.01,
+            lambda v=values, w=waiters: push(  # type: ignore[misc]
+                v, w, ("AvgFillPrice|A", "5"), ("Filled|A", "1"), ("OrderStatus|A", "Filled")
+            ),
+        )
+        how, _ = await waiters.order("A", settled(ONE), quantity=ONE, timeout_s=5, agree_s=2)
+        assert how == AGREED
+    values = {"OrderStatus|A": "PartFilled", "Filled|A": "1", "AvgFillPrice|A": "5"}
+    waiters = Waiters(values)
+    later(0.01, lambda: push(values, waiters, ("Filled|A", "1"), ("OrderStatus|A", "Cancelled")))
+    how, _ = await waiters.order("A", final, quantity=TWO, timeout_s=5, agree_s=2)
+    assert how == AGREED
+
+
+async def test_only_the_orders_a_read_touched_are_judged() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    looked: list[str] = []
+
+    def watching(name: str) -> Callable[[Observed], bool]:
+        def ready(seen: Observed) -> bool:
+            looked.append(name)
+            return seen.final
+
+        return ready
+
+    a = asyncio.ensure_future(
+        waiters.order("A", watching("A"), quantity=None, timeout_s=5, agree_s=0)
+    )
+    b = asyncio.ensure_future(
+        waiters.order("B", watching("B"), quantity=None, timeout_s=5, agree_s=0)
+    )
+    await asyncio.sleep(0)
+    push(values, waiters, ("OrderStatus|A", "Working"), ("Filled|A", "0"), ("Other|B", "x"))
+    assert looked == ["A"]  # once for the read, not once per value; B untouched
+    push(values, waiters, ("OrderStatus|A", "Cancelled"), ("OrderStatus|B", "Rejected"))
+    assert await a == (AGREED, Observed("cancelled", Decimal(0), None))
+    assert (await b)[0] == AGREED
+    waiters.on_batch()  # nothing dirty: nothing judged
+    assert looked == ["A", "A", "B"]
+
+
+async def test_two_waiters_on_one_order_are_both_answered() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    first = asyncio.ensure_future(waiters.order("A", final, quantity=None, timeout_s=5, agree_s=0))
+    second = asyncio.ensure_future(
+        waiters.order("A", final, quantity=None, timeout_s=0.02, agree_s=0)
+    )
+    await asyncio.sleep(0)
+    assert len(waiters) == 2
+    assert (await second) == (TIMED_OUT, None)
+    assert len(waiters) == 1
+    push(values, waiters, ("OrderStatus|A", "Rejected"))
+    assert (await first)[0] == AGREED
+    assert len(waiters) == 0 and waiters._orders == {}
+
+
+async def test_lost_answers_every_waiter() -> None:
+    waiters = Waiters({})
+    order = asyncio.ensure_future(waiters.order("A", final, quantity=None, timeout_s=5, agree_s=0))
+    key = asyncio.ensure_future(waiters.key(["K"], lambda: False, 0.2))
+    await asyncio.sleep(0)
+    waiters.lost()
+    assert await order == (LOST, None)
+    assert await key is False  # woken, looked again, then its own timeout
+    assert len(waiters) == 0
+
+
+async def test_key_waits_wake_on_their_keys_and_time_out() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    assert await waiters.key(["K"], lambda: True, 0)  # already true: no wait
+    later(0.01, lambda: values.update(K="1") or waiters.on_value("K", "1"))
+    assert await waiters.key(["K", "L"], lambda: "K" in values, 5)
+    assert waiters._keys == {}
+    woke: list[int] = []
+
+    def never() -> bool:
+        woke.append(1)
+        return False
+
+    later(0.01, lambda: waiters.on_value("M", "1"))  # another key: no wake-up
+    later(0.02, lambda: waiters.on_value("K", "2"))
+    assert not await waiters.key(["K"], never, 0.06)
+    assert len(woke) == 3  # before waiting, at the K push, at the timeout
+    assert waiters._keys == {} and len(waiters) == 0
+
+
+async def test_deadlines_of_different_lengths_each_end_in_time() -> None:
+    values = {"OrderStatus|done": "Working"}
+    waiters = Waiters(values)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    ended: dict[str, float] = {}
+
+    async def wait(order_id: str, timeout: float) -> None:
+        how, _ = await waiters.order(order_id, final, quantity=None, timeout_s=timeout, agree_s=0)
+        ended[order_id] = loop.time() - began
+        assert how == (AGREED if order_id == "done" else TIMED_OUT)
+
+    later(0.01, lambda: push(values, waiters, ("OrderStatus|done", "Filled")))
+    await asyncio.gather(
+        wait("long", 0.2), wait("short", 0.03), wait("mid", 0.1), wait("done", 0.4)
+    )
+    assert ended["done"] < 0.03 <= ended["short"] < 0.1 <= ended["mid"] < 0.2 <= ended["long"]
+    assert ended["long"] < 1
+    # the finished one left with the last timeout; no timer stays armed
+    assert len(waiters._deadlines) == 0 and waiters._deadlines._timer is None
+
+
+async def test_a_later_shorter_wait_rearms_the_timer() -> None:
+    waiters = Waiters({})
+    loop = asyncio.get_running_loop()
+    long = asyncio.ensure_future(waiters.order("L", final, quantity=None, timeout_s=5, agree_s=0))
+    await asyncio.sleep(0)
+    began = loop.time()
+    how, _ = await waiters.order("S", final, quantity=None, timeout_s=0.03, agree_s=0)
+    assert how == TIMED_OUT and loop.time() - began < 1
+    assert not long.done()
+    waiters.lost()
+    assert await long == (LOST, None)
+
+
+async def test_no_grace_for_a_negative_agreement_time_and_at_once_for_zero() -> None:
+    values = {"OrderStatus|A": "Filled"}  # final, but no fill pushed: disagrees
+    waiters = Waiters(values)
+    how, _ = await waiters.order("A", settled(ONE), quantity=ONE, timeout_s=0.05, agree_s=-1)
+    assert how == TIMED_OUT
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    how, _ = await waiters.order("A", settled(ONE), quantity=ONE, timeout_s=5, agree_s=0)
+    assert how == DISAGREED and loop.time() - began < 1
+
+
+async def test_values_that_disagree_before_the_order_is_final_start_no_grace() -> None:
+    values = {"OrderStatus|A": "Working", "Filled|A": "1", "AvgFillPrice|A": "5"}
+    waiters = Waiters(values)  # a fill while working: wait for the next state
+    later(0.01, lambda: push(values, waiters, ("Filled|A", "1")))
+    how, _ = await waiters.order("A", settled(TWO), quantity=TWO, timeout_s=0.08, agree_s=0)
+    assert how == TIMED_OUT
+
+
+async def test_a_later_fill_pushed_first_in_its_read_is_stale_until_its_average() -> None:
+    values = {"OrderStatus|A": "PartFilled", "Filled|A": "1", "AvgFillPrice|A": "5"}
+    waiters = Waiters(values)
+    later(0.01, lambda: push(values, waiters, ("Filled|A", "2"), ("OrderStatus|A", "Filled")))
+    later(0.03, lambda: push(values, waiters, ("AvgFillPrice|A", "5.5")))
+    how, seen = await waiters.order("A", settled(TWO), quantity=TWO, timeout_s=5, agree_s=2)
+    assert (how, seen) == (AGREED, Observed("filled", TWO, Decimal("5.5")))
+
+
+async def test_lost_wakes_a_key_wait_at_once() -> None:
+    waiters = Waiters({})
+    gone: list[int] = []
+    waiting = asyncio.ensure_future(waiters.key(["K"], lambda: bool(gone), 30))
+    await asyncio.sleep(0)
+    assert len(waiters) == 1
+    order = asyncio.ensure_future(waiters.order("A", final, quantity=None, timeout_s=5, agree_s=0))
+    await asyncio.sleep(0)
+    assert len(waiters) == 2  # one order waiter and one key wait
+    gone.append(1)
+    waiters.lost()
+    assert await asyncio.wait_for(waiting, 1) is True
+    assert await order == (LOST, None)
+
+
+def test_the_order_keys() -> None:
+    assert frozenset({"OrderStatus", "Filled", "AvgFillPrice"}) == ORDER_KEYS
