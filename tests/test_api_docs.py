@@ -63,3 +63,9 @@ def test_the_reference_documents_results_and_errors(site: Path) -> None:
     errors = (site / "reference" / "errors" / "index.html").read_text()
     for name in ("OrderDenied", "OutcomeUnknown", "BrokerUnavailable"):
         assert f'id="fks_exec.errors.{name}"' in errors
+
+
+@pytest.mark.parametrize("method", ["execute_order", "cancel_order", "fetch_data", "get_order"])
+def test_the_reference_shows_the_plugin_methods_its_mixins_define(site: Path, method: str) -> None:
+    html = (site / "reference" / "plugins" / "index.html").read_text()
+    assert f'id="fks_exec.plugin.ExecutionPlugin.{method}"' in html
