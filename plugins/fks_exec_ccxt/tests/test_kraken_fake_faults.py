@@ -194,3 +194,31 @@ def test_every_kraken_fake_module_stays_small() -> None:
     folder = Path(package.__file__).parent
     sizes = {p.name: len(p.read_text().splitlines()) for p in folder.glob("*.py")}
     assert max(sizes.values()) <= 400, sizes
+
+
+def test_the_fake_imports_nothing_of_the_plugin() -> None:
+    """Written from Kraken's docs: only the plugin-independent testing transport is used."""
+    import ast
+
+    import fks_exec_ccxt.testing.kraken as package
+
+    allowed = ("fks_exec_ccxt.testing.kraken", "fks_exec_ccxt.testing.aiohttp_transport",
+               "fks_exec_ccxt.testing.loopback")  # fmt: skip
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                if name.startswith("fks_exec"):
+                    assert name.startswith(allowed), f"{path.name} imports {name}"
+
+
+def test_every_rule_is_documented_on_the_fakes_page() -> None:
+    from dataclasses import fields
+
+    from fks_exec_ccxt.testing.kraken import Rules
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "plugins" / "ccxt-kraken-fake.md"
+    text = page.read_text()
+    missing = [f.name for f in fields(Rules) if f"| `{f.name}` |" not in text]
+    assert not missing, f"Rules fields missing from {page.name}: {missing}"
