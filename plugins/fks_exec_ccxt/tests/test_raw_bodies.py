@@ -224,6 +224,17 @@ def test_ids_that_look_like_numbers_are_left_alone() -> None:
         check_body("okx", '{"id": 1e400}')  # a number token is checked in any field
 
 
+def test_ids_that_look_like_numbers_cost_no_full_decode() -> None:
+    from fks_exec_ccxt.raw_body import _suspect
+
+    cid = "3e47de4cbed3422cbfc7a60c0c640235"  # our uuid4 hex ids often start so
+    assert not _suspect(json.dumps({"data": [{"clOrdId": cid, "ordId": "28965762597286952960"}]}))
+    assert not _suspect('{"data": [{"clOrdId" :  "' + cid + '", "fee": "-0.3", "ts": "17961"}]}')
+    assert _suspect(json.dumps({"data": [{"px": "3e47"}]}))
+    assert _suspect(json.dumps({"data": [{"sz": "28965762597286952960"}]}))
+    assert _suspect('{"clOrdId": 3e47}')  # a number token, not an id string
+
+
 def test_bodies_that_are_not_json_are_left_to_ccxt() -> None:
     check_body("okx", "<html>1e400</html>")
     check_body("okx", "[" * 5000 + "1e400" + "]" * 5000)  # too deep for json: ccxt refuses it

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from fks_exec.kit import BadBrokerNumber, broker_decimal
-from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus, OrderType
+from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderSide, OrderStatus, OrderType
 from fks_exec_ccxt.client_ids import venue_client_id
 from fks_exec_ccxt.numbers import to_decimal
 from fks_exec_ccxt.precision import PrecisionError, amount_of, priced, to_tick
@@ -202,6 +202,7 @@ def _check_limits(rules: MarketRules, amount: Decimal, price: Decimal | None) ->
 
 # ------------------------------------------------------------------------ results
 
+_SIDES: dict[Any, OrderSide] = {"buy": OrderSide.BUY, "sell": OrderSide.SELL}
 _STATUS = {
     "closed": OrderStatus.FILLED,
     "canceled": OrderStatus.CANCELED,
@@ -238,15 +239,17 @@ def to_result(
     status = _status(raw.get("status"), filled, quantity)
     if status is OrderStatus.FILLED and filled == 0:
         status = OrderStatus.CANCELED  # closed with nothing filled: e.g. an expired IOC
-    side = raw.get("side") or (order.side.value if order else None)
-    return ExecutionResult(
+    side = raw.get("side") or (order.side if order else None)
+    # Values in their final types take ExecutionResult.build's cheap checked path; any
+    # other (an odd side text from a venue) is validated as the constructor does.
+    return ExecutionResult.build(
         plugin=plugin,
         status=status,
         # The order we sent is the authority on its own id; venues echo it, some altered.
         client_order_id=order.client_order_id if order else raw.get("clientOrderId"),
         order_id=str(raw["id"]) if raw.get("id") is not None else None,
         symbol=raw.get("symbol") or symbol or (order.symbol if order else "?"),
-        side=side,
+        side=_SIDES.get(side, side),
         quantity=quantity,
         filled_quantity=filled,
         average_price=average if filled and average else None,

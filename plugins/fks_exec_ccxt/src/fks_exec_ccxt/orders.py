@@ -47,18 +47,17 @@ async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionR
         return plugin._unknown(
             order, ErrorCode.UNKNOWN, f"{exchange.id} answered without an order id"
         )
-    try:
-        result = to_result(
-            raw, plugin=plugin.name, order=order, symbol=request.symbol, venue=exchange.id
-        )
-    except BadBrokerNumber as exc:
-        return _no_answer(plugin, order, str(exc))
     if raw.get("status") is None:
         # Only acknowledged (ids, no state): read the order's real state once.
         found = await _read_back(plugin, order, request, str(raw["id"]))
         if found is not None:
             return found
-    return result
+    try:
+        return to_result(
+            raw, plugin=plugin.name, order=order, symbol=request.symbol, venue=exchange.id
+        )
+    except BadBrokerNumber as exc:
+        return _no_answer(plugin, order, str(exc))
 
 
 async def _read_back(

@@ -47,18 +47,39 @@ def _suspect(text: str) -> bool:
     if "NaN" in text or "nan" in text or "nf" in text:
         return True
     shape = text.translate(_SHAPE)
-    if _RUN in shape:
-        return True
-    for probe in _EXPONENTS:
+    for probe in (_RUN, *_EXPONENTS):
         at = shape.find(probe)
         while at != -1:
             start = at
             while start > 0 and shape[start - 1] == "0":
                 start -= 1
-            if start == 0 or shape[start - 1] not in "xe":
-                return True  # the digits start a token: a number in exponent form
+            starts_token = start == 0 or shape[start - 1] not in "xe"
+            if starts_token and not _in_id_string(text, start):
+                return True  # a long number, or one in exponent form
             at = shape.find(probe, at + 1)
     return False
+
+
+_BLANK = " \t\r\n"
+
+
+def _in_id_string(text: str, start: int) -> bool:
+    # True when text[start:] opens the string value of an id-like key ("clOrdId": "3e45...").
+    # Either it is that id, or it sits inside another string: never a number ccxt parses.
+    if start == 0 or text[start - 1] != '"':
+        return False
+    at = start - 2
+    while at >= 0 and text[at] in _BLANK:
+        at -= 1
+    if at < 0 or text[at] != ":":
+        return False
+    at -= 1
+    while at >= 0 and text[at] in _BLANK:
+        at -= 1
+    if at < 0 or text[at] != '"':
+        return False
+    begin = text.rfind('"', 0, at)
+    return begin != -1 and _id_like(text[begin + 1 : at])
 
 
 # A string ccxt would read as a number: digits with an optional exponent, or the words
