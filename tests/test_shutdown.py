@@ -119,7 +119,7 @@ def _in_threads(target: Any, count: int) -> tuple[list[threading.Thread], list[A
 def _wait_for_calls(sync: SyncExecutor, count: int) -> None:
     # Until ``count`` execute() calls are inside the executor (the gate counts them).
     deadline = time.monotonic() + 10
-    while sync.executor._shutdown._calls < count:
+    while sync.executor._shutdown.calls < count:
         assert time.monotonic() < deadline, "the callers never got in"
         time.sleep(0.01)
 

@@ -94,16 +94,6 @@ class OncePerClientId:
 
     # ------------------------------------------------------------------ first sends
 
-    def answered(
-        self, entry: RememberedOrder, result: ExecutionResult, taker: ExecutionPlugin | None
-    ) -> None:
-        """Record the answer of a send that was (or may have been) sent (queued: its
-        intent is durable already) and settle ``entry``; ``taker`` gives the hints."""
-        try:
-            self._keeper.record_sent(result, taker, entry.order)
-        finally:
-            self._memory.settle(entry, result)
-
     async def refused(
         self, entry: RememberedOrder, result: ExecutionResult, taker: ExecutionPlugin | None
     ) -> None:

@@ -33,8 +33,10 @@ class ShutdownGate:
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.closing = False
-        self._calls = 0
-        self._idle: asyncio.Event | None = None
+        self.calls = 0
+        """Order calls inside the executor now (:meth:`enter` / :meth:`leave`)."""
+        self.idle: asyncio.Event | None = None
+        """Set by :meth:`leave` when the last call leaves while :meth:`drain` waits."""
         self._sends: set[asyncio.Task[Any]] = set()
         self._cut: set[asyncio.Task[Any]] = set()
 
@@ -50,13 +52,13 @@ class ShutdownGate:
         in a ``finally``). Raises :class:`BrokerUnavailable` when closing: not sent."""
         if self.closing:
             self.refuse(f"order {getattr(order, 'client_order_id', '?')}")
-        self._calls += 1
+        self.calls += 1
 
     def leave(self) -> None:
         """End a call counted by :meth:`enter`; the last one out wakes :meth:`drain`."""
-        self._calls -= 1
-        if self._calls == 0 and self._idle is not None:
-            self._idle.set()
+        self.calls -= 1
+        if self.calls == 0 and self.idle is not None:
+            self.idle.set()
 
     async def send(self, plugin: ExecutionPlugin, order: Order) -> ExecutionResult:
         """``plugin.execute_order(order)``, which :meth:`drain` can cut off by cancelling
@@ -102,18 +104,18 @@ class ShutdownGate:
                 self._cut.add(task)
                 task.cancel()
             if not await self._wait_idle(_GRACE_S):
-                logger.warning("closing: %d call(s) still running; closing anyway", self._calls)
+                logger.warning("closing: %d call(s) still running; closing anyway", self.calls)
 
     def reopen(self) -> None:
         """Accept sends again (the executor started again)."""
         self.closing = False
 
     async def _wait_idle(self, timeout_s: float) -> bool:
-        if self._calls == 0:
+        if self.calls == 0:
             return True
-        self._idle = asyncio.Event()
+        self.idle = asyncio.Event()
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
+            await asyncio.wait_for(self.idle.wait(), timeout_s)
         except asyncio.TimeoutError:
-            return self._calls == 0
+            return self.calls == 0
         return True

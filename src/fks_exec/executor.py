@@ -289,7 +289,9 @@ class Executor:
         # (no await for the in-process journal), and the plugin call. No task, future or
         # log formatting unless something waits or fails.
         gate = self._shutdown
-        gate.enter(order)
+        if gate.closing:
+            gate.enter(order)  # raises: nothing is sent once close() has begun
+        gate.calls += 1  # gate.enter(), inlined
         try:
             if not isinstance(order, Order):
                 raise TypeError(
@@ -338,11 +340,16 @@ class Executor:
             taker = ready if entry.plugin == primary else self._registry.started(entry.plugin or "")
             if result.sent is False:
                 await self._once.refused(entry, result, taker)
-            else:
-                self._once.answered(entry, result, taker)
+                return result
+            try:  # the answer of a send: queued (its intent is durable already)
+                keeper.record_sent(result, taker, order)
+            finally:
+                memory.settle(entry, result)
             return result
         finally:
-            gate.leave()
+            gate.calls -= 1  # gate.leave(), inlined
+            if gate.idle is not None and not gate.calls:
+                gate.idle.set()
 
     # ------------------------------------------------------------------ order queries
 
