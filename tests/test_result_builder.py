@@ -387,6 +387,16 @@ def test_build_refuses_contradictions_with_the_validators_message(
         ExecutionResult.build(**base, **fields)
 
 
+_FINAL_FIELDS: dict[str, Any] = {
+    "plugin": "p",
+    "status": OrderStatus.ACCEPTED,
+    "client_order_id": "c",
+    "symbol": "S",
+    "side": OrderSide.BUY,
+    "quantity": Decimal(1),
+}
+
+
 def test_plainly_json_is_what_json_safe_leaves_alone() -> None:
     plain: list[Any] = [None, "a", 1, True, 2.5, [1, (2, 3)], {"k": {"j": [None]}}]
     for value in plain:
@@ -395,14 +405,19 @@ def test_plainly_json_is_what_json_safe_leaves_alone() -> None:
     for value in odd:
         assert not plainly_json(value)
         assert not plainly_json({"x": [value]})
-    deep: Any = "leaf"
-    for _ in range(40):
-        deep = [deep]
-    assert not plainly_json(deep)  # too deep to walk: the validator decides
-    shallow: Any = "leaf"
-    for _ in range(32):
-        shallow = [shallow]
-    assert plainly_json(shallow)
+    for later in ([1, "a", math.nan], [2.5, math.nan], {"a": 1, "b": None, "c": math.inf}):
+        assert not plainly_json(later)  # a bad value after good ones is still found
+    for wrap in (lambda inner: [inner], lambda inner: {"k": inner}):
+        deep: Any = "leaf"
+        for _ in range(33):
+            deep = wrap(deep)
+        assert not plainly_json(deep)  # too deep to walk: the validator decides
+        shallow: Any = "leaf"
+        for _ in range(32):
+            shallow = wrap(shallow)
+        assert plainly_json(shallow)
+        assert _canonical({**_FINAL_FIELDS, "raw": shallow}) is not None
+        assert _canonical({**_FINAL_FIELDS, "raw": deep}) is None
 
 
 def test_pydantic_keeps_the_instance_slots_build_sets() -> None:

@@ -291,7 +291,7 @@ def _canonical(fields: dict[str, Any]) -> dict[str, Any] | None:
     elif type(timestamp) is not datetime or timestamp.tzinfo is not _UTC:
         return None
     raw = values["raw"]
-    if raw is not None and not _all_plain((raw,), 0):
+    if raw is not None and not plainly_json(raw):
         return None
     if success is _UNSET:
         values["success"] = None
