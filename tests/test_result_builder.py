@@ -429,3 +429,12 @@ def test_pydantic_keeps_the_instance_slots_build_sets() -> None:
         "__pydantic_extra__",
         "__pydantic_private__",
     }
+
+
+def test_a_subclass_is_always_validated() -> None:
+    class Tagged(ExecutionResult):
+        tag: str = "t"
+
+    built = Tagged.build(**_FINAL_FIELDS)
+    assert type(built) is Tagged and built.tag == "t"
+    assert Tagged.for_order(Order.market("S", "buy", "1"), plugin="p", status="accepted").tag == "t"

@@ -227,7 +227,8 @@ _MAX_DEPTH = 32
 
 
 def _built(cls: type[ExecutionResult], fields: dict[str, Any]) -> ExecutionResult:
-    values = _canonical(fields)
+    # A subclass may add fields and validators of its own: only the base class is known.
+    values = _canonical(fields) if cls is ExecutionResult else None
     if values is None:
         return cls(**fields)
     result = _new(cls)
