@@ -390,3 +390,70 @@ async def test_get_order_beyond_the_memory_asks_the_plugin_the_journal_names(
         assert ex._memory.get("g-1") is None
         found = await ex.get_order("g-1")
     assert found is not None and (found.plugin, found.order_id) == ("beta", "S-g-1")
+
+
+# ---------------------------------------------------------------------- hot path rules
+
+BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
+
+
+async def test_every_order_call_leaves_the_shutdown_count_as_it_found_it(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    alpha.on_order = lambda order: BrokerUnavailable("down") if order.symbol == "N" else None
+    async with Executor(registry, default="alpha", journal="memory") as ex:
+        gate = ex._shutdown
+        await ex.execute(Order.market("X", "buy", 1))
+        with pytest.raises(BrokerUnavailable):
+            await ex.execute(Order.market("N", "buy", 1))
+        with pytest.raises(TypeError):
+            await ex.execute("not an order")  # type: ignore[arg-type]
+        assert gate.calls == 0
+
+
+async def test_close_wakes_as_soon_as_the_last_order_in_flight_is_answered(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    release = asyncio.Event()
+    send = alpha._execute_order
+
+    async def held(order: Order) -> ExecutionResult:
+        await release.wait()
+        return await send(order)
+
+    alpha._execute_order = held
+    ex = Executor(registry, default="alpha", journal="memory", close_timeout_s=600)
+    await ex.start()
+    call = asyncio.ensure_future(ex.execute(Order.market("X", "buy", 1)))
+    await asyncio.sleep(0)
+    closing = asyncio.ensure_future(ex.close())
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(closing, BOUND_S)  # not the 600 s timeout: the last call woke it
+    assert (await call).status is OrderStatus.FILLED
+
+
+async def test_a_plugin_started_elsewhere_is_reconciled_before_its_first_order(
+    make_plugin: Any,
+) -> None:
+    journal = MemoryJournal()
+    alpha = make_plugin("alpha")
+    left = Order.limit("X", "buy", 1, 50, client_order_id="left-1")
+    alpha.known["left-1"] = ExecutionResult.for_order(
+        left, plugin="alpha", status="accepted", order_id="S0"
+    )
+    assert journal.claim_now(left, "alpha", {}) is None  # an earlier handle's intent
+    journal.owner = "elsewhere:1:gone"  # that handle is gone; this one is new
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", alpha)
+    await registry.init("alpha")  # started, but not by the executor
+    ex = Executor(registry, default="alpha", journal=journal)
+    await ex.execute(Order.market("X", "buy", 1))
+    entry = await journal.get("left-1")
+    assert entry is not None and entry.state is JournalState.SENT  # found, recorded
+    assert [o.client_order_id for o in alpha.sent][-1] != "left-1"  # never resent
+    await ex.close()

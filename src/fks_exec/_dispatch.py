@@ -67,7 +67,7 @@ class Dispatcher:
         failures: list[str] = []
         for name in self._routes.candidates(primary):
             try:
-                plugin = self._registry.started(name) or await self._start_plugin(name)
+                plugin = await self._start_plugin(name)  # started and reconciled
                 refused = name != primary and self._paper_guard.refusal(
                     primary, name, self._registry.started
                 )
