@@ -306,7 +306,7 @@ async def test_price_off_the_tick_or_cost_below_costmin_is_refused() -> None:
     venue = FakeKraken(pairs=[replace(DEFAULT_PAIRS[0], tick_size=Decimal("0.5"))])
     exchange = venue.exchange()
     try:
-        with pytest.raises(ccxt.ExchangeError, match=r"multiple of 0\.5"):
+        with pytest.raises(ccxt.ExchangeError, match="EOrder:Tick size check failed"):
             await exchange.create_order(BTC, "limit", "buy", 0.01, 50000.3)
         await exchange.create_order(BTC, "limit", "buy", 0.01, 50000.5)
         with pytest.raises(ccxt.ExchangeError, match="Cost minimum not met"):
@@ -584,6 +584,21 @@ async def test_cancel_all_cancels_every_open_order(venue: FakeKraken, kraken: An
     await kraken.create_order(BTC, "market", "buy", 0.01)
     await kraken.cancel_all_orders()
     assert [o.status for o in venue.orders()] == ["canceled"] * 3 + ["closed"]
+
+
+async def test_open_orders_past_the_limit_are_refused() -> None:
+    venue = FakeKraken(rules=Rules(max_open_orders=2))
+    exchange = venue.exchange()
+    try:
+        first = await exchange.create_order(BTC, "limit", "buy", 0.01, 50000)
+        await exchange.create_order(BTC, "limit", "buy", 0.01, 50000)
+        with pytest.raises(ccxt.ExchangeError, match="EOrder:Orders limit exceeded"):
+            await exchange.create_order(BTC, "limit", "buy", 0.01, 50000)
+        await exchange.cancel_order(first["id"])
+        await exchange.create_order(BTC, "limit", "buy", 0.01, 50000)
+    finally:
+        await exchange.close()
+    assert [o.status for o in venue.orders()] == ["canceled", "open", "open"]
 
 
 async def test_cancel_only_market_refuses_new_orders(venue: FakeKraken, kraken: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fks_exec_ccxt.testing.kraken import FakeKraken, Rules
+from fks_exec_ccxt.testing.kraken import DEFAULT_PAIRS, FakeKraken, Rules
 
 BTC = "BTC/USD"
 
@@ -110,6 +111,22 @@ async def test_index_trigger_ignores_the_last_price(venue: FakeKraken, kraken: A
     assert venue.orders()[-1].status == "open"
     venue.set_price("XBTUSD", "58000", "58000.1", "59500", index="58900")
     assert venue.orders()[-1].status == "closed"
+
+
+async def test_index_triggers_on_a_pair_without_an_index_are_refused(kraken: Any) -> None:
+    pair = replace(DEFAULT_PAIRS[0], index_available=False)
+    venue = FakeKraken(pairs=[pair])
+    venue.set_price("XBTUSD", "60000", "60000.1", "60000")
+    exchange = venue.exchange()
+    order = {"pair": "XBTUSD", "type": "sell", "ordertype": "stop-loss", "volume": "0.1",
+             "price": "59000"}  # fmt: skip
+    try:
+        with pytest.raises(ccxt.ExchangeError, match="Index unavailable"):
+            await exchange.private_post_addorder({**order, "trigger": "index"})
+        await exchange.private_post_addorder({**order, "trigger": "last"})
+    finally:
+        await exchange.close()
+    assert len(venue.orders()) == 1
 
 
 async def test_a_trigger_already_reached_fires_at_once_or_is_refused() -> None:
@@ -260,7 +277,7 @@ async def test_unlisted_leverage_and_spot_only_pairs_are_refused(
 
 
 async def test_margin_beyond_the_collateral_is_refused(venue: FakeKraken, kraken: Any) -> None:
-    with pytest.raises(ccxt.ExchangeError, match="Insufficient margin"):
+    with pytest.raises(ccxt.ExchangeError, match="EOrder:Margin level too low"):
         await kraken.create_order(BTC, "market", "buy", 9, None, {"leverage": 5})
     assert venue.orders() == []
 

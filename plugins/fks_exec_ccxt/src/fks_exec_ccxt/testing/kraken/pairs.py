@@ -52,6 +52,8 @@ class Pair:
     taker_fee_pct: Decimal = Decimal("0.26")
     maker_fee_pct: Decimal = Decimal("0.16")
     status: str = "online"
+    index_available: bool = True
+    """Whether stop/profit orders may follow the index price (``trigger=index``)."""
 
     @property
     def wsname(self) -> str:

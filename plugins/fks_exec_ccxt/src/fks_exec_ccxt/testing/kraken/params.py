@@ -108,6 +108,10 @@ def read_order(
     tif = _choice(payload, "timeinforce", ("GTC", "IOC", "GTD"), default="GTC")
     _check_cost(pair, volume, price2 if price2 is not None else price, quote="viqc" in flags)
     userref, cl_ord_id = _ids(payload, rules)
+    trigger = _choice(payload, "trigger", ("last", "index"), default="last")
+    conditional = ordertype.startswith(("stop-loss", "take-profit"))
+    if trigger == "index" and conditional and not pair.index_available:
+        raise KrakenError(errors.INDEX_UNAVAILABLE)
     for unmodelled in ("starttm", "close[ordertype]", "displayvol"):
         if str(payload.get(unmodelled, "0")) not in ("0", ""):
             raise invalid_argument(unmodelled)
@@ -118,7 +122,7 @@ def read_order(
         volume=volume,
         price=price,
         price2=price2,
-        trigger=_choice(payload, "trigger", ("last", "index"), default="last"),  # type: ignore[arg-type]
+        trigger=trigger,  # type: ignore[arg-type]
         leverage=leverage,
         reduce_only=_bool(payload, "reduce_only"),
         oflags=flags,
@@ -216,8 +220,8 @@ def _volume(payload: Mapping[str, Any], pair: Pair, *, quote: bool) -> Decimal:
 
 def _check_cost(pair: Pair, volume: Decimal, price: Decimal | None, *, quote: bool) -> None:
     """Documented: ``costmin`` is the "minimum order cost (in quote currency)"; an order
-    whose cost at its own price is below it is refused (``EOrder:Cost minimum not met``,
-    text inferred). A market order's cost is unknown here: only ``ordermin`` applies."""
+    whose cost at its own price is below it is refused (``EOrder:Cost minimum not met``).
+    A market order's cost is unknown here (inferred): only ``ordermin`` applies."""
     if quote or price is None:
         return
     if volume * price < pair.costmin:
@@ -233,8 +237,7 @@ def _price(payload: Mapping[str, Any], name: str, pair: Pair) -> Decimal:
             f"{pair.pair_decimals} decimals."
         )
     if pair.tick_size and price % pair.tick_size:
-        # documented: tick_size is the "minimum price increment"; the text is inferred
-        raise KrakenError(f"{errors.INVALID_PRICE}:Price must be a multiple of {pair.tick_size}")
+        raise KrakenError(errors.TICK_SIZE)  # documented: tick_size, "minimum price increment"
     return price
 
 

@@ -81,6 +81,12 @@ class Rules:
     ccxt recorded from Kraken (2024) show ``0``, which ccxt then reports as the
     client order id ``"0"``; a later example in ccxt's source shows ``null``."""
 
+    max_open_orders: int | None = None
+    """Documented error, inferred number: with a limit, an order past that many open
+    orders is refused with ``EOrder:Orders limit exceeded`` (Kraken's limits depend on
+    the account's tier and pair, https://docs.kraken.com/api/docs/guides/spot-ratelimits).
+    None: no limit."""
+
     leverage_error: str = "EGeneral:Invalid arguments:leverage"
     """Inferred: the error text for a leverage not in the pair's ``leverage_buy`` /
     ``leverage_sell`` list (AssetPairs documents the lists, not the refusal)."""

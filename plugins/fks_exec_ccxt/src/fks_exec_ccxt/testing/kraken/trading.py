@@ -69,6 +69,7 @@ class Trading:
         spec = read_order(payload, self.pairs, self.rules, self.clock())
         self._check_market_state(spec)
         self._check_unique(spec)
+        self._check_open_orders_limit()
         self._check_triggers_and_post(spec)
         self._check_reduce_only(spec)
         self._check_funds(spec)
@@ -98,6 +99,11 @@ class Trading:
             among = [o for o in among if o.is_open]
         if any(o.spec.cl_ord_id == spec.cl_ord_id for o in among):
             raise KrakenError(self.rules.duplicate_cl_ord_id_error)
+
+    def _check_open_orders_limit(self) -> None:
+        limit = self.rules.max_open_orders
+        if limit is not None and sum(o.is_open for o in self.orders.values()) >= limit:
+            raise KrakenError(errors.ORDERS_LIMIT)
 
     def _check_triggers_and_post(self, spec: OrderSpec) -> None:
         quote = self.quotes.get(spec.pair.pair_id)
@@ -146,7 +152,7 @@ class Trading:
                 return
             need = opening * price * (1 / Decimal(spec.leverage) + pair.taker_fee_pct / 100)
             if need > self._free(pair.quote):
-                raise KrakenError(errors.INSUFFICIENT_MARGIN)
+                raise KrakenError(errors.MARGIN_LEVEL_TOO_LOW)
             return
         if spec.side == "sell":
             if spec.volume > self._free(pair.base):
