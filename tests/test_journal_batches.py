@@ -389,3 +389,27 @@ async def test_an_order_the_journal_cannot_encode_is_refused_before_anything_is_
         await journal.claim(odd, "p", {})
     assert await journal.get("odd-1") is None
     await journal.close()
+
+
+async def test_an_entry_that_cannot_be_read_fails_its_batch_and_the_writer_lives_on(
+    tmp_path: Path,
+) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    path = tmp_path / "j.sqlite3"
+    journal = SqliteJournal(path, synchronous="normal")
+    await journal.open()
+    raw = sqlite3.connect(path)
+    raw.execute(
+        "INSERT INTO orders (client_order_id, plugin, state, order_json, owner, created_at, "
+        "updated_at) VALUES ('bad-1', 'p', 'final', '{}', 'o', ?, ?)",
+        (T(1), T(1)),
+    )
+    raw.commit()
+    raw.close()
+    bad = Order.market("X", "buy", 1, client_order_id="bad-1")
+    with pytest.raises(JournalError, match="journal write failed: ValidationError"):
+        await asyncio.wait_for(journal.claim(bad, "p", {}), 30)  # not a dead writer
+    good = Order.market("X", "buy", 1, client_order_id="good-1")
+    assert (await journal.claim(good, "p", {})).claimed
+    await journal.close()

@@ -228,9 +228,8 @@ class SqliteWorker:
     ) -> list[tuple[_Task, Any, BaseException | None]]:
         try:
             values = bulk(conn, [task.job for task in batch])
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except Exception as exc:  # any failure fails the batch, never the thread
+            _rollback(conn)
             return self._all_failed(batch, exc)
         return _outcomes(batch, values)
 
@@ -254,15 +253,14 @@ class SqliteWorker:
                 outcomes.extend(_outcomes(run, self._bulk(conn, [task.job for task in run])))
                 start = end
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except Exception as exc:  # any failure fails the batch, never the thread
+            _rollback(conn)
             return self._all_failed(batch, exc)
         return outcomes
 
     @staticmethod
     def _all_failed(
-        batch: list[_Task], exc: sqlite3.Error
+        batch: list[_Task], exc: Exception
     ) -> list[tuple[_Task, Any, BaseException | None]]:
         error = JournalError(f"journal write failed: {type(exc).__name__}: {exc}")
         return [(task, None, error) for task in batch]
@@ -288,6 +286,14 @@ class SqliteWorker:
             # RuntimeError: the loop closed while waiting; nobody is listening.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, settled)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """End a failed batch's transaction, if one is open (a failing rollback too is
+    left to the next batch, which then fails with its own error)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def _outcomes(
