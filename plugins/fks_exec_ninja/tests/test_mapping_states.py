@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec.errors import OrderDenied
-from fks_exec_ninja.account import is_simulation, order_ids
+from fks_exec_ninja.account import is_simulation, listed, order_ids
 from fks_exec_ninja.mapping import (
     cancel_command,
     change_quantity_command,
@@ -165,3 +167,18 @@ def test_order_lists_and_simulation_accounts() -> None:
     assert order_ids("") == frozenset()
     assert is_simulation("Sim101") and is_simulation("Playback101") and is_simulation("sim2")
     assert is_simulation("LX-4402917") is None
+
+
+@given(
+    st.lists(st.sampled_from(["ab", "abc", "b", "bc", "", "x|", "ab|c"]), max_size=6),
+    st.sampled_from(["ab", "abc", "b", "bc", "c", "x"]),
+)
+def test_an_id_is_listed_only_as_a_whole_entry(parts: list[str], order_id: str) -> None:
+    listing = "|".join(parts)
+    assert listed(listing, order_id) is (order_id in order_ids(listing))
+
+
+def test_listed_at_the_edges() -> None:
+    assert listed("a|b", "a") and listed("a|b", "b") and listed("b", "b")
+    assert not listed("ab|ba", "b") and not listed("", "a") and not listed("a", "")
+    assert listed("xa|a", "a") and listed("ax|a|xa", "a") and not listed("ax|xa", "a")

@@ -3,7 +3,6 @@ closing a position, the account's order list and whether it is a simulation acco
 
 from __future__ import annotations
 
-import functools
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ __all__ = [
     "close_position",
     "health",
     "is_simulation",
+    "listed",
     "market_data",
     "order_ids",
     "positions",
@@ -45,10 +45,24 @@ def is_simulation(name: str) -> bool | None:
     return True if name.lower().startswith(("sim", "playback")) else None
 
 
-@functools.lru_cache(maxsize=16)
 def order_ids(listing: str) -> frozenset[str]:
     """The order ids in an ``Orders|<account>`` value (``|``-separated, help page "Orders")."""
     return frozenset(part for part in listing.split("|") if part)
+
+
+def listed(listing: str, order_id: str) -> bool:
+    """True when ``order_id`` is one of the ``|``-separated ids of ``listing``.
+
+    The list holds every order of the account and is pushed again as it grows, so it
+    is searched as it stands (no copy, no set of all its ids) for each order placed."""
+    size, end = len(order_id), len(listing)
+    found = listing.find(order_id) if size else -1
+    while found >= 0:
+        after = found + size
+        if (found == 0 or listing[found - 1] == "|") and (after == end or listing[after] == "|"):
+            return True
+        found = listing.find(order_id, found + 1)
+    return False
 
 
 def health(plugin: NinjaPlugin) -> HealthStatus:

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import Order
-from fks_exec_ninja.account import order_ids
+from fks_exec_ninja.account import listed
 from fks_exec_ninja.mapping import change_quantity_command, order_id_for, place_command
 from fks_exec_ninja.states import observe
 
@@ -159,7 +159,7 @@ class Brackets:
         the account's order list)."""
         if exit_id in bracket.placed or f"OrderStatus|{exit_id}" in self._values:
             return True
-        return exit_id in order_ids(self._values.get(f"Orders|{bracket.account}", ""))
+        return listed(self._values.get(f"Orders|{bracket.account}", ""), exit_id)
 
     def _protect(self, bracket: Bracket, filled: Decimal) -> None:
         for exit_order, exit_id in bracket.exits:

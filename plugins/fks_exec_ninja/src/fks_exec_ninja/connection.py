@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from fks_exec.errors import BrokerUnavailable
@@ -16,6 +17,7 @@ __all__ = ["AtiConnection", "ConnectionLost"]
 logger = logging.getLogger("fks_exec.plugins.ninja")
 
 _MAX_VALUES = 200_000
+_ORDER_VALUE_PREFIXES = ("OrderStatus|", "Filled|", "AvgFillPrice|")
 _READ_BYTES = 262_144
 _HIGH_WATER = 262_144  # bytes buffered for writing before a send waits for the socket
 _CLOSE_WAIT_S = 1.0  # how long closing waits for buffered bytes to leave before dropping them
@@ -31,7 +33,8 @@ class AtiConnection:
     :meth:`open` connects once and waits for ``ATI`` = ``True``; when that fails it
     raises and leaves no task, socket or timer behind. After it succeeds a reader task
     keeps the latest value of every key NinjaTrader pushes (cleared at each new
-    connection, so no value survives from an earlier one) and calls :attr:`on_value`.
+    connection, so no value survives from an earlier one; at most ``max_values``, the
+    oldest order values forgotten first) and calls :attr:`on_value`.
     When the connection drops, a single supervisor task opens it again, one attempt at a
     time, pausing with capped, jittered exponential backoff; the pauses start again from
     the shortest only after a connection that stayed up ``reconnect_max_s``.
@@ -71,6 +74,7 @@ class AtiConnection:
         self.attempts = 0
         """Connection attempts, successful or not."""
         self._max_values = max_values
+        self._order_keys: deque[str] = deque()  # order value keys, oldest first
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -128,6 +132,7 @@ class AtiConnection:
             asyncio.open_connection(self.host, self.port), self.connect_timeout_s
         )
         self.values.clear()  # nothing from an earlier connection is current
+        self._order_keys.clear()
         self._writer = writer
         self._ati = ati = loop.create_future()
         task = asyncio.create_task(self._read(reader), name="fks-exec-ninja-reader")
@@ -248,6 +253,16 @@ class AtiConnection:
             if was_up and self.on_lost is not None:
                 self.on_lost()
 
+    def _evict(self) -> None:
+        """Forget the oldest order value (``OrderStatus``/``Filled``/``AvgFillPrice``);
+        ``ATI``, the account's order list, positions and quotes are kept, unless
+        nothing else is left (a peer flooding other keys)."""
+        values, order_keys = self.values, self._order_keys
+        while order_keys:
+            if values.pop(order_keys.popleft(), None) is not None:
+                return
+        del values[next(iter(values))]
+
     def _apply(self, messages: list[Message]) -> None:
         values, on_value = self.values, self.on_value
         for message in messages:
@@ -256,8 +271,11 @@ class AtiConnection:
             if message.type != VALUE:
                 continue  # Data and ConfirmOrders echoes: the DLL's client ignores them too
             key, value = message.fields
-            if key not in values and len(values) >= self._max_values:
-                del values[next(iter(values))]
+            if key not in values:
+                if len(values) >= self._max_values:
+                    self._evict()
+                if key.startswith(_ORDER_VALUE_PREFIXES):
+                    self._order_keys.append(key)
             values[key] = value
             if key == "ATI" and value.lower() == "true":
                 ati = self._ati

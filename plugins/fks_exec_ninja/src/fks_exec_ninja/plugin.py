@@ -76,6 +76,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         connection = AtiConnection(
             config.host,
             config.port,
+            max_values=4 * config.max_tracked_orders + 10_000,  # their orders' values, and more
             connect_timeout_s=config.connect_timeout_s,
             confirm_orders=config.confirm_orders,
             reconnect_min_s=config.reconnect_min_s,
@@ -176,7 +177,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         if listing is None or f"OrderStatus|{order_id}" in values:
             existing = await self._already_at_ninjatrader(order, order_id, where)
         else:
-            existing = self._known_here(order, order_id, account.order_ids(listing))
+            existing = self._known_here(order, order_id, listing)
         if existing is not None:
             return existing
         line = place_command(
@@ -234,12 +235,10 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             return result_for(values, order_id, plugin=self.name, order=order)
         return self._known_here(order, order_id, await self._order_list(where))
 
-    def _known_here(
-        self, order: Order, order_id: str, listed: frozenset[str]
-    ) -> ExecutionResult | None:
-        """``unknown`` when NinjaTrader lists ``order_id`` (or this process sent it) but
-        has pushed none of its values; None when the id is new."""
-        if order_id in listed or order_id in self._orders:
+    def _known_here(self, order: Order, order_id: str, listing: str) -> ExecutionResult | None:
+        """``unknown`` when NinjaTrader lists ``order_id`` in ``listing`` (or this
+        process sent it) but has pushed none of its values; None when the id is new."""
+        if order_id in self._orders or account.listed(listing, order_id):
             return ExecutionResult.for_order(
                 order,
                 plugin=self.name,
@@ -252,8 +251,8 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             )
         return None
 
-    async def _order_list(self, where: str) -> frozenset[str]:
-        """The ids in ``Orders|<account>`` (pushed since connecting). Raises
+    async def _order_list(self, where: str) -> str:
+        """The value of ``Orders|<account>`` (pushed since connecting). Raises
         :class:`BrokerUnavailable` when it has not come in ``order_list_wait_s``."""
         ati, key = self.ati, f"Orders|{where}"
         if key not in ati.values and self.config.require_order_list:
@@ -265,7 +264,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
                     "already has; nothing was sent (is the account name right and connected "
                     "in NinjaTrader? set require_order_list=false to skip this check)"
                 )
-        return account.order_ids(ati.values.get(key, ""))
+        return ati.values.get(key, "")
 
     async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
         ati = self.ati
@@ -332,7 +331,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         ati = self.ati
         if not ati.ati_up and not await ati.wait_connected(self.config.connect_timeout_s):
             raise BrokerUnavailable("not connected to NinjaTrader; cannot look the order up")
-        listed = order_id in await self._order_list(where)
+        listed = account.listed(await self._order_list(where), order_id)
         key = f"OrderStatus|{order_id}"
         if listed and key not in ati.values:
             # NinjaTrader may re-push an order's values a moment after the list: wait
