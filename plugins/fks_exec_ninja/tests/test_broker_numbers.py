@@ -14,7 +14,7 @@ import pytest
 from fks_exec import BrokerUnavailable, ErrorCode, Order, OrderStatus
 from fks_exec.kit import BadBrokerNumber
 from fks_exec_ninja.mapping import order_id_for
-from fks_exec_ninja.states import number, observe, result_for
+from fks_exec_ninja.states import number, observe, parse_state, result_for
 from fks_exec_ninja.testing.reference import InvalidCommand, ServerSettings
 
 from .ninja_helpers import ES, running
@@ -61,11 +61,23 @@ def test_numbers_are_parsed_once_and_bounded() -> None:
     for _ in range(2):  # a refused text is refused again, not remembered as good
         with pytest.raises(BadBrokerNumber, match=r"NinjaTrader: Filled\|Z"):
             number("-3", "Filled|Z")
-    for i in range(5_000):  # the table of parsed texts stays bounded
-        assert number(f"{i}.5", "AvgFillPrice|X") == Decimal(f"{i}.5")
     from fks_exec_ninja import states
 
-    assert len(states._NUMBERS) <= states._MAX_NUMBERS
+    sizes = set()
+    for i in range(5_000):  # the table of parsed texts stays bounded
+        assert number(f"{i}.5", "AvgFillPrice|X") == Decimal(f"{i}.5")
+        sizes.add(len(states._NUMBERS))
+    assert max(sizes) == 4_096
+
+
+def test_state_names_are_remembered_within_a_bound() -> None:
+    from fks_exec_ninja import states
+
+    for i in range(300):
+        assert parse_state(f" Odd State {i} ") == f"oddstate{i}"
+        assert parse_state(f" Odd State {i} ") == f"oddstate{i}"  # cached or not: alike
+    assert len(states._PARSED) == 256
+    assert parse_state("") is None and parse_state(None) is None
 
 
 async def test_an_order_answered_with_an_impossible_price_is_unknown_at_once(
