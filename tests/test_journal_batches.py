@@ -126,6 +126,19 @@ def test_one_batch_applies_each_op_in_order(tmp_path: Path) -> None:
     assert json.loads(events[5][5]) == {"attempt": 1, "owner": OWNER}
 
 
+def test_ops_are_immutable_and_need_a_prepared_connection(tmp_path: Path) -> None:
+    import dataclasses
+
+    for op in (_claim("i", T(0)), _update("i", "sent", T(1))):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            op.client_order_id = "other"  # type: ignore[misc]  # queued: read by the writer
+    plain = sqlite3.connect(":memory:")
+    unprepared = sqlite3.connect(":memory:", factory=OpsConnection)
+    for conn in (plain, unprepared):
+        with pytest.raises(TypeError, match="prepared by install"):
+            run_ops(conn, [_claim("i", T(0))])
+
+
 def test_a_statement_that_fails_applies_nothing(tmp_path: Path) -> None:
     conn = _connect(tmp_path / "j.sqlite3")
     bad = ClaimOp("b", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
@@ -157,8 +170,17 @@ def test_the_statement_limit_follows_the_library() -> None:
     conn = sqlite3.connect(":memory:")
     rows = ops._rows_per_statement(conn)
     if hasattr(conn, "getlimit"):  # Python 3.11+
+        assert ops._LIMIT_VARIABLE_NUMBER == sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
         limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         assert rows * ops._WIDTH <= limit < (rows + 1) * ops._WIDTH
+
+    class Tiny:
+        """A library allowing fewer variables than one row has."""
+
+        def getlimit(self, category: int) -> int:
+            return 5
+
+    assert ops._rows_per_statement(Tiny()) == 1  # type: ignore[arg-type]
 
     class Old:
         """A connection without getlimit (Python 3.10)."""

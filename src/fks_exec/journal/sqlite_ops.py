@@ -72,6 +72,7 @@ SETUP = (
 """The temporary view and triggers :func:`run_ops` writes through."""
 _OPS_HEAD = f"INSERT INTO fks_ops ({_COLUMNS}) VALUES "  # noqa: S608 - constants only
 _LEGACY_VARIABLES = 999  # SQLite's limit before 3.32, when getlimit cannot tell
+_LIMIT_VARIABLE_NUMBER = 9  # sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER (Python 3.11+)
 
 
 @dataclass(slots=True)
@@ -176,7 +177,7 @@ def _rows_per_statement(conn: sqlite3.Connection) -> int:
     getlimit = getattr(conn, "getlimit", None)  # Python 3.11+
     if getlimit is None:
         return _LEGACY_VARIABLES // _WIDTH
-    limit = getlimit(getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", 9))
+    limit = getlimit(_LIMIT_VARIABLE_NUMBER)
     return max(1, int(limit) // _WIDTH)
 
 
