@@ -578,6 +578,27 @@ async def test_trades_are_attached_and_listed(venue: FakeKraken, kraken: Any) ->
     assert sorted(t["id"] for t in mine) == sorted(trade_ids)
 
 
+async def test_closed_orders_page_and_window() -> None:
+    now = [1_800_000_000.0]
+    venue = FakeKraken(clock=lambda: now[0])
+    venue.set_price("XBTUSD", "60000", "60000.1", "60000")
+    exchange = venue.exchange()
+    try:
+        for _ in range(55):
+            now[0] += 10
+            await exchange.create_order(BTC, "market", "buy", 0.001)
+        first = (await exchange.private_post_closedorders())["result"]
+        second = (await exchange.private_post_closedorders({"ofs": 50}))["result"]
+        bounds = {"start": 1_800_000_100, "end": 1_800_000_200, "closetime": "open"}
+        window = (await exchange.private_post_closedorders(bounds))["result"]
+    finally:
+        await exchange.close()
+    txids = [o.txid for o in venue.orders()]
+    assert (first["count"], len(first["closed"]), len(second["closed"])) == (55, 50, 5)
+    assert list(first["closed"]) + list(second["closed"]) == txids[::-1]
+    assert list(window["closed"]) == txids[9:20][::-1]  # opened at +100 s ... +200 s
+
+
 async def test_cancel_all_cancels_every_open_order(venue: FakeKraken, kraken: Any) -> None:
     for _ in range(3):
         await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)

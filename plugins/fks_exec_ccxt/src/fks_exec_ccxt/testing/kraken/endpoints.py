@@ -149,13 +149,32 @@ def open_orders(trading: Trading, payload: dict[str, Any]) -> Any:
 
 
 def closed_orders(trading: Trading, payload: dict[str, Any]) -> Any:
-    """POST ClosedOrders (``trades``, ``userref``, ``cl_ord_id``, ``start``), newest first."""
+    """POST ClosedOrders: newest first, 50 a page from ``ofs``, with the total ``count``.
+
+    Filters: ``userref``, ``cl_ord_id``, and ``start`` / ``end`` (Unix seconds, compared
+    with the open time, the close time or either, as ``closetime`` says: ``open``,
+    ``close`` or ``both``, the default).
+    """
     done = [o for o in trading.orders.values() if not o.is_open]
-    start = payload.get("start")
-    if start is not None:
-        done = [o for o in done if o.opentm >= float(start)]
+    which = str(payload.get("closetime", "both"))
+    if which not in ("open", "close", "both"):
+        raise errors.invalid_argument("closetime")
+    for bound, keep in (("start", lambda t, b: t >= b), ("end", lambda t, b: t <= b)):
+        if payload.get(bound) is not None:
+            limit = float(payload[bound])
+            done = [o for o in done if _in_window(o, which, limit, keep)]
     done = _filtered(done, payload)[::-1]
-    return {"closed": _as_json(trading, done[:50], payload), "count": len(done)}
+    offset = int(payload.get("ofs", 0) or 0)
+    page = done[offset : offset + 50]
+    return {"closed": _as_json(trading, page, payload), "count": len(done)}
+
+
+def _in_window(
+    order: Order, which: str, bound: float, keep: Callable[[float, float], bool]
+) -> bool:
+    times = {"open": [order.opentm], "close": [order.closetm or order.opentm]}
+    chosen = times.get(which, times["open"] + times["close"])
+    return any(keep(t, bound) for t in chosen)
 
 
 def open_positions(trading: Trading, payload: dict[str, Any]) -> Any:
