@@ -192,7 +192,11 @@ async def test_no_order_is_sent_before_reconciliation_is_done(path: Path) -> Non
     venue.hold_lookups = asyncio.Event()
     ex = executor_on(venue, str(path))
     sending = asyncio.create_task(ex.execute(order("new-1")))
-    await asyncio.sleep(0.05)
+    for _ in range(500):  # until the lookup began (bounded; a loaded machine is slow)
+        if venue.calls:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # time enough for a send that did not wait to show
     assert venue.calls == ["find old-1 V-old-1"]  # the new order waits
     venue.hold_lookups.set()
     await sending
