@@ -59,7 +59,7 @@ class Ledger:
         if pos is None:
             pos = self.positions[symbol] = PositionState()
         held = pos.quantity
-        if held == 0 or (held > 0) == (delta > 0):
+        if held == ZERO or (held > ZERO) == (delta > ZERO):
             pos.cost += abs(delta) * price
             pos.quantity = held + delta
         else:
@@ -67,10 +67,10 @@ class Ledger:
             # Average-cost accounting on the exact cost of what is open: closing all of
             # it removes the whole cost, so P&L is exact whenever a position goes flat.
             removed = pos.cost if closing == abs(held) else pos.cost * closing / abs(held)
-            pos.realized_pnl += (closing * price - removed) * (1 if held > 0 else -1)
+            pos.realized_pnl += (closing * price - removed) * (1 if held > ZERO else -1)
             pos.cost -= removed
             pos.quantity = held + delta
-            if pos.quantity != 0 and (pos.quantity > 0) != (held > 0):
+            if pos.quantity != ZERO and (pos.quantity > ZERO) != (held > ZERO):
                 pos.cost = abs(pos.quantity) * price  # flipped: the rest opened at this price
         self._remark(symbol, pos.quantity, mid)
 

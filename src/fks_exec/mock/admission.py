@@ -72,7 +72,7 @@ class AdmissionRules:
         needed = self._margin_needed(order, quote)
         # An order that only reduces needs nothing, even when losses left buying power
         # below zero: closing a losing position must never be refused.
-        if needed > 0:
+        if needed > ZERO:
             available = self._buying_power()
             if needed > available:
                 return ErrorCode.INSUFFICIENT_FUNDS, (
@@ -94,9 +94,9 @@ class AdmissionRules:
             return ZERO
         buy = order.side is BUY
         held = self._ledger.positions.get(order.symbol, FLAT).quantity
-        reducing = min(order.quantity, abs(held)) if (held < 0 if buy else held > 0) else ZERO
+        reducing = min(order.quantity, abs(held)) if (held < ZERO if buy else held > ZERO) else ZERO
         opening = order.quantity - reducing
-        if opening <= 0:
+        if opening <= ZERO:
             return ZERO
         price = order.price or order.stop_price or (quote.ask if buy else quote.bid)
         notional = opening * price

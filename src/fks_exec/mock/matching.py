@@ -115,7 +115,7 @@ class MatchingEngine:
         depth = quote.ask_size if side is BUY else quote.bid_size
         quantity = record.remaining if depth is None else min(record.remaining, depth)
         quantity = self._reduce_only_cap(record, quantity)
-        if quantity <= 0:
+        if quantity <= ZERO:
             return False
         touch = quote.ask if side is BUY else quote.bid
         price = at if at is not None else touch
@@ -180,7 +180,7 @@ class MatchingEngine:
             self._grow_bracket(record, quantity)
         if record.oco_id is not None:
             self._resolve_oco(record)
-        if self._ledger.quantity(symbol) == 0:
+        if self._ledger.quantity(symbol) == ZERO:
             self._drop_exits(symbol)
 
     # ------------------------------------------------------------------ brackets
