@@ -139,6 +139,18 @@ def test_ops_are_immutable_and_need_a_prepared_connection(tmp_path: Path) -> Non
             run_ops(conn, [_claim("i", T(0))])
 
 
+def test_a_batch_outside_a_transaction_is_one_statement(tmp_path: Path) -> None:
+    conn = _connect(tmp_path / "j.sqlite3")
+    traced: list[str] = []
+    conn.set_trace_callback(traced.append)
+    run_ops(conn, [_claim("s1", T(0)), _claim("s2", T(0)), _update("s1", "sent", T(1))])
+    conn.set_trace_callback(None)
+    # Python traces each trigger step with the text of the statement that fired it.
+    assert traced and all(s.startswith("INSERT INTO fks_ops") for s in traced), traced
+    assert not conn.in_transaction
+    assert len(_contents(conn)[1]) == 3
+
+
 def test_a_statement_that_fails_applies_nothing(tmp_path: Path) -> None:
     conn = _connect(tmp_path / "j.sqlite3")
     bad = ClaimOp("b", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
