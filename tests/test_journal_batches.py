@@ -447,3 +447,48 @@ async def test_an_entry_that_cannot_be_read_fails_its_batch_and_the_writer_lives
     good = Order.market("X", "buy", 1, client_order_id="good-1")
     assert (await journal.claim(good, "p", {})).claimed
     await journal.close()
+
+
+async def test_the_hand_over_is_bounded_and_needs_no_running_loop(tmp_path: Path) -> None:
+    import fks_exec.journal.worker as worker_module
+    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    worker = journal._require()
+    await journal.claim(Order.market("X", "buy", 1, client_order_id="b1"), "p", {})
+    await _until(lambda: worker._idle)
+    # From a thread without an event loop: queued, no hand-over, no error.
+    await asyncio.to_thread(journal.record_soon, JournalUpdate("b1", JournalState.SENT, "r"))
+    await journal.flush()
+    entry = await journal.get("b1")
+    assert entry is not None and entry.state is JournalState.SENT
+
+    class Recording:
+        """Stands in for the worker's condition: records how long the loop would wait."""
+
+        waits: list[float] = []
+
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def wait_for(self, predicate: Any, timeout: float) -> bool:
+            self.waits.append(timeout)
+            return False  # the worker never came
+
+    started, release = threading.Event(), threading.Event()
+    worker.submit(lambda conn: (started.set(), release.wait(10)), label="hold")
+    await asyncio.to_thread(started.wait, 10)
+    real = worker._drained
+    worker._drained = Recording()  # type: ignore[assignment]
+    worker.submit(lambda conn: None, label="queued")  # something to take ...
+    worker._idle = True  # ... by a worker that looks idle but never comes
+    worker._hand_over()
+    worker._drained, worker._idle = real, False
+    release.set()
+    assert Recording.waits == [worker_module.HANDOVER_WAIT_S]
+    assert 0 < worker_module.HANDOVER_WAIT_S <= 0.005  # the loop is never held long
+    await journal.close()
