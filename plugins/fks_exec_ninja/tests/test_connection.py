@@ -85,6 +85,7 @@ def connection(port: int, **options: object) -> AtiConnection:
         "confirm_orders": None,
         "reconnect_min_s": 0.01,
         "reconnect_max_s": 0.05,
+        "max_values": 1_000,
     }
     settings.update(options)
     return AtiConnection("127.0.0.1", port, **settings)  # type: ignore[arg-type]
@@ -116,7 +117,10 @@ async def test_open_waits_for_ati_then_keeps_values_and_reports_them() -> None:
             await until(lambda: "Orders|Sim101" in ati.values)
             assert ("ATI", "True") in seen and seen[-1] == ("Orders|Sim101", "a|b")
             assert batches and batches[-1] == len(seen)  # reported after the values
-            assert ati.up_for > 0
+            assert 0 < ati.up_for < 5
+            nt.send(value("ATI", "TRUE"))
+            await until(lambda: ati.values["ATI"] == "TRUE")
+            assert ati.ati_up
             nt.send(b"1\x00last\x00ES\x005\x001\x00t\x00" + value("ATI", "False"))
             await until(lambda: ati.values["ATI"] == "False")
             assert not ati.ati_up and ati.connected  # the Data message was not a value
@@ -146,6 +150,7 @@ async def test_confirm_orders_only_when_set(confirm: bool | None, sent: bytes) -
 async def test_a_peer_closing_before_ati_fails_open_and_leaves_nothing() -> None:
     async with peer(greeting=b"") as (nt, port):
         ati = connection(port, connect_timeout_s=2)
+        ati.on_lost = lambda: pytest.fail("never up: nothing was lost")
         opening = asyncio.ensure_future(ati.open())
         await until(lambda: nt.writers != [])
         nt.drop()
@@ -156,11 +161,42 @@ async def test_a_peer_closing_before_ati_fails_open_and_leaves_nothing() -> None
 
 
 async def test_a_peer_that_never_says_ati_times_out() -> None:
-    async with peer(greeting=value("ATI", "False")) as (_nt, port):
+    greeting = value("Orders|Sim101", "") + value("ATI", "False") + value("X", "True")
+    async with peer(greeting=greeting) as (_nt, port):
         ati = connection(port, connect_timeout_s=0.1)
+        lost: list[int] = []
+        ati.on_lost = lambda: lost.append(1)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         with pytest.raises(asyncio.TimeoutError):
             await ati.open()
-        assert ours() == set() and not ati.connected
+        assert loop.time() - began < 0.9
+        assert ours() == set() and not ati.connected and lost == []
+        await ati.close()
+
+
+async def test_close_before_open_and_twice_never_raises() -> None:
+    ati = connection(1)
+    await ati.close()
+    await ati.close()
+    assert connection(1, reconnect_min_s=5, reconnect_max_s=0.05).reconnect_min_s == 0.05
+
+
+async def test_a_peer_that_drops_right_after_ati_is_reconnected_with_growing_pauses() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port, reconnect_min_s=0.01, reconnect_max_s=0.2)
+        await ati.open()
+
+        async def dropping() -> None:
+            while True:
+                await asyncio.sleep(0.002)
+                nt.drop()
+
+        dropper = asyncio.ensure_future(dropping())
+        await asyncio.sleep(0.6)
+        dropper.cancel()
+        # never up for reconnect_max_s, so the pauses keep growing: 0.01, 0.02, 0.04 ...
+        assert 2 <= ati.connects <= 12
         await ati.close()
 
 
@@ -221,6 +257,8 @@ async def test_transcript_records_both_ways() -> None:
         await ati.open()
         ati.send_now("0", "PLACE;A")
         assert ati.transcript[-1] == ">> 0 PLACE;A"
+        ati.send_now("4", "ES 03-27", "1")
+        assert ati.transcript[-1] == ">> 4 ES 03-27 | 1"
         assert any(line.startswith("<< ") and "ATI" in line for line in ati.transcript)
         await ati.close()
 

@@ -16,7 +16,6 @@ __all__ = ["AtiConnection", "ConnectionLost"]
 
 logger = logging.getLogger("fks_exec.plugins.ninja")
 
-_MAX_VALUES = 200_000
 _ORDER_VALUE_PREFIXES = ("OrderStatus|", "Filled|", "AvgFillPrice|")
 _READ_BYTES = 262_144
 _HIGH_WATER = 262_144  # bytes buffered for writing before a send waits for the socket
@@ -51,7 +50,7 @@ class AtiConnection:
         reconnect_max_s: float,
         reconnect_min_s: float = 0.1,
         on_reconnect: Callable[[], Awaitable[None]] | None = None,
-        max_values: int = _MAX_VALUES,
+        max_values: int,
     ) -> None:
         self.host, self.port = host, port
         self.connect_timeout_s = connect_timeout_s
