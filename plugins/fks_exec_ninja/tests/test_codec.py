@@ -75,6 +75,18 @@ def test_an_oversized_field_keeps_the_messages_decoded_before_it() -> None:
     assert caught.value.messages == [Message(VALUE, ("ATI", "True"))]
 
 
+def test_a_field_of_exactly_the_bound_is_read() -> None:
+    field = "k" * 64
+    data = encode(VALUE, field, "v") + encode(VALUE, "a", field)
+    assert Decoder(max_field=64).feed(data) == [
+        Message(VALUE, (field, "v")),
+        Message(VALUE, ("a", field)),
+    ]
+    decoder = Decoder(max_field=64)
+    assert decoder.feed(b"2\x00" + field.encode()) == []  # an exact-size field, not ended yet
+    assert decoder.feed(b"\x00v\x00") == [Message(VALUE, (field, "v"))]
+
+
 def test_the_default_bound_is_16_mib() -> None:
     assert MAX_FIELD_BYTES == 16 * 1024 * 1024  # documented in ninja-protocol.md
     with pytest.raises(StreamCorrupt, match="longer than"):

@@ -39,8 +39,11 @@ def test_commands_have_thirteen_fields_with_zero_for_unused_numbers() -> None:
     assert place_command(stop, account="A", instrument="I", order_id="X", strategy="ATM1") == (
         "PLACE;A;I;BUY;1;STOPMARKET;0;6000;GTC;;X;ATM1;"
     )
-    with pytest.raises(ValueError, match="';' or NUL"):
+    with pytest.raises(ValueError, match="';' or NUL: 'a;b'"):
         command("PLACE", "a;b")
+    with pytest.raises(ValueError, match=r"';' or NUL: 'a\\x00b'"):
+        command("PLACE", "ok", "a\x00b")
+    assert command("A", "", "B") == "A;;B" and command("A") == "A"
 
 
 def test_order_ids_are_stable_32_hex() -> None:
