@@ -121,3 +121,29 @@ async def test_the_probe_sees_each_status_and_body_of_a_call() -> None:
     outside, token = probing()
     reset(token)
     assert outside.requests == 0  # a reset probe sees nothing more
+
+
+async def test_the_trace_hooks_count_one_each() -> None:
+    from fks_exec_ccxt.errors import _on_headers_sent, _on_start
+
+    probe, token = probing()
+    try:
+        await _on_start(None, None, None)
+        await _on_headers_sent(None, None, None)
+        await _on_start(None, None, None)
+    finally:
+        reset(token)
+    assert (probe.traced, probe.started, probe.headers_sent) == (True, 2, 1)
+    assert probe.last_request_never_left is True
+    await _on_start(None, None, None)  # outside a probe: nothing to count, no error
+
+
+async def test_instrument_opens_only_a_session_ccxt_owns() -> None:
+    from fks_exec_ccxt.errors import instrument
+
+    exchange = FakeOkx().exchange()
+    exchange.session = None  # neither ccxt's nor an injected one
+    exchange.own_session = False
+    instrument(exchange)
+    assert exchange.session is None
+    await exchange.close()

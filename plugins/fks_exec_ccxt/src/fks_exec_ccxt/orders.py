@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import ccxt.async_support as ccxt_async
+
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
 from fks_exec_ccxt.errors import classify, probing, reset
+from fks_exec_ccxt.lookup import trigger_flags
 from fks_exec_ccxt.mapping import Request, to_result
 from fks_exec_ccxt.raw_body import UnsafeNumber, order_evidence
 
@@ -25,8 +28,6 @@ __all__ = ["cancel", "send"]
 
 async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionResult:
     """``create_order`` once, and the result (never retried)."""
-    import ccxt.async_support as ccxt_async
-
     exchange = plugin.exchange
     probe, token = probing()
     try:
@@ -64,13 +65,9 @@ async def _read_back(
     plugin: CcxtPlugin, order: Order, request: Request, order_id: str
 ) -> ExecutionResult | None:
     """The order's state by its id (one read), else by its client id; None if unreadable."""
-    from fks_exec_ccxt.lookup import trigger_flags
-
     exchange = plugin.exchange
     if exchange.has.get("fetchOrder"):
-        market = exchange.markets[request.symbol]
-        flags = trigger_flags(exchange, market, "fetchOrder", search=False)
-        params = flags[-1] if order.stop_price is not None else flags[0]
+        params = _read_flags(plugin, request.symbol, order.stop_price is not None)
         try:
             raw = await exchange.fetch_order(order_id, request.symbol, params)
             return to_result(
@@ -86,6 +83,19 @@ async def _read_back(
         return None
 
 
+def _read_flags(plugin: CcxtPlugin, symbol: str, stop: bool) -> dict[str, Any]:
+    # fetch_order's params for an order on ``symbol``: derived from ccxt's features once
+    # per market and kept (they never change while the markets are loaded).
+    key = (symbol, stop)
+    cached = plugin._read_flags.get(key)
+    if cached is None:
+        flags = trigger_flags(
+            plugin.exchange, plugin.exchange.markets[symbol], "fetchOrder", search=False
+        )
+        cached = plugin._read_flags[key] = flags[-1] if stop else flags[0]
+    return dict(cached)
+
+
 async def _failed(
     plugin: CcxtPlugin,
     order: Order,
@@ -94,8 +104,6 @@ async def _failed(
     nothing_left: bool,
     probe: Any,
 ) -> ExecutionResult:
-    import ccxt.async_support as ccxt_async
-
     exchange = plugin.exchange
     if isinstance(exc, UnsafeNumber):
         return _no_answer(plugin, order, str(exc))
@@ -155,10 +163,6 @@ async def cancel(
     """Cancel ``order_id``; a trigger order (placed as a stop, or not found among regular
     orders where ccxt keeps trigger orders apart) is cancelled with ccxt's ``trigger`` flag.
     """
-    import ccxt.async_support as ccxt_async
-
-    from fks_exec_ccxt.lookup import trigger_flags
-
     exchange = plugin.exchange
     unified = market["symbol"] if market else symbol
     where = unified or "?"

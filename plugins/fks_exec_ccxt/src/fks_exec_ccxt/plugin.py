@@ -52,6 +52,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         # symbol -> a recent price on the order's side, for minimum-cost checks
         self._tickers: TtlCache[tuple[str, str], Decimal | None] = TtlCache(0)
         self._rules: dict[str, Any] = {}  # symbol -> MarketRules, derived once
+        self._read_flags: dict[tuple[str, bool], dict[str, Any]] = {}  # fetch_order params
         self._health = HealthCache(0)
 
     # ------------------------------------------------------------------ lifecycle
