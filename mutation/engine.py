@@ -2,8 +2,8 @@
 
 Run by mutation/run.py inside a module's sandbox (cwd), with the sandbox first on PYTHONPATH:
 
-1. Warm up: import the module and collect its tests once, under coverage, which notes the
-   lines that run at import.
+1. One pytest session collects the module's tests, under coverage, which notes the lines that
+   run at import; the session's run loop is then replaced (Runner) by steps 2 and 3.
 2. Baseline, in a fork: run every test once, unmutated, recording (coverage with one context
    per test) which tests run each line, each test's duration, and which tests start a
    subprocess. The tests must pass.
@@ -29,7 +29,7 @@ import resource
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import coverage
@@ -53,6 +53,7 @@ NOT_PATCHED = 97  # the child found no live function to give the mutant's code
 OUTSIDE_TESTS = "<outside tests>"
 HERE = Path(__file__).resolve().parent
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "hypothesis_profile", "--hypothesis-seed=0"]
+IN_PROCESS_ARGS = ["--capture=no"]  # each test's own capture (capsys...) still works
 PYTEST_ARGS += [f"--hypothesis-profile={PROFILE}"]
 
 
@@ -63,21 +64,55 @@ def module_name(path: str) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def warm_up(path: Path, tests: Sequence[str], log: Path) -> tuple[frozenset[int], str]:
-    """Import the module and collect its tests in this process; returns the module's lines
-    that ran meanwhile and the file name its code carries. Raises RuntimeError when
-    collection fails or the module was imported from somewhere else than `path`."""
-    cov = coverage.Coverage(data_file=None, include=[str(path)], config_file=False)
-    cov.start()
-    with output_to(log):
-        code = pytest.main(["--collect-only", *PYTEST_ARGS, *tests])
-        module = importlib.import_module(module_name(str(path.relative_to(Path.cwd()))))
-    cov.stop()
-    if code != 0:
-        raise RuntimeError(f"collecting the tests failed (exit {code}); see {log}")
+class Runner:
+    """A pytest plugin that keeps one collected session open and runs chosen tests in it.
+
+    pytest.main collects the tests once; its run loop is replaced by `work`, which runs
+    the baseline and every mutant in forks of this process, each calling the tests'
+    ordinary run protocol (fixtures, marks, warnings filters, capture) directly: no new
+    configuration, plugin loading or collection per mutant.
+    """
+
+    def __init__(self, work: Callable[[Runner], int]) -> None:
+        self.work = work
+        self.items: dict[str, pytest.Item] = {}
+        self.failures: list[pytest.TestReport] = []
+        self.recorder = Recorder()
+        self.code = 0
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        """Instead of running the tests: do the mutation work with them at hand."""
+        self.items = {item.nodeid: item for item in session.items}
+        self.code = self.work(self)
+        return True
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Note a failing phase (setup, call or teardown) of a test."""
+        if report.failed:
+            self.failures.append(report)
+
+    def run(self, nodeids: Sequence[str], log: Path | None = None) -> int:
+        """Run these tests in order, stopping at the first failure: 1 if one failed."""
+        chosen = [self.items[n] for n in nodeids if n in self.items]
+        for position, item in enumerate(chosen):
+            following = chosen[position + 1] if position + 1 < len(chosen) else None
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
+            if self.failures:
+                if log is not None:
+                    with log.open("a", encoding="utf-8") as out:
+                        out.write(f"{self.failures[0].nodeid}\n{self.failures[0].longreprtext}")
+                return 1
+        return 0
+
+
+def import_target(path: Path) -> str:
+    """Import the module under test (if the tests have not); returns the file name its code
+    carries. Raises RuntimeError when it was imported from somewhere else than `path`."""
+    module = importlib.import_module(module_name(str(path.relative_to(Path.cwd()))))
     if Path(module.__file__ or "").resolve() != path:
         raise RuntimeError(f"{module.__name__} was imported from {module.__file__}, not {path}")
-    return frozenset(cov.get_data().lines(str(path)) or ()), str(module.__file__)
+    return str(module.__file__)
 
 
 class Recorder:
@@ -86,8 +121,9 @@ class Recorder:
 
     SPAWNING = frozenset({"subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork"})
 
-    def __init__(self, cov: coverage.Coverage) -> None:
-        self.cov, self.current = cov, ""
+    def __init__(self) -> None:
+        self.cov: coverage.Coverage | None = None
+        self.current = ""
         self.durations: dict[str, float] = {}
         self.order: list[str] = []
         self.spawners: set[str] = set()
@@ -100,6 +136,8 @@ class Recorder:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> object:
         """Measure one test (setup, call and teardown) under its own context."""
+        if self.cov is None:  # a mutant's run: nothing to record
+            return (yield)
         self.current = item.nodeid
         self.order.append(item.nodeid)
         self.cov.switch_context(item.nodeid)
@@ -112,14 +150,17 @@ class Recorder:
             self.current = ""
 
 
-def baseline(path: Path, tests: Sequence[str], out: Path) -> int:
+def baseline(path: Path, runner: Runner, recorder: Recorder, out: Path) -> int:
     """Run every test once, unmutated, under coverage; write the CoverageMap to `out`."""
     cov = coverage.Coverage(data_file=None, include=[str(path)], config_file=False)
-    recorder = Recorder(cov)
+    recorder.cov = cov
     sys.addaudithook(recorder.audit)
     cov.start()
     cov.switch_context(OUTSIDE_TESTS)
-    code = pytest.main([*PYTEST_ARGS, *tests], plugins=[recorder])
+    failed = 0
+    for nodeid in runner.items:  # all of them: a failure here is reported, not a stop
+        failed |= runner.run([nodeid])
+        runner.failures.clear()
     cov.stop()
     by_line: dict[int, set[str]] = {}
     outside: set[int] = set()
@@ -136,18 +177,20 @@ def baseline(path: Path, tests: Sequence[str], out: Path) -> int:
         spawners=frozenset(recorder.spawners),
     )
     out.write_text(json.dumps(mapped.to_json()), encoding="utf-8")
-    return code
+    return failed
 
 
 def run_in_fork(
     changes: list[tuple[patching.CodeKey, object]],
     functions: dict[patching.CodeKey, list[object]],
+    runner: Runner,
     tests: Sequence[str],
+    log: Path,
 ) -> int:
     """The child's work for one mutant: swap the code in, run the tests, stop at a failure."""
     if not patching.apply(changes, functions):  # type: ignore[arg-type]
         return NOT_PATCHED
-    return pytest.main(["-x", *PYTEST_ARGS, *tests])
+    return runner.run(tests, log)
 
 
 class Session:
@@ -167,14 +210,16 @@ class Session:
         self.functions: dict[patching.CodeKey, list[object]] = {}
         self.whole_seconds = 0.0
         self.filename = str(self.path)
+        self.runner: Runner | None = None
 
-    def prepare(self) -> None:
-        """Warm up and run the baseline; raises RuntimeError when the tests fail unmutated."""
-        import_lines, self.filename = warm_up(self.path, self.tests, self.log)
+    def prepare(self, runner: Runner, import_lines: frozenset[int]) -> None:
+        """Run the baseline in a fork; raises RuntimeError when the tests fail unmutated."""
+        self.runner = runner
         self.functions = dict(patching.live_functions(self.filename))  # type: ignore[arg-type]
         out = Path("coverage-map.json").resolve()
         started = time.monotonic()
-        exit_ = run_forked(lambda: baseline(self.path, self.tests, out), 3600.0, self.log)
+        recorder = runner.recorder
+        exit_ = run_forked(lambda: baseline(self.path, runner, recorder, out), 3600.0, self.log)
         self.whole_seconds = time.monotonic() - started
         if exit_.code != 0:
             tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -225,8 +270,9 @@ class Session:
             budget = sum(self.coverage.durations.get(t, 1.0) for t in plan.tests)
             timeout = self.factor * budget + 5.0
             tests = plan.tests
+            runner, log = self.runner, self.log
             exit_ = run_forked(
-                lambda: run_in_fork(changes, self.functions, tests),  # type: ignore[arg-type]
+                lambda: run_in_fork(changes, self.functions, runner, tests, log),  # type: ignore[arg-type]
                 timeout,
                 self.log,
             )
@@ -287,15 +333,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("tests", nargs="+")
     args = parser.parse_args(argv)
     session = Session(args)
-    try:
-        session.prepare()
-    except RuntimeError as error:
-        print(error, file=sys.stderr)
+    cov = coverage.Coverage(data_file=None, include=[str(session.path)], config_file=False)
+    done: list[object] = []
+    errors: list[str] = []
+
+    def work(runner: Runner) -> int:
+        try:
+            session.filename = import_target(session.path)
+            cov.stop()
+            import_lines = frozenset(cov.get_data().lines(session.filename) or ())
+            session.prepare(runner, import_lines)
+        except RuntimeError as error:
+            errors.append(str(error))
+            return 2
+        with use_db(str(args.session), WorkDB.Mode.open) as db:
+            done.extend(chosen_items(db, args.only))
+            for item in done:
+                db.set_result(item.job_id, session.test(item.mutations[0]))  # type: ignore[attr-defined]
+        return 0
+
+    runner = Runner(work)
+    cov.start()  # notes the lines that run while the module is imported
+    with output_to(session.log):
+        arguments = [*PYTEST_ARGS, *IN_PROCESS_ARGS, *session.tests]
+        code = pytest.main(arguments, plugins=[runner, runner.recorder])
+    if errors or code not in (0, 5) or runner.code:
+        print(*errors, f"pytest exit {code}; see {session.log}", file=sys.stderr)
         return 2
-    with use_db(str(args.session), WorkDB.Mode.open) as db:
-        items = chosen_items(db, args.only)
-        for item in items:
-            db.set_result(item.job_id, session.test(item.mutations[0]))
+    items = done
     stats = {
         "mutants": len(items),
         "routes": session.routes,
