@@ -265,8 +265,31 @@ def test_routes_pick_plugin_then_first_matching_glob_then_default() -> None:
     assert routes.route("BTC/USDT", "x") == "x"
     assert routes.candidates("a") == ("a", "b", "d") and routes.candidates("b") == ("b",)
     assert routes.named() == {"a", "b", "d"}
+    assert Routes(None, {}, {"p": ["q"]}).named() == {"p", "q"}  # fallbacks are named too
     with pytest.raises(RoutingError, match="no plugin for symbol"):
         Routes(None, {}, {}).route("X")
+
+
+def test_the_route_cache_keeps_up_to_ten_thousand_symbols_then_starts_over() -> None:
+    routes = Routes("d", {"X*": "x"}, None)
+    for n in range(10_000):
+        routes.route(f"S{n}")
+    assert len(routes._cache) == 10_000 and routes._cache["S0"] == "d"
+    assert routes.route("X1") == "x" and routes._cache == {"X1": "x"}  # full: cleared
+
+
+@pytest.mark.parametrize("bad", [{"": "a"}, {"X": ""}, {"X": 3}, {3: "a"}])
+def test_a_route_needs_a_glob_and_a_plugin_name(bad: dict[Any, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="is invalid"):
+        Routes(None, bad, None)
+
+
+def test_without_a_list_of_plugins_nothing_is_a_live_candidate() -> None:
+    class Broken(PluginRegistry):
+        def list_names(self) -> list[str]:
+            raise ConfigurationError("FKS_EXEC_PLUGINS is malformed")
+
+    assert Plan(None, None, None, None, None).live_candidates(Broken(discover=False)) == []
 
 
 def test_the_plan_names_live_candidates_and_refuses_bad_limits(make_plugin: Any) -> None:
