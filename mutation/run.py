@@ -6,7 +6,9 @@ meanwhile, so every module is mutated in its own snapshot of the working tree (t
 untracked files, as they are now) under the work directory, imported from there through
 PYTHONPATH ahead of the editable installs.
 
-This wrapper adds what cosmic-ray leaves to the user: the table of modules and their tests, a
+cosmic-ray makes the mutants and keeps the session; mutation/engine.py tests them (each in a
+fork of one pytest session, against the tests that run its line). This wrapper adds what
+cosmic-ray leaves to the user: the table of modules and their tests, a
 baseline run (the tests must pass unmutated), leaving out exotic operator variants and type
 annotations, the equivalent mutants recorded in mutation/equivalent.toml (keyed by module,
 function, operator and source line, so unrelated edits do not lose them), and a score check.
@@ -27,99 +29,30 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
 from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
 from cosmic_ray.work_item import (  # type: ignore[import-untyped]
-    TestOutcome,
     WorkerOutcome,
     WorkResult,
 )
-from source_index import SourceIndex, mutant_line
+from source_index import SourceIndex
+from table import (
+    EQUIVALENTS,
+    REPO,
+    TABLE,
+    Equivalent,
+    ModuleSpec,
+    Settings,
+    load_equivalents,
+    load_table,
+    matching_equivalent,
+)
+from tally import ModuleResult, collect, report
 
-REPO = Path(__file__).resolve().parent.parent
-TABLE = REPO / "mutation" / "modules.toml"
-EQUIVALENTS = REPO / "mutation" / "equivalent.toml"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The [settings] table: timeout factor, score floor and left-out operators."""
-
-    timeout_factor: float
-    minimum_score: float
-    exclude_operators: tuple[re.Pattern[str], ...]
-
-
-@dataclass(frozen=True)
-class ModuleSpec:
-    """One row of the [modules] table: a module, its tests, and its recorded score."""
-
-    path: str
-    tests: tuple[str, ...]
-    score: float
-
-
-@dataclass(frozen=True)
-class Equivalent:
-    """A surviving mutant judged equivalent; `mutant` narrows it when the key is shared."""
-
-    module: str
-    function: str
-    operator: str
-    source: str
-    reason: str
-    mutant: str | None = None
-
-
-@dataclass
-class ModuleResult:
-    """Counts and the new survivors of one module's run."""
-
-    spec: ModuleSpec
-    killed: int = 0
-    survived: int = 0
-    equivalent: int = 0
-    left_out: int = 0
-    pending: int = 0
-    survivors: list[str] = field(default_factory=list)
-    error: str | None = None
-    not_covered: int = 0
-    cpu_seconds: float | None = None
-
-    @property
-    def score(self) -> float:
-        """Killed over killed + survived, in percent (equivalents are not counted)."""
-        judged = self.killed + self.survived
-        return 100.0 * self.killed / judged if judged else 100.0
-
-
-def load_table(path: Path = TABLE) -> tuple[Settings, dict[str, ModuleSpec]]:
-    """Read modules.toml; raises KeyError or ValueError naming a malformed entry."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    raw = data["settings"]
-    settings = Settings(
-        timeout_factor=float(raw["timeout_factor"]),
-        minimum_score=float(raw["minimum_score"]),
-        exclude_operators=tuple(re.compile(p) for p in raw["exclude_operators"]),
-    )
-    modules = {
-        name: ModuleSpec(name, tuple(row["tests"]), float(row.get("score", 0.0)))
-        for name, row in data["modules"].items()
-    }
-    return settings, modules
-
-
-def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
-    """Read equivalent.toml; every entry needs module, function, operator, source, reason."""
-    if not path.exists():
-        return []
-    entries = tomllib.loads(path.read_text(encoding="utf-8")).get("equivalent", [])
-    return [Equivalent(**entry) for entry in entries]
+__all__ = ["EQUIVALENTS", "TABLE", "Equivalent", "ModuleResult", "main", "run_module"]
 
 
 def snapshot(dest: Path) -> None:
@@ -155,26 +88,6 @@ def pytest_command(tests: Sequence[str]) -> list[str]:
     """The pytest command for one mutant: stop at the first failure, fixed hypothesis seed."""
     head = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     return [*head, "--hypothesis-seed=0", *tests]
-
-
-def matching_equivalent(
-    equivalents: Iterable[Equivalent], module: str, function: str, operator: str, source: str
-) -> list[Equivalent]:
-    """The recorded equivalents whose key matches this mutant (before checking `mutant`)."""
-    return [
-        e
-        for e in equivalents
-        if (e.module, e.function, e.operator, e.source) == (module, function, operator, source)
-    ]
-
-
-def survivor_entry(module: str, function: str, operator: str, source: str, diff: str) -> str:
-    """A new survivor as a ready-to-fill equivalent.toml entry, with its diff."""
-    fields = {"module": module, "function": function, "operator": operator, "source": source}
-    fields["mutant"] = mutant_line(diff)
-    body = "\n".join(f"{key} = {json.dumps(value)}" for key, value in fields.items())
-    hunk = "\n".join("# " + line for line in diff.splitlines() if not line.startswith("---"))
-    return f'{hunk}\n[[equivalent]]\n{body}\nreason = "TODO: why no test can tell"\n'
 
 
 def write_config(sandbox: Path, spec: ModuleSpec, timeout: float) -> Path:
@@ -326,14 +239,6 @@ def record_cpu(sandbox: Path, seconds: float, engine: str) -> None:
     (sandbox / "cpu.json").write_text(text, encoding="utf-8")
 
 
-def recorded_cpu(sandbox: Path) -> float | None:
-    """The CPU seconds of the module's last run, if it recorded them."""
-    path = sandbox / "cpu.json"
-    if not path.exists():
-        return None
-    return float(json.loads(path.read_text(encoding="utf-8"))["cpu_seconds"])
-
-
 def recheck(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleResult:
     """Run the last session's survivors again against the tests as they are now.
 
@@ -361,83 +266,6 @@ def recheck(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleResult
         result.error = f"the recheck failed (exit {code}): see its output above"
         return result
     return collect(result, sandbox)
-
-
-def collect(result: ModuleResult, sandbox: Path) -> ModuleResult:
-    """Tally the session in `sandbox` (finished or not: pending mutants run in random
-    order, so a partial session is a fair sample)."""
-    session = sandbox / "session.sqlite"
-    if not session.exists():
-        result.error = f"no session in {sandbox}: run the module first"
-        return result
-    index = SourceIndex.of((sandbox / result.spec.path).read_text(encoding="utf-8"))
-    equivalents = load_equivalents()
-    with use_db(str(session), WorkDB.Mode.open) as db:
-        for item, outcome in db.completed_work_items:
-            tally(result, item.mutations[0], outcome, index, equivalents)
-        result.pending = db.num_work_items - db.num_results
-    result.cpu_seconds = recorded_cpu(sandbox)
-    return result
-
-
-def tally(
-    result: ModuleResult,
-    mutation: object,
-    outcome: WorkResult,
-    index: SourceIndex,
-    equivalents: list[Equivalent],
-) -> None:
-    """Count one finished mutant as killed, survived (new or recorded) or left out."""
-    if outcome.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
-        if (outcome.output or "").startswith("equivalent: "):
-            result.equivalent += 1
-        return
-    if outcome.test_outcome != TestOutcome.SURVIVED:
-        result.killed += 1
-        return
-    line = getattr(mutation, "start_pos")[0]  # noqa: B009 - cosmic-ray's MutationSpec is untyped
-    operator = str(getattr(mutation, "operator_name"))  # noqa: B009
-    function, source = index.function(line), index.line(line)
-    mutated = mutant_line(outcome.diff or "")
-    matches = matching_equivalent(equivalents, result.spec.path, function, operator, source)
-    if any(m.mutant in (None, mutated) for m in matches):
-        result.equivalent += 1
-        return
-    result.survived += 1
-    entry = survivor_entry(result.spec.path, function, operator, source, outcome.diff or "")
-    if (outcome.output or "").startswith("not covered"):
-        result.not_covered += 1
-        entry = "# not covered: no test runs this line\n" + entry
-    result.survivors.append(entry)
-
-
-def report(results: Sequence[ModuleResult], settings: Settings) -> bool:
-    """Print survivors and the score table; True when every module meets its floor."""
-    passed = True
-    for res in results:
-        if res.survivors:
-            print(f"\n===== new survivors in {res.spec.path} =====")
-            print("\n".join(res.survivors))
-    print(f"\n{'module':58} killed survived equiv score  floor    cpu s")
-    for res in results:
-        floor = max(settings.minimum_score, res.spec.score)
-        if res.error:
-            print(f"{res.spec.path:58} ERROR: {res.error}")
-            passed = False
-            continue
-        ok = res.score >= floor
-        passed &= ok
-        partial = f" ({res.pending} not run yet)" if res.pending else ""
-        cpu = "" if res.cpu_seconds is None else f"{res.cpu_seconds:8.0f}"
-        print(
-            f"{res.spec.path:58} {res.killed:6} {res.survived:8} {res.equivalent:5} "
-            f"{res.score:5.1f} {floor:5.1f} {'ok' if ok else 'BELOW'} {cpu}{partial}"
-        )
-    costs = [res.cpu_seconds for res in results if res.cpu_seconds is not None]
-    if costs:
-        total = sum(costs)
-        print(f"CPU: {total:.0f} s for {len(costs)} modules, {total / 2 / 60:.1f} min on two cores")
-    return passed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
