@@ -168,9 +168,16 @@ def test_batches_larger_than_one_statement_share_a_transaction(
     monkeypatch.setattr(ops, "_rows_per_statement", lambda conn: 2)
     conn = _connect(tmp_path / "j.sqlite3")
     bad = ClaimOp("e", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
-    with pytest.raises(sqlite3.IntegrityError):  # the third statement fails ...
+    for good in ("ab", "abcd"):  # two statements, three statements
+        with pytest.raises(sqlite3.IntegrityError):  # the last statement fails ...
+            run_ops(conn, [_claim(c, T(0)) for c in good] + [bad])
+        assert _contents(conn) == ([], [])  # ... and the ones before are rolled back with it
+        assert not conn.in_transaction
+    conn.execute("BEGIN IMMEDIATE")  # inside the caller's transaction ...
+    with pytest.raises(sqlite3.IntegrityError):
         run_ops(conn, [_claim(c, T(0)) for c in "abcd"] + [bad])
-    assert _contents(conn) == ([], [])  # ... and the first two are rolled back with it
+    assert conn.in_transaction  # ... the caller ends it
+    conn.execute("ROLLBACK")
     answers = run_ops(conn, [_claim(c, T(0)) for c in "abcde"])
     assert answers == [(1, T(0))] * 5
     assert len(_contents(conn)[1]) == 5
@@ -197,8 +204,8 @@ def test_the_statement_limit_follows_the_library() -> None:
     class Old:
         """A connection without getlimit (Python 3.10)."""
 
-    assert ops._rows_per_statement(Old()) * ops._WIDTH <= 999  # type: ignore[arg-type]
-    assert (ops._rows_per_statement(Old()) + 1) * ops._WIDTH > 999  # type: ignore[arg-type]
+    legacy = ops._rows_per_statement(Old())  # type: ignore[arg-type]
+    assert isinstance(legacy, int) and legacy * ops._WIDTH <= 999 < (legacy + 1) * ops._WIDTH
 
 
 # ---------------------------------------------------------------------- property
@@ -286,7 +293,8 @@ async def _one_batch(journal: Any, *calls: Any) -> tuple[list[int], list[Any]]:
         futures.append(asyncio.ensure_future(call()))
         await asyncio.sleep(0)  # queued in this order
     release.set()
-    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    gathered = asyncio.gather(*futures, return_exceptions=True)
+    outcomes = await asyncio.wait_for(gathered, 30)  # a dead writer fails, never hangs
     await _until(lambda: worker._idle and worker._queue.empty())  # lazy jobs written too
     worker._commit = original
     return sizes, outcomes
@@ -347,6 +355,7 @@ async def test_a_lazy_write_is_handed_to_the_idle_worker_at_the_end_of_the_loop_
     for i in range(3):  # one loop turn queues three results ...
         journal.record_soon(JournalUpdate(f"h{i}", JournalState.SENT, "result"))
     assert worker._drains == drains  # ... and nothing is handed over inside the turn
+    assert worker._handover_due  # one hand-over is due at its end, not one per write
     await asyncio.sleep(0)  # the turn ends: the hand-over waits until the worker took them
     assert worker._drains == drains + 1 and worker._queue.empty()
     await journal.flush()
@@ -492,3 +501,79 @@ async def test_the_hand_over_is_bounded_and_needs_no_running_loop(tmp_path: Path
     assert Recording.waits == [worker_module.HANDOVER_WAIT_S]
     assert 0 < worker_module.HANDOVER_WAIT_S <= 0.005  # the loop is never held long
     await journal.close()
+
+
+async def test_a_batch_is_at_most_max_batch_jobs(tmp_path: Path) -> None:
+    import fks_exec.journal.worker as worker_module
+    from fks_exec.journal import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    worker = journal._require()
+    extra = 40
+    jobs = [lambda: asyncio.sleep(0, worker.submit(lambda c: None, label="n"))] * (
+        worker_module.MAX_BATCH + extra
+    )
+    sizes, _ = await _one_batch(journal, *jobs)
+    assert sizes == [512, extra]
+    await journal.close()
+
+
+async def test_a_failure_in_a_mixed_batch_fails_it_and_the_writer_lives_on(
+    tmp_path: Path,
+) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    path = tmp_path / "j.sqlite3"
+    journal = SqliteJournal(path, synchronous="normal")
+    await journal.open()
+    raw = sqlite3.connect(path)
+    raw.execute(
+        "INSERT INTO orders (client_order_id, plugin, state, order_json, owner, created_at, "
+        "updated_at) VALUES ('bad-2', 'p', 'final', '{}', 'o', ?, ?)",
+        (T(1), T(1)),
+    )
+    raw.commit()
+    raw.close()
+    worker = journal._require()
+    bad = Order.market("X", "buy", 1, client_order_id="bad-2")
+    sizes, (read, claim) = await _one_batch(
+        journal,
+        lambda: worker.run(lambda c: 1, writes=False, label="read"),
+        lambda: journal.claim(bad, "p", {}),
+    )
+    assert sizes == [2]
+    for outcome in (read, claim):
+        assert isinstance(outcome, JournalError) and "ValidationError" in str(outcome)
+    good = Order.market("X", "buy", 1, client_order_id="good-2")
+    assert (await asyncio.wait_for(journal.claim(good, "p", {}), 30)).claimed
+    await journal.close()
+
+
+def test_a_journal_left_open_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        from fks_exec import Order
+        from fks_exec.journal import SqliteJournal
+
+        async def main():
+            journal = SqliteJournal(sys.argv[1])
+            await journal.open()  # and never closed
+            await journal.claim(Order.market("X", "buy", 1, client_order_id="left"), "p", {})
+
+        asyncio.run(main())
+        print("done")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "j.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr

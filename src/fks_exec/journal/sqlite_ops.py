@@ -71,7 +71,7 @@ SETUP = (
 )
 """The temporary view and triggers :func:`run_ops` writes through."""
 _OPS_HEAD = f"INSERT INTO fks_ops ({_COLUMNS}) VALUES "  # noqa: S608 - constants only
-_LEGACY_VARIABLES = 999  # SQLite's limit before 3.32, when getlimit cannot tell
+_LEGACY_ROWS = 76  # x 13 columns = 988 variables: SQLite's limit before 3.32 is 999
 _LIMIT_VARIABLE_NUMBER = 9  # sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER (Python 3.11+)
 
 
@@ -176,7 +176,7 @@ def _row(seq: int, op: ClaimOp | UpdateOp) -> tuple[Any, ...]:
 def _rows_per_statement(conn: sqlite3.Connection) -> int:
     getlimit = getattr(conn, "getlimit", None)  # Python 3.11+
     if getlimit is None:
-        return _LEGACY_VARIABLES // _WIDTH
+        return _LEGACY_ROWS  # Python 3.10 cannot ask the library
     limit = getlimit(_LIMIT_VARIABLE_NUMBER)
     return max(1, int(limit) // _WIDTH)
 

@@ -162,10 +162,9 @@ class SqliteWorker:
             stopping = False
             while not stopping:
                 batch, stopping = self._take()
-                if not batch:
-                    continue
-                unawaited = lazy is not None and all(task.future is None for task in batch)
-                self._commit(lazy if unawaited and lazy is not None else conn, batch)
+                if batch:  # empty only when the stop marker came first
+                    unawaited = lazy is not None and all(t.future is None for t in batch)
+                    self._commit(lazy if unawaited and lazy is not None else conn, batch)
         finally:
             conn.close()
             if lazy is not None:
