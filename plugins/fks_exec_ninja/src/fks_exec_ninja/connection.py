@@ -16,6 +16,8 @@ __all__ = ["AtiConnection", "ConnectionLost"]
 
 logger = logging.getLogger("fks_exec.plugins.ninja")
 
+_TimeoutError = asyncio.TimeoutError  # not the builtin TimeoutError on Python 3.10
+_IncompleteRead = asyncio.IncompleteReadError
 _ORDER_VALUE_PREFIXES = ("OrderStatus|", "Filled|", "AvgFillPrice|")
 _READ_BYTES = 262_144
 _HIGH_WATER = 262_144  # bytes buffered for writing before a send waits for the socket
@@ -159,7 +161,7 @@ class AtiConnection:
             writer.close()
             try:  # a peer that stopped reading would keep unsent bytes waiting forever
                 await asyncio.wait_for(writer.wait_closed(), _CLOSE_WAIT_S)
-            except asyncio.TimeoutError:
+            except _TimeoutError:
                 writer.transport.abort()
             except Exception as exc:  # closing never raises
                 logger.debug("closing the NinjaTrader socket: %r", exc)
@@ -179,7 +181,7 @@ class AtiConnection:
                 await asyncio.sleep(delay)
                 try:
                     await self._connect_once()
-                except (OSError, asyncio.TimeoutError) as exc:
+                except (OSError, _TimeoutError) as exc:
                     logger.info("reconnecting to NinjaTrader failed (%r)", exc)
                     continue
                 logger.info("reconnected to NinjaTrader")
@@ -238,7 +240,7 @@ class AtiConnection:
                     logger.warning("dropping the NinjaTrader connection: %s", exc)
                     break
                 self._apply(messages)
-        except (OSError, asyncio.IncompleteReadError) as exc:
+        except (OSError, _IncompleteRead) as exc:
             logger.warning("NinjaTrader connection lost: %r", exc)
         finally:
             ati = self._ati
