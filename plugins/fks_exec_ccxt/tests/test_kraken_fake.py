@@ -75,6 +75,22 @@ async def test_markets_load_with_krakens_ids_and_precision(kraken: Any) -> None:
     assert kraken.market("LTC/USDT")["margin"] is False
 
 
+async def test_public_endpoints_time_status_ticker_and_pairs(
+    venue: FakeKraken, kraken: Any
+) -> None:
+    venue.clock = venue.trading.clock = lambda: 1_800_000_000.5
+    assert await kraken.fetch_time() == 1_800_000_000_000
+    assert (await kraken.fetch_status())["status"] == "ok"
+    venue.set_price("XBTUSD", "59990", "60010", "60001", ask_size="1.5")
+    ticker = await kraken.fetch_ticker(BTC)
+    assert (ticker["bid"], ticker["ask"], ticker["last"]) == (59990, 60010, 60001)
+    assert ticker["askVolume"] == 1.5
+    answer = await kraken.public_get_assetpairs({"pair": "XBTUSD,ETHUSD"})
+    assert sorted(answer["result"]) == ["XETHZUSD", "XXBTZUSD"]
+    with pytest.raises(ccxt.ExchangeError, match="Unknown asset pair"):
+        await kraken.public_get_ticker({"pair": "NOPEUSD"})
+
+
 async def test_wrong_secret_is_refused_with_invalid_signature(venue: FakeKraken) -> None:
     exchange = venue.exchange(secret="d3Jvbmcgc2VjcmV0")
     try:

@@ -104,6 +104,7 @@ async def test_kraken_errors_map_through_ccxts_handle_errors(
     venue: FakeKraken, kraken: Any
 ) -> None:
     venue.fail_next_with_error("EService:Unavailable", path="AddOrder")
+    await kraken.fetch_balance()  # another path: the planned answer waits for AddOrder
     with pytest.raises(ccxt.ExchangeNotAvailable):
         await kraken.create_order(BTC, "limit", "buy", 0.01, 50000)
     venue.fail_next_with_error("EService:Market in cancel_only mode")

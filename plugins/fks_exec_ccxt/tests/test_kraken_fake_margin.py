@@ -170,8 +170,10 @@ async def test_leverage_opens_a_position_without_moving_spot_balances(
     assert venue.balance("XXBT") == Decimal("2")  # margin does not deliver the base
     fee = (Decimal("0.5") * Decimal("60000.1") * Decimal("0.0026")).quantize(Decimal("1e-5"))
     assert venue.balance("ZUSD") == Decimal("100000") - fee
+    venue.set_price("XBTUSD", "61000", "61000.1", "61000")
     (position,) = await kraken.fetch_positions()
     assert (position["symbol"], position["side"], position["contracts"]) == (BTC, "long", 0.5)
+    assert position["unrealizedPnl"] == pytest.approx((61000 - 60000.1) * 0.5)  # at the bid
     assert position["leverage"] == 5
     assert position["initialMargin"] == pytest.approx(0.5 * 60000.1 / 5)
 
