@@ -250,8 +250,8 @@ def _apply(path: Path, ops: list[ClaimOp | UpdateOp], cuts: list[int], wrapped: 
     return [_comparable(a) for a in answers], contents
 
 
-@given(st.lists(OP, min_size=1, max_size=30), st.lists(st.integers(0, 40), max_size=4))
-@settings(max_examples=60, deadline=None)
+@given(st.lists(OP, min_size=1, max_size=25), st.lists(st.integers(0, 40), max_size=4))
+@settings(max_examples=40, deadline=None)
 def test_any_cut_into_batches_gives_what_one_op_at_a_time_gives(
     spec: list[tuple[Any, ...]], cuts: list[int]
 ) -> None:
