@@ -202,6 +202,37 @@ async def test_memory_journal_events_read_back_in_order_with_their_states() -> N
     assert await journal.get("e-1") is None  # max_closed=1: the older closed one is gone
 
 
+async def test_prune_and_since_are_exact_at_the_boundary() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    journal = MemoryJournal()
+    order = _order("b-1")
+    journal.claim_now(order, "p", {})
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    filled = _result(order, "filled", filled_quantity="1", average_price="1")
+    journal.record_soon(JournalUpdate.from_result(filled, at=at))
+    assert [e.client_order_id for e in await journal.entries(since=at)] == ["b-1"]
+    assert await journal.entries(since=at + timedelta(microseconds=1)) == []
+    assert await journal.prune(at) == 0  # changed at `at`, not before it
+    assert await journal.prune(at + timedelta(microseconds=1)) == 1
+    assert await journal.get("b-1") is None
+
+
+def test_the_memory_journal_keeps_ten_thousand_closed_entries_by_default() -> None:
+    journal = MemoryJournal()
+    assert not MemoryJournal.durable  # forgotten when the process ends
+    for n in range(10_001):
+        order = _order(f"k-{n}")
+        journal.claim_now(order, "p", {})
+        journal.note_result(_result(order, "canceled"), {})
+    assert journal.claim_now(_order("k-0"), "p", {}) is None  # forgotten: claimed anew
+    unclaimed = journal.claim_now(_order("k-1"), "p", {})
+    assert unclaimed is not None and not unclaimed.claimed  # still remembered
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            MemoryJournal(max_closed=bad)
+
+
 def test_a_result_without_client_id_or_entry_is_refused() -> None:
     journal = MemoryJournal()
     stray = ExecutionResult.for_cancel(plugin="p", status="canceled", order_id="B", symbol="X")
