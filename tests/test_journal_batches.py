@@ -577,3 +577,38 @@ def test_a_journal_left_open_does_not_keep_the_process_alive(tmp_path: Path) -> 
         timeout=60,
     )
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr
+
+
+async def test_writes_take_the_write_lock_from_the_start_and_reads_do_not(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    worker, traced = journal._require(), []
+    await worker.run(lambda c: c.set_trace_callback(traced.append), label="trace")
+    order = Order.market("X", "buy", 1, client_order_id="w1")
+
+    async def begins(call: Any) -> list[str]:
+        """The BEGIN statement of the batch ``call`` runs in, together with a read job
+        (so it goes through a transaction rather than one statement)."""
+        traced.clear()
+        await _one_batch(journal, call, lambda: worker.run(lambda c: None, label="read"))
+        return [s for s in traced if s.startswith("BEGIN")][1:]  # after the holding job's
+
+    assert await begins(lambda: journal.claim(order, "p", {})) == ["BEGIN IMMEDIATE"]
+    update = JournalUpdate("w1", JournalState.FINAL, "result")
+    assert await begins(lambda: journal.record(update)) == ["BEGIN IMMEDIATE"]
+    later = datetime.now(timezone.utc) + timedelta(days=1)
+    assert await begins(lambda: journal.prune(later)) == ["BEGIN IMMEDIATE"]
+    await journal.claim(Order.market("X", "buy", 1, client_order_id="w2"), "p", {})
+    assert await begins(lambda: journal.adopt(["w2"], ["gone:1:x"])) == ["BEGIN IMMEDIATE"]
+    for read in (
+        lambda: journal.get("w2"),
+        lambda: journal.events("w2"),
+        lambda: journal.entries(),
+        lambda: journal.flush(),
+    ):
+        assert await begins(read) == ["BEGIN"]
+    await journal.close()

@@ -149,7 +149,7 @@ class SqliteJournal(Journal):
         at = datetime.now(timezone.utc)
         now = codec.time_text(at)
         op = ClaimOp(cid, plugin, codec.dump_order(order), codec.dump_json(hints), self.owner, now)
-        done = await self._require().run(op, writes=True, label=f"claim of {cid}")
+        done = await self._require().run(op, label=f"claim of {cid}")
         if isinstance(done, Claim):
             return done
         attempt, created = done
@@ -162,9 +162,7 @@ class SqliteJournal(Journal):
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""
         job = UpdateOp.of(update)
-        await self._require().run(
-            job, writes=True, label=f"{update.kind} of {update.client_order_id}"
-        )
+        await self._require().run(job, label=f"{update.kind} of {update.client_order_id}")
 
     def record_soon(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record_soon`."""
@@ -173,7 +171,7 @@ class SqliteJournal(Journal):
 
     async def flush(self) -> None:
         """See :meth:`Journal.flush`: a no-op job behind every queued one."""
-        await self._require().run(lambda conn: None, writes=False, label="flush")
+        await self._require().run(lambda conn: None, label="flush")
 
     async def get(self, client_order_id: str) -> JournalEntry | None:
         """See :meth:`Journal.get`."""
@@ -182,7 +180,7 @@ class SqliteJournal(Journal):
             row = conn.execute(_SELECT, (client_order_id,)).fetchone()
             return None if row is None else codec.entry_from_row(row)
 
-        found: JournalEntry | None = await self._require().run(job, writes=False, label="get")
+        found: JournalEntry | None = await self._require().run(job, label="get")
         return found
 
     async def events(self, client_order_id: str) -> list[JournalEvent]:
@@ -195,7 +193,7 @@ class SqliteJournal(Journal):
             ).fetchall()
             return [codec.event_from_row(row) for row in rows]
 
-        found: list[JournalEvent] = await self._require().run(job, writes=False, label="events")
+        found: list[JournalEvent] = await self._require().run(job, label="events")
         return found
 
     async def entries(
@@ -227,7 +225,7 @@ class SqliteJournal(Journal):
         def job(conn: sqlite3.Connection) -> list[JournalEntry]:
             return [codec.entry_from_row(row) for row in conn.execute(sql, params)]
 
-        found: list[JournalEntry] = await self._require().run(job, writes=False, label="entries")
+        found: list[JournalEntry] = await self._require().run(job, label="entries")
         return found
 
     async def adopt(self, client_order_ids: Collection[str], gone: Collection[str]) -> set[str]:

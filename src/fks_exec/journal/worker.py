@@ -107,8 +107,11 @@ class SqliteWorker:
         self._thread.start()
         await self._opened
 
-    async def run(self, job: Any, *, writes: bool, label: str) -> Any:
-        """Run ``job`` in the next transaction and return its value once committed."""
+    async def run(self, job: Any, *, writes: bool = False, label: str) -> Any:
+        """Run ``job`` in the next transaction and return its value once committed.
+
+        ``writes``: a callable job writes (its batch takes the write lock from the
+        start, ``BEGIN IMMEDIATE``); bulk values always count as writes."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put(_Task(job, writes, future, label))
         return await future
@@ -236,7 +239,7 @@ class SqliteWorker:
         self, conn: sqlite3.Connection, batch: list[_Task]
     ) -> list[tuple[_Task, Any, BaseException | None]]:
         outcomes: list[tuple[_Task, Any, BaseException | None]] = []
-        writes = any(task.writes for task in batch)
+        writes = any(task.writes or self._is_bulk(task) for task in batch)
         try:
             conn.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
             start = 0
