@@ -32,6 +32,7 @@ __all__ = ["PluginGuard", "ms_since"]
 
 T = TypeVar("T")
 _MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
+_TIMEOUTS = (asyncio.TimeoutError, TimeoutError)  # two classes on 3.10, one from 3.11
 
 
 def ms_since(started: float) -> float:
@@ -93,7 +94,7 @@ class PluginGuard:
             return self._denied(order, code, f"{exc}; nothing was sent")
         except NotSupported as exc:
             return self._denied(order, ErrorCode.NOT_SUPPORTED, f"{exc}; nothing was sent")
-        except (asyncio.TimeoutError, TimeoutError) as exc:
+        except _TIMEOUTS as exc:
             return self._unknown(order, ErrorCode.TIMEOUT, f"no answer in time: {exc}")
         except Exception as exc:
             log.warning(
