@@ -511,3 +511,144 @@ async def test_a_plugin_started_elsewhere_is_reconciled_before_its_first_order(
     assert entry is not None and entry.state is JournalState.SENT  # found, recorded
     assert [o.client_order_id for o in alpha.sent][-1] != "left-1"  # never resent
     await ex.close()
+
+
+# ---------------------------------------------------------------------- executor facade
+
+
+def test_the_documented_defaults() -> None:
+    import inspect
+
+    defaults = {name: p.default for name, p in inspect.signature(Executor).parameters.items()}
+    assert defaults["history_size"] == 10_000
+    assert defaults["reconcile_attempts"] == 3 and defaults["reconcile_delay_s"] == 0.2
+    assert defaults["retry_init_after_s"] == 30.0 and defaults["close_timeout_s"] == 10.0
+
+
+def test_importing_the_executor_does_not_import_signals() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, fks_exec.executor; sys.exit('fks_exec.signals' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+async def test_a_quote_falls_back_and_a_failed_one_names_every_plugin(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha, beta = make_plugin("alpha"), make_plugin("beta")
+    registry.register("alpha", alpha)
+    registry.register("beta", beta)
+
+    async def down(symbol: str) -> Any:
+        raise BrokerUnavailable(f"{symbol} feed down")
+
+    alpha._fetch_data = down
+    async with Executor(
+        registry, default="alpha", fallbacks={"alpha": ["beta"]}, journal="memory"
+    ) as ex:
+        assert (await ex.fetch_data("X")).ask == 2  # from beta
+        beta._fetch_data = down
+        with pytest.raises(BrokerUnavailable) as caught:
+            await ex.fetch_data("X")
+    assert str(caught.value) == ("no quote for 'X' (alpha: X feed down; beta: X feed down)")
+
+
+def test_from_env_uses_the_registry_it_is_given(registry: PluginRegistry) -> None:
+    assert Executor.from_env(registry, journal="memory").registry is registry
+
+
+class _HintingPlugin:
+    """Mixed into the scripted plugin: hints that say which plugin gave them."""
+
+    def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> dict[str, str]:
+        return {"by": self.name}  # type: ignore[attr-defined]
+
+
+async def test_the_journal_keeps_the_hints_of_the_plugin_that_got_the_order(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    hinting = type("Hinting", (_HintingPlugin, make_plugin), {})
+    alpha, beta = hinting("alpha"), hinting("beta")
+    registry.register("alpha", alpha)
+    registry.register("beta", beta)
+    alpha.on_order = lambda order: BrokerUnavailable("down")
+    async with Executor(
+        registry, default="alpha", fallbacks={"alpha": ["beta"]}, journal="memory"
+    ) as ex:
+        await ex.execute(Order.market("X", "buy", 1, client_order_id="h-1"))
+        entry = await ex.journal.get("h-1")
+    assert entry is not None and (entry.plugin, entry.hints) == ("beta", {"by": "beta"})
+
+
+class _RecordingJournal(MemoryJournal):
+    """Which write each update took; not the in-process fast path (its type differs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, JournalState]] = []
+        self.fail_close = False
+
+    async def record(self, update: JournalUpdate) -> None:
+        self.writes.append(("record", update.state))
+        MemoryJournal.record_soon(self, update)  # applied at once, not counted twice
+
+    def record_soon(self, update: JournalUpdate) -> None:
+        self.writes.append(("record_soon", update.state))
+        super().record_soon(update)
+
+    async def close(self) -> None:
+        if self.fail_close:
+            from fks_exec.journal import JournalError
+
+            raise JournalError("disk gone")
+
+
+async def test_a_not_sent_answer_is_recorded_durably_and_a_sent_one_queued(
+    registry: PluginRegistry, make_plugin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fks_exec.journal.keeper as keeper_module
+
+    monkeypatch.setattr(keeper_module, "MemoryJournal", type(None))  # no fast path here
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    journal = _RecordingJournal()
+    async with Executor(registry, default="alpha", journal=journal) as ex:
+        await ex.execute(Order.market("X", "buy", 1))
+        alpha.on_order = lambda order: ExecutionResult.for_order(
+            order, plugin="alpha", status="rejected", sent=False, error="refused"
+        )
+        await ex.execute(Order.market("X", "buy", 1))
+    assert journal.writes == [
+        ("record_soon", JournalState.FINAL),
+        ("record", JournalState.NOT_SENT),
+    ]
+
+
+async def test_a_journal_that_fails_to_close_is_logged_not_raised(
+    registry: PluginRegistry, make_plugin: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry.register("alpha", make_plugin("alpha"))
+    journal = _RecordingJournal()
+    journal.fail_close = True
+    async with Executor(registry, default="alpha", journal=journal):
+        pass
+    assert any("closing the journal failed: disk gone" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_plugin_that_failed_to_start_is_not_reconciled_at_start(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    journal = MemoryJournal()
+    journal.claim_now(Order.limit("X", "buy", 1, 50, client_order_id="o-1"), "alpha", {})
+    journal.owner = "elsewhere:1:gone"
+    ex = Executor(
+        registry, default="alpha", journal=journal, configs={"alpha": {"fail_connect": True}}
+    )
+    failures = await ex.start()
+    assert set(failures) == {"alpha"} and not ex._keeper.is_recovered("alpha")
+    entry = await journal.get("o-1")
+    assert entry is not None and entry.state is JournalState.SENDING  # left for later
+    await ex.close()
