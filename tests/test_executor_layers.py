@@ -581,6 +581,18 @@ async def test_the_journal_keeps_the_hints_of_the_plugin_that_got_the_order(
     assert entry is not None and (entry.plugin, entry.hints) == ("beta", {"by": "beta"})
 
 
+async def test_the_first_order_to_a_plugin_started_on_demand_keeps_its_hints(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    hinting = type("Hinting", (_HintingPlugin, make_plugin), {})
+    registry.register("alpha", hinting("alpha"))
+    ex = Executor(registry, default="alpha", journal="memory")  # never start()-ed
+    await ex.execute(Order.market("X", "buy", 1, client_order_id="d-1"))
+    entry = await ex.journal.get("d-1")
+    assert entry is not None and entry.hints == {"by": "alpha"}
+    await ex.close()
+
+
 class _RecordingJournal(MemoryJournal):
     """Which write each update took; not the in-process fast path (its type differs)."""
 

@@ -337,7 +337,11 @@ class Executor:
             except BaseException:
                 self._once.interrupted(entry, claimed)
                 raise
-            taker = ready if entry.plugin == primary else self._registry.started(entry.plugin or "")
+            taker = (  # the plugin that got it gives the hints (maybe started just now)
+                ready
+                if ready is not None and entry.plugin == primary
+                else self._registry.started(entry.plugin or "")
+            )
             if result.sent is False:
                 await self._once.refused(entry, result, taker)
                 return result
