@@ -18,7 +18,15 @@ from typing import Any
 
 import ccxt.async_support as ccxt
 
-__all__ = ["MAX_EXPONENT", "MAX_MAGNITUDE_DIGITS", "MAX_TEXT", "UnsafeNumber", "check_body"]
+__all__ = [
+    "MAX_EXPONENT",
+    "MAX_MAGNITUDE_DIGITS",
+    "MAX_TEXT",
+    "UnsafeNumber",
+    "check_body",
+    "order_evidence",
+    "unsafe_reason",
+]
 
 MAX_TEXT = 64
 """A number's text is at most this long (as :func:`fks_exec.kit.broker_decimal`)."""
