@@ -56,7 +56,7 @@ def lookup_hints(
 ) -> dict[str, str]:
     """The plugin's hints for finding ``order`` again ({} without a plugin, or for a
     plugin that keeps the base class's hook, which gives none, without calling it)."""
-    if plugin is None or type(plugin)._lookup_hints is _NO_HINTS_HOOK:
+    if plugin is None or getattr(plugin._lookup_hints, "__func__", None) is _NO_HINTS_HOOK:
         return {}
     return plugin.lookup_hints(order, result)
 
