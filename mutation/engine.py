@@ -24,6 +24,7 @@ import argparse
 import difflib
 import importlib
 import json
+import os
 import random
 import resource
 import shlex
@@ -46,9 +47,12 @@ from cosmic_ray.work_item import (  # type: ignore[import-untyped]
 )
 from forked import output_to, run_forked
 from hypothesis_profile import PROFILE
+from import_time import ImportTimeMutants, all_tests_fastest_first
 from selection import CoverageMap, Plan, Route, fastest_first, plan_for
 from source_index import SourceIndex
 
+# FKS_MUTATION_WHOLE_ON_DISK=1: every import-time mutant the exact way (to compare verdicts)
+WHOLE_ON_DISK = os.environ.get("FKS_MUTATION_WHOLE_ON_DISK") == "1"
 NOT_PATCHED = 97  # the child found no live function to give the mutant's code
 OUTSIDE_TESTS = "<outside tests>"
 HERE = Path(__file__).resolve().parent
@@ -211,6 +215,7 @@ class Session:
         self.whole_seconds = 0.0
         self.filename = str(self.path)
         self.runner: Runner | None = None
+        self.import_time: ImportTimeMutants | None = None
 
     def prepare(self, runner: Runner, import_lines: frozenset[int]) -> None:
         """Run the baseline in a fork; raises RuntimeError when the tests fail unmutated."""
@@ -233,6 +238,15 @@ class Session:
             seen.spawners,
         )
         self.check_on_disk()
+        everything = all_tests_fastest_first(self.coverage.run_order, dict(self.coverage.durations))
+        budget = self.factor * sum(self.coverage.durations.values()) + 5.0
+        self.import_time = ImportTimeMutants(
+            sys.modules[module_name(self.module)],
+            self.source,
+            lambda: runner.run(everything, self.log),
+            budget,
+            self.log,
+        )
 
     def test(self, mutation: object) -> WorkResult:
         """Make one mutant and decide its fate."""
@@ -244,7 +258,7 @@ class Session:
         lines = self.source.splitlines(), mutated.splitlines()
         diff = "\n".join(difflib.unified_diff(*lines, self.module, self.module, lineterm=""))
         plan = plan_for(self.index, tuple(mutation.start_pos), self.coverage)  # type: ignore[attr-defined]
-        outcome, output, route = self.follow(plan, mutated)
+        outcome, output, route = self.follow(plan, mutated, mutation.start_pos[0])  # type: ignore[attr-defined]
         if outcome == TestOutcome.SURVIVED and self.coverage.spawners:
             outcome, output = self.on_disk(mutated, self.fastest(self.coverage.spawners))
             route += " + subprocess tests"
@@ -258,7 +272,7 @@ class Session:
         """Tests in the order the baseline ran them."""
         return [t for t in self.coverage.run_order if t in tests]
 
-    def follow(self, plan: Plan, mutated: str) -> tuple[TestOutcome, str, str]:
+    def follow(self, plan: Plan, mutated: str, line: int) -> tuple[TestOutcome, str, str]:
         """Run the mutant the way `plan` says: (outcome, output, route taken)."""
         if plan.route == Route.NOT_COVERED:
             return TestOutcome.SURVIVED, "", plan.route.value
@@ -282,6 +296,16 @@ class Session:
                     return TestOutcome.KILLED, "timeout", plan.route.value
                 killed = exit_.code != 0
                 return (TestOutcome.KILLED if killed else TestOutcome.SURVIVED), output, "selected"
+        if plan.route == Route.WHOLE and self.import_time is not None and not WHOLE_ON_DISK:
+            exit_ = self.import_time.run(mutated, line)
+            if exit_ is not None:
+                output = self.log.read_text(encoding="utf-8", errors="replace")
+                killed = exit_.timed_out or exit_.code != 0
+                return (
+                    (TestOutcome.KILLED if killed else TestOutcome.SURVIVED),
+                    output,
+                    "whole in fork",
+                )
         outcome, output = self.on_disk(mutated, self.tests)
         return outcome, output, Route.WHOLE.value
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO / "mutation"))
 
 import forked  # noqa: E402
 import patching  # noqa: E402
+import reexec  # noqa: E402
 from cosmic_ray.work_db import WorkDB, use_db  # noqa: E402
 from cosmic_ray.work_item import WorkerOutcome, WorkResult  # noqa: E402
 from selection import CoverageMap, Route, fastest_first, plan_for  # noqa: E402
@@ -32,6 +33,7 @@ TOY = '''\
 """A module to mutate."""
 
 LIMIT = 10
+SPARE = 3
 
 
 def clamp(x: int, floor: int = 0) -> int:
@@ -286,6 +288,8 @@ def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
         (line_of("if x > LIMIT"), "core/ReplaceComparisonOperator_Gt_Lt"): "killed",
         (line_of("return x + 1"), "core/ReplaceBinaryOperator_Add_Sub"): "survived",
         (line_of("LIMIT = 10"), "core/NumberReplacer"): "killed",
+        (line_of("SPARE = 3"), "core/NumberReplacer"): "survived",
+        (line_of("def clamp"), "core/NumberReplacer"): "killed",  # the default of floor
     }
     with use_db(str(session), WorkDB.Mode.open) as db:
         chosen = {}
@@ -307,7 +311,43 @@ def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
         assert verdicts[key].test_outcome.value == expected, (key, verdicts[key].output)
     uncovered = (line_of("return x + 1"), "core/ReplaceBinaryOperator_Add_Sub")
     assert verdicts[uncovered].output.startswith("not covered")
-    whole = sum(1 for key in chosen.values() if key[0] == line_of("LIMIT = 10"))
+    at_import = {line_of("LIMIT = 10"), line_of("SPARE = 3"), line_of("def clamp")}
+    whole = sum(1 for key in chosen.values() if key[0] in at_import)
     routes = json.loads(stats.read_text())["routes"]
-    assert routes == {"selected": 2, "not covered": 1, "whole": whole}
+    assert routes == {"selected": 2, "not covered": 1, "whole in fork": whole}
     assert (tmp_path / module).read_text() == TOY  # the file is put back
+
+
+def test_an_import_time_mutant_is_carried_into_the_running_module(tmp_path: Path) -> None:
+    toy = load_toy(tmp_path)
+    importer = types.ModuleType("toy_importer")  # as `from toy_module import LIMIT, clamp`
+    importer.LIMIT, importer.clamp = toy.LIMIT, toy.clamp  # type: ignore[attr-defined]
+    sys.modules["toy_importer"] = importer
+    clamp, box = toy.clamp, toy.Box()
+    try:
+        mutated = TOY.replace("LIMIT = 10", "LIMIT = 11").replace(
+            "floor: int = 0", "floor: int = 1"
+        )
+        assert reexec.run_anew(toy, mutated, frozenset({"LIMIT"})) >= 2
+        assert toy.LIMIT == 11 and importer.LIMIT == 11  # imported by name: follows
+        assert clamp is toy.clamp and clamp(20) == 11 and clamp(3) == 4  # same function
+        assert toy.Box.size == 12 and box.size == 12  # LIMIT + 1, computed anew
+        assert toy.Box is type(box)  # classes keep their identity
+    finally:
+        del sys.modules["toy_importer"]
+        sys.modules.pop("toy_module", None)
+
+
+def test_the_unmutated_source_carries_nothing(tmp_path: Path) -> None:
+    toy = load_toy(tmp_path)
+    assert reexec.run_anew(toy, TOY, frozenset()) == 0
+
+
+def test_an_instance_changed_on_the_mutated_line_cannot_be_carried(tmp_path: Path) -> None:
+    source = TOY + "\nDEFAULT_BOX = Box()\n"
+    toy = load_toy(tmp_path, source)
+    before = toy.DEFAULT_BOX
+    assert reexec.run_anew(toy, source, frozenset()) == 0  # made again, unchanged: kept
+    assert toy.DEFAULT_BOX is before
+    with pytest.raises(reexec.CannotCarryOver, match="DEFAULT_BOX"):
+        reexec.run_anew(toy, source, frozenset({"DEFAULT_BOX"}))
