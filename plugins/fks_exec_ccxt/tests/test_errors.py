@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fake_venues import quoted_kraken, quoted_okx, started
 
 from fks_exec import BrokerUnavailable, ErrorCode, Executor, Order, OrderStatus, PluginRegistry
 from fks_exec_ccxt import CcxtPlugin
@@ -21,19 +22,9 @@ from fks_exec_ccxt.testing.okx import errors as okx_errors
 SWAP, BTCUSD = "BTC/USDT:USDT", "BTC/USD"
 
 
-async def started(exchange: Any) -> CcxtPlugin:
-    plugin = CcxtPlugin(exchange=exchange)
-    plugin.use_env = False
-    await plugin.init()
-    return plugin
-
-
 @pytest.fixture
 def okx_venue() -> FakeOkx:
-    venue = FakeOkx(balances={"USDT": "100000", "BTC": "10"})
-    for inst_id in ("BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-SWAP"):
-        venue.set_price(inst_id, "60000", "60000.1", "60000")
-    return venue
+    return quoted_okx()
 
 
 @pytest.fixture
@@ -45,9 +36,7 @@ async def okx(okx_venue: FakeOkx) -> Any:
 
 @pytest.fixture
 def kraken_venue() -> FakeKraken:
-    venue = FakeKraken()
-    venue.set_price("XBTUSD", "60000", "60000.1")
-    return venue
+    return quoted_kraken()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+from fake_venues import quoted_okx, started
 
 from fks_exec import ConfigurationError, Order, OrderStatus, PluginInitError
 from fks_exec_ccxt import CcxtPlugin
@@ -18,17 +19,7 @@ SPOT, SWAP = "BTC/USDT", "BTC/USDT:USDT"
 
 
 def okx_venue() -> FakeOkx:
-    venue = FakeOkx(balances={"USDT": "100000", "BTC": "1"})
-    for inst_id in ("BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-SWAP"):
-        venue.set_price(inst_id, "60000", "60000.1", "60000")
-    return venue
-
-
-async def started(exchange: object) -> CcxtPlugin:
-    plugin = CcxtPlugin(exchange=exchange)
-    plugin.use_env = False
-    await plugin.init()
-    return plugin
+    return quoted_okx(balances={"USDT": "100000", "BTC": "1"})
 
 
 @pytest.fixture(autouse=True)

@@ -13,37 +13,24 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from fake_venues import quoted_kraken, quoted_okx, started
 
 from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.testing.kraken import FakeKraken
-from fks_exec_ccxt.testing.okx import FakeOkx
 
 SPOT, SWAP, BTCUSD = "BTC/USDT", "BTC/USDT:USDT", "BTC/USD"
 
 
-async def started(exchange: Any) -> CcxtPlugin:
-    plugin = CcxtPlugin(exchange=exchange)
-    plugin.use_env = False
-    await plugin.init()
-    return plugin
-
-
 @pytest.fixture
 async def okx() -> AsyncIterator[CcxtPlugin]:
-    venue = FakeOkx(balances={"USDT": "100000", "BTC": "10"})
-    for inst_id in ("BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-SWAP"):
-        venue.set_price(inst_id, "60000", "60000.1", "60000")
-    plugin = await started(venue.exchange())
+    plugin = await started(quoted_okx().exchange())
     yield plugin
     await plugin.close()
 
 
 @pytest.fixture
 async def kraken() -> AsyncIterator[CcxtPlugin]:
-    venue = FakeKraken()
-    venue.set_price("XBTUSD", "60000", "60000.1")
-    plugin = await started(venue.exchange())
+    plugin = await started(quoted_kraken().exchange())
     yield plugin
     await plugin.close()
 
