@@ -288,12 +288,16 @@ async def test_send_waits_for_the_socket_only_when_much_is_buffered() -> None:
         await ati.send("0", "small")
         nt.read_paused = True
         big = "x" * 300_000
-        with contextlib.suppress(asyncio.TimeoutError):
-            for _ in range(40):
+        waited = False
+        for _ in range(40):
+            try:
                 await asyncio.wait_for(ati.send("0", big), 0.2)
+            except asyncio.TimeoutError:
+                waited = True  # over the high-water mark: it waited for the socket
+                break
         writer = ati._writer
-        assert writer is not None
-        assert writer.transport.get_write_buffer_size() > 262_144  # it stopped waiting
+        assert writer is not None and waited
+        assert writer.transport.get_write_buffer_size() > 262_144
         await ati.close()
 
 

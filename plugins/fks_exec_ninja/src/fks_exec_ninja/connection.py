@@ -249,8 +249,6 @@ class AtiConnection:
                 ati.exception()  # retrieved: nobody may be waiting any more
             was_up, self.connected = self.connected, False
             self._up.clear()
-            if self._writer is not None:
-                self._writer.close()
             if was_up and self.on_lost is not None:
                 self.on_lost()
 
