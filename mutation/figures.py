@@ -33,7 +33,10 @@ def row(spec: ModuleSpec, workdirs: Sequence[Path]) -> tuple[str, float | None]:
     name = f"`{spec.path}`"
     if sandbox is None:
         return f"| {name} | - | - | - | - | {spec.score:.1f} % recorded | - |", None
-    result = collect(ModuleResult(spec), sandbox)
+    try:
+        result = collect(ModuleResult(spec), sandbox)
+    except (IndexError, OSError, ValueError) as error:  # a run is rewriting that sandbox
+        return f"| {name} | - | - | - | - | session unreadable ({error}) | - |", None
     when = datetime.fromtimestamp((sandbox / "session.sqlite").stat().st_mtime, timezone.utc)
     cpu = "-" if result.cpu_seconds is None else f"{result.cpu_seconds:.0f}"
     partial = f" ({result.pending} not run)" if result.pending else ""
