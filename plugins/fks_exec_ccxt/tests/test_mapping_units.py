@@ -15,6 +15,7 @@ from fks_exec_ccxt.mapping import Denial, Request, _check_limits, build_request,
 from fks_exec_ccxt.testing.okx import FakeOkx
 
 SWAP = "BTC/USDT:USDT"  # 0.01 BTC per contract on the fake, as on OKX
+PRICE = Decimal(60000)
 
 
 @pytest.fixture
@@ -65,3 +66,57 @@ def test_only_a_rejection_carries_the_rejection_text(status: str, error: str | N
     assert result.error == error
     assert (result.error_code is ErrorCode.REJECTED) is (status == "rejected")
     assert result.status is not OrderStatus.UNKNOWN
+
+
+async def test_a_market_buy_by_cost_is_priced_at_the_reference(okx: CcxtPlugin) -> None:
+    spot = dataclasses.replace(
+        okx.rules_of(await okx.market("BTC/USDT")), market_buy_by_cost=True, min_cost=None
+    )
+    buy = build_request(okx.exchange, spot, Order.market("BTC/USDT", "buy", "0.01"), PRICE)
+    assert isinstance(buy, Request) and buy.price == 60000  # ccxt sends amount x price
+    sell = build_request(okx.exchange, spot, Order.market("BTC/USDT", "sell", "0.01"), PRICE)
+    assert isinstance(sell, Request) and sell.price is None
+    blind = build_request(okx.exchange, spot, Order.market("BTC/USDT", "buy", "0.01"), None)
+    assert isinstance(blind, Denial) and "no ask was available" in blind.message
+
+
+async def test_the_minimum_cost_is_inclusive_and_a_limit_is_valued_at_its_price(
+    okx: CcxtPlugin,
+) -> None:
+    rules = dataclasses.replace(okx.rules_of(await okx.market(SWAP)), min_cost=Decimal(600))
+    assert _check_limits(rules, Decimal(1), Decimal(60000)) is None  # exactly the minimum
+    costly = dataclasses.replace(rules, min_cost=Decimal(1000))
+    limit = Order.limit(SWAP, "buy", "1", "60000")
+    denial = build_request(okx.exchange, costly, limit, Decimal(200000))  # a far reference
+    assert isinstance(denial, Denial) and "order value" in denial.message
+
+
+async def test_time_in_force_is_sent_only_for_non_gtc_orders_that_rest(okx: CcxtPlugin) -> None:
+    rules = okx.rules_of(await okx.market(SWAP))
+    market = build_request(okx.exchange, rules, Order.market(SWAP, "buy", "1"), None)
+    gtc = build_request(okx.exchange, rules, Order.limit(SWAP, "buy", "1", "59000"), None)
+    ioc = build_request(
+        okx.exchange, rules, Order.limit(SWAP, "buy", "1", "59000", time_in_force="ioc"), None
+    )
+    assert isinstance(market, Request) and isinstance(gtc, Request) and isinstance(ioc, Request)
+    assert "timeInForce" not in market.params and "timeInForce" not in gtc.params
+    assert ioc.params["timeInForce"] == "IOC"
+
+
+def test_statuses_from_fills_when_ccxt_gives_none() -> None:
+    from fks_exec_ccxt.mapping import _status
+
+    assert _status(None, Decimal(1), Decimal(1)) is OrderStatus.FILLED
+    assert _status(None, Decimal(1), Decimal(2)) is OrderStatus.PARTIALLY_FILLED
+    assert _status(None, Decimal(1), None) is OrderStatus.PARTIALLY_FILLED
+    assert _status(None, Decimal(0), Decimal(0)) is OrderStatus.ACCEPTED
+    assert _status("open", Decimal(0), Decimal(1)) is OrderStatus.ACCEPTED
+
+
+def test_the_symbol_comes_from_ccxt_first_and_closed_without_a_fill_is_canceled() -> None:
+    raw = {"id": "7", "status": "closed", "amount": 1, "filled": 0, "side": "buy"}
+    assert to_result({**raw, "symbol": "ETH/USDT"}, plugin="ccxt", symbol=SWAP).symbol == (
+        "ETH/USDT"
+    )
+    closed = to_result(raw, plugin="ccxt", symbol=SWAP)
+    assert (closed.symbol, closed.status) == (SWAP, OrderStatus.CANCELED)
