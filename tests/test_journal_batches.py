@@ -547,6 +547,7 @@ async def test_a_failure_in_a_mixed_batch_fails_it_and_the_writer_lives_on(
         assert isinstance(outcome, JournalError) and "ValidationError" in str(outcome)
     good = Order.market("X", "buy", 1, client_order_id="good-2")
     assert (await asyncio.wait_for(journal.claim(good, "p", {}), 30)).claimed
+    assert (await _states(path)).get("good-2") == "sending"  # committed: no transaction left open
     await journal.close()
 
 
@@ -597,6 +598,9 @@ async def test_writes_take_the_write_lock_from_the_start_and_reads_do_not(tmp_pa
         await _one_batch(journal, call, lambda: worker.run(lambda c: None, label="read"))
         return [s for s in traced if s.startswith("BEGIN")][1:]  # after the holding job's
 
+    traced.clear()
+    await journal.claim(Order.market("X", "buy", 1, client_order_id="w0"), "p", {})
+    assert traced and all(s.startswith("INSERT INTO fks_ops") for s in traced)  # alone: one call
     assert await begins(lambda: journal.claim(order, "p", {})) == ["BEGIN IMMEDIATE"]
     update = JournalUpdate("w1", JournalState.FINAL, "result")
     assert await begins(lambda: journal.record(update)) == ["BEGIN IMMEDIATE"]
@@ -612,3 +616,24 @@ async def test_writes_take_the_write_lock_from_the_start_and_reads_do_not(tmp_pa
     ):
         assert await begins(read) == ["BEGIN"]
     await journal.close()
+
+
+async def test_batch_sizes_and_the_lock_wait_reach_the_journal(tmp_path: Path) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    assert journal.batch_sizes == {}
+    await journal.open()
+    await journal.claim(Order.market("X", "buy", 1, client_order_id="z1"), "p", {})
+    assert sum(journal.batch_sizes.values()) >= 1 and journal.batch_sizes[1] >= 1
+
+    def busy_ms(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    assert await journal._require().run(busy_ms, label="busy") == 10_000  # the 10 s default
+    await journal.close()
+    assert journal.batch_sizes == {}
+    patient = SqliteJournal(tmp_path / "p.sqlite3", busy_timeout_s=2.5)
+    await patient.open()
+    assert await patient._require().run(busy_ms, label="busy") == 2_500
+    await patient.close()

@@ -50,7 +50,7 @@ def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> Ops
         path, timeout=busy_timeout_s, isolation_level=None, factory=OpsConnection
     )
     try:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
         if str(mode).lower() != "wal":
             raise JournalError(f"{path}: SQLite refused WAL mode ({mode}); use a local disk")
         conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
@@ -79,7 +79,7 @@ class SqliteJournal(Journal):
     """The journal in an SQLite file at ``path`` (created with its directory if absent).
 
     ``synchronous="normal"`` trades power-loss safety for speed (a SIGKILL still loses
-    nothing in WAL mode). ``busy_timeout_s``: how long a write waits for another
+    nothing in WAL mode). ``busy_timeout_s`` (10 s): how long a write waits for another
     process's transaction before failing with :class:`JournalError`.
     """
 
