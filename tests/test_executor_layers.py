@@ -664,3 +664,113 @@ async def test_a_plugin_that_failed_to_start_is_not_reconciled_at_start(
     entry = await journal.get("o-1")
     assert entry is not None and entry.state is JournalState.SENDING  # left for later
     await ex.close()
+
+
+# ---------------------------------------------------------------------- once per client id
+
+
+def _counting_lookups(plugin: Any) -> list[str]:
+    looked: list[str] = []
+    get = plugin._get_order
+
+    async def counted(client_order_id: str) -> ExecutionResult | None:
+        looked.append(client_order_id)
+        return await get(client_order_id)
+
+    plugin._get_order = counted
+    return looked
+
+
+async def test_a_repeat_beyond_the_memory_is_answered_from_the_journal(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    looked = _counting_lookups(alpha)
+    rest = Order.limit("X", "buy", 1, 50, client_order_id="r-rest")
+    fill = Order.market("X", "buy", 1, client_order_id="r-fill")
+    alpha.on_order = lambda order: (
+        ExecutionResult.for_order(order, plugin="alpha", status="accepted", order_id="S-rest")
+        if order is rest
+        else None
+    )
+    journal = MemoryJournal(max_closed=100)
+    async with Executor(registry, default="alpha", history_size=1, journal=journal) as ex:
+        await ex.execute(rest)
+        filled = await ex.execute(fill)
+        for n in range(2):  # both leave the in-memory window
+            await ex.execute(Order.market("X", "buy", 1, client_order_id=f"r-{n}"))
+        assert ex._memory.get("r-rest") is None and ex._memory.get("r-fill") is None
+        alpha.known["r-rest"] = ExecutionResult.for_order(
+            rest, plugin="alpha", status="canceled", order_id="S-rest"
+        )
+        assert (await ex.execute(fill)) == filled and looked == []  # final: no lookup
+        again = await ex.execute(rest)  # open: the broker is asked, and it changed
+        assert again.status is OrderStatus.CANCELED and looked == ["r-rest"]
+    assert [o.client_order_id for o in alpha.sent].count("r-rest") == 1
+
+
+async def test_a_repeat_in_memory_looks_up_only_an_unknown_and_journals_what_it_found(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    lost = Order.market("X", "buy", 1, client_order_id="m-lost")
+    alpha.on_order = lambda order: TimeoutError("answer lost") if order is lost else None
+    visible: dict[str, ExecutionResult] = {}  # what the broker shows when asked
+    looked: list[str] = []
+
+    async def lookup(client_order_id: str) -> ExecutionResult | None:
+        looked.append(client_order_id)
+        return visible.get(client_order_id)
+
+    alpha._get_order = lookup
+    async with Executor(
+        registry, default="alpha", reconcile_attempts=1, reconcile_delay_s=0, journal="memory"
+    ) as ex:
+        done = Order.market("X", "buy", 1, client_order_id="m-done")
+        await ex.execute(done)
+        await ex.execute(done)
+        assert looked == []  # a filled result is returned as it is
+        assert (await ex.execute(lost)).status is OrderStatus.UNKNOWN
+        assert (await ex.execute(lost)).status is OrderStatus.UNKNOWN  # still not shown
+        assert "reconciled" not in [e.kind for e in await ex.journal.events("m-lost")]
+        visible["m-lost"] = ExecutionResult.for_order(
+            lost, plugin="alpha", status="filled", filled_quantity=1, average_price=100
+        )
+        assert (await ex.execute(lost)).status is OrderStatus.FILLED
+        assert looked == ["m-lost"] * 3
+        kinds = [e.kind for e in await ex.journal.events("m-lost")]
+    assert kinds[-1] == "reconciled" and kinds.count("reconciled") == 1
+    assert [o.client_order_id for o in alpha.sent].count("m-lost") == 1
+
+
+async def test_a_call_cancelled_in_flight_is_remembered_and_journaled_unknown(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    held = asyncio.Event()
+    send = alpha._execute_order
+
+    async def hold(order: Order) -> ExecutionResult:
+        await held.wait()
+        return await send(order)
+
+    alpha._execute_order = hold
+    async with Executor(registry, default="alpha", journal="memory") as ex:
+        call = asyncio.ensure_future(ex.execute(Order.market("X", "buy", 1, client_order_id="i-1")))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        remembered = ex._memory.get("i-1")
+        assert remembered is not None and remembered.result is not None
+        assert (remembered.result.status, remembered.result.plugin) == (
+            OrderStatus.UNKNOWN,
+            "alpha",
+        )
+        entry = await ex.journal.get("i-1")
+        assert entry is not None and entry.state is JournalState.UNKNOWN
+        assert [e.kind for e in await ex.journal.events("i-1")][-1] == "interrupted"
