@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -637,3 +638,45 @@ async def test_batch_sizes_and_the_lock_wait_reach_the_journal(tmp_path: Path) -
     await patient.open()
     assert await patient._require().run(busy_ms, label="busy") == 2_500
     await patient.close()
+
+
+async def test_the_file_and_its_directories_are_created(tmp_path: Path) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "two" / "levels" / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    await journal.close()
+    assert (tmp_path / "two" / "levels" / "j.sqlite3").is_file()
+
+
+async def test_a_taken_over_entry_keeps_when_it_was_first_claimed(tmp_path: Path) -> None:
+    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    order = Order.market("X", "buy", 1, client_order_id="again-1")
+    first = await journal.claim(order, "p", {})
+    await journal.record(JournalUpdate("again-1", JournalState.NOT_SENT, "not_sent"))
+    await asyncio.sleep(0.002)  # a later claim time
+    second = await journal.claim(order, "p", {})
+    assert second.claimed and second.entry.attempt == 2
+    assert second.entry.created_at == first.entry.created_at < second.entry.updated_at
+    stored = await journal.get("again-1")
+    assert stored is not None and stored.created_at == first.entry.created_at
+    await journal.close()
+
+
+def test_on_one_machine_a_holder_whose_process_exited_is_gone_at_once(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from fks_exec.journal import SqliteJournal
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    dead = f"{socket.gethostname()}:{int(ended.stdout)}:abcd1234"
+    journal = SqliteJournal(tmp_path / "j.sqlite3")
+    assert journal.is_gone(dead)  # no lease to wait out after a crash
+    alive = f"{socket.gethostname()}:{os.getppid()}:abcd1234"
+    assert not journal.is_gone(alive)
