@@ -680,3 +680,22 @@ def test_on_one_machine_a_holder_whose_process_exited_is_gone_at_once(tmp_path: 
     assert journal.is_gone(dead)  # no lease to wait out after a crash
     alive = f"{socket.gethostname()}:{os.getppid()}:abcd1234"
     assert not journal.is_gone(alive)
+
+
+async def test_a_second_connection_that_fails_closes_the_first_and_fails_the_start() -> None:
+    from fks_exec.journal.worker import SqliteWorker
+
+    opened: list[sqlite3.Connection] = []
+
+    def first() -> sqlite3.Connection:
+        opened.append(sqlite3.connect(":memory:", check_same_thread=False))
+        return opened[-1]
+
+    def second() -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    worker = SqliteWorker(first, name="t", connect_lazy=second)
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await worker.start()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")  # not left open
