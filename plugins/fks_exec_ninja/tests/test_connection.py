@@ -352,6 +352,29 @@ async def test_a_failing_reconnect_hook_is_logged_not_fatal(
         await ati.close()
 
 
+async def test_when_a_drop_is_reported_nothing_can_be_sent() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port, reconnect_min_s=5, reconnect_max_s=5)
+        seen: list[tuple[bool, bool, str]] = []
+
+        def lost() -> None:
+            try:
+                ati.send_now("0", "X")
+                refused = ""
+            except BrokerUnavailable as exc:
+                refused = str(exc)
+            seen.append((ati.connected, ati.ati_up, refused))
+
+        ati.on_lost = lost
+        await ati.open()
+        nt.drop()
+        await until(lambda: seen != [])
+        assert seen == [
+            (False, False, f"not connected to NinjaTrader at 127.0.0.1:{port}; reconnecting")
+        ]
+        await ati.close()
+
+
 async def test_wait_connected_sees_a_reconnection() -> None:
     async with peer() as (nt, port):
         ati = connection(port)
