@@ -144,8 +144,52 @@ async def test_a_paper_setting_the_broker_contradicts_names_what_it_reported(
     made = make_plugin("gamma")
     made.use_env = False
     made._broker_says_paper = lambda: reported
-    with pytest.raises(ConfigurationError, match=re.escape(f"the broker reports {said}")):
+    kind = "paper" if configured else "live"
+    expected = f"is configured paper={configured} ({kind}) but the broker reports {said}"
+    with pytest.raises(ConfigurationError, match=re.escape(expected)):
         await made.init({"paper": configured})
+
+
+async def test_a_broker_that_cannot_tell_paper_from_live_is_logged_not_fatal(
+    make_plugin: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = make_plugin("epsilon")
+    made.use_env = False
+
+    def unsure() -> bool:
+        raise RuntimeError("no account info")
+
+    made._broker_says_paper = unsure
+    with caplog.at_level("WARNING", logger="fks_exec.plugins.epsilon"):
+        await made.init({})
+    try:
+        assert made.is_paper is False
+        assert "could not tell paper from live: no account info" in caplog.text
+    finally:
+        await made.close()
+
+
+async def test_a_sent_order_is_logged_at_debug_with_its_status(
+    plugin: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("DEBUG", logger="fks_exec.plugins.alpha"):
+        await plugin.execute_order(ORDER)
+    assert f"order {ORDER.client_order_id}: filled in " in caplog.text
+
+
+async def test_only_the_plugins_own_class_name_is_replaced_by_its_instance_name(
+    plugin: Any,
+) -> None:
+    def answer(name: str) -> Any:
+        return lambda order: ExecutionResult.for_order(
+            order, plugin=name, status=OrderStatus.ACCEPTED
+        )
+
+    plugin.on_order = answer("scripted")  # the class's name: a named instance stamps its own
+    assert (await plugin.execute_order(ORDER)).plugin == "alpha"
+    plugin.on_order = answer("someone-else")
+    other = Order.market("X", "buy", "2", client_order_id="guard-2")
+    assert (await plugin.execute_order(other)).plugin == "someone-else"
 
 
 async def test_a_wrapped_error_hides_its_context_and_chains_the_cause(plugin: Any) -> None:
