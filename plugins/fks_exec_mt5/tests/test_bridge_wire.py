@@ -5,6 +5,7 @@ OSError), never a crash, a stall or an answer taken for a real one."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import struct
@@ -263,7 +264,14 @@ def _nested_records(levels: int) -> Any:
     return value
 
 
-@pytest.mark.parametrize("nest", [_nested_lists, _nested_records])
+def _nested_dicts(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("nest", [_nested_lists, _nested_records, _nested_dicts])
 def test_nesting_is_bounded_at_exactly_32_levels(nest: Any) -> None:
     decode(nest(32))
     with pytest.raises(ProtocolError, match="nested over 32 levels"):
@@ -323,5 +331,14 @@ def test_numpy_like_arrays_are_carried_and_other_objects_refused() -> None:
 def test_at_most_256_record_types_are_remembered() -> None:
     for index in range(300):
         decode({"__record__": f"T{index}", "fields": {"a": 1}})
-    assert _record_type.cache_info().currsize <= 256
+    assert _record_type.cache_info().currsize == 256
     assert decode({"__record__": "T1", "fields": {"a": 2}}).a == 2
+
+
+def test_nan_and_infinities_cross_the_wire_as_the_package_gave_them(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    left, right = pair
+    write_frame(left, [math.nan, math.inf, -math.inf])  # a tick's doubles may be any
+    got = read_frame(right)
+    assert math.isnan(got[0]) and got[1:] == [math.inf, -math.inf]

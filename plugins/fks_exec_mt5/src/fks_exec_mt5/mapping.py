@@ -13,7 +13,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from fks_exec.errors import OrderDenied
-from fks_exec.models import Order, OrderType
+from fks_exec.models import Order, OrderSide, OrderType
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.exposure import Leg
 from fks_exec_mt5.numbers import decimal_of
@@ -101,8 +101,7 @@ def build_request(
     a market order) and :class:`~fks_exec.kit.BadBrokerNumber` for a tick price that
     is not finite or is negative.
     """
-    buy = order.side.value == "buy"
-    bid, ask = decimal_of(tick.bid, "tick bid"), decimal_of(tick.ask, "tick ask")
+    buy = order.side is OrderSide.BUY
     request: dict[str, Any] = {
         "symbol": rules.name,
         "volume": float(leg.volume),
@@ -114,23 +113,26 @@ def build_request(
     sl = None if sl is None else to_tick(sl, rules)
     tp = None if tp is None else to_tick(tp, rules)
     if order.type is OrderType.MARKET:
-        if not (ask if buy else bid):
+        # A buy takes the ask, a sell the bid; its SL/TP are measured from the other side.
+        side = tick.ask if buy else tick.bid
+        if not decimal_of(side, "tick ask" if buy else "tick bid"):
             raise OrderDenied(
                 f"{rules.name} has no {'ask' if buy else 'bid'} price now (the tick's is 0: "
                 "market closed or no quotes)",
                 "market_closed",
             )
-        check_stops(rules, buy, bid if buy else ask, sl, tp)
-        request.update(
-            action=c.TRADE_ACTION_DEAL,
-            type=c.ORDER_TYPE_BUY if buy else c.ORDER_TYPE_SELL,
-            price=float(ask if buy else bid),
-            deviation=deviation,
-            type_time=c.ORDER_TIME_GTC,
-        )
+        if sl is not None or tp is not None:
+            other = decimal_of(tick.bid if buy else tick.ask, "tick bid" if buy else "tick ask")
+            check_stops(rules, buy, other, sl, tp)
+        request["action"] = c.TRADE_ACTION_DEAL
+        request["type"] = c.ORDER_TYPE_BUY if buy else c.ORDER_TYPE_SELL
+        request["price"] = float(side)
+        request["deviation"] = deviation
+        request["type_time"] = c.ORDER_TIME_GTC
         if leg.position is not None:
             request["position"] = leg.position
     else:
+        bid, ask = decimal_of(tick.bid, "tick bid"), decimal_of(tick.ask, "tick ask")
         trigger = order.stop_price if order.type is not OrderType.LIMIT else order.price
         assert trigger is not None  # Order validates it
         price = to_tick(trigger, rules)

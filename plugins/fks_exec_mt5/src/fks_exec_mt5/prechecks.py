@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from fks_exec.errors import OrderDenied
-from fks_exec.models import Order, OrderType
+from fks_exec.models import Order, OrderType, TimeInForce
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.numbers import BROKER, BadBrokerNumber, decimal_of, int_of
 
@@ -156,15 +156,16 @@ def allowed_fillings(rules: SymbolRules, order_type: OrderType) -> tuple[int, ..
 def choose_filling(rules: SymbolRules, order: Order) -> int:
     """The filling policy for ``order``; raises :class:`OrderDenied` naming the rule."""
     allowed = allowed_fillings(rules, order.type)
-    tif = order.time_in_force.value
-    wanted = {"fok": (_FOK,), "ioc": (_IOC,)}.get(tif, allowed)
-    for policy in wanted:
-        if policy in allowed:
-            return policy
+    tif = order.time_in_force
+    if tif is TimeInForce.FOK or tif is TimeInForce.IOC:
+        if (_FOK if tif is TimeInForce.FOK else _IOC) in allowed:
+            return _FOK if tif is TimeInForce.FOK else _IOC
+    elif allowed:
+        return allowed[0]  # the best the table allows
     mode = _EXECUTION_NAMES.get(rules.execution, str(rules.execution))
     raise OrderDenied(
         f"{rules.name} ({mode} execution, filling_mode {rules.filling_flags}) takes no "
-        f"{tif} {order.type.value} order: MetaQuotes' fill policy table allows "
+        f"{tif.value} {order.type.value} order: MetaQuotes' fill policy table allows "
         f"{_policy_names(allowed) or 'none'} for that kind",
         "not_supported",
     )

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from fks_exec.errors import OrderDenied
 from fks_exec.kit import BadBrokerNumber, TtlCache
-from fks_exec.models import Order, OrderType
+from fks_exec.models import Order, OrderSide, OrderType
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.config import Mt5Config
 from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, owned, plan_hedging_exit
@@ -138,7 +138,7 @@ class Mt5Session:
 
     def _plan(self, order: Order) -> tuple[list[Leg], list[dict[str, Any]], Decimal]:
         rules = self.rules(order.symbol)
-        buy = order.side.value == "buy"
+        buy = order.side is OrderSide.BUY
         tick = self.tick(order.symbol)
         volume = rounded_volume(order.quantity, rules)
         tickets = self.tickets(order.symbol)

@@ -185,7 +185,7 @@ def decode(value: Any, _depth: int = 0) -> Any:
         if "__datetime__" in value:
             text = value["__datetime__"]
             try:
-                return datetime.fromisoformat(text[:40])
+                return datetime.fromisoformat(text)
             except (TypeError, ValueError):
                 raise ProtocolError(f"not a datetime: {str(text)[:40]!r}") from None
         return {k: decode(v, _depth + 1) for k, v in value.items()}
