@@ -67,8 +67,11 @@ def test_a_non_json_refusal_is_what_its_status_says(status: int, code: ErrorCode
     verdict = classify(exc)
     assert (verdict.code, verdict.sent) == (code, True)
     assert str(status) in verdict.why
-    probe = SendProbe(statuses=[status])  # the probe's status wins over the message's
+    # The probe's last status (the failing request's) wins over the message's.
+    probe = SendProbe(statuses=[200, status])
     assert classify(ccxt.ExchangeNotAvailable("okx 503 down"), probe).code is code
+    earlier = SendProbe(statuses=[status, 503])
+    assert classify(ccxt.ExchangeNotAvailable("okx down"), earlier).code is ErrorCode.NETWORK
 
 
 @pytest.mark.parametrize("status", [402, 406, 500, 503])

@@ -145,8 +145,7 @@ _TABLE: list[tuple[type[BaseException], ErrorCode, bool | None]] = [
     (ccxt.NetworkError, ErrorCode.NETWORK, None),  # incl. ExchangeNotAvailable (503)
     (ccxt.BadResponse, ErrorCode.UNKNOWN, None),
     (ccxt.InsufficientFunds, ErrorCode.INSUFFICIENT_FUNDS, True),
-    (ccxt.AuthenticationError, ErrorCode.AUTH, False),  # incl. PermissionDenied
-    (ccxt.AccountSuspended, ErrorCode.AUTH, False),
+    (ccxt.AuthenticationError, ErrorCode.AUTH, False),  # incl. PermissionDenied, AccountSuspended
     (ccxt.MarketClosed, ErrorCode.MARKET_CLOSED, True),
     (ccxt.NotSupported, ErrorCode.NOT_SUPPORTED, True),
     (ccxt.InvalidOrder, ErrorCode.INVALID_ORDER, True),
