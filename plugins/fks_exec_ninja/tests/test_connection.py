@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import struct
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -372,6 +374,23 @@ async def test_when_a_drop_is_reported_nothing_can_be_sent() -> None:
         assert seen == [
             (False, False, f"not connected to NinjaTrader at 127.0.0.1:{port}; reconnecting")
         ]
+        await ati.close()
+
+
+async def test_a_reset_connection_is_reopened() -> None:
+    """The peer resets the socket (RST): closing our end raises inside asyncio, which
+    must not end the reconnect loop."""
+    async with peer() as (nt, port):
+        ati = connection(port)
+        await ati.open()
+        for writer in nt.writers:
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        ati.send_now("0", "X")  # unread data at the peer: its close resets the connection
+        await asyncio.sleep(0.05)
+        nt.drop()
+        await until(lambda: ati.connects == 2)
+        assert ati.connected and len([t for t in ours() if "supervisor" in t.get_name()]) == 1
         await ati.close()
 
 
