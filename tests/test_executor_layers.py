@@ -774,3 +774,95 @@ async def test_a_call_cancelled_in_flight_is_remembered_and_journaled_unknown(
         entry = await ex.journal.get("i-1")
         assert entry is not None and entry.state is JournalState.UNKNOWN
         assert [e.kind for e in await ex.journal.events("i-1")][-1] == "interrupted"
+
+
+# ---------------------------------------------------------------------- registry details
+
+
+async def test_a_health_check_that_raises_or_hangs_is_unhealthy_with_what_happened(
+    make_plugin: Any,
+) -> None:
+    import fks_exec.registry as registry_module
+
+    assert registry_module.DEFAULT_HEALTH_TIMEOUT_S == 5.0
+
+    class Raising(make_plugin):  # type: ignore[misc, valid-type]
+        async def health_check(self) -> Any:  # outside the guard, as a careless override
+            raise RuntimeError("socket closed")
+
+    registry = PluginRegistry(discover=False)
+    raising, hanging = Raising("raising"), make_plugin("hanging")
+    hanging.health_delay_s = 60
+    for plugin in (raising, hanging):
+        registry.register(plugin.name, plugin)
+        await registry.init(plugin.name)
+    report = await asyncio.wait_for(registry.health(timeout=0.25), BOUND_S)
+    assert (report["raising"].healthy, report["raising"].detail) == (
+        False,
+        "RuntimeError: socket closed",
+    )
+    assert (report["hanging"].healthy, report["hanging"].latency_ms) == (False, 250.0)
+    await registry.close_all()
+
+
+async def test_close_all_closes_every_plugin_and_logs_each_failure(
+    make_plugin: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Stuck(make_plugin):  # type: ignore[misc, valid-type]
+        async def close(self) -> None:  # outside the guard, as a careless override
+            self.closed += 1
+            raise RuntimeError(f"{self.name} stuck")
+
+    registry = PluginRegistry(discover=False)
+    plugins = [Stuck("a"), Stuck("b"), make_plugin("c")]
+    for plugin in plugins:
+        registry.register(plugin.name, plugin)
+        await registry.init(plugin.name)
+    await registry.close_all()
+    assert [p.closed for p in plugins] == [1, 1, 1]
+    failed = sorted(r.getMessage() for r in caplog.records if "closing plugin" in r.getMessage())
+    assert len(failed) == 2 and "'a'" in failed[0] and "'b'" in failed[1]
+
+
+async def test_a_start_that_breaks_the_contract_is_a_plugin_init_error(make_plugin: Any) -> None:
+    from fks_exec import PluginInitError
+
+    class Broken(make_plugin):  # type: ignore[misc, valid-type]
+        async def init(self, config: Any = None) -> None:
+            raise KeyError("no such setting")
+
+    registry = PluginRegistry(discover=False)
+    registry.register("broken", Broken("broken"))
+    with pytest.raises(PluginInitError, match="failed to start"):
+        await registry.init("broken")
+    assert isinstance(registry.failures["broken"], PluginInitError)
+
+
+def test_failed_within_holds_for_exactly_the_pause(
+    make_plugin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fks_exec.registry as registry_module
+
+    now = [100.0]
+    monkeypatch.setattr(registry_module.time, "monotonic", lambda: now[0])
+    registry = PluginRegistry(discover=False)
+    error = RuntimeError("down")
+    registry._record_failure("alpha", error)
+    now[0] = 129.5
+    assert registry.failed_within("alpha", 30) is error
+    now[0] = 130.0
+    assert registry.failed_within("alpha", 30) is None  # the pause is over at 30 s
+    assert registry.failed_within("nobody", 30) is None
+
+
+def test_a_plugin_loaded_at_last_forgets_its_load_failure(
+    make_plugin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", make_plugin("alpha"))
+    registry._record_failure("alpha", RuntimeError("import failed"))
+    assert registry.load("alpha") is registry.get("alpha")
+    assert "alpha" not in registry.failures and registry.failed_within("alpha", 60) is None
+    registry._record_failure("alpha", RuntimeError("start failed"))
+    registry.load("alpha")  # loaded before: its start failure still holds
+    assert "alpha" in registry.failures
