@@ -409,7 +409,7 @@ async def test_a_cancel_by_client_id_without_a_broker_id_looks_the_order_up_firs
         unknown = await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="u-1"))
         assert unknown.status is OrderStatus.UNKNOWN and unknown.order_id is None
         canceled = await ex.cancel(client_order_id="u-1")
-        assert (canceled.plugin, canceled.order_id) == ("beta", "S1")
+        assert (canceled.plugin, canceled.order_id, canceled.symbol) == ("beta", "S1", "X")
         beta.known.clear()  # now the broker has nothing either
         await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="u-2"))
         beta.known.clear()
@@ -866,3 +866,24 @@ def test_a_plugin_loaded_at_last_forgets_its_load_failure(
     registry._record_failure("alpha", RuntimeError("start failed"))
     registry.load("alpha")  # loaded before: its start failure still holds
     assert "alpha" in registry.failures
+
+
+async def test_get_order_journals_a_status_change_once(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    alpha = make_plugin("alpha")
+    registry.register("alpha", alpha)
+    order = Order.limit("X", "buy", 1, 50, client_order_id="s-1")
+    alpha.on_order = lambda o: ExecutionResult.for_order(
+        o, plugin="alpha", status="accepted", order_id="S1"
+    )
+    async with Executor(registry, default="alpha", journal="memory") as ex:
+        await ex.execute(order)
+        alpha.known["s-1"] = ExecutionResult.for_order(
+            order, plugin="alpha", status="canceled", order_id="S1"
+        )
+        for _ in range(3):
+            assert (await ex.get_order("s-1")).status is OrderStatus.CANCELED  # type: ignore[union-attr]
+        kinds = [e.kind for e in await ex.journal.events("s-1")]
+        assert kinds == ["intent", "result", "status"]
+        assert (await ex.execute(order)).status is OrderStatus.CANCELED  # the repeat sees it
