@@ -699,3 +699,20 @@ async def test_a_second_connection_that_fails_closes_the_first_and_fails_the_sta
         await worker.start()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         opened[0].execute("SELECT 1")  # not left open
+
+
+async def test_close_commits_what_is_queued_and_ends_the_writer(tmp_path: Path) -> None:
+    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
+
+    path = tmp_path / "j.sqlite3"
+    journal = SqliteJournal(path)
+    await journal.open()
+    await journal.claim(Order.market("X", "buy", 1, client_order_id="c1"), "p", {})
+    worker = journal._require()
+    journal.record_soon(JournalUpdate("c1", JournalState.FINAL, "result"))
+    await journal.close()
+    assert not worker._thread.is_alive()
+    assert (await _states(path)) == {"c1": "final"}
+    await journal.close()  # twice is fine
+    with pytest.raises(JournalError, match="not open; call open"):
+        await journal.get("c1")
