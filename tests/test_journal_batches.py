@@ -716,3 +716,35 @@ async def test_close_commits_what_is_queued_and_ends_the_writer(tmp_path: Path) 
     await journal.close()  # twice is fine
     with pytest.raises(JournalError, match="not open; call open"):
         await journal.get("c1")
+
+
+async def test_a_job_that_raises_fails_alone_and_an_sqlite_error_fails_the_batch(
+    tmp_path: Path,
+) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    worker = journal._require()
+
+    def odd(conn: sqlite3.Connection) -> None:
+        raise ValueError("not the journal's fault")
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("SELECT * FROM no_such_table")
+
+    ok = Order.market("X", "buy", 1, client_order_id="alone-1")
+    sizes, (failed, claim) = await _one_batch(
+        journal, lambda: worker.run(odd, label="odd"), lambda: journal.claim(ok, "p", {})
+    )
+    assert sizes == [2] and isinstance(failed, ValueError) and claim.claimed
+    lost = Order.market("X", "buy", 1, client_order_id="alone-2")
+    sizes, (failed, claim) = await _one_batch(
+        journal, lambda: worker.run(broken, label="broken"), lambda: journal.claim(lost, "p", {})
+    )
+    assert sizes == [2]
+    for outcome in (failed, claim):
+        assert isinstance(outcome, JournalError)
+        assert "journal write failed: OperationalError: no such table" in str(outcome)
+    assert await journal.get("alone-1") is not None and await journal.get("alone-2") is None
+    await journal.close()
