@@ -120,3 +120,51 @@ def test_the_symbol_comes_from_ccxt_first_and_closed_without_a_fill_is_canceled(
     )
     closed = to_result(raw, plugin="ccxt", symbol=SWAP)
     assert (closed.symbol, closed.status) == (SWAP, OrderStatus.CANCELED)
+
+
+@pytest.mark.parametrize(
+    ("fields", "average"),
+    [
+        ({"average": 61, "cost": 120, "price": 50}, Decimal(61)),  # ccxt's average first
+        ({"average": None, "cost": 120, "price": 50}, Decimal(60)),  # then cost / filled
+        ({"average": None, "cost": None, "price": 50}, Decimal(50)),  # then the price
+    ],
+)
+def test_the_average_price_falls_back_to_cost_then_price(
+    fields: dict[str, object], average: Decimal
+) -> None:
+    raw = {"id": "7", "status": "closed", "amount": 2, "filled": 2, "side": "buy", **fields}
+    assert to_result(raw, plugin="ccxt", symbol=SWAP).average_price == average
+
+
+def test_no_fill_has_no_average_and_missing_fields_come_from_the_order() -> None:
+    unfilled = to_result(
+        {"id": "7", "status": "open", "amount": 1, "filled": 0, "average": 60000, "side": "buy"},
+        plugin="ccxt",
+        symbol=SWAP,
+    )
+    assert unfilled.average_price is None
+    order = Order.limit(SWAP, "sell", "1", "61000")
+    bare = to_result({"id": "8", "status": "open"}, plugin="ccxt", order=order)
+    assert (bare.symbol, bare.side, bare.quantity) == (SWAP, order.side, Decimal(1))
+
+
+async def test_the_maximum_quantity_is_inclusive(okx: CcxtPlugin) -> None:
+    rules = dataclasses.replace(okx.rules_of(await okx.market(SWAP)), max_amount=Decimal(5))
+    assert _check_limits(rules, Decimal(5), Decimal(60000)) is None
+    above = _check_limits(rules, Decimal(6), Decimal(60000))
+    assert isinstance(above, Denial) and "above" in above.message
+
+
+async def test_ccxts_own_precision_refusing_a_value_is_a_denial(
+    okx: CcxtPlugin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fks_exec_ccxt.mapping as mapping
+
+    def refuse(*args: object) -> object:
+        raise ValueError("amount must be a number")
+
+    monkeypatch.setattr(mapping, "amount_of", refuse)
+    rules = okx.rules_of(await okx.market(SWAP))
+    denial = build_request(okx.exchange, rules, Order.limit(SWAP, "buy", "1", "59000"), None)
+    assert isinstance(denial, Denial) and "(ccxt) cannot put 1" in denial.message
