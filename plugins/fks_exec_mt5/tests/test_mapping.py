@@ -237,3 +237,93 @@ def test_a_market_order_needs_a_price_on_its_side() -> None:
     no_bid = SimpleNamespace(bid=0.0, ask=1.1)
     with pytest.raises(OrderDenied, match="EURUSD has no bid price now"):
         build_request(sell, RULES, no_bid, Leg(D("0.1")), deviation=7, magic=99)
+
+
+def test_rules_are_values() -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RULES.step = D(1)  # type: ignore[misc]
+
+
+def test_the_freeze_level_is_measured_from_the_side_each_pending_kind_triggers_on() -> None:
+    from fks_exec_mt5.prechecks import check_freeze
+
+    rules = SymbolRules.of(info(trade_freeze_level=10))  # 0.0001
+    bid, ask = D("1.1000"), D("1.1002")
+    near = {
+        c.ORDER_TYPE_SELL_LIMIT: 1.10005,  # price - bid
+        c.ORDER_TYPE_BUY_LIMIT: 1.10015,  # ask - price
+        c.ORDER_TYPE_BUY_STOP: 1.10025,  # price - ask
+        c.ORDER_TYPE_SELL_STOP: 1.09995,  # bid - price
+    }
+    for kind, price in near.items():
+        record = SimpleNamespace(ticket=7, type=kind, price_open=price)
+        with pytest.raises(OrderDenied, match="within the freeze level"):
+            check_freeze(rules, record, bid, ask)
+        far = (
+            price + 0.001
+            if kind in (c.ORDER_TYPE_SELL_LIMIT, c.ORDER_TYPE_BUY_STOP)
+            else (price - 0.001)
+        )
+        check_freeze(rules, SimpleNamespace(ticket=7, type=kind, price_open=far), bid, ask)
+
+
+def test_volume_limit_zero_means_none_and_only_opening_lots_count() -> None:
+    from fks_exec_mt5.prechecks import check_volume_limit
+
+    check_volume_limit(SymbolRules.of(info(volume_limit=0.0)), True, D(100), D(100), [])
+    limited = SymbolRules.of(info(volume_limit=1.0))
+    check_volume_limit(limited, True, D(0), D(5), [])  # nothing added: never refused
+    with pytest.raises(OrderDenied, match="pass its volume_limit 1"):
+        check_volume_limit(limited, True, D("0.5"), D("0.6"), [])
+
+
+@pytest.mark.parametrize(("flags", "tif", "expected"), [(1, "fok", 0), (2, "ioc", 1)])
+def test_fok_and_ioc_need_their_own_flag(flags: int, tif: str, expected: int) -> None:
+    from fks_exec_mt5.prechecks import choose_filling
+
+    rules = SymbolRules.of(info(filling_mode=flags))
+    assert choose_filling(rules, Order.market("EURUSD", "buy", "0.1", time_in_force=tif)) == (
+        expected
+    )
+    other = "ioc" if tif == "fok" else "fok"
+    with pytest.raises(OrderDenied, match=f"takes no {other} market order"):
+        choose_filling(rules, Order.market("EURUSD", "buy", "0.1", time_in_force=other))
+
+
+def test_long_only_and_short_only_refuse_the_other_direction_only() -> None:
+    from fks_exec_mt5.prechecks import check_trade_mode
+
+    long_only = SymbolRules.of(info(trade_mode=c.SYMBOL_TRADE_MODE_LONGONLY))
+    check_trade_mode(long_only, True, True)
+    with pytest.raises(OrderDenied, match="long-only"):
+        check_trade_mode(long_only, False, True)
+    short_only = SymbolRules.of(info(trade_mode=c.SYMBOL_TRADE_MODE_SHORTONLY))
+    check_trade_mode(short_only, False, True)
+    with pytest.raises(OrderDenied, match="short-only"):
+        check_trade_mode(short_only, True, True)
+
+
+@pytest.mark.parametrize(
+    ("side", "kind", "where"),
+    [
+        ("buy", "limit", "below Ask"),
+        ("sell", "limit", "above Bid"),
+        ("buy", "stop", "above Ask"),
+        ("sell", "stop", "below Bid"),
+    ],
+)
+def test_a_pending_price_on_the_wrong_side_says_which_side(
+    side: str, kind: str, where: str
+) -> None:
+    from fks_exec_mt5.prechecks import check_pending_price
+
+    wrong = D("1.2") if (side == "buy") == (kind == "limit") else D("1.0")
+    order = (
+        Order.limit("EURUSD", side, "0.1", wrong)
+        if kind == "limit"
+        else Order.stop("EURUSD", side, "0.1", wrong)
+    )
+    with pytest.raises(OrderDenied, match=f"must be {where}"):
+        check_pending_price(RULES, order, wrong, D("1.1"), D("1.1002"))
