@@ -269,6 +269,13 @@ def test_the_freeze_level_is_measured_from_the_side_each_pending_kind_triggers_o
         check_freeze(rules, SimpleNamespace(ticket=7, type=kind, price_open=far), bid, ask)
 
 
+def test_no_freeze_level_never_blocks_a_cancel() -> None:
+    from fks_exec_mt5.prechecks import check_freeze
+
+    at_market = SimpleNamespace(ticket=7, type=c.ORDER_TYPE_BUY_LIMIT, price_open=1.1002)
+    check_freeze(RULES, at_market, D("1.1000"), D("1.1002"))  # freeze level 0: no rule
+
+
 def test_volume_limit_zero_means_none_and_only_opening_lots_count() -> None:
     from fks_exec_mt5.prechecks import check_volume_limit
 
@@ -288,7 +295,8 @@ def test_fok_and_ioc_need_their_own_flag(flags: int, tif: str, expected: int) ->
         expected
     )
     other = "ioc" if tif == "fok" else "fok"
-    with pytest.raises(OrderDenied, match=f"takes no {other} market order"):
+    allows = "FOK" if tif == "fok" else "IOC"
+    with pytest.raises(OrderDenied, match=f"takes no {other} market order.*allows {allows} for"):
         choose_filling(rules, Order.market("EURUSD", "buy", "0.1", time_in_force=other))
 
 
