@@ -181,6 +181,8 @@ async def test_close_before_open_and_twice_never_raises() -> None:
     ati = connection(1)
     await ati.close()
     await ati.close()
+    with pytest.raises(RuntimeError, match="before close"):  # closed for good
+        await ati.open()
     assert connection(1, reconnect_min_s=5, reconnect_max_s=0.05).reconnect_min_s == 0.05
 
 
