@@ -887,3 +887,98 @@ async def test_get_order_journals_a_status_change_once(
         kinds = [e.kind for e in await ex.journal.events("s-1")]
         assert kinds == ["intent", "result", "status"]
         assert (await ex.execute(order)).status is OrderStatus.CANCELED  # the repeat sees it
+
+
+# ---------------------------------------------------------------------- discovery details
+
+
+def test_discovered_plugins_carry_their_distribution_and_version() -> None:
+    from importlib.metadata import version
+
+    infos = {i.name: i for i in PluginRegistry().list_infos()}
+    assert infos["mock"].distribution == "fks-exec"
+    assert infos["mock"].version == version("fks-exec")
+
+
+def test_not_found_names_what_to_install_only_when_it_helps() -> None:
+    empty = PluginRegistry(discover=False)
+    from fks_exec import PluginNotFound
+
+    with pytest.raises(PluginNotFound) as unknown:
+        empty.load("zzz")
+    assert "Installable: ccxt (pip install fks-exec-ccxt), mt5 (pip install fks-exec-mt5)" in (
+        str(unknown.value)
+    )
+    with pytest.raises(PluginNotFound) as known_kind:
+        empty.load("ccxt")
+    assert "pip install fks-exec-ccxt" in str(known_kind.value)
+    assert "Installable" not in str(known_kind.value)
+    with pytest.raises(PluginNotFound) as everything_installed:
+        PluginRegistry().load("zzz")
+    assert "Installable" not in str(everything_installed.value)
+
+
+def test_an_instance_name_is_enabled_and_loaded_through_its_plugin() -> None:
+    registry = PluginRegistry(enabled=["mock"], discover=False)
+    registry.register("mock", MockPlugin)
+    assert registry.is_enabled("mock:b")
+    loaded = registry.load("mock:b")
+    assert isinstance(loaded, MockPlugin) and loaded.name == "mock:b"
+    shared = MockPlugin()
+    registry.register("mock", shared, replace=True)
+    other = registry.load("mock:c")  # one object cannot be two instances: a new one
+    assert other is not shared and isinstance(other, MockPlugin)
+    with pytest.raises(ConfigurationError, match="PLUGIN:INSTANCE"):
+        registry.is_enabled("mock:")
+
+
+def test_a_conflict_over_a_plugin_also_refuses_its_instances(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fks_exec._discovery as discovery
+    from fks_exec import PluginLoadError
+
+    class Dist:
+        def __init__(self, name: str) -> None:
+            self.name, self.version = name, "1.0"
+
+    class EntryPoint:
+        def __init__(self, dist: str) -> None:
+            self.name, self.value, self.dist = "dup", f"{dist}:Plugin", Dist(dist)
+
+    monkeypatch.setattr(
+        discovery, "entry_points", lambda group: [EntryPoint("a-dist"), EntryPoint("b-dist")]
+    )
+    with pytest.raises(PluginLoadError, match=r"a-dist .* and b-dist"):
+        PluginRegistry().load("dup:x")
+
+
+def test_a_registered_plugin_that_fails_to_build_gets_no_reinstall_hint(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from fks_exec import PluginLoadError
+
+    class Ccxt(MockPlugin):
+        name = "ccxt"  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            raise ValueError("bad default")
+
+    registry = PluginRegistry(discover=False)
+    registry.register("ccxt", Ccxt)
+    with pytest.raises(PluginLoadError) as caught:
+        registry.load("ccxt")
+    assert "ValueError: bad default" in str(caught.value)
+    assert "reinstall" not in str(caught.value)
+
+
+def test_a_class_whose_name_differs_from_its_registration_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = PluginRegistry(discover=False)
+    registry.register("mock", MockPlugin)
+    registry.register("paper", MockPlugin)
+    registry.load("mock")
+    assert not [r for r in caplog.records if "says its name is" in r.getMessage()]
+    registry.load("paper")
+    assert [r for r in caplog.records if "says its name is 'mock'" in r.getMessage()]

@@ -59,11 +59,11 @@ class PluginCatalog:
     def __init__(
         self,
         *,
-        enabled: Iterable[str] | None = None,
-        disabled: Iterable[str] | None = None,
-        discover: bool = True,
-        group: str = ENTRY_POINT_GROUP,
-    ) -> None:
+        enabled: Iterable[str] | None,
+        disabled: Iterable[str] | None,
+        discover: bool,
+        group: str,
+    ) -> None:  # no defaults: PluginRegistry, the only subclass, documents and passes them
         env_enabled = os.environ.get("FKS_EXEC_PLUGINS")
         self._enabled = (
             frozenset(enabled)
@@ -129,7 +129,7 @@ class PluginCatalog:
         name: str,
         plugin: ExecutionPlugin | type[ExecutionPlugin],
         *,
-        replace: bool = False,
+        replace: bool,
     ) -> None:
         """Add a plugin class or instance by hand (tests, notebooks).
 
