@@ -748,3 +748,43 @@ async def test_a_job_that_raises_fails_alone_and_an_sqlite_error_fails_the_batch
         assert "journal write failed: OperationalError: no such table" in str(outcome)
     assert await journal.get("alone-1") is not None and await journal.get("alone-2") is None
     await journal.close()
+
+
+async def test_a_caller_gone_from_a_batch_does_not_stop_the_others_answers(
+    tmp_path: Path,
+) -> None:
+    from fks_exec.journal import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    first = Order.market("X", "buy", 1, client_order_id="gone-caller")
+    second = Order.market("X", "buy", 1, client_order_id="kept-caller")
+
+    async def cancelled_claim() -> Any:
+        task = asyncio.ensure_future(journal.claim(first, "p", {}))
+        await asyncio.sleep(0)  # queued
+        task.cancel()
+        return "cancelled"
+
+    sizes, (gone, kept) = await _one_batch(
+        journal, cancelled_claim, lambda: journal.claim(second, "p", {})
+    )
+    assert sizes == [2] and gone == "cancelled" and kept.claimed  # answered after the gone one
+    await journal.close()
+
+
+async def test_a_lazy_write_that_fails_is_logged_and_one_that_succeeds_is_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await journal.open()
+    await journal.claim(Order.market("X", "buy", 1, client_order_id="lz-1"), "p", {})
+    with caplog.at_level("ERROR", logger="fks_exec.journal"):
+        journal.record_soon(JournalUpdate("lz-1", JournalState.SENT, "result"))
+        journal.record_soon(JournalUpdate("lz-missing", JournalState.SENT, "result"))
+        await journal.flush()
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "result of lz-missing failed" in errors[0], errors
+    await journal.close()
