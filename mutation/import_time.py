@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from forked import Exit, run_forked
-from reexec import CannotCarryOver, run_anew
+from reexec import CannotCarryOver, kept_as_they_were, run_anew
 
 NOT_CARRIED = 96  # the child could not carry the mutant over: test it on disk
+KEPT_SOME = 95  # the check passed, but objects that are not plain data were kept
 
 
 def bound_names(source: str, line: int) -> frozenset[str]:
@@ -29,6 +30,15 @@ def bound_names(source: str, line: int) -> frozenset[str]:
             targets = [t for n in ast.walk(node) if isinstance(n, ast.Name) for t in [n.id]]
             return frozenset(targets)
     return frozenset()
+
+
+def in_signature(source: str, line: int) -> bool:
+    """Whether `line` lies in the header (signature, defaults) of a function definition."""
+    return any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.lineno <= line < node.body[0].lineno
+        for node in ast.walk(ast.parse(source))
+    )
 
 
 class ImportTimeMutants:
@@ -45,6 +55,7 @@ class ImportTimeMutants:
         self.module, self.source, self.run_tests = module, source, run_tests
         self.timeout, self.log = timeout, log
         self.usable: bool | None = None
+        self.only_defaults = True
 
     def _child(self, mutated: str, names: frozenset[str], need_change: bool) -> int:
         try:
@@ -55,20 +66,24 @@ class ImportTimeMutants:
             return NOT_CARRIED
         if need_change and not carried:
             return NOT_CARRIED
-        return self.run_tests()
+        code = self.run_tests()
+        return KEPT_SOME if code == 0 and not need_change and kept_as_they_were else code
 
     def check(self) -> bool:
-        """Whether the unmutated module, run anew, still passes every test (once)."""
+        """Whether the unmutated module, run anew, still passes every test (once); also
+        notes whether it keeps objects that are not plain data (then only mutants of
+        default values are run this way)."""
         if self.usable is None:
             exit_ = run_forked(
                 lambda: self._child(self.source, frozenset(), False), self.timeout, self.log
             )
-            self.usable = exit_.code == 0
+            self.usable = exit_.code in (0, KEPT_SOME)
+            self.only_defaults = exit_.code == KEPT_SOME
         return self.usable
 
     def run(self, mutated: str, line: int) -> Exit | None:
         """Test one mutant in a fork: its exit (0: survived), or None to test it on disk."""
-        if not self.check():
+        if not self.check() or (self.only_defaults and not in_signature(self.source, line)):
             return None
         names = bound_names(mutated, line)
         exit_ = run_forked(lambda: self._child(mutated, names, True), self.timeout, self.log)

@@ -57,6 +57,7 @@ def run_anew(module: types.ModuleType, source: str, mutated_names: frozenset[str
     finally:
         sys.modules[module.__name__] = module
     carried = 0
+    kept_as_they_were.clear()
     for name, new in fresh.__dict__.items():
         if name.startswith("__") and name.endswith("__"):
             continue
@@ -68,6 +69,11 @@ def run_anew(module: types.ModuleType, source: str, mutated_names: frozenset[str
 
 
 _MISSING = object()
+kept_as_they_were: list[str] = []
+"""Names of objects the last run_anew left as they were because they are not plain data
+(made again by unchanged code, or machinery a class rebuilds): a value derived from a
+mutated constant might hide among them, so engine.py trusts such a module only for
+mutants of default values."""
 
 
 def carry(module: types.ModuleType, name: str, old: Any, new: Any, mutated: bool) -> int:
@@ -87,6 +93,8 @@ def carry(module: types.ModuleType, name: str, old: Any, new: Any, mutated: bool
         return 1
     if mutated:
         raise CannotCarryOver(f"{name} changed and is not a plain value")
+    if type(old).__module__ not in ("typing", "typing_extensions"):
+        kept_as_they_were.append(name)
     return 0  # made again by unchanged code: the running one stays
 
 
@@ -133,7 +141,12 @@ def copy_class(old: type, new: type) -> int:
         elif not same(current, value) and is_plain(current) and is_plain(value):
             setattr(old, attr, value)
             changed += 1
+        elif not same(current, value) and not isinstance(current, _DESCRIPTORS):
+            kept_as_they_were.append(f"{old.__qualname__}.{attr}")
     return changed
+
+
+_DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType)
 
 
 def same(old: Any, new: Any) -> bool:

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "mutation"))
 
 import forked  # noqa: E402
+import import_time  # noqa: E402
 import patching  # noqa: E402
 import reexec  # noqa: E402
 from cosmic_ray.work_db import WorkDB, use_db  # noqa: E402
@@ -351,3 +352,21 @@ def test_an_instance_changed_on_the_mutated_line_cannot_be_carried(tmp_path: Pat
     assert toy.DEFAULT_BOX is before
     with pytest.raises(reexec.CannotCarryOver, match="DEFAULT_BOX"):
         reexec.run_anew(toy, source, frozenset({"DEFAULT_BOX"}))
+
+
+def test_objects_made_again_are_kept_and_noted(tmp_path: Path) -> None:
+    source = TOY + "\nimport threading\nGUARD = threading.Lock()\n"
+    toy = load_toy(tmp_path, source)
+    guard = toy.GUARD
+    reexec.run_anew(toy, source, frozenset())
+    assert toy.GUARD is guard and reexec.kept_as_they_were == ["GUARD"]
+    reexec.run_anew(toy, TOY + "\nimport threading\n", frozenset())
+    assert reexec.kept_as_they_were == []
+
+
+def test_a_default_value_is_in_the_signature_and_a_constant_is_not() -> None:
+    assert import_time.in_signature(TOY, line_of("def clamp"))
+    assert not import_time.in_signature(TOY, line_of("LIMIT = 10"))
+    assert not import_time.in_signature(TOY, line_of("if x > LIMIT"))
+    assert import_time.bound_names(TOY, line_of("LIMIT = 10")) == {"LIMIT"}
+    assert import_time.bound_names(TOY, line_of("size = LIMIT")) == {"Box"}
