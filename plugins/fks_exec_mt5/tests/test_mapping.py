@@ -335,3 +335,31 @@ def test_a_pending_price_on_the_wrong_side_says_which_side(
     )
     with pytest.raises(OrderDenied, match=f"must be {where}"):
         check_pending_price(RULES, order, wrong, D("1.1"), D("1.1002"))
+
+
+def test_every_distance_rule_is_exact_at_its_boundary() -> None:
+    from fks_exec_mt5.prechecks import (
+        check_freeze,
+        check_pending_price,
+        check_stops,
+        check_volume_limit,
+    )
+
+    bid, ask = D("1.1000"), D("1.1002")
+    at_ask = Order.limit("EURUSD", "buy", "0.1", ask)
+    with pytest.raises(OrderDenied, match="must be below Ask"):  # at the market: no
+        check_pending_price(RULES, at_ask, ask, bid, ask)
+    with pytest.raises(OrderDenied, match=r"stop_loss 1\.1000 must be below 1\.1000"):
+        check_stops(RULES, True, bid, bid, None)
+    with pytest.raises(OrderDenied, match=r"take_profit 1\.0990 must be above 1\.1000"):
+        check_stops(RULES, True, bid, None, D("1.0990"))
+    with pytest.raises(OrderDenied, match=r"stop_loss 1\.0990 must be above 1\.1000"):
+        check_stops(RULES, False, bid, D("1.0990"), None)
+    frozen = SymbolRules.of(info(trade_freeze_level=10))  # 0.0001
+    exactly = SimpleNamespace(ticket=7, type=c.ORDER_TYPE_BUY_LIMIT, price_open=1.1001)
+    with pytest.raises(OrderDenied, match="within the freeze level"):  # exactly at it: no
+        check_freeze(frozen, exactly, bid, ask)
+    limited = SymbolRules.of(info(volume_limit=1.0))
+    check_volume_limit(limited, True, D("0.4"), D("0.6"), [])  # exactly the limit: yes
+    with pytest.raises(OrderDenied, match=r"0\.5 more lots short in EURUSD pass"):
+        check_volume_limit(limited, False, D("0.5"), D("0.6"), [])
