@@ -1,0 +1,68 @@
+"""Mock broker rules a mutation run found unpinned (issue 12): fill-or-kill against the
+side it takes, a fill-or-kill stop, a bracket with only a stop loss, a client id
+reused once its first order is forgotten, and an exit that fills on arrival."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec.mock import MockBroker
+
+SYM = "ES"
+
+
+def _broker(**kwargs: object) -> MockBroker:
+    broker = MockBroker(cash=1_000_000, **kwargs)  # type: ignore[arg-type]
+    broker.set_price(SYM, bid=100, ask=101, size=5)
+    return broker
+
+
+def test_fill_or_kill_is_checked_against_the_side_it_takes() -> None:
+    broker = _broker()
+    assert broker.submit(Order.market(SYM, "buy", 3)).status is OrderStatus.FILLED
+    # 2 left at the ask, 5 still at the bid: a sell of 4 can fill whole, a buy of 4 cannot
+    sell = broker.submit(Order.market(SYM, "sell", 4, time_in_force="fok"))
+    assert sell.status is OrderStatus.FILLED
+    buy = broker.submit(Order.market(SYM, "buy", 4, time_in_force="fok"))
+    assert (buy.status, buy.error_code) == (OrderStatus.REJECTED, ErrorCode.REJECTED)
+
+
+def test_a_fill_or_kill_stop_passes_admission_and_then_does_not_wait() -> None:
+    # Admission leaves a stop's fill-or-kill to its trigger; on arrival, like every
+    # fok/ioc order that did not fill at once, it is canceled (never rejected).
+    broker = _broker()
+    stop = broker.submit(Order.stop(SYM, "buy", 1, 150, time_in_force="fok"))
+    assert (stop.status, stop.error_code, stop.filled_quantity) == (
+        OrderStatus.CANCELED,
+        None,
+        Decimal(0),
+    )
+
+
+def test_a_bracket_with_only_a_stop_loss_gets_its_exit() -> None:
+    broker = _broker()
+    entry = broker.submit(Order.market(SYM, "buy", 2, stop_loss=90))
+    assert entry.status is OrderStatus.FILLED
+    exits = [r for r in broker.open_orders if r.parent_id == entry.order_id]
+    assert [(r.order.type.value, r.order.stop_price, r.quantity) for r in exits] == [
+        ("stop", Decimal(90), Decimal(2))
+    ]
+
+
+def test_a_client_id_is_free_again_once_its_first_order_is_forgotten() -> None:
+    broker = _broker(history_limit=1)
+    first = broker.submit(Order.market(SYM, "buy", 1, client_order_id="reused-1"))
+    broker.submit(Order.market(SYM, "buy", 1, client_order_id="other-2"))  # forgets the first
+    assert broker.find("reused-1") is None
+    again = broker.submit(Order.market(SYM, "buy", 1, client_order_id="reused-1"))
+    assert again.status is OrderStatus.FILLED and again.order_id != first.order_id
+
+
+def test_an_exit_marketable_on_arrival_fills_at_the_touch_without_slippage() -> None:
+    broker = _broker(slippage_bps=10)
+    entry = broker.submit(Order.market(SYM, "buy", 1, take_profit=99))
+    assert entry.status is OrderStatus.FILLED
+    exit_fill = next(f for f in broker.fills if f.client_order_id.endswith("-tp"))
+    assert exit_fill.price == Decimal(100)  # the bid, the better of the limit and the touch
+    assert broker.position(SYM) == 0
