@@ -379,7 +379,7 @@ async def test_when_a_drop_is_reported_nothing_can_be_sent() -> None:
         await ati.close()
 
 
-async def test_a_reset_connection_is_reopened() -> None:
+async def test_a_reset_connection_is_reopened(caplog: pytest.LogCaptureFixture) -> None:
     """The peer resets the socket (RST): closing our end raises inside asyncio, which
     must not end the reconnect loop."""
     async with peer() as (nt, port):
@@ -391,20 +391,33 @@ async def test_a_reset_connection_is_reopened() -> None:
         ati.send_now("0", "X")  # unread data at the peer: its close resets the connection
         await asyncio.sleep(0.05)
         nt.drop()
-        await until(lambda: ati.connects == 2)
+        with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
+            await until(lambda: ati.connects == 2)
         assert ati.connected and len([t for t in ours() if "supervisor" in t.get_name()]) == 1
+        assert any("connection lost" in r.getMessage() for r in caplog.records)
         await ati.close()
 
 
 async def test_wait_connected_sees_a_reconnection() -> None:
     async with peer() as (nt, port):
-        ati = connection(port)
+        ati = connection(port)  # no reconnect hook: the loop must not call one
         await ati.open()
         assert await ati.wait_connected(0.01)
-        nt.drop()
-        await until(lambda: not ati.connected)
-        assert await ati.wait_connected(2)
+        for connects in (2, 3):
+            nt.drop()
+            await until(lambda: not ati.connected)
+            assert await ati.wait_connected(2)
+            await until(lambda c=connects: ati.connects == c)  # type: ignore[misc]
         await ati.close()
+
+
+def test_the_default_first_pause_is_the_configured_default() -> None:
+    from fks_exec_ninja.config import NinjaConfig
+
+    ati = AtiConnection(
+        "h", 1, connect_timeout_s=1, confirm_orders=None, reconnect_max_s=5, max_values=10
+    )
+    assert ati.reconnect_min_s == NinjaConfig().reconnect_min_s == 0.1
 
 
 async def test_close_while_the_peer_is_gone_ends_everything() -> None:
