@@ -143,3 +143,25 @@ async def test_market_orders_are_valued_at_their_own_side_cached_per_side(
     assert len(tickers) == 2
     assert plugin._tickers.get((BTC, "buy")) == Decimal("60000.1")
     assert plugin._tickers.get((BTC, "sell")) == Decimal("60000")
+
+
+async def test_an_id_the_venue_already_holds_is_answered_with_that_order(
+    kraken: CcxtPlugin, venue: FakeKraken
+) -> None:
+    # A second process without the journal sends an id whose order is open at Kraken: the
+    # venue refuses the duplicate with a text ccxt does not classify (a bare
+    # ExchangeError). The order exists and may fill: the answer is that order, never
+    # "rejected".
+    order = Order.limit(BTC, "buy", "0.01", "50000")
+    first = await kraken.execute_order(order)
+    assert first.status is OrderStatus.ACCEPTED, first.error
+    other = CcxtPlugin(exchange=venue.exchange())
+    other.use_env = False
+    await other.init()
+    try:
+        again = await other.execute_order(order)
+    finally:
+        await other.close()
+    assert again.status is OrderStatus.ACCEPTED, again.error
+    assert again.order_id == first.order_id
+    assert len(venue.orders()) == 1  # the venue refused the second; one order exists

@@ -114,7 +114,8 @@ def test_a_stop_loss_never_rounds_onto_the_wrong_side(entry: int, offset: int) -
     stop_loss = Decimal(entry) - Decimal(offset) / 10
     order = Order.limit("BTC/USDC:USDC", "buy", "1", str(entry), stop_loss=str(stop_loss))
     tick = Decimal(5)
-    if to_tick(stop_loss, tick, truncate=False) >= to_tick(Decimal(entry), tick, truncate=False):
+    # The buy limit moves down to its tick (never pays more); the stop loss to the nearest.
+    if to_tick(stop_loss, tick, truncate=False) >= to_tick(Decimal(entry), tick, truncate=True):
         with pytest.raises(PrecisionError, match="wrong side"):
             priced(exchange, rules, order)
         return
@@ -147,7 +148,11 @@ def test_protective_prices_are_refused_exactly_when_rounding_breaks_them(
     def rounded(value: Decimal | None) -> Decimal | None:
         return None if value is None else to_tick(value, tick, truncate=False)
 
-    p = None if market else rounded(price)
+    def cautious(value: Decimal) -> Decimal:  # a buy limit down, a sell limit up
+        down = to_tick(value, tick, truncate=True)
+        return down if side == "buy" or down == value else down + tick
+
+    p = None if market else cautious(price)
     r_sl, r_tp = rounded(sl), rounded(tp)
     broken = (
         (p is not None and r_sl is not None and (r_sl >= p if side == "buy" else r_sl <= p))
@@ -176,3 +181,56 @@ def test_half_a_tick_rounds_away_from_zero_as_ccxt_does(value: str, tick: str) -
     ccxt_text = decimal_to_precision(value, ROUND, float(tick), TICK_SIZE, NO_PADDING)
     rounded = to_tick(Decimal(value), Decimal(tick), truncate=False)
     assert rounded == Decimal(ccxt_text) and rounded > Decimal(value)
+
+
+# ---------------------------------------------------------------- a limit is never made worse
+
+sides = st.sampled_from(["buy", "sell"])
+
+
+@given(value=prices, tick=ticks, side=sides)
+def test_a_limit_price_only_moves_the_cautious_way(
+    value: Decimal, tick: Decimal, side: str
+) -> None:
+    from fks_exec.models import OrderSide
+
+    exchange, rules = _market("okx", 0.001, float(tick))
+    assert rules.price_tick == tick  # the tick path, not ccxt's own rounding
+    way = OrderSide(side)
+    if way is OrderSide.BUY and value < tick:  # a buy below one tick would be 0
+        with pytest.raises(PrecisionError, match="rounds to 0"):
+            price_of(exchange, rules, value, "price", way)
+        return
+    sent = price_of(exchange, rules, value, "price", way)
+    assert sent % tick == 0
+    if way is OrderSide.BUY:
+        assert value - tick < sent <= value  # never pays more than asked
+    else:
+        assert value <= sent < value + tick  # never takes less than asked
+
+
+@pytest.mark.parametrize(
+    ("side", "price", "sent"),
+    [
+        ("buy", "50000.05", "50000.0"),
+        ("sell", "50000.05", "50000.1"),
+        ("buy", "50000.1", "50000.1"),
+    ],
+)
+def test_a_limit_order_off_the_tick_is_sent_at_the_cautious_tick(
+    side: str, price: str, sent: str
+) -> None:
+    exchange, rules = _market("okx", 0.001, 0.1)
+    order = Order(symbol="BTC/USDC:USDC", side=side, quantity="1", type="limit", price=price)
+    assert priced(exchange, rules, order).price == Decimal(sent)
+
+
+def test_a_limit_that_only_ccxt_can_round_is_refused_when_rounding_makes_it_worse() -> None:
+    exchange, rules = _market("hyperliquid", 1.0, 0.1)
+    assert rules.price_tick is None  # hyperliquid rounds to significant digits in ccxt
+    from fks_exec.models import OrderSide
+
+    value = Decimal("12345.67")  # 5 significant digits: ccxt rounds it to 12346
+    with pytest.raises(PrecisionError, match="a worse price than asked"):
+        price_of(exchange, rules, value, "price", OrderSide.BUY)
+    assert price_of(exchange, rules, value, "price", OrderSide.SELL) >= value

@@ -124,9 +124,11 @@ async def _failed(
     if evidence is not None:
         # A refusal beside an order id, a fill or a live state is no definite answer.
         return _no_answer(plugin, order, f"{exchange.id} refused ({message}) beside {evidence}")
-    if isinstance(exc, ccxt_async.InvalidOrder):
-        # A reused client id is answered with InvalidOrder ("duplicate"): if the venue
-        # already holds this very order, that is the answer.
+    if isinstance(exc, ccxt_async.InvalidOrder) or type(exc) is ccxt_async.ExchangeError:
+        # A reused client id is answered with InvalidOrder ("duplicate") on most venues,
+        # and with a text ccxt does not know (a bare ExchangeError: Kraken's
+        # "EOrder:Duplicate ...") on others: if the venue already holds this very order,
+        # that is the answer, not a rejection (the order exists and may fill).
         try:
             existing = await plugin._find_order(order.client_order_id, {"symbol": request.symbol})
         except Exception as lookup:

@@ -1,8 +1,10 @@
 """Quantities and prices on a market's precision, never changed in meaning.
 
-A quantity is only ever truncated (never sent above what was asked); a price or
-trigger is rounded to the tick, and refused when that makes it 0 or moves a protective
-price onto the wrong side of the order's price. ccxt's own ``*_to_precision`` is used
+A quantity is only ever truncated (never sent above what was asked); a limit price is
+moved to the tick only in the direction that makes it more cautious (a buy never pays
+more, a sell never takes less, than the user asked); a trigger is rounded to the tick;
+any of them is refused when that makes it 0 or moves a protective price onto the wrong
+side of the order's price. ccxt's own ``*_to_precision`` is used
 where an exchange overrides it (significant digits, decimal places), and checked.
 """
 
@@ -61,12 +63,37 @@ def amount_of(exchange: Any, rules: MarketRules, value: Decimal) -> Decimal:
     return result
 
 
-def price_of(exchange: Any, rules: MarketRules, value: Decimal, what: str) -> Decimal:
-    """``value`` rounded to the market's price tick; raises :class:`PrecisionError` at 0."""
+def price_of(
+    exchange: Any,
+    rules: MarketRules,
+    value: Decimal,
+    what: str,
+    limit_side: OrderSide | None = None,
+) -> Decimal:
+    """``value`` on the market's price tick; raises :class:`PrecisionError` at 0.
+
+    With ``limit_side`` (the order's limit price) the value moves only the cautious way:
+    down for a buy, up for a sell; where only ccxt knows the precision and its rounding
+    would make the limit more aggressive, the price is refused instead. Other prices
+    (triggers, stop loss, take profit) are rounded to the nearest tick.
+    """
     if rules.price_tick is not None:
-        result = to_tick(value, rules.price_tick, truncate=False)
+        if limit_side is None:
+            result = to_tick(value, rules.price_tick, truncate=False)
+        else:
+            result = to_tick(value, rules.price_tick, truncate=True)  # down (prices > 0)
+            if limit_side is OrderSide.SELL and result < value:
+                result += rules.price_tick
     else:
         result = Decimal(str(exchange.price_to_precision(rules.symbol, str(value))))
+        if (limit_side is OrderSide.BUY and result > value) or (
+            limit_side is OrderSide.SELL and result < value
+        ):
+            raise PrecisionError(
+                f"{rules.exchange_id} rounds the {limit_side.value} limit {value} to "
+                f"{result} on {rules.symbol}, a worse price than asked; send a price on "
+                "the market's precision (nothing was sent)"
+            )
     if result <= 0:
         raise PrecisionError(
             f"{what} {value} rounds to {result} at {rules.symbol}'s tick "
@@ -102,8 +129,9 @@ def priced(exchange: Any, rules: MarketRules, order: Order) -> Priced:
     def one(value: Decimal | None, what: str) -> Decimal | None:
         return None if value is None else price_of(exchange, rules, value, what)
 
+    limit = order.price
     result = Priced(
-        one(order.price, "price"),
+        None if limit is None else price_of(exchange, rules, limit, "price", order.side),
         one(order.stop_price, "stop_price"),
         one(order.stop_loss, "stop_loss"),
         one(order.take_profit, "take_profit"),
