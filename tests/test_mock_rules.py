@@ -66,3 +66,27 @@ def test_an_exit_marketable_on_arrival_fills_at_the_touch_without_slippage() -> 
     exit_fill = next(f for f in broker.fills if f.client_order_id.endswith("-tp"))
     assert exit_fill.price == Decimal(100)  # the bid, the better of the limit and the touch
     assert broker.position(SYM) == 0
+
+
+def test_a_stop_already_reached_is_refused_naming_the_touch_it_met() -> None:
+    broker = _broker()
+    buy = broker.submit(Order.stop(SYM, "buy", 1, 101))
+    assert "buy stop at 101 is already reached (touch 101)" in (buy.error or "")
+    sell = broker.submit(Order.stop(SYM, "sell", 1, 100))
+    assert "sell stop at 100 is already reached (touch 100)" in (sell.error or "")
+
+
+def test_what_a_sell_takes_leaves_the_bid_smaller() -> None:
+    broker = _broker()
+    assert broker.submit(Order.market(SYM, "sell", 3)).status is OrderStatus.FILLED
+    # 2 left at the bid (5 - 3): a fill-or-kill sell of 3 can no longer fill whole
+    refused = broker.submit(Order.market(SYM, "sell", 3, time_in_force="fok"))
+    assert refused.status is OrderStatus.REJECTED
+
+
+def test_a_triggered_stop_limit_takes_at_the_touch_without_slippage() -> None:
+    broker = _broker(slippage_bps=10)
+    placed = broker.submit(Order.stop_limit(SYM, "buy", 1, 105, 110))
+    assert placed.status is OrderStatus.ACCEPTED
+    fills = broker.set_price(SYM, bid=105, ask=106)
+    assert [(f.price, f.liquidity) for f in fills] == [(Decimal(106), "taker")]
