@@ -60,7 +60,7 @@ anything = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     _odd_floats,
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.sampled_from([2**64, 2**64 - 1, -1, 0, 1, 10**40]),
+    st.sampled_from([2**64, 2**64 - 1, -1, 0, 1, 10**40, 32_503_680_000_000, 32_503_679_999_999]),
     st.booleans(),
     st.none(),
     st.text(max_size=8),
