@@ -56,6 +56,7 @@ class PluginGuard:
         async def get_order(self, client_order_id: str) -> ExecutionResult | None: ...
         async def _execute_order(self, order: Order) -> ExecutionResult: ...
         def _broker_says_paper(self) -> bool | None: ...
+        def _fill_bounded_by_quantity(self, order: Order) -> bool: ...
         async def _close(self) -> None: ...
 
     async def _settle_paper(self, cfg: PluginConfig) -> BaseException | None:
@@ -117,7 +118,7 @@ class PluginGuard:
                 f"plugin {self.name!r} answered for client order id "
                 f"{result.client_order_id!r} (a plugin bug)",
             )
-        problem = implausible(result, order)
+        problem = implausible(result, order if self._fill_bounded_by_quantity(order) else None)
         if problem is not None:
             log.warning(
                 "order %s: broker %r answered %s; its fate is unknown",

@@ -305,6 +305,13 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
     async def _close_position(self, symbol: str, quantity: Decimal | None) -> list[ExecutionResult]:
         raise NotSupported(f"plugin {self.name!r} does not implement _close_position")
 
+    def _fill_bounded_by_quantity(self, order: Order) -> bool:
+        """Whether a fill above ``order.quantity`` is impossible (then the base class
+        turns such an answer into ``unknown``). The default says yes; a plugin that
+        sends an order in another unit (a market buy priced by its quote cost, whose
+        base fill moves with the price) says no for it and checks the fill itself."""
+        return True
+
     def _broker_says_paper(self) -> bool | None:
         """After ``_connect``: True for a demo/simulation account, False for a real one,
         None when the broker does not tell. The default does not tell."""

@@ -168,3 +168,60 @@ async def test_ccxts_own_precision_refusing_a_value_is_a_denial(
     rules = okx.rules_of(await okx.market(SWAP))
     denial = build_request(okx.exchange, rules, Order.limit(SWAP, "buy", "1", "59000"), None)
     assert isinstance(denial, Denial) and "(ccxt) cannot put 1" in denial.message
+
+
+# ------------------------------------------- a market buy by cost: bounded by what it spent
+
+
+def test_a_buy_by_cost_may_fill_more_base_than_its_amount_at_a_lower_price() -> None:
+    from fks_exec.kit import BadBrokerNumber
+
+    order = Order.market("BTC/USDT", "buy", "0.01")
+    raw = {"id": "9", "status": "closed", "amount": 0.01, "filled": 0.0102, "average": 58800}
+    cost = Decimal("0.01") * PRICE  # 600 quote sent
+    result = to_result(raw, plugin="ccxt", order=order, quote_cost=cost)
+    assert result.status is OrderStatus.FILLED
+    assert (result.filled_quantity, result.quantity) == (Decimal("0.0102"), Decimal("0.0102"))
+    with pytest.raises(BadBrokerNumber, match="above the order's amount"):
+        to_result(raw, plugin="ccxt", order=order)  # sent in base: impossible
+    dear = {**raw, "filled": 0.0103, "average": 60000}  # 618 spent of 600 (+1% = 606)
+    with pytest.raises(BadBrokerNumber, match="spends more than the 600"):
+        to_result(dear, plugin="ccxt", order=order, quote_cost=cost)
+    edge = {**raw, "filled": 0.0101, "average": 60000}  # 606: exactly the slack, taken
+    assert to_result(edge, plugin="ccxt", order=order, quote_cost=cost).filled_quantity == (
+        Decimal("0.0101")
+    )
+    bare = {"id": "9", "status": "closed", "amount": 0.01, "filled": 0.0102}
+    with pytest.raises(BadBrokerNumber, match="without a price"):
+        to_result(bare, plugin="ccxt", order=order, quote_cost=cost)
+
+
+async def test_the_plugin_takes_a_cost_buys_larger_fill_and_still_refuses_a_base_ones(
+    okx: CcxtPlugin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = await okx.market("BTC/USDT")
+    rules = okx.rules_of(market)
+    okx._rules["BTC/USDT"] = dataclasses.replace(rules, market_buy_by_cost=True, min_cost=None)
+    okx._tickers.set(("BTC/USDT", "buy"), PRICE)
+    sent: list[tuple[object, ...]] = []
+
+    async def create_order(*args: object) -> dict[str, object]:
+        sent.append(args)
+        return {
+            "id": str(len(sent)),
+            "status": "closed",
+            "symbol": "BTC/USDT",
+            "side": "buy",
+            "amount": 0.01,
+            "filled": 0.0102,
+            "average": 58800,
+        }
+
+    monkeypatch.setattr(okx.exchange, "create_order", create_order)
+    bought = await okx.execute_order(Order.market("BTC/USDT", "buy", "0.01"))
+    assert bought.status is OrderStatus.FILLED, bought.error
+    assert bought.filled_quantity == Decimal("0.0102")
+    assert sent[0][4] == 60000  # ccxt was given amount and price: cost 600
+    # A limit buy is sent in base: the same fill above its quantity is impossible.
+    limit = await okx.execute_order(Order.limit("BTC/USDT", "buy", "0.01", "60000"))
+    assert limit.status is OrderStatus.UNKNOWN

@@ -63,6 +63,9 @@ class Request:
     price: float | int | None
     params: dict[str, Any]
     venue_client_id: str
+    #: For a market buy sent as a quote cost: that cost (amount x price), the most the
+    #: fill may spend; its base fill moves with the price and may exceed ``amount``.
+    quote_cost: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,9 @@ def build_request(
                 "and no ask was available to convert the quantity",
             )
         price = reference_price  # ccxt sends amount x price as the quote cost
+        quote_cost: Decimal | None = amount * reference_price
+    else:
+        quote_cost = None
     params.update(order.params)
     return Request(
         symbol=rules.symbol,
@@ -169,6 +175,7 @@ def build_request(
         price=_number(price) if price is not None else None,
         params=params,
         venue_client_id=client_id,
+        quote_cost=quote_cost,
     )
 
 
@@ -219,6 +226,7 @@ def to_result(
     order: Order | None = None,
     symbol: str | None = None,
     venue: str = "the exchange",
+    quote_cost: Decimal | None = None,
 ) -> ExecutionResult:
     """An :class:`ExecutionResult` from a ccxt unified order structure.
 
@@ -227,15 +235,28 @@ def to_result(
     :class:`~fks_exec.kit.BadBrokerNumber` (naming ``venue`` and the field) for a number
     no real order has: negative, non-finite, 1e30 or more, or a fill above the order's
     amount; such an answer is not a definite one (report the order unknown).
+
+    With ``quote_cost`` (a market buy sent as a quote cost) the base fill may exceed the
+    amount, since it moves with the price; the fill is then bounded by what it spent:
+    filled x average at most ``quote_cost`` plus 1% (fees and the venue's rounding), and
+    the result's quantity is at least what filled.
     """
     filled = _number_of(raw, "filled", venue) or Decimal(0)
     quantity = _number_of(raw, "amount", venue) or (order.quantity if order else None)
-    if quantity is not None and filled > quantity:
+    if quantity is not None and filled > quantity and quote_cost is None:
         raise BadBrokerNumber(f"{venue}: filled {filled} is above the order's amount {quantity}")
     average = _number_of(raw, "average", venue)
     if filled and not average:
         cost = _number_of(raw, "cost", venue)
         average = cost / filled if cost else _number_of(raw, "price", venue)
+    if quote_cost is not None and filled:
+        if average is None:
+            raise BadBrokerNumber(f"{venue}: a fill of {filled} bought by cost without a price")
+        if filled * average > quote_cost * _COST_SLACK:
+            raise BadBrokerNumber(
+                f"{venue}: filled {filled} at {average} spends more than the {quote_cost} sent"
+            )
+        quantity = filled if quantity is None or filled > quantity else quantity
     status = _status(raw.get("status"), filled, quantity)
     if status is OrderStatus.FILLED and filled == 0:
         status = OrderStatus.CANCELED  # closed with nothing filled: e.g. an expired IOC
@@ -257,6 +278,9 @@ def to_result(
         error_code=ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
         raw={k: raw[k] for k in ("info", "fee", "fees") if raw.get(k)},
     )
+
+
+_COST_SLACK = Decimal("1.01")
 
 
 def _number_of(raw: dict[str, Any], key: str, venue: str) -> Decimal | None:

@@ -55,7 +55,12 @@ async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionR
             return found
     try:
         return to_result(
-            raw, plugin=plugin.name, order=order, symbol=request.symbol, venue=exchange.id
+            raw,
+            plugin=plugin.name,
+            order=order,
+            symbol=request.symbol,
+            venue=exchange.id,
+            quote_cost=request.quote_cost,
         )
     except BadBrokerNumber as exc:
         return _no_answer(plugin, order, str(exc))
@@ -71,7 +76,12 @@ async def _read_back(
         try:
             raw = await exchange.fetch_order(order_id, request.symbol, params)
             return to_result(
-                raw, plugin=plugin.name, order=order, symbol=request.symbol, venue=exchange.id
+                raw,
+                plugin=plugin.name,
+                order=order,
+                symbol=request.symbol,
+                venue=exchange.id,
+                quote_cost=request.quote_cost,
             )
         except (UnsafeNumber, BadBrokerNumber) as exc:
             return _no_answer(plugin, order, str(exc))

@@ -16,6 +16,7 @@ from fks_exec.models import (
     MarketData,
     Order,
     OrderStatus,
+    OrderType,
     Position,
 )
 from fks_exec.plugin import Capability, ExecutionPlugin
@@ -186,6 +187,19 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             if order.stop_price is not None:
                 self._stops.add(result.order_id)
         return result
+
+    def _fill_bounded_by_quantity(self, order: Order) -> bool:
+        """A market buy sent as a quote cost may fill more base than ``order.quantity``
+        when the price moves down; its fill is checked against the cost instead
+        (:func:`~fks_exec_ccxt.mapping.to_result`)."""
+        symbol = self._symbols.get(order.client_order_id)
+        rules = self._rules.get(symbol) if symbol is not None else None
+        return not (
+            rules is not None
+            and rules.market_buy_by_cost
+            and order.type is OrderType.MARKET
+            and order.side.value == "buy"
+        )
 
     def _check_account(self, account: str | None) -> None:
         configured = self.config.account
