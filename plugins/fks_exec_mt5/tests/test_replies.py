@@ -474,3 +474,105 @@ async def test_a_market_order_without_a_price_is_refused_before_sending() -> Non
     assert result.error_code.value == "market_closed" and "no ask price" in (result.error or "")
     assert not terminal.order_arrivals()
     await plugin.close()
+
+
+# --------------------------------------------------------------------------- exact cases
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"volume": 1e30}, "order_send volume is out of range"),
+        ({"price": 1e30}, "order_send price is out of range"),
+        ({"deal": 2**64}, "order_send deal is out of range"),
+        ({"retcode": -1}, "order_send retcode is negative"),
+        ({"volume": -0.1}, "order_send volume is negative"),
+    ],
+)
+def test_reply_bounds_are_exact(fields: dict[str, Any], named: str) -> None:
+    with pytest.raises(BadBrokerNumber, match=named):
+        Reply.of(_done(**fields), D("0.1"))
+
+
+def test_a_reply_below_one_and_without_a_deal_is_read_as_it_is() -> None:
+    reply = Reply.of(_done(price=0.5, deal=0, retcode=10008, volume=0.0), D("0.1"))
+    assert (reply.price, reply.deal, reply.volume) == (D("0.5"), 0, D("0.0"))
+
+
+def _order_record(ticket: int, kind: int, state: int, volume: float, stamp: int) -> Any:
+    return HistoryOrder(ticket, "EURUSD", kind, state, volume, 1, "x", stamp)
+
+
+@pytest.mark.parametrize(
+    ("kind", "side"),
+    [(c.ORDER_TYPE_BUY, "buy"), (c.ORDER_TYPE_SELL, "sell"), (c.ORDER_TYPE_BUY_LIMIT, "buy")],
+)
+def test_history_reads_the_side_of_the_last_order(kind: int, side: str) -> None:
+    record = _order_record(9, kind, c.ORDER_STATE_PLACED, 0.1, 0)
+    result = from_history([record], [], plugin="mt5", client_order_id="a", clock=ServerClock(0))
+    assert result.side is not None and result.side.value == side
+
+
+@pytest.mark.parametrize(
+    ("state", "deals", "status"),
+    [
+        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
+        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
+        (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
+        (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
+        (c.ORDER_STATE_FILLED, [], OrderStatus.ACCEPTED),
+        (c.ORDER_STATE_REJECTED, [], OrderStatus.REJECTED),
+    ],
+)
+def test_history_status_comes_from_the_deals_and_the_last_state(
+    state: int, deals: list[Any], status: OrderStatus
+) -> None:
+    record = _order_record(9, c.ORDER_TYPE_BUY, state, 0.1, 0)
+    result = from_history([record], deals, plugin="mt5", client_order_id="a", clock=ServerClock(0))
+    assert result.status is status
+    rejected = status is OrderStatus.REJECTED
+    assert (result.error == "rejected by the trade server") is rejected
+
+
+def test_history_takes_its_time_from_the_first_order_and_its_ticket_from_the_last() -> None:
+    first = _order_record(8, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_000_000)
+    last = _order_record(9, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_360_000)
+    deals = [Deal(3, 8, 0.1, 1.1), Deal(4, 9, 0.1, 1.2)]
+    result = from_history(
+        [first, last], deals, plugin="mt5", client_order_id="a", clock=ServerClock(0)
+    )
+    assert result.order_id == "9" and result.timestamp.timestamp() == 1_700_000_000
+    assert result.quantity == D("0.2") and result.average_price == D("1.15")
+
+
+def test_a_lost_answer_is_unknown_and_an_unsent_leg_is_a_refusal_or_a_partial_fill() -> None:
+    order = Order.market("EURUSD", "buy", "0.2")
+    lost = from_send(
+        [LegAnswer(lost=(-10005, "IPC timeout"), volume=D("0.2"))], order, D("0.2"), build=build
+    )
+    assert lost.status is OrderStatus.UNKNOWN and lost.sent is None
+    assert "no answer (-10005, IPC timeout)" in (lost.error or "")
+    unsent = from_send(
+        [LegAnswer(unsent="no fresh price", volume=D("0.2"))], order, D("0.2"), build=build
+    )
+    assert unsent.status is OrderStatus.REJECTED and unsent.sent is False
+    assert unsent.error == "no fresh price" and unsent.error_code is not None
+    assert unsent.error_code.value == "network"
+    half = from_send(
+        [
+            LegAnswer(sent=_done(volume=0.1), volume=D("0.1")),
+            LegAnswer(unsent="no fresh price", volume=D("0.1")),
+        ],
+        order,
+        D("0.2"),
+        build=build,
+    )
+    assert half.status is OrderStatus.PARTIALLY_FILLED and half.filled_quantity == D("0.1")
+    assert half.error == "0.1 of 0.2 lots filled; then no fresh price"
+    rejected = from_send(
+        [LegAnswer(sent=_done(retcode=c.TRADE_RETCODE_NO_MONEY, deal=0), volume=D("0.2"))],
+        order,
+        D("0.2"),
+        build=build,
+    )
+    assert rejected.error_code is not None and rejected.error_code.value == "insufficient_funds"
