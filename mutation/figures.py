@@ -32,17 +32,17 @@ def row(spec: ModuleSpec, workdirs: Sequence[Path]) -> tuple[str, float | None]:
     sandbox = newest_session(spec, workdirs)
     name = f"`{spec.path}`"
     if sandbox is None:
-        return f"| {name} | - | - | - | - | {spec.score:.1f} % recorded | - |", None
+        return f"| {name} | - | - | - | - | - | {spec.score:.1f} % | - |", None
     try:
         result = collect(ModuleResult(spec), sandbox)
     except (IndexError, OSError, ValueError) as error:  # a run is rewriting that sandbox
-        return f"| {name} | - | - | - | - | session unreadable ({error}) | - |", None
+        return f"| {name} | - | - | - | - | unreadable ({error}) | {spec.score:.1f} % | - |", None
     when = datetime.fromtimestamp((sandbox / "session.sqlite").stat().st_mtime, timezone.utc)
     cpu = "-" if result.cpu_seconds is None else f"{result.cpu_seconds:.0f}"
     partial = f" ({result.pending} not run)" if result.pending else ""
     return (
         f"| {name} | {when:%H:%M} | {result.killed} | {result.survived} | {result.equivalent}"
-        f" | {result.score:.1f} %{partial} | {cpu} |",
+        f" | {result.score:.1f} %{partial} | {spec.score:.1f} % | {cpu} |",
         result.cpu_seconds if not result.pending else None,
     )
 
@@ -51,8 +51,8 @@ def main(argv: Sequence[str]) -> int:
     """Print the table and the CPU total of the modules whose full session was measured."""
     workdirs = [Path(a) for a in argv] or [Path(tempfile.gettempdir()) / "fks-exec-mutation"]
     _, table = load_table()
-    print("| module | run (UTC) | killed | survived | equivalent | score | CPU s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| module | run (UTC) | killed | survived | equivalent | score | recorded | CPU s |")
+    print("|---|---|---|---|---|---|---|---|")
     measured: list[float] = []
     for spec in table.values():
         line, cpu = row(spec, workdirs)
