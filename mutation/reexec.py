@@ -127,6 +127,8 @@ def copy_class(old: type, new: type) -> int:
         current = old.__dict__[attr]
         if attr in _SKIP or current is value:
             continue
+        if type(current) is not type(value):  # a decorator removed: property -> function...
+            raise CannotCarryOver(f"{old.__qualname__}.{attr} is now a {type(value).__name__}")
         if isinstance(current, types.FunctionType) and isinstance(value, types.FunctionType):
             changed += copy_function(current, value)
         elif isinstance(current, staticmethod | classmethod) and type(current) is type(value):

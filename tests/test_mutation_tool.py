@@ -370,3 +370,12 @@ def test_a_default_value_is_in_the_signature_and_a_constant_is_not() -> None:
     assert not import_time.in_signature(TOY, line_of("if x > LIMIT"))
     assert import_time.bound_names(TOY, line_of("LIMIT = 10")) == {"LIMIT"}
     assert import_time.bound_names(TOY, line_of("size = LIMIT")) == {"Box"}
+
+
+def test_a_removed_decorator_cannot_be_carried(tmp_path: Path) -> None:
+    shelf = "class Shelf:\n    @property\n    def width(self) -> int:\n        return 2\n"
+    source = TOY + "\n\n" + shelf
+    toy = load_toy(tmp_path, source)
+    with pytest.raises(reexec.CannotCarryOver, match="width is now a function"):
+        reexec.run_anew(toy, source.replace("    @property\n", ""), frozenset({"Shelf"}))
+    assert toy.Shelf().width == 2
