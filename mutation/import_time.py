@@ -83,6 +83,8 @@ class ImportTimeMutants:
 
     def run(self, mutated: str, line: int) -> Exit | None:
         """Test one mutant in a fork: its exit (0: survived), or None to test it on disk."""
+        if mutated.count("\n") != self.source.count("\n"):
+            return None  # lines added or removed (a decorator): only a real import is exact
         if not self.check() or (self.only_defaults and not in_signature(self.source, line)):
             return None
         names = bound_names(mutated, line)
