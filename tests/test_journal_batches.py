@@ -353,12 +353,21 @@ async def test_a_lazy_write_is_handed_to_the_idle_worker_at_the_end_of_the_loop_
         await journal.claim(Order.market("X", "buy", 1, client_order_id=f"h{i}"), "p", {})
     await _until(lambda: worker._idle)
     drains = worker._drains
+    seen_on_return: list[int] = []
+    hand_over = worker._hand_over
+
+    def recording() -> None:
+        hand_over()
+        seen_on_return.append(worker._drains)
+
+    worker._hand_over = recording  # type: ignore[method-assign]
     for i in range(3):  # one loop turn queues three results ...
         journal.record_soon(JournalUpdate(f"h{i}", JournalState.SENT, "result"))
     assert worker._drains == drains  # ... and nothing is handed over inside the turn
     assert worker._handover_due  # one hand-over is due at its end, not one per write
     await asyncio.sleep(0)  # the turn ends: the hand-over waits until the worker took them
-    assert worker._drains == drains + 1 and worker._queue.empty()
+    worker._hand_over = hand_over  # type: ignore[method-assign]
+    assert seen_on_return == [drains + 1] and worker._queue.empty()
     await journal.flush()
     assert worker.batch_sizes[3] == 1  # the three results went in one batch
     release = threading.Event()
@@ -607,6 +616,8 @@ async def test_writes_take_the_write_lock_from_the_start_and_reads_do_not(tmp_pa
     assert await begins(lambda: journal.record(update)) == ["BEGIN IMMEDIATE"]
     later = datetime.now(timezone.utc) + timedelta(days=1)
     assert await begins(lambda: journal.prune(later)) == ["BEGIN IMMEDIATE"]
+    lazy_job = lambda: asyncio.sleep(0, worker.submit(lambda c: None, label="lazy"))  # noqa: E731
+    assert await begins(lazy_job) == ["BEGIN IMMEDIATE"]  # a queued job is a write
     await journal.claim(Order.market("X", "buy", 1, client_order_id="w2"), "p", {})
     assert await begins(lambda: journal.adopt(["w2"], ["gone:1:x"])) == ["BEGIN IMMEDIATE"]
     for read in (
