@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from fks_exec import Order, OrderStatus
+from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec.kit import BadBrokerNumber, broker_decimal
 from fks_exec.models import ExecutionResult
 from fks_exec_mt5 import constants as c
@@ -487,6 +487,11 @@ async def test_a_market_order_without_a_price_is_refused_before_sending() -> Non
         ({"deal": 2**64}, "order_send deal is out of range"),
         ({"retcode": -1}, "order_send retcode is negative"),
         ({"volume": -0.1}, "order_send volume is negative"),
+        ({"deal": -1}, "order_send deal is negative"),
+        ({"order": -1}, "order_send order is negative"),
+        ({"order": 2**64}, "order_send order is out of range"),
+        ({"order": 9.5}, "order_send order is not an integer"),
+        ({"volume": 1}, "order_send volume 1 is above"),
     ],
 )
 def test_reply_bounds_are_exact(fields: dict[str, Any], named: str) -> None:
@@ -532,6 +537,7 @@ def test_history_status_comes_from_the_deals_and_the_last_state(
     assert result.status is status
     rejected = status is OrderStatus.REJECTED
     assert (result.error == "rejected by the trade server") is rejected
+    assert result.error_code == (ErrorCode.REJECTED if rejected else None)
 
 
 def test_history_takes_its_time_from_the_first_order_and_its_ticket_from_the_last() -> None:
