@@ -185,3 +185,25 @@ def test_listed_at_the_edges() -> None:
     assert listed("a|b", "a") and listed("a|b", "b") and listed("b", "b")
     assert not listed("ab|ba", "b") and not listed("", "a") and not listed("a", "")
     assert listed("xa|a", "a") and listed("ax|a|xa", "a") and not listed("ax|xa", "a")
+
+
+def test_results_carry_the_raw_values_and_prices_below_one() -> None:
+    order = Order.market("ES", "buy", 1)
+    values = {"OrderStatus|X": "Filled", "Filled|X": "1", "AvgFillPrice|X": "0.5"}
+    result = result_for(values, "X", plugin="ninja", order=order)
+    assert result is not None and result.status is OrderStatus.FILLED
+    assert result.average_price == Decimal("0.5")  # a price under 1 is a price
+    assert result.raw == values
+
+
+def test_an_unknown_state_is_quoted_to_40_characters() -> None:
+    state = "Q" * 40 + "R" * 10
+    result = result_for({"OrderStatus|X": state}, "X", plugin="ninja", client_order_id="c")
+    assert result is not None and result.status is OrderStatus.UNKNOWN
+    assert f"'{'q' * 40}'" in (result.error or "") and "qr" not in (result.error or "")
+
+
+def test_observed_values_cannot_be_changed() -> None:
+    seen = observe({"OrderStatus|X": "Working"}, "X")
+    with pytest.raises(AttributeError):
+        seen.state = "filled"  # type: ignore[misc]
