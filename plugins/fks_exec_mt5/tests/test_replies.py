@@ -152,24 +152,19 @@ positions = st.builds(
 
 @given(positions)
 @FUZZ
-def test_a_position_is_read_the_same_by_the_fast_path_and_field_by_field(record: Any) -> None:
+def test_a_position_is_read_with_bounds_or_refused_naming_the_field(record: Any) -> None:
     refusal = ""
     try:
-        expected = Ticket.checked(record)
+        got = Ticket.of(record)
     except BadBrokerNumber as exc:
         refusal = str(exc)
     if refusal:
         event("refused")
         assert refusal.startswith(f"{BROKER}: position")
-        with pytest.raises(BadBrokerNumber) as raised:
-            Ticket.of(record)
-        assert str(raised.value) == refusal
         return
     event("read")
-    got = Ticket.of(record)
-    assert got == expected
-    assert [str(v) for v in got] == [str(v) for v in expected]  # same Decimal texts
     assert got.volume > 0 and got.price_open >= 0 and (got.sl is None or got.sl > 0)
+    assert got.buy is (record.type == c.POSITION_TYPE_BUY) and got.magic == record.magic
 
 
 # --------------------------------------------------------------------------- symbols

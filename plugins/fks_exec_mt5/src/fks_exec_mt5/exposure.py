@@ -19,9 +19,6 @@ from fks_exec.errors import OrderDenied
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.numbers import (
     BROKER,
-    FLOAT_LIMIT,
-    INT_LIMIT,
-    LATEST_MS,
     BadBrokerNumber,
     decimal_of,
     int_of,
@@ -48,58 +45,11 @@ class Ticket(NamedTuple):
 
     @classmethod
     def of(cls, record: Any) -> Ticket:
-        """From a TradePosition. Raises :class:`~fks_exec.kit.BadBrokerNumber` naming
-        the field for a number no position can have (a volume of 0, a negative price).
+        """From a TradePosition, each number through :mod:`fks_exec_mt5.numbers`.
 
-        Positions are read for every order, so the usual record (plain ints and finite
-        floats in range) is converted here in one pass; anything else goes through
-        :meth:`checked`, which gives the same values or names the bad field.
+        Raises :class:`~fks_exec.kit.BadBrokerNumber` naming the field for a number no
+        position can have (a volume of 0, a negative price).
         """
-        ticket, kind, magic, stamp = record.ticket, record.type, record.magic, record.time_msc
-        volume, price, sl, tp, profit = (
-            record.volume,
-            record.price_open,
-            record.sl,
-            record.tp,
-            record.profit,
-        )
-        if (
-            type(ticket) is int
-            and type(kind) is int
-            and type(magic) is int
-            and type(stamp) is int
-            and type(volume) is float
-            and type(price) is float
-            and type(sl) is float
-            and type(tp) is float
-            and type(profit) is float
-            and 0 <= ticket < INT_LIMIT
-            and 0 <= kind < INT_LIMIT
-            and 0 <= magic < INT_LIMIT
-            and 0 <= stamp < LATEST_MS
-            and 0.0 < volume < FLOAT_LIMIT
-            and 0.0 <= price < FLOAT_LIMIT
-            and 0.0 <= sl < FLOAT_LIMIT
-            and 0.0 <= tp < FLOAT_LIMIT
-            and -FLOAT_LIMIT < profit < FLOAT_LIMIT
-        ):
-            return cls(
-                ticket,
-                str(record.symbol),
-                kind == c.POSITION_TYPE_BUY,
-                Decimal(repr(volume)),
-                Decimal(repr(price)),
-                Decimal(repr(sl)) if sl else None,
-                Decimal(repr(tp)) if tp else None,
-                magic,
-                stamp,
-                Decimal(repr(profit)),
-            )
-        return cls.checked(record)
-
-    @classmethod
-    def checked(cls, record: Any) -> Ticket:
-        """:meth:`of` field by field, each through :mod:`fks_exec_mt5.numbers`."""
         ticket = int_of(record.ticket, "position ticket")
         where = f"position {ticket} "
         volume = decimal_of(record.volume, where + "volume")
