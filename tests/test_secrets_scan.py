@@ -310,7 +310,10 @@ def test_the_cli_masks_secrets_at_every_verbosity(
     for name in ("ccxt", "ccxt.base", "ccxt.base.exchange"):  # whatever another test set
         monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
     real = configure_logging
-    monkeypatch.setattr("fks_exec.cli.configure_logging", lambda verbosity: real(verbosity, stream))
+    monkeypatch.setattr(
+        "fks_exec.cli_logging.configure_logging",
+        lambda verbosity, _stream=None: real(verbosity, stream),
+    )
     try:
         cli_main([verbosity, "health"])
         cli_main([verbosity, "order", "buy", "BTC/USDT", "0.001"])
@@ -380,3 +383,12 @@ def test_a_signal_keeps_its_passphrase_secret() -> None:
     assert WEBHOOK_PASSPHRASE not in repr(signal)
     assert WEBHOOK_PASSPHRASE not in repr(vars(signal))
     assert isinstance(signal.passphrase, SecretStr)
+
+
+def test_the_cli_run_in_process_leaves_no_handler_or_level_behind() -> None:
+    # A handler left on the root logger after main() returned wrote to a closed stream
+    # and, through its MaskingFilter, rewrote the records other handlers (caplog) saw.
+    root, own = logging.getLogger(), logging.getLogger("fks_exec")
+    before = (list(root.handlers), root.level, own.level)
+    assert cli_main(["-vv", "plugins"]) == 0
+    assert (list(root.handlers), root.level, own.level) == before

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from fks_exec.cli_logging import configure_logging
+from fks_exec.cli_logging import logging_for
 from fks_exec.config import ExecutorSettings
 from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError, PluginNotFound
 from fks_exec.executor import Executor
@@ -35,7 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     parser = _parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+    with logging_for(args.verbose):
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from fks_exec.config import ENV_PREFIX
 from fks_exec.redaction import MaskingFilter, register_secret
 
-__all__ = ["SECRET_NAME_PARTS", "configure_logging", "register_env_secrets"]
+__all__ = ["SECRET_NAME_PARTS", "configure_logging", "logging_for", "register_env_secrets"]
 
 SECRET_NAME_PARTS = ("KEY", "SECRET", "PASSWORD", "PASSPHRASE", "TOKEN", "PRIVATE", "UID")
 """A ``FKS_EXEC_*`` variable whose name contains one of these holds a secret."""
@@ -60,3 +62,21 @@ def configure_logging(verbosity: int, stream: TextIO | None = None) -> logging.H
     root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
     logging.getLogger("fks_exec").setLevel(logging.DEBUG if verbosity >= 1 else logging.NOTSET)
     return handler
+
+
+@contextmanager
+def logging_for(verbosity: int, stream: TextIO | None = None) -> Iterator[logging.Handler]:
+    """:func:`configure_logging` for the length of a ``with`` block, then undone: the
+    handler removed and the root and ``fks_exec`` levels put back. ``fks_exec.cli.main``
+    runs in it, so calling ``main()`` in-process (tests, scripts) leaves no handler
+    behind (a stale one writes to a closed stream and masks other handlers' records).
+    """
+    root, own = logging.getLogger(), logging.getLogger("fks_exec")
+    levels = (root.level, own.level)
+    handler = configure_logging(verbosity, stream)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        own.setLevel(levels[1])
