@@ -66,12 +66,21 @@ async def _mock_soak(orders: int) -> dict[str, Any]:
     }
 
 
+_FUZZ_FILES = (
+    "plugins/*/tests/test_fuzz*.py",  # ninja: codec, pushed values, order lists
+    "plugins/fks_exec_mt5/tests/test_replies.py",  # mt5: every terminal reply
+    "plugins/fks_exec_mt5/tests/test_bridge_wire.py",  # mt5: the bridge's wire decoder
+    "plugins/fks_exec_ccxt/tests/test_raw_bodies.py",  # ccxt: raw venue bodies
+)
+
+
 def _plugin_reply_fuzz(examples: int) -> dict[str, Any]:
-    """Every plugin's ``tests/test_fuzz*.py`` (codec and reply parsers) with
-    ``FUZZ_EXAMPLES=examples`` (``make test`` runs a few dozen each)."""
+    """Every plugin's codec and reply-parser fuzzing with
+    ``FKS_EXEC_FUZZ_EXAMPLES=examples`` (``make test`` runs a few dozen each)."""
     root = HERE.parent
-    files = sorted(str(p.relative_to(root)) for p in root.glob("plugins/*/tests/test_fuzz*.py"))
-    env = {**os.environ, "FUZZ_EXAMPLES": str(examples)}
+    found = {p for pattern in _FUZZ_FILES for p in root.glob(pattern)}
+    files = sorted(str(p.relative_to(root)) for p in found)
+    env = {**os.environ, "FKS_EXEC_FUZZ_EXAMPLES": str(examples)}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files]
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     last = done.stdout.strip().splitlines()[-1:] or [""]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -309,7 +310,7 @@ def _mutated(changes: list[tuple[str, Any]]) -> Rewrite:
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("FKS_EXEC_FUZZ_EXAMPLES", "40")),  # soak: thousands
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -3,7 +3,7 @@
 The codec (random bytes, cut into reads anywhere), the order values (random texts for
 ``OrderStatus``/``Filled``/``AvgFillPrice`` in any order and cut), positions, quotes and
 the account's order list: nothing raises but the documented errors, and no impossible
-value becomes a definite answer. ``make test`` runs ``FUZZ_EXAMPLES`` (default 60)
+value becomes a definite answer. ``make test`` runs ``FKS_EXEC_FUZZ_EXAMPLES`` (default 60)
 examples of each; ``make soak`` sets it much higher.
 """
 
@@ -29,7 +29,7 @@ from fks_exec_ninja.tracking import AGREED, DISAGREED, TIMED_OUT, Waiters
 
 from .ninja_helpers import ES, running
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("FKS_EXEC_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _number_texts = st.one_of(
