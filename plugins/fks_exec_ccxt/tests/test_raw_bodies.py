@@ -238,7 +238,14 @@ def test_ids_that_look_like_numbers_cost_no_full_decode() -> None:
 
 def test_bodies_that_are_not_json_are_left_to_ccxt() -> None:
     check_body("okx", "<html>1e400</html>")
-    check_body("okx", "[" * 5000 + "1e400" + "]" * 5000)  # too deep for json: ccxt refuses it
+    deep = "[" * 5000 + "1e400" + "]" * 5000
+    try:  # too deep for json on Python <= 3.12 (ccxt cannot parse it either); 3.13 parses it
+        json.loads(deep)
+    except RecursionError:
+        check_body("okx", deep)  # nothing ccxt could read: left alone
+    else:
+        with pytest.raises(UnsafeNumber, match="an exponent of 400"):
+            check_body("okx", deep)  # ccxt would parse it: refused first
 
 
 def _recorded_bodies() -> list[Any]:
