@@ -74,18 +74,7 @@ class OrderLookup:
         symbol: str | None = None,
         plugin: str | None = None,
     ) -> ExecutionResult:
-        """Cancel a working order by the broker's ``order_id`` or by the
-        ``client_order_id`` it was sent under (pass one of them).
-
-        The plugin is ``plugin``, else the one that took the order, else (for an
-        ``order_id`` the executor does not remember) the route of ``symbol``, else the
-        default. A ``client_order_id`` is found in memory or, beyond the in-memory
-        history, in the journal: the plugin instance that took it, its symbol, and its
-        broker id (looked up at the broker with the journaled hints when the journal
-        has none). Raises ``ValueError`` unless exactly one id is given,
-        :class:`RoutingError` when no plugin applies or a client order id is unknown
-        (or has no broker id yet), and what the plugin's ``cancel_order`` raises.
-        """
+        """What :meth:`fks_exec.Executor.cancel` does (its docstring says it all)."""
         if (order_id is None) == (client_order_id is None):
             raise ValueError("cancel needs order_id= (the broker's id) or client_order_id=")
         if client_order_id is not None:
