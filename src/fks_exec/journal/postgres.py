@@ -6,20 +6,15 @@ needs ``pip install 'fks-exec[postgres]'`` (psycopg 3). The URL is libpq's, so
 ``~/.pgpass`` all work as they do for ``psql``.
 
 Every operation of a handle goes through one queue and one writer task on one
-connection, in order: a run of queued operations becomes one transaction (group
-commit), a run of claims or updates one statement each (arrays unpacked with
-``unnest``; see :mod:`fks_exec.journal.postgres_ops`), sent pipelined and as prepared
-statements. A claim returns only once its transaction committed (``synchronous_commit``
-as the server has it: on by default). Leases use the server's clock, so the clocks of
-the hosts do not matter.
+connection, in order (:mod:`fks_exec.journal.postgres_writer`: group commit, one
+statement per run of claims or updates, pipelined and prepared). A claim returns only
+once its transaction committed (``synchronous_commit`` as the server has it: on by
+default). Leases use the server's clock, so the clocks of the hosts do not matter.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,14 +34,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from fks_exec.journal import postgres_ops as ops
 from fks_exec.journal.postgres_schema import check_version, migrate
+from fks_exec.journal.postgres_writer import Connection, PostgresWriter, connect, message
 
 __all__ = ["PostgresJournal", "migrate_database", "safe_location"]
-
-logger = logging.getLogger("fks_exec.journal")
-
-Connection = psycopg.AsyncConnection[Any]
-ReadJob = Callable[[Connection], Awaitable[Any]]
-_MAX_BATCH = 1024
 
 
 def safe_location(url: str) -> str:
@@ -67,39 +57,6 @@ def safe_location(url: str) -> str:
     return f"{where} ({options})" if "search_path" in options else where
 
 
-def _message(exc: BaseException, secret: str | None) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text.replace(secret, "***") if secret else text
-
-
-@dataclass(slots=True)
-class _Task:
-    job: ClaimOp | UpdateOp | ReadJob | None  # None: a flush marker
-    future: asyncio.Future[Any] | None
-    label: str
-
-
-_STOP = _Task(None, None, "stop")
-
-
-def _client_order_id(task: _Task) -> str:
-    return task.job.client_order_id if isinstance(task.job, (ClaimOp, UpdateOp)) else ""
-
-
-async def _connect(url: str, location: str, secret: str | None, timeout_s: float) -> Connection:
-    try:
-        return await psycopg.AsyncConnection.connect(
-            url,
-            connect_timeout=max(1, round(timeout_s)),
-            application_name="fks-exec journal",
-            prepare_threshold=0,  # every statement prepared at first use
-        )
-    except psycopg.Error as exc:
-        raise JournalError(
-            f"cannot connect to the journal at {location}: {_message(exc, secret)}"
-        ) from None
-
-
 async def migrate_database(url: str, *, connect_timeout_s: float = 10.0) -> tuple[int, int]:
     """Migrate the journal at ``url`` to this version's schema; returns (from, to).
 
@@ -108,7 +65,7 @@ async def migrate_database(url: str, *, connect_timeout_s: float = 10.0) -> tupl
     """
     location = safe_location(url)
     secret = conninfo_to_dict(url).get("password")
-    conn = await _connect(url, location, str(secret) if secret else None, connect_timeout_s)
+    conn = await connect(url, location, str(secret) if secret else None, connect_timeout_s)
     try:
         return await migrate(conn, location)
     finally:
@@ -145,9 +102,7 @@ class PostgresJournal(Journal):
         self.lease_s = lease_s
         self.claim_wait_s = claim_wait_s
         self._connect_timeout_s = connect_timeout_s
-        self._conn: Connection | None = None
-        self._queue: asyncio.Queue[_Task] | None = None
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: PostgresWriter | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -165,119 +120,36 @@ class PostgresJournal(Journal):
         except psycopg.Error as exc:
             await conn.close()
             raise JournalError(
-                f"cannot open the journal at {self.location}: {_message(exc, self._secret)}"
+                f"cannot open the journal at {self.location}: {message(exc, self._secret)}"
             ) from None
         except BaseException:
             await conn.close()
             raise
-        self._conn = conn
-        queue: asyncio.Queue[_Task] = asyncio.Queue()
-        self._queue = queue
-        self._writer = asyncio.get_running_loop().create_task(self._write_forever(queue))
+        self._writer = PostgresWriter(
+            conn,
+            self._new_connection,
+            owner=self.owner,
+            lease_s=self.lease_s,
+            location=self.location,
+            secret=self._secret,
+        )
 
     async def close(self) -> None:
         """Commit every queued write and disconnect. Safe to call twice."""
-        writer, queue = self._writer, self._queue
-        self._writer = self._queue = None
-        if writer is not None and queue is not None:
-            queue.put_nowait(_STOP)
-            await writer
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer.stop()
 
     async def _new_connection(self) -> Connection:
-        return await _connect(self._url, self.location, self._secret, self._connect_timeout_s)
+        return await connect(self._url, self.location, self._secret, self._connect_timeout_s)
 
-    # ------------------------------------------------------------------ the writer
-
-    def _require(self) -> asyncio.Queue[_Task]:
-        if self._queue is None:
+    def _require(self) -> PostgresWriter:
+        if self._writer is None:
             raise JournalError(f"the journal at {self.location} is not open; call open() first")
-        return self._queue
+        return self._writer
 
-    async def _run(self, job: ClaimOp | UpdateOp | ReadJob | None, label: str) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._require().put_nowait(_Task(job, future, label))
-        return await future
-
-    async def _write_forever(self, queue: asyncio.Queue[_Task]) -> None:
-        while True:
-            batch = [await queue.get()]
-            while len(batch) < _MAX_BATCH and not queue.empty():
-                batch.append(queue.get_nowait())
-            stop = _STOP in batch
-            work = [task for task in batch if task is not _STOP]
-            if work:
-                await self._commit(work)
-            if stop:
-                return
-
-    async def _commit(self, batch: list[_Task]) -> None:
-        # Every statement of the batch and its COMMIT go out in one pipeline sync
-        # (one round trip); the answers are read once it is back.
-        outcomes: list[tuple[_Task, Any, BaseException | None]] = []
-        pending: list[tuple[list[_Task], ops.Answers]] = []
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = await self._new_connection()
-            conn = self._conn
-            async with conn.pipeline(), conn.transaction():
-                if all(task.future is None for task in batch):
-                    # Only queued updates: nobody waits for them to be durable. The
-                    # next claim's commit flushes the WAL up to and past this one, so
-                    # the order of writes holds; a crash before then loses only what
-                    # record_soon may lose (the entry stays open and is reconciled).
-                    await conn.execute("SET LOCAL synchronous_commit TO off")
-                start = 0
-                while start < len(batch):
-                    end = start + 1
-                    kind = type(batch[start].job)
-                    if kind in (ClaimOp, UpdateOp):
-                        while end < len(batch) and type(batch[end].job) is kind:
-                            end += 1
-                    outcomes.extend(await self._run_group(conn, batch[start:end], pending))
-                    start = end
-            for tasks, answers in pending:
-                for task, value in zip(tasks, await answers(), strict=True):
-                    failed = isinstance(value, Exception)
-                    outcomes.append((task, None if failed else value, value if failed else None))
-        except Exception as exc:  # any failure fails the batch; the writer lives on
-            text = _message(exc, self._secret)
-            if not isinstance(exc, (psycopg.Error, JournalError)):
-                logger.error("journal: batch to %s failed unexpectedly: %r", self.location, exc)
-            error = JournalError(f"journal write to {self.location} failed: {text}")
-            outcomes = [(task, None, error) for task in batch]
-            if self._conn is not None and self._conn.broken:
-                self._conn = None  # reconnect for the next batch
-        _deliver(outcomes)
-
-    async def _run_group(
-        self,
-        conn: Connection,
-        tasks: list[_Task],
-        pending: list[tuple[list[_Task], ops.Answers]],
-    ) -> list[tuple[_Task, Any, BaseException | None]]:
-        job = tasks[0].job
-        if job is None:
-            return [(tasks[0], None, None)]
-        if not isinstance(job, (ClaimOp, UpdateOp)):
-            try:
-                return [(tasks[0], await job(conn), None)]
-            except psycopg.Error:
-                raise
-            except Exception as exc:  # a bad row: that job fails alone
-                return [(tasks[0], None, exc)]
-        for chosen in ops.rounds(tasks, _client_order_id):
-            jobs = [t.job for t in chosen]
-            if isinstance(job, ClaimOp):
-                claims = [j for j in jobs if isinstance(j, ClaimOp)]
-                answers = await ops.run_claims(conn, claims, self.owner, self.lease_s)
-            else:
-                updates = [j for j in jobs if isinstance(j, UpdateOp)]
-                answers = await ops.run_updates(conn, updates)
-            pending.append((chosen, answers))
-        return []
+    async def _run(self, job: Any, label: str) -> Any:
+        return await self._require().run(job, label)
 
     # ------------------------------------------------------------------ the interface
 
@@ -306,7 +178,7 @@ class PostgresJournal(Journal):
     def record_soon(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record_soon`."""
         label = f"{update.kind} of {update.client_order_id}"
-        self._require().put_nowait(_Task(UpdateOp.of(update), None, label))
+        self._require().submit(UpdateOp.of(update), label)
 
     async def flush(self) -> None:
         """See :meth:`Journal.flush`: a marker behind every queued write."""
@@ -392,17 +264,3 @@ class PostgresJournal(Journal):
             await conn.execute(ops.RELEASE, {"owner": self.owner})
 
         await self._run(job, "lease release")
-
-
-def _deliver(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
-    for task, value, exc in outcomes:
-        if task.future is None:
-            if exc is not None:
-                logger.error("journal: queued %s failed: %s", task.label, exc)
-            continue
-        if task.future.done():
-            continue
-        if exc is None:
-            task.future.set_result(value)
-        else:
-            task.future.set_exception(exc)
