@@ -11,207 +11,41 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections import namedtuple
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order, OrderStatus
-from fks_exec.kit import BadBrokerNumber, broker_decimal
+from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ExecutionResult
+from fks_exec_mt5 import Mt5Plugin
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.exposure import Ticket
-from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, time_ms_of
-from fks_exec_mt5.prechecks import SymbolRules
+from fks_exec_mt5.numbers import BROKER
 from fks_exec_mt5.results import LegAnswer, Reply, from_history, from_send
 from fks_exec_mt5.servertime import ServerClock
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
 from .conftest import started
+from .records import FUZZ, Deal, HistoryOrder, SendResult, anything
 
 D = Decimal
-FUZZ = settings(
-    max_examples=int(os.environ.get("FKS_EXEC_FUZZ_EXAMPLES", "150")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-"""Short in ``make test``; ``FKS_EXEC_FUZZ_EXAMPLES=5000`` for a long run."""
 
-SendResult = namedtuple(
-    "OrderSendResult",
-    "retcode deal order volume price bid ask comment request_id retcode_external",
-)
-Position = namedtuple(
-    "TradePosition", "ticket symbol type volume price_open sl tp magic time_msc profit"
-)
-HistoryOrder = namedtuple(
-    "TradeOrder", "ticket symbol type state volume_initial magic comment time_setup_msc"
-)
-Deal = namedtuple("TradeDeal", "ticket order volume price")
 
-_odd_floats = st.sampled_from(
-    [math.nan, math.inf, -math.inf, -0.0, -1.0, 0.0, 1e30, -1e30, 9.99e29, 5e-324, 1e308]
-)
-anything = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True),
-    _odd_floats,
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.sampled_from([2**64, 2**64 - 1, -1, 0, 1, 10**40, 32_503_680_000_000, 32_503_679_999_999]),
-    st.booleans(),
-    st.none(),
-    st.text(max_size=8),
-    st.sampled_from(["1e40000000", "nan", "0.1", ""]),
-)
-plausible_float = st.floats(min_value=0.0, max_value=1e6, allow_nan=False)
-number_or_anything = st.one_of(plausible_float, anything)
+def looked_up(records: list[Any], deals: list[Any], client_order_id: str = "a") -> ExecutionResult:
+    """``from_history`` as the plugin calls it, on a server clock at UTC."""
+    return from_history(
+        records, deals, plugin="mt5", client_order_id=client_order_id, clock=ServerClock(0)
+    )
 
 
 def build(order: Order, status: OrderStatus, **fields: Any) -> ExecutionResult:
     """What the plugin's ``result_for`` does, without a plugin."""
     return ExecutionResult.for_order(order, plugin="mt5", status=status, **fields)
-
-
-# --------------------------------------------------------------------------- numbers
-
-
-@given(st.one_of(st.floats(), _odd_floats), st.booleans())
-@settings(max_examples=300)
-def test_the_fast_path_has_exactly_the_bounds_of_broker_decimal(
-    value: float, negative: bool
-) -> None:
-    try:
-        expected: Decimal | None = broker_decimal(
-            value, broker=BROKER, field="f", allow_negative=negative, allow_none=False
-        )
-    except BadBrokerNumber:
-        expected = None
-    if expected is None:
-        with pytest.raises(BadBrokerNumber, match=f"{BROKER}: f "):
-            decimal_of(value, "f", negative=negative)
-    else:
-        got = decimal_of(value, "f", negative=negative)
-        assert got == expected and str(got) == str(expected)
-
-
-@pytest.mark.parametrize(
-    ("value", "why"),
-    [
-        (math.nan, "not finite"),
-        (math.inf, "not finite"),
-        (-0.5, "negative"),
-        (1e30, "out of range"),
-        (True, "boolean"),
-        (None, "missing"),
-        ("1e40000000", "out of range"),
-        ("1" * 65, "65 characters"),
-    ],
-)
-def test_decimal_of_names_the_field_and_the_fault(value: Any, why: str) -> None:
-    with pytest.raises(BadBrokerNumber, match=f"order_send price.*{why}"):
-        decimal_of(value, "order_send price")
-
-
-@pytest.mark.parametrize(("value", "expected"), [(0, 0), (7, 7), (2**64 - 1, 2**64 - 1), (3.0, 3)])
-def test_int_of_takes_plain_and_integral_numbers(value: Any, expected: int) -> None:
-    assert int_of(value, "deal") == expected and type(int_of(value, "deal")) is int
-
-
-@pytest.mark.parametrize("value", [True, 2**64, -(2**64), 1.5, math.nan, math.inf, "7", None, -1])
-def test_int_of_refuses_what_is_not_an_integer_in_range(value: Any) -> None:
-    with pytest.raises(BadBrokerNumber, match="MetaTrader 5: deal"):
-        int_of(value, "deal")
-
-
-def test_negative_integers_only_where_allowed_and_times_end_in_the_year_3000() -> None:
-    assert int_of(-5, "x", negative=True) == -5
-    assert time_ms_of(32_503_679_999_999, "t") == 32_503_679_999_999
-    with pytest.raises(BadBrokerNumber, match="t 32503680000000 is not a time"):
-        time_ms_of(32_503_680_000_000, "t")
-
-
-# --------------------------------------------------------------------------- positions
-
-positions = st.builds(
-    Position,
-    ticket=st.one_of(st.integers(min_value=0, max_value=2**40), anything),
-    symbol=st.just("EURUSD"),
-    type=st.one_of(st.sampled_from([0, 1]), anything),
-    volume=number_or_anything,
-    price_open=number_or_anything,
-    sl=number_or_anything,
-    tp=number_or_anything,
-    magic=st.one_of(st.integers(min_value=0, max_value=2**40), anything),
-    time_msc=st.one_of(st.integers(min_value=0, max_value=2**45), anything),
-    profit=st.one_of(st.floats(min_value=-1e6, max_value=1e6), anything),
-)
-
-
-@given(positions)
-@FUZZ
-def test_a_position_is_read_with_bounds_or_refused_naming_the_field(record: Any) -> None:
-    refusal = ""
-    try:
-        got = Ticket.of(record)
-    except BadBrokerNumber as exc:
-        refusal = str(exc)
-    if refusal:
-        event("refused")
-        assert refusal.startswith(f"{BROKER}: position")
-        return
-    event("read")
-    assert got.volume > 0 and got.price_open >= 0 and (got.sl is None or got.sl > 0)
-    assert got.buy is (record.type == c.POSITION_TYPE_BUY) and got.magic == record.magic
-
-
-# --------------------------------------------------------------------------- symbols
-
-SymbolInfo = namedtuple(
-    "SymbolInfo",
-    "name point trade_tick_size digits volume_step volume_min volume_max volume_limit "
-    "trade_stops_level trade_freeze_level filling_mode trade_exemode expiration_mode "
-    "trade_mode select",
-)
-symbols = st.builds(
-    SymbolInfo,
-    name=st.just("EURUSD"),
-    point=st.one_of(st.just(1e-05), anything),
-    trade_tick_size=st.one_of(st.just(1e-05), anything),
-    digits=st.one_of(st.just(5), anything),
-    volume_step=st.one_of(st.just(0.01), anything),
-    volume_min=st.one_of(st.just(0.01), anything),
-    volume_max=st.one_of(st.just(100.0), anything),
-    volume_limit=st.one_of(st.just(0.0), anything),
-    trade_stops_level=st.one_of(st.just(0), anything),
-    trade_freeze_level=st.one_of(st.just(0), anything),
-    filling_mode=st.one_of(st.just(3), anything),
-    trade_exemode=st.one_of(st.just(2), anything),
-    expiration_mode=st.one_of(st.just(15), anything),
-    trade_mode=st.one_of(st.just(4), anything),
-    select=st.just(True),
-)
-
-
-@given(symbols)
-@FUZZ
-def test_a_symbol_is_read_with_bounds_or_refused_naming_the_field(info: Any) -> None:
-    refusal = ""
-    try:
-        rules = SymbolRules.of(info)
-    except BadBrokerNumber as exc:
-        refusal = str(exc)
-    if refusal:
-        event("refused")
-        assert refusal.startswith(f"{BROKER}: symbol_info('EURUSD').")
-        return
-    event("read")
-    assert rules.point > 0 and rules.step > 0 and rules.tick > 0
-    for value in (rules.volume_min, rules.volume_max, rules.volume_limit, rules.stops_level):
-        assert value.is_finite() and value >= 0
-    assert 0 <= rules.digits <= 20
 
 
 # --------------------------------------------------------------------------- order_send
@@ -370,7 +204,7 @@ deals_history = st.builds(
 def test_no_history_crashes_the_parser_or_gives_more_than_was_ordered(
     records: list[Any], deals: list[Any]
 ) -> None:
-    result = from_history(records, deals, plugin="mt5", client_order_id="abc", clock=ServerClock(0))
+    result = looked_up(records, deals, "abc")
     event(result.status.value)
     if result.status is OrderStatus.UNKNOWN:
         assert result.error and BROKER in result.error
@@ -384,9 +218,7 @@ def test_deals_above_the_order_make_a_lookup_unknown(caplog: pytest.LogCaptureFi
     record = HistoryOrder(9, "EURUSD", 0, c.ORDER_STATE_FILLED, 0.1, 1, "x", 0)
     deals = [Deal(3, 9, 0.1, 1.1), Deal(4, 9, 0.1, 1.1)]
     with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.mt5"):
-        result = from_history(
-            [record], deals, plugin="mt5", client_order_id="abc", clock=ServerClock(0)
-        )
+        result = looked_up([record], deals, "abc")
     assert result.status is OrderStatus.UNKNOWN and result.filled_quantity == 0
     assert "deals of order 9 add up to 0.2 lots, above the 0.1 ordered" in (result.error or "")
     assert any("deals of order 9" in r.getMessage() for r in caplog.records)
@@ -424,13 +256,22 @@ def _changed(record: Any, fields: dict[str, Any]) -> Any:
     return namedtuple(type(record).__name__, list(values))(**values)  # type: ignore[misc]
 
 
-async def test_a_fill_larger_than_the_order_from_the_terminal_is_unknown() -> None:
-    terminal = FakeMetaTrader5.hedging()
-    plugin = await started(_Tampered(terminal, "order_send", volume=5.0))  # type: ignore[arg-type]
+@pytest.fixture
+async def plugin(hedging: FakeMetaTrader5) -> AsyncIterator[Mt5Plugin]:
+    """The plugin on a hedging reference fake (``plugin.session.mt5`` is the fake until
+    a test tampers with it)."""
+    started_plugin = await started(hedging)
+    yield started_plugin
+    await started_plugin.close()
+
+
+async def test_a_fill_larger_than_the_order_from_the_terminal_is_unknown(
+    plugin: Mt5Plugin, hedging: FakeMetaTrader5
+) -> None:
+    plugin.session.mt5 = _Tampered(hedging, "order_send", volume=5.0)
     result = await plugin.execute_order(Order.market("EURUSD", "buy", "0.1"))
     assert result.status is OrderStatus.UNKNOWN and result.sent is None
     assert "order_send volume 5.0 is above the 0.1 lots asked" in (result.error or "")
-    await plugin.close()
 
 
 @pytest.mark.parametrize(
@@ -445,10 +286,9 @@ async def test_a_fill_larger_than_the_order_from_the_terminal_is_unknown() -> No
     ],
 )
 async def test_a_broken_read_before_sending_refuses_the_order_and_sends_nothing(
-    function: str, fields: dict[str, Any], named: str
+    function: str, fields: dict[str, Any], named: str, plugin: Mt5Plugin, hedging: FakeMetaTrader5
 ) -> None:
-    terminal = FakeMetaTrader5.hedging()
-    plugin = await started(terminal)
+    terminal = hedging
     await plugin.execute_order(Order.market("EURUSD", "buy", "0.1"))  # a position to read
     plugin.session.mt5 = _Tampered(terminal, function, **fields)
     plugin.session.forget_symbols()
@@ -457,18 +297,16 @@ async def test_a_broken_read_before_sending_refuses_the_order_and_sends_nothing(
     assert result.status is OrderStatus.REJECTED and result.sent is False
     assert named in (result.error or "") and BROKER in (result.error or "")
     assert len(terminal.order_arrivals()) == before
-    await plugin.close()
 
 
-async def test_a_market_order_without_a_price_is_refused_before_sending() -> None:
-    terminal = FakeMetaTrader5.hedging()
-    plugin = await started(terminal)
-    plugin.session.mt5 = _Tampered(terminal, "symbol_info_tick", ask=0.0)
+async def test_a_market_order_without_a_price_is_refused_before_sending(
+    plugin: Mt5Plugin, hedging: FakeMetaTrader5
+) -> None:
+    plugin.session.mt5 = _Tampered(hedging, "symbol_info_tick", ask=0.0)
     result = await plugin.execute_order(Order.market("EURUSD", "buy", "0.1"))
     assert result.sent is False and result.error_code is not None
     assert result.error_code.value == "market_closed" and "no ask price" in (result.error or "")
-    assert not terminal.order_arrivals()
-    await plugin.close()
+    assert not hedging.order_arrivals()
 
 
 # --------------------------------------------------------------------------- exact cases
@@ -509,7 +347,7 @@ def _order_record(ticket: int, kind: int, state: int, volume: float, stamp: int)
 )
 def test_history_reads_the_side_of_the_last_order(kind: int, side: str) -> None:
     record = _order_record(9, kind, c.ORDER_STATE_PLACED, 0.1, 0)
-    result = from_history([record], [], plugin="mt5", client_order_id="a", clock=ServerClock(0))
+    result = looked_up([record], [])
     assert result.side is not None and result.side.value == side
 
 
@@ -528,7 +366,7 @@ def test_history_status_comes_from_the_deals_and_the_last_state(
     state: int, deals: list[Any], status: OrderStatus
 ) -> None:
     record = _order_record(9, c.ORDER_TYPE_BUY, state, 0.1, 0)
-    result = from_history([record], deals, plugin="mt5", client_order_id="a", clock=ServerClock(0))
+    result = looked_up([record], deals)
     assert result.status is status
     rejected = status is OrderStatus.REJECTED
     assert (result.error == "rejected by the trade server") is rejected
@@ -539,9 +377,7 @@ def test_history_takes_its_time_from_the_first_order_and_its_ticket_from_the_las
     first = _order_record(8, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_000_000)
     last = _order_record(9, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_360_000)
     deals = [Deal(3, 8, 0.1, 1.1), Deal(4, 9, 0.1, 1.2)]
-    result = from_history(
-        [first, last], deals, plugin="mt5", client_order_id="a", clock=ServerClock(0)
-    )
+    result = looked_up([first, last], deals)
     assert result.order_id == "9" and result.timestamp.timestamp() == 1_700_000_000
     assert result.quantity == D("0.2") and result.average_price == D("1.15")
 

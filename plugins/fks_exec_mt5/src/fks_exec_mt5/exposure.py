@@ -19,6 +19,9 @@ from fks_exec.errors import OrderDenied
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.numbers import (
     BROKER,
+    FLOAT_LIMIT,
+    INT_LIMIT,
+    LATEST_MS,
     BadBrokerNumber,
     decimal_of,
     int_of,
@@ -48,8 +51,54 @@ class Ticket(NamedTuple):
         """From a TradePosition, each number through :mod:`fks_exec_mt5.numbers`.
 
         Raises :class:`~fks_exec.kit.BadBrokerNumber` naming the field for a number no
-        position can have (a volume of 0, a negative price).
+        position can have (a volume of 0, a negative price). The usual record is read
+        in one pass with the same bounds (a test holds it equal to :meth:`checked`).
         """
+        ticket, kind, magic, stamp = record.ticket, record.type, record.magic, record.time_msc
+        volume, price_open, sl, tp, profit = (
+            record.volume,
+            record.price_open,
+            record.sl,
+            record.tp,
+            record.profit,
+        )
+        if (
+            type(ticket) is int
+            and type(kind) is int
+            and type(magic) is int
+            and type(stamp) is int
+            and type(volume) is float
+            and type(price_open) is float
+            and type(sl) is float
+            and type(tp) is float
+            and type(profit) is float
+            and 0 <= ticket < INT_LIMIT
+            and 0 <= kind < INT_LIMIT
+            and 0 <= magic < INT_LIMIT
+            and 0 <= stamp < LATEST_MS
+            and 0.0 < volume < FLOAT_LIMIT
+            and 0.0 <= price_open < FLOAT_LIMIT
+            and 0.0 <= sl < FLOAT_LIMIT
+            and 0.0 <= tp < FLOAT_LIMIT
+            and -FLOAT_LIMIT < profit < FLOAT_LIMIT
+        ):
+            return cls(
+                ticket,
+                str(record.symbol),
+                kind == c.POSITION_TYPE_BUY,
+                Decimal(repr(volume)),
+                Decimal(repr(price_open)),
+                Decimal(repr(sl)) if sl else None,
+                Decimal(repr(tp)) if tp else None,
+                magic,
+                stamp,
+                Decimal(repr(profit)),
+            )
+        return cls.checked(record)
+
+    @classmethod
+    def checked(cls, record: Any) -> Ticket:
+        """What :meth:`of` reads, field by field (and raises as it does)."""
         ticket = int_of(record.ticket, "position ticket")
         where = f"position {ticket} "
         volume = decimal_of(record.volume, where + "volume")
