@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from fks_exec import Order
 from fks_exec.errors import OrderDenied
+from fks_exec.kit import BadBrokerNumber
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.exposure import Leg
 from fks_exec_mt5.mapping import COMMENT_LIMIT, build_request, comment_for, rounded_volume, to_tick
@@ -237,6 +238,18 @@ def test_a_market_order_needs_a_price_on_its_side() -> None:
     no_bid = SimpleNamespace(bid=0.0, ask=1.1)
     with pytest.raises(OrderDenied, match="EURUSD has no bid price now"):
         build_request(sell, RULES, no_bid, Leg(D("0.1")), deviation=7, magic=99)
+
+
+@pytest.mark.parametrize(("side", "broken"), [("buy", "bid"), ("sell", "ask")])
+def test_a_broken_closing_side_price_is_named_when_stops_are_checked(
+    side: str, broken: str
+) -> None:
+    # SL/TP are measured from the side the position closes at: a buy's bid, a sell's ask.
+    tick = SimpleNamespace(**{"bid": 1.1, "ask": 1.1002, broken: float("nan")})
+    stop = D("1.09") if side == "buy" else D("1.12")
+    order = Order.market("EURUSD", side, "0.1", stop_loss=stop)
+    with pytest.raises(BadBrokerNumber, match=f"tick {broken} is not finite"):
+        build_request(order, RULES, tick, Leg(D("0.1")), deviation=7, magic=99, stops=(stop, None))
 
 
 def test_rules_are_values() -> None:
