@@ -39,7 +39,7 @@ def alert(**fields: Any) -> dict[str, Any]:
 
 def freeze_time(monkeypatch: pytest.MonkeyPatch, now: float) -> None:
     """Make WebhookAuth read `now` as the current time."""
-    monkeypatch.setattr("fks_exec.signals.time", types.SimpleNamespace(time=lambda: now))
+    monkeypatch.setattr("fks_exec._signal_auth.time", types.SimpleNamespace(time=lambda: now))
 
 
 def check_signed(auth: WebhookAuth, body: dict[str, Any]) -> None:
