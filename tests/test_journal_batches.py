@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fks_exec import ExecutionResult, Order
-from fks_exec.journal import JournalError, codec, schema
+from fks_exec.journal import (
+    JournalError,
+    JournalState,
+    JournalUpdate,
+    SqliteJournal,
+    codec,
+    schema,
+)
 from fks_exec.journal.models import Claim
 from fks_exec.journal.sqlite_ops import ClaimOp, OpsConnection, UpdateOp, install, run_ops
+from fks_exec.journal.worker import SqliteWorker
 
 OWNER = "host:1:abcd"
 
@@ -75,6 +84,30 @@ def _contents(conn: OpsConnection) -> tuple[list[Any], list[Any]]:
     return orders, events
 
 
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[OpsConnection]:
+    """A connection prepared for :func:`run_ops` on a new file (no fsync)."""
+    opened = _connect(tmp_path / "j.sqlite3")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
+    """An open journal at ``tmp_path / "j.sqlite3"`` (``synchronous=normal``: what is
+    tested here is not the disk), closed after the test (closing twice is fine)."""
+    opened = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def worker(journal: SqliteJournal) -> SqliteWorker:
+    """The writer thread of :func:`journal`."""
+    return journal._require()
+
+
 def _comparable(answer: Any) -> Any:
     if isinstance(answer, Claim):
         e = answer.entry
@@ -84,8 +117,7 @@ def _comparable(answer: Any) -> Any:
     return answer
 
 
-def test_one_batch_applies_each_op_in_order(tmp_path: Path) -> None:
-    conn = _connect(tmp_path / "j.sqlite3")
+def test_one_batch_applies_each_op_in_order(conn: OpsConnection) -> None:
     first = run_ops(conn, [_claim("gone", T(0)), _update("gone", "not_sent", T(0))])
     assert first == [(1, T(0)), None]
     accepted = _result_json("a", "B1")
@@ -140,8 +172,7 @@ def test_ops_are_immutable_and_need_a_prepared_connection(tmp_path: Path) -> Non
             run_ops(conn, [_claim("i", T(0))])
 
 
-def test_a_batch_outside_a_transaction_is_one_statement(tmp_path: Path) -> None:
-    conn = _connect(tmp_path / "j.sqlite3")
+def test_a_batch_outside_a_transaction_is_one_statement(conn: OpsConnection) -> None:
     traced: list[str] = []
     conn.set_trace_callback(traced.append)
     run_ops(conn, [_claim("s1", T(0)), _claim("s2", T(0)), _update("s1", "sent", T(1))])
@@ -152,8 +183,7 @@ def test_a_batch_outside_a_transaction_is_one_statement(tmp_path: Path) -> None:
     assert len(_contents(conn)[1]) == 3
 
 
-def test_a_statement_that_fails_applies_nothing(tmp_path: Path) -> None:
-    conn = _connect(tmp_path / "j.sqlite3")
+def test_a_statement_that_fails_applies_nothing(conn: OpsConnection) -> None:
     bad = ClaimOp("b", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
     with pytest.raises(sqlite3.IntegrityError):
         run_ops(conn, [_claim("a", T(0)), bad])
@@ -162,12 +192,12 @@ def test_a_statement_that_fails_applies_nothing(tmp_path: Path) -> None:
 
 
 def test_batches_larger_than_one_statement_share_a_transaction(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    conn: OpsConnection,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import fks_exec.journal.sqlite_ops as ops
 
     monkeypatch.setattr(ops, "_rows_per_statement", lambda conn: 2)
-    conn = _connect(tmp_path / "j.sqlite3")
     bad = ClaimOp("e", "p", None, "{}", OWNER, T(1))  # type: ignore[arg-type]
     for good in ("ab", "abcd"):  # two statements, three statements
         with pytest.raises(sqlite3.IntegrityError):  # the last statement fails ...
@@ -302,13 +332,9 @@ async def _one_batch(journal: Any, *calls: Any) -> tuple[list[int], list[Any]]:
 
 
 async def test_a_batch_mixing_reads_and_writes_is_one_transaction_in_order(
-    tmp_path: Path,
+    journal: SqliteJournal,
+    worker: SqliteWorker,
 ) -> None:
-    from fks_exec.journal import SqliteJournal
-
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
-    worker = journal._require()
     order = Order.market("X", "buy", 1, client_order_id="mixed-1")
     in_tx = "SELECT state FROM orders WHERE client_order_id = 'mixed-1'"
     sizes, (claim, seen, update) = await _one_batch(
@@ -336,19 +362,17 @@ async def test_a_batch_mixing_reads_and_writes_is_one_transaction_in_order(
     assert await journal.get("mixed-2") is None  # the batch failed as one: nothing kept
     entry = await journal.get("mixed-1")
     assert entry is not None and entry.state.value == "sent"
-    await journal.close()
 
 
 async def test_a_lazy_write_is_handed_to_the_idle_worker_at_the_end_of_the_loop_turn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    journal: SqliteJournal,
+    worker: SqliteWorker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import fks_exec.journal.worker as worker_module
-    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
 
     monkeypatch.setattr(worker_module, "HANDOVER_WAIT_S", 30.0)  # returns once taken
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
-    worker = journal._require()
     for i in range(3):
         await journal.claim(Order.market("X", "buy", 1, client_order_id=f"h{i}"), "p", {})
     await _until(lambda: worker._idle)
@@ -397,8 +421,6 @@ async def _states(path: Path) -> dict[str, str]:
 
 
 async def test_only_batches_nobody_waits_for_skip_the_fsync(tmp_path: Path) -> None:
-    from fks_exec.journal import SqliteJournal
-
     def level(conn: sqlite3.Connection) -> int:
         return int(conn.execute("PRAGMA synchronous").fetchone()[0])  # 2 FULL, 1 NORMAL
 
@@ -431,24 +453,17 @@ async def test_only_batches_nobody_waits_for_skip_the_fsync(tmp_path: Path) -> N
 
 
 async def test_an_order_the_journal_cannot_encode_is_refused_before_anything_is_written(
-    tmp_path: Path,
+    journal: SqliteJournal,
 ) -> None:
-    from fks_exec.journal import SqliteJournal
-
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
     odd = Order.market("X", "buy", 1, client_order_id="odd-1", params={"x": object()})
     with pytest.raises(JournalError, match=r"odd-1 cannot be journaled .*nothing was sent"):
         await journal.claim(odd, "p", {})
     assert await journal.get("odd-1") is None
-    await journal.close()
 
 
 async def test_an_entry_that_cannot_be_read_fails_its_batch_and_the_writer_lives_on(
     tmp_path: Path,
 ) -> None:
-    from fks_exec.journal import SqliteJournal
-
     path = tmp_path / "j.sqlite3"
     journal = SqliteJournal(path, synchronous="normal")
     await journal.open()
@@ -468,13 +483,12 @@ async def test_an_entry_that_cannot_be_read_fails_its_batch_and_the_writer_lives
     await journal.close()
 
 
-async def test_the_hand_over_is_bounded_and_needs_no_running_loop(tmp_path: Path) -> None:
+async def test_the_hand_over_is_bounded_and_needs_no_running_loop(
+    journal: SqliteJournal,
+    worker: SqliteWorker,
+) -> None:
     import fks_exec.journal.worker as worker_module
-    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
 
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
-    worker = journal._require()
     await journal.claim(Order.market("X", "buy", 1, client_order_id="b1"), "p", {})
     await _until(lambda: worker._idle)
     # From a thread without an event loop: queued, no hand-over, no error.
@@ -510,30 +524,23 @@ async def test_the_hand_over_is_bounded_and_needs_no_running_loop(tmp_path: Path
     release.set()
     assert Recording.waits == [worker_module.HANDOVER_WAIT_S]
     assert 0 < worker_module.HANDOVER_WAIT_S <= 0.005  # the loop is never held long
-    await journal.close()
 
 
-async def test_a_batch_is_at_most_max_batch_jobs(tmp_path: Path) -> None:
+async def test_a_batch_is_at_most_max_batch_jobs(
+    journal: SqliteJournal,
+    worker: SqliteWorker,
+) -> None:
     import fks_exec.journal.worker as worker_module
-    from fks_exec.journal import SqliteJournal
 
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
-    worker = journal._require()
     extra = 40
     jobs = [lambda: asyncio.sleep(0, worker.submit(lambda c: None, label="n"))] * (
         worker_module.MAX_BATCH + extra
     )
     sizes, _ = await _one_batch(journal, *jobs)
     assert sizes == [512, extra]
-    await journal.close()
 
 
-async def test_a_failure_in_a_mixed_batch_fails_it_and_the_writer_lives_on(
-    tmp_path: Path,
-) -> None:
-    from fks_exec.journal import SqliteJournal
-
+async def test_a_failure_in_a_mixed_batch_fails_it_and_the_writer_lives_on(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     journal = SqliteJournal(path, synchronous="normal")
     await journal.open()
@@ -590,13 +597,11 @@ def test_a_journal_left_open_does_not_keep_the_process_alive(tmp_path: Path) -> 
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr
 
 
-async def test_writes_take_the_write_lock_from_the_start_and_reads_do_not(tmp_path: Path) -> None:
+async def test_writes_take_the_write_lock_from_the_start_and_reads_do_not(
+    journal: SqliteJournal,
+) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
-
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
     worker, traced = journal._require(), []
     await worker.run(lambda c: c.set_trace_callback(traced.append), label="trace")
     order = Order.market("X", "buy", 1, client_order_id="w1")
@@ -627,12 +632,9 @@ async def test_writes_take_the_write_lock_from_the_start_and_reads_do_not(tmp_pa
         lambda: journal.flush(),
     ):
         assert await begins(read) == ["BEGIN"]
-    await journal.close()
 
 
 async def test_batch_sizes_and_the_lock_wait_reach_the_journal(tmp_path: Path) -> None:
-    from fks_exec.journal import SqliteJournal
-
     journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
     assert journal.batch_sizes == {}
     await journal.open()
@@ -652,19 +654,13 @@ async def test_batch_sizes_and_the_lock_wait_reach_the_journal(tmp_path: Path) -
 
 
 async def test_the_file_and_its_directories_are_created(tmp_path: Path) -> None:
-    from fks_exec.journal import SqliteJournal
-
     journal = SqliteJournal(tmp_path / "two" / "levels" / "j.sqlite3", synchronous="normal")
     await journal.open()
     await journal.close()
     assert (tmp_path / "two" / "levels" / "j.sqlite3").is_file()
 
 
-async def test_a_taken_over_entry_keeps_when_it_was_first_claimed(tmp_path: Path) -> None:
-    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
-
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
+async def test_a_taken_over_entry_keeps_when_it_was_first_claimed(journal: SqliteJournal) -> None:
     order = Order.market("X", "buy", 1, client_order_id="again-1")
     first = await journal.claim(order, "p", {})
     await journal.record(JournalUpdate("again-1", JournalState.NOT_SENT, "not_sent"))
@@ -674,15 +670,12 @@ async def test_a_taken_over_entry_keeps_when_it_was_first_claimed(tmp_path: Path
     assert second.entry.created_at == first.entry.created_at < second.entry.updated_at
     stored = await journal.get("again-1")
     assert stored is not None and stored.created_at == first.entry.created_at
-    await journal.close()
 
 
 def test_on_one_machine_a_holder_whose_process_exited_is_gone_at_once(tmp_path: Path) -> None:
     import socket
     import subprocess
     import sys
-
-    from fks_exec.journal import SqliteJournal
 
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -713,8 +706,6 @@ async def test_a_second_connection_that_fails_closes_the_first_and_fails_the_sta
 
 
 async def test_close_commits_what_is_queued_and_ends_the_writer(tmp_path: Path) -> None:
-    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
-
     path = tmp_path / "j.sqlite3"
     journal = SqliteJournal(path)
     await journal.open()
@@ -730,13 +721,9 @@ async def test_close_commits_what_is_queued_and_ends_the_writer(tmp_path: Path) 
 
 
 async def test_a_job_that_raises_fails_alone_and_an_sqlite_error_fails_the_batch(
-    tmp_path: Path,
+    journal: SqliteJournal,
+    worker: SqliteWorker,
 ) -> None:
-    from fks_exec.journal import SqliteJournal
-
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
-    worker = journal._require()
 
     def odd(conn: sqlite3.Connection) -> None:
         raise ValueError("not the journal's fault")
@@ -758,16 +745,11 @@ async def test_a_job_that_raises_fails_alone_and_an_sqlite_error_fails_the_batch
         assert isinstance(outcome, JournalError)
         assert "journal write failed: OperationalError: no such table" in str(outcome)
     assert await journal.get("alone-1") is not None and await journal.get("alone-2") is None
-    await journal.close()
 
 
 async def test_a_caller_gone_from_a_batch_does_not_stop_the_others_answers(
-    tmp_path: Path,
+    journal: SqliteJournal,
 ) -> None:
-    from fks_exec.journal import SqliteJournal
-
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
     first = Order.market("X", "buy", 1, client_order_id="gone-caller")
     second = Order.market("X", "buy", 1, client_order_id="kept-caller")
 
@@ -781,16 +763,12 @@ async def test_a_caller_gone_from_a_batch_does_not_stop_the_others_answers(
         journal, cancelled_claim, lambda: journal.claim(second, "p", {})
     )
     assert sizes == [2] and gone == "cancelled" and kept.claimed  # answered after the gone one
-    await journal.close()
 
 
 async def test_a_lazy_write_that_fails_is_logged_and_one_that_succeeds_is_not(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    journal: SqliteJournal,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
-
-    journal = SqliteJournal(tmp_path / "j.sqlite3", synchronous="normal")
-    await journal.open()
     await journal.claim(Order.market("X", "buy", 1, client_order_id="lz-1"), "p", {})
     with caplog.at_level("ERROR", logger="fks_exec.journal"):
         journal.record_soon(JournalUpdate("lz-1", JournalState.SENT, "result"))
@@ -798,4 +776,3 @@ async def test_a_lazy_write_that_fails_is_logged_and_one_that_succeeds_is_not(
         await journal.flush()
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "result of lz-missing failed" in errors[0], errors
-    await journal.close()

@@ -302,7 +302,7 @@ async def test_a_not_sent_answer_is_durable_before_record_result_returns(tmp_pat
         refused = _result(order, OrderStatus.REJECTED, sent=False)
         queued: list[JournalUpdate] = []
         real_soon = keeper.journal.record_soon
-        keeper.journal.record_soon = queued.append  # type: ignore[method-assign]
+        keeper.journal.record_soon = queued.append  # type: ignore[method-assign,assignment]
         await keeper.record_result(refused, None, order)
         await keeper.record_result(_result(sent, OrderStatus.ACCEPTED), None, sent)
         keeper.journal.record_soon = real_soon  # type: ignore[method-assign]
@@ -442,6 +442,7 @@ async def test_reconcile_without_a_plugin_keeps_a_known_result(tmp_path: Path) -
         accepted = _result(entry.order, OrderStatus.ACCEPTED)
         await keeper.journal.record(JournalUpdate.from_result(accepted))
         entry = await keeper.journal.get("c-6")
+        assert entry is not None
         outcome, result = await keeper.reconcile(None, entry)
         assert outcome == "no_plugin" and result.status is OrderStatus.ACCEPTED
         stored = await keeper.journal.get("c-6")
@@ -473,7 +474,7 @@ async def test_recover_runs_once_for_concurrent_callers_and_again_after_a_failur
         both = await asyncio.gather(
             keeper.recover("lookup", plugin), keeper.recover("lookup", plugin)
         )
-        assert both == [Counter(), Counter()] and calls == ["lookup", "lookup"]
+        assert list(both) == [Counter(), Counter()] and calls == ["lookup", "lookup"]
         assert keeper.is_recovered("lookup")
     finally:
         await keeper.close()
