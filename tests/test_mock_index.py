@@ -29,7 +29,10 @@ ZERO = Decimal(0)
 
 
 class LinearBroker(MockBroker):
-    """The oracle: every pass, sum and bracket lookup walks the whole book."""
+    """The oracle: every pass, sum and bracket lookup walks the whole book, and every
+    order takes the general path (no immediate fill on arrival)."""
+
+    immediate_fills = False
 
     def _pass_candidates(self, symbol: str, quote: Quote) -> list[MockOrder]:
         return [r for r in self._working.values() if r.order.symbol == symbol]

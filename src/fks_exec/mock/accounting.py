@@ -52,9 +52,9 @@ class Ledger:
         pos = self.positions.get(symbol)
         return pos.quantity if pos else ZERO
 
-    def apply(self, symbol: str, delta: Decimal, price: Decimal, mid: Decimal) -> None:
+    def apply(self, symbol: str, delta: Decimal, price: Decimal, mid: Decimal) -> Decimal:
         """Move the position in ``symbol`` by ``delta`` traded at ``price``; ``mid`` is
-        the symbol's current mark."""
+        the symbol's current mark. Returns the signed quantity now held."""
         pos = self.positions.get(symbol)
         if pos is None:
             pos = self.positions[symbol] = PositionState()
@@ -73,6 +73,7 @@ class Ledger:
             if pos.quantity != ZERO and (pos.quantity > ZERO) != (held > ZERO):
                 pos.cost = abs(pos.quantity) * price  # flipped: the rest opened at this price
         self._remark(symbol, pos.quantity, mid)
+        return pos.quantity
 
     def remark(self, symbol: str, mid: Decimal) -> None:
         """Value the position in ``symbol`` (if any) at a new ``mid``."""

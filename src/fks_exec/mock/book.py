@@ -171,6 +171,20 @@ class WorkingBook:
         by_seq = self._by_seq
         return [by_seq[seq] for seq in seqs]
 
+    def idle(self, symbol: str) -> bool:
+        """True when nothing of ``symbol`` is working or waiting for a matching pass."""
+        book = self._symbols.get(symbol)
+        if book is None:
+            return True
+        return not (
+            book.at_market
+            or book.buy_limits
+            or book.sell_limits
+            or book.buy_stops
+            or book.sell_stops
+            or symbol in self._unrested
+        )
+
     def exits(self, symbol: str) -> list[MockOrder]:
         """The working bracket exits of ``symbol``, in arrival order."""
         book = self._symbols.get(symbol)

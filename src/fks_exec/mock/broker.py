@@ -48,6 +48,7 @@ from fks_exec.mock.faults import FaultControls
 from fks_exec.mock.matching import MatchingEngine
 from fks_exec.mock.records import (
     ACCEPTED,
+    BUY,
     FOK,
     IOC,
     LIMIT,
@@ -91,6 +92,10 @@ class MockBroker(FaultControls, AdmissionRules, MatchingEngine):
     """
 
     plugin_name = "mock"
+    immediate_fills = True
+    """Take the short path for a market order that fills whole on arrival (see
+    :meth:`~fks_exec.mock.matching.MatchingEngine._fill_on_arrival`); tests turn it off
+    to check that both paths leave the same state."""
 
     def __init__(
         self,
@@ -190,31 +195,45 @@ class MockBroker(FaultControls, AdmissionRules, MatchingEngine):
         Raises :class:`BrokerUnavailable` when disconnected, or what a queued
         :meth:`fail_next_with` says.
         """
-        self._check_connected()
-        failure = self._failures.popleft() if self._failures else None
-        if failure is not None and not failure[1]:
+        if not self.connected:
+            self._check_connected()
+        if self._failures:
+            failure = self._failures.popleft()
+            if not failure[1]:
+                raise failure[0]
+            self._accept(order)
             raise failure[0]
-        record = self._accept(order)
-        if failure is not None:
-            raise failure[0]
-        return result_of(self.plugin_name, record, self.clock.now())
+        return result_of(self.plugin_name, self._accept(order), self.clock.now())
 
     def _accept(self, order: Order) -> MockOrder:
         client_order_id = order.client_order_id
         self._count_arrival(client_order_id)
         order_id = f"M{next(self._ids)}"
-        record = MockOrder(order=order, order_id=order_id, quantity=order.quantity)
+        record = MockOrder(order, order_id, order.quantity)
         if client_order_id in self._by_client:
             # A real venue refuses a reused client id; keep the first record reachable.
-            record.status = OrderStatus.REJECTED
             record.error_code = ErrorCode.INVALID_ORDER
             record.error = f"duplicate client order id {client_order_id!r}"
-            record.history.append((self.clock.now(), OrderStatus.REJECTED))
+            record.set_status(OrderStatus.REJECTED, self.clock.now())
             self._orders[order_id] = record
             self._retire(record)
             return record
         self._orders[order_id] = record
         self._by_client[client_order_id] = order_id
+        quote = self._quotes.get(order.symbol)
+        if (
+            order.type is MARKET
+            and quote is not None
+            and self.immediate_fills
+            and not order.reduce_only
+            and order.stop_loss is None
+            and order.take_profit is None
+            and not self._rejections
+            and (quote.ask_size if order.side is BUY else quote.bid_size) is None
+            and self._book.idle(order.symbol)
+        ):
+            self._fill_on_arrival(record, quote)
+            return record
         self._set_status(record, PENDING)
         problem = self._refusal(order)
         if problem is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import OrderedDict, deque
+from collections import deque
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import ErrorCode
@@ -24,7 +24,7 @@ class FaultControls:
     def _init_faults(self) -> None:
         self._rejections: deque[tuple[ErrorCode, str]] = deque()
         self._failures: deque[tuple[BaseException, bool]] = deque()
-        self._arrivals: OrderedDict[str, int] = OrderedDict()
+        self._arrivals: dict[str, int] = {}  # in first-arrival order
         self.connected = True
         self._latency_s = 0.0
         self._jitter_s = 0.0
@@ -104,4 +104,4 @@ class FaultControls:
         arrivals = self._arrivals
         arrivals[client_order_id] = arrivals.get(client_order_id, 0) + 1
         if len(arrivals) > self.history_limit:
-            arrivals.popitem(last=False)
+            del arrivals[next(iter(arrivals))]  # the oldest id

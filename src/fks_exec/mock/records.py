@@ -6,7 +6,7 @@ them live in :mod:`fks_exec.mock.matching` and :mod:`fks_exec.mock.broker`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import NamedTuple
@@ -43,6 +43,7 @@ PENDING, ACCEPTED, PARTIALLY_FILLED, FILLED, CANCELED = (
 )
 IOC, FOK = TimeInForce.IOC, TimeInForce.FOK
 WORKING = (ACCEPTED, PARTIALLY_FILLED)
+_STATUS_OF = {status.value: status for status in OrderStatus}
 EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 """For sums kept across many orders: they add and subtract exactly, so never drift."""
 DEFAULT_START = datetime(2025, 1, 2, 14, 30, tzinfo=timezone.utc)
@@ -110,7 +111,10 @@ class MockOrder:
     """True once the order has been on the book through a matching pass."""
     error: str | None = None
     error_code: ErrorCode | None = None
-    history: list[tuple[datetime, OrderStatus]] = field(default_factory=list)
+    log: tuple[datetime | str, ...] = ()
+    """The status history, flat: time, status value, time, status value ... Kept as a
+    tuple of untracked objects so the garbage collector stops visiting it (see
+    :attr:`history`)."""
     parent_id: str | None = None
     """For a bracket exit: the entry's order id."""
     oco_id: str | None = None
@@ -137,9 +141,20 @@ class MockOrder:
         return self.status in WORKING
 
     @property
+    def history(self) -> list[tuple[datetime, OrderStatus]]:
+        """Each status the order went through with the (simulated) time it changed."""
+        log = self.log
+        return [(log[i], _STATUS_OF[log[i + 1]]) for i in range(0, len(log), 2)]  # type: ignore[index,misc]
+
+    @property
     def statuses(self) -> list[OrderStatus]:
         """The statuses the order went through, in order."""
-        return [status for _, status in self.history]
+        return [_STATUS_OF[value] for value in self.log[1::2]]  # type: ignore[index]
+
+    def set_status(self, status: OrderStatus, now: datetime) -> None:
+        """Move to ``status`` at ``now`` and record the change in the history."""
+        self.status = status
+        self.log += (now, status._value_)
 
 
 @dataclass(slots=True)
