@@ -216,3 +216,12 @@ def test_text_fields_are_taken_as_given_not_stripped() -> None:
     with pytest.raises(ValidationError, match="client_order_id"):
         Order.market("X", "buy", 1, client_order_id=" abc")
     assert Order.market("X", "buy", 1, account=" main ").account == " main "
+
+
+@pytest.mark.parametrize("negative", ["-1", "-0.5", "-0.0001"])
+def test_a_volume_or_a_filled_quantity_below_zero_is_refused(negative: str) -> None:
+    assert MarketData(symbol="X", volume="0").volume == 0
+    with pytest.raises(ValidationError, match="volume"):
+        MarketData(symbol="X", volume=negative)
+    with pytest.raises(ValidationError, match="filled_quantity"):
+        result(status="accepted", filled_quantity=negative, quantity=None)
