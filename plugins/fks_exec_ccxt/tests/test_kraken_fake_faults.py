@@ -204,7 +204,8 @@ def test_the_fake_imports_nothing_of_the_plugin() -> None:
     import fks_exec_ccxt.testing.kraken as package
 
     allowed = ("fks_exec_ccxt.testing.kraken", "fks_exec_ccxt.testing.aiohttp_transport",
-               "fks_exec_ccxt.testing.loopback")  # fmt: skip
+               "fks_exec_ccxt.testing.loopback", "fks_exec_ccxt.testing.venue_faults",
+               "fks_exec.testing.faults")  # fmt: skip
     for path in Path(package.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fks_exec_ccxt.testing.aiohttp_transport import (
     FakeClientSession,
-    FaultKind,
     HttpRequest,
     HttpResponse,
-    TransportFault,
     attach_session,
 )
 from fks_exec_ccxt.testing.kraken import errors, signing
@@ -30,6 +26,7 @@ from fks_exec_ccxt.testing.kraken.rules import Rules
 from fks_exec_ccxt.testing.kraken.signing import Credentials, NonceGuard
 from fks_exec_ccxt.testing.kraken.trading import Trading
 from fks_exec_ccxt.testing.loopback import LoopbackServer, point_exchange_at
+from fks_exec_ccxt.testing.venue_faults import HttpFaultPlan
 
 __all__ = ["DEFAULT_BALANCES", "FakeKraken"]
 
@@ -37,17 +34,7 @@ DEFAULT_BALANCES = {"ZUSD": "100000", "USDT": "100000", "XXBT": "10", "XETH": "1
 """Cash per Kraken asset id (``XXBT`` is bitcoin, ``ZUSD`` US dollars)."""
 
 
-@dataclass(frozen=True)
-class _Planned:
-    """A fault waiting for the next matching request."""
-
-    fault: HttpResponse | FaultKind
-    path: str | None
-    after_venue_acted: bool
-    orders_only: bool
-
-
-class FakeKraken:
+class FakeKraken(HttpFaultPlan):
     """The server side of Kraken's spot REST API (with margin), for a real ccxt ``kraken``.
 
     Attach a ccxt exchange with :meth:`exchange` (or :meth:`attach`), move the market
@@ -75,9 +62,7 @@ class FakeKraken:
         cash = {k: Decimal(v) for k, v in source.items()}
         self.trading = Trading({p.pair_id: p for p in pairs}, Account(cash), rules, self.clock)
         self.nonces = NonceGuard(window=rules.nonce_window_ms)
-        self._planned: deque[_Planned] = deque()
-        self._disconnected = False
-        self._latency_s = 0.0
+        super().__init__()
 
     # ------------------------------------------------------------------ wiring
     def attach(self, exchange: Any) -> FakeClientSession:
@@ -177,47 +162,12 @@ class FakeKraken:
         self.trading.pairs[found.pair_id] = replace(found, status=status)
 
     # ------------------------------------------------------------------ faults
-    def fail_next_request(
-        self,
-        fault: HttpResponse | FaultKind,
-        *,
-        path: str | None = None,
-        after_venue_acted: bool = False,
-    ) -> None:
-        """Make the next request (whose path contains ``path``) fail.
-
-        ``fault`` is an answer to give instead (the venue does not act) or a transport
-        fault kind; for ``reset``/``read_timeout``/``cut_body``, ``after_venue_acted``
-        says whether the venue handles the request first (``cut_body`` always does).
-        """
-        self._planned.append(_Planned(fault, path, after_venue_acted, orders_only=False))
-
+    # fail_next_request, refuse_next, lose_next_answer, disconnect, reconnect and
+    # set_latency come from HttpFaultPlan; "order requests" are AddOrder calls.
     def fail_next_with_error(self, message: str, *, path: str | None = None) -> None:
         """Answer the next request with a Kraken error, e.g. ``EService:Unavailable``."""
         payload = errors.body(KrakenError(message))
         self.fail_next_request(HttpResponse.json(payload), path=path)
-
-    def refuse_next(self) -> None:
-        """The next order request is refused at the connection; nothing reaches the venue."""
-        self._planned.append(_Planned("refused", None, False, orders_only=True))
-
-    def lose_next_answer(self, *, after_broker_acted: bool) -> None:
-        """The next order request's connection drops, after or before the venue acted."""
-        self._planned.append(_Planned("reset", None, after_broker_acted, orders_only=True))
-
-    def disconnect(self) -> None:
-        """Refuse every connection until :meth:`reconnect`."""
-        self._disconnected = True
-
-    def reconnect(self) -> None:
-        """Accept connections again."""
-        self._disconnected = False
-
-    def set_latency(self, seconds: float) -> None:
-        """Answer every request ``seconds`` late; raises ``ValueError`` if negative."""
-        if seconds < 0:
-            raise ValueError(f"latency must be >= 0 seconds, got {seconds}")
-        self._latency_s = seconds
 
     def order_arrivals(self) -> Mapping[str, int]:
         """Times each ``cl_ord_id`` (else ``userref``, else txid) reached the book."""
@@ -226,35 +176,8 @@ class FakeKraken:
     # ------------------------------------------------------------------ HTTP
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one HTTP request (the handler both transports call)."""
-        if self._disconnected:
-            raise TransportFault("refused")
-        planned = self._take_planned(request)
-        if planned is not None and isinstance(planned.fault, HttpResponse):
-            return planned.fault
-        kind = None if planned is None else planned.fault
-        assert not isinstance(kind, HttpResponse)
-        acted_first = planned is not None and planned.after_venue_acted
-        if kind in ("refused", "connect_timeout") or (
-            kind in ("reset", "read_timeout") and not acted_first
-        ):
-            raise TransportFault(kind)
-        response = self._answer(request)
-        if self._latency_s:
-            await asyncio.sleep(self._latency_s)
-        if kind is not None:
-            raise TransportFault(kind, response)
-        return response
-
-    def _take_planned(self, request: HttpRequest) -> _Planned | None:
         placement = request.path in ORDER_PLACEMENT
-        for planned in list(self._planned):
-            if planned.orders_only and not placement:
-                continue
-            if planned.path is not None and planned.path not in request.path:
-                continue
-            self._planned.remove(planned)
-            return planned
-        return None
+        return await self.serve_with_faults(request, is_order=placement, answer=self._answer)
 
     def _answer(self, request: HttpRequest) -> HttpResponse:
         public, private = PUBLIC.get(request.path), PRIVATE.get(request.path)

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from fks_exec_ccxt.testing.aiohttp_transport import (
     FakeClientSession,
-    FaultKind,
     HttpRequest,
     HttpResponse,
-    TransportFault,
     attach_session,
 )
 from fks_exec_ccxt.testing.okx import errors, signing
@@ -29,23 +24,14 @@ from fks_exec_ccxt.testing.okx.markets import DEFAULT_INSTRUMENTS, Instrument
 from fks_exec_ccxt.testing.okx.rules import Rules
 from fks_exec_ccxt.testing.okx.signing import Credentials
 from fks_exec_ccxt.testing.okx.trading import Trading
+from fks_exec_ccxt.testing.venue_faults import HttpFaultPlan
 
 __all__ = ["FakeOkx"]
 
 DEFAULT_BALANCES = {"USDT": "100000", "BTC": "10"}
 
 
-@dataclass(frozen=True)
-class _Planned:
-    """A fault waiting for the next matching request."""
-
-    fault: HttpResponse | FaultKind
-    path: str | None
-    after_venue_acted: bool
-    orders_only: bool
-
-
-class FakeOkx:
+class FakeOkx(HttpFaultPlan):
     """The server side of OKX's v5 REST API, in memory, for a real ccxt ``okx`` object.
 
     Attach a ccxt exchange with :meth:`exchange` (or :meth:`attach`), move the market
@@ -80,9 +66,7 @@ class FakeOkx:
         self.trading = Trading(
             {i.inst_id: i for i in instruments}, Account(cash, pos_mode), rules, self.clock
         )
-        self._planned: deque[_Planned] = deque()
-        self._disconnected = False
-        self._latency_s = 0.0
+        super().__init__()
 
     # ------------------------------------------------------------------ wiring
     def attach(self, exchange: Any) -> FakeClientSession:
@@ -164,48 +148,12 @@ class FakeOkx:
         self.trading.account.pos_mode = mode
 
     # ------------------------------------------------------------------ faults
-    def fail_next_request(
-        self,
-        fault: HttpResponse | FaultKind,
-        *,
-        path: str | None = None,
-        after_venue_acted: bool = False,
-    ) -> None:
-        """Make the next request (whose path contains ``path``) fail.
-
-        ``fault`` is an answer to give instead (e.g. ``HttpResponse.text("<html>",
-        403, "text/html")``; the venue does not act) or a transport fault kind. For
-        ``reset``/``read_timeout``/``cut_body``, ``after_venue_acted`` says whether the
-        venue handles the request first (``cut_body`` always does: it cuts the answer).
-        """
-        self._planned.append(_Planned(fault, path, after_venue_acted, orders_only=False))
-
+    # fail_next_request, refuse_next, lose_next_answer, disconnect, reconnect and
+    # set_latency come from HttpFaultPlan; "order requests" are ORDER_PLACEMENT.
     def fail_next_with_okx_error(self, error: OkxError, *, path: str | None = None) -> None:
         """Answer the next request with an OKX request-level error (e.g. maintenance)."""
         payload = errors.request_failure_body(error)
         self.fail_next_request(HttpResponse.json(payload, error.http_status), path=path)
-
-    def refuse_next(self) -> None:
-        """The next order request is refused at the connection; nothing reaches the venue."""
-        self._planned.append(_Planned("refused", None, False, orders_only=True))
-
-    def lose_next_answer(self, *, after_broker_acted: bool) -> None:
-        """The next order request's connection drops, after or before the venue acted."""
-        self._planned.append(_Planned("reset", None, after_broker_acted, orders_only=True))
-
-    def disconnect(self) -> None:
-        """Refuse every connection until :meth:`reconnect`."""
-        self._disconnected = True
-
-    def reconnect(self) -> None:
-        """Accept connections again."""
-        self._disconnected = False
-
-    def set_latency(self, seconds: float) -> None:
-        """Answer every request ``seconds`` late; raises ``ValueError`` if negative."""
-        if seconds < 0:
-            raise ValueError(f"latency must be >= 0 seconds, got {seconds}")
-        self._latency_s = seconds
 
     def order_arrivals(self) -> Mapping[str, int]:
         """Times each ``clOrdId`` / ``algoClOrdId`` reached the book (``ordId`` if none)."""
@@ -214,37 +162,8 @@ class FakeOkx:
     # ------------------------------------------------------------------ HTTP
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one HTTP request (the handler both transports call)."""
-        if self._disconnected:
-            raise TransportFault("refused")
-        planned = self._take_planned(request)
-        if planned is not None and isinstance(planned.fault, HttpResponse):
-            return planned.fault
-        kind = None if planned is None else planned.fault
-        assert not isinstance(kind, HttpResponse)
-        early = (
-            kind in ("reset", "read_timeout")
-            and planned is not None
-            and not planned.after_venue_acted
-        )
-        if kind in ("refused", "connect_timeout") or early:
-            raise TransportFault(kind)  # type: ignore[arg-type]
-        response = self._answer(request)
-        if self._latency_s:
-            await asyncio.sleep(self._latency_s)
-        if kind is not None:
-            raise TransportFault(kind, response)
-        return response
-
-    def _take_planned(self, request: HttpRequest) -> _Planned | None:
         placement = (request.method, request.path) in ORDER_PLACEMENT
-        for planned in list(self._planned):
-            if planned.orders_only and not placement:
-                continue
-            if planned.path is not None and planned.path not in request.path:
-                continue
-            self._planned.remove(planned)
-            return planned
-        return None
+        return await self.serve_with_faults(request, is_order=placement, answer=self._answer)
 
     def _answer(self, request: HttpRequest) -> HttpResponse:
         route = ROUTES.get((request.method, request.path))
