@@ -9,7 +9,7 @@ about half the cost of ``run_in_executor``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fks_exec.kit import SerialWorker
@@ -29,11 +29,12 @@ class Mt5Worker:
         function = getattr(self.mt5, name)
         return await self._worker.run(lambda: function(*args, **kwargs))
 
-    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run ``function(*args)`` on the worker thread (several module calls as one
-        unit); its exception is raised here. Raises :class:`~fks_exec.kit.WorkerClosed`
-        (a ``RuntimeError``) after close."""
-        return await self._worker.run(function, *args)
+    def run(self, function: Callable[..., Any], *args: Any) -> Coroutine[Any, Any, Any]:
+        """``await worker.run(function, *args)``: ``function(*args)`` on the worker thread
+        (several module calls as one unit); its exception is raised there. Raises
+        :class:`~fks_exec.kit.WorkerClosed` (a ``RuntimeError``) after close. It hands
+        back the kit worker's own coroutine: no second coroutine per call."""
+        return self._worker.run(function, *args)
 
     def close(self) -> None:
         """Stop the thread once queued calls are done."""
