@@ -1,8 +1,9 @@
 """The short path for a market order that fills whole on arrival changes nothing.
 
-:class:`MockBroker` sends a plain market order on a quiet symbol (unlimited quote size,
-nothing working) through ``_fill_on_arrival`` instead of the general admission, arrival
-and matching steps. Fed the same random stream, a broker with the short path and one
+:class:`MockBroker` sends a plain market order (no bracket, not reduce-only, unlimited
+quote size on its side, no test rejection queued) through ``_fill_on_arrival`` instead
+of the general admission and arrival steps, and skips the matching pass after it when
+nothing of the symbol is working. Fed the same random stream, a broker with the short path and one
 without must leave the same records (status history included), fills, cash, positions,
 arrivals and results. The streams mix in everything that must send an order back to
 the general path: quote sizes, resting and bracket orders, reduce-only orders, queued
@@ -198,7 +199,10 @@ def test_the_streams_take_both_paths() -> None:
     ]
     broker.set_price("AAA", bid=99, ask=101, size=1)
     broker.submit(Order.market("AAA", "sell", 1))  # a sized quote: the general path
-    broker.set_price("AAA", bid=99, ask=101)
-    broker.submit(Order.limit("AAA", "buy", 1, 90))  # rests: the symbol is not quiet
-    broker.submit(Order.market("AAA", "buy", 1))
+    broker.submit(Order.market("AAA", "buy", 1, reduce_only=True))  # the general path
     assert broker.short_paths == 2
+    broker.set_price("AAA", bid=99, ask=101)
+    broker.submit(Order.limit("AAA", "buy", 1, 90))  # rests
+    broker.submit(Order.market("AAA", "buy", 1))  # the short path, then a matching pass
+    assert broker.short_paths == 3
+    assert [r.client_order_id for r in broker.open_orders] == [broker.orders[-2].client_order_id]

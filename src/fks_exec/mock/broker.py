@@ -54,6 +54,7 @@ from fks_exec.mock.records import (
     LIMIT,
     MARKET,
     PENDING,
+    REJECTED,
     ZERO,
     Fill,
     MockClock,
@@ -230,9 +231,10 @@ class MockBroker(FaultControls, AdmissionRules, MatchingEngine):
             and order.take_profit is None
             and not self._rejections
             and (quote.ask_size if order.side is BUY else quote.bid_size) is None
-            and self._book.idle(order.symbol)
         ):
             self._fill_on_arrival(record, quote)
+            if record.status is not REJECTED and not self._book.idle(order.symbol):
+                self._match(order.symbol)  # the pass every accepted arrival ends with
             return record
         self._set_status(record, PENDING)
         problem = self._refusal(order)
