@@ -138,10 +138,11 @@ async def test_an_old_file_names_the_migrating_command(
     journal = SqliteJournal(path)
     await journal.open()
     await journal.close()
+    version = schema.current_version()
     monkeypatch.setattr(schema, "STEPS", [*schema.STEPS, "CREATE TABLE later (x TEXT)"])
     with pytest.raises(JournalSchemaError, match="fks-exec journal migrate --journal"):
         await SqliteJournal(path).open()
-    assert migrate_file(path) == (1, 2)
+    assert migrate_file(path) == (version, version + 1)
     migrated = SqliteJournal(path)
     await migrated.open()
     await migrated.close()
@@ -195,3 +196,91 @@ def test_processes_claiming_the_same_ids_win_each_once(tmp_path: Path) -> None:
     assert sum(wins) == count, wins
     rows = sqlite3.connect(path).execute("SELECT count(*) FROM events WHERE kind = 'intent'")
     assert rows.fetchone()[0] == count
+
+
+def _version_1_file(path: Path) -> None:
+    """A journal as fks-exec wrote it at schema version 1: two orders, three events."""
+    from fks_exec.journal import codec
+
+    conn = sqlite3.connect(path)
+    conn.executescript(schema.STEPS[0])
+    rows = [("v1-b", "2026-01-01T00:00:02.000000+00:00", "sending"),
+            ("v1-a", "2026-01-01T00:00:01.000000+00:00", "final")]  # fmt: skip
+    for cid, at, state in rows:
+        order = codec.dump_order(Order.market("X", "buy", 1, client_order_id=cid))
+        conn.execute(
+            "INSERT INTO orders (client_order_id, plugin, state, order_json, hints_json, "
+            "owner, created_at, updated_at) VALUES (?, 'p', ?, ?, '{\"ticket\":\"7\"}', "
+            "'gone-host:1:ab', ?, ?)",
+            (cid, state, order, at, at),
+        )
+    events = [("v1-a", "intent", "sending"), ("v1-b", "intent", "sending"),
+              ("v1-a", "result", "final")]  # fmt: skip
+    for cid, kind, state in events:
+        conn.execute(
+            "INSERT INTO events (client_order_id, at, kind, state, detail_json) "
+            "VALUES (?, '2026-01-01T00:00:03.000000+00:00', ?, ?, '{}')",
+            (cid, kind, state),
+        )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+
+async def test_a_version_1_file_is_refused_then_migrated_with_everything_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v1.sqlite3"
+    _version_1_file(path)
+    with pytest.raises(JournalSchemaError) as refused:
+        await SqliteJournal(path).open()
+    assert str(refused.value).endswith(f"fks-exec journal migrate --journal {path}")
+    assert "schema version 1; this fks-exec needs 2" in str(refused.value)
+    assert migrate_file(path) == (1, 2)
+    journal = SqliteJournal(path)
+    await journal.open()
+    try:
+        a, b = await journal.get("v1-a"), await journal.get("v1-b")
+        assert a is not None and a.state is JournalState.FINAL and a.hints == {"ticket": "7"}
+        assert b is not None and b.state is JournalState.SENDING and b.owner == "gone-host:1:ab"
+        assert [e.kind for e in await journal.events("v1-a")] == ["intent", "result"]
+        assert [e.kind for e in await journal.events("v1-b")] == ["intent"]
+        again = await journal.claim(Order.market("X", "buy", 1, client_order_id="v1-a"), "p", {})
+        assert not again.claimed  # the old entry still holds its id
+        new = await journal.claim(Order.market("X", "buy", 1, client_order_id="v1-c"), "p", {})
+        assert new.claimed and [e.kind for e in await journal.events("v1-c")] == ["intent"]
+    finally:
+        await journal.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        refs = conn.execute("SELECT client_order_id FROM orders ORDER BY ref").fetchall()
+        assert refs == [("v1-a",), ("v1-b",), ("v1-c",)]  # in the order they were created
+        ids = [i for (i,) in conn.execute("SELECT id FROM events ORDER BY id")]
+        assert ids == [1, 2, 3, 4]  # old ids kept; new events numbered after them
+        names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
+        assert not names & {"orders_v1", "events_v1"}
+        assert {"orders_open", "orders_updated", "events_order"} <= names
+    finally:
+        conn.close()
+
+
+async def test_pruning_an_entry_deletes_its_events(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    path = tmp_path / "j.sqlite3"
+    journal = SqliteJournal(path)
+    await journal.open()
+    try:
+        for cid in ("p-1", "p-2"):
+            await journal.claim(Order.market("X", "buy", 1, client_order_id=cid), "p", {})
+        await journal.record(JournalUpdate("p-1", JournalState.FINAL, "result"))
+        later = datetime.now(timezone.utc) + timedelta(seconds=1)
+        assert await journal.prune(later) == 1  # p-2 is open: kept
+        assert await journal.events("p-1") == []
+        assert [e.kind for e in await journal.events("p-2")] == ["intent"]
+    finally:
+        await journal.close()
+    count = sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()[0]
+    assert count == 1

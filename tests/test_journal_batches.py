@@ -79,7 +79,8 @@ def _contents(conn: OpsConnection) -> tuple[list[Any], list[Any]]:
         "attempt, owner, created_at, updated_at FROM orders ORDER BY client_order_id"
     ).fetchall()
     events = conn.execute(
-        "SELECT client_order_id, at, kind, state, status, detail_json FROM events ORDER BY id"
+        "SELECT o.client_order_id, e.at, e.kind, e.state, e.status, e.detail_json "
+        "FROM events AS e JOIN orders AS o ON o.ref = e.order_ref ORDER BY e.id"
     ).fetchall()
     return orders, events
 

@@ -84,7 +84,10 @@ def test_no_answered_intent_is_lost_to_a_sigkill(
             stored = {c for (c,) in conn.execute("SELECT client_order_id FROM orders")}
             intents = {
                 c
-                for (c,) in conn.execute("SELECT client_order_id FROM events WHERE kind = 'intent'")
+                for (c,) in conn.execute(
+                    "SELECT o.client_order_id FROM events AS e JOIN orders AS o "
+                    "ON o.ref = e.order_ref WHERE e.kind = 'intent'"
+                )
             }
             states = {s for (s,) in conn.execute("SELECT DISTINCT state FROM orders")}
         finally:

@@ -32,6 +32,7 @@ ENTRY_COLUMNS = (
     "created_at, updated_at"
 )
 EVENT_COLUMNS = "client_order_id, at, kind, state, status, detail_json"
+"""What :func:`event_from_row` reads (SQLite: ``events`` joined to ``orders``)."""
 
 
 def time_text(when: datetime) -> str:

@@ -40,7 +40,11 @@ _OPEN = tuple(s.value for s in OPEN_STATES)
 _OPEN_SQL = "state IN (" + ",".join(f"'{s}'" for s in sorted(_OPEN)) + ")"
 
 # SQL text below is built from module constants only; values are always bound parameters.
-_EVENTS_OF = f"SELECT {codec.EVENT_COLUMNS} FROM events WHERE client_order_id = ? ORDER BY id"  # noqa: S608
+_EVENTS_OF = (
+    "SELECT o.client_order_id, e.at, e.kind, e.state, e.status, e.detail_json "
+    "FROM events AS e JOIN orders AS o ON o.ref = e.order_ref "
+    "WHERE o.client_order_id = ? ORDER BY e.id"
+)
 _SELECT = f"SELECT {codec.ENTRY_COLUMNS} FROM orders WHERE client_order_id = ?"  # noqa: S608
 
 

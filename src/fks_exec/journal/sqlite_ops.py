@@ -36,7 +36,7 @@ _COLUMNS = (
     "status, detail_json"
 )
 _WIDTH = _COLUMNS.count(",") + 1
-_EVENT_INSERT = f"INSERT INTO events ({codec.EVENT_COLUMNS}) "
+_EVENT_INSERT = "INSERT INTO events (order_ref, at, kind, state, status, detail_json) "
 SETUP = (
     "CREATE TEMP VIEW IF NOT EXISTS fks_ops AS SELECT "
     + ", ".join(f"NULL AS {name.strip()}" for name in _COLUMNS.split(","))
@@ -55,7 +55,7 @@ SETUP = (
     "WHERE client_order_id = NEW.cid AND changes() = 0; "
     "SELECT fks_taken(NEW.seq, attempt, created_at) FROM orders "
     "WHERE client_order_id = NEW.cid AND changes() = 1 AND attempt > 1; "
-    f"{_EVENT_INSERT}SELECT NEW.cid, NEW.at, 'intent', 'sending', NULL, "
+    f"{_EVENT_INSERT}SELECT ref, NEW.at, 'intent', 'sending', NULL, "
     "json_object('attempt', attempt, 'owner', owner) FROM orders "
     "WHERE client_order_id = NEW.cid AND changes() = 1; END",
     # json_patch merges new hints into the stored ones (RFC 7396; values are strings).
@@ -66,8 +66,8 @@ SETUP = (
     "hints_json = CASE WHEN NEW.hints_json IS NULL THEN hints_json "
     "ELSE json_patch(hints_json, NEW.hints_json) END WHERE client_order_id = NEW.cid; "
     "SELECT fks_missing(NEW.seq) WHERE changes() = 0; "
-    f"{_EVENT_INSERT}SELECT NEW.cid, NEW.at, NEW.kind, NEW.state, NEW.status, "
-    "NEW.detail_json WHERE changes() = 1; END",
+    f"{_EVENT_INSERT}SELECT ref, NEW.at, NEW.kind, NEW.state, NEW.status, "
+    "NEW.detail_json FROM orders WHERE client_order_id = NEW.cid AND changes() = 1; END",
 )
 """The temporary view and triggers :func:`run_ops` writes through."""
 _OPS_HEAD = f"INSERT INTO fks_ops ({_COLUMNS}) VALUES "  # noqa: S608 - constants only
