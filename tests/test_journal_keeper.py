@@ -316,11 +316,15 @@ async def test_a_not_sent_answer_is_durable_before_record_result_returns(tmp_pat
 # ---------------------------------------------------------------------- reconciling
 
 
+Answer = ExecutionResult | BaseException | dict[str, ExecutionResult] | None
+"""What a lookup answers: a result, an error to raise, results by id, or nothing."""
+
+
 class _Lookup(ExecutionPlugin):
     name: ClassVar[str] = "lookup"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.GET_ORDER})
 
-    def __init__(self, answer: ExecutionResult | BaseException | None) -> None:
+    def __init__(self, answer: Answer) -> None:
         super().__init__()
         self.answer = answer
         self.use_env = False
@@ -341,6 +345,9 @@ class _Lookup(ExecutionPlugin):
         self.asked.append((client_order_id, dict(hints)))
         if isinstance(self.answer, BaseException):
             raise self.answer
+        if isinstance(self.answer, dict):
+            found: ExecutionResult | None = self.answer.get(client_order_id)
+            return found
         return self.answer
 
     async def _fetch_data(self, symbol: str) -> MarketData:
@@ -350,7 +357,7 @@ class _Lookup(ExecutionPlugin):
         return HealthStatus(healthy=True)
 
 
-async def _started(answer: ExecutionResult | BaseException | None) -> _Lookup:
+async def _started(answer: Answer) -> _Lookup:
     plugin = _Lookup(answer)
     await plugin.init()
     return plugin
@@ -539,3 +546,97 @@ def test_the_summary_line_names_every_plugin_and_count() -> None:
         "journal /j.sqlite3: start-up reconciliation: a: nothing open; b: filled 1, found 2"
     )
     assert summary_line("/j", {}) == "journal /j: start-up reconciliation: no plugins"
+
+
+# ---------------------------------------------------------------------- survivors
+
+
+async def test_the_renewal_period_is_a_third_of_lease_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    delays: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float, result: Any = None) -> Any:
+        delays.append(delay)
+        return await real_sleep(10, result)  # one recorded pause is enough
+
+    journal = _Leasing(lease_s=0.9)
+    keeper = JournalKeeper(journal)
+    monkeypatch.setattr("fks_exec.journal.keeper.asyncio.sleep", sleep)
+    await keeper.ensure_open()
+    await real_sleep(0.01)
+    await keeper.close()
+    assert delays == [pytest.approx(0.3)]
+
+
+async def test_a_closed_keeper_reopens_its_journal_on_the_next_claim(tmp_path: Path) -> None:
+    keeper = JournalKeeper(_sqlite(tmp_path / "j.sqlite3", 1.0))
+    assert await keeper.claim(_order("o-1"), "p", None) is None  # opens on first use
+    await keeper.close()
+    assert await keeper.claim(_order("o-2"), "p", None) is None  # and again after close
+    await keeper.close()
+    memory = JournalKeeper(MemoryJournal())
+    await memory.ensure_open()
+    await memory.close()
+    with pytest.raises(RuntimeError, match="claim_now needs the in-process journal, open"):
+        memory.claim_now(_order("o-3"), "p", None)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+async def test_record_soon_and_record_sent_reach_the_journal(tmp_path: Path, backend: str) -> None:
+    journal = MemoryJournal() if backend == "memory" else _sqlite(tmp_path / "j.sqlite3", 1.0)
+    keeper = JournalKeeper(journal)
+    order = _order("s-1")
+    try:
+        assert await keeper.claim(order, "p", None) is None
+        keeper.record_sent(_result(order, OrderStatus.ACCEPTED), None, order)
+        keeper.record_soon(_result(order, OrderStatus.FILLED, "1"), "status")
+        await journal.flush()
+        kinds = [e.kind for e in await journal.events("s-1")]
+        assert kinds == ["intent", "result", "status"]
+        entry = await journal.get("s-1")
+        assert entry is not None and entry.state is JournalState.FINAL
+    finally:
+        await keeper.close()
+
+
+async def test_recover_reconciles_what_it_adopted_and_counts_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    crashed = JournalKeeper(_sqlite(path, 1.0))
+    for cid in ("gone-1", "gone-2", "done-1"):
+        assert await crashed.claim(_order(cid), "lookup", None) is None
+    await crashed.journal.record(JournalUpdate("done-1", JournalState.FINAL, "result"))
+    await crashed.close()  # gone: its open entries are adoptable
+    alive = JournalKeeper(_sqlite(path, 1.0))
+    assert await alive.claim(_order("live-1"), "lookup", None) is None  # newest: first
+    keeper = JournalKeeper(_sqlite(path, 1.0))
+    found = {
+        "gone-1": _result(_order("gone-1"), OrderStatus.FILLED, "1"),
+        "gone-2": _result(_order("gone-2"), OrderStatus.ACCEPTED),
+    }
+    plugin = await _started(found)
+    try:
+        counts = await keeper.recover("lookup", plugin)
+        assert sorted(cid for cid, _ in plugin.asked) == ["gone-1", "gone-2"]  # not done-1
+        assert counts == Counter({"found": 2, "final": 1, "sent": 1, "held_elsewhere": 1})
+        live = await keeper.journal.get("live-1")
+        assert live is not None and live.owner == alive.journal.owner  # left to its holder
+    finally:
+        await keeper.close()
+        await alive.close()
+
+
+async def test_start_up_reconciliation_reports_nothing_open_at_info(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper = JournalKeeper(_sqlite(tmp_path / "j.sqlite3", 1.0))
+    try:
+        with caplog.at_level(logging.INFO, logger="fks_exec.journal"):
+            await keeper.recover_and_report({"lookup": await _started(None)})
+        assert "lookup: nothing open" in caplog.text
+        caplog.clear()
+        await keeper.close()
+        with caplog.at_level(logging.INFO, logger="fks_exec.journal"):
+            await keeper.recover_and_report({"lookup": await _started(None)}, report_nothing=False)
+        assert caplog.text == ""
+    finally:
+        await keeper.close()
