@@ -115,8 +115,17 @@ async def test_a_claim_gives_up_waiting_after_claim_wait_s(tmp_path: Path) -> No
     first = JournalKeeper(_sqlite(tmp_path / "j.sqlite3", 5.0))
     second = JournalKeeper(_sqlite(tmp_path / "j.sqlite3", 0.15))
     order = _order("w-4")
+    attempts: list[str] = []
     try:
         assert await first.claim(order, "p", None) is None
+        await second.ensure_open()
+        real_claim = second.journal.claim
+
+        async def counted(*args: Any) -> Any:
+            attempts.append("claim")
+            return await real_claim(*args)
+
+        second.journal.claim = counted  # type: ignore[method-assign,assignment]
         loop = asyncio.get_running_loop()
         began = loop.time()
         entry = await asyncio.wait_for(second.claim(order, "p", None), 5)
@@ -124,6 +133,8 @@ async def test_a_claim_gives_up_waiting_after_claim_wait_s(tmp_path: Path) -> No
         assert entry is not None and entry.state is JournalState.SENDING
         assert entry.owner == first.journal.owner  # still the live holder's: never sent
         assert waited >= 0.15  # it did wait (a bound below, never a wall-clock ceiling)
+        # Pauses of 10, 20, 40, 80 ms fill 0.15 s: a few attempts, never a busy loop.
+        assert 1 <= len(attempts) <= 8, len(attempts)
     finally:
         await second.close()
         await first.close()
@@ -551,7 +562,10 @@ def test_the_summary_line_names_every_plugin_and_count() -> None:
 # ---------------------------------------------------------------------- survivors
 
 
-async def test_the_renewal_period_is_a_third_of_lease_s(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("lease_s", "period"), [(0.9, 0.3), (0.0, 0.01)])
+async def test_the_renewal_period_is_a_third_of_lease_s(
+    monkeypatch: pytest.MonkeyPatch, lease_s: float, period: float
+) -> None:
     delays: list[float] = []
     real_sleep = asyncio.sleep
 
@@ -559,13 +573,13 @@ async def test_the_renewal_period_is_a_third_of_lease_s(monkeypatch: pytest.Monk
         delays.append(delay)
         return await real_sleep(10, result)  # one recorded pause is enough
 
-    journal = _Leasing(lease_s=0.9)
+    journal = _Leasing(lease_s=lease_s)
     keeper = JournalKeeper(journal)
     monkeypatch.setattr("fks_exec.journal.keeper.asyncio.sleep", sleep)
     await keeper.ensure_open()
     await real_sleep(0.01)
     await keeper.close()
-    assert delays == [pytest.approx(0.3)]
+    assert delays == [pytest.approx(period)]  # never a busy loop, even at lease_s 0
 
 
 async def test_a_closed_keeper_reopens_its_journal_on_the_next_claim(tmp_path: Path) -> None:
