@@ -54,20 +54,21 @@ class OncePerId:
         different order, and whatever ``send`` raises (to every joined caller).
         """
         cid = order.client_order_id
-        pending = self._inflight.get(cid)
+        inflight, recent = self._inflight, self._recent
+        pending = inflight.get(cid)
         if pending is not None:
             _check_same(pending.order, order)
             return await asyncio.shield(pending.joined())
-        known = self._recent.get(cid)
+        known = recent.get(cid)
         if known is not None:
             _check_same(known[0], order)
             result = known[1]
             if result.status is OrderStatus.UNKNOWN:
                 result = await reconcile(result)
-                if cid in self._recent:
-                    self._recent[cid] = (known[0], result)
+                if cid in recent:
+                    recent[cid] = (known[0], result)
             return result
-        call = self._inflight[cid] = _Call(order)
+        call = inflight[cid] = _Call(order)
         try:
             result = await send(order)
         except Exception as exc:
@@ -79,10 +80,13 @@ class OncePerId:
             call.succeed(unknown)
             raise
         finally:
-            del self._inflight[cid]
+            del inflight[cid]
         if result.sent is not False:
-            self._keep(cid, order, result)
-        call.succeed(result)
+            recent[cid] = (order, result)  # self._keep(), inlined: once per order
+            if len(recent) > self._remember:
+                recent.popitem(last=False)
+        if call.future is not None:  # somebody joined (call.succeed(), inlined)
+            call.succeed(result)
         return result
 
     def _keep(self, cid: str, order: Order, result: ExecutionResult) -> None:

@@ -118,7 +118,9 @@ class PluginGuard:
                 f"plugin {self.name!r} answered for client order id "
                 f"{result.client_order_id!r} (a plugin bug)",
             )
-        problem = implausible(result, order if self._fill_bounded_by_quantity(order) else None)
+        problem = implausible(result, order)
+        if problem is not None and not self._fill_bounded_by_quantity(order):
+            problem = implausible(result)  # the plugin bounds this fill itself
         if problem is not None:
             log.warning(
                 "order %s: broker %r answered %s; its fate is unknown",

@@ -117,6 +117,8 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
         self._initialized = False
         self._paper = False
         self._once = OncePerId(self.remembered_orders)
+        self._once_calls = (self._send_once, self._reconcile_recent, self._interrupted_call)
+        """What :meth:`execute_order` hands ``self._once``: bound once, not per order."""
         self._capabilities = type(self).capabilities
         self.use_env = True
         """Read FKS_EXEC_<NAME>_* variables in ``init``; tests set False to isolate."""
@@ -256,13 +258,12 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
         """
         if not isinstance(order, Order):
             raise TypeError(f"execute_order takes an Order, got {type(order).__name__}")
-        self._require_initialized()
+        if not self._initialized:
+            self._require_initialized()  # raises
         denial = self._check_supported(order)
         if denial is not None:
             return denial
-        return await self._once.run(
-            order, self._send_once, self._reconcile_recent, self._interrupted_call
-        )
+        return await self._once.run(order, *self._once_calls)
 
     # ------------------------------------------------------------------ hooks
 

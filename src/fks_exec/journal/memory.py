@@ -30,7 +30,6 @@ from fks_exec.models import ExecutionResult, Order, OrderStatus
 
 __all__ = ["MemoryJournal"]
 
-_NO_DETAIL: Mapping[str, Any] = {}
 _FIRST_ATTEMPT: Mapping[str, Any] = {"attempt": 1}  # shared: read only as copies
 
 _STATE_OF: Mapping[OrderStatus, JournalState] = {
@@ -48,9 +47,10 @@ _VALUE: Mapping[Any, str] = {member: member.value for member in (*JournalState, 
 """Each state's and status's string, found faster than through ``Enum.value``."""
 
 _EVENT_WIDTH = 5
-"""An event is stored as five atoms (POSIX time, kind, state value, result status value
-or None, detail) in one flat tuple per record, so the garbage collector stops tracking
-it: a kept order costs the collector one object (its record), not one per event."""
+"""An event is stored as five values (POSIX time, kind, state value, result status value
+or None, detail or None) in one flat tuple per record. A result's event has no detail
+(None, not an empty dict), so the tuple holds atoms only and the garbage collector stops
+tracking it: a kept order costs the collector one object (its record), not one per event."""
 
 
 class _Record:
@@ -102,7 +102,9 @@ class _Record:
             at, kind, state, status, detail = flat[i : i + _EVENT_WIDTH]
             status_read = None if status is None else OrderStatus(status)
             events.append(
-                JournalEvent(cid, _utc(at), kind, JournalState(state), status_read, dict(detail))
+                JournalEvent(
+                    cid, _utc(at), kind, JournalState(state), status_read, dict(detail or {})
+                )
             )
         return events
 
@@ -166,7 +168,7 @@ class MemoryJournal(Journal):
         record.state, record.result, record.updated = state, result, at
         if hints:
             record.hints = {**record.hints, **hints}
-        record.events += (at, kind, _VALUE[state], _VALUE[result.status], _NO_DETAIL)
+        record.events += (at, kind, _VALUE[state], _VALUE[result.status], None)
         self._track(cid, state)
 
     # ------------------------------------------------------------------ the interface
@@ -210,7 +212,7 @@ class MemoryJournal(Journal):
             record.plugin = plugin
         record.updated = at
         status = None if result is None else _VALUE[result.status]
-        record.events += (at, kind, _VALUE[state], status, detail)
+        record.events += (at, kind, _VALUE[state], status, detail or None)
         self._track(cid, state)
 
     def _record(self, cid: str) -> _Record:
