@@ -9,8 +9,10 @@ It is a thin layer over small parts, each with one job: :class:`~fks_exec._routi
 (which plugin), :class:`~fks_exec.registry.PluginRegistry` (discovery and the one copy
 of plugin lifecycle), :class:`~fks_exec._order_memory.OrderMemory` (the bounded window
 of recent client ids), :class:`~fks_exec.journal.keeper.JournalKeeper` (the long memory),
-:class:`~fks_exec._dispatch.Dispatcher` (fallbacks and reconciliation) and
-:class:`~fks_exec._shutdown.ShutdownGate` (closing without losing an order).
+:class:`~fks_exec._dispatch.Dispatcher` (fallbacks and reconciliation),
+:class:`~fks_exec._shutdown.ShutdownGate` (closing without losing an order) and
+:class:`~fks_exec._executor_queries.ExecutorQueries` (the calls beside ``execute``:
+lookups, cancels, quotes, positions, health).
 """
 
 from __future__ import annotations
@@ -18,33 +20,30 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fks_exec._dispatch import Dispatcher
+from fks_exec._executor_queries import ExecutorQueries
 from fks_exec._once_per_id import OncePerClientId
 from fks_exec._order_lookup import OrderLookup
 from fks_exec._order_memory import OrderMemory
 from fks_exec._routing import Plan, check_limits
 from fks_exec._shutdown import ShutdownGate
 from fks_exec.config import ExecutorSettings
-from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError, RoutingError
+from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError
 from fks_exec.journal import Journal, choose_journal
 from fks_exec.journal.keeper import JournalKeeper
-from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, OrderStatus, Position
+from fks_exec.models import ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 from fks_exec.registry import DEFAULT_HEALTH_TIMEOUT_S, PluginRegistry
-
-if TYPE_CHECKING:  # signals sit on top of the executor; imported at run time on use
-    from fks_exec.signals import Signal, SignalMapping
 
 __all__ = ["Executor"]
 
 logger = logging.getLogger("fks_exec.executor")
 
 
-class Executor:
+class Executor(ExecutorQueries):
     """Routes orders to plugins and returns their :class:`ExecutionResult`.
 
     Use it as ``async with Executor(default="mock") as ex: await ex.execute(order)``;
@@ -354,112 +353,3 @@ class Executor:
             gate.calls -= 1  # gate.leave(), inlined
             if gate.idle is not None and not gate.calls:
                 gate.idle.set()
-
-    # ------------------------------------------------------------------ order queries
-
-    async def get_order(
-        self, client_order_id: str, plugin: str | None = None
-    ) -> ExecutionResult | None:
-        """Ask the broker for an order by client order id (safe to call repeatedly).
-
-        The plugin is ``plugin``, else the one that took the order (remembered, or in
-        the journal), else the default. The answer also updates what the executor
-        remembers of the order. Raises :class:`RoutingError` when no plugin can be
-        chosen and what the plugin's ``get_order`` raises.
-        """
-        return await self._lookup.get_order(client_order_id, plugin)
-
-    async def cancel(
-        self,
-        order_id: str | None = None,
-        *,
-        client_order_id: str | None = None,
-        symbol: str | None = None,
-        plugin: str | None = None,
-    ) -> ExecutionResult:
-        """Cancel a working order by the broker's ``order_id`` or by the
-        ``client_order_id`` it was sent under (pass one of them).
-
-        The plugin is ``plugin``, else the one that took the order, else (for an
-        ``order_id`` the executor does not remember) the route of ``symbol``, else the
-        default. A ``client_order_id`` is found in memory or, beyond the in-memory
-        history, in the journal: the plugin instance that took it, its symbol, and its
-        broker id (looked up at the broker with the journaled hints when the journal
-        has none). Raises ``ValueError`` unless exactly one id is given,
-        :class:`RoutingError` when no plugin applies or a client order id is unknown
-        (or has no broker id yet), and what the plugin's ``cancel_order`` raises.
-        """
-        return await self._lookup.cancel(
-            order_id, client_order_id=client_order_id, symbol=symbol, plugin=plugin
-        )
-
-    async def spent_result(self, client_order_id: str) -> ExecutionResult | None:
-        """The result recorded for ``client_order_id`` when its order was (or may have
-        been) sent, from memory or the journal; None when the id is unused or its order
-        was certainly not sent. Waits for a call in flight. Raises
-        :class:`~fks_exec.journal.JournalError` when the journal cannot be read.
-        """
-        return await self._lookup.spent_result(client_order_id)
-
-    async def execute_signal(
-        self, signal: Signal | bytes | str | Mapping[str, Any], mapping: SignalMapping | None = None
-    ) -> ExecutionResult:
-        """Execute a trading signal; see :func:`fks_exec.signals.execute_signal`.
-
-        ``signal`` is a :class:`~fks_exec.signals.Signal` or a raw alert body (parsed
-        with :func:`~fks_exec.signals.parse_signal`). Raises what that function raises.
-        """
-        from fks_exec.signals import Signal, execute_signal, parse_signal
-
-        if not isinstance(signal, Signal):
-            signal = parse_signal(signal)
-        return await execute_signal(self, signal, mapping)
-
-    # ------------------------------------------------------------------ reads
-
-    async def fetch_data(self, symbol: str, plugin: str | None = None) -> MarketData:
-        """Quote ``symbol`` from its routed plugin, trying fallbacks when it is unavailable.
-
-        Raises :class:`RoutingError`, :class:`PluginNotFound` and
-        :class:`BrokerUnavailable` (every candidate failed).
-        """
-        primary = self.route(symbol, plugin)
-        failures = []
-        for name in self._routes.candidates(primary):
-            try:
-                return await (await self.plugin(name)).fetch_data(symbol)
-            except BrokerUnavailable as exc:
-                failures.append(f"{name}: {exc}")
-        raise BrokerUnavailable(f"no quote for {symbol!r} (" + "; ".join(failures) + ")")
-
-    async def positions(self, plugin: str | None = None) -> list[Position]:
-        """Open positions at ``plugin`` (default: the default plugin).
-
-        Raises :class:`RoutingError` without either, and what the plugin raises.
-        """
-        name = plugin or self._routes.default
-        if name is None:
-            raise RoutingError("positions() needs plugin= when no default plugin is set")
-        return await (await self.plugin(name)).positions()
-
-    async def close_position(
-        self, symbol: str, quantity: Decimal | None = None, *, plugin: str | None = None
-    ) -> list[ExecutionResult]:
-        """Close the position in ``symbol`` (all, or ``quantity``) at its routed plugin.
-
-        Returns the results of the orders sent. Raises :class:`RoutingError`,
-        :class:`NotSupported` and what the plugin's ``close_position`` raises; never
-        falls back (a position lives at one broker).
-        """
-        self._shutdown.refuse(f"closing the position in {symbol}")
-        name = self.route(symbol, plugin)
-        return await (await self.plugin(name)).close_position(symbol, quantity)
-
-    async def health(self) -> dict[str, HealthStatus]:
-        """Health of every started (or failed) plugin, checked concurrently with a timeout."""
-        return await self._registry.health(timeout=self._health_timeout_s)
-
-    def history(self) -> list[ExecutionResult]:
-        """The settled results this executor remembers, oldest first (the newest
-        ``history_size``)."""
-        return self._memory.results()
