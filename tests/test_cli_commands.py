@@ -406,3 +406,9 @@ def test_check_of_an_unknown_plugin_lists_the_checks_there_are(
     err = capsys.readouterr().err
     assert err.startswith("error: plugin 'mock' is installed (fks-exec ")
     assert err.endswith(" but ships no check (checks available: mt5, ninja)\n")
+
+
+def test_json_output_is_indented_by_two_spaces(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("order buy BTC/USDT 1 --plugin mock --price 100 --json --client-id k4") == 0
+    out = capsys.readouterr().out
+    assert out.startswith('{\n  "success": true,\n  "sent": true,\n') and out.endswith("\n}\n")
