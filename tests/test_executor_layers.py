@@ -37,6 +37,22 @@ def _result(order: Order, status: str = "accepted", **fields: Any) -> ExecutionR
     return ExecutionResult.for_order(order, plugin="p", status=status, **fields)
 
 
+@pytest.fixture
+def alpha(registry: PluginRegistry, make_plugin: Any) -> Any:
+    """A scripted plugin registered as ``alpha`` in the test's registry."""
+    plugin = make_plugin("alpha")
+    registry.register("alpha", plugin)
+    return plugin
+
+
+@pytest.fixture
+def beta(registry: PluginRegistry, make_plugin: Any) -> Any:
+    """A scripted plugin registered as ``beta`` in the test's registry."""
+    plugin = make_plugin("beta")
+    registry.register("beta", plugin)
+    return plugin
+
+
 # ---------------------------------------------------------------------- order memory
 
 MEMORY_OPS = st.lists(
@@ -400,10 +416,8 @@ async def test_a_new_executor_cancels_by_client_id_through_the_journal(tmp_path:
 
 
 async def test_a_cancel_by_client_id_without_a_broker_id_looks_the_order_up_first(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, beta: Any
 ) -> None:
-    beta = make_plugin("beta")
-    registry.register("beta", beta)
     beta.on_order = lambda order: TimeoutError("answer lost")  # placed; result unknown
     async with Executor(registry, default="beta", reconcile_attempts=0, journal="memory") as ex:
         unknown = await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="u-1"))
@@ -425,11 +439,8 @@ async def test_a_cancel_needs_exactly_one_id(registry: PluginRegistry) -> None:
 
 
 async def test_get_order_beyond_the_memory_asks_the_plugin_the_journal_names(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any, beta: Any
 ) -> None:
-    alpha, beta = make_plugin("alpha"), make_plugin("beta")
-    registry.register("alpha", alpha)
-    registry.register("beta", beta)
 
     def resting(order: Order) -> ExecutionResult:
         beta.known[order.client_order_id] = ExecutionResult.for_order(
@@ -452,10 +463,8 @@ BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a ti
 
 
 async def test_every_order_call_leaves_the_shutdown_count_as_it_found_it(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any
 ) -> None:
-    alpha = make_plugin("alpha")
-    registry.register("alpha", alpha)
     alpha.on_order = lambda order: BrokerUnavailable("down") if order.symbol == "N" else None
     async with Executor(registry, default="alpha", journal="memory") as ex:
         gate = ex._shutdown
@@ -468,10 +477,8 @@ async def test_every_order_call_leaves_the_shutdown_count_as_it_found_it(
 
 
 async def test_close_wakes_as_soon_as_the_last_order_in_flight_is_answered(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any
 ) -> None:
-    alpha = make_plugin("alpha")
-    registry.register("alpha", alpha)
     release = asyncio.Event()
     send = alpha._execute_order
 
@@ -534,11 +541,8 @@ def test_importing_the_executor_does_not_import_signals() -> None:
 
 
 async def test_a_quote_falls_back_and_a_failed_one_names_every_plugin(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any, beta: Any
 ) -> None:
-    alpha, beta = make_plugin("alpha"), make_plugin("beta")
-    registry.register("alpha", alpha)
-    registry.register("beta", beta)
 
     async def down(symbol: str) -> Any:
         raise BrokerUnavailable(f"{symbol} feed down")
@@ -649,10 +653,8 @@ async def test_a_journal_that_fails_to_close_is_logged_not_raised(
 
 
 async def test_a_plugin_that_failed_to_start_is_not_reconciled_at_start(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any
 ) -> None:
-    alpha = make_plugin("alpha")
-    registry.register("alpha", alpha)
     journal = MemoryJournal()
     journal.claim_now(Order.limit("X", "buy", 1, 50, client_order_id="o-1"), "alpha", {})
     journal.owner = "elsewhere:1:gone"
@@ -682,10 +684,8 @@ def _counting_lookups(plugin: Any) -> list[str]:
 
 
 async def test_a_repeat_beyond_the_memory_is_answered_from_the_journal(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any
 ) -> None:
-    alpha = make_plugin("alpha")
-    registry.register("alpha", alpha)
     looked = _counting_lookups(alpha)
     rest = Order.limit("X", "buy", 1, 50, client_order_id="r-rest")
     fill = Order.market("X", "buy", 1, client_order_id="r-fill")
@@ -711,10 +711,8 @@ async def test_a_repeat_beyond_the_memory_is_answered_from_the_journal(
 
 
 async def test_a_repeat_in_memory_looks_up_only_an_unknown_and_journals_what_it_found(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any
 ) -> None:
-    alpha = make_plugin("alpha")
-    registry.register("alpha", alpha)
     lost = Order.market("X", "buy", 1, client_order_id="m-lost")
     alpha.on_order = lambda order: TimeoutError("answer lost") if order is lost else None
     visible: dict[str, ExecutionResult] = {}  # what the broker shows when asked
@@ -746,10 +744,8 @@ async def test_a_repeat_in_memory_looks_up_only_an_unknown_and_journals_what_it_
 
 
 async def test_a_call_cancelled_in_flight_is_remembered_and_journaled_unknown(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any
 ) -> None:
-    alpha = make_plugin("alpha")
-    registry.register("alpha", alpha)
     held = asyncio.Event()
     send = alpha._execute_order
 
@@ -869,10 +865,8 @@ def test_a_plugin_loaded_at_last_forgets_its_load_failure(
 
 
 async def test_get_order_journals_a_status_change_once(
-    registry: PluginRegistry, make_plugin: Any
+    registry: PluginRegistry, alpha: Any
 ) -> None:
-    alpha = make_plugin("alpha")
-    registry.register("alpha", alpha)
     order = Order.limit("X", "buy", 1, 50, client_order_id="s-1")
     alpha.on_order = lambda o: ExecutionResult.for_order(
         o, plugin="alpha", status="accepted", order_id="S1"
