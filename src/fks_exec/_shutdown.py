@@ -34,9 +34,11 @@ class ShutdownGate:
         self.timeout_s = timeout_s
         self.closing = False
         self.calls = 0
-        """Order calls inside the executor now (:meth:`enter` / :meth:`leave`)."""
+        """Order calls inside the executor now. ``Executor.execute`` counts itself in on
+        its hot path (after :meth:`refuse`) and out in a ``finally``, where the last call
+        out sets :attr:`idle`."""
         self.idle: asyncio.Event | None = None
-        """Set by :meth:`leave` when the last call leaves while :meth:`drain` waits."""
+        """What :meth:`drain` waits on: set when the last call leaves while it waits."""
         self._sends: set[asyncio.Task[Any]] = set()
         self._cut: set[asyncio.Task[Any]] = set()
 
@@ -46,19 +48,6 @@ class ShutdownGate:
             raise BrokerUnavailable(
                 f"the executor is closing: {what} was not sent; start it again to send"
             )
-
-    def enter(self, order: Order) -> None:
-        """Count one order call for :meth:`drain` to wait for (pair it with :meth:`leave`
-        in a ``finally``). Raises :class:`BrokerUnavailable` when closing: not sent."""
-        if self.closing:
-            self.refuse(f"order {getattr(order, 'client_order_id', '?')}")
-        self.calls += 1
-
-    def leave(self) -> None:
-        """End a call counted by :meth:`enter`; the last one out wakes :meth:`drain`."""
-        self.calls -= 1
-        if self.calls == 0 and self.idle is not None:
-            self.idle.set()
 
     async def send(self, plugin: ExecutionPlugin, order: Order) -> ExecutionResult:
         """``plugin.execute_order(order)``, which :meth:`drain` can cut off by cancelling

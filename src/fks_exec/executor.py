@@ -288,9 +288,9 @@ class Executor(ExecutorQueries):
         # (no await for the in-process journal), and the plugin call. No task, future or
         # log formatting unless something waits or fails.
         gate = self._shutdown
-        if gate.closing:
-            gate.enter(order)  # raises: nothing is sent once close() has begun
-        gate.calls += 1  # gate.enter(), inlined
+        if gate.closing:  # nothing is sent once close() has begun
+            gate.refuse(f"order {getattr(order, 'client_order_id', '?')}")
+        gate.calls += 1  # drain() waits until the count is back to 0
         try:
             if not isinstance(order, Order):
                 raise TypeError(
@@ -350,6 +350,6 @@ class Executor(ExecutorQueries):
                 memory.settle(entry, result)
             return result
         finally:
-            gate.calls -= 1  # gate.leave(), inlined
+            gate.calls -= 1
             if gate.idle is not None and not gate.calls:
                 gate.idle.set()
