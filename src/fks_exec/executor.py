@@ -298,7 +298,7 @@ class Executor(ExecutorQueries):
                     "Order.market(...) or Order.limit(...)"
                 )
             memory, keeper = self._memory, self._keeper
-            entry = memory.get(order.client_order_id)
+            entry = memory.entries.get(order.client_order_id)  # memory.get(), inlined
             if entry is not None:
                 return await self._once.known(entry, order)
             entry = memory.begin(order)
