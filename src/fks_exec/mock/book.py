@@ -155,17 +155,19 @@ class WorkingBook:
             return []
         seqs = list(book.at_market)
         ask, bid = quote.ask, quote.bid
+        # Each side is bisected only when its best price is reached: a quote that
+        # crosses nothing (the usual case) costs four comparisons, not four bisections.
         side = book.buy_limits  # limit at or above the ask
-        if side:
+        if side and side[-1][0] >= ask:
             seqs.extend(seq for _, seq in side.islice(side.bisect_left((ask, _FIRST))))
         side = book.sell_limits  # limit at or below the bid
-        if side:
+        if side and side[0][0] <= bid:
             seqs.extend(seq for _, seq in side.islice(0, side.bisect_right((bid, _LAST))))
         side = book.buy_stops  # stop at or below the ask
-        if side:
+        if side and side[0][0] <= ask:
             seqs.extend(seq for _, seq in side.islice(0, side.bisect_right((ask, _LAST))))
         side = book.sell_stops  # stop at or above the bid
-        if side:
+        if side and side[-1][0] >= bid:
             seqs.extend(seq for _, seq in side.islice(side.bisect_left((bid, _FIRST))))
         seqs.sort()
         by_seq = self._by_seq
