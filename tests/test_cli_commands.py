@@ -412,3 +412,56 @@ def test_json_output_is_indented_by_two_spaces(capsys: pytest.CaptureFixture[str
     assert cli("order buy BTC/USDT 1 --plugin mock --price 100 --json --client-id k4") == 0
     out = capsys.readouterr().out
     assert out.startswith('{\n  "success": true,\n  "sent": true,\n') and out.endswith("\n}\n")
+
+
+def test_plugins_lists_a_failure_outside_the_catalog_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from types import MappingProxyType
+
+    from fks_exec.errors import PluginLoadError
+    from fks_exec.registry import PluginRegistry
+
+    failures = {"ghost": PluginLoadError("claimed twice"), "mock": PluginLoadError("shadow")}
+    monkeypatch.setattr(PluginRegistry, "failures", property(lambda _: MappingProxyType(failures)))
+    assert main(["plugins", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["name"] for row in rows].count("mock") == 1
+    (ghost,) = [row for row in rows if row["name"] == "ghost"]
+    assert ghost == {
+        "name": "ghost",
+        "distribution": "-",
+        "version": "-",
+        "target": "-",
+        "state": "failed: claimed twice",
+    }
+
+
+def test_plugins_shows_each_version_or_a_dash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib.metadata import version
+
+    from fks_exec._discovery import PluginInfo
+    from fks_exec.registry import PluginRegistry
+
+    original = PluginRegistry.list_infos
+
+    def with_one_unversioned(self: PluginRegistry) -> list[PluginInfo]:
+        infos = list(original(self))
+        return [info if info.name != "ninja" else info._replace(version=None) for info in infos]
+
+    monkeypatch.setattr(PluginRegistry, "list_infos", with_one_unversioned)
+    assert main(["plugins", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["mock"]["version"] == version("fks-exec")
+    assert rows["ninja"]["version"] == "-"
+
+
+def test_plugins_and_health_json_are_indented_by_two_spaces(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["plugins", "--json"]) == 0
+    assert capsys.readouterr().out.startswith('[\n  {\n    "name": ')
+    assert main(["health", "--plugin", "mock", "--json"]) == 0
+    assert capsys.readouterr().out.startswith('{\n  "mock": {\n    "healthy": true,')
