@@ -304,3 +304,53 @@ async def test_lost_wakes_a_key_wait_at_once() -> None:
 
 def test_the_order_keys() -> None:
     assert frozenset({"OrderStatus", "Filled", "AvgFillPrice"}) == ORDER_KEYS
+
+
+async def test_three_waits_on_one_order_leave_in_any_order() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    first = waiters.start("A", final, quantity=None, timeout_s=5, agree_s=0)
+    second = waiters.start("A", final, quantity=None, timeout_s=5, agree_s=0)
+    third = waiters.start("A", None, quantity=ONE, timeout_s=5, agree_s=0, market=True)
+    assert len(waiters) == 3 and waiters.waiting == 3
+    assert not any(waiters.arm(w) for w in (first, second, third))
+    waiters.finish(second)  # from the middle
+    assert len(waiters) == 2 and waiters.waiting == 2
+    push(values, waiters, ("OrderStatus|A", "Working"))
+    assert not first.future.done() and not third.future.done()
+    waiters.finish(first)
+    assert waiters._orders == {"A": third}  # one left: kept alone, not in a list
+    push(values, waiters, ("OrderStatus|A", "Filled"), ("Filled|A", "1"), ("AvgFillPrice|A", "5"))
+    assert third.future.result() == AGREED and third.seen == Observed("filled", ONE, Decimal(5))
+    waiters.finish(third)
+    assert len(waiters) == 0 and waiters.waiting == 0 and waiters._orders == {}
+
+
+async def test_without_ready_a_wait_ends_when_settled_for_its_kind_of_order() -> None:
+    values = {"OrderStatus|A": "Working"}
+    waiters = Waiters(values)
+    resting = waiters.start("A", None, quantity=ONE, timeout_s=5, agree_s=0)
+    assert waiters.arm(resting)  # a limit order resting at the broker: answered
+    waiters.finish(resting)
+    market = waiters.start("A", None, quantity=ONE, timeout_s=0.03, agree_s=0, market=True)
+    assert not waiters.arm(market)  # a market order waits for its fill
+    assert await market.future == TIMED_OUT
+    waiters.finish(market)
+    assert waiters.waiting == 0
+
+
+async def test_finished_waits_are_swept_from_the_deadlines_and_live_ones_still_expire() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    live = waiters.start("LIVE", final, quantity=None, timeout_s=0.05, agree_s=0)
+    assert not waiters.arm(live)
+    for n in range(300):
+        waiter = waiters.start(str(n), final, quantity=None, timeout_s=30, agree_s=0)
+        assert not waiters.arm(waiter)
+        push(values, waiters, (f"OrderStatus|{n}", "Filled"))
+        assert waiter.future.result() == AGREED
+        waiters.finish(waiter)
+        assert len(waiters._deadlines) <= 2 * waiters.waiting + 64  # never all 300
+    assert len(waiters._deadlines) < 64
+    assert await asyncio.wait_for(live.future, 1) == TIMED_OUT
+    waiters.finish(live)

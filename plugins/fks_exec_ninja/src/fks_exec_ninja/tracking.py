@@ -28,11 +28,13 @@ Ready = Callable[[Observed], bool]
 class _Waiter:
     __slots__ = (
         "agree_s",
+        "armed",
         "deadline",
         "future",
         "grace",
         "last_filled",
         "marked",
+        "market",
         "order_id",
         "quantity",
         "ready",
@@ -45,15 +47,20 @@ class _Waiter:
         self,
         values: Mapping[str, str],
         order_id: str,
-        ready: Ready,
+        ready: Ready | None,
         quantity: Decimal | None,
         agree_s: float,
-        deadline: float,
+        loop: asyncio.AbstractEventLoop,
+        timeout_s: float,
+        market: bool,
     ) -> None:
         self.values, self.order_id, self.ready = values, order_id, ready
-        self.quantity, self.agree_s, self.deadline = quantity, agree_s, deadline
-        self.future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.quantity, self.agree_s, self.market = quantity, agree_s, market
+        self.deadline = loop.time() + timeout_s
+        self.future: asyncio.Future[str] = loop.create_future()
         self.grace: asyncio.TimerHandle | None = None
+        self.armed = False
+        """Its deadline is in :class:`_Deadlines`."""
         self.seen: Observed | None = None
         """What the values said when the waiter last looked at them."""
         self.marked = False
@@ -79,7 +86,8 @@ class _Waiter:
         answer waits ``agree_s`` for it, as for a final state whose values disagree
         (a negative ``agree_s``: no such grace, the wait runs to its deadline)."""
         self.seen = seen = observe(self.values, self.order_id)
-        ready = self.ready(seen)
+        judge = self.ready
+        ready = seen.settled(self.quantity, market=self.market) if judge is None else judge(seen)
         if ready and not self.stale:
             return True
         waits = ready or (seen.final and not seen.agrees(self.quantity))
@@ -98,16 +106,17 @@ class _Waiter:
 class _Deadlines:
     """The deadlines of every waiting order, behind one timer armed for the earliest.
 
-    A heap of (deadline, id, waiter); a finished waiter stays in it until its deadline
-    comes up (then it is dropped), so it holds the waits started within the last
-    timeout, finished or not.
+    A heap of (deadline, id, waiter). A finished waiter stays in it until its deadline
+    comes up or until finished ones are half of it (then they are swept out), so it
+    never holds more than about twice the waits in progress.
     """
 
-    __slots__ = ("_heap", "_timer")
+    __slots__ = ("_finished", "_heap", "_timer")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, _Waiter]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._finished = 0
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -118,6 +127,15 @@ class _Deadlines:
         if heap[0][2] is waiter:  # the earliest now
             self._arm(waiter.deadline)
 
+    def finished(self) -> None:
+        """One waiter in the heap finished: sweep them out once they are half of it."""
+        self._finished += 1
+        heap = self._heap
+        if self._finished * 2 > len(heap) >= 64:
+            heap[:] = [entry for entry in heap if not entry[2].future.done()]
+            heapq.heapify(heap)
+            self._finished = 0
+
     def _arm(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -127,61 +145,112 @@ class _Deadlines:
         self._timer = None
         now, heap = asyncio.get_running_loop().time(), self._heap
         while heap and (heap[0][0] <= now or heap[0][2].future.done()):
-            heapq.heappop(heap)[2].resolve(TIMED_OUT)  # a no-op for a finished one
+            waiter = heapq.heappop(heap)[2]
+            if waiter.future.done():
+                self._finished = max(0, self._finished - 1)
+            waiter.resolve(TIMED_OUT)  # a no-op for a finished one
         if heap:
             self._arm(heap[0][0])
 
 
 class Waiters:
-    """Futures per order id and per value key, resolved from pushed values."""
+    """Futures per order id and per value key, resolved from pushed values.
+
+    A wait for an order is :meth:`start` (before its command is written, so no push
+    is missed), :meth:`arm`, ``await waiter.future`` unless it was already answered,
+    and :meth:`finish`; :meth:`order` does all four.
+    """
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
-        self._orders: dict[str, list[_Waiter]] = {}
+        self._orders: dict[str, _Waiter | list[_Waiter]] = {}
         self._keys: dict[str, list[asyncio.Future[None]]] = {}
         self._dirty: list[_Waiter] = []
         self._deadlines = _Deadlines()
+        self.waiting = 0
+        """Order waits started and not finished."""
 
     def __len__(self) -> int:
-        return sum(map(len, self._orders.values())) + sum(map(len, self._keys.values()))
+        orders = sum(len(w) if isinstance(w, list) else 1 for w in self._orders.values())
+        return orders + sum(map(len, self._keys.values()))
 
     async def order(
         self,
         order_id: str,
-        ready: Ready,
+        ready: Ready | None,
         *,
         quantity: Decimal | None,
         timeout_s: float,
         agree_s: float,
         sent: Callable[[], None] | None = None,
+        market: bool = False,
     ) -> tuple[str, Observed | None]:
-        """Wait until ``ready(observe(values, order_id))``; returns how the wait ended
-        -- :data:`AGREED`, or :data:`TIMED_OUT` after ``timeout_s``, :data:`DISAGREED`
-        when the order is final but its values still disagree (or its average may be
-        stale) ``agree_s`` later, :data:`LOST` when the connection drops -- and, when
-        :data:`AGREED`, the values that answered it. ``sent`` runs once the waiter is
-        in place (so no push is missed); what it raises propagates."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        waiter = _Waiter(self._values, order_id, ready, quantity, agree_s, deadline)
-        waiters = self._orders.get(order_id)
-        if waiters is None:
-            waiters = self._orders[order_id] = [waiter]
-        else:
-            waiters.append(waiter)
+        """Wait until ``ready(observe(values, order_id))`` (``ready`` None: until the
+        values are :meth:`~Observed.settled` for ``quantity`` and ``market``); returns
+        how the wait ended -- :data:`AGREED`, or :data:`TIMED_OUT` after ``timeout_s``,
+        :data:`DISAGREED` when the order is final but its values still disagree (or its
+        average may be stale) ``agree_s`` later, :data:`LOST` when the connection drops
+        -- and, when :data:`AGREED`, the values that answered it. ``sent`` runs once the
+        waiter is in place (so no push is missed); what it raises propagates."""
+        waiter = self.start(
+            order_id, ready, quantity=quantity, timeout_s=timeout_s, agree_s=agree_s, market=market
+        )
         try:
             if sent is not None:
                 sent()
-            if f"OrderStatus|{order_id}" in self._values and waiter.check():
-                return AGREED, waiter.seen
-            self._deadlines.add(waiter)
-            how = await waiter.future
+            how = AGREED if self.arm(waiter) else await waiter.future
             return how, waiter.seen if how == AGREED else None
         finally:
-            waiter.resolve(LOST)  # a no-op when answered; releases the grace timer
-            if len(waiters) == 1:
-                del self._orders[order_id]
-            else:
-                waiters.remove(waiter)
+            self.finish(waiter)
+
+    def start(
+        self,
+        order_id: str,
+        ready: Ready | None,
+        *,
+        quantity: Decimal | None,
+        timeout_s: float,
+        agree_s: float,
+        market: bool = False,
+    ) -> _Waiter:
+        """Register a wait for ``order_id`` (see :meth:`order` for the arguments); every
+        push from now on reaches it. Pair it with :meth:`finish`."""
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(self._values, order_id, ready, quantity, agree_s, loop, timeout_s, market)
+        orders = self._orders
+        there = orders.get(order_id)
+        if there is None:
+            orders[order_id] = waiter
+        elif isinstance(there, list):
+            there.append(waiter)
+        else:
+            orders[order_id] = [there, waiter]
+        self.waiting += 1
+        return waiter
+
+    def arm(self, waiter: _Waiter) -> bool:
+        """After the command went: True when the values already answer ``waiter``
+        (nothing to wait for), else start its deadline and return False."""
+        if f"OrderStatus|{waiter.order_id}" in self._values and waiter.check():
+            return True
+        self._deadlines.add(waiter)
+        waiter.armed = True
+        return False
+
+    def finish(self, waiter: _Waiter) -> None:
+        """End ``waiter``'s wait (answered or not): nothing of it stays registered."""
+        waiter.resolve(LOST)  # a no-op when answered; releases the grace timer
+        self.waiting -= 1
+        if waiter.armed:
+            self._deadlines.finished()
+        order_id, orders = waiter.order_id, self._orders
+        there = orders.get(order_id)
+        if there is waiter:
+            del orders[order_id]
+        elif isinstance(there, list):
+            there.remove(waiter)
+            if len(there) == 1:
+                orders[order_id] = there[0]
 
     async def key(self, keys: list[str], ready: Callable[[], bool], timeout_s: float) -> bool:
         """Wait until ``ready()`` holds, looking again when one of ``keys`` is pushed;
@@ -209,12 +278,20 @@ class Waiters:
         return True
 
     def on_value(self, key: str, value: str) -> None:
-        """A value was pushed: wake whoever waits on it."""
+        """A value was pushed: wake whoever waits on it (an order's wait looks at its
+        values again at :meth:`on_batch`)."""
         if self._keys:
             self.on_key(key)
         kind, _, order_id = key.partition("|")
         if kind in ORDER_KEYS:
-            self.on_order_value(kind, order_id, value)
+            there = self._orders.get(order_id)
+            if there is None:
+                return
+            for waiter in there if isinstance(there, list) else (there,):
+                waiter.note(kind, value)
+                if not waiter.marked:
+                    waiter.marked = True
+                    self._dirty.append(waiter)
 
     def on_key(self, key: str) -> None:
         """``key`` was pushed: wake the :meth:`key` waits on it."""
@@ -222,16 +299,6 @@ class Waiters:
         if futures:
             for future in futures:
                 _done(future)
-
-    def on_order_value(self, kind: str, order_id: str, value: str) -> None:
-        """``<kind>|<order_id>`` (one of :data:`ORDER_KEYS`) was pushed as ``value``."""
-        waiters = self._orders.get(order_id)
-        if waiters:
-            for waiter in waiters:
-                waiter.note(kind, value)
-                if not waiter.marked:
-                    waiter.marked = True
-                    self._dirty.append(waiter)
 
     def on_batch(self) -> None:
         """The values of one read are all stored: answer the orders they concern."""
@@ -245,8 +312,8 @@ class Waiters:
 
     def lost(self) -> None:
         """The connection dropped: every waiter learns it."""
-        for waiters in self._orders.values():
-            for waiter in waiters:
+        for there in list(self._orders.values()):
+            for waiter in there if isinstance(there, list) else (there,):
                 waiter.resolve(LOST)
         for futures in self._keys.values():
             for future in futures:
