@@ -430,3 +430,96 @@ async def test_close_while_the_peer_is_gone_ends_everything() -> None:
     attempts = ati.attempts
     await asyncio.sleep(0.1)
     assert ati.attempts == attempts and ours() == set()
+
+
+def count_writes(ati: AtiConnection) -> list[bytes]:
+    """Every ``write`` the connection's socket writer gets, recorded as it passes."""
+    writer = ati._writer
+    assert writer is not None
+    writes: list[bytes] = []
+    write = writer.write
+
+    def recording(data: bytes) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    writer.write = recording  # type: ignore[method-assign]
+    return writes
+
+
+async def test_gathered_commands_go_out_together_at_the_end_of_the_pass_in_order() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port)
+        ati.transcript = []
+        await ati.open()
+        writes = count_writes(ati)
+        ati.send_command("PLACE;1")
+        assert writes == [b"0\x00PLACE;1\x00"]  # not gathered: at once
+        ati.send_command("PLACE;2", gather=True)
+        ati.send_now("4", "ES 03-27", "1")  # after a gathered one: kept behind it
+        ati.send_command("PLACE;3", gather=True)
+        assert len(writes) == 1 and ati.transcript[-1] == ">> 0 PLACE;3"
+        await asyncio.sleep(0)
+        assert writes[1:] == [b"0\x00PLACE;2\x00" + b"4\x00ES 03-27\x001\x00" + b"0\x00PLACE;3\x00"]
+        ati.send_command("PLACE;4")  # the pass is over: at once again
+        assert writes[2:] == [b"0\x00PLACE;4\x00"]
+        expected = b"".join(writes)
+        await until(lambda: bytes(nt.received) == expected)
+        await ati.close()
+
+
+async def test_send_command_refuses_what_ati_cannot_carry_and_when_down() -> None:
+    async with peer() as (_nt, port):
+        ati = connection(port, reconnect_min_s=5, reconnect_max_s=5)
+        with pytest.raises(BrokerUnavailable, match="not connected"):
+            ati.send_command("PLACE;A")
+        await ati.open()
+        writes = count_writes(ati)
+        for bad in ("PLACE;\u00e9", "PLACE;\x00", "\x00"):
+            with pytest.raises(ValueError, match="ASCII without NUL"):
+                ati.send_command(bad, gather=True)
+        await asyncio.sleep(0)
+        assert writes == []
+        await ati.close()
+        with pytest.raises(BrokerUnavailable, match="reconnecting"):
+            ati.send_command("PLACE;A")
+
+
+async def test_gathered_bytes_are_dropped_with_their_socket_never_sent_on_a_new_one() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port)
+        await ati.open()
+        ati.send_command("OLD1", gather=True)
+        writer = ati._writer
+        assert writer is not None
+        writer.transport.abort()  # gone before the end of the pass
+        await until(lambda: ati.connects == 2 and ati.connected)
+        first = len(nt.received)
+        assert b"OLD1" not in nt.received
+        ati.send_command("NEW", gather=True)
+        await until(lambda: b"NEW" in nt.received)
+        assert b"OLD" not in nt.received[first:]
+        await ati.close()
+
+
+async def test_a_new_connection_starts_with_nothing_gathered() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port)
+        await ati.open()
+        nt.drop()
+        await until(lambda: not ati.connected)
+        ati._gathered = [b"0\x00OLD\x00"]  # as if a write of the old socket were due
+        await until(lambda: ati.connects == 2 and ati.connected)
+        ati.send_command("NEW", gather=True)
+        await until(lambda: b"NEW" in nt.received)
+        assert b"OLD" not in nt.received
+        await ati.close()
+
+
+async def test_closing_writes_what_was_gathered_first() -> None:
+    async with peer() as (nt, port):
+        ati = connection(port)
+        await ati.open()
+        ati.send_command("LAST", gather=True)
+        await ati.close()
+        await until(lambda: b"0\x00LAST\x00" in nt.received)

@@ -10,7 +10,15 @@ from collections.abc import Awaitable, Callable
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.kit import Backoff
-from fks_exec_ninja.codec import CONFIRM_ORDERS, VALUE, Decoder, Message, StreamCorrupt, encode
+from fks_exec_ninja.codec import (
+    COMMAND,
+    CONFIRM_ORDERS,
+    VALUE,
+    Decoder,
+    Message,
+    StreamCorrupt,
+    encode,
+)
 
 __all__ = ["AtiConnection", "ConnectionLost"]
 
@@ -77,6 +85,7 @@ class AtiConnection:
         self._max_values = max_values
         self._order_keys: deque[str] = deque()  # order value keys, oldest first
         self._writer: asyncio.StreamWriter | None = None
+        self._gathered: list[bytes] | None = None  # bytes to write at the end of this pass
         self._reader_task: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._ati: asyncio.Future[None] | None = None
@@ -134,6 +143,7 @@ class AtiConnection:
         )
         self.values.clear()  # nothing from an earlier connection is current
         self._order_keys.clear()
+        self._gathered = None  # never written to a new connection
         self._writer = writer
         self._ati = ati = loop.create_future()
         task = asyncio.create_task(self._read(reader), name="fks-exec-ninja-reader")
@@ -156,6 +166,7 @@ class AtiConnection:
     async def _drop_socket(self) -> None:
         self.connected = False
         self._up.clear()
+        self._flush()
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
@@ -203,7 +214,27 @@ class AtiConnection:
         data = encode(kind, *fields)
         if self.transcript is not None:
             self.transcript.append(f">> {kind} {' | '.join(fields)}")
-        writer.write(data)
+        self._put(writer, data, gather=False)
+
+    def _put(self, writer: asyncio.StreamWriter, data: bytes, *, gather: bool) -> None:
+        """Write ``data`` now, or (``gather``, or bytes already gathered: their order is
+        kept) add it to the bytes written together at the end of this loop pass."""
+        gathered = self._gathered
+        if gathered is not None:
+            gathered.append(data)
+        elif gather:
+            self._gathered = [data]
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            writer.write(data)
+
+    def _flush(self) -> None:
+        """Write the gathered bytes, in one write (dropped when the socket is gone: the
+        waits of their orders learn it from :attr:`on_lost`)."""
+        gathered, self._gathered = self._gathered, None
+        writer = self._writer
+        if gathered and writer is not None and not writer.is_closing():
+            writer.write(b"".join(gathered))
 
     def send_now(self, kind: str, *fields: str) -> None:
         """Write one message without waiting. Raises :class:`BrokerUnavailable` when not
@@ -213,6 +244,22 @@ class AtiConnection:
                 f"not connected to NinjaTrader at {self.host}:{self.port}; reconnecting"
             )
         self._write(kind, *fields)
+
+    def send_command(self, line: str, *, gather: bool = False) -> None:
+        """Write one Command message carrying the ATI command ``line``, as
+        :meth:`send_now` does; with ``gather`` (other orders are waiting) it goes out
+        with every other message written in this loop pass, in one write at its end.
+        Raises what :meth:`send_now` raises."""
+        writer = self._writer
+        if not self.connected or writer is None or writer.is_closing():
+            raise BrokerUnavailable(
+                f"not connected to NinjaTrader at {self.host}:{self.port}; reconnecting"
+            )
+        if not line.isascii() or "\x00" in line:
+            encode(COMMAND, line)  # raises the ValueError naming the field
+        if self.transcript is not None:
+            self.transcript.append(f">> {COMMAND} {line}")
+        self._put(writer, b"0\x00" + line.encode("ascii") + b"\x00", gather=gather)
 
     async def send(self, kind: str, *fields: str) -> None:
         """Write one message, waiting for the socket only when much is buffered.
@@ -263,10 +310,10 @@ class AtiConnection:
         del values[next(iter(values))]
 
     def _apply(self, messages: list[Message]) -> None:
-        values, on_value = self.values, self.on_value
+        values, on_value, transcript = self.values, self.on_value, self.transcript
         for message in messages:
-            if self.transcript is not None:
-                self.transcript.append(f"<< {message}")
+            if transcript is not None:
+                transcript.append(f"<< {message}")
             if message.type != VALUE:
                 continue  # Data and ConfirmOrders echoes: the DLL's client ignores them too
             key, value = message.fields
