@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 
 from fks_exec.errors import OrderDenied
-from fks_exec.models import ErrorCode, Order, OrderType, TimeInForce
+from fks_exec.models import ErrorCode, Order, OrderSide, OrderType, TimeInForce
 
 __all__ = [
     "cancel_command",
@@ -35,6 +35,8 @@ _TYPES = {
     OrderType.STOP_LIMIT: "STOPLIMIT",
 }
 _TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC"}
+_SIDES = {side: side.value.upper() for side in OrderSide}
+_NUMBERS: dict[Decimal, str] = {}  # quantities and prices already formatted (bounded)
 
 
 def order_id_for(client_order_id: str, suffix: str = "") -> str:
@@ -70,7 +72,15 @@ def check_name(what: str, text: str) -> None:
 def _number(value: Decimal | None) -> str:
     if value is None:
         return "0"
-    return format(value.normalize(), "f")
+    text = _NUMBERS.get(value)
+    if text is None:
+        text = format(value.normalize(), "f")
+        if not value:  # 0 and -0 are equal keys with different texts
+            return text
+        if len(_NUMBERS) >= 4096:
+            _NUMBERS.clear()
+        _NUMBERS[value] = text
+    return text
 
 
 def command(*fields: str) -> str:
@@ -101,7 +111,7 @@ def place_command(
         "PLACE",
         account,
         instrument,
-        order.side.value.upper(),
+        _SIDES[order.side],
         _number(order.quantity if quantity is None else quantity),
         _TYPES[order.type],
         _number(order.price),

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from fks_exec.kit import BadBrokerNumber, broker_decimal
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
@@ -79,10 +78,10 @@ def parse_state(text: str | None) -> str | None:
     return parsed
 
 
-@dataclass(frozen=True)
-class Observed:
+class Observed(NamedTuple):
     """The latest pushed values of one order: state, filled quantity, average price,
-    and ``bad``: why a number among them is not one a real order can have (else None)."""
+    and ``bad``: why a number among them is not one a real order can have (else None).
+    Immutable (a named tuple: made once per order per read)."""
 
     state: str | None
     filled: Decimal
