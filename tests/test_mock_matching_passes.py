@@ -29,3 +29,42 @@ def test_an_exit_the_same_quote_reaches_fills_in_a_second_pass() -> None:
     take_profit = broker.order(f"{entry.order_id}-TP")
     assert take_profit.status is OrderStatus.CANCELED  # its OCO partner filled
     assert broker.open_orders == []
+
+
+def test_a_stop_limit_entry_that_fills_on_trigger_lets_its_exit_match_the_same_quote() -> None:
+    broker = MockBroker(cash=10_000)
+    broker.set_price(SYM, bid=100, ask=101)
+    entry = broker.submit(
+        Order.stop_limit(SYM, "buy", 1, stop_price=105, price=106, stop_loss=Decimal("104.5"))
+    )
+    assert entry.status is OrderStatus.ACCEPTED
+    fills = broker.set_price(SYM, bid=104, ask=105)  # triggers, fills at 105, reaches the stop
+    assert [(f.side.value, f.price) for f in fills] == [("buy", 105), ("sell", 104)]
+    assert broker.position(SYM) == 0
+    assert broker.order(f"{entry.order_id}-SL").status is OrderStatus.FILLED
+
+
+def test_exit_ids_keep_the_first_32_characters_of_a_long_client_id() -> None:
+    """A client id may have 36 characters; its exits' ids (32 + "-sl") fit the same."""
+    broker = MockBroker(cash=10_000)
+    broker.set_price(SYM, bid=100, ask=101)
+    client_id = "strategy-7-" + "x" * 21 + "-end"
+    assert len(client_id) == 36 and client_id[31] == "x"
+    entry = broker.submit(
+        Order.market(SYM, "buy", 1, stop_loss=90, take_profit=110, client_order_id=client_id)
+    )
+    stop_loss = broker.order(f"{entry.order_id}-SL")
+    take_profit = broker.order(f"{entry.order_id}-TP")
+    assert stop_loss.client_order_id == client_id[:32] + "-sl"
+    assert take_profit.client_order_id == client_id[:32] + "-tp"
+    assert broker.find(client_id[:32] + "-sl") is stop_loss
+
+
+def test_a_take_profit_only_entry_works_ahead_of_its_exit() -> None:
+    """An entry with a bracket joins the book before it trades, so the exits its first
+    fill creates come after it in arrival order (and in every matching pass)."""
+    broker = MockBroker(cash=10_000)
+    broker.set_price(SYM, bid=100, ask=101, size=1)
+    entry = broker.submit(Order.market(SYM, "buy", 3, take_profit=110))
+    assert (entry.status, entry.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 1)
+    assert [r.order_id for r in broker.open_orders] == [entry.order_id, f"{entry.order_id}-TP"]
