@@ -207,3 +207,19 @@ def test_observed_values_cannot_be_changed() -> None:
     seen = observe({"OrderStatus|X": "Working"}, "X")
     with pytest.raises(AttributeError):
         seen.state = "filled"  # type: ignore[misc]
+
+
+def test_numbers_are_formatted_the_same_whether_remembered_or_not() -> None:
+    from fks_exec_ninja import mapping
+
+    for text, shown in [("2.50", "2.5"), ("2.5", "2.5"), ("1E+2", "100"), ("100.0", "100")]:
+        assert mapping._number(Decimal(text)) == shown
+        assert mapping._number(Decimal(text)) == shown  # again, from the table
+    assert mapping._number(Decimal("0")) == "0" and mapping._number(Decimal("-0")) == "-0"
+    assert mapping._number(Decimal("0")) == "0"  # equal to -0, but not taken from it
+    assert mapping._number(None) == "0"
+    mapping._NUMBERS.clear()
+    for n in range(5000):  # bounded
+        assert mapping._number(Decimal(n + 1)) == str(n + 1)
+    assert 0 < len(mapping._NUMBERS) <= 4096
+    assert mapping._number(Decimal(7)) == "7"
