@@ -220,3 +220,23 @@ def test_check_against_the_reference_server() -> None:
     assert code == 0, text
     assert f"PLACE buy 1 {ES} LIMIT" in text and "CANCEL: canceled" in text
     assert "<< Message(type='2', fields=('ATI', 'True'))" in text and text.endswith("PASS\n")
+
+
+async def test_orders_placed_at_once_share_writes_and_each_gets_its_own_answer() -> None:
+    async with running() as (nt, plugin):
+        writer = plugin.ati._writer
+        assert writer is not None
+        writes: list[bytes] = []
+        write = writer.write
+        writer.write = lambda data: (writes.append(bytes(data)), write(data))[1]  # type: ignore[method-assign]
+        orders = [Order.limit("ES", "buy", n + 1, "5000") for n in range(40)]
+        orders.append(Order.market("ES", "sell", 3))
+        results = await asyncio.gather(*(plugin.execute_order(o) for o in orders))
+        assert [r.status for r in results] == [OrderStatus.ACCEPTED] * 40 + [OrderStatus.FILLED]
+        assert [r.client_order_id for r in results] == [o.client_order_id for o in orders]
+        assert results[-1].filled_quantity == 3
+        assert 1 < len(writes) < 10  # the first at once, the rest gathered
+        sent = b"".join(writes).split(b"\x00")
+        ids = [order_id_for(o.client_order_id) for o in orders]
+        assert [field.split(b";")[10].decode() for field in sent[1::2]] == ids  # in order
+        assert [p[10] for p in places(nt)] == ids

@@ -20,20 +20,19 @@ from fks_exec.models import (
     Position,
 )
 from fks_exec.plugin import Capability, ExecutionPlugin
-from fks_exec_ninja import account
+from fks_exec_ninja import account, lookups
 from fks_exec_ninja.brackets import Brackets
 from fks_exec_ninja.codec import COMMAND, SUBSCRIBE
 from fks_exec_ninja.config import NinjaConfig
 from fks_exec_ninja.connection import AtiConnection
 from fks_exec_ninja.mapping import (
-    cancel_command,
     check_name,
     order_id_for,
     place_command,
     quantity_denial,
 )
-from fks_exec_ninja.states import FINAL_STATES, Observed, observe, result_for
-from fks_exec_ninja.tracking import DISAGREED, LOST, ORDER_KEYS, Waiters
+from fks_exec_ninja.states import result_for
+from fks_exec_ninja.tracking import AGREED, DISAGREED, LOST, ORDER_KEYS, Waiters
 
 __all__ = ["NinjaPlugin"]
 
@@ -128,12 +127,10 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         return self.config.symbols.get(symbol, symbol)
 
     def _on_value(self, key: str, value: str) -> None:
-        waiters = self._waiters
-        waiters.on_key(key)
-        kind, _, order_id = key.partition("|")
-        if kind in ORDER_KEYS:
-            waiters.on_order_value(kind, order_id, value)
-            if self._brackets.watched and kind != "AvgFillPrice":
+        self._waiters.on_value(key, value)
+        if self._brackets.watched:
+            kind, _, order_id = key.partition("|")
+            if kind in ORDER_KEYS and kind != "AvgFillPrice":
                 self._brackets.on_order_value(order_id)
 
     async def _after_reconnect(self) -> None:
@@ -175,9 +172,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         values = ati.values
         listing = values.get(f"Orders|{where}")
         if listing is None or f"OrderStatus|{order_id}" in values:
-            existing = await self._already_at_ninjatrader(order, order_id, where)
+            existing = await lookups.already_at_ninjatrader(self, order, order_id, where)
         else:
-            existing = self._known_here(order, order_id, listing)
+            existing = lookups.known_here(self, order, order_id, listing)
         if existing is not None:
             return existing
         line = place_command(
@@ -189,28 +186,27 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         )
         if bracket:
             self._brackets.add(order, order_id, where, instrument)
-        market = order.type is OrderType.MARKET
-        quantity = order.quantity
-
-        def settled(seen: Observed) -> bool:
-            return seen.settled(quantity, market=market)
-
-        def send() -> None:
-            ati.send_now(COMMAND, line)
-            self._orders[order_id] = order  # bounded: the oldest are forgotten first
-
+        waiters = self._waiters
+        waiter = waiters.start(
+            order_id,
+            None,
+            quantity=order.quantity,
+            timeout_s=config.order_timeout_s,
+            agree_s=config.fill_agreement_s,
+            market=order.type is OrderType.MARKET,
+        )
         try:
-            how, seen = await self._waiters.order(
-                order_id,
-                settled,
-                quantity=quantity,
-                timeout_s=config.order_timeout_s,
-                agree_s=config.fill_agreement_s,
-                sent=send,
-            )
+            # Written with the commands of the other orders placed in this loop pass
+            # when some are waiting (one write for all of them), else at once.
+            ati.send_command(line, gather=waiters.waiting > 1)
+            self._orders[order_id] = order  # bounded: the oldest are forgotten first
+            how = AGREED if waiters.arm(waiter) else await waiter.future
         except BrokerUnavailable:
             self._brackets.forget(order_id)
             raise
+        finally:
+            waiters.finish(waiter)
+        seen = waiter.seen if how == AGREED else None
         if how == LOST:
             return self._unknown(
                 order, ErrorCode.NETWORK, "the connection dropped before NinjaTrader answered"
@@ -226,138 +222,16 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             self.log.warning("order %s: %s", order_id, result.error)
         return result
 
-    async def _already_at_ninjatrader(
-        self, order: Order, order_id: str, where: str
-    ) -> ExecutionResult | None:
-        """The order's result when NinjaTrader (or this process) already has its id."""
-        values = self.ati.values
-        if f"OrderStatus|{order_id}" in values:  # NinjaTrader has it: never place it twice
-            return result_for(values, order_id, plugin=self.name, order=order)
-        return self._known_here(order, order_id, await self._order_list(where))
-
-    def _known_here(self, order: Order, order_id: str, listing: str) -> ExecutionResult | None:
-        """``unknown`` when NinjaTrader lists ``order_id`` in ``listing`` (or this
-        process sent it) but has pushed none of its values; None when the id is new."""
-        if order_id in self._orders or account.listed(listing, order_id):
-            return ExecutionResult.for_order(
-                order,
-                plugin=self.name,
-                status=OrderStatus.UNKNOWN,
-                order_id=order_id,
-                sent=True,
-                error_code=ErrorCode.UNKNOWN,
-                error=f"NinjaTrader already has order id {order_id} but has pushed none of "
-                "its values since connecting; not placed again: check it in NinjaTrader",
-            )
-        return None
-
-    async def _order_list(self, where: str) -> str:
-        """The value of ``Orders|<account>`` (pushed since connecting). Raises
-        :class:`BrokerUnavailable` when it has not come in ``order_list_wait_s``."""
-        ati, key = self.ati, f"Orders|{where}"
-        if key not in ati.values and self.config.require_order_list:
-            await self._waiters.key([key], lambda: key in ati.values, self.config.order_list_wait_s)
-            if key not in ati.values:
-                raise BrokerUnavailable(
-                    f"NinjaTrader has not pushed the order list of account {where!r} since "
-                    "connecting, so this order could not be checked against the orders it "
-                    "already has; nothing was sent (is the account name right and connected "
-                    "in NinjaTrader? set require_order_list=false to skip this check)"
-                )
-        return ati.values.get(key, "")
-
     async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
-        ati = self.ati
-        order = self._orders.get(order_id)
-        name = symbol or (order.symbol if order else "?")
-        cid = order.client_order_id if order else None
-        before = observe(ati.values, order_id)
-        if before.final:
-            raise OrderDenied(f"order {order_id} is already {before.state}", "invalid_order")
-        await self._waiters.order(
-            order_id,
-            lambda seen: seen.final,
-            quantity=None,
-            timeout_s=self.config.order_timeout_s,
-            agree_s=0.0,  # a final state answers a cancel, whatever its fill values say
-            sent=lambda: ati.send_now(COMMAND, cancel_command(order_id)),
-        )
-        state = observe(ati.values, order_id).state
-        if state in ("cancelled", "canceled"):
-            return ExecutionResult.for_cancel(
-                plugin=self.name,
-                status=OrderStatus.CANCELED,
-                client_order_id=cid,
-                order_id=order_id,
-                symbol=name,
-            )
-        final = state in FINAL_STATES
-        if state is None or final:
-            return ExecutionResult.for_cancel(
-                plugin=self.name,
-                status=OrderStatus.REJECTED,
-                order_id=order_id,
-                symbol=name,
-                error_code=ErrorCode.INVALID_ORDER,
-                error=f"order {order_id} is {state}"
-                if final
-                else "NinjaTrader did not "
-                f"report order {order_id} cancelled (it may not know the id)",
-            )
-        return ExecutionResult.for_cancel(
-            plugin=self.name,
-            status=OrderStatus.UNKNOWN,
-            order_id=order_id,
-            symbol=name,
-            error_code=ErrorCode.TIMEOUT,
-            error=f"cancel not confirmed in {self.config.order_timeout_s}s (order is {state})",
-        )
+        return await lookups.cancel(self, order_id, symbol)
 
     async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
-        return await self._find_order(client_order_id, {})
+        return await lookups.find(self, client_order_id, {})
 
     async def _find_order(
         self, client_order_id: str, hints: Mapping[str, str]
     ) -> ExecutionResult | None:
-        """From the values pushed since connecting (waiting for a reconnect and the
-        account's order list first, and for the values of a listed id until
-        ``order_list_wait_s`` after connecting): the order's state; ``unknown`` when the
-        id is listed (or was sent by this process) but has no values; None when the fresh
-        order list of the account does not have it. Never ``sent=False``: an order list
-        after a NinjaTrader restart may not prove that an order never arrived."""
-        order_id = hints.get("order_id") or order_id_for(client_order_id)
-        order = self._orders.get(order_id)
-        where = hints.get("account") or (order.account if order else None) or self.config.account
-        ati = self.ati
-        if not ati.ati_up and not await ati.wait_connected(self.config.connect_timeout_s):
-            raise BrokerUnavailable("not connected to NinjaTrader; cannot look the order up")
-        listed = account.listed(await self._order_list(where), order_id)
-        key = f"OrderStatus|{order_id}"
-        if listed and key not in ati.values:
-            # NinjaTrader may re-push an order's values a moment after the list: wait
-            # for them, but only up to order_list_wait_s after connecting in all.
-            grace = self.config.order_list_wait_s - ati.up_for
-            if grace > 0:
-                await self._waiters.key([key], lambda: key in ati.values, grace)
-        found = result_for(
-            ati.values, order_id, plugin=self.name, order=order, client_order_id=client_order_id
-        )
-        if found is not None:
-            return found
-        if not listed and (order is None or f"Orders|{where}" in ati.values):
-            return None
-        return ExecutionResult(
-            client_order_id=client_order_id,
-            symbol=order.symbol if order else "?",
-            side=order.side if order else None,
-            quantity=order.quantity if order else None,
-            plugin=self.name,
-            status=OrderStatus.UNKNOWN,
-            order_id=order_id,
-            error_code=ErrorCode.UNKNOWN,
-            error=f"order {order_id} is {'listed' if listed else 'sent'} but NinjaTrader has "
-            "pushed none of its values since connecting",
-        )
+        return await lookups.find(self, client_order_id, hints)
 
     async def resume_order(self, order: Order, result: ExecutionResult) -> None:
         """Re-arm the bracket exits of an entry an earlier process placed (the journal
