@@ -465,3 +465,36 @@ def test_plugins_and_health_json_are_indented_by_two_spaces(
     assert capsys.readouterr().out.startswith('[\n  {\n    "name": ')
     assert main(["health", "--plugin", "mock", "--json"]) == 0
     assert capsys.readouterr().out.startswith('{\n  "mock": {\n    "healthy": true,')
+
+
+@pytest.mark.parametrize(("flags", "verbosity"), [([], 0), (["-v"], 1), (["-vv"], 2)])
+def test_each_v_raises_the_log_verbosity_by_one(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], verbosity: int
+) -> None:
+    import contextlib
+
+    import fks_exec.cli
+
+    seen: list[int] = []
+
+    def recording(verbose: int) -> contextlib.AbstractContextManager[None]:
+        seen.append(verbose)
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(fks_exec.cli, "logging_for", recording)
+    assert main([*flags, "plugins", "--json"]) == 0
+    assert seen == [verbosity]
+
+
+def test_the_version_of_a_bare_checkout_says_not_installed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.metadata
+
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out == "fks-exec (not installed)\n"
