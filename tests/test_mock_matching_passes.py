@@ -68,3 +68,15 @@ def test_a_take_profit_only_entry_works_ahead_of_its_exit() -> None:
     entry = broker.submit(Order.market(SYM, "buy", 3, take_profit=110))
     assert (entry.status, entry.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 1)
     assert [r.order_id for r in broker.open_orders] == [entry.order_id, f"{entry.order_id}-TP"]
+
+
+def test_a_rested_limit_fills_at_its_limit_without_slippage() -> None:
+    broker = MockBroker(cash=10_000, slippage_bps=50)
+    broker.set_price(SYM, bid=100, ask=101)
+    resting = broker.submit(Order.limit(SYM, "buy", 1, 99))
+    fills = broker.set_price(SYM, bid=97, ask=98)
+    assert [(f.order_id, f.price, f.liquidity) for f in fills] == [
+        (resting.order_id, Decimal(99), "maker")
+    ]
+    market = broker.submit(Order.market(SYM, "sell", 1))  # a market order does slip
+    assert market.average_price == Decimal(97) - Decimal(97) * 50 / 10_000
