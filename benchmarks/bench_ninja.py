@@ -2,24 +2,33 @@
 
 Both sides run in one event loop against the same peer on loopback, a stand-in for
 NinjaTrader that does almost no work: it greets with ``ATI`` and an empty order list,
-and answers each PLACE at once with ``OrderStatus``, ``Filled`` and ``AvgFillPrice``
-(market orders filled, others ``Working``), all in one write. The raw client writes the
-same PLACE bytes on its own asyncio socket and reads until its order's values came: the
-least any client can do. Ratios are taken in the same run, alternating sides.
+and answers each read of PLACE commands at once with ``OrderStatus``, ``Filled`` and
+``AvgFillPrice`` (market orders filled, others ``Working``), all in one write. The raw
+client writes the same PLACE bytes on its own asyncio socket, one write per order, and
+reads until its order's values came: the least a client must do.
+
+Robust on a shared machine: ``ROUNDS`` rounds, each measuring both sides (round trips
+alternate raw and plugin order by order; the two in-flight batches alternate which
+goes first), a full garbage collection before each timed batch so neither side pays
+for the other's garbage (the collector stays on while timing), the median of the
+per-round ratios reported with their spread, and a ``RuntimeError`` when any order of
+either side does not come back as expected or a batch hangs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import statistics
 import time
 import uuid
 from typing import Any
 
-ROUND_TRIPS = 400
+ROUND_TRIPS = 300  # per round, each side
 IN_FLIGHT = 2_000
-RUNS = 3
+ROUNDS = 7
+BATCH_TIMEOUT_S = 60.0  # a batch that takes longer has hung: fail
 INSTRUMENT = "ES 03-27"
 
 
@@ -114,40 +123,65 @@ def _line(order_id: str, kind: str) -> str:
 
 
 async def _round_trips(plugin: Any, raw: _RawClient) -> tuple[float, float]:
+    """Median seconds per PLACE -> Filled round trip: (raw, plugin), alternating."""
     from fks_exec import Order
 
     raw_times, plugin_times = [], []
+    gc.collect()
     for i in range(ROUND_TRIPS):
         order_id = uuid.uuid4().hex
-        began = time.perf_counter()
-        await raw.place(_line(order_id, "MARKET"), order_id)
-        raw_times.append(time.perf_counter() - began)
+        line = _line(order_id, "MARKET")
         order = Order.market(INSTRUMENT, "buy" if i % 2 else "sell", 1)
-        began = time.perf_counter()
-        result = await plugin.execute_order(order)
-        plugin_times.append(time.perf_counter() - began)
-        if result.status.value != "filled":
-            raise RuntimeError(f"benchmark order failed: {result}")
+        for side in (0, 1) if i % 2 else (1, 0):  # which goes first alternates
+            began = time.perf_counter()
+            if side == 0:
+                await raw.place(line, order_id)
+                raw_times.append(time.perf_counter() - began)
+                continue
+            result = await plugin.execute_order(order)
+            plugin_times.append(time.perf_counter() - began)
+            if result.status.value != "filled":
+                raise RuntimeError(f"benchmark order failed: {result}")
     return statistics.median(raw_times), statistics.median(plugin_times)
 
 
-async def _in_flight(plugin: Any, raw: _RawClient) -> tuple[float, float]:
+async def _raw_batch(raw: _RawClient) -> float:
+    """Orders/s of the raw client with ``IN_FLIGHT`` orders at once."""
+    ids = [uuid.uuid4().hex for _ in range(IN_FLIGHT)]
+    lines = [_line(i, "LIMIT") for i in ids]
+    gc.collect()
+    began = time.perf_counter()
+    await asyncio.gather(*(raw.place(line, i) for line, i in zip(lines, ids, strict=True)))
+    return IN_FLIGHT / (time.perf_counter() - began)
+
+
+async def _plugin_batch(plugin: Any) -> float:
+    """Orders/s of the plugin with ``IN_FLIGHT`` orders at once; every one accepted."""
     from fks_exec import Order
 
-    ids = [uuid.uuid4().hex for _ in range(IN_FLIGHT)]
-    began = time.perf_counter()
-    await asyncio.gather(*(raw.place(_line(i, "LIMIT"), i) for i in ids))
-    raw_rate = IN_FLIGHT / (time.perf_counter() - began)
     orders = [Order.limit(INSTRUMENT, "buy", 1, "5000") for _ in range(IN_FLIGHT)]
+    gc.collect()
     began = time.perf_counter()
     results = await asyncio.gather(*(plugin.execute_order(o) for o in orders))
     rate = IN_FLIGHT / (time.perf_counter() - began)
-    if any(r.status.value != "accepted" for r in results):
-        raise RuntimeError("benchmark orders in flight failed")
+    failed = [r for r in results if r.status.value != "accepted"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} benchmark orders in flight failed: {failed[0]}")
+    return rate
+
+
+async def _in_flight(plugin: Any, raw: _RawClient, plugin_first: bool) -> tuple[float, float]:
+    """(raw, plugin) orders/s, the side that goes first alternating by round."""
+    if plugin_first:
+        rate = await asyncio.wait_for(_plugin_batch(plugin), BATCH_TIMEOUT_S)
+        raw_rate = await asyncio.wait_for(_raw_batch(raw), BATCH_TIMEOUT_S)
+    else:
+        raw_rate = await asyncio.wait_for(_raw_batch(raw), BATCH_TIMEOUT_S)
+        rate = await asyncio.wait_for(_plugin_batch(plugin), BATCH_TIMEOUT_S)
     return raw_rate, rate
 
 
-async def _run() -> tuple[float, float, float, float]:
+async def _run() -> dict[str, list[float]]:
     from fks_exec_ninja import NinjaPlugin
 
     peer = _Peer()
@@ -156,21 +190,33 @@ async def _run() -> tuple[float, float, float, float]:
     raw = _RawClient(reader, writer)
     plugin = NinjaPlugin()
     plugin.use_env = False
-    await plugin.init({"port": port, "max_tracked_orders": 100_000})
-    ratios, raws, rates, raw_rates = [], [], [], []
-    for _ in range(RUNS):
-        raw_rt, plugin_rt = await _round_trips(plugin, raw)
-        ratios.append(plugin_rt / raw_rt)
-        raws.append(raw_rt)
-        raw_rate, rate = await _in_flight(plugin, raw)
-        rates.append(rate)
-        raw_rates.append(raw_rate)
-    await plugin.close()
-    writer.close()
-    await raw.task  # ends at the end of the stream: the peer closes once we did
-    await peer.stop()
-    median = statistics.median
-    return median(ratios), median(raws), median(rates), median(raw_rates)
+    await plugin.init({"port": port})
+    rounds: dict[str, list[float]] = {
+        "ratio": [],
+        "raw_rt": [],
+        "plugin_rt": [],
+        "rate_ratio": [],
+        "rate": [],
+        "raw_rate": [],
+    }
+    try:
+        await _round_trips(plugin, raw)  # warm-up, not counted
+        await _in_flight(plugin, raw, True)
+        for n in range(ROUNDS):
+            raw_rt, plugin_rt = await asyncio.wait_for(_round_trips(plugin, raw), BATCH_TIMEOUT_S)
+            rounds["ratio"].append(plugin_rt / raw_rt)
+            rounds["raw_rt"].append(raw_rt)
+            rounds["plugin_rt"].append(plugin_rt)
+            raw_rate, rate = await _in_flight(plugin, raw, n % 2 == 0)
+            rounds["rate_ratio"].append(rate / raw_rate)
+            rounds["rate"].append(rate)
+            rounds["raw_rate"].append(raw_rate)
+    finally:
+        await plugin.close()
+        writer.close()
+        await raw.task  # ends at the end of the stream: the peer closes once we did
+        await peer.stop()
+    return rounds
 
 
 def run() -> list[dict[str, Any]]:
@@ -178,22 +224,29 @@ def run() -> list[dict[str, Any]]:
         import fks_exec_ninja  # noqa: F401
     except ImportError:
         return []
-    ratio, raw, rate, raw_rate = asyncio.run(_run())
+    rounds = asyncio.run(_run())
+    median = statistics.median
+    ratios, rate_ratios = rounds["ratio"], rounds["rate_ratio"]
     return [
         {
             "name": "ninja: PLACE->Filled, plugin vs raw socket",
-            "value": ratio,
+            "value": median(ratios),
             "unit": "x",
             "goal": "<= 1.3",
-            "baseline": f"raw asyncio client, same bytes, same loop and peer: {raw * 1e6:.0f} us",
+            "baseline": f"raw asyncio client, same bytes, same loop and peer: "
+            f"{median(rounds['raw_rt']) * 1e6:.0f} us, plugin "
+            f"{median(rounds['plugin_rt']) * 1e6:.0f} us; median of {ROUNDS} rounds, "
+            f"rounds {min(ratios):.2f}-{max(ratios):.2f}x",
         },
         {
             "name": "ninja: orders/s in flight, plugin / raw",
-            "value": rate / raw_rate,
+            "value": median(rate_ratios),
             "unit": "x",
             "goal": ">= 0.4",
-            "baseline": f"{IN_FLIGHT} limit orders at once: plugin {rate:,.0f}/s, "
-            f"raw client {raw_rate:,.0f}/s",
+            "baseline": f"{IN_FLIGHT} limit orders at once: plugin "
+            f"{median(rounds['rate']):,.0f}/s, "
+            f"raw client {median(rounds['raw_rate']):,.0f}/s; median of {ROUNDS} rounds, "
+            f"rounds {min(rate_ratios):.2f}-{max(rate_ratios):.2f}x",
         },
     ]
 
