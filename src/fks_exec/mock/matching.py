@@ -115,12 +115,13 @@ class MatchingEngine:
         """Admit and fill a market order that the touch takes whole, in one step.
 
         The broker sends here only a market order without a bracket or reduce-only,
-        with no test rejection queued, on a symbol that has a quote of unlimited size
-        and nothing working or waiting for a matching pass. For such an order the
-        general path (``_refusal``, ``_on_arrival``, ``_match``) does exactly this: of
-        the admission checks only buying power can refuse it, it fills whole at the
-        slipped touch as a taker, and the pass after it finds nothing to match. Tests
-        run both paths side by side on random streams and compare every record.
+        with no test rejection queued, on a symbol whose quote has unlimited size on
+        the order's side. For such an order the general path (``_refusal`` then
+        ``_on_arrival``) does exactly this: of the admission checks only buying power
+        can refuse it, and it fills whole at the slipped touch as a taker. The broker
+        then runs the matching pass every accepted arrival ends with, unless nothing
+        of the symbol is working. Tests run both paths side by side on random streams
+        and compare every record.
         """
         order = record.order
         now = self.clock.now()  # the mock's clock moves only when told
