@@ -236,6 +236,56 @@ def test_ids_that_look_like_numbers_cost_no_full_decode() -> None:
     assert _suspect('{"clOrdId": 3e47}')  # a number token, not an id string
 
 
+_NUMBER_TEXTS = st.one_of(
+    st.sampled_from(["1e400", "-1.5E+400", ".5e-65", "1" * 31, "NaN", "Infinity", " inf"]),
+    st.from_regex(r"-?[0-9_]{1,40}(\.[0-9]{0,5})?([eE][+-]?[0-9]{1,4})?", fullmatch=True),
+    st.text(alphabet="0123456789eE+-._xé€ ", max_size=12),
+)
+_KEYS = st.sampled_from(["px", "clOrdId", "ordId", "id", "sz", "msg", "é", "txid", "cl"])
+_LEAVES = st.one_of(
+    _NUMBER_TEXTS,  # numbers sent as strings
+    _NUMBER_TEXTS.map(lambda t: _Raw(t)),  # number tokens
+    st.text(max_size=8),
+)
+
+
+class _Raw(str):
+    """A leaf written into the body as it is (a number token), not as a JSON string."""
+
+
+def _body(tree: Any) -> str:
+    if isinstance(tree, _Raw):
+        return str(tree)
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_body(v)}" for k, v in tree.items()) + "}"
+    if isinstance(tree, list):
+        return "[" + ",".join(_body(v) for v in tree) + "]"
+    return json.dumps(tree, ensure_ascii=False)
+
+
+@settings(max_examples=int(os.environ.get("FKS_EXEC_FUZZ_EXAMPLES", "150")), deadline=None)
+@given(
+    st.recursive(
+        _LEAVES,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+        max_leaves=8,
+    )
+)
+def test_the_cheap_first_pass_never_lets_an_unsafe_body_through(tree: Any) -> None:
+    """Whatever the full walk refuses, the byte-level first pass flags (non-ASCII too)."""
+    from fks_exec_ccxt.raw_body import _first_unsafe, _suspect, _Token
+
+    text = _body(tree)
+    try:
+        parsed = json.loads(text, parse_float=_Token, parse_int=_Token, parse_constant=_Token)
+    except ValueError:
+        return  # not JSON (a bad token): left to ccxt, which parses no number of it
+    if _first_unsafe(parsed) is not None:
+        assert _suspect(text), text
+        with pytest.raises(UnsafeNumber):
+            check_body("okx", text)
+
+
 def test_bodies_that_are_not_json_are_left_to_ccxt() -> None:
     check_body("okx", "<html>1e400</html>")
     deep = "[" * 5000 + "1e400" + "]" * 5000

@@ -35,59 +35,78 @@ MAX_EXPONENT = 64
 MAX_MAGNITUDE_DIGITS = 30
 """A number is below 1e30 in magnitude: no price, quantity or cost is that large."""
 
-# Cheap first pass, in C string operations only (a regex over every answer cost more
-# than the rest of the plugin): a body can hold a number out of bounds only if it has a
+# Cheap first pass, in C byte operations only (a regex over every answer cost more than
+# the rest of the plugin): a body can hold a number out of bounds only if it has a
 # NaN/Infinity word, a run of 20 or more digits, or an exponent form (digits, e, then a
 # digit or sign) whose digits do not continue a word, as they do in hex ids. Below 20
 # digits without an exponent, a number is under 1e20 and at most 19+ characters.
-_SHAPE = str.maketrans(
-    {
-        **{c: "0" for c in "0123456789_."},
-        **{c: "x" for c in "abcdfghijklmnopqrstuvwxyzABCDFGHIJKLMNOPQRSTUVWXYZ"},
-        "E": "e",
-    }
+#
+# The body is scanned as its UTF-8 bytes (no byte of a multi-byte character is ASCII),
+# through one table: digits, "_" and "." become 0, e and E become e, the letters of the
+# words keep a mark of their own (N stays N, n stays n, a and f become A), every other
+# ASCII letter becomes x. Each substring search costs a pass over the body, so the
+# shape is searched for the few forms that can begin each case ("0e", "N", "nA"), and
+# the exact words only where one of those is present.
+_SHAPE = bytes.maketrans(
+    b"0123456789_.eEafbcdghijklmopqrstuvwxyzABCDFGHIJKLMOPQRSTUVWXYZ",
+    b"0" * 12 + b"ee" + b"AA" + b"x" * 46,
 )
-_RUN = "0" * 20
-_EXPONENTS = ("0e0", "0e-", "0e+")
+_RUN = b"0" * 20
+_EXPONENT_NEXT = (b"0", b"+", b"-")
+_DIGIT, _QUOTE, _COLON = ord("0"), ord('"'), ord(":")
+_WORD = b"xeAnN"  # a digit after one of these continues a word (a hex id)
 
 
 def _suspect(text: str) -> bool:
-    if "NaN" in text or "nan" in text or "nf" in text:
+    data = text.encode("utf-8", "surrogatepass")
+    shape = data.translate(_SHAPE)
+    if b"N" in shape and b"NaN" in data:
         return True
-    shape = text.translate(_SHAPE)
-    for probe in (_RUN, *_EXPONENTS):
-        at = shape.find(probe)
-        while at != -1:
-            start = at
-            while start > 0 and shape[start - 1] == "0":
-                start -= 1
-            starts_token = start == 0 or shape[start - 1] not in "xe"
-            if starts_token and not _in_id_string(text, start):
-                return True  # a long number, or one in exponent form
-            at = shape.find(probe, at + 1)
+    if b"nA" in shape and (b"nan" in data or b"nf" in data):
+        return True
+    at = shape.find(_RUN)
+    while at != -1:
+        if _starts_a_number(data, shape, at):
+            return True  # a long number
+        at = shape.find(_RUN, at + 1)
+    at = shape.find(b"0e")
+    while at != -1:
+        if shape[at + 2 : at + 3] in _EXPONENT_NEXT and _starts_a_number(data, shape, at):
+            return True  # a number in exponent form
+        at = shape.find(b"0e", at + 1)
     return False
 
 
-_BLANK = " \t\r\n"
+def _starts_a_number(data: bytes, shape: bytes, at: int) -> bool:
+    # The digits around ``at`` begin a token (no word before them) outside an id string.
+    start = at
+    while start > 0 and shape[start - 1] == _DIGIT:
+        start -= 1
+    if start > 0 and shape[start - 1] in _WORD:
+        return False
+    return not _in_id_string(data, start)
 
 
-def _in_id_string(text: str, start: int) -> bool:
-    # True when text[start:] opens the string value of an id-like key ("clOrdId": "3e45...").
+_BLANK = b" \t\r\n"
+
+
+def _in_id_string(data: bytes, start: int) -> bool:
+    # True when data[start:] opens the string value of an id-like key ("clOrdId": "3e45...").
     # Either it is that id, or it sits inside another string: never a number ccxt parses.
-    if start == 0 or text[start - 1] != '"':
+    if start == 0 or data[start - 1] != _QUOTE:
         return False
     at = start - 2
-    while at >= 0 and text[at] in _BLANK:
+    while at >= 0 and data[at] in _BLANK:
         at -= 1
-    if at < 0 or text[at] != ":":
+    if at < 0 or data[at] != _COLON:
         return False
     at -= 1
-    while at >= 0 and text[at] in _BLANK:
+    while at >= 0 and data[at] in _BLANK:
         at -= 1
-    if at < 0 or text[at] != '"':
+    if at < 0 or data[at] != _QUOTE:
         return False
-    begin = text.rfind('"', 0, at)
-    return begin != -1 and _id_like(text[begin + 1 : at])
+    begin = data.rfind(b'"', 0, at)
+    return begin != -1 and _id_like(data[begin + 1 : at].decode("utf-8", "surrogatepass"))
 
 
 # A string ccxt would read as a number: digits with an optional exponent, or the words
