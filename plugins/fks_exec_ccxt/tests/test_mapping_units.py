@@ -45,7 +45,7 @@ async def test_requests_and_denials_are_immutable(okx: CcxtPlugin) -> None:
     rules = okx.rules_of(await okx.market(SWAP))
     request = build_request(okx.exchange, rules, Order.limit(SWAP, "buy", "1", "59000"), None)
     assert isinstance(request, Request)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):  # a named tuple
         request.amount = 2  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         Denial(ErrorCode.INVALID_ORDER, "x").message = "y"  # type: ignore[misc]

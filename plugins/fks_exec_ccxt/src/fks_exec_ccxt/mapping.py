@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from fks_exec.kit import BadBrokerNumber, broker_decimal
-from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderSide, OrderStatus, OrderType
+from fks_exec.models import (
+    ErrorCode,
+    ExecutionResult,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from fks_exec_ccxt.client_ids import venue_client_id
 from fks_exec_ccxt.numbers import to_decimal
 from fks_exec_ccxt.precision import PrecisionError, amount_of, priced, to_tick
@@ -52,9 +60,10 @@ CONTROLLED_PARAMS = frozenset(
 """``Order.params`` keys refused: the plugin sets these from the Order's own fields."""
 
 
-@dataclass(frozen=True)
-class Request:
-    """Arguments for ``exchange.create_order``, and the client id in the venue's form."""
+class Request(NamedTuple):
+    """Arguments for ``exchange.create_order``, and the client id in the venue's form.
+
+    A named tuple (immutable, built once per order at C speed)."""
 
     symbol: str
     type: str
@@ -78,7 +87,7 @@ class Denial:
 
 def _refusal(rules: MarketRules, order: Order) -> Denial | None:
     venue, symbol = rules.exchange_id, rules.symbol
-    overrides = sorted(CONTROLLED_PARAMS.intersection(order.params))
+    overrides = sorted(CONTROLLED_PARAMS.intersection(order.params)) if order.params else None
     if overrides:
         return Denial(
             ErrorCode.INVALID_ORDER,
@@ -86,12 +95,13 @@ def _refusal(rules: MarketRules, order: Order) -> Denial | None:
             "order's own fields (client_order_id, reduce_only, stop_price, stop_loss, "
             "take_profit, time_in_force, quantity)",
         )
-    if order.time_in_force.value == "day":
+    tif_kind = order.time_in_force
+    if tif_kind is TimeInForce.DAY:
         return Denial(
             ErrorCode.NOT_SUPPORTED,
             f"{venue} has no day orders through ccxt; use gtc and cancel at the close",
         )
-    tif = order.time_in_force.value.upper()
+    tif = _TIF_TEXT[tif_kind]
     if order.type is not OrderType.MARKET and tif not in rules.time_in_force:
         return Denial(ErrorCode.NOT_SUPPORTED, f"{venue} takes no {tif} orders on {symbol} (ccxt)")
     if order.type in (OrderType.STOP, OrderType.STOP_LIMIT) and rules.stop.param is None:
@@ -125,8 +135,8 @@ def build_request(
         return refusal
     client_id = venue_client_id(order.client_order_id, rules.client_id)
     params: dict[str, Any] = {rules.client_id.param: client_id}
-    if order.type is not OrderType.MARKET and order.time_in_force.value != "gtc":
-        params["timeInForce"] = order.time_in_force.value.upper()
+    if order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.GTC:
+        params["timeInForce"] = _TIF_TEXT[order.time_in_force]
     if order.reduce_only:
         params["reduceOnly"] = True
     try:
@@ -144,7 +154,7 @@ def build_request(
         params[rules.stop.param] = _number(prices.stop_price)
         if rules.stop.direction is not None:
             key, rising, falling = rules.stop.direction
-            params[key] = rising if order.side.value == "buy" else falling
+            params[key] = rising if order.side is OrderSide.BUY else falling
     if prices.stop_loss is not None:
         params["stopLoss"] = {"triggerPrice": _number(prices.stop_loss)}
     if prices.take_profit is not None:
@@ -155,7 +165,7 @@ def build_request(
     if denial is not None:
         return denial
     kind = "limit" if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else "market"
-    if kind == "market" and order.side.value == "buy" and rules.market_buy_by_cost:
+    if kind == "market" and order.side is OrderSide.BUY and rules.market_buy_by_cost:
         if reference_price is None:
             return Denial(
                 ErrorCode.INVALID_ORDER,
@@ -166,17 +176,22 @@ def build_request(
         quote_cost: Decimal | None = amount * reference_price
     else:
         quote_cost = None
-    params.update(order.params)
+    if order.params:
+        params.update(order.params)
     return Request(
-        symbol=rules.symbol,
-        type=kind,
-        side=order.side.value,
-        amount=_number(amount),
-        price=_number(price) if price is not None else None,
-        params=params,
-        venue_client_id=client_id,
-        quote_cost=quote_cost,
+        rules.symbol,
+        kind,
+        _SIDE_TEXT[order.side],
+        _number(amount),
+        _number(price) if price is not None else None,
+        params,
+        client_id,
+        quote_cost,
     )
+
+
+_TIF_TEXT = {tif: tif.value.upper() for tif in TimeInForce}
+_SIDE_TEXT = {side: side.value for side in OrderSide}
 
 
 def _number(value: Decimal) -> float | int:

@@ -15,6 +15,7 @@ from fks_exec.models import (
     HealthStatus,
     MarketData,
     Order,
+    OrderSide,
     OrderStatus,
     OrderType,
     Position,
@@ -130,12 +131,20 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
     def _remember(self, key: str, symbol: str) -> None:
         self._symbols[key] = symbol  # bounded: the oldest are forgotten first
 
+    @staticmethod
+    def _wants_reference_price(rules: Any, order: Order) -> bool:
+        # Only an order with no price of its own is valued against the minimum cost or,
+        # as a market buy where ccxt prices those in the quote currency, converted.
+        if order.price is not None or order.stop_price is not None:
+            return False
+        return rules.min_cost is not None or (
+            rules.market_buy_by_cost and order.side is OrderSide.BUY
+        )
+
     async def _reference_price(self, rules: Any, order: Order) -> Decimal | None:
         from fks_exec_ccxt.numbers import to_decimal
 
-        if order.price is not None or order.stop_price is not None:
-            return None
-        if rules.min_cost is None and not (rules.market_buy_by_cost and order.side.value == "buy"):
+        if not self._wants_reference_price(rules, order):
             return None
         key = (rules.symbol, order.side.value)
         cached = self._tickers.get(key)
@@ -147,7 +156,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             raise BrokerUnavailable(
                 f"{self.exchange.id}: no price for {rules.symbol}: {exc}"
             ) from exc
-        side_price = ticker.get("ask") if order.side.value == "buy" else ticker.get("bid")
+        side_price = ticker.get("ask") if order.side is OrderSide.BUY else ticker.get("bid")
         price = to_decimal(side_price) or to_decimal(ticker.get("last"))
         if price is not None:
             self._tickers.set(key, price)
@@ -160,8 +169,11 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         from fks_exec_ccxt.orders import send
 
         self._check_account(order.account)
+        markets = self.exchange.markets
+        market = markets.get(order.symbol) if markets else None  # the usual case, no await
         try:
-            market = await self.market(order.symbol)
+            if market is None:
+                market = await self.market(order.symbol)
         except BrokerUnavailable as exc:
             from fks_exec_ccxt.errors import classify
 
@@ -174,10 +186,13 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
                 f"{self.exchange.id} has no market {order.symbol!r}; use the unified symbol "
                 "(BTC/USDT, BTC/USDT:USDT) or the exchange's own id"
             )
-        rules = self.rules_of(market)
-        request = build_request(
-            self.exchange, rules, order, await self._reference_price(rules, order)
+        rules = self._rules.get(market["symbol"]) or self.rules_of(market)
+        reference = (
+            await self._reference_price(rules, order)
+            if self._wants_reference_price(rules, order)
+            else None
         )
+        request = build_request(self.exchange, rules, order, reference)
         if isinstance(request, Denial):
             raise OrderDenied(request.message, request.code.value)
         self._remember(order.client_order_id, request.symbol)
@@ -198,7 +213,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             rules is not None
             and rules.market_buy_by_cost
             and order.type is OrderType.MARKET
-            and order.side.value == "buy"
+            and order.side is OrderSide.BUY
         )
 
     def _check_account(self, account: str | None) -> None:
