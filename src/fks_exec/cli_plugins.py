@@ -110,7 +110,15 @@ def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
         return {n: s.model_dump() for n, s in sorted({**checked, **failed}.items())}
 
     report = asyncio.run(run())
-    if args.json:
+    _write_health(out, report, as_json=args.json)
+    if misconfigured:
+        return EXIT_USAGE
+    return EXIT_OK if report and all(s["healthy"] for s in report.values()) else EXIT_FAILED
+
+
+def _write_health(out: TextIO, report: dict[str, Any], *, as_json: bool) -> None:
+    """Write the health ``report`` (plugin name -> status fields) as JSON or a table."""
+    if as_json:
         json.dump(report, out, indent=2, default=str)
         out.write("\n")
     else:
@@ -126,9 +134,6 @@ def _cmd_health(args: argparse.Namespace, out: TextIO) -> int:
             for name, status in report.items()
         ]
         write_table(out, rows, ["plugin", "healthy", "latency_ms", "detail"])
-    if misconfigured:
-        return EXIT_USAGE
-    return EXIT_OK if report and all(s["healthy"] for s in report.values()) else EXIT_FAILED
 
 
 def _health_names(args: argparse.Namespace, executor: Executor) -> list[str]:
