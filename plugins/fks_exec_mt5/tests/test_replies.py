@@ -413,3 +413,22 @@ def test_a_lost_answer_is_unknown_and_an_unsent_leg_is_a_refusal_or_a_partial_fi
         build=build,
     )
     assert rejected.error_code is not None and rejected.error_code.value == "insufficient_funds"
+
+
+def test_a_done_answer_for_part_of_the_lots_is_a_partial_fill() -> None:
+    order = Order.market("EURUSD", "buy", "0.1")
+    result = from_send(
+        [LegAnswer(sent=_done(volume=0.05), volume=D("0.1"))], order, D("0.1"), build=build
+    )
+    assert result.status is OrderStatus.PARTIALLY_FILLED
+    assert (result.filled_quantity, result.average_price) == (D("0.05"), D("1.1"))
+
+
+@pytest.mark.parametrize(("volume", "price"), [(0.0, 1.1), (0.1, 0.0)])
+def test_a_history_deal_without_a_volume_or_a_price_makes_the_lookup_unknown(
+    volume: float, price: float
+) -> None:
+    record = _order_record(9, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 0)
+    result = looked_up([record], [Deal(3, 9, volume, price)])
+    assert result.status is OrderStatus.UNKNOWN and result.filled_quantity == 0
+    assert f"deal 3 has volume {D(repr(volume))} at price {D(repr(price))}" in (result.error or "")
