@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -197,7 +197,30 @@ def test_well_placed_brackets_always_validate(
         Order.limit("SYM", side, qty, price, stop_loss=tp, take_profit=sl)
 
 
-@given(text=st.text(max_size=20))
+# Arbitrary text, and text shaped like a number so that both outcomes below occur
+# (test_the_quantity_texts_include_ones_that_parse_and_ones_that_do_not checks).
+QUANTITY_TEXTS = st.text(max_size=20) | st.from_regex(
+    r" ?-?[0-9]{0,4}(\.[0-9]{0,4})? ?", fullmatch=True
+)
+
+
+def quantity_parses(text: str) -> bool:
+    try:
+        Order.market("SYM", "buy", text)
+    except ValidationError:
+        return False
+    return True
+
+
+def test_the_quantity_texts_include_ones_that_parse_and_ones_that_do_not() -> None:
+    quiet = settings(database=None, max_examples=2000)
+    assert quantity_parses(find(QUANTITY_TEXTS, quantity_parses, settings=quiet))
+    assert not quantity_parses(
+        find(QUANTITY_TEXTS, lambda t: not quantity_parses(t), settings=quiet)
+    )
+
+
+@given(text=QUANTITY_TEXTS)
 def test_arbitrary_quantity_text_either_parses_positive_or_raises(text: str) -> None:
     try:
         order = Order.market("SYM", "buy", text)
