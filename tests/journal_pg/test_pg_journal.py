@@ -197,3 +197,32 @@ async def test_a_lost_connection_fails_the_claim_and_the_next_one_reconnects(
         assert not (await journal.claim(_order("c-1"), "p", {})).claimed
     finally:
         await journal.close()
+
+
+async def test_claims_queued_in_one_loop_turn_share_a_batch_of_at_most_max_batch(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fks_exec.journal import postgres_writer
+
+    monkeypatch.setattr(postgres_writer, "MAX_BATCH", 4)
+    journal = PostgresJournal(pg_url)
+    await journal.open()
+    sizes: list[int] = []
+    writer = journal._require()
+    real_commit = writer._commit
+
+    async def counting(batch: list[object]) -> object:
+        sizes.append(len(batch))
+        return await real_commit(batch)  # type: ignore[arg-type]
+
+    writer._commit = counting  # type: ignore[method-assign,assignment]
+    try:
+        claims = await asyncio.gather(
+            *(journal.claim(_order(f"g-{i}"), "p", {}) for i in range(10))
+        )
+        assert all(claim.claimed for claim in claims)
+        assert sizes == [4, 4, 2]  # group commit, capped at MAX_BATCH
+        entries = await journal.entries()
+        assert sorted(e.client_order_id for e in entries) == sorted(f"g-{i}" for i in range(10))
+    finally:
+        await journal.close()
