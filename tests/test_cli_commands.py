@@ -498,3 +498,32 @@ def test_the_version_of_a_bare_checkout_says_not_installed(
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out == "fks-exec (not installed)\n"
+
+
+def test_serve_listens_on_127_0_0_1_port_8080_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fks_exec.server_http
+
+    served: list[tuple[str, int]] = []
+
+    def recording(app: Any, settings: Any, *, host: str, port: int) -> None:
+        served.append((host, port))
+
+    monkeypatch.setattr(fks_exec.server_http, "serve", recording)
+    monkeypatch.setenv("FKS_EXEC_WEBHOOK_SECRET", "whsec-cli-0a1b2c3d")
+    assert main(["serve"]) == 0
+    assert main(["serve", "--host", "0.0.0.0", "--port", "9001"]) == 0
+    assert served == [("127.0.0.1", 8080), ("0.0.0.0", 9001)]
+
+
+def test_serve_without_the_server_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn raises ImportError
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err == (
+        "error: the server needs its extra: pip install 'fks-exec[server]'\n"
+    )
