@@ -1,4 +1,4 @@
-"""The mock's matching passes: what one quote does when a fill creates more work.
+"""The mock's matching passes and arrivals: what the mutation run found unchecked.
 
 A quote runs passes over the orders it reaches until one pass changes nothing. These
 tests pin the cases that need a second pass (a bracket's exits, created by the entry's
@@ -8,6 +8,8 @@ fill in the first pass, reached by the same quote) and the mutation run found un
 from __future__ import annotations
 
 from decimal import Decimal
+
+import pytest
 
 from fks_exec import Order, OrderStatus
 from fks_exec.mock import MockBroker
@@ -80,3 +82,37 @@ def test_a_rested_limit_fills_at_its_limit_without_slippage() -> None:
     ]
     market = broker.submit(Order.market(SYM, "sell", 1))  # a market order does slip
     assert market.average_price == Decimal(97) - Decimal(97) * 50 / 10_000
+
+
+def test_a_market_order_left_working_slips_on_its_later_fills_too() -> None:
+    broker = MockBroker(cash=10_000, slippage_bps=50)
+    broker.set_price(SYM, bid=100, ask=101, size=1)
+    first = broker.submit(Order.market(SYM, "buy", 2))
+    assert first.filled_quantity == 1
+    fills = broker.set_price(SYM, bid=101, ask=102, size=1)
+    assert [f.price for f in fills] == [Decimal(102) + Decimal(102) * 50 / 10_000]
+
+
+def test_dropping_an_old_duplicate_keeps_the_first_order_findable() -> None:
+    """A refused duplicate has its own record; when history drops it, the client id
+    must keep pointing at the order that owns it."""
+    broker = MockBroker(cash=10_000, history_limit=2)
+    broker.set_price(SYM, bid=100, ask=101)
+    owner = broker.submit(Order.limit(SYM, "buy", 1, 90, client_order_id="grid-1"))
+    duplicate = broker.submit(Order.limit(SYM, "buy", 1, 91, client_order_id="grid-1"))
+    assert duplicate.status is OrderStatus.REJECTED
+    for _ in range(2):  # two more finished orders push the duplicate out of history
+        broker.submit(Order.market(SYM, "buy", 1))
+    assert broker.orders[0].order_id == owner.order_id
+    found = broker.find("grid-1")
+    assert found is not None and found.order_id == owner.order_id
+
+
+def test_the_documented_default_history() -> None:
+    assert MockBroker().history_limit == 100_000
+
+
+@pytest.mark.parametrize("leverage", [0, -1])
+def test_a_leverage_that_is_not_positive_is_refused(leverage: int) -> None:
+    with pytest.raises(ValueError, match="leverage must be positive"):
+        MockBroker(leverage=leverage)
