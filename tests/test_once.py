@@ -180,8 +180,52 @@ async def test_a_failure_nobody_waits_for_any_more_is_not_reported_as_lost() -> 
         await sender
     with pytest.raises(asyncio.CancelledError):
         await joined
-    del sender, joined
+    error, broker.error = broker.error, None
+    assert error is not None
+    error.__traceback__ = None  # its frames held the failed future alive past the test
+    del sender, joined, error
     gc.collect()
     await asyncio.sleep(0)
     loop.set_exception_handler(None)
     assert reported == []
+
+
+async def test_a_cancelled_send_nobody_joined_is_cancelled_and_remembered_unknown() -> None:
+    once, broker = OncePerId(), Broker()
+    broker.gate = asyncio.Event()
+    order = Order.market("X", "buy", 1)
+    sender = asyncio.create_task(_run(once, broker, order))
+    await asyncio.sleep(0)
+    sender.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    assert len(once) == 1
+    broker.gate = None
+    assert (await _run(once, broker, order)).status is OrderStatus.ACCEPTED  # reconciled
+    assert broker.sends == [order.client_order_id]
+
+
+async def _interrupt(once: OncePerId, broker: Broker, order: Order) -> None:
+    broker.gate = asyncio.Event()
+    sender = asyncio.create_task(_run(once, broker, order))
+    await asyncio.sleep(0)
+    sender.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    broker.gate = None
+
+
+async def test_an_interrupted_send_is_kept_within_the_bound_and_forgets_the_oldest() -> None:
+    once, broker = OncePerId(2), Broker()
+    a, b, c = (Order.market("X", "buy", 1) for _ in range(3))
+    await _run(once, broker, a)
+    await _interrupt(once, broker, b)  # two kept: a and b's unknown
+    assert len(once) == 2
+    await _run(once, broker, a)
+    assert broker.sends == [a.client_order_id, b.client_order_id]  # a still remembered
+    await _interrupt(once, broker, c)  # a, the oldest, goes; b and c stay
+    await _run(once, broker, b)
+    await _run(once, broker, c)
+    assert broker.sends == [a.client_order_id, b.client_order_id, c.client_order_id]
+    await _run(once, broker, a)
+    assert broker.sends[-1] == a.client_order_id and len(once) == 2
