@@ -23,7 +23,14 @@ from fks_exec_mt5.exposure import Ticket
 from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, price_or_none, time_ms_of
 from fks_exec_mt5.prechecks import SymbolRules
 
-from .records import FUZZ, Position, anything, number_or_anything, odd_floats
+from .records import (
+    FUZZ,
+    Position,
+    anything,
+    number_or_anything,
+    odd_floats,
+    plausible_float,
+)
 
 D = Decimal
 
@@ -163,13 +170,77 @@ def test_a_position_is_read_the_same_in_one_pass_and_field_by_field(record: Any)
     assert got == expected and [str(v) for v in got] == [str(v) for v in expected]
 
 
-def test_a_usual_position_is_read_exactly() -> None:
-    record = Position(7, "EURUSD", c.POSITION_TYPE_SELL, 0.1, 1.1, 0.0, 1.05, 9, 1_000, -2.5)
-    assert Ticket.of(record) == Ticket(
+USUAL_POSITION = Position(7, "EURUSD", c.POSITION_TYPE_SELL, 0.1, 1.1, 0.0, 1.05, 9, 1_000, -2.5)
+EDGES = [0, 1, -1, 2**64 - 1, 2**64, -(2**64) + 1, -(2**64), 32_503_679_999_999]
+EDGES += [32_503_680_000_000, 0.0, -0.0, 5e-324, -5e-324, 1.0, 9.99e29, 1e30, -9.99e29]
+EDGES += [-1e30, math.nan, math.inf, -math.inf, 2.5, True, None, "1"]
+"""Values at and beside every bound a position's field has (ints, times, doubles)."""
+NUMERIC_FIELDS = ["ticket", "type", "volume", "price_open", "sl", "tp", "magic", "time_msc"]
+NUMERIC_FIELDS.append("profit")
+
+
+def _read(reader: Any, record: Any) -> Any:
+    try:
+        return reader(record)
+    except BadBrokerNumber as exc:
+        return f"refused: {exc}"
+
+
+@pytest.mark.parametrize("field", NUMERIC_FIELDS)
+@pytest.mark.parametrize("value", EDGES, ids=repr)
+def test_one_pass_and_field_by_field_agree_at_every_bound(field: str, value: Any) -> None:
+    record = USUAL_POSITION._replace(**{field: value})
+    one_pass, checked = _read(Ticket.of, record), _read(Ticket.checked, record)
+    assert one_pass == checked
+    assert [str(v) for v in one_pass] == [str(v) for v in checked]
+
+
+@st.composite
+def nearly_usual_positions(draw: st.DrawFn) -> Any:
+    """A usual position with up to two fields made odd (most examples stay readable)."""
+    fields = USUAL_POSITION._asdict()
+    for name in draw(st.lists(st.sampled_from(NUMERIC_FIELDS), max_size=2, unique=True)):
+        fields[name] = draw(st.one_of(st.sampled_from(EDGES), anything, plausible_float))
+    return Position(**fields)
+
+
+@given(nearly_usual_positions())
+@FUZZ
+def test_nearly_usual_positions_read_the_same_both_ways(record: Any) -> None:
+    one_pass, checked = _read(Ticket.of, record), _read(Ticket.checked, record)
+    event("refused" if isinstance(checked, str) else "read")
+    assert one_pass == checked
+
+
+@pytest.mark.parametrize("reader", [Ticket.of, Ticket.checked], ids=["one pass", "checked"])
+def test_a_usual_position_is_read_exactly(reader: Any) -> None:
+    assert reader(USUAL_POSITION) == Ticket(
         7, "EURUSD", False, D("0.1"), D("1.1"), None, D("1.05"), 9, 1_000, D("-2.5")
     )
-    bought = Ticket.of(record._replace(type=c.POSITION_TYPE_BUY, sl=1.0, tp=0.0))
+    bought = reader(USUAL_POSITION._replace(type=c.POSITION_TYPE_BUY, sl=1.0, tp=0.0))
     assert bought.buy and (bought.sl, bought.tp) == (D("1.0"), None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("volume", 0.0, "position 7 volume is 0"),
+        ("type", 1.5, "position 7 type is not an integer"),
+        ("magic", -1, "position 7 magic is negative"),
+        ("time_msc", 32_503_680_000_000, "position 7 time_msc 32503680000000 is not a time"),
+        ("profit", math.nan, "position 7 profit is not finite"),
+        ("price_open", -1.0, "position 7 price_open is negative"),
+        ("sl", math.inf, "position 7 sl is not finite"),
+        ("tp", -1.0, "position 7 tp is negative"),
+        ("ticket", -7, "position ticket is negative"),
+    ],
+)
+def test_a_refused_position_names_the_ticket_and_the_field(
+    field: str, value: Any, named: str
+) -> None:
+    for reader in (Ticket.of, Ticket.checked):
+        with pytest.raises(BadBrokerNumber, match=named):
+            reader(USUAL_POSITION._replace(**{field: value}))
 
 
 # --------------------------------------------------------------------------- symbols
