@@ -99,11 +99,16 @@ def _cmd_order(args: argparse.Namespace, out: TextIO) -> int:
             await executor.close()
 
     result = asyncio.run(run())
-    if args.json:
+    _write_result(out, result, as_json=args.json)
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def _write_result(out: TextIO, result: ExecutionResult, *, as_json: bool) -> None:
+    """Write ``result`` as indented JSON or as the one line :func:`_describe_result` gives."""
+    if as_json:
         out.write(result.model_dump_json(indent=2) + "\n")
     else:
         out.write(_describe_result(result) + "\n")
-    return EXIT_OK if result.success else EXIT_FAILED
 
 
 def _require_mock_quote(plugin: ExecutionPlugin, symbol: str) -> None:
