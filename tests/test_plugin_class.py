@@ -127,3 +127,27 @@ async def test_init_registers_its_secrets_for_every_log() -> None:
     MaskingFilter().filter(record)
     assert secret not in record.getMessage()
     await plugin.close()
+
+
+class CostBought(Counting):
+    """Sends this order in another unit, so it bounds the fill itself."""
+
+    name: ClassVar[str] = "cost-bought"
+
+    def _fill_bounded_by_quantity(self, order: Order) -> bool:
+        return order.symbol != "COST"
+
+
+async def test_a_plugin_that_bounds_a_fill_itself_gets_it_passed_on() -> None:
+    plugin = CostBought()
+    plugin.use_env = False
+    await plugin.init({})
+    plugin.fill = Decimal("1.02")  # the price dipped: more base bought for the cost sent
+    bought = await plugin.execute_order(Order.market("COST", "buy", 1))
+    assert bought.status is OrderStatus.FILLED and bought.filled_quantity == Decimal("1.02")
+    other = await plugin.execute_order(Order.market("X", "buy", 1))  # bounded as usual
+    assert other.status is OrderStatus.UNKNOWN and other.filled_quantity == 0
+    plugin.fill = Decimal(-1)  # impossible whoever bounds it
+    broken = await plugin.execute_order(Order.market("COST", "buy", 1))
+    assert broken.status is OrderStatus.UNKNOWN
+    await plugin.close()
