@@ -114,3 +114,14 @@ def test_take_fault_matches_a_list_model(steps: list[tuple[str, tuple[object, ..
         if expected is not None:
             model.remove(expected)
         assert fake.take_fault(target, is_order=is_order) == expected  # type: ignore[arg-type]
+
+
+def test_a_planned_fault_cannot_be_changed_once_planned() -> None:
+    import dataclasses
+
+    fake = _Fake()
+    fake.refuse_next()
+    planned = fake.take_fault("/order", is_order=True)
+    assert planned is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        planned.orders_only = False  # type: ignore[misc]
