@@ -226,3 +226,61 @@ async def test_claims_queued_in_one_loop_turn_share_a_batch_of_at_most_max_batch
         assert sorted(e.client_order_id for e in entries) == sorted(f"g-{i}" for i in range(10))
     finally:
         await journal.close()
+
+
+def test_an_error_message_is_its_first_line_with_the_secret_masked() -> None:
+    from fks_exec.journal.postgres_writer import message
+
+    assert message(ValueError("bad pw-1 here\nDETAIL: more"), "pw-1") == "bad *** here"
+    assert message(ValueError("  "), None) == "ValueError"
+    assert message(KeyError("x"), None) == "'x'"
+
+
+async def test_a_queued_update_that_fails_is_logged_and_one_that_succeeds_is_not(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    journal = PostgresJournal(pg_url)
+    await journal.open()
+    try:
+        assert (await journal.claim(_order("q-1"), "p", {})).claimed
+        with caplog.at_level(logging.ERROR, logger="fks_exec.journal"):
+            journal.record_soon(JournalUpdate("q-1", JournalState.SENT, "result"))
+            await journal.flush()
+            assert caplog.text == ""
+            journal.record_soon(JournalUpdate("q-missing", JournalState.SENT, "result"))
+            await journal.flush()
+        assert "journal: queued result of q-missing failed" in caplog.text
+    finally:
+        await journal.close()
+
+
+async def test_the_writer_survives_a_reconnect_that_fails(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = PostgresJournal(pg_url)
+    await journal.open()
+    writer = journal._require()
+    try:
+        assert (await journal.claim(_order("r-1"), "p", {})).claimed
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'fks-exec journal'"
+            )
+        with pytest.raises(JournalError):
+            await journal.claim(_order("r-2"), "p", {})  # the connection broke
+        real_reconnect = writer._reconnect
+
+        async def refused() -> object:
+            raise JournalError("cannot connect to the journal: server away")
+
+        writer._reconnect = refused  # type: ignore[assignment]
+        with pytest.raises(JournalError, match="server away"):
+            await asyncio.wait_for(journal.claim(_order("r-2"), "p", {}), 10)
+        writer._reconnect = real_reconnect  # type: ignore[method-assign]
+        claim = await asyncio.wait_for(journal.claim(_order("r-2"), "p", {}), 10)
+        assert claim.claimed  # the writer lived on and reconnected
+    finally:
+        await journal.close()
