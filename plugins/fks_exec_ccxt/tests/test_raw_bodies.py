@@ -272,7 +272,12 @@ def _body(tree: Any) -> str:
     )
 )
 def test_the_cheap_first_pass_never_lets_an_unsafe_body_through(tree: Any) -> None:
-    """Whatever the full walk refuses, the byte-level first pass flags (non-ASCII too)."""
+    """Whatever number the full walk refuses, the byte-level first pass flags (non-ASCII
+    too). A string the walk refuses only as "not a number" (``"_"``, ``"1_e5"``) is no
+    number ccxt can read (``float`` refuses it too): the first pass may let it by."""
+    from unittest import mock
+
+    from fks_exec_ccxt import raw_body
     from fks_exec_ccxt.raw_body import _first_unsafe, _suspect, _Token
 
     text = _body(tree)
@@ -280,7 +285,15 @@ def test_the_cheap_first_pass_never_lets_an_unsafe_body_through(tree: Any) -> No
         parsed = json.loads(text, parse_float=_Token, parse_int=_Token, parse_constant=_Token)
     except ValueError:
         return  # not JSON (a bad token): left to ccxt, which parses no number of it
-    if _first_unsafe(parsed) is not None:
+    real = raw_body.unsafe_reason
+
+    def readable_only(value: str) -> str | None:
+        why = real(value)
+        return None if why == "not a number" else why
+
+    with mock.patch.object(raw_body, "unsafe_reason", readable_only):
+        refused = _first_unsafe(parsed)
+    if refused is not None:
         assert _suspect(text), text
         with pytest.raises(UnsafeNumber):
             check_body("okx", text)

@@ -60,9 +60,9 @@ _WORD = b"xeAnN"  # a digit after one of these continues a word (a hex id)
 def _suspect(text: str) -> bool:
     data = text.encode("utf-8", "surrogatepass")
     shape = data.translate(_SHAPE)
-    if b"N" in shape and b"NaN" in data:
+    if shape.find(b"N") != -1 and data.find(b"NaN") != -1:
         return True
-    if b"nA" in shape and (b"nan" in data or b"nf" in data):
+    if shape.find(b"nA") != -1 and (data.find(b"nan") != -1 or data.find(b"nf") != -1):
         return True
     at = shape.find(_RUN)
     while at != -1:
