@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from fks_exec import Executor, PluginRegistry
@@ -59,7 +59,23 @@ json_values = st.recursive(
 )
 _fields = ["ticker", "symbol", "action", "side", "quantity", "contracts", "price", "sl"]
 _fields += ["tp", "sl_points", "tp_points", "order_type", "confidence", "timestamp", "id"]
-signal_like = st.dictionaries(st.sampled_from(_fields), json_values, max_size=8)
+_anything = st.dictionaries(st.sampled_from(_fields), json_values, max_size=8)
+# Mostly-valid mappings (a real ticker, action and quantity, then anything on top), so the
+# parser's success branch is fuzzed too: random mappings alone almost never parse.
+_nearly_valid = st.fixed_dictionaries(
+    {
+        "ticker": st.sampled_from(["BTC/USDT", "EURUSD", "ES 12-26", "X"]),
+        "action": st.sampled_from(["buy", "sell", "long", "short", "flat", "exit"]),
+        "quantity": st.one_of(
+            st.decimals(min_value="0.0001", max_value=10**6, places=4).map(str), _numbers
+        ),
+    }
+).flatmap(
+    lambda base: st.dictionaries(st.sampled_from(_fields[4:]), json_values, max_size=2).map(
+        lambda extra: {**base, **extra}
+    )
+)
+signal_like = st.one_of(_anything, _nearly_valid)
 
 
 def _deep(depth: int, opener: bytes, closer: bytes, leaf: bytes = b"1") -> bytes:
@@ -110,6 +126,21 @@ def test_any_decoded_mapping_is_a_signal_or_a_signal_error(fields: dict[str, Any
     except SignalError:
         return
     _check_signal(signal)
+
+
+def _parses(fields: dict[str, Any]) -> bool:
+    try:
+        parse_signal(fields)
+    except SignalError:
+        return False
+    return True
+
+
+def test_the_mapping_fuzzer_reaches_both_outcomes() -> None:
+    """The property above checks parsed signals only if its inputs ever parse."""
+    quiet = settings(database=None, max_examples=2000, deadline=None)
+    assert _parses(find(signal_like, _parses, settings=quiet))
+    assert not _parses(find(signal_like, lambda fields: not _parses(fields), settings=quiet))
 
 
 def test_numbers_at_the_limits() -> None:
