@@ -47,3 +47,7 @@ anything = st.one_of(
 )
 plausible_float = st.floats(min_value=0.0, max_value=1e6, allow_nan=False)
 number_or_anything = st.one_of(plausible_float, anything)
+EDGES = [0, 1, -1, 2**64 - 1, 2**64, -(2**64) + 1, -(2**64), 32_503_679_999_999]
+EDGES += [32_503_680_000_000, 0.0, -0.0, 5e-324, -5e-324, 1.0, 9.99e29, 1e30, -9.99e29]
+EDGES += [-1e30, math.nan, math.inf, -math.inf, 2.5, True, None, "1"]
+"""Values at and beside every bound a field of a record can have (ints, times, doubles)."""

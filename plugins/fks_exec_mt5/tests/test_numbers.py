@@ -24,6 +24,7 @@ from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, price_or_none, time
 from fks_exec_mt5.prechecks import SymbolRules
 
 from .records import (
+    EDGES,
     FUZZ,
     Position,
     anything,
@@ -171,10 +172,6 @@ def test_a_position_is_read_the_same_in_one_pass_and_field_by_field(record: Any)
 
 
 USUAL_POSITION = Position(7, "EURUSD", c.POSITION_TYPE_SELL, 0.1, 1.1, 0.0, 1.05, 9, 1_000, -2.5)
-EDGES = [0, 1, -1, 2**64 - 1, 2**64, -(2**64) + 1, -(2**64), 32_503_679_999_999]
-EDGES += [32_503_680_000_000, 0.0, -0.0, 5e-324, -5e-324, 1.0, 9.99e29, 1e30, -9.99e29]
-EDGES += [-1e30, math.nan, math.inf, -math.inf, 2.5, True, None, "1"]
-"""Values at and beside every bound a position's field has (ints, times, doubles)."""
 NUMERIC_FIELDS = ["ticket", "type", "volume", "price_open", "sl", "tp", "magic", "time_msc"]
 NUMERIC_FIELDS.append("profit")
 

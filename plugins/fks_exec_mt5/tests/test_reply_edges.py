@@ -1,0 +1,122 @@
+"""Exact cases of reading order_send answers and history records (results.py).
+
+Every field of an OrderSendResult at and beside its bounds is read the same by the
+one-pass reader and field by field; the error text of a refusal carries its hint; a
+partial fill followed by a leg that could not be sent keeps the partial fill's own
+reason; a history record without ``time_setup_msc`` gets no 1970 timestamp.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from fks_exec import Order, OrderStatus
+from fks_exec.kit import BadBrokerNumber
+from fks_exec.models import ExecutionResult
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.results import LegAnswer, Reply, from_history, from_send
+from fks_exec_mt5.retcodes import HINTS
+from fks_exec_mt5.servertime import ServerClock
+
+from .records import EDGES, SendResult
+
+D = Decimal
+DONE = SendResult(c.TRADE_RETCODE_DONE, 7, 9, 0.1, 1.1, 1.1, 1.1001, "Request executed", 1, 0)
+
+
+def build(order: Order, status: OrderStatus, **fields: Any) -> ExecutionResult:
+    return ExecutionResult.for_order(order, plugin="mt5", status=status, **fields)
+
+
+def _read(reply: Any, reader: Any) -> Any:
+    try:
+        return reader(reply)
+    except BadBrokerNumber as exc:
+        return f"refused: {exc}"
+
+
+@pytest.mark.parametrize("field", ["retcode", "deal", "order", "volume", "price"])
+@pytest.mark.parametrize("value", [*EDGES, -0.5, 0.5, "1.1", 1], ids=repr)
+def test_one_pass_and_field_by_field_read_every_answer_field_alike(field: str, value: Any) -> None:
+    reply = DONE._replace(**{field: value})
+    one_pass = _read(reply, lambda r: Reply.of(r, D("0.1")))
+    checked = _read(reply, lambda r: Reply.checked(r).plausible(D("0.1")))
+    assert one_pass == checked
+    if not isinstance(one_pass, str):
+        assert [str(v) for v in one_pass] == [str(v) for v in checked]
+
+
+@pytest.mark.parametrize("retcode", sorted(HINTS))
+def test_a_refusal_with_a_hint_says_what_to_do(retcode: int) -> None:
+    order = Order.market("EURUSD", "buy", "0.1")
+    reply = DONE._replace(retcode=retcode, deal=0, volume=0.0, price=0.0, comment="x")
+    result = from_send([LegAnswer(sent=reply, volume=D("0.1"))], order, D("0.1"), build=build)
+    assert result.error == f"{retcode} x: {HINTS[retcode]}"
+
+
+def test_a_refusal_without_a_hint_is_the_code_and_the_comment() -> None:
+    order = Order.market("EURUSD", "buy", "0.1")
+    reply = DONE._replace(retcode=c.TRADE_RETCODE_REJECT, deal=0, comment="Request rejected")
+    result = from_send([LegAnswer(sent=reply, volume=D("0.1"))], order, D("0.1"), build=build)
+    assert result.status is OrderStatus.REJECTED
+    assert result.error == f"{c.TRADE_RETCODE_REJECT} Request rejected"
+
+
+def test_a_partial_fill_then_an_unsent_leg_keeps_the_partial_fills_reason() -> None:
+    order = Order.market("EURUSD", "buy", "0.3")
+    partial = DONE._replace(retcode=c.TRADE_RETCODE_DONE_PARTIAL, volume=0.05, comment="part")
+    answers = [
+        LegAnswer(sent=partial, volume=D("0.1")),
+        LegAnswer(unsent="no fresh price for EURUSD", volume=D("0.2")),
+    ]
+    result = from_send(answers, order, D("0.3"), build=build)
+    assert result.status is OrderStatus.PARTIALLY_FILLED and result.filled_quantity == D("0.05")
+    assert result.error == f"0.05 of 0.3 lots filled; then {c.TRADE_RETCODE_DONE_PARTIAL} part"
+
+
+def test_a_partial_leg_then_a_full_leg_adds_both_fills() -> None:
+    order = Order.market("EURUSD", "buy", "0.3")
+    partial = DONE._replace(retcode=c.TRADE_RETCODE_DONE_PARTIAL, volume=0.05, price=1.0)
+    answers = [
+        LegAnswer(sent=partial, volume=D("0.1")),
+        LegAnswer(sent=DONE._replace(volume=0.2, price=1.3, order=10), volume=D("0.2")),
+    ]
+    result = from_send(answers, order, D("0.3"), build=build)
+    assert result.status is OrderStatus.PARTIALLY_FILLED and result.filled_quantity == D("0.25")
+    assert result.average_price == (D("0.05") * D("1.0") + D("0.2") * D("1.3")) / D("0.25")
+    assert result.order_id == "10" and result.raw is not None and len(result.raw["legs"]) == 2
+
+
+def test_nothing_after_a_lost_answer_is_read() -> None:
+    order = Order.market("EURUSD", "buy", "0.2")
+    answers = [
+        LegAnswer(lost=(c.RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout"), volume=D("0.1")),
+        LegAnswer(sent=DONE, volume=D("0.1")),
+    ]
+    result = from_send(answers, order, D("0.2"), build=build)
+    assert result.status is OrderStatus.UNKNOWN and result.filled_quantity == 0
+    assert result.order_id is None
+
+
+def test_nothing_after_a_refused_leg_is_read() -> None:
+    order = Order.market("EURUSD", "buy", "0.2")
+    refused = DONE._replace(retcode=c.TRADE_RETCODE_REJECT, deal=0, volume=0.0, comment="no")
+    answers = [LegAnswer(sent=refused, volume=D("0.1")), LegAnswer(sent=DONE, volume=D("0.1"))]
+    result = from_send(answers, order, D("0.2"), build=build)
+    assert result.status is OrderStatus.REJECTED and result.filled_quantity == 0
+
+
+OldOrder = namedtuple("OldOrder", "ticket symbol type state volume_initial magic comment")
+
+
+def test_a_history_record_without_a_setup_time_keeps_the_lookups_own_time() -> None:
+    before = datetime.now(timezone.utc)
+    record = OldOrder(9, "EURUSD", c.ORDER_TYPE_BUY, c.ORDER_STATE_PLACED, 0.1, 1, "x")
+    result = from_history([record], [], plugin="mt5", client_order_id="a", clock=ServerClock(0))
+    assert result.status is OrderStatus.ACCEPTED
+    assert result.timestamp >= before - timedelta(seconds=1)
