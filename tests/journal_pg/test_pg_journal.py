@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -284,3 +285,31 @@ async def test_the_writer_survives_a_reconnect_that_fails(
         assert claim.claimed  # the writer lived on and reconnected
     finally:
         await journal.close()
+
+
+async def test_only_batches_nobody_waits_for_commit_without_waiting_for_the_disk(
+    pg_url: str,
+) -> None:
+    journal = PostgresJournal(pg_url)
+    await journal.open()
+    writer = journal._require()
+    conn = writer._conn
+    assert conn is not None
+    sent: list[str] = []
+    real_execute = conn.execute
+
+    async def recording(query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return await real_execute(query, *args, **kwargs)
+
+    conn.execute = recording  # type: ignore[method-assign]
+    try:
+        assert (await journal.claim(_order("d-1"), "p", {})).claimed  # awaited: durable
+        assert not any("synchronous_commit" in q for q in sent)
+        journal.record_soon(JournalUpdate("d-1", JournalState.SENT, "result"))
+        await asyncio.sleep(0.2)  # the writer takes the lone queued update by itself
+        await journal.flush()
+        assert sum("synchronous_commit TO off" in q for q in sent) == 1
+    finally:
+        await journal.close()
+    assert conn.closed  # close() ends the writer's connection too
