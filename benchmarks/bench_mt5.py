@@ -194,7 +194,8 @@ def run() -> list[dict[str, Any]]:
             "baseline": (
                 f"process CPU (both threads), routed - direct+tick, range {_spread(cpu_added)}; "
                 f"mean wall added {med(mean_added):.0f} us, so ~"
-                f"{max(0.0, med(mean_added) - med(cpu_added)):.0f} us waiting; the hop's "
+                f"{max(0.0, med(mean_added) - med(cpu_added)):.0f} us off the CPU (a thread's "
+                "wake-up, or a core taken by other work); the hop's "
                 f"own CPU {med(hop_cpu):.0f} us"
             ),
         },
