@@ -116,3 +116,52 @@ def test_the_documented_default_history() -> None:
 def test_a_leverage_that_is_not_positive_is_refused(leverage: int) -> None:
     with pytest.raises(ValueError, match="leverage must be positive"):
         MockBroker(leverage=leverage)
+
+
+def test_history_keeps_exactly_history_limit_finished_orders() -> None:
+    broker = MockBroker(cash=10_000, history_limit=2)
+    broker.set_price(SYM, bid=100, ask=101)
+    ids = [broker.submit(Order.market(SYM, "buy", 1)).order_id for _ in range(3)]
+    assert [r.order_id for r in broker.orders] == ids[1:]
+
+
+def test_bracket_exits_name_each_other_until_one_fills() -> None:
+    broker = MockBroker(cash=10_000)
+    broker.set_price(SYM, bid=100, ask=101)
+    entry = broker.submit(Order.market(SYM, "buy", 1, stop_loss=95, take_profit=110))
+    stop_loss = broker.order(f"{entry.order_id}-SL")
+    take_profit = broker.order(f"{entry.order_id}-TP")
+    assert (stop_loss.oco_id, take_profit.oco_id) == (take_profit.order_id, stop_loss.order_id)
+    broker.set_price(SYM, bid=94, ask=95)
+    assert stop_loss.status is OrderStatus.FILLED
+    assert take_profit.status is OrderStatus.CANCELED
+    assert take_profit.error == f"canceled by its OCO partner {stop_loss.order_id}"
+    assert (stop_loss.oco_id, take_profit.oco_id) == (None, None)
+
+
+def test_a_triggered_stop_slips_and_a_marketable_limit_does_not() -> None:
+    broker = MockBroker(cash=10_000, slippage_bps=50)
+    broker.set_price(SYM, bid=100, ask=101)
+    stop = broker.submit(Order.stop(SYM, "buy", 1, 103))
+    fills = broker.set_price(SYM, bid=102, ask=103)
+    assert [(f.order_id, f.price) for f in fills] == [
+        (stop.order_id, Decimal(103) + Decimal(103) * 50 / 10_000)
+    ]
+    limit = broker.submit(Order.limit(SYM, "buy", 1, 105))  # marketable: the touch, unslipped
+    assert (limit.status, limit.average_price) == (OrderStatus.FILLED, Decimal(103))
+
+
+def test_an_order_that_needs_exactly_the_buying_power_is_filled() -> None:
+    broker = MockBroker(cash=101)
+    broker.set_price(SYM, bid=100, ask=101)
+    assert broker.buying_power() == 101
+    result = broker.submit(Order.market(SYM, "buy", 1))
+    assert (result.status, broker.cash) == (OrderStatus.FILLED, 0)
+
+
+def test_default_costs_are_zero_and_symbols_is_a_list() -> None:
+    broker = MockBroker()
+    assert (broker.maker_fee_bps, broker.taker_fee_bps, broker.slippage_bps) == (0, 0, 0)
+    broker.set_price("B", last=1)
+    broker.set_price("A", last=2)
+    assert broker.symbols == ["A", "B"]
