@@ -48,6 +48,7 @@ from cosmic_ray.work_item import (  # type: ignore[import-untyped]
 from forked import output_to, run_forked
 from hypothesis_profile import PROFILE
 from import_time import ImportTimeMutants, all_tests_fastest_first
+from import_uses import ImportReaders, assigned_names
 from selection import CoverageMap, Plan, Route, fastest_first, plan_for
 from source_index import SourceIndex
 
@@ -216,6 +217,7 @@ class Session:
         self.filename = str(self.path)
         self.runner: Runner | None = None
         self.import_time: ImportTimeMutants | None = None
+        self.readers: ImportReaders | None = None
 
     def prepare(self, runner: Runner, import_lines: frozenset[int]) -> None:
         """Run the baseline in a fork; raises RuntimeError when the tests fail unmutated."""
@@ -247,6 +249,7 @@ class Session:
             budget,
             self.log,
         )
+        self.readers = ImportReaders(self.path, self.source, self.coverage.import_lines, Path.cwd())
 
     def test(self, mutation: object) -> WorkResult:
         """Make one mutant and decide its fate."""
@@ -296,6 +299,10 @@ class Session:
                     return TestOutcome.KILLED, "timeout", plan.route.value
                 killed = exit_.code != 0
                 return (TestOutcome.KILLED if killed else TestOutcome.SURVIVED), output, "selected"
+        read_elsewhere = self.read_elsewhere(mutated, line) if plan.route == Route.WHOLE else None
+        if read_elsewhere is not None:
+            outcome, output = self.on_disk(mutated, self.tests)
+            return outcome, output, "whole: read at import elsewhere"
         if plan.route == Route.WHOLE and self.import_time is not None and not WHOLE_ON_DISK:
             exit_ = self.import_time.run(mutated, line)
             if exit_ is not None:
@@ -308,6 +315,14 @@ class Session:
                 )
         outcome, output = self.on_disk(mutated, self.tests)
         return outcome, output, Route.WHOLE.value
+
+    def read_elsewhere(self, mutated: str, line: int) -> str | None:
+        """Which other code read a name that the mutated statement binds while it was
+        imported (`name in module`), or None: rebinding it in a fork would leave what that
+        code built with the old value, so such a mutant runs from disk."""
+        if self.readers is None:
+            return None
+        return self.readers.reader_of(assigned_names(mutated, line))
 
     def on_disk(self, mutated: str, tests: Sequence[str]) -> tuple[TestOutcome, str]:
         """Write the mutant into the module's file, run `tests` in a new process, put it back."""

@@ -35,6 +35,7 @@ TOY = '''\
 
 LIMIT = 10
 SPARE = 3
+SHARED = 5
 
 
 def clamp(x: int, floor: int = 0) -> int:
@@ -245,8 +246,18 @@ def test_a_forked_run_past_its_time_is_killed_with_what_it_started(tmp_path: Pat
         pytest.fail("the process the run started outlived the timeout")
 
 
+TOY_USER = """\
+from toy_pkg.calc import SHARED
+
+RESERVE = SHARED * 2  # built from another module's constant at import
+"""
+
 TOY_TESTS = """\
 from toy_pkg.calc import clamp
+from toy_pkg.user import RESERVE
+
+def test_reserve():
+    assert RESERVE == 10
 
 def test_clamp_caps():
     assert clamp(11) == 10
@@ -258,10 +269,13 @@ def test_clamp_passes_small_values():
 
 def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
     """End to end on a toy project: a mutant killed in a fork, one surviving there, one on
-    a line no test runs, and an import-time one killed on disk."""
+    a line no test runs, import-time ones killed and surviving in a fork, and a constant
+    that another module built a value from at import, killed from disk (in a fork, its
+    rebinding would leave that value as it was: a false survivor)."""
     (tmp_path / "src" / "toy_pkg").mkdir(parents=True)
     (tmp_path / "src" / "toy_pkg" / "__init__.py").write_text("")
     (tmp_path / "src" / "toy_pkg" / "calc.py").write_text(TOY)
+    (tmp_path / "src" / "toy_pkg" / "user.py").write_text(TOY_USER)
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_calc.py").write_text(TOY_TESTS)
     (tmp_path / "pyproject.toml").write_text(
@@ -290,6 +304,7 @@ def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
         (line_of("return x + 1"), "core/ReplaceBinaryOperator_Add_Sub"): "survived",
         (line_of("LIMIT = 10"), "core/NumberReplacer"): "killed",
         (line_of("SPARE = 3"), "core/NumberReplacer"): "survived",
+        (line_of("SHARED = 5"), "core/NumberReplacer"): "killed",
         (line_of("def clamp"), "core/NumberReplacer"): "killed",  # the default of floor
     }
     with use_db(str(session), WorkDB.Mode.open) as db:
@@ -314,8 +329,14 @@ def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
     assert verdicts[uncovered].output.startswith("not covered")
     at_import = {line_of("LIMIT = 10"), line_of("SPARE = 3"), line_of("def clamp")}
     whole = sum(1 for key in chosen.values() if key[0] in at_import)
+    read_elsewhere = sum(1 for key in chosen.values() if key[0] == line_of("SHARED = 5"))
     routes = json.loads(stats.read_text())["routes"]
-    assert routes == {"selected": 2, "not covered": 1, "whole in fork": whole}
+    assert routes == {
+        "selected": 2,
+        "not covered": 1,
+        "whole in fork": whole,
+        "whole: read at import elsewhere": read_elsewhere,
+    }
     assert (tmp_path / module).read_text() == TOY  # the file is put back
 
 
