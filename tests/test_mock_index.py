@@ -17,6 +17,7 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from pydantic import ValidationError
 
 from fks_exec import ExecutionResult, Order, OrderStatus
 from fks_exec.mock import MockBroker, MockClock, MockOrder
@@ -356,6 +357,29 @@ def test_a_failed_record_without_a_code_gets_the_validators_default(status: Orde
     fast = result_of("mock", record, now)
     _same_result(fast, validated_result_of("mock", record, now))
     assert fast.error_code == ("rejected" if status is OrderStatus.REJECTED else "unknown")
+
+
+@pytest.mark.parametrize(
+    ("status", "filled"),
+    [(OrderStatus.FILLED, ZERO), (OrderStatus.PARTIALLY_FILLED, Decimal(2))],
+)
+def test_a_record_that_contradicts_itself_is_refused_as_the_validator_refuses_it(
+    status: OrderStatus, filled: Decimal
+) -> None:
+    record = MockOrder(
+        order=Order.market("X", "buy", 2),
+        order_id="M1",
+        quantity=Decimal(2),
+        status=status,
+        filled=filled,
+        notional=filled * 100,
+    )
+    now = MockClock().now()
+    with pytest.raises(ValidationError) as fast:
+        result_of("mock", record, now)
+    with pytest.raises(ValidationError) as checked:
+        validated_result_of("mock", record, now)
+    assert str(fast.value) == str(checked.value)
 
 
 # The state machine runs last: the examples above fail fast when something is wrong.
