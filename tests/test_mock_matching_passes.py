@@ -165,3 +165,13 @@ def test_default_costs_are_zero_and_symbols_is_a_list() -> None:
     broker.set_price("B", last=1)
     broker.set_price("A", last=2)
     assert broker.symbols == ["A", "B"]
+
+
+def test_a_quote_without_last_is_marked_at_its_midpoint() -> None:
+    broker = MockBroker()
+    assert broker.cash == 1_000_000  # the documented starting cash
+    broker.set_price(SYM, bid=99, ask=101)
+    assert broker.quote(SYM).last == 100
+    broker.set_price(SYM, bid=99, ask=101, last="100.5")
+    assert broker.quote(SYM).last == Decimal("100.5")
+    assert broker.mark(SYM) == 100  # positions are valued at the mid, not the last
