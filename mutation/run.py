@@ -20,11 +20,13 @@ Exit status: 0 when every module scores at least max(minimum_score, its recorded
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ from pathlib import Path
 
 from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
 from cosmic_ray.work_item import (  # type: ignore[import-untyped]
+    TestOutcome,
     WorkerOutcome,
     WorkResult,
 )
@@ -192,13 +195,11 @@ def run_module(
     cpu = 0.0
     timeout = 0.0
     if engine == "cosmic-ray":
-        started = time.monotonic()
-        log = sandbox / "baseline.log"
-        code, cpu = run_measured(pytest_command(spec.tests), sandbox, env, log)
-        if code != 0:
-            result.error = "tests fail unmutated:\n" + log.read_text(errors="replace")[-3000:]
+        try:
+            timeout, cpu = cosmic_ray_timeout(spec, settings, sandbox, env)
+        except RuntimeError as error:
+            result.error = str(error)
             return result
-        timeout = settings.timeout_factor * (time.monotonic() - started) + 5.0
     config = write_config(sandbox, spec, timeout)
     session = sandbox / "session.sqlite"
     cosmic_ray = [sys.executable, "-m", "cosmic_ray.cli"]
@@ -224,6 +225,20 @@ def run_module(
     return collect(result, sandbox)
 
 
+def cosmic_ray_timeout(
+    spec: ModuleSpec, settings: Settings, sandbox: Path, env: dict[str, str]
+) -> tuple[float, float]:
+    """Run the module's tests once, unmutated, the way cosmic-ray will: returns the per-mutant
+    timeout it should use and the CPU seconds spent; raises RuntimeError (with the output's
+    tail) when the tests fail."""
+    started = time.monotonic()
+    log = sandbox / "baseline.log"
+    code, cpu = run_measured(pytest_command(spec.tests), sandbox, env, log)
+    if code != 0:
+        raise RuntimeError("tests fail unmutated:\n" + log.read_text(errors="replace")[-3000:])
+    return settings.timeout_factor * (time.monotonic() - started) + 5.0, cpu
+
+
 def engine_command(spec: ModuleSpec, settings: Settings, session: Path, only: str) -> list[str]:
     """The command line of mutation/engine.py for one module's session."""
     engine = REPO / "mutation" / "engine.py"
@@ -239,8 +254,11 @@ def record_cpu(sandbox: Path, seconds: float, engine: str) -> None:
     (sandbox / "cpu.json").write_text(text, encoding="utf-8")
 
 
-def recheck(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleResult:
-    """Run the last session's survivors again against the tests as they are now.
+def recheck(
+    spec: ModuleSpec, settings: Settings, workdir: Path, engine: str = "selective"
+) -> ModuleResult:
+    """Run the last session's survivors again against the tests as they are now, with
+    `engine` (as run_module's).
 
     The quick loop while killing survivors: only when the module itself is unchanged
     since that session (its mutants are numbered by position in it).
@@ -260,12 +278,43 @@ def recheck(spec: ModuleSpec, settings: Settings, workdir: Path) -> ModuleResult
     if (sandbox / spec.path).read_text(encoding="utf-8") != before:
         result.error = "the module changed since its session: run it in full"
         return result
-    command = engine_command(spec, settings, session, "survived")
-    code, _ = run_measured(command, sandbox, sandbox_env(sandbox))
+    code = rerun_survivors(spec, settings, sandbox, engine)
     if code != 0:
-        result.error = f"the recheck failed (exit {code}): see its output above"
+        result.error = f"the {engine} recheck failed (exit {code}): see its output above"
         return result
     return collect(result, sandbox)
+
+
+def rerun_survivors(spec: ModuleSpec, settings: Settings, sandbox: Path, engine: str) -> int:
+    """Test the survivors of the session in `sandbox` again with `engine`; returns the exit
+    status of the engine's run. cosmic-ray runs only pending mutants, so for it the
+    survivors' results are dropped first (and set anew by its run)."""
+    session = sandbox / "session.sqlite"
+    env = sandbox_env(sandbox)
+    if engine != "cosmic-ray":
+        return run_measured(engine_command(spec, settings, session, "survived"), sandbox, env)[0]
+    try:  # the session may come from the selective engine, whose config has no timeout
+        timeout, _ = cosmic_ray_timeout(spec, settings, sandbox, env)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    config = write_config(sandbox, spec, timeout)
+    reopen_survivors(session)
+    command = [sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)]
+    return run_measured(command, sandbox, env)[0]
+
+
+def reopen_survivors(session: Path) -> int:
+    """Drop the results of the session's survivors, making them pending; returns how many."""
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        survivors = [
+            (item.job_id,)
+            for item, result in db.completed_work_items
+            if result.test_outcome == TestOutcome.SURVIVED
+        ]
+    with contextlib.closing(sqlite3.connect(session)) as connection, connection:
+        connection.executemany("DELETE FROM work_results WHERE job_id = ?", survivors)
+    return len(survivors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -297,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"not in mutation/modules.toml: {unknown}; add a line there first")
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.recheck:
-        results = [recheck(table[m], settings, args.workdir) for m in chosen]
+        results = [recheck(table[m], settings, args.workdir, args.engine) for m in chosen]
         return 0 if report(results, settings) else 1
     if args.report:
         spec_of = table.__getitem__

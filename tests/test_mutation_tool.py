@@ -25,7 +25,9 @@ import forked  # noqa: E402
 import import_time  # noqa: E402
 import patching  # noqa: E402
 import reexec  # noqa: E402
+import run  # noqa: E402
 from cosmic_ray.work_db import WorkDB, use_db  # noqa: E402
+from cosmic_ray.work_item import TestOutcome as Outcome  # noqa: E402
 from cosmic_ray.work_item import WorkerOutcome, WorkResult  # noqa: E402
 from selection import CoverageMap, Route, fastest_first, plan_for  # noqa: E402
 from source_index import SourceIndex  # noqa: E402
@@ -267,11 +269,9 @@ def test_clamp_passes_small_values():
 """
 
 
-def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
-    """End to end on a toy project: a mutant killed in a fork, one surviving there, one on
-    a line no test runs, import-time ones killed and surviving in a fork, and a constant
-    that another module built a value from at import, killed from disk (in a fork, its
-    rebinding would leave that value as it was: a false survivor)."""
+def toy_project(tmp_path: Path, module: str) -> tuple[Path, dict[str, str]]:
+    """The toy package, its tests and a cosmic-ray session over `module` in `tmp_path`:
+    the session's path and the environment that imports the toy from there."""
     (tmp_path / "src" / "toy_pkg").mkdir(parents=True)
     (tmp_path / "src" / "toy_pkg" / "__init__.py").write_text("")
     (tmp_path / "src" / "toy_pkg" / "calc.py").write_text(TOY)
@@ -281,7 +281,6 @@ def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.pytest.ini_options]\naddopts = "-p no:fks_exec"\n'  # the toy needs no plugin
     )
-    module = "src/toy_pkg/calc.py"
     config = tmp_path / "cosmic-ray.toml"
     config.write_text(
         textwrap.dedent(f"""\
@@ -298,6 +297,16 @@ def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=f"{tmp_path / 'src'}{os.pathsep}{REPO / 'mutation'}")
     cosmic_ray = [sys.executable, "-m", "cosmic_ray.cli"]
     subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=tmp_path, check=True)
+    return session, env
+
+
+def test_the_engine_gives_each_route_its_verdict(tmp_path: Path) -> None:
+    """End to end on a toy project: a mutant killed in a fork, one surviving there, one on
+    a line no test runs, import-time ones killed and surviving in a fork, and a constant
+    that another module built a value from at import, killed from disk (in a fork, its
+    rebinding would leave that value as it was: a false survivor)."""
+    module = "src/toy_pkg/calc.py"
+    session, env = toy_project(tmp_path, module)
     keep = {  # (line, operator) of the mutants this test judges; the rest are skipped
         (line_of("if x > LIMIT"), "core/ReplaceComparisonOperator_Gt_GtE"): "survived",
         (line_of("if x > LIMIT"), "core/ReplaceComparisonOperator_Gt_Lt"): "killed",
@@ -400,3 +409,42 @@ def test_a_removed_decorator_cannot_be_carried(tmp_path: Path) -> None:
     with pytest.raises(reexec.CannotCarryOver, match="width is now a function"):
         reexec.run_anew(toy, source.replace("    @property\n", ""), frozenset({"Shelf"}))
     assert toy.Shelf().width == 2
+
+
+@pytest.mark.parametrize("engine", ["selective", "cosmic-ray"])
+def test_a_recheck_runs_only_the_survivors_with_the_engine_asked_for(
+    tmp_path: Path, engine: str
+) -> None:
+    """A survivor that a new test kills is killed by the recheck; a mutant killed before
+    is not run again (its verdict stays as it was, even a wrong one); the cosmic-ray
+    recheck runs its own way (`cosmic-ray exec`, which writes no engine statistics)."""
+    module = "src/toy_pkg/calc.py"
+    session, _ = toy_project(tmp_path, module)
+    spare, limit = line_of("SPARE = 3"), line_of("LIMIT = 10")
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        outcomes = {}
+        for item in db.work_items:
+            line = item.mutations[0].start_pos[0]
+            operator = item.mutations[0].operator_name
+            if line in (spare, limit) and operator == "core/NumberReplacer":
+                outcomes[item.job_id] = "survived" if line == spare else "killed"
+                verdict = Outcome.SURVIVED if line == spare else Outcome.KILLED
+                db.set_result(item.job_id, WorkResult(WorkerOutcome.NORMAL, "", verdict, ""))
+            else:
+                db.set_result(item.job_id, WorkResult(WorkerOutcome.SKIPPED))
+    assert sorted(set(outcomes.values())) == ["killed", "survived"]
+    tests = tmp_path / "tests" / "test_calc.py"
+    spare_test = "\nfrom toy_pkg.calc import SPARE\n\ndef test_spare():\n    assert SPARE == 3\n"
+    tests.write_text(
+        tests.read_text().replace("== 10", "== 10 or True", 1) + spare_test
+    )  # LIMIT's mutants would survive now: a recheck that ran them would say so
+    settings = run.Settings(timeout_factor=3.0, minimum_score=85.0, exclude_operators=())
+    spec = run.ModuleSpec(module, ("tests/test_calc.py",), 0.0)
+    assert run.rerun_survivors(spec, settings, tmp_path, engine) == 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        assert not db.pending_work_items
+        after = {
+            i.job_id: r.test_outcome for i, r in db.completed_work_items if i.job_id in outcomes
+        }
+    assert after == dict.fromkeys(outcomes, Outcome.KILLED)
+    assert (tmp_path / "engine-stats.json").exists() == (engine == "selective")
