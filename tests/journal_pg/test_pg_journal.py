@@ -313,3 +313,34 @@ async def test_only_batches_nobody_waits_for_commit_without_waiting_for_the_disk
     finally:
         await journal.close()
     assert conn.closed  # close() ends the writer's connection too
+
+
+async def test_a_database_error_fails_its_whole_batch_and_another_error_only_its_job(
+    pg_url: str,
+) -> None:
+    journal = PostgresJournal(pg_url)
+    await journal.open()
+
+    async def database_error(conn: object) -> None:
+        raise psycopg.ProgrammingError("a statement the server would refuse")
+
+    async def bad_row(conn: object) -> None:
+        raise ValueError("a row that cannot be read")
+
+    try:
+        claim, read = await asyncio.gather(
+            journal.claim(_order("e-1"), "p", {}),
+            journal._run(database_error, "read"),
+            return_exceptions=True,
+        )
+        assert isinstance(claim, JournalError) and isinstance(read, JournalError)
+        assert await journal.get("e-1") is None  # rolled back with its batch
+        claim, read = await asyncio.gather(
+            journal.claim(_order("e-1"), "p", {}),
+            journal._run(bad_row, "read"),
+            return_exceptions=True,
+        )
+        assert isinstance(read, ValueError) and not isinstance(claim, BaseException)
+        assert claim.claimed and await journal.get("e-1") is not None
+    finally:
+        await journal.close()
