@@ -62,14 +62,18 @@ def test_exit_ids_keep_the_first_32_characters_of_a_long_client_id() -> None:
     assert broker.find(client_id[:32] + "-sl") is stop_loss
 
 
-def test_a_take_profit_only_entry_works_ahead_of_its_exit() -> None:
+@pytest.mark.parametrize(
+    ("exit_field", "price", "suffix"), [("take_profit", 110, "TP"), ("stop_loss", 90, "SL")]
+)
+def test_a_one_exit_entry_works_ahead_of_its_exit(exit_field: str, price: int, suffix: str) -> None:
     """An entry with a bracket joins the book before it trades, so the exits its first
     fill creates come after it in arrival order (and in every matching pass)."""
     broker = MockBroker(cash=10_000)
     broker.set_price(SYM, bid=100, ask=101, size=1)
-    entry = broker.submit(Order.market(SYM, "buy", 3, take_profit=110))
+    entry = broker.submit(Order.market(SYM, "buy", 3, **{exit_field: price}))
     assert (entry.status, entry.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 1)
-    assert [r.order_id for r in broker.open_orders] == [entry.order_id, f"{entry.order_id}-TP"]
+    exit_id = f"{entry.order_id}-{suffix}"
+    assert [r.order_id for r in broker.open_orders] == [entry.order_id, exit_id]
 
 
 def test_a_rested_limit_fills_at_its_limit_without_slippage() -> None:
