@@ -777,3 +777,49 @@ async def test_a_lazy_write_that_fails_is_logged_and_one_that_succeeds_is_not(
         await journal.flush()
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "result of lz-missing failed" in errors[0], errors
+
+
+class _Probe(threading.Condition):
+    """A condition that records, at each ``wait_for``, whether its predicate already held."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_checks: list[bool] = []
+
+    def wait_for(self, predicate: Any, timeout: float | None = None) -> Any:
+        self.first_checks.append(bool(predicate()))
+        return super().wait_for(predicate, timeout)
+
+
+async def test_the_hand_over_waits_only_for_an_idle_worker_with_work_queued(
+    journal: SqliteJournal, worker: SqliteWorker
+) -> None:
+    from fks_exec.journal.worker import _Task
+
+    def noop(conn: sqlite3.Connection) -> None:
+        return None
+
+    waited = 0
+    for _ in range(20):  # the worker could wake before the check: then nothing is tested
+        await _until(lambda: worker._idle and worker._queue.empty())
+        probe = _Probe()
+        worker._drained = probe  # type: ignore[assignment]
+        drains = worker._drains
+        worker._queue.put(_Task(noop, True, None, "probe"))
+        worker._hand_over()
+        if probe.first_checks:
+            waited += 1
+            assert probe.first_checks == [False]  # it waits for the drain, not past it
+            assert worker._drains == drains + 1  # ... and returns once it happened
+    assert waited > 0
+    release = threading.Event()
+    worker.submit(lambda conn: release.wait(10), label="hold")
+    await _until(lambda: not worker._idle and worker._queue.empty())
+    probe = _Probe()
+    worker._drained = probe  # type: ignore[assignment]
+    worker._queue.put(_Task(noop, True, None, "behind a busy worker"))
+    worker._hand_over()  # busy: nothing to hand over to
+    release.set()
+    await _until(lambda: worker._idle and worker._queue.empty())
+    worker._hand_over()  # idle, nothing queued
+    assert probe.first_checks == []
