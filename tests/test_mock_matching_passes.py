@@ -179,3 +179,12 @@ def test_a_quote_without_last_is_marked_at_its_midpoint() -> None:
     broker.set_price(SYM, bid=99, ask=101, last="100.5")
     assert broker.quote(SYM).last == Decimal("100.5")
     assert broker.mark(SYM) == 100  # positions are valued at the mid, not the last
+
+
+def test_a_flat_short_shows_zero_unrealized_pnl_not_minus_zero() -> None:
+    broker = MockBroker(cash=10_000)
+    broker.set_price(SYM, last=100)
+    broker.submit(Order.market(SYM, "sell", 1))
+    (position,) = broker.positions()
+    assert position.quantity == -1
+    assert str(position.unrealized_pnl) == "0"  # (100 - 100) * -1 is Decimal("-0")
