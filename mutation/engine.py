@@ -4,8 +4,8 @@ Run by mutation/run.py inside a module's sandbox (cwd), with the sandbox first o
 
 1. One pytest session collects the module's tests, under coverage, which notes the lines that
    run at import; the session's run loop is then replaced (Runner) by steps 2 and 3.
-2. Baseline, in a fork: run every test once, unmutated, recording (coverage with one context
-   per test) which tests run each line, each test's duration, and which tests start a
+2. Baseline, in a fork: run every test once, unmutated, recording (line_recorder.py, per
+   test) which tests run each line, each test's duration, and which tests start a
    subprocess. The tests must pass.
 3. Each pending mutant goes by the route selection.plan_for gives it: in a fork, its functions'
    code swapped for the mutant's (patching.py), against the tests that ran its line, fastest
@@ -49,13 +49,13 @@ from forked import output_to, run_forked
 from hypothesis_profile import PROFILE
 from import_time import ImportTimeMutants, all_tests_fastest_first
 from import_uses import ImportReaders, assigned_names
+from line_recorder import OUTSIDE_TESTS, LineRecorder
 from selection import CoverageMap, Plan, Route, fastest_first, plan_for
 from source_index import SourceIndex
 
 # FKS_MUTATION_WHOLE_ON_DISK=1: every import-time mutant the exact way (to compare verdicts)
 WHOLE_ON_DISK = os.environ.get("FKS_MUTATION_WHOLE_ON_DISK") == "1"
 NOT_PATCHED = 97  # the child found no live function to give the mutant's code
-OUTSIDE_TESTS = "<outside tests>"
 HERE = Path(__file__).resolve().parent
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "hypothesis_profile", "--hypothesis-seed=0"]
 IN_PROCESS_ARGS = ["--capture=no"]  # each test's own capture (capsys...) still works
@@ -127,7 +127,7 @@ class Recorder:
     SPAWNING = frozenset({"subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork"})
 
     def __init__(self) -> None:
-        self.cov: coverage.Coverage | None = None
+        self.cov: LineRecorder | None = None
         self.current = ""
         self.durations: dict[str, float] = {}
         self.order: list[str] = []
@@ -155,13 +155,13 @@ class Recorder:
             self.current = ""
 
 
-def baseline(path: Path, runner: Runner, recorder: Recorder, out: Path) -> int:
-    """Run every test once, unmutated, under coverage; write the CoverageMap to `out`."""
-    cov = coverage.Coverage(data_file=None, include=[str(path)], config_file=False)
+def baseline(filename: str, runner: Runner, recorder: Recorder, out: Path) -> int:
+    """Run every test once, unmutated, recording the lines of `filename` (the name its code
+    carries) each test runs; write the CoverageMap to `out`."""
+    cov = LineRecorder(filename)  # not coverage.py: see line_recorder.py
     recorder.cov = cov
     sys.addaudithook(recorder.audit)
     cov.start()
-    cov.switch_context(OUTSIDE_TESTS)
     failed = 0
     for nodeid in runner.items:  # all of them: a failure here is reported, not a stop
         failed |= runner.run([nodeid])
@@ -169,7 +169,7 @@ def baseline(path: Path, runner: Runner, recorder: Recorder, out: Path) -> int:
     cov.stop()
     by_line: dict[int, set[str]] = {}
     outside: set[int] = set()
-    for line, contexts in cov.get_data().contexts_by_lineno(str(path)).items():
+    for line, contexts in cov.contexts_by_line().items():
         tests_here = {c for c in contexts if c not in ("", OUTSIDE_TESTS)}
         by_line[line] = tests_here
         if len(tests_here) < len(contexts):
@@ -214,6 +214,7 @@ class Session:
         self.coverage = CoverageMap({})
         self.functions: dict[patching.CodeKey, list[object]] = {}
         self.whole_seconds = 0.0
+        self.baseline_cpu = 0.0
         self.filename = str(self.path)
         self.runner: Runner | None = None
         self.import_time: ImportTimeMutants | None = None
@@ -224,10 +225,12 @@ class Session:
         self.runner = runner
         self.functions = dict(patching.live_functions(self.filename))  # type: ignore[arg-type]
         out = Path("coverage-map.json").resolve()
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), cpu_seconds()
         recorder = runner.recorder
-        exit_ = run_forked(lambda: baseline(self.path, runner, recorder, out), 3600.0, self.log)
+        filename = self.filename
+        exit_ = run_forked(lambda: baseline(filename, runner, recorder, out), 3600.0, self.log)
         self.whole_seconds = time.monotonic() - started
+        self.baseline_cpu = cpu_seconds() - cpu_before
         if exit_.code != 0:
             tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
             raise RuntimeError(f"tests fail unmutated (exit {exit_.code}):\n{tail}")
@@ -405,6 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "routes": session.routes,
         "route_cpu_seconds": {k: round(v, 1) for k, v in session.route_cpu.items()},
         "cpu_seconds": cpu_seconds(),
+        "baseline_cpu_seconds": round(session.baseline_cpu, 1),
     }
     args.stats.write_text(json.dumps(stats, indent=1), encoding="utf-8")
     return 0
