@@ -23,6 +23,7 @@ from static_harness import (
     exchange_for,
     expected_fields,
     load,
+    or_skipped,
     order_of,
     plugin_on,
     prices_for,
@@ -131,7 +132,7 @@ def _create_cases() -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize(("exchange", "case"), _create_cases())
+@pytest.mark.parametrize(("exchange", "case"), or_skipped(_create_cases()))
 async def test_create_order_request_is_ccxts_or_rightly_different(
     exchange: str, case: dict[str, Any]
 ) -> None:
@@ -181,7 +182,7 @@ def _cancel_cases() -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize(("exchange", "case"), _cancel_cases())
+@pytest.mark.parametrize(("exchange", "case"), or_skipped(_cancel_cases()))
 async def test_cancel_request_is_ccxts(exchange: str, case: dict[str, Any]) -> None:
     request_file = load(exchange, "request")
     order_id, symbol, flags = [*case["input"], None, None][:3]
@@ -214,7 +215,7 @@ def _response_cases(method: str) -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize(("exchange", "case"), _response_cases("createOrder"))
+@pytest.mark.parametrize(("exchange", "case"), or_skipped(_response_cases("createOrder")))
 async def test_create_order_answer_becomes_the_right_result(
     exchange: str, case: dict[str, Any]
 ) -> None:
@@ -256,7 +257,7 @@ def _fetch_cases() -> list[Any]:
     return [p for method in _FETCHES for p in _response_cases(method)]
 
 
-@pytest.mark.parametrize(("exchange", "case"), _fetch_cases())
+@pytest.mark.parametrize(("exchange", "case"), or_skipped(_fetch_cases()))
 async def test_recorded_orders_become_the_right_results(
     exchange: str, case: dict[str, Any]
 ) -> None:
@@ -284,11 +285,13 @@ async def test_recorded_orders_become_the_right_results(
 
 @pytest.mark.parametrize(
     ("exchange", "case"),
-    [
-        p
-        for m in ("fetchOpenOrders", "fetchClosedOrders", "fetchOrders")
-        for p in _response_cases(m)
-    ],
+    or_skipped(
+        [
+            p
+            for m in ("fetchOpenOrders", "fetchClosedOrders", "fetchOrders")
+            for p in _response_cases(m)
+        ]
+    ),
 )
 async def test_an_order_is_found_again_by_its_client_id(
     exchange: str, case: dict[str, Any]

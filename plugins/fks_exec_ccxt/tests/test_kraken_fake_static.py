@@ -113,6 +113,9 @@ async def test_ccxt_request_case_reaches_the_fake_as_expected(
 
 
 def parser_cases() -> Iterator[Any]:
+    if not (STATIC / "kraken.request.json").exists():
+        yield from request_cases()  # its one case, which skips
+        return
     for param in request_cases():
         method, case = param.values
         if method == "createOrder" and case.get("output"):
