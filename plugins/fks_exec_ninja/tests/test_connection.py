@@ -463,6 +463,8 @@ async def test_gathered_commands_go_out_together_at_the_end_of_the_pass_in_order
         assert writes[1:] == [b"0\x00PLACE;2\x00" + b"4\x00ES 03-27\x001\x00" + b"0\x00PLACE;3\x00"]
         ati.send_command("PLACE;4")  # the pass is over: at once again
         assert writes[2:] == [b"0\x00PLACE;4\x00"]
+        ati.send_now("4", "ES 03-27", "0")  # nothing gathered: at once too
+        assert writes[3:] == [b"4\x00ES 03-27\x000\x00"]
         expected = b"".join(writes)
         await until(lambda: bytes(nt.received) == expected)
         await ati.close()
@@ -493,6 +495,9 @@ async def test_gathered_bytes_are_dropped_with_their_socket_never_sent_on_a_new_
         writer = ati._writer
         assert writer is not None
         writer.transport.abort()  # gone before the end of the pass
+        assert ati.connected  # the reader has not seen it yet, but the socket is closing:
+        with pytest.raises(BrokerUnavailable):
+            ati.send_command("OLD2")
         await until(lambda: ati.connects == 2 and ati.connected)
         first = len(nt.received)
         assert b"OLD1" not in nt.received
