@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from fks_exec import Order, OrderStatus
+from fks_exec import ExecutionResult, Order, OrderStatus
 from fks_exec.mock import MockBroker
 
 SYM = "X"
@@ -188,3 +188,37 @@ def test_a_flat_short_shows_zero_unrealized_pnl_not_minus_zero() -> None:
     (position,) = broker.positions()
     assert position.quantity == -1
     assert str(position.unrealized_pnl) == "0"  # (100 - 100) * -1 is Decimal("-0")
+
+
+@pytest.mark.parametrize("many", [0, 40])
+def test_each_side_of_the_book_is_reached_at_its_best_price(many: int) -> None:
+    """Limits and stops are found by price whatever their arrival number: with 40
+    orders resting first, the numbers exceed the prices (2 to 9) they are keyed with."""
+    broker = MockBroker(cash=10_000)
+    broker.set_price(SYM, bid=5, ask=6)
+    for _ in range(many):
+        broker.submit(Order.limit(SYM, "buy", 1, 1))  # far below: never reached
+    buy_limit = broker.submit(Order.limit(SYM, "buy", 1, 4))
+    sell_limit = broker.submit(Order.limit(SYM, "sell", 1, 8))
+    buy_stop = broker.submit(Order.stop(SYM, "buy", 1, 9))
+    sell_stop = broker.submit(Order.stop(SYM, "sell", 1, 2))
+
+    def status(result: ExecutionResult) -> str:
+        return broker.order(result.order_id or "").status.value
+
+    broker.set_price(SYM, bid=3, ask=4)  # the ask at the buy limit
+    assert [status(r) for r in (buy_limit, sell_limit, buy_stop, sell_stop)] == [
+        "filled",
+        "accepted",
+        "accepted",
+        "accepted",
+    ]
+    broker.set_price(SYM, bid=8, ask=9)  # the bid at the sell limit, the ask at the stop
+    assert [status(r) for r in (sell_limit, buy_stop, sell_stop)] == [
+        "filled",
+        "filled",
+        "accepted",
+    ]
+    broker.set_price(SYM, bid=2, ask=3)  # the bid at the sell stop
+    assert status(sell_stop) == "filled"
+    assert len(broker.open_orders) == many
