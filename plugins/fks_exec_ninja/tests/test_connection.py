@@ -528,3 +528,18 @@ async def test_closing_writes_what_was_gathered_first() -> None:
         ati.send_command("LAST", gather=True)
         await ati.close()
         await until(lambda: b"0\x00LAST\x00" in nt.received)
+
+
+async def test_send_command_is_refused_once_the_reader_saw_the_end_before_the_socket_is_dropped() -> (
+    None
+):
+    async with peer() as (_nt, port):
+        ati = connection(port)
+        await ati.open()
+        writes = count_writes(ati)
+        ati.connected = False  # the reader ended; the supervisor has not dropped the socket
+        with pytest.raises(BrokerUnavailable, match="not connected"):
+            ati.send_command("PLACE;A")
+        assert writes == []
+        ati.connected = True
+        await ati.close()
