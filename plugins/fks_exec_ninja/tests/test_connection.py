@@ -530,9 +530,7 @@ async def test_closing_writes_what_was_gathered_first() -> None:
         await until(lambda: b"0\x00LAST\x00" in nt.received)
 
 
-async def test_send_command_is_refused_once_the_reader_saw_the_end_before_the_socket_is_dropped() -> (
-    None
-):
+async def test_send_command_refused_after_the_reader_ended_before_the_drop() -> None:
     async with peer() as (_nt, port):
         ati = connection(port)
         await ati.open()
