@@ -27,7 +27,6 @@ import json
 import os
 import random
 import resource
-import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -38,14 +37,13 @@ import patching
 import pytest
 from cosmic_ray.mutating import mutate_code  # type: ignore[import-untyped]
 from cosmic_ray.plugins import get_operator  # type: ignore[import-untyped]
-from cosmic_ray.testing import run_tests  # type: ignore[import-untyped]
 from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
 from cosmic_ray.work_item import (  # type: ignore[import-untyped]
     TestOutcome,
     WorkerOutcome,
     WorkResult,
 )
-from forked import output_to, run_forked
+from forked import Limits, output_to, run_forked, run_process
 from hypothesis_profile import PROFILE
 from import_time import ImportTimeMutants, all_tests_fastest_first
 from import_uses import ImportReaders, assigned_names
@@ -130,6 +128,7 @@ class Recorder:
         self.cov: LineRecorder | None = None
         self.current = ""
         self.durations: dict[str, float] = {}
+        self.cpu_durations: dict[str, float] = {}
         self.order: list[str] = []
         self.spawners: set[str] = set()
 
@@ -146,11 +145,12 @@ class Recorder:
         self.current = item.nodeid
         self.order.append(item.nodeid)
         self.cov.switch_context(item.nodeid)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             return (yield)
         finally:
             self.durations[item.nodeid] = time.perf_counter() - started
+            self.cpu_durations[item.nodeid] = time.process_time() - cpu
             self.cov.switch_context(OUTSIDE_TESTS)
             self.current = ""
 
@@ -180,6 +180,7 @@ def baseline(filename: str, runner: Runner, recorder: Recorder, out: Path) -> in
         durations=recorder.durations,
         run_order=tuple(recorder.order),
         spawners=frozenset(recorder.spawners),
+        cpu_durations=recorder.cpu_durations,
     )
     out.write_text(json.dumps(mapped.to_json()), encoding="utf-8")
     return failed
@@ -211,10 +212,12 @@ class Session:
         self.index = SourceIndex.of(self.source)
         self.routes: dict[str, int] = {}
         self.route_cpu: dict[str, float] = {}
+        self.timeouts: dict[str, int] = {}
         self.coverage = CoverageMap({})
         self.functions: dict[patching.CodeKey, list[object]] = {}
         self.whole_seconds = 0.0
         self.baseline_cpu = 0.0
+        self.start_cpu = 0.0
         self.filename = str(self.path)
         self.runner: Runner | None = None
         self.import_time: ImportTimeMutants | None = None
@@ -241,15 +244,15 @@ class Session:
             seen.durations,
             seen.run_order,
             seen.spawners,
+            seen.cpu_durations,
         )
         self.check_on_disk()
         everything = all_tests_fastest_first(self.coverage.run_order, dict(self.coverage.durations))
-        budget = self.factor * sum(self.coverage.durations.values()) + 5.0
         self.import_time = ImportTimeMutants(
             sys.modules[module_name(self.module)],
             self.source,
             lambda: runner.run(everything, self.log),
-            budget,
+            self.limits(everything),
             self.log,
         )
         self.readers = ImportReaders(self.path, self.source, self.coverage.import_lines, Path.cwd())
@@ -270,9 +273,20 @@ class Session:
             route += " + subprocess tests"
         self.routes[route] = self.routes.get(route, 0) + 1
         self.route_cpu[route] = self.route_cpu.get(route, 0.0) + cpu_seconds() - started
+        if output.startswith("timeout ("):  # killed for a limit: counted apart, by which
+            limit = output.removeprefix("timeout (").rstrip(")")
+            self.timeouts[limit] = self.timeouts.get(limit, 0) + 1
         if outcome == TestOutcome.SURVIVED and plan.route == Route.NOT_COVERED:
             output = "not covered: no test runs this line"
         return WorkResult(WorkerOutcome.NORMAL, output[-2000:], outcome, diff)
+
+    def limits(self, tests: Sequence[str]) -> Limits:
+        """The time limits of a forked run of `tests`: `--timeout-factor` times their CPU
+        seconds in the baseline (1 s for a test it did not time), plus 5 s; the same on
+        their wall seconds as the net for a hang."""
+        cpu = sum(self.coverage.cpu_durations.get(t, 1.0) for t in tests)
+        wall = sum(self.coverage.durations.get(t, 1.0) for t in tests)
+        return Limits(cpu=self.factor * cpu + 5.0, wall=self.factor * wall + 5.0)
 
     def fastest(self, tests: frozenset[str]) -> list[str]:
         """Tests in the order the baseline ran them."""
@@ -287,8 +301,7 @@ class Session:
                 changes = patching.changed_functions(self.source, mutated, self.filename)
             except (ValueError, SyntaxError):
                 changes = []
-            budget = sum(self.coverage.durations.get(t, 1.0) for t in plan.tests)
-            timeout = self.factor * budget + 5.0
+            timeout = self.limits(plan.tests)
             tests = plan.tests
             runner, log = self.runner, self.log
             exit_ = run_forked(
@@ -299,7 +312,7 @@ class Session:
             if exit_.code != NOT_PATCHED and changes:
                 output = self.log.read_text(encoding="utf-8", errors="replace")
                 if exit_.timed_out:
-                    return TestOutcome.KILLED, "timeout", plan.route.value
+                    return TestOutcome.KILLED, f"timeout ({exit_.limit})", plan.route.value
                 killed = exit_.code != 0
                 return (TestOutcome.KILLED if killed else TestOutcome.SURVIVED), output, "selected"
         read_elsewhere = self.read_elsewhere(mutated, line) if plan.route == Route.WHOLE else None
@@ -310,7 +323,9 @@ class Session:
             exit_ = self.import_time.run(mutated, line)
             if exit_ is not None:
                 output = self.log.read_text(encoding="utf-8", errors="replace")
-                killed = exit_.timed_out or exit_.code != 0
+                if exit_.timed_out:
+                    return TestOutcome.KILLED, f"timeout ({exit_.limit})", "whole in fork"
+                killed = exit_.code != 0
                 return (
                     (TestOutcome.KILLED if killed else TestOutcome.SURVIVED),
                     output,
@@ -330,19 +345,26 @@ class Session:
     def on_disk(self, mutated: str, tests: Sequence[str]) -> tuple[TestOutcome, str]:
         """Write the mutant into the module's file, run `tests` in a new process, put it back."""
         command = [sys.executable, "-m", "pytest", "-x", *PYTEST_ARGS, *tests]
+        cpu = self.factor * (self.start_cpu + self.baseline_cpu) + 10.0
+        limits = Limits(cpu=cpu, wall=self.factor * self.whole_seconds + 10.0)
         try:
             self.path.write_text(mutated, encoding="utf-8")
-            timeout = self.factor * self.whole_seconds + 10.0
-            outcome, output = run_tests(shlex.join(command), timeout)
+            exit_ = run_process(command, limits, self.log)
         finally:
             self.path.write_text(self.source, encoding="utf-8")
-        return outcome, str(output)
+        output = self.log.read_text(encoding="utf-8", errors="replace")
+        if exit_.timed_out:
+            return TestOutcome.KILLED, f"timeout ({exit_.limit})"
+        return (TestOutcome.SURVIVED if exit_.code == 0 else TestOutcome.KILLED), output
 
     def check_on_disk(self) -> None:
         """Run the fastest test the on-disk way, unmutated: raises RuntimeError when that
         fails, since every mutant run that way would then count as killed."""
         fastest = fastest_first(self.coverage.run_order, self.coverage)[:1]
+        started = cpu_seconds()
+        self.start_cpu = 60.0  # a generous limit for the measurement itself
         outcome, output = self.on_disk(self.source, fastest)
+        self.start_cpu = cpu_seconds() - started  # a new process's start and collection
         if outcome != TestOutcome.SURVIVED:
             raise RuntimeError(f"a test run in a new process fails unmutated:\n{output[-3000:]}")
 
@@ -409,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "route_cpu_seconds": {k: round(v, 1) for k, v in session.route_cpu.items()},
         "cpu_seconds": cpu_seconds(),
         "baseline_cpu_seconds": round(session.baseline_cpu, 1),
+        "timeouts": session.timeouts,
     }
     args.stats.write_text(json.dumps(stats, indent=1), encoding="utf-8")
     return 0

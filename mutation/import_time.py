@@ -14,7 +14,7 @@ import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from forked import Exit, run_forked
+from forked import Exit, Limits, run_forked
 from reexec import CannotCarryOver, kept_as_they_were, run_anew
 
 NOT_CARRIED = 96  # the child could not carry the mutant over: test it on disk
@@ -49,7 +49,7 @@ class ImportTimeMutants:
         module: types.ModuleType,
         source: str,
         run_tests: Callable[[], int],
-        timeout: float,
+        timeout: Limits | float,
         log: Path,
     ) -> None:
         self.module, self.source, self.run_tests = module, source, run_tests

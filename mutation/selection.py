@@ -32,13 +32,15 @@ class Route(enum.Enum):
 @dataclass(frozen=True)
 class CoverageMap:
     """What the unmutated run saw: the tests that ran each line, the lines that ran at import
-    or outside any test, each test's duration, and the tests that started a subprocess."""
+    or outside any test, each test's duration (wall and CPU seconds), and the tests that
+    started a subprocess."""
 
     tests_by_line: Mapping[int, frozenset[str]]
     import_lines: frozenset[int] = frozenset()
     durations: Mapping[str, float] = field(default_factory=dict)
     run_order: tuple[str, ...] = ()
     spawners: frozenset[str] = frozenset()
+    cpu_durations: Mapping[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready form (see `from_json`)."""
@@ -48,6 +50,7 @@ class CoverageMap:
             "durations": dict(self.durations),
             "run_order": list(self.run_order),
             "spawners": sorted(self.spawners),
+            "cpu_durations": dict(self.cpu_durations),
         }
 
     @classmethod
@@ -61,6 +64,7 @@ class CoverageMap:
             durations=dict(data["durations"]),  # type: ignore[call-overload]
             run_order=tuple(data["run_order"]),  # type: ignore[arg-type]
             spawners=frozenset(data["spawners"]),  # type: ignore[arg-type]
+            cpu_durations=dict(data.get("cpu_durations", {})),  # type: ignore[call-overload]
         )
 
 

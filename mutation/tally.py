@@ -38,6 +38,7 @@ class ModuleResult:
     survivors: list[str] = field(default_factory=list)
     error: str | None = None
     not_covered: int = 0
+    timeouts: int = 0
     cpu_seconds: float | None = None
 
     @property
@@ -86,6 +87,7 @@ def tally(
         return
     if outcome.test_outcome != TestOutcome.SURVIVED:
         result.killed += 1
+        result.timeouts += (outcome.output or "").startswith("timeout")
         return
     line = getattr(mutation, "start_pos")[0]  # noqa: B009 - cosmic-ray's MutationSpec is untyped
     operator = str(getattr(mutation, "operator_name"))  # noqa: B009
@@ -120,6 +122,7 @@ def report(results: Sequence[ModuleResult], settings: Settings) -> bool:
         ok = res.score >= floor
         passed &= ok
         partial = f" ({res.pending} not run yet)" if res.pending else ""
+        partial += f" ({res.timeouts} killed by a timeout)" if res.timeouts else ""
         cpu = "" if res.cpu_seconds is None else f"{res.cpu_seconds:8.0f}"
         print(
             f"{res.spec.path:58} {res.killed:6} {res.survived:8} {res.equivalent:5} "

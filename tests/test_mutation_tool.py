@@ -269,6 +269,41 @@ def test_a_forked_run_past_its_time_is_killed_with_what_it_started(tmp_path: Pat
         pytest.fail("the process the run started outlived the timeout")
 
 
+def test_a_forked_run_is_stopped_for_its_cpu_not_for_waiting(tmp_path: Path) -> None:
+    """A busy loop past its CPU seconds is a "cpu" timeout well before its wall limit; a
+    run that only waits longer than its CPU limit is not (a busy machine stretches wall
+    time, not CPU time)."""
+    log = tmp_path / "log"
+
+    def spin() -> int:
+        while True:
+            pass
+
+    def wait() -> int:
+        time.sleep(1.5)
+        return 0
+
+    spun = forked.run_forked(spin, forked.Limits(cpu=1.0, wall=120.0), log)
+    assert spun.timed_out and spun.limit == "cpu"
+    waited = forked.run_forked(wait, forked.Limits(cpu=1.0, wall=120.0), log)
+    assert waited == forked.Exit(0)
+
+
+def test_a_process_run_is_stopped_for_its_cpu_with_its_output_kept(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    busy = [sys.executable, "-c", "print('started', flush=True)\nwhile True: pass"]
+    exit_ = forked.run_process(busy, forked.Limits(cpu=1.0, wall=120.0), log)
+    assert exit_.limit == "cpu" and "started" in log.read_text()
+    quiet = [sys.executable, "-c", "import sys; sys.exit(4)"]
+    assert forked.run_process(quiet, forked.Limits(cpu=30.0, wall=120.0), log) == forked.Exit(4)
+
+
+def test_the_wall_limit_is_stretched_by_the_load_never_shrunk() -> None:
+    limits = forked.Limits(cpu=1.0, wall=10.0)
+    assert limits.wall_now() >= 10.0
+    assert forked.load_stretch() >= 1.0
+
+
 TOY_USER = """\
 from toy_pkg.calc import SHARED
 
