@@ -69,6 +69,7 @@ async def _mock_soak(orders: int) -> dict[str, Any]:
 _FUZZ_FILES = (
     "plugins/*/tests/test_fuzz*.py",  # ninja: codec, pushed values, order lists
     "plugins/fks_exec_mt5/tests/test_replies.py",  # mt5: every terminal reply
+    "plugins/fks_exec_mt5/tests/test_numbers.py",  # mt5: positions, symbols, numbers
     "plugins/fks_exec_mt5/tests/test_bridge_wire.py",  # mt5: the bridge's wire decoder
     "plugins/fks_exec_ccxt/tests/test_raw_bodies.py",  # ccxt: raw venue bodies
 )
