@@ -59,3 +59,27 @@ async def mt5(terminal: FakeMetaTrader5) -> AsyncIterator[Mt5Plugin]:
     plugin = await started(terminal)
     yield plugin
     await plugin.close()
+
+
+@pytest.fixture
+async def hedged(hedging: FakeMetaTrader5) -> AsyncIterator[tuple[Mt5Plugin, Any]]:
+    """A plugin on a hedging fake whose calls go through a :class:`~.scripted.Scripted`."""
+    from .scripted import Scripted
+
+    plugin = await started(hedging)
+    scripted = Scripted(hedging)
+    plugin.session.mt5 = scripted
+    yield plugin, scripted
+    await plugin.close()
+
+
+@pytest.fixture
+async def netted(netting: FakeMetaTrader5) -> AsyncIterator[tuple[Mt5Plugin, Any]]:
+    """The same on a netting fake."""
+    from .scripted import Scripted
+
+    plugin = await started(netting)
+    scripted = Scripted(netting)
+    plugin.session.mt5 = scripted
+    yield plugin, scripted
+    await plugin.close()
