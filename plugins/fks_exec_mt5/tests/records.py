@@ -1,7 +1,8 @@
 """Record types and hypothesis strategies the reply and number fuzz tests share.
 
 The records are named tuples with the field names of MetaTrader5's result types
-(https://www.mql5.com/en/docs/python_metatrader5), the shape the bridge decodes.
+(https://www.mql5.com/en/docs/python_metatrader5), the shape the bridge decodes; and
+``looked_up``, ``from_history`` as the plugin calls it.
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ from __future__ import annotations
 import math
 import os
 from collections import namedtuple
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+from fks_exec.models import ExecutionResult
+from fks_exec_mt5.results import from_history
+from fks_exec_mt5.servertime import ServerClock
 
 FUZZ = settings(
     max_examples=int(os.environ.get("FKS_EXEC_FUZZ_EXAMPLES", "150")),
@@ -51,3 +57,10 @@ EDGES = [0, 1, -1, 2**64 - 1, 2**64, -(2**64) + 1, -(2**64), 32_503_679_999_999]
 EDGES += [32_503_680_000_000, 0.0, -0.0, 5e-324, -5e-324, 1.0, 9.99e29, 1e30, -9.99e29]
 EDGES += [-1e30, math.nan, math.inf, -math.inf, 2.5, True, None, "1"]
 """Values at and beside every bound a field of a record can have (ints, times, doubles)."""
+
+
+def looked_up(records: list[Any], deals: list[Any], client_order_id: str = "a") -> ExecutionResult:
+    """``from_history`` as the plugin calls it, on a server clock at UTC."""
+    return from_history(
+        records, deals, plugin="mt5", client_order_id=client_order_id, clock=ServerClock(0)
+    )

@@ -20,27 +20,19 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec import Order, OrderStatus
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ExecutionResult
 from fks_exec_mt5 import Mt5Plugin
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.numbers import BROKER
-from fks_exec_mt5.results import LegAnswer, Reply, from_history, from_send
-from fks_exec_mt5.servertime import ServerClock
+from fks_exec_mt5.results import LegAnswer, Reply, from_send
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
 from .conftest import started
-from .records import FUZZ, Deal, HistoryOrder, SendResult, anything
+from .records import FUZZ, Deal, HistoryOrder, SendResult, anything, looked_up
 
 D = Decimal
-
-
-def looked_up(records: list[Any], deals: list[Any], client_order_id: str = "a") -> ExecutionResult:
-    """``from_history`` as the plugin calls it, on a server clock at UTC."""
-    return from_history(
-        records, deals, plugin="mt5", client_order_id=client_order_id, clock=ServerClock(0)
-    )
 
 
 def build(order: Order, status: OrderStatus, **fields: Any) -> ExecutionResult:
@@ -337,51 +329,6 @@ def test_a_reply_below_one_and_without_a_deal_is_read_as_it_is() -> None:
     assert (reply.price, reply.deal, reply.volume) == (D("0.5"), 0, D("0.0"))
 
 
-def _order_record(ticket: int, kind: int, state: int, volume: float, stamp: int) -> Any:
-    return HistoryOrder(ticket, "EURUSD", kind, state, volume, 1, "x", stamp)
-
-
-@pytest.mark.parametrize(
-    ("kind", "side"),
-    [(c.ORDER_TYPE_BUY, "buy"), (c.ORDER_TYPE_SELL, "sell"), (c.ORDER_TYPE_BUY_LIMIT, "buy")],
-)
-def test_history_reads_the_side_of_the_last_order(kind: int, side: str) -> None:
-    record = _order_record(9, kind, c.ORDER_STATE_PLACED, 0.1, 0)
-    result = looked_up([record], [])
-    assert result.side is not None and result.side.value == side
-
-
-@pytest.mark.parametrize(
-    ("state", "deals", "status"),
-    [
-        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
-        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
-        (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
-        (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
-        (c.ORDER_STATE_FILLED, [], OrderStatus.ACCEPTED),
-        (c.ORDER_STATE_REJECTED, [], OrderStatus.REJECTED),
-    ],
-)
-def test_history_status_comes_from_the_deals_and_the_last_state(
-    state: int, deals: list[Any], status: OrderStatus
-) -> None:
-    record = _order_record(9, c.ORDER_TYPE_BUY, state, 0.1, 0)
-    result = looked_up([record], deals)
-    assert result.status is status
-    rejected = status is OrderStatus.REJECTED
-    assert (result.error == "rejected by the trade server") is rejected
-    assert result.error_code == (ErrorCode.REJECTED if rejected else None)
-
-
-def test_history_takes_its_time_from_the_first_order_and_its_ticket_from_the_last() -> None:
-    first = _order_record(8, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_000_000)
-    last = _order_record(9, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_360_000)
-    deals = [Deal(3, 8, 0.1, 1.1), Deal(4, 9, 0.1, 1.2)]
-    result = looked_up([first, last], deals)
-    assert result.order_id == "9" and result.timestamp.timestamp() == 1_700_000_000
-    assert result.quantity == D("0.2") and result.average_price == D("1.15")
-
-
 def test_a_lost_answer_is_unknown_and_an_unsent_leg_is_a_refusal_or_a_partial_fill() -> None:
     order = Order.market("EURUSD", "buy", "0.2")
     lost = from_send(
@@ -422,13 +369,3 @@ def test_a_done_answer_for_part_of_the_lots_is_a_partial_fill() -> None:
     )
     assert result.status is OrderStatus.PARTIALLY_FILLED
     assert (result.filled_quantity, result.average_price) == (D("0.05"), D("1.1"))
-
-
-@pytest.mark.parametrize(("volume", "price"), [(0.0, 1.1), (0.1, 0.0)])
-def test_a_history_deal_without_a_volume_or_a_price_makes_the_lookup_unknown(
-    volume: float, price: float
-) -> None:
-    record = _order_record(9, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 0)
-    result = looked_up([record], [Deal(3, 9, volume, price)])
-    assert result.status is OrderStatus.UNKNOWN and result.filled_quantity == 0
-    assert f"deal 3 has volume {D(repr(volume))} at price {D(repr(price))}" in (result.error or "")

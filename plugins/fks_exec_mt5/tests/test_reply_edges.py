@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fks_exec import Order, OrderStatus
+from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ExecutionResult
 from fks_exec_mt5 import constants as c
@@ -23,7 +23,7 @@ from fks_exec_mt5.results import LegAnswer, Reply, from_history, from_send
 from fks_exec_mt5.retcodes import HINTS
 from fks_exec_mt5.servertime import ServerClock
 
-from .records import EDGES, SendResult
+from .records import EDGES, Deal, HistoryOrder, SendResult, looked_up
 
 D = Decimal
 DONE = SendResult(c.TRADE_RETCODE_DONE, 7, 9, 0.1, 1.1, 1.1, 1.1001, "Request executed", 1, 0)
@@ -120,3 +120,61 @@ def test_a_history_record_without_a_setup_time_keeps_the_lookups_own_time() -> N
     result = from_history([record], [], plugin="mt5", client_order_id="a", clock=ServerClock(0))
     assert result.status is OrderStatus.ACCEPTED
     assert result.timestamp >= before - timedelta(seconds=1)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _order_record(ticket: int, kind: int, state: int, volume: float, stamp: int) -> Any:
+    return HistoryOrder(ticket, "EURUSD", kind, state, volume, 1, "x", stamp)
+
+
+@pytest.mark.parametrize(
+    ("kind", "side"),
+    [(c.ORDER_TYPE_BUY, "buy"), (c.ORDER_TYPE_SELL, "sell"), (c.ORDER_TYPE_BUY_LIMIT, "buy")],
+)
+def test_history_reads_the_side_of_the_last_order(kind: int, side: str) -> None:
+    record = _order_record(9, kind, c.ORDER_STATE_PLACED, 0.1, 0)
+    result = looked_up([record], [])
+    assert result.side is not None and result.side.value == side
+
+
+@pytest.mark.parametrize(
+    ("state", "deals", "status"),
+    [
+        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
+        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
+        (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
+        (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
+        (c.ORDER_STATE_FILLED, [], OrderStatus.ACCEPTED),
+        (c.ORDER_STATE_REJECTED, [], OrderStatus.REJECTED),
+    ],
+)
+def test_history_status_comes_from_the_deals_and_the_last_state(
+    state: int, deals: list[Any], status: OrderStatus
+) -> None:
+    record = _order_record(9, c.ORDER_TYPE_BUY, state, 0.1, 0)
+    result = looked_up([record], deals)
+    assert result.status is status
+    rejected = status is OrderStatus.REJECTED
+    assert (result.error == "rejected by the trade server") is rejected
+    assert result.error_code == (ErrorCode.REJECTED if rejected else None)
+
+
+def test_history_takes_its_time_from_the_first_order_and_its_ticket_from_the_last() -> None:
+    first = _order_record(8, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_000_000)
+    last = _order_record(9, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1_700_000_360_000)
+    deals = [Deal(3, 8, 0.1, 1.1), Deal(4, 9, 0.1, 1.2)]
+    result = looked_up([first, last], deals)
+    assert result.order_id == "9" and result.timestamp.timestamp() == 1_700_000_000
+    assert result.quantity == D("0.2") and result.average_price == D("1.15")
+
+
+@pytest.mark.parametrize(("volume", "price"), [(0.0, 1.1), (0.1, 0.0)])
+def test_a_history_deal_without_a_volume_or_a_price_makes_the_lookup_unknown(
+    volume: float, price: float
+) -> None:
+    record = _order_record(9, c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 0)
+    result = looked_up([record], [Deal(3, 9, volume, price)])
+    assert result.status is OrderStatus.UNKNOWN and result.filled_quantity == 0
+    assert f"deal 3 has volume {D(repr(volume))} at price {D(repr(price))}" in (result.error or "")
