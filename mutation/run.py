@@ -143,6 +143,18 @@ def mark_left_out(
     return left_out
 
 
+def link_shared(workdir: Path) -> None:
+    """Put ../shared (the ccxt static cases and fixtures) beside the sandboxes too.
+
+    Tests find it as a sibling of the repository; a sandbox is a sibling of the others
+    in ``workdir``, so without the link those tests skip and kill nothing.
+    """
+    shared = REPO.parent / "shared"
+    link = workdir / "shared"
+    if shared.is_dir() and not link.exists() and not link.is_symlink():
+        link.symlink_to(shared, target_is_directory=True)
+
+
 def sandbox_of(spec: ModuleSpec, workdir: Path) -> Path:
     """Where one module's copy of the tree and its cosmic-ray session live."""
     return workdir / re.sub(r"[^A-Za-z0-9]+", "_", spec.path)
@@ -345,6 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in mutation/modules.toml: {unknown}; add a line there first")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    link_shared(args.workdir)
     if args.recheck:
         results = [recheck(table[m], settings, args.workdir, args.engine) for m in chosen]
         return 0 if report(results, settings) else 1
