@@ -358,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"not in mutation/modules.toml: {unknown}; add a line there first")
     args.workdir.mkdir(parents=True, exist_ok=True)
     link_shared(args.workdir)
+    # The PostgreSQL tests' server, started once per session, not once per mutant's fork.
+    os.environ.setdefault("FKS_EXEC_PG_START_AT_COLLECTION", "1")
     if args.recheck:
         results = [recheck(table[m], settings, args.workdir, args.engine) for m in chosen]
         return 0 if report(results, settings) else 1
