@@ -342,15 +342,31 @@ async def test_without_ready_a_wait_ends_when_settled_for_its_kind_of_order() ->
 async def test_finished_waits_are_swept_from_the_deadlines_and_live_ones_still_expire() -> None:
     values: dict[str, str] = {}
     waiters = Waiters(values)
-    live = waiters.start("LIVE", final, quantity=None, timeout_s=0.05, agree_s=0)
-    assert not waiters.arm(live)
+    live = [
+        waiters.start(f"L{n}", final, quantity=None, timeout_s=0.05, agree_s=0) for n in range(10)
+    ]
+    assert not any(waiters.arm(w) for w in live)
+    sizes = []
     for n in range(300):
         waiter = waiters.start(str(n), final, quantity=None, timeout_s=30, agree_s=0)
         assert not waiters.arm(waiter)
         push(values, waiters, (f"OrderStatus|{n}", "Filled"))
         assert waiter.future.result() == AGREED
         waiters.finish(waiter)
-        assert len(waiters._deadlines) <= 2 * waiters.waiting + 64  # never all 300
-    assert len(waiters._deadlines) < 64
-    assert await asyncio.wait_for(live.future, 1) == TIMED_OUT
-    waiters.finish(live)
+        sizes.append(len(waiters._deadlines))
+    # swept once it holds more than 2 * 10 live + 64: never more, and it does fill up
+    assert max(sizes) == 2 * 10 + 64 and min(sizes) == 10
+    values["OrderStatus|now"] = "Filled"  # answered at once: never in the heap
+    at_once = waiters.start("now", final, quantity=None, timeout_s=30, agree_s=0)
+    assert waiters.arm(at_once)
+    waiters.finish(at_once)
+    assert len(waiters._deadlines) == sizes[-1]
+    for waiter in live:
+        assert await asyncio.wait_for(waiter.future, 1) == TIMED_OUT
+        waiters.finish(waiter)
+
+
+async def test_order_without_ready_or_market_waits_as_for_a_resting_order() -> None:
+    values = {"OrderStatus|A": "Working"}
+    how, seen = await Waiters(values).order("A", None, quantity=ONE, timeout_s=5, agree_s=0)
+    assert (how, seen) == (AGREED, Observed("working", Decimal(0), None))

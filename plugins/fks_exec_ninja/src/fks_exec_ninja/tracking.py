@@ -28,7 +28,6 @@ Ready = Callable[[Observed], bool]
 class _Waiter:
     __slots__ = (
         "agree_s",
-        "armed",
         "deadline",
         "future",
         "grace",
@@ -59,8 +58,6 @@ class _Waiter:
         self.deadline = loop.time() + timeout_s
         self.future: asyncio.Future[str] = loop.create_future()
         self.grace: asyncio.TimerHandle | None = None
-        self.armed = False
-        """Its deadline is in :class:`_Deadlines`."""
         self.seen: Observed | None = None
         """What the values said when the waiter last looked at them."""
         self.marked = False
@@ -107,16 +104,15 @@ class _Deadlines:
     """The deadlines of every waiting order, behind one timer armed for the earliest.
 
     A heap of (deadline, id, waiter). A finished waiter stays in it until its deadline
-    comes up or until finished ones are half of it (then they are swept out), so it
-    never holds more than about twice the waits in progress.
+    comes up, or until the heap holds more than twice the waits in progress and 64 more
+    (then the finished ones are swept out), so it stays bounded by the waits in progress.
     """
 
-    __slots__ = ("_finished", "_heap", "_timer")
+    __slots__ = ("_heap", "_timer")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, _Waiter]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._finished = 0
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -127,14 +123,13 @@ class _Deadlines:
         if heap[0][2] is waiter:  # the earliest now
             self._arm(waiter.deadline)
 
-    def finished(self) -> None:
-        """One waiter in the heap finished: sweep them out once they are half of it."""
-        self._finished += 1
+    def finished(self, live: int) -> None:
+        """A wait finished and ``live`` are still in progress: sweep the finished ones
+        out once the heap holds more than ``2 * live + 64`` (amortized O(1) a wait)."""
         heap = self._heap
-        if self._finished * 2 > len(heap) >= 64:
+        if len(heap) > 2 * live + 64:
             heap[:] = [entry for entry in heap if not entry[2].future.done()]
             heapq.heapify(heap)
-            self._finished = 0
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:
@@ -145,10 +140,7 @@ class _Deadlines:
         self._timer = None
         now, heap = asyncio.get_running_loop().time(), self._heap
         while heap and (heap[0][0] <= now or heap[0][2].future.done()):
-            waiter = heapq.heappop(heap)[2]
-            if waiter.future.done():
-                self._finished = max(0, self._finished - 1)
-            waiter.resolve(TIMED_OUT)  # a no-op for a finished one
+            heapq.heappop(heap)[2].resolve(TIMED_OUT)  # a no-op for a finished one
         if heap:
             self._arm(heap[0][0])
 
@@ -234,15 +226,13 @@ class Waiters:
         if f"OrderStatus|{waiter.order_id}" in self._values and waiter.check():
             return True
         self._deadlines.add(waiter)
-        waiter.armed = True
         return False
 
     def finish(self, waiter: _Waiter) -> None:
         """End ``waiter``'s wait (answered or not): nothing of it stays registered."""
         waiter.resolve(LOST)  # a no-op when answered; releases the grace timer
         self.waiting -= 1
-        if waiter.armed:
-            self._deadlines.finished()
+        self._deadlines.finished(self.waiting)
         order_id, orders = waiter.order_id, self._orders
         there = orders.get(order_id)
         if there is waiter:
@@ -250,7 +240,7 @@ class Waiters:
         elif isinstance(there, list):
             there.remove(waiter)
             if len(there) == 1:
-                orders[order_id] = there[0]
+                orders[order_id] = there.pop()
 
     async def key(self, keys: list[str], ready: Callable[[], bool], timeout_s: float) -> bool:
         """Wait until ``ready()`` holds, looking again when one of ``keys`` is pushed;
