@@ -240,3 +240,20 @@ async def test_orders_placed_at_once_share_writes_and_each_gets_its_own_answer()
         ids = [order_id_for(o.client_order_id) for o in orders]
         assert [field.split(b";")[10].decode() for field in sent[1::2]] == ids  # in order
         assert [p[10] for p in places(nt)] == ids
+
+
+@pytest.mark.parametrize("name", ["Ätm 2 targets", "ATM;2", "ATM|2", "ATM\t2"])
+async def test_an_atm_template_the_wire_cannot_carry_is_refused_at_init(name: str) -> None:
+    from fks_exec import ConfigurationError
+    from fks_exec_ninja.plugin import NinjaPlugin
+
+    plugin = NinjaPlugin()
+    plugin.use_env = False
+    with pytest.raises(ConfigurationError, match="cannot be sent over the AT Interface"):
+        await plugin.init({"strategy": name, "port": 1})
+
+
+def test_a_plain_atm_template_name_is_kept() -> None:
+    from fks_exec_ninja.config import NinjaConfig
+
+    assert NinjaConfig(strategy="ATM 2 targets (ES)").strategy == "ATM 2 targets (ES)"

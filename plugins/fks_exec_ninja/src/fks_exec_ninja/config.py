@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from fks_exec.config import PluginConfig
 
@@ -35,7 +35,8 @@ class NinjaConfig(PluginConfig):
     symbols: dict[str, str] = Field(default_factory=dict)
     """Symbol map, e.g. ``{"ES": "ES 03-27"}`` (JSON in the variable)."""
     strategy: str = ""
-    """ATM strategy template name sent with entry orders (empty: none)."""
+    """ATM strategy template name sent with entry orders (empty: none). Printable ASCII
+    without ``;`` or ``|``, as every ATI field."""
     require_order_list: bool = True
     """Send no order until NinjaTrader has pushed ``Orders|<account>`` since connecting,
     so an order id it already has is never placed again."""
@@ -48,3 +49,17 @@ class NinjaConfig(PluginConfig):
     """Longest pause between reconnection attempts."""
     max_tracked_orders: int = Field(default=10_000, ge=100)
     """How many orders placed by this process are remembered (oldest forgotten first)."""
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy_fits_the_wire(cls, value: str) -> str:
+        # Checked here, once, so no order can reach the socket with a name the wire
+        # cannot carry (it would fail at send time and leave the order's fate unknown).
+        bad = sorted({c for c in value if c in ";|" or not c.isascii() or not c.isprintable()})
+        if bad:
+            shown = ", ".join(repr(c) for c in bad)
+            raise ValueError(
+                f"strategy {value!r} cannot be sent over the AT Interface (it contains "
+                f"{shown}); use the ATM template's name as printable ASCII without ';' or '|'"
+            )
+        return value
