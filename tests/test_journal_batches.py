@@ -792,9 +792,14 @@ class _Probe(threading.Condition):
 
 
 async def test_the_hand_over_waits_only_for_an_idle_worker_with_work_queued(
-    journal: SqliteJournal, worker: SqliteWorker
+    journal: SqliteJournal, worker: SqliteWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from fks_exec.journal import worker as worker_module
     from fks_exec.journal.worker import _Task
+
+    # Its 1 ms bound passes before the worker thread runs on a loaded machine: with a long
+    # one, the hand-over returns when the drain happened, and only then.
+    monkeypatch.setattr(worker_module, "HANDOVER_WAIT_S", 30.0)
 
     def noop(conn: sqlite3.Connection) -> None:
         return None
