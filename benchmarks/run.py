@@ -31,6 +31,7 @@ def main() -> int:
         assert spec is not None
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # dataclasses look their module up while defining
         spec.loader.exec_module(module)
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         rows.extend(module.run())
