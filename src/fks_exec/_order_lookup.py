@@ -40,13 +40,7 @@ class OrderLookup:
     async def get_order(
         self, client_order_id: str, plugin: str | None = None
     ) -> ExecutionResult | None:
-        """Ask the broker for an order by client order id (safe to call repeatedly).
-
-        The plugin is ``plugin``, else the one that took the order (remembered, or in
-        the journal), else the default. The answer also updates what the executor
-        remembers of the order. Raises :class:`RoutingError` when no plugin can be
-        chosen and what the plugin's ``get_order`` raises.
-        """
+        """What :meth:`fks_exec.Executor.get_order` does (its docstring says it all)."""
         entry = self._memory.get(client_order_id)
         name = plugin or (entry.plugin if entry else None)
         if name is None and entry is None:
