@@ -3,6 +3,9 @@
 Each module exposes ``run() -> list[dict]``; a row has ``name``, ``value``, ``unit``,
 ``goal`` (text such as "<= 1.25") and ``baseline`` (what the value is measured
 against, in the same run). The rows are also written to benchmarks/results.json.
+
+``python benchmarks/run.py --only bench_mock [--only bench_core ...]`` runs only the
+named modules (for working on one area; results.json is then left alone).
 """
 
 from __future__ import annotations
@@ -24,9 +27,16 @@ def met(row: dict[str, Any]) -> str:
     return "-" if check is None else ("yes" if check(row["value"], float(bound)) else "NO")
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    only = {argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--only"}
+    paths = [p for p in sorted(HERE.glob("bench_*.py")) if not only or p.stem in only]
+    if only - {p.stem for p in paths}:
+        print(
+            f"no such benchmark module: {sorted(only - {p.stem for p in paths})}", file=sys.stderr
+        )
+        return 2
     rows: list[dict[str, Any]] = []
-    for path in sorted(HERE.glob("bench_*.py")):
+    for path in paths:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec is not None
         assert spec.loader is not None
@@ -35,7 +45,8 @@ def main() -> int:
         spec.loader.exec_module(module)
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         rows.extend(module.run())
-    (HERE / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    if not only:
+        (HERE / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     header = f"{'benchmark':<44} {'value':>12} {'unit':<10} {'goal':<12} {'met':<4} baseline"
     print(header)
     print("-" * len(header))
@@ -48,4 +59,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
