@@ -35,7 +35,7 @@ from fks_exec import (
     PluginRegistry,
 )
 from fks_exec.mock import MockPlugin
-from fks_exec.testing import FaultInjection
+from fks_exec.testing import FaultInjection, isolated_registry
 
 SYMBOLS = {"broken": "BRK1"}
 """Routes of the plugins without a venue; the others route their venue's symbol."""
@@ -160,13 +160,8 @@ class Brokers:
         es = front_month("ES", dt.datetime.now(dt.timezone.utc).date())
         config = {**self._ninja_config, "port": self.nt.port, "symbols": {"ES": es}}
         self.venues["ninja"] = Venue(NinjaPlugin(), self.nt, "ES", "1", config)
-        registry = PluginRegistry(discover=False)
-        for name, venue in self.venues.items():
-            venue.plugin.use_env = False
-            registry.register(name, venue.plugin)
-        registry.register("broken", BrokenPlugin())
-        registry.register("hanging", HangingPlugin())
-        return registry
+        plugins = {name: venue.plugin for name, venue in self.venues.items()}
+        return isolated_registry(**plugins, broken=BrokenPlugin(), hanging=HangingPlugin())
 
     def configs(self) -> dict[str, dict[str, Any]]:
         """Each plugin's config for the executor."""

@@ -23,6 +23,7 @@ from fks_exec._names import split_instance
 from fks_exec.config import env_prefix
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.mock import MockPlugin
+from fks_exec.testing import isolated_registry
 
 
 class LiveVenue(ExecutionPlugin):
@@ -64,15 +65,6 @@ class LiveVenue(ExecutionPlugin):
 
     async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
         return None
-
-
-def _registry(**plugins: Any) -> PluginRegistry:
-    registry = PluginRegistry(discover=False)
-    for name, plugin in plugins.items():
-        if isinstance(plugin, ExecutionPlugin):
-            plugin.use_env = False
-        registry.register(name, plugin)
-    return registry
 
 
 # ------------------------------------------------------------------ names
@@ -171,9 +163,16 @@ async def test_unknown_account_kind_counts_as_live_and_the_setting_decides() -> 
     assert venue.is_paper is True
 
 
+def _venue_and_mock(*, venue_down: bool) -> tuple[LiveVenue, MockPlugin, PluginRegistry]:
+    """A live venue (down or up) and the mock quoting X at 10, in a registry of their own."""
+    venue, mock = LiveVenue(), MockPlugin()
+    venue.down = venue_down
+    mock.broker.set_price("X", last=10)
+    return venue, mock, isolated_registry(venue=venue, mock=mock)
+
+
 async def test_a_live_to_paper_fallback_is_refused_at_start() -> None:
-    venue = LiveVenue()
-    registry = _registry(venue=venue, mock=MockPlugin())
+    _, _, registry = _venue_and_mock(venue_down=False)
     executor = Executor(registry, default="venue", fallbacks={"venue": ["mock"]}, journal="memory")
     with pytest.raises(ConfigurationError, match="allow_paper_fallback"):
         await executor.start()
@@ -183,10 +182,7 @@ async def test_a_live_to_paper_fallback_is_refused_at_start() -> None:
 async def test_the_revoked_venue_case_never_reaches_the_mock() -> None:
     """The venue cannot start (a revoked key, an outage): at start it counts as live, so
     the documented fallback to the mock is refused and the order reaches no one."""
-    venue = LiveVenue()
-    venue.down = True
-    mock = MockPlugin()
-    registry = _registry(venue=venue, mock=mock)
+    _, mock, registry = _venue_and_mock(venue_down=True)
     executor = Executor(registry, default="venue", fallbacks={"venue": ["mock"]}, journal="memory")
     with pytest.raises(ConfigurationError):
         await executor.start()
@@ -195,11 +191,7 @@ async def test_the_revoked_venue_case_never_reaches_the_mock() -> None:
 
 async def test_a_lazily_started_plugin_is_checked_when_it_connects() -> None:
     """Declared paper at start (so allowed), but the broker says live on connect."""
-    venue = LiveVenue()
-    venue.down = True
-    mock = MockPlugin()
-    mock.broker.set_price("X", last=10)
-    registry = _registry(venue=venue, mock=mock)
+    venue, mock, registry = _venue_and_mock(venue_down=True)
     executor = Executor(
         registry,
         default="venue",
@@ -219,11 +211,7 @@ async def test_a_lazily_started_plugin_is_checked_when_it_connects() -> None:
 
 
 async def test_a_pair_allowed_by_name_may_cross() -> None:
-    venue = LiveVenue()
-    venue.down = True
-    mock = MockPlugin()
-    mock.broker.set_price("X", last=10)
-    registry = _registry(venue=venue, mock=mock)
+    _, _, registry = _venue_and_mock(venue_down=True)
     executor = Executor(
         registry,
         default="venue",
@@ -266,7 +254,7 @@ def test_configs_of_the_wrong_shape_are_a_clear_error() -> None:
 async def test_close_position_through_the_executor() -> None:
     mock = MockPlugin()
     mock.broker.set_price("X", last=10)
-    async with Executor(_registry(mock=mock), default="mock", journal="memory") as ex:
+    async with Executor(isolated_registry(mock=mock), default="mock", journal="memory") as ex:
         await ex.execute(Order.market("X", "buy", 5))
         part = await ex.close_position("X", Decimal(2))
         assert [(r.side, r.quantity) for r in part] == [("sell", 2)]

@@ -26,6 +26,7 @@ from fks_exec import (
     PluginRegistry,
 )
 from fks_exec.journal import JournalState, MemoryJournal, SqliteJournal, selection
+from fks_exec.testing import isolated_registry
 
 
 class Venue:
@@ -101,8 +102,7 @@ class VenuePlugin(ExecutionPlugin):
 
 
 def executor_on(venue: Venue, journal: Any, **kwargs: Any) -> Executor:
-    registry = PluginRegistry(discover=False)
-    registry.register("venue", VenuePlugin(venue))
+    registry = isolated_registry(venue=VenuePlugin(venue))
     return Executor(registry, default="venue", journal=journal, reconcile_delay_s=0, **kwargs)
 
 
@@ -240,8 +240,7 @@ async def test_in_flight_ids_are_never_forgotten(tmp_path: Path) -> None:
             await gate.wait()
             return await super()._execute_order(order)
 
-    registry = PluginRegistry(discover=False)
-    registry.register("venue", Slow(venue))
+    registry = isolated_registry(venue=Slow(venue))
     ex = Executor(registry, default="venue", history_size=1, journal=MemoryJournal(max_closed=1))
     first = [asyncio.create_task(ex.execute(order(f"f-{i}"))) for i in range(4)]
     await asyncio.sleep(0.01)
@@ -257,11 +256,9 @@ async def test_in_flight_ids_are_never_forgotten(tmp_path: Path) -> None:
 async def test_a_fallback_is_journaled_under_the_plugin_that_got_the_order(path: Path) -> None:
     venue, spare = Venue(), Venue()
     venue.refuse.add("fb-1")
-    registry = PluginRegistry(discover=False)
-    registry.register("venue", VenuePlugin(venue))
     other = VenuePlugin(spare)
     other.name = "spare"  # type: ignore[misc]
-    registry.register("spare", other)
+    registry = isolated_registry(venue=VenuePlugin(venue), spare=other)
     async with Executor(
         registry, default="venue", fallbacks={"venue": ["spare"]}, journal=str(path)
     ) as ex:

@@ -12,29 +12,19 @@ from typing import Any, ClassVar
 import pytest
 
 import fks_exec._shutdown as shutdown_module
-from fks_exec import (
-    ExecutionResult,
-    Executor,
-    HealthStatus,
-    MarketData,
-    Order,
-    OrderStatus,
-    PluginRegistry,
-)
-from fks_exec.mock import MockBroker, MockPlugin
+from fks_exec import ExecutionResult, Executor, HealthStatus, MarketData, Order, OrderStatus
+from fks_exec.mock import MockPlugin
 from fks_exec.plugin import ExecutionPlugin
+from fks_exec.testing import isolated_registry
 
 BOUND_S = 10.0  # a hang fails the test; never a timing check
 
 
-def _executor(latency_s: float, **kwargs: Any) -> tuple[Executor, MockPlugin]:
-    registry = PluginRegistry(discover=False)
-    plugin = MockPlugin(broker=MockBroker())
-    plugin.use_env = False
+def _executor(latency_s: float, **kwargs: Any) -> Executor:
+    plugin = MockPlugin()
     plugin.broker.set_price("X", bid=100, ask=100.5)
     plugin.broker.set_latency(latency_s)
-    registry.register("mock", plugin)
-    return Executor(registry, default="mock", journal="memory", **kwargs), plugin
+    return Executor(isolated_registry(mock=plugin), default="mock", journal="memory", **kwargs)
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -42,7 +32,7 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def test_a_caller_cut_off_at_close_is_answered_and_not_left_cancelling() -> None:
-    executor, _ = _executor(latency_s=30.0, close_timeout_s=0.05)
+    executor = _executor(latency_s=30.0, close_timeout_s=0.05)
     await executor.start()
 
     async def caller() -> tuple[ExecutionResult, int]:
@@ -65,10 +55,10 @@ async def test_closing_with_nothing_left_to_cut_logs_no_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="fks_exec.executor")
-    idle, _ = _executor(latency_s=0.0)
+    idle = _executor(latency_s=0.0)
     await idle.start()
     await asyncio.wait_for(idle.close(), BOUND_S)  # nothing in flight
-    busy, _ = _executor(latency_s=0.05, close_timeout_s=5.0)
+    busy = _executor(latency_s=0.05, close_timeout_s=5.0)
     await busy.start()
     calls = [asyncio.ensure_future(busy.execute(Order.market("X", "buy", 1))) for _ in range(3)]
     await asyncio.sleep(0.01)
@@ -108,10 +98,8 @@ async def test_a_send_that_will_not_stop_is_named_and_the_close_goes_on(
 ) -> None:
     monkeypatch.setattr(shutdown_module, "_GRACE_S", 0.05)
     caplog.set_level(logging.WARNING, logger="fks_exec.executor")
-    registry = PluginRegistry(discover=False)
     plugin = Stubborn()
-    plugin.use_env = False
-    registry.register("stubborn", plugin)
+    registry = isolated_registry(stubborn=plugin)
     executor = Executor(registry, default="stubborn", journal="memory", close_timeout_s=0.05)
     await executor.start()
     call = asyncio.ensure_future(executor.execute(Order.limit("X", "buy", 1, 50)))
@@ -130,7 +118,7 @@ async def test_a_cut_off_send_that_does_stop_is_not_named_as_still_running(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="fks_exec.executor")
-    executor, _ = _executor(latency_s=30.0, close_timeout_s=0.05)
+    executor = _executor(latency_s=30.0, close_timeout_s=0.05)
     await executor.start()
     call = asyncio.ensure_future(executor.execute(Order.market("X", "buy", 1)))
     await asyncio.sleep(0.01)

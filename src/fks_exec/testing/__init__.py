@@ -7,7 +7,9 @@
   (:mod:`fks_exec.testing.strategies`; needs ``pip install hypothesis``);
 * the plugin conformance suite every plugin's tests subclass:
   :class:`PluginConformance` and :class:`ConformanceTarget`;
-* :class:`FaultInjection`, the fault vocabulary every fake broker implements.
+* :class:`FaultInjection`, the fault vocabulary every fake broker implements;
+* :func:`isolated_registry`, a registry holding exactly the plugins given, untouched by
+  what is installed and by ``FKS_EXEC_*`` variables.
 
 Names are imported on first use, so the pytest plugin does not pull hypothesis in.
 """
@@ -22,6 +24,7 @@ _EXPORTS = {
     "FaultInjection": "fks_exec.testing.faults",
     "PluginConformance": "fks_exec.testing.conformance",
     "invalid_order_inputs": "fks_exec.testing.strategies",
+    "isolated_registry": "fks_exec.testing.registries",
     "orders": "fks_exec.testing.strategies",
 }
 
@@ -30,6 +33,7 @@ __all__ = [
     "FaultInjection",
     "PluginConformance",
     "invalid_order_inputs",
+    "isolated_registry",
     "orders",
 ]
 
@@ -46,4 +50,5 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from fks_exec.testing.conformance import ConformanceTarget, PluginConformance
     from fks_exec.testing.faults import FaultInjection
+    from fks_exec.testing.registries import isolated_registry
     from fks_exec.testing.strategies import invalid_order_inputs, orders
