@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from fks_exec import Executor, Order, OrderStatus
+from fks_exec import Executor, Order, OrderStatus, PluginNotFound
 from fks_exec.mock import MockPlugin
 from fks_exec.testing import isolated_registry
 
@@ -18,6 +18,9 @@ def test_it_holds_exactly_the_plugins_given_and_discovers_none() -> None:
     assert registry.list_names() == ["mock", "mock:spare"]  # ccxt, mt5, ninja are installed
     assert registry.get("mock") is mock and registry.get("mock:spare") is spare
     assert spare.name == "mock:spare"
+    assert [info.target for info in registry.list_infos()] == ["<registered>"] * 2
+    with pytest.raises(PluginNotFound):  # installed, but not given: unknown here
+        registry.get("ccxt")
     assert isolated_registry().list_names() == []
 
 
