@@ -9,13 +9,14 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from fks_exec import Order
+from fks_exec import ExecutionResult, Order, OrderStatus
 from fks_exec.journal import (
     Journal,
     JournalSchemaError,
@@ -23,9 +24,11 @@ from fks_exec.journal import (
     JournalUpdate,
     MemoryJournal,
     SqliteJournal,
+    codec,
     migrate_file,
     schema,
 )
+from fks_exec.journal.sqlite_ops import UpdateOp
 from fks_exec.journal.testing import JournalConformance
 
 
@@ -284,3 +287,54 @@ async def test_pruning_an_entry_deletes_its_events(tmp_path: Path) -> None:
         await journal.close()
     count = sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()[0]
     assert count == 1
+
+
+_NS_RANGE = (-62_135_596_800 * 10**9, 253_402_300_799 * 10**9)  # years 1-9999, UTC
+
+
+@given(st.lists(st.integers(*_NS_RANGE) | st.integers(-(10**10), 10**10), min_size=1))
+def test_text_of_ns_is_time_text_of_that_instant_in_any_order(instants: list[int]) -> None:
+    # In any order, so the once-per-second cache is never reused for another second.
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    for ns in instants:
+        expected = codec.time_text(epoch + timedelta(microseconds=ns // 1000))
+        assert codec.text_of_ns(ns) == expected
+
+
+def test_now_text_is_fixed_width_utc() -> None:
+    text = codec.now_text()
+    assert len(text) == len("2026-12-01T19:00:00.000000+00:00")
+    assert datetime.fromisoformat(text).utcoffset() == timedelta(0)
+
+
+def _valid_result(status: OrderStatus, sent: bool, cid: str, filled: str) -> ExecutionResult:
+    order = Order.market("X", "buy", 2, client_order_id=cid)
+    try:
+        return ExecutionResult.for_order(
+            order, plugin="p", status=status, sent=sent, filled_quantity=filled
+        )
+    except ValueError:  # a combination the model refuses (sent=False and filled, ...)
+        assume(False)
+        raise
+
+
+_RESULTS = st.builds(
+    _valid_result,
+    st.sampled_from(list(OrderStatus)),
+    st.booleans(),
+    st.text("ab-", min_size=1, max_size=4),
+    st.sampled_from(["0", "1", "2"]),
+)
+
+
+@given(_RESULTS, st.dictionaries(st.sampled_from(["ticket", "venue_id"]), st.text(max_size=3)),
+       st.sampled_from(["result", "status", "reconciled"]))  # fmt: skip
+def test_an_update_op_of_a_result_is_the_op_of_its_update(
+    result: ExecutionResult, hints: dict[str, str], kind: str
+) -> None:
+    direct = UpdateOp.of_result(result, hints, kind)
+    via = UpdateOp.of(JournalUpdate.from_result(result, kind, hints=hints))
+    assert direct._replace(at="") == via._replace(at="")
+    assert datetime.fromisoformat(direct.at).utcoffset() == timedelta(0)
+    with pytest.raises(ValueError, match="client order id"):
+        UpdateOp.of_result(result.model_copy(update={"client_order_id": None}), hints)

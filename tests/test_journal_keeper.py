@@ -119,13 +119,13 @@ async def test_a_claim_gives_up_waiting_after_claim_wait_s(tmp_path: Path) -> No
     try:
         assert await first.claim(order, "p", None) is None
         await second.ensure_open()
-        real_claim = second.journal.claim
+        real_claim = second.journal.claim_to_send
 
         async def counted(*args: Any) -> Any:
             attempts.append("claim")
             return await real_claim(*args)
 
-        second.journal.claim = counted  # type: ignore[method-assign,assignment]
+        second.journal.claim_to_send = counted  # type: ignore[method-assign]
         loop = asyncio.get_running_loop()
         began = loop.time()
         entry = await asyncio.wait_for(second.claim(order, "p", None), 5)
@@ -311,15 +311,15 @@ async def test_a_not_sent_answer_is_durable_before_record_result_returns(tmp_pat
         for o in (order, sent):
             assert await keeper.claim(o, "p", None) is None
         refused = _result(order, OrderStatus.REJECTED, sent=False)
-        queued: list[JournalUpdate] = []
-        real_soon = keeper.journal.record_soon
-        keeper.journal.record_soon = queued.append  # type: ignore[method-assign,assignment]
+        queued: list[ExecutionResult] = []
+        real_soon = keeper.journal.record_result_soon
+        keeper.journal.record_result_soon = lambda r, *_: queued.append(r)  # type: ignore[method-assign]
         await keeper.record_result(refused, None, order)
         await keeper.record_result(_result(sent, OrderStatus.ACCEPTED), None, sent)
-        keeper.journal.record_soon = real_soon  # type: ignore[method-assign]
+        keeper.journal.record_result_soon = real_soon  # type: ignore[method-assign]
         entry = await keeper.journal.get("r-1")
         assert entry is not None and entry.state is JournalState.NOT_SENT  # not queued
-        assert [u.client_order_id for u in queued] == ["r-2"]  # the sent one is queued
+        assert [r.client_order_id for r in queued] == ["r-2"]  # the sent one is queued
     finally:
         await keeper.close()
 

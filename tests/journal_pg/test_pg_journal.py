@@ -344,3 +344,43 @@ async def test_a_database_error_fails_its_whole_batch_and_another_error_only_its
         assert claim.claimed and await journal.get("e-1") is not None
     finally:
         await journal.close()
+
+
+async def test_migrate_and_open_connect_with_the_documented_timeout_and_the_password_to_mask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fks_exec.journal import postgres
+
+    seen: list[tuple[str | None, float]] = []
+
+    async def refusing(url: str, location: str, secret: str | None, timeout_s: float) -> Any:
+        assert "pw-9" not in location
+        seen.append((secret, timeout_s))
+        raise JournalError("refused")
+
+    monkeypatch.setattr(postgres, "connect", refusing)
+    url = "postgresql://trader:pw-9@127.0.0.1:1/db"
+    journal = PostgresJournal(url)
+    for attempt in (migrate_database(url), journal.open()):
+        with pytest.raises(JournalError, match="refused"):
+            await attempt
+    # The defaults (10 s; claim_wait_s as docs/journal.md says); the password goes along
+    # so that connection errors mask it.
+    assert seen == [("pw-9", 10.0), ("pw-9", 10.0)]
+    assert journal.claim_wait_s == 10.0 and journal.lease_s == 30.0
+    seen.clear()
+    with pytest.raises(JournalError):
+        await migrate_database("postgresql://trader@127.0.0.1:1/db")
+    assert seen == [(None, 10.0)]  # no password: nothing to mask
+
+
+def test_without_psycopg_the_import_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what an absent package looks like
+    monkeypatch.delitem(sys.modules, "fks_exec.journal.postgres")
+    with pytest.raises(ImportError, match=r"pip install 'fks-exec\[postgres\]'"):
+        importlib.import_module("fks_exec.journal.postgres")

@@ -48,7 +48,7 @@ from typing import ClassVar
 
 from fks_exec.errors import FksExecError
 from fks_exec.journal.models import Claim, JournalEntry, JournalEvent, JournalUpdate
-from fks_exec.models import Order
+from fks_exec.models import ExecutionResult, Order
 
 __all__ = [
     "Journal",
@@ -147,6 +147,15 @@ class Journal(ABC):
         """Commit the intent to send ``order`` through ``plugin``, or return the entry
         already under its id (see :class:`Claim`)."""
 
+    async def claim_to_send(
+        self, order: Order, plugin: str, hints: Mapping[str, str]
+    ) -> Claim | None:
+        """:meth:`claim`, answering None when the caller now owns the send (a backend may
+        then skip building the entry nobody reads); else the unclaimed :class:`Claim`.
+        Raises what :meth:`claim` raises."""
+        claim = await self.claim(order, plugin, hints)
+        return None if claim.claimed else claim
+
     @abstractmethod
     async def record(self, update: JournalUpdate) -> None:
         """Apply ``update`` and append its event, durably. Raises :class:`JournalError`
@@ -155,6 +164,14 @@ class Journal(ABC):
     @abstractmethod
     def record_soon(self, update: JournalUpdate) -> None:
         """Queue ``update``; committed in order with this handle's later writes."""
+
+    def record_result_soon(
+        self, result: ExecutionResult, hints: Mapping[str, str], kind: str = "result"
+    ) -> None:
+        """``record_soon(JournalUpdate.from_result(result, kind, hints=hints))``; a
+        backend may encode the row without making the update. Raises ``ValueError`` for
+        a result without a client order id."""
+        self.record_soon(JournalUpdate.from_result(result, kind, hints=hints))
 
     async def flush(self) -> None:  # noqa: B027 - backends without a queue have nothing to do
         """Wait until every write queued by :meth:`record_soon` is committed."""

@@ -8,6 +8,7 @@ text order is time order).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +25,8 @@ __all__ = [
     "dump_result",
     "entry_from_row",
     "event_from_row",
+    "now_text",
+    "text_of_ns",
     "time_text",
 ]
 
@@ -42,6 +45,29 @@ def time_text(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+_second_text: tuple[int | None, str] = (None, "")
+"""The last whole second :func:`text_of_ns` formatted, and its text up to the seconds."""
+
+
+def text_of_ns(ns: int) -> str:
+    """``ns`` nanoseconds after the Unix epoch as :func:`time_text` writes that instant
+    (to the microsecond), without making a ``datetime``: the date and time of day are
+    formatted once per second. Raises ``ValueError``/``OverflowError`` outside years
+    1-9999."""
+    global _second_text
+    second, micro = divmod(ns // 1000, 1_000_000)
+    cached, head = _second_text
+    if cached != second:
+        head = datetime.fromtimestamp(second, timezone.utc).isoformat()[:19]
+        _second_text = (second, head)
+    return f"{head}.{micro:06d}+00:00"
+
+
+def now_text() -> str:
+    """The current time as :func:`time_text` writes it (see :func:`text_of_ns`)."""
+    return text_of_ns(time.time_ns())
+
+
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -49,7 +75,8 @@ def _time(text: str) -> datetime:
 def dump_order(order: Order) -> str:
     """The order as JSON. Raises :class:`JournalError` when ``params`` is not JSON-able."""
     try:
-        return order.model_dump_json()
+        # model_dump_json() without its keyword plumbing: the same bytes, decoded.
+        return order.__pydantic_serializer__.to_json(order).decode()
     except (TypeError, ValueError) as exc:
         raise JournalError(
             f"order {order.client_order_id} cannot be journaled (its params are not "
@@ -59,7 +86,7 @@ def dump_order(order: Order) -> str:
 
 def dump_result(result: ExecutionResult | None) -> str | None:
     """The result as JSON (None stays None)."""
-    return None if result is None else result.model_dump_json()
+    return None if result is None else result.__pydantic_serializer__.to_json(result).decode()
 
 
 def dump_json(value: Mapping[str, Any]) -> str:

@@ -149,13 +149,13 @@ class JournalKeeper:
             return self.claim_now(order, plugin, instance)
         hints = lookup_hints(instance, order, None)
         journal = self.journal
+        claim = await journal.claim_to_send(order, plugin, hints)
+        if claim is None:
+            return None  # the common case: the id was new
         loop = asyncio.get_running_loop()
         deadline, pause = loop.time() + journal.claim_wait_s, _FIRST_PAUSE_S
         while True:
-            claim = await journal.claim(order, plugin, hints)
             entry = claim.entry
-            if claim.claimed:
-                return None
             if not self._held_elsewhere(entry):
                 return entry
             if not entry.order.same_request(order):
@@ -167,6 +167,9 @@ class JournalKeeper:
                 return entry
             await asyncio.sleep(min(pause, remaining))
             pause = min(pause * 2, _LONGEST_PAUSE_S)
+            claim = await journal.claim_to_send(order, plugin, hints)
+            if claim is None:
+                return None
 
     def _held_elsewhere(self, entry: JournalEntry) -> bool:
         return entry.state is JournalState.SENDING and entry.owner != self.journal.owner
@@ -200,11 +203,10 @@ class JournalKeeper:
         if self._memory is not None:
             self._memory.note_result(result, hints)
             return
-        update = JournalUpdate.from_result(result, hints=hints)
-        if update.state is JournalState.NOT_SENT:
-            await self.journal.record(update)
+        if state_for(result) is JournalState.NOT_SENT:
+            await self.journal.record(JournalUpdate.from_result(result, hints=hints))
         else:
-            self.journal.record_soon(update)
+            self.journal.record_result_soon(result, hints)
 
     def record_sent(
         self, result: ExecutionResult, instance: ExecutionPlugin | None, order: Order
@@ -215,14 +217,14 @@ class JournalKeeper:
         if self._memory is not None:
             self._memory.note_result(result, hints)
         else:
-            self.journal.record_soon(JournalUpdate.from_result(result, hints=hints))
+            self.journal.record_result_soon(result, hints)
 
     def record_soon(self, result: ExecutionResult, kind: str = "result") -> None:
         """Queue ``result`` as an event of its client order id."""
         if self._memory is not None:
             self._memory.note_result(result, {}, kind)
         else:
-            self.journal.record_soon(JournalUpdate.from_result(result, kind))
+            self.journal.record_result_soon(result, {}, kind)
 
     async def note_status(self, result: ExecutionResult) -> None:
         """Record ``result`` as a status change of an order this process does not hold

@@ -15,14 +15,14 @@ default). Leases use the server's clock, so the clocks of the hosts do not matte
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from fks_exec.journal import codec
 from fks_exec.journal.base import Journal, JournalError
 from fks_exec.journal.models import Claim, JournalEntry, JournalEvent, JournalState, JournalUpdate
 from fks_exec.journal.sqlite_ops import ClaimOp, UpdateOp
-from fks_exec.models import Order
+from fks_exec.models import ExecutionResult, Order
 
 try:
     import psycopg
@@ -155,21 +155,32 @@ class PostgresJournal(Journal):
 
     async def claim(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim:
         """See :meth:`Journal.claim`: decided by the primary key (``ON CONFLICT``)."""
-        cid = order.client_order_id
-        at = datetime.now(timezone.utc)
-        op = ClaimOp(
-            cid, plugin, codec.dump_order(order), codec.dump_json(hints), self.owner,
-            codec.time_text(at),
-        )  # fmt: skip
-        done = await self._run(op, f"claim of {cid}")
+        op = self._claim_op(order, plugin, hints)
+        done = await self._run(op, f"claim of {op.client_order_id}")
         if isinstance(done, Claim):
             return done
         attempt, created = done
         entry = JournalEntry(
-            cid, plugin, JournalState.SENDING, order, None, dict(hints), attempt, self.owner,
-            datetime.fromisoformat(created), at,
+            op.client_order_id, plugin, JournalState.SENDING, order, None, dict(hints),
+            attempt, self.owner, datetime.fromisoformat(created),
+            datetime.fromisoformat(op.now),
         )  # fmt: skip
         return Claim(entry, claimed=True)
+
+    async def claim_to_send(
+        self, order: Order, plugin: str, hints: Mapping[str, str]
+    ) -> Claim | None:
+        """See :meth:`Journal.claim_to_send`: the same claim, no entry made for a won one."""
+        op = self._claim_op(order, plugin, hints)
+        done = await self._run(op, f"claim of {op.client_order_id}")
+        return done if isinstance(done, Claim) else None
+
+    def _claim_op(self, order: Order, plugin: str, hints: Mapping[str, str]) -> ClaimOp:
+        dumped = codec.dump_order(order)  # raises before anything is queued
+        return ClaimOp(
+            order.client_order_id, plugin, dumped, codec.dump_json(hints), self.owner,
+            codec.now_text(),
+        )  # fmt: skip
 
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""
@@ -179,6 +190,14 @@ class PostgresJournal(Journal):
         """See :meth:`Journal.record_soon`."""
         label = f"{update.kind} of {update.client_order_id}"
         self._require().submit(UpdateOp.of(update), label)
+
+    def record_result_soon(
+        self, result: ExecutionResult, hints: Mapping[str, str], kind: str = "result"
+    ) -> None:
+        """See :meth:`Journal.record_result_soon`: the row is encoded straight from
+        ``result``."""
+        job = UpdateOp.of_result(result, hints, kind)
+        self._require().submit(job, f"{kind} of {job.client_order_id}")
 
     async def flush(self) -> None:
         """See :meth:`Journal.flush`: a marker behind every queued write."""
@@ -232,8 +251,8 @@ class PostgresJournal(Journal):
             f"WITH gone AS (DELETE FROM orders WHERE updated_at < %s AND NOT {ops.OPEN_SQL} "  # noqa: S608
             "RETURNING 1) SELECT count(*) FROM gone"
         )
-        rows = await self._rows(sql, (before,), "prune")
-        return int(rows[0][0])
+        ((count,),) = await self._rows(sql, (before,), "prune")
+        return int(count)
 
     # ------------------------------------------------------------------ leases
 
@@ -247,7 +266,7 @@ class PostgresJournal(Journal):
             "gone": list(gone),
         }
         rows = await self._rows(ops.ADOPT, params, "adopt")
-        return {row[0] for row in rows}
+        return {cid for (cid,) in rows}
 
     async def renew_leases(self) -> None:
         """See :meth:`Journal.renew_leases`."""

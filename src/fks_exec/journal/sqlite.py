@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Collection, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -31,7 +31,7 @@ from fks_exec.journal.models import (
 from fks_exec.journal.schema import check_version, migrate
 from fks_exec.journal.sqlite_ops import ClaimOp, OpsConnection, UpdateOp, install, run_ops
 from fks_exec.journal.worker import SqliteWorker
-from fks_exec.models import Order
+from fks_exec.models import ExecutionResult, Order
 
 __all__ = ["SqliteJournal", "migrate_file"]
 
@@ -149,19 +149,33 @@ class SqliteJournal(Journal):
 
     async def claim(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim:
         """See :meth:`Journal.claim`: decided on the primary key inside one transaction."""
-        cid = order.client_order_id
-        at = datetime.now(timezone.utc)
-        now = codec.time_text(at)
-        op = ClaimOp(cid, plugin, codec.dump_order(order), codec.dump_json(hints), self.owner, now)
-        done = await self._require().run(op, label=f"claim of {cid}")
+        op = self._claim_op(order, plugin, hints)
+        done = await self._require().run(op, label=f"claim of {op.client_order_id}")
         if isinstance(done, Claim):
             return done
         attempt, created = done
+        at = datetime.fromisoformat(op.now)
         entry = JournalEntry(
-            cid, plugin, JournalState.SENDING, order, None, dict(hints), attempt, self.owner,
-            at if created == now else datetime.fromisoformat(created), at,
+            op.client_order_id, plugin, JournalState.SENDING, order, None, dict(hints),
+            attempt, self.owner, at if created == op.now else datetime.fromisoformat(created),
+            at,
         )  # fmt: skip
         return Claim(entry, claimed=True)
+
+    async def claim_to_send(
+        self, order: Order, plugin: str, hints: Mapping[str, str]
+    ) -> Claim | None:
+        """See :meth:`Journal.claim_to_send`: the same claim, no entry made for a won one."""
+        op = self._claim_op(order, plugin, hints)
+        done = await self._require().run(op, label=f"claim of {op.client_order_id}")
+        return done if isinstance(done, Claim) else None
+
+    def _claim_op(self, order: Order, plugin: str, hints: Mapping[str, str]) -> ClaimOp:
+        dumped = codec.dump_order(order)  # raises before anything is queued
+        return ClaimOp(
+            order.client_order_id, plugin, dumped, codec.dump_json(hints), self.owner,
+            codec.now_text(),
+        )  # fmt: skip
 
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""
@@ -172,6 +186,14 @@ class SqliteJournal(Journal):
         """See :meth:`Journal.record_soon`."""
         job = UpdateOp.of(update)
         self._require().submit(job, label=f"{update.kind} of {update.client_order_id}")
+
+    def record_result_soon(
+        self, result: ExecutionResult, hints: Mapping[str, str], kind: str = "result"
+    ) -> None:
+        """See :meth:`Journal.record_result_soon`: the row is encoded straight from
+        ``result``."""
+        job = UpdateOp.of_result(result, hints, kind)
+        self._require().submit(job, label=f"{kind} of {job.client_order_id}")
 
     async def flush(self) -> None:
         """See :meth:`Journal.flush`: a no-op job behind every queued one."""

@@ -124,3 +124,38 @@ class JournalConformance:
         assert await journal.prune(future) == 2
         assert {e.client_order_id for e in await journal.entries()} == {"p-3", "p-4", "p-5"}
         assert await journal.events("p-1") == []
+
+    async def test_claim_to_send_answers_none_only_for_a_won_claim(self, journal: Journal) -> None:
+        order = _order("s-1")
+        assert await journal.claim_to_send(order, "p", {"venue_id": "v-1"}) is None
+        stored = await journal.get("s-1")
+        assert stored is not None and stored.state is JournalState.SENDING
+        assert stored.hints == {"venue_id": "v-1"} and stored.order == order
+        held = await journal.claim_to_send(order, "q", {})
+        assert held is not None and not held.claimed
+        assert held.entry.plugin == "p" and held.entry.state is JournalState.SENDING
+        await journal.record(JournalUpdate("s-1", JournalState.NOT_SENT, "not_sent"))
+        assert await journal.claim_to_send(_order("s-1", "2"), "q", {}) is None  # taken over
+        retried = await journal.get("s-1")
+        assert retried is not None and retried.attempt == 2 and retried.plugin == "q"
+
+    async def test_record_result_soon_records_the_result(self, journal: Journal) -> None:
+        order = _order("s-2")
+        await journal.claim(order, "p", {"venue_id": "v-2"})
+        accepted = _result(order, "accepted", order_id="B2")
+        journal.record_result_soon(accepted, {"ticket": "9"})
+        filled = _result(order, "filled", order_id="B2", filled_quantity="1", average_price="100")
+        journal.record_result_soon(filled, {}, "status")
+        await journal.flush()
+        entry = await journal.get("s-2")
+        assert entry is not None and entry.state is JournalState.FINAL and entry.result == filled
+        assert entry.hints == {"venue_id": "v-2", "ticket": "9"}
+        events = await journal.events("s-2")
+        assert [(e.kind, e.state, e.status, dict(e.detail)) for e in events[1:]] == [
+            ("result", JournalState.SENT, OrderStatus.ACCEPTED, {}),
+            ("status", JournalState.FINAL, OrderStatus.FILLED, {}),
+        ]
+        assert events[2].at == entry.updated_at  # the event's time is the entry's change
+        anonymous = accepted.model_copy(update={"client_order_id": None})
+        with pytest.raises(ValueError, match="client order id"):
+            journal.record_result_soon(anonymous, {})
