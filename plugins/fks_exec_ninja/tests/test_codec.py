@@ -193,3 +193,75 @@ def test_a_bad_type_is_quoted_in_part() -> None:
     with pytest.raises(StreamCorrupt) as caught:
         Decoder().feed(b"x" * 100 + b"\x00")
     assert repr("x" * 40) in str(caught.value) and "x" * 41 not in str(caught.value)
+
+
+def fast_decode(data: bytes, cuts: list[int]) -> tuple[list[Message], bool, int]:
+    """As :func:`decode`, reading each piece as the connection does (``feed_values``,
+    else ``feed``); also how many pieces the fast path took."""
+    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    decoder, out, fast = Decoder(max_field=64), [], 0
+    try:
+        for a, b in itertools.pairwise(points):
+            fields = decoder.feed_values(data[a:b])
+            if fields is None:
+                out += decoder.feed(data[a:b])
+                continue
+            fast += 1
+            assert fields[::3] == [VALUE] * (len(fields) // 3) and len(fields) % 3 == 0
+            out += [Message(VALUE, (k, v)) for k, v in zip(fields[1::3], fields[2::3], strict=True)]
+    except StreamCorrupt as exc:
+        return out + exc.messages, True, fast
+    return out, False, fast
+
+
+@given(arbitrary_streams, st.lists(st.integers(0, 10_000), max_size=10))
+def test_the_fast_value_path_reads_any_bytes_as_feed_does(data: bytes, cuts: list[int]) -> None:
+    """Whatever the bytes and the cuts, taking whole Value messages the fast way where
+    it applies gives the same messages and the same fault as decoding them all."""
+    assert fast_decode(data, cuts)[:2] == decode(data, [])
+
+
+values_only = st.lists(
+    st.tuples(ascii_field.filter(lambda f: "\x00" not in f), ascii_field), min_size=1, max_size=12
+)
+
+
+@given(values_only, st.lists(st.integers(0, 10_000), max_size=6))
+def test_reads_of_values_only_take_the_fast_path_however_cut(
+    pairs: list[tuple[str, str]], cuts: list[int]
+) -> None:
+    data = b"".join(encode(VALUE, k, v.replace("\x00", "")) for k, v in pairs)
+    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    decoder, out = Decoder(), []
+    for a, b in itertools.pairwise(points):
+        fields = decoder.feed_values(data[a:b])
+        assert fields is not None  # only Values: never the slow way
+        out += list(zip(fields[1::3], fields[2::3], strict=True))
+    assert out == [(k, v.replace("\x00", "")) for k, v in pairs]
+
+
+def test_the_fast_path_keeps_a_started_message_for_the_next_read() -> None:
+    decoder = Decoder()
+    assert decoder.feed_values(b"2\x00A\x00x\x002\x00B\x00") == ["2", "A", "x"]
+    assert decoder.feed_values(b"y\x002\x00C") == ["2", "B", "y"]
+    assert decoder.feed_values(b"\x00z\x00") == ["2", "C", "z"]
+    assert decoder.feed_values(b"2") == []  # no whole field: kept
+    assert decoder.feed_values(b"\x00D\x00w\x00") == ["2", "D", "w"]
+    assert decoder.feed_values(b"2\x00E\x00v\x003\x00") is None  # another type begun
+    assert decoder.feed(b"2\x00E\x00v\x003\x00") == [Message(VALUE, ("E", "v"))]
+    assert decoder.feed_values(b"1\x00") is None  # its field: not a Value
+    assert decoder.feed(b"1\x00") == [Message("3", ("1",))]
+
+
+def test_the_fast_path_leaves_other_reads_to_feed_untouched() -> None:
+    decoder = Decoder(max_field=16)
+    for chunk in (
+        encode(VALUE, "A", "x") + encode("3", "1"),  # a ConfirmOrders echo among them
+        b"2\x00K\xc3\xa9y\x00v\x00",  # not ASCII: read as the DLL reads it, by feed
+        b"2\x00" + b"k" * 20 + b"\x00",  # over the field bound: feed raises
+    ):
+        assert decoder.feed_values(chunk) is None
+    partial = Decoder()
+    partial.feed(b"1\x00ES\x00")  # a Data message under way: its fields are not Values
+    assert partial.feed_values(b"1\x002\x003\x00t\x00") is None
+    assert partial.feed(b"1\x002\x003\x00t\x00") == [Message("1", ("ES", "1", "2", "3", "t"))]

@@ -132,6 +132,37 @@ class Decoder:
         self._check_partial(out)
         return out
 
+    def feed_values(self, chunk: bytes) -> list[str] | None:
+        """The fields of the whole messages in ``chunk`` (``[type, key, value, type,
+        key, value, ...]``) when, with what is pending from earlier chunks, they are only
+        Value messages of ASCII text: the common read, taken without making a
+        :class:`Message` each (an incomplete last message is kept for the next chunk,
+        as :meth:`feed` keeps it). Else None, and nothing was consumed: decode
+        ``chunk`` with :meth:`feed`."""
+        partial = self._partial
+        if self._kind is not None or len(partial) + len(chunk) > self._max:
+            return None
+        if 0 not in chunk:  # no field ends here: kept whole for the next read
+            partial += chunk
+            return []
+        data = bytes(partial) + chunk if partial else chunk
+        end = data.rfind(0)
+        if not data.isascii():
+            return None
+        fields = data[:end].decode("ascii").split("\x00")
+        whole = len(fields) - len(fields) % 3
+        if fields[:whole:3].count(VALUE) * 3 != whole or fields[whole : whole + 1] not in (
+            [],
+            [VALUE],
+        ):
+            return None
+        partial.clear()
+        if whole < len(fields):  # the start of a message: read again with what follows
+            partial += "\x00".join(fields[whole:]).encode("ascii") + b"\x00"
+            del fields[whole:]
+        partial += data[end + 1 :]
+        return fields
+
     def _decode(self, fields: list[str], out: list[Message]) -> None:
         kind, need, taken = self._kind, self._need, self._fields
         i, count, append = 0, len(fields), out.append

@@ -1,4 +1,4 @@
-"""The socket to NinjaTrader's AT Interface: one reader, one reconnect loop, the value cache."""
+"""The socket to NinjaTrader's AT Interface: its reads, one reconnect loop, the value cache."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.kit import Backoff
+from fks_exec_ninja.ati_socket import AtiSocket
 from fks_exec_ninja.codec import (
     COMMAND,
     CONFIRM_ORDERS,
     VALUE,
-    Decoder,
     Message,
     StreamCorrupt,
     encode,
@@ -25,9 +25,7 @@ __all__ = ["AtiConnection", "ConnectionLost"]
 logger = logging.getLogger("fks_exec.plugins.ninja")
 
 _TimeoutError = asyncio.TimeoutError  # not the builtin TimeoutError on Python 3.10
-_IncompleteRead = asyncio.IncompleteReadError
 _ORDER_VALUE_PREFIXES = ("OrderStatus|", "Filled|", "AvgFillPrice|")
-_READ_BYTES = 262_144
 _HIGH_WATER = 262_144  # bytes buffered for writing before a send waits for the socket
 _CLOSE_WAIT_S = 1.0  # how long closing waits for buffered bytes to leave before dropping them
 
@@ -40,8 +38,9 @@ class AtiConnection:
     """One TCP connection to NinjaTrader 8, kept open by one reconnect loop.
 
     :meth:`open` connects once and waits for ``ATI`` = ``True``; when that fails it
-    raises and leaves no task, socket or timer behind. After it succeeds a reader task
-    keeps the latest value of every key NinjaTrader pushes (cleared at each new
+    raises and leaves no task, socket or timer behind. After it succeeds every read of
+    the socket (handed over by the event loop as it arrives, :class:`AtiSocket`) keeps
+    the latest value of every key NinjaTrader pushes (cleared at each new
     connection, so no value survives from an earlier one; at most ``max_values``, the
     oldest order values forgotten first) and calls :attr:`on_value`.
     When the connection drops, a single supervisor task opens it again, one attempt at a
@@ -84,9 +83,8 @@ class AtiConnection:
         """Connection attempts, successful or not."""
         self._max_values = max_values
         self._order_keys: deque[str] = deque()  # order value keys, oldest first
-        self._writer: asyncio.StreamWriter | None = None
+        self._writer: AtiSocket | None = None  # the current connection's socket
         self._gathered: list[bytes] | None = None  # bytes to write at the end of this pass
-        self._reader_task: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._ati: asyncio.Future[None] | None = None
         self._up = asyncio.Event()
@@ -119,13 +117,13 @@ class AtiConnection:
         self._supervisor = asyncio.create_task(self._supervise(), name="fks-exec-ninja-supervisor")
 
     async def close(self) -> None:
-        """Stop reconnecting, stop the reader and close the socket. Never raises."""
+        """Stop reconnecting, stop reading and close the socket. Never raises."""
         self._closing = True
-        for task in (self._supervisor, self._reader_task):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        task = self._supervisor
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await self._drop_socket()
 
     async def wait_connected(self, timeout: float) -> bool:
@@ -138,36 +136,41 @@ class AtiConnection:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.connect_timeout_s
         self.attempts += 1
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), self.connect_timeout_s
-        )
-        self.values.clear()  # nothing from an earlier connection is current
-        self._order_keys.clear()
-        self._gathered = None  # never written to a new connection
-        self._writer = writer
         self._ati = ati = loop.create_future()
-        task = asyncio.create_task(self._read(reader), name="fks-exec-ninja-reader")
         try:
+            await asyncio.wait_for(
+                loop.create_connection(self._new_socket, self.host, self.port),
+                self.connect_timeout_s,
+            )
             if self.confirm_orders is not None:
                 self._write(CONFIRM_ORDERS, "1" if self.confirm_orders else "0")
             await asyncio.wait_for(asyncio.shield(ati), max(0.0, deadline - loop.time()))
         except BaseException:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
             await self._drop_socket()
             raise
-        self._reader_task = task
         self.connected = True
         self.connects += 1
         self._up_since = loop.time()
         self._up.set()
 
+    def _new_socket(self) -> AtiSocket:
+        return AtiSocket(self._received, self._ended, self._made)
+
+    def _made(self, sock: AtiSocket) -> None:
+        """A TCP connection is up (before any of its bytes are read)."""
+        self.values.clear()  # nothing from an earlier connection is current
+        self._order_keys.clear()
+        self._gathered = None  # never written to a new connection
+        self._writer = sock
+
     async def _drop_socket(self) -> None:
+        self._flush()
+        writer = self._writer
+        if writer is not None:
+            writer.end()
         self.connected = False
         self._up.clear()
-        self._flush()
-        writer, self._writer = self._writer, None
+        self._writer = None
         if writer is not None:
             writer.close()
             try:  # a peer that stopped reading would keep unsent bytes waiting forever
@@ -181,9 +184,9 @@ class AtiConnection:
         loop = asyncio.get_running_loop()
         backoff = Backoff(self.reconnect_min_s, self.reconnect_max_s)
         while not self._closing:
-            reader = self._reader_task
-            if reader is not None:
-                await asyncio.wait([reader])
+            sock = self._writer
+            if sock is not None:
+                await asyncio.wait([sock.closed])
             await self._drop_socket()
             if loop.time() - self._up_since >= self.reconnect_max_s:
                 backoff.reset()
@@ -216,7 +219,7 @@ class AtiConnection:
             self.transcript.append(f">> {kind} {' | '.join(fields)}")
         self._put(writer, data, gather=False)
 
-    def _put(self, writer: asyncio.StreamWriter, data: bytes, *, gather: bool) -> None:
+    def _put(self, writer: AtiSocket, data: bytes, *, gather: bool) -> None:
         """Write ``data`` now, or (``gather``, or bytes already gathered: their order is
         kept) add it to the bytes written together at the end of this loop pass."""
         gathered = self._gathered
@@ -272,32 +275,35 @@ class AtiConnection:
         if writer is not None and writer.transport.get_write_buffer_size() > _HIGH_WATER:
             await writer.drain()
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        decoder = Decoder()
+    def _received(self, sock: AtiSocket, chunk: bytes) -> None:
+        """One read of ``sock``: its values stored and reported, in the same loop pass."""
+        if self.transcript is None:
+            fields = sock.decoder.feed_values(chunk)
+            if fields is not None:  # only Value messages: no Message objects made
+                self._store(zip(fields[1::3], fields[2::3], strict=True))
+                return
         try:
-            while True:
-                chunk = await reader.read(_READ_BYTES)
-                if not chunk:
-                    logger.warning("NinjaTrader closed the connection")
-                    break
-                try:
-                    messages = decoder.feed(chunk)
-                except StreamCorrupt as exc:
-                    self._apply(exc.messages)
-                    logger.warning("dropping the NinjaTrader connection: %s", exc)
-                    break
-                self._apply(messages)
-        except (OSError, _IncompleteRead) as exc:
-            logger.warning("NinjaTrader connection lost: %r", exc)
-        finally:
-            ati = self._ati
-            if ati is not None and not ati.done():
-                ati.set_exception(ConnectionLost("NinjaTrader closed before ATI = True"))
-                ati.exception()  # retrieved: nobody may be waiting any more
-            was_up, self.connected = self.connected, False
-            self._up.clear()
-            if was_up and self.on_lost is not None:
-                self.on_lost()
+            messages = sock.decoder.feed(chunk)
+        except StreamCorrupt as exc:
+            self._apply(exc.messages)
+            logger.warning("dropping the NinjaTrader connection: %s", exc)
+            sock.end()
+            sock.close()
+            return
+        self._apply(messages)
+
+    def _ended(self, sock: AtiSocket) -> None:
+        """``sock``'s connection ended (once per socket): waits on it learn it."""
+        if sock is not self._writer:
+            return  # an earlier connection's socket, already dropped
+        ati = self._ati
+        if ati is not None and not ati.done():
+            ati.set_exception(ConnectionLost("NinjaTrader closed before ATI = True"))
+            ati.exception()  # retrieved: nobody may be waiting any more
+        was_up, self.connected = self.connected, False
+        self._up.clear()
+        if was_up and self.on_lost is not None:
+            self.on_lost()
 
     def _evict(self) -> None:
         """Forget the oldest order value (``OrderStatus``/``Filled``/``AvgFillPrice``);
@@ -310,13 +316,12 @@ class AtiConnection:
         del values[next(iter(values))]
 
     def _apply(self, messages: list[Message]) -> None:
-        values, on_value, transcript = self.values, self.on_value, self.transcript
-        for message in messages:
-            if transcript is not None:
-                transcript.append(f"<< {message}")
-            if message.type != VALUE:
-                continue  # Data and ConfirmOrders echoes: the DLL's client ignores them too
-            key, value = message.fields
+        self._store(_value_fields(messages, self.transcript))
+
+    def _store(self, pairs: Iterable[tuple[str, ...]]) -> None:
+        """Store and report the (key, value) of each Value message of one read."""
+        values, on_value = self.values, self.on_value
+        for key, value in pairs:
             if key not in values:
                 if len(values) >= self._max_values:
                     self._evict()
@@ -331,3 +336,16 @@ class AtiConnection:
                 on_value(key, value)
         if self.on_batch is not None:
             self.on_batch()
+
+
+def _value_fields(
+    messages: list[Message], transcript: list[str] | None
+) -> Iterator[tuple[str, ...]]:
+    """The (key, value) of each Value message, each message added to ``transcript`` as
+    it is reached (Data and ConfirmOrders echoes are skipped: the DLL's client ignores
+    them too)."""
+    for message in messages:
+        if transcript is not None:
+            transcript.append(f"<< {message}")
+        if message.type == VALUE:
+            yield message.fields
