@@ -119,10 +119,18 @@ async def test_a_lost_terminal_is_unavailable_and_recovered_when_it_returns() ->
     terminal = FakeMetaTrader5.hedging()
     plugin = await started(terminal)
     order = Order.market("EURUSD", "buy", "0.1")
+    assert (await plugin.execute_order(order)).status is OrderStatus.FILLED  # rules cached
+    order = Order.market("EURUSD", "buy", "0.1")
     terminal.disconnect()
     with pytest.raises(BrokerUnavailable):
         await plugin.execute_order(order)
     terminal.reconnect()  # the terminal needs initialize() again: the plugin does it
+    terminal.update_symbol("EURUSD", volume_min=Decimal(1))  # a new specification after it
+    again = await plugin.execute_order(order)
+    assert again.status is OrderStatus.REJECTED and again.sent is False, again
+    assert again.error is not None and "below the minimum 1" in again.error  # read anew
+    terminal.update_symbol("EURUSD", volume_min=Decimal("0.01"))
+    plugin.session.forget_symbols()
     assert (await plugin.execute_order(order)).status is OrderStatus.FILLED
     terminal.refuse_next()
     with pytest.raises(BrokerUnavailable):

@@ -18,7 +18,7 @@ from fks_exec import Order, OrderStatus
 from fks_exec.errors import OrderDenied
 from fks_exec_mt5 import Mt5Plugin
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.session import LinkDown, Mt5Session, retcode_or_none
+from fks_exec_mt5.session import RULES_CHANGED, LinkDown, Mt5Session, retcode_or_none
 
 from .conftest import MAGIC
 from .scripted import IPC_DOWN, Record, Scripted, changed, hedged_pair, nothing, requote
@@ -188,6 +188,49 @@ def test_no_resend_once_the_requotes_are_used_up(hedged: tuple[Mt5Plugin, Script
     placed = plugin.session.place(Order.market("EURUSD", "buy", "0.1"))
     assert retcode_or_none(placed.answers[0].sent) == c.TRADE_RETCODE_REQUOTE
     assert len(scripted.sent) == retries + 1
+
+
+def _symbol_reads(scripted: Scripted, plugin: Mt5Plugin, retcode: int) -> int:
+    """symbol_info calls of an order sent after one the server answered ``retcode``."""
+    session = plugin.session
+    session.place(Order.market("EURUSD", "buy", "0.1"))  # the rules are cached now
+    refused = changed(retcode=retcode, deal=0, volume=0.0, price=0.0)
+    scripted.then("order_send", refused)
+    session.place(Order.market("EURUSD", "buy", "0.1"))
+    reads: list[str] = []
+
+    def counted(real: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    for _ in range(3):
+        scripted.then("symbol_info", counted)
+    session.place(Order.market("EURUSD", "buy", "0.1"))
+    return len(reads)
+
+
+@pytest.mark.parametrize("retcode", sorted(RULES_CHANGED))
+def test_a_retcode_the_symbols_rules_explain_drops_the_cached_rules(
+    hedged: tuple[Mt5Plugin, Scripted], retcode: int
+) -> None:
+    plugin, scripted = hedged
+    assert _symbol_reads(scripted, plugin, retcode) == 1  # read again, once
+
+
+@pytest.mark.parametrize(
+    "retcode",
+    [c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_REJECT, c.TRADE_RETCODE_NO_MONEY, 10015, 10029],
+)
+def test_other_retcodes_keep_the_cached_rules(
+    hedged: tuple[Mt5Plugin, Scripted], retcode: int
+) -> None:
+    plugin, scripted = hedged
+    assert _symbol_reads(scripted, plugin, retcode) == 0
+
+
+def test_the_rules_changed_set_is_the_specification_codes() -> None:
+    specification = {10014, 10016, 10017, 10018, 10022, 10030, 10034, 10042, 10043, 10044}
+    assert specification == RULES_CHANGED
 
 
 @pytest.mark.parametrize("retcode", [None, "10009", 1.5, True])

@@ -169,6 +169,7 @@ class Mt5Connection(ExecutionPlugin):
                 code, text = mt5.last_error()
                 raise LinkDown(f"reconnecting failed ({code}, {text})")
             self._stale = False
+            self.session.forget_symbols()  # the terminal may have new specifications
             self.log.info("reconnected to MetaTrader 5")
         return function(*args)
 

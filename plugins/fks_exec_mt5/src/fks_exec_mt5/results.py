@@ -176,6 +176,39 @@ def from_send(
 def _from_send(
     answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder
 ) -> ExecutionResult:
+    if len(answers) == 1 and order.type is OrderType.MARKET:
+        sent = answers[0].sent
+        if sent is not None:
+            reply = Reply.of(sent, answers[0].volume)
+            if reply.deal and reply.retcode == c.TRADE_RETCODE_DONE:
+                return _one_fill(reply, sent, order, volume, build)
+    return _legs(answers, order, volume, build)
+
+
+def _one_fill(
+    reply: Reply, sent: Any, order: Order, volume: Decimal, build: Builder
+) -> ExecutionResult:
+    """The usual answer: one market leg, done, with its deal (what :func:`_legs` makes
+    of it, without the bookkeeping for several legs; a test holds the two equal)."""
+    filled = reply.volume
+    if filled > volume:
+        raise BadBrokerNumber(
+            f"{BROKER}: order_send volumes add up to {filled}, above the {volume} lots asked"
+        )
+    return build(
+        order,
+        OrderStatus.FILLED if filled == volume else OrderStatus.PARTIALLY_FILLED,
+        order_id=str(reply.order) if reply.order else None,
+        raw=_raw(sent),
+        quantity=volume,
+        filled_quantity=filled,
+        average_price=reply.price,
+    )
+
+
+def _legs(
+    answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder
+) -> ExecutionResult:
     pending = order.type is not OrderType.MARKET
     filled = Decimal(0)
     value = Decimal(0)

@@ -27,6 +27,27 @@ from fks_exec_mt5.servertime import ServerClock
 
 __all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed", "retcode_or_none"]
 
+_ZERO = Decimal(0)
+
+RULES_CHANGED = frozenset(
+    {
+        c.TRADE_RETCODE_INVALID_VOLUME,
+        c.TRADE_RETCODE_INVALID_STOPS,
+        c.TRADE_RETCODE_TRADE_DISABLED,
+        c.TRADE_RETCODE_MARKET_CLOSED,
+        c.TRADE_RETCODE_INVALID_EXPIRATION,
+        c.TRADE_RETCODE_INVALID_FILL,
+        c.TRADE_RETCODE_LIMIT_VOLUME,
+        c.TRADE_RETCODE_LONG_ONLY,
+        c.TRADE_RETCODE_SHORT_ONLY,
+        c.TRADE_RETCODE_CLOSE_ONLY,
+    }
+)
+"""Trade server return codes (https://www.mql5.com/en/docs/constants/errorswarnings/enum_trade_return_codes)
+that a symbol's specification can explain: volume grid, stops level, trade mode,
+session, expiration or filling flags, volume limit. After one the cached rules are
+dropped, so the next order checks against the specification as it is now."""
+
 
 class LinkDown(Exception):
     """The terminal (or bridge) could not be reached and nothing was sent."""
@@ -150,7 +171,10 @@ class Mt5Session:
                     "MT5 has no reduce-only pending orders; use a market order", "not_supported"
                 )
             legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
-        opening = sum((leg.volume for leg in legs if leg.position is None), Decimal(0))
+        if len(legs) == 1:  # the usual order: one leg
+            opening = _ZERO if legs[0].position is not None else legs[0].volume
+        else:
+            opening = sum((leg.volume for leg in legs if leg.position is None), _ZERO)
         if order.type is OrderType.MARKET and not self.hedging and tickets:
             if legs[0].position is not None:
                 opening = Decimal(0)  # a netting reduction
@@ -287,7 +311,10 @@ class Mt5Session:
                 return LegAnswer(
                     unsent=f"order_send failed before sending ({code}, {text})", volume=volume
                 )
-            if retcode_or_none(sent) not in RETRY_WITH_FRESH_PRICE:
+            retcode = retcode_or_none(sent)
+            if retcode not in RETRY_WITH_FRESH_PRICE:
+                if retcode in RULES_CHANGED:
+                    self.forget_symbols()
                 break
         return LegAnswer(sent=sent, volume=volume)
 
