@@ -34,6 +34,7 @@ import importlib.util
 import os
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,10 @@ class Figures:
 
     wall: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
+    loop_cpu: dict[str, list[float]] = field(default_factory=dict)
+    """CPU seconds of the event loop's thread alone (time.thread_time)."""
+    writer_cpu: dict[str, list[float]] = field(default_factory=dict)
+    """CPU seconds of the SQLite journal's writer thread (its own CPU clock)."""
     fsync: list[float] = field(default_factory=list)
     fsync_append: list[float] = field(default_factory=list)
     writes_per_transaction: list[float] = field(default_factory=list)
@@ -93,17 +98,39 @@ def _executor(journal: Journal) -> Executor:
     )
 
 
-async def _chunk(executor: Executor, size: int, concurrency: int) -> tuple[float, float]:
-    """Wall and CPU seconds for ``size`` fresh orders in waves of ``concurrency``."""
+def _writer_cpu_s(journal: Journal) -> float | None:
+    """CPU seconds the SQLite journal's writer thread has used (found by the name it
+    gives its thread), or None (another backend, or a platform without thread clocks)."""
+    if not isinstance(journal, SqliteJournal) or not hasattr(time, "pthread_getcpuclockid"):
+        return None
+    name = f"fks-exec-journal-{journal.path.name}"
+    for thread in threading.enumerate():
+        if thread.name == name and thread.ident is not None:
+            return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    return None
+
+
+async def _chunk(
+    executor: Executor, size: int, concurrency: int
+) -> tuple[float, float, float, float | None]:
+    """Wall, process CPU, loop-thread CPU and writer-thread CPU (None without one)
+    seconds for ``size`` fresh orders in waves of ``concurrency``."""
     orders = [Order.market("X", "buy", 1) for _ in range(size)]
-    cpu, began = time.process_time(), time.perf_counter()
+    writer = _writer_cpu_s(executor.journal)
+    loop, cpu, began = time.thread_time(), time.process_time(), time.perf_counter()
     for start in range(0, size, concurrency):
         wave = orders[start : start + concurrency]
         results = await asyncio.gather(*(executor.execute(o) for o in wave))
         failed = [r for r in results if r.status.value != "filled"]
         if failed:
             raise BenchmarkFailed(f"{len(failed)} benchmark orders failed: {failed[0]}")
-    return time.perf_counter() - began, time.process_time() - cpu
+    wall, cpu, loop = (
+        time.perf_counter() - began,
+        time.process_time() - cpu,
+        time.thread_time() - loop,
+    )
+    after = _writer_cpu_s(executor.journal)
+    return wall, cpu, loop, None if writer is None or after is None else after - writer
 
 
 def _fsync_s(path: Path, *, append: bool) -> float:
@@ -139,9 +166,14 @@ async def _life(case: Case, journals: dict[str, Journal], folder: Path, figures:
         for round_no in range(case.rounds_per_life):
             turn = round_no % len(names)
             for name in names[turn:] + names[:turn]:
-                wall, cpu = await _chunk(executors[name], case.chunk, case.concurrency)
+                wall, cpu, loop, writer = await _chunk(
+                    executors[name], case.chunk, case.concurrency
+                )
                 figures.wall.setdefault(name, []).append(wall)
                 figures.cpu.setdefault(name, []).append(cpu)
+                figures.loop_cpu.setdefault(name, []).append(loop)
+                if writer is not None:
+                    figures.writer_cpu.setdefault(name, []).append(writer)
             for _ in range(FSYNC_PROBES):
                 figures.fsync.append(_fsync_s(folder / "fsync-over", append=False))
                 figures.fsync_append.append(_fsync_s(folder / "fsync-append", append=True))
@@ -219,12 +251,18 @@ def _rows(case: Case, figures: Figures) -> list[dict[str, Any]]:
         cpu_ratio = statistics.median(c / m for m, c in zip(memory_cpu, cpu, strict=True))
         label, durable = _DURABLE[variant]
         per_order_us = statistics.median(cpu) / case.chunk * 1e6
+        us = 1e6 / case.chunk
+        loop_us = statistics.median(figures.loop_cpu[variant]) * us
+        memory_loop_us = statistics.median(figures.loop_cpu["memory"]) * us
+        split = f"event loop {loop_us:.0f} us (journal off {memory_loop_us:.0f})"
+        if variant in figures.writer_cpu:
+            split += f", writer thread {statistics.median(figures.writer_cpu[variant]) * us:.0f} us"
         detail = (
             f"median of {len(ratios)} interleaved rounds, range {_quantile_range(ratios)} "
             f"(p10-p90); journal off (memory) {memory_rate:,.0f} orders/s, "
             f"{statistics.median(memory_cpu) / case.chunk * 1e6:.0f} us CPU/order; "
             f"{label.split(' ')[0]} {case.chunk / statistics.median(wall):,.0f} orders/s, "
-            f"{per_order_us:.0f} us CPU/order ({cpu_ratio:.2f}x); {durable}"
+            f"{per_order_us:.0f} us CPU/order ({cpu_ratio:.2f}x; {split}); {durable}"
         )
         if variant == "sqlite-full" and figures.writes_per_transaction:
             detail += (
