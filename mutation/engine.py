@@ -3,7 +3,8 @@
 Run by mutation/run.py inside a module's sandbox (cwd), with the sandbox first on PYTHONPATH:
 
 1. One pytest session collects the module's tests, under coverage, which notes the lines that
-   run at import; the session's run loop is then replaced (Runner) by steps 2 and 3.
+   run at import; the session's run loop is then replaced (session_runner.Runner) by steps 2
+   and 3.
 2. Baseline, in a fork: run every test once, unmutated, recording (line_recorder.py, per
    test) which tests run each line, each test's duration, and which tests start a
    subprocess. The tests must pass.
@@ -22,14 +23,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import json
 import os
 import random
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Sequence
 from pathlib import Path
 
 import coverage
@@ -39,16 +40,18 @@ from cosmic_ray.mutating import mutate_code  # type: ignore[import-untyped]
 from cosmic_ray.plugins import get_operator  # type: ignore[import-untyped]
 from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
 from cosmic_ray.work_item import (  # type: ignore[import-untyped]
+    MutationSpec,
     TestOutcome,
     WorkerOutcome,
+    WorkItem,
     WorkResult,
 )
 from forked import Limits, output_to, run_forked, run_process
 from hypothesis_profile import PROFILE
 from import_time import ImportTimeMutants, all_tests_fastest_first
 from import_uses import ImportReaders, assigned_names
-from line_recorder import OUTSIDE_TESTS, LineRecorder
 from selection import CoverageMap, Plan, Route, fastest_first, plan_for
+from session_runner import Runner, baseline, import_target, module_name
 from source_index import SourceIndex
 
 # FKS_MUTATION_WHOLE_ON_DISK=1: every import-time mutant the exact way (to compare verdicts)
@@ -60,141 +63,15 @@ IN_PROCESS_ARGS = ["--capture=no"]  # each test's own capture (capsys...) still 
 PYTEST_ARGS += [f"--hypothesis-profile={PROFILE}"]
 
 
-def module_name(path: str) -> str:
-    """The import name of a source file: src/fks_exec/kit/ttl.py -> fks_exec.kit.ttl."""
-    parts = Path(path).with_suffix("").parts
-    parts = parts[parts.index("src") + 1 :]
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-class Runner:
-    """A pytest plugin that keeps one collected session open and runs chosen tests in it.
-
-    pytest.main collects the tests once; its run loop is replaced by `work`, which runs
-    the baseline and every mutant in forks of this process, each calling the tests'
-    ordinary run protocol (fixtures, marks, warnings filters, capture) directly: no new
-    configuration, plugin loading or collection per mutant.
-    """
-
-    def __init__(self, work: Callable[[Runner], int]) -> None:
-        self.work = work
-        self.items: dict[str, pytest.Item] = {}
-        self.failures: list[pytest.TestReport] = []
-        self.recorder = Recorder()
-        self.code = 0
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        """Instead of running the tests: do the mutation work with them at hand."""
-        self.items = {item.nodeid: item for item in session.items}
-        self.code = self.work(self)
-        return True
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Note a failing phase (setup, call or teardown) of a test."""
-        if report.failed:
-            self.failures.append(report)
-
-    def run(self, nodeids: Sequence[str], log: Path | None = None) -> int:
-        """Run these tests in order, stopping at the first failure: 1 if one failed."""
-        chosen = [self.items[n] for n in nodeids if n in self.items]
-        for position, item in enumerate(chosen):
-            following = chosen[position + 1] if position + 1 < len(chosen) else None
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
-            if self.failures:
-                if log is not None:
-                    with log.open("a", encoding="utf-8") as out:
-                        out.write(f"{self.failures[0].nodeid}\n{self.failures[0].longreprtext}")
-                return 1
-        return 0
-
-
-def import_target(path: Path) -> str:
-    """Import the module under test (if the tests have not); returns the file name its code
-    carries. Raises RuntimeError when it was imported from somewhere else than `path`."""
-    module = importlib.import_module(module_name(str(path.relative_to(Path.cwd()))))
-    if Path(module.__file__ or "").resolve() != path:
-        raise RuntimeError(f"{module.__name__} was imported from {module.__file__}, not {path}")
-    return str(module.__file__)
-
-
-class Recorder:
-    """A pytest plugin for the baseline: one coverage context per test, its duration, and
-    whether it started a subprocess (seen through audit events)."""
-
-    SPAWNING = frozenset({"subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork"})
-
-    def __init__(self) -> None:
-        self.cov: LineRecorder | None = None
-        self.current = ""
-        self.durations: dict[str, float] = {}
-        self.cpu_durations: dict[str, float] = {}
-        self.order: list[str] = []
-        self.spawners: set[str] = set()
-
-    def audit(self, event: str, _args: object) -> None:
-        """sys.addaudithook's callback: note a test that starts a process."""
-        if self.current and event in self.SPAWNING:
-            self.spawners.add(self.current)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> object:
-        """Measure one test (setup, call and teardown) under its own context."""
-        if self.cov is None:  # a mutant's run: nothing to record
-            return (yield)
-        self.current = item.nodeid
-        self.order.append(item.nodeid)
-        self.cov.switch_context(item.nodeid)
-        started, cpu = time.perf_counter(), time.process_time()
-        try:
-            return (yield)
-        finally:
-            self.durations[item.nodeid] = time.perf_counter() - started
-            self.cpu_durations[item.nodeid] = time.process_time() - cpu
-            self.cov.switch_context(OUTSIDE_TESTS)
-            self.current = ""
-
-
-def baseline(filename: str, runner: Runner, recorder: Recorder, out: Path) -> int:
-    """Run every test once, unmutated, recording the lines of `filename` (the name its code
-    carries) each test runs; write the CoverageMap to `out`."""
-    cov = LineRecorder(filename)  # not coverage.py: see line_recorder.py
-    recorder.cov = cov
-    sys.addaudithook(recorder.audit)
-    cov.start()
-    failed = 0
-    for nodeid in runner.items:  # all of them: a failure here is reported, not a stop
-        failed |= runner.run([nodeid])
-        runner.failures.clear()
-    cov.stop()
-    by_line: dict[int, set[str]] = {}
-    outside: set[int] = set()
-    for line, contexts in cov.contexts_by_line().items():
-        tests_here = {c for c in contexts if c not in ("", OUTSIDE_TESTS)}
-        by_line[line] = tests_here
-        if len(tests_here) < len(contexts):
-            outside.add(line)
-    mapped = CoverageMap(
-        tests_by_line={k: frozenset(v) for k, v in by_line.items()},
-        import_lines=frozenset(outside),
-        durations=recorder.durations,
-        run_order=tuple(recorder.order),
-        spawners=frozenset(recorder.spawners),
-        cpu_durations=recorder.cpu_durations,
-    )
-    out.write_text(json.dumps(mapped.to_json()), encoding="utf-8")
-    return failed
-
-
 def run_in_fork(
-    changes: list[tuple[patching.CodeKey, object]],
-    functions: dict[patching.CodeKey, list[object]],
+    changes: list[tuple[patching.CodeKey, types.CodeType]],
+    functions: dict[patching.CodeKey, list[types.FunctionType]],
     runner: Runner,
     tests: Sequence[str],
     log: Path,
 ) -> int:
     """The child's work for one mutant: swap the code in, run the tests, stop at a failure."""
-    if not patching.apply(changes, functions):  # type: ignore[arg-type]
+    if not patching.apply(changes, functions):
         return NOT_PATCHED
     return runner.run(tests, log)
 
@@ -214,7 +91,7 @@ class Session:
         self.route_cpu: dict[str, float] = {}
         self.timeouts: dict[str, int] = {}
         self.coverage = CoverageMap({})
-        self.functions: dict[patching.CodeKey, list[object]] = {}
+        self.functions: dict[patching.CodeKey, list[types.FunctionType]] = {}
         self.whole_seconds = 0.0
         self.baseline_cpu = 0.0
         self.start_cpu = 0.0
@@ -226,7 +103,7 @@ class Session:
     def prepare(self, runner: Runner, import_lines: frozenset[int]) -> None:
         """Run the baseline in a fork; raises RuntimeError when the tests fail unmutated."""
         self.runner = runner
-        self.functions = dict(patching.live_functions(self.filename))  # type: ignore[arg-type]
+        self.functions = dict(patching.live_functions(self.filename))
         out = Path("coverage-map.json").resolve()
         started, cpu_before = time.monotonic(), cpu_seconds()
         recorder = runner.recorder
@@ -257,17 +134,17 @@ class Session:
         )
         self.readers = ImportReaders(self.path, self.source, self.coverage.import_lines, Path.cwd())
 
-    def test(self, mutation: object) -> WorkResult:
+    def test(self, mutation: MutationSpec) -> WorkResult:
         """Make one mutant and decide its fate."""
         started = cpu_seconds()
-        operator = get_operator(mutation.operator_name)(**getattr(mutation, "operator_args", {}))  # type: ignore[attr-defined]
-        mutated = mutate_code(self.source, operator, mutation.occurrence)  # type: ignore[attr-defined]
+        operator = get_operator(mutation.operator_name)(**getattr(mutation, "operator_args", {}))
+        mutated = mutate_code(self.source, operator, mutation.occurrence)
         if mutated is None:
             return WorkResult(worker_outcome=WorkerOutcome.NO_TEST)
         lines = self.source.splitlines(), mutated.splitlines()
         diff = "\n".join(difflib.unified_diff(*lines, self.module, self.module, lineterm=""))
-        plan = plan_for(self.index, tuple(mutation.start_pos), self.coverage)  # type: ignore[attr-defined]
-        outcome, output, route = self.follow(plan, mutated, mutation.start_pos[0])  # type: ignore[attr-defined]
+        plan = plan_for(self.index, tuple(mutation.start_pos), self.coverage)
+        outcome, output, route = self.follow(plan, mutated, mutation.start_pos[0])
         if outcome == TestOutcome.SURVIVED and self.coverage.spawners:
             outcome, output = self.on_disk(mutated, self.fastest(self.coverage.spawners))
             route += " + subprocess tests"
@@ -303,17 +180,17 @@ class Session:
                 changes = []
             timeout = self.limits(plan.tests)
             tests = plan.tests
-            runner, log = self.runner, self.log
-            exit_ = run_forked(
-                lambda: run_in_fork(changes, self.functions, runner, tests, log),  # type: ignore[arg-type]
+            runner, log = self.prepared_runner(), self.log
+            patched = run_forked(
+                lambda: run_in_fork(changes, self.functions, runner, tests, log),
                 timeout,
                 self.log,
             )
-            if exit_.code != NOT_PATCHED and changes:
+            if patched.code != NOT_PATCHED and changes:
                 output = self.log.read_text(encoding="utf-8", errors="replace")
-                if exit_.timed_out:
-                    return TestOutcome.KILLED, f"timeout ({exit_.limit})", plan.route.value
-                killed = exit_.code != 0
+                if patched.timed_out:
+                    return TestOutcome.KILLED, f"timeout ({patched.limit})", plan.route.value
+                killed = patched.code != 0
                 return (TestOutcome.KILLED if killed else TestOutcome.SURVIVED), output, "selected"
         read_elsewhere = self.read_elsewhere(mutated, line) if plan.route == Route.WHOLE else None
         if read_elsewhere is not None:
@@ -333,6 +210,12 @@ class Session:
                 )
         outcome, output = self.on_disk(mutated, self.tests)
         return outcome, output, Route.WHOLE.value
+
+    def prepared_runner(self) -> Runner:
+        """The session's Runner; raises RuntimeError before `prepare` has given it one."""
+        if self.runner is None:
+            raise RuntimeError("Session.prepare must run before a mutant is tested")
+        return self.runner
 
     def read_elsewhere(self, mutated: str, line: int) -> str | None:
         """Which other code read a name that the mutated statement binds while it was
@@ -369,7 +252,7 @@ class Session:
             raise RuntimeError(f"a test run in a new process fails unmutated:\n{output[-3000:]}")
 
 
-def chosen_items(db: WorkDB, only: str) -> list[object]:
+def chosen_items(db: WorkDB, only: str) -> list[WorkItem]:
     """The work items to run: pending ones (in a seeded random order, so a session stopped
     early is a fair sample), or those that survived last time."""
     if only == "survived":
@@ -398,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     session = Session(args)
     cov = coverage.Coverage(data_file=None, include=[str(session.path)], config_file=False)
-    done: list[object] = []
+    done: list[WorkItem] = []
     errors: list[str] = []
 
     def work(runner: Runner) -> int:
@@ -413,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with use_db(str(args.session), WorkDB.Mode.open) as db:
             done.extend(chosen_items(db, args.only))
             for item in done:
-                db.set_result(item.job_id, session.test(item.mutations[0]))  # type: ignore[attr-defined]
+                db.set_result(item.job_id, session.test(item.mutations[0]))
         return 0
 
     runner = Runner(work)

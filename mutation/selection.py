@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from source_index import SourceIndex
 
@@ -54,17 +55,18 @@ class CoverageMap:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> CoverageMap:
-        """Read what `to_json` wrote; raises KeyError or TypeError on another shape."""
+    def from_json(cls, data: Mapping[str, Any]) -> CoverageMap:
+        """Read what `to_json` wrote (`data` is parsed JSON, so its values are untyped);
+        raises KeyError or TypeError on another shape."""
         lines = data["tests_by_line"]
         assert isinstance(lines, dict)
         return cls(
             tests_by_line={int(k): frozenset(v) for k, v in lines.items()},
-            import_lines=frozenset(data["import_lines"]),  # type: ignore[arg-type]
-            durations=dict(data["durations"]),  # type: ignore[call-overload]
-            run_order=tuple(data["run_order"]),  # type: ignore[arg-type]
-            spawners=frozenset(data["spawners"]),  # type: ignore[arg-type]
-            cpu_durations=dict(data.get("cpu_durations", {})),  # type: ignore[call-overload]
+            import_lines=frozenset(data["import_lines"]),
+            durations=dict(data["durations"]),
+            run_order=tuple(data["run_order"]),
+            spawners=frozenset(data["spawners"]),
+            cpu_durations=dict(data.get("cpu_durations", {})),
         )
 
 

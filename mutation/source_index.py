@@ -48,6 +48,8 @@ def body_spans(tree: ast.Module) -> list[tuple[tuple[int, int], tuple[int, int]]
     Everything else (module and class bodies, decorators, default values) runs at import.
     """
     spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    first: ast.stmt | ast.expr
+    last: ast.stmt | ast.expr
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             first, last = node.body[0], node.body[-1]
