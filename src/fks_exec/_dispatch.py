@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
+from fks_exec._once import Claimed
 from fks_exec._order_memory import RememberedOrder
 from fks_exec._paper_guard import PaperLiveGuard
 from fks_exec._routing import Routes
@@ -32,7 +33,9 @@ class Dispatcher:
     """Sends claimed orders through the routed plugin or its fallbacks, and reconciles.
 
     ``start_plugin(name)`` returns the named plugin started (the executor's
-    :meth:`~fks_exec.executor.Executor.plugin`); ``stats`` is the executor's counter.
+    :meth:`~fks_exec.executor.Executor.plugin`); ``stats`` is the executor's counter;
+    ``claims`` is the executor's record of ids, which its plugins consult
+    (:meth:`~fks_exec.plugin.ExecutionPlugin.execute_claimed`).
     """
 
     def __init__(
@@ -45,9 +48,11 @@ class Dispatcher:
         start_plugin: Callable[[str], Awaitable[ExecutionPlugin]],
         stats: Counter[str],
         *,
+        claims: Mapping[str, Claimed],
         reconcile_attempts: int,
         reconcile_delay_s: float,
     ) -> None:
+        self.claims = claims
         self._registry = registry
         self._routes = routes
         self._paper_guard = paper_guard
@@ -80,7 +85,7 @@ class Dispatcher:
                 if name != primary:  # the journal must name the plugin that gets it
                     await self._keeper.switch_plugin(order, name)
                 entry.plugin = name
-                result = await self._gate.send(plugin, order)
+                result = await self._gate.send(plugin, order, self.claims)
             except BrokerUnavailable as exc:
                 failures.append(f"{name}: {exc}")
                 logger.warning("order %s not sent to %r: %s", order.client_order_id, name, exc)

@@ -6,13 +6,21 @@ answer gets the first order's fate instead of a second order. Calls that sent no
 (``BrokerUnavailable`` raised, or a result with ``sent=False``) are not remembered,
 so a retry of those is sent. The executor and the journal keep the long memory; this
 only covers a plugin that is called directly.
+
+An executor sends through the plugin without this memory (it keeps one record per id
+itself: :meth:`~fks_exec.plugin.ExecutionPlugin.execute_claimed`) and hands over its
+own record of ids (:meth:`OncePerId.consult`), which every direct call looks in too: a
+direct call with an id the executor has in flight waits for it, one it has answered
+gets that answer. The executor, in turn, takes the path through this memory whenever
+it holds the id (:meth:`OncePerId.holds`), so neither side sends an id the other sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 from fks_exec.errors import DuplicateClientOrderId
 from fks_exec.models import ExecutionResult, Order, OrderStatus
@@ -24,10 +32,21 @@ Reconcile = Callable[[ExecutionResult], Awaitable[ExecutionResult]]
 Interrupted = Callable[[Order], ExecutionResult]
 
 
+class Claimed(Protocol):
+    """An id another memory owns (the executor's record of it): its order, its result
+    (None while that send is in flight) and a way to wait for the send to end."""
+
+    @property
+    def order(self) -> Order: ...
+    @property
+    def result(self) -> ExecutionResult | None: ...
+    def settled(self) -> Awaitable[None]: ...
+
+
 class OncePerId:
     """Merges in-flight calls per client order id and remembers ``remember`` outcomes."""
 
-    __slots__ = ("_inflight", "_recent", "_remember")
+    __slots__ = ("_consulted", "_inflight", "_latest", "_recent", "_remember")
 
     def __init__(self, remember: int = 10_000) -> None:
         if remember < 1:
@@ -35,6 +54,27 @@ class OncePerId:
         self._remember = remember
         self._inflight: dict[str, _Call] = {}
         self._recent: OrderedDict[str, tuple[Order, ExecutionResult]] = OrderedDict()
+        self._consulted: tuple[Mapping[str, Claimed], ...] = ()
+        self._latest: Mapping[str, Claimed] | None = None
+
+    def consult(self, claims: Mapping[str, Claimed]) -> None:
+        """Look in ``claims`` too (an executor's ids) before a direct call sends: an id
+        found there in flight is waited for, one answered there is answered from it. A
+        mapping is kept once, however often it is handed over."""
+        if claims is self._latest:
+            return
+        self._latest = claims
+        if not any(kept is claims for kept in self._consulted):
+            self._consulted += (claims,)
+
+    def stop_consulting(self) -> None:
+        """Forget every mapping :meth:`consult` was given (the plugin closed)."""
+        self._consulted, self._latest = (), None
+
+    def holds(self, client_order_id: str) -> bool:
+        """True when a call with ``client_order_id`` is in flight here or its outcome is
+        remembered here (a sender that skips this memory must go through :meth:`run`)."""
+        return client_order_id in self._inflight or client_order_id in self._recent
 
     def __len__(self) -> int:
         return len(self._recent)
@@ -68,6 +108,18 @@ class OncePerId:
                 if cid in recent:
                     recent[cid] = (known[0], result)
             return result
+        if self._consulted:
+            claimed = _claimed(self._consulted, cid)
+            if claimed is not None:
+                _check_same(claimed.order, order)
+                answer = claimed.result
+                if answer is None:  # in flight there: wait, then look again
+                    await claimed.settled()
+                    return await self.run(order, send, reconcile, interrupted)
+                if answer.sent is not False:  # answered there (refused: send it here)
+                    if answer.status is OrderStatus.UNKNOWN:
+                        return await reconcile(answer)
+                    return answer
         call = inflight[cid] = _Call(order)
         try:
             result = await send(order)
@@ -118,6 +170,14 @@ class _Call:
     def fail(self, exc: BaseException) -> None:
         if self.future is not None and not self.future.done():
             self.future.set_exception(exc)
+
+
+def _claimed(consulted: tuple[Mapping[str, Claimed], ...], cid: str) -> Claimed | None:
+    for claims in consulted:
+        claimed = claims.get(cid)
+        if claimed is not None:
+            return claimed
+    return None
 
 
 def _check_same(first: Order, again: Order) -> None:

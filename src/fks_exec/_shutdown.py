@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
 
 if TYPE_CHECKING:
+    from fks_exec._once import Claimed
     from fks_exec.plugin import ExecutionPlugin
 
 __all__ = ["ShutdownGate"]
@@ -49,16 +51,19 @@ class ShutdownGate:
                 f"the executor is closing: {what} was not sent; start it again to send"
             )
 
-    async def send(self, plugin: ExecutionPlugin, order: Order) -> ExecutionResult:
-        """``plugin.execute_order(order)``, which :meth:`drain` can cut off by cancelling
-        the calling task there; a cut-off send answers ``unknown`` (it may have reached
-        the broker). No task is created: the hot path stays as cheap as a plain call."""
+    async def send(
+        self, plugin: ExecutionPlugin, order: Order, claims: Mapping[str, Claimed]
+    ) -> ExecutionResult:
+        """``plugin.execute_claimed(order, claims)``, which :meth:`drain` can cut off by
+        cancelling the calling task there; a cut-off send answers ``unknown`` (it may
+        have reached the broker). No task is created: the hot path stays as cheap as a
+        plain call."""
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - always inside a task under asyncio
-            return await plugin.execute_order(order)
+            return await plugin.execute_claimed(order, claims)
         self._sends.add(task)
         try:
-            return await plugin.execute_order(order)
+            return await plugin.execute_claimed(order, claims)
         except asyncio.CancelledError:
             if task not in self._cut:
                 raise  # the caller itself was cancelled

@@ -129,6 +129,7 @@ class Executor(ExecutorQueries):
             self._keeper,
             self.plugin,
             self.stats,
+            claims=self._memory.entries,
             reconcile_attempts=reconcile_attempts,
             reconcile_delay_s=reconcile_delay_s,
         )
@@ -322,7 +323,7 @@ class Executor(ExecutorQueries):
                 else:  # a started plugin with no fallbacks to consider
                     entry.plugin = primary
                     try:
-                        result = await gate.send(ready, order)
+                        result = await gate.send(ready, order, memory.entries)
                     except BrokerUnavailable as exc:
                         raise BrokerUnavailable(
                             f"order {order.client_order_id} was not sent; no plugin could "

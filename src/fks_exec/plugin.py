@@ -21,7 +21,7 @@ from typing_extensions import TypeVar
 
 from fks_exec._capability import Capability
 from fks_exec._names import split_instance
-from fks_exec._once import OncePerId
+from fks_exec._once import Claimed, OncePerId
 from fks_exec._plugin_guard import ms_since
 from fks_exec._plugin_orders import PluginChanges
 from fks_exec._plugin_reads import PluginReads
@@ -119,6 +119,9 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
         self._once = OncePerId(self.remembered_orders)
         self._once_calls = (self._send_once, self._reconcile_recent, self._interrupted_call)
         """What :meth:`execute_order` hands ``self._once``: bound once, not per order."""
+        self._plain_execute = type(self).execute_order is ExecutionPlugin.execute_order
+        """False for a class that overrides :meth:`execute_order` (then
+        :meth:`execute_claimed` calls it instead of skipping ``self._once``)."""
         self._capabilities = type(self).capabilities
         self.use_env = True
         """Read FKS_EXEC_<NAME>_* variables in ``init``; tests set False to isolate."""
@@ -242,6 +245,7 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
         if not self._initialized:
             return
         self._initialized = False
+        self._once.stop_consulting()
         await self._close_quietly()
         self.log.debug("closed")
 
@@ -264,6 +268,33 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
         if denial is not None:
             return denial
         return await self._once.run(order, *self._once_calls)
+
+    async def execute_claimed(self, order: Order, claims: Mapping[str, Claimed]) -> ExecutionResult:
+        """:meth:`execute_order` for a caller that sends each client order id once
+        itself and keeps its ids in ``claims`` (the :class:`~fks_exec.executor.Executor`:
+        its memory, backed by its journal), so the plugin's own once-per-id memory is
+        skipped; every check, the reply guard and the error contract stay.
+
+        Direct calls of :meth:`execute_order` look in ``claims`` from now on (they wait
+        for an id in flight there and get the answer of one answered there), and an id
+        a direct call has in flight or remembered takes the full path here, so no id is
+        sent twice between the two. A plugin class that overrides :meth:`execute_order`
+        gets that method called. Raises what :meth:`execute_order` raises.
+        """
+        if not self._plain_execute:
+            return await self.execute_order(order)
+        if not isinstance(order, Order):
+            raise TypeError(f"execute_order takes an Order, got {type(order).__name__}")
+        if not self._initialized:
+            self._require_initialized()  # raises
+        denial = self._check_supported(order)
+        if denial is not None:
+            return denial
+        once = self._once
+        once.consult(claims)
+        if once.holds(order.client_order_id):  # a direct call has (or had) it
+            return await once.run(order, *self._once_calls)
+        return await self._send_once(order)
 
     # ------------------------------------------------------------------ hooks
 

@@ -162,14 +162,23 @@ class MemoryJournal(Journal):
         cid = result.client_order_id
         if cid is None:
             raise ValueError("only results carrying a client order id can be journaled")
-        record = self._record(cid)
-        state = JournalState.NOT_SENT if result.sent is False else _STATE_OF[result.status]
+        record = self._records.get(cid)
+        if record is None:
+            raise JournalError(f"the journal has no entry for client order id {cid!r}")
+        status = result.status
+        state = JournalState.NOT_SENT if result.sent is False else _STATE_OF[status]
         at = time.time()
         record.state, record.result, record.updated = state, result, at
         if hints:
             record.hints = {**record.hints, **hints}
-        record.events += (at, kind, _VALUE[state], _VALUE[result.status], None)
-        self._track(cid, state)
+        record.events += (at, kind, _VALUE[state], _VALUE[status], None)
+        if state is JournalState.FINAL and cid not in self._closed:  # _track(), inlined
+            closed = self._closed
+            closed[cid] = None  # a new key goes last: nothing to move
+            if len(closed) > self._max_closed:
+                del self._records[closed.popitem(last=False)[0]]
+        else:
+            self._track(cid, state)
 
     # ------------------------------------------------------------------ the interface
 
