@@ -12,7 +12,9 @@ rejections, too little cash, fees and slippage.
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -22,6 +24,9 @@ from fks_exec import ExecutionResult, Order, OrderStatus
 from fks_exec.mock import MockBroker, MockOrder
 from fks_exec.mock.records import Quote
 from fks_exec.mock.results import result_of, validated_result_of
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mock_state import assert_same_result, broker_state
 
 SYMBOLS = ("AAA", "BBB")
 
@@ -40,39 +45,6 @@ class CountingBroker(MockBroker):
     def _fill_on_arrival(self, record: MockOrder, quote: Quote) -> None:
         self.short_paths += 1
         super()._fill_on_arrival(record, quote)
-
-
-def _state(broker: MockBroker) -> str:
-    records = [
-        (
-            r.order_id,
-            r.client_order_id,
-            r.status,
-            r.quantity,
-            r.filled,
-            r.notional,
-            r.triggered,
-            r.rested,
-            r.error,
-            r.error_code,
-            r.history,
-            r.parent_id,
-            r.oco_id,
-        )
-        for r in broker.orders
-    ]
-    account = (broker.cash, broker.fees_paid, broker.positions(), broker.realized_pnl())
-    return repr((records, list(broker.fills), account, broker.order_arrivals()))
-
-
-def _same(fast: ExecutionResult | BaseException, slow: ExecutionResult | BaseException) -> None:
-    if isinstance(fast, BaseException) or isinstance(slow, BaseException):
-        assert repr(fast) == repr(slow)
-        return
-    assert fast == slow
-    assert fast.model_fields_set == slow.model_fields_set
-    assert list(fast.__dict__) == list(slow.__dict__)
-    assert fast.model_dump_json() == slow.model_dump_json()
 
 
 def _outcome(call: Any) -> ExecutionResult | BaseException:
@@ -174,13 +146,13 @@ def test_the_short_path_leaves_the_state_the_general_path_leaves(
         step = _order_of(fast, drawn)
         a, b = _apply(fast, step), _apply(slow, step)
         if isinstance(a, ExecutionResult | BaseException):
-            _same(a, b)  # type: ignore[arg-type]
+            assert_same_result(a, b)  # type: ignore[arg-type]
         else:
             assert a == b
-        assert _state(fast) == _state(slow)
+        assert broker_state(fast) == broker_state(slow)
     now = fast.clock.now()
     for record in fast.orders:
-        _same(result_of("mock", record, now), validated_result_of("mock", record, now))
+        assert_same_result(result_of("mock", record, now), validated_result_of("mock", record, now))
 
 
 def test_the_streams_take_both_paths() -> None:

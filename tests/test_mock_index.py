@@ -9,8 +9,10 @@ walk. Fed the same random stream of quotes, orders, cancels and days, it and the
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,11 +21,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from pydantic import ValidationError
 
-from fks_exec import ExecutionResult, Order, OrderStatus
+from fks_exec import Order, OrderStatus
 from fks_exec.mock import MockBroker, MockClock, MockOrder
 from fks_exec.mock.records import Quote
 from fks_exec.mock.results import result_of, validated_result_of
 from fks_exec.testing import orders
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mock_state import assert_same_result, broker_state
 
 SYMBOLS = ("AAA", "BBB")
 ZERO = Decimal(0)
@@ -76,37 +81,6 @@ class LinearBroker(MockBroker):
         return self._equity() * self.leverage - exposure - reserved
 
 
-def _records(broker: MockBroker) -> str:
-    return repr(
-        [
-            (
-                r.order_id,
-                r.client_order_id,
-                r.status,
-                r.quantity,
-                r.filled,
-                r.notional,
-                r.triggered,
-                r.rested,
-                r.error,
-                r.error_code,
-                r.history,
-                r.parent_id,
-                r.oco_id,
-            )
-            for r in broker.orders
-        ]
-    )
-
-
-def _same_result(fast: ExecutionResult, checked: ExecutionResult) -> None:
-    assert fast == checked
-    assert repr(fast) == repr(checked)
-    assert list(fast.__dict__) == list(checked.__dict__)
-    assert fast.model_fields_set == checked.model_fields_set
-    assert fast.model_dump_json() == checked.model_dump_json()
-
-
 grid_prices = st.integers(90, 110).map(Decimal)
 
 
@@ -129,7 +103,7 @@ class IndexedAgreesWithLinear(RuleBasedStateMachine):
 
     def _submit(self, order: Order) -> None:
         fast, slow = (b.submit(order) for b in self.both)
-        _same_result(fast, slow)
+        assert_same_result(fast, slow)
 
     @rule(
         symbol=st.sampled_from(SYMBOLS),
@@ -203,7 +177,7 @@ class IndexedAgreesWithLinear(RuleBasedStateMachine):
     @rule(data=st.data())
     def cancel_one(self, data: st.DataObject) -> None:
         record = data.draw(st.sampled_from(self.indexed.open_orders))
-        _same_result(*(b.cancel(record.order_id) for b in self.both))
+        assert_same_result(*(b.cancel(record.order_id) for b in self.both))
 
     @rule()
     def end_of_day(self) -> None:
@@ -218,10 +192,8 @@ class IndexedAgreesWithLinear(RuleBasedStateMachine):
     @invariant()
     def records_agree(self) -> None:
         fast, slow = self.indexed, self.linear
-        assert _records(fast) == _records(slow)
-        assert repr(list(fast.fills)) == repr(list(slow.fills))
+        assert broker_state(fast) == broker_state(slow)
         assert [r.order_id for r in fast.open_orders] == [r.order_id for r in slow.open_orders]
-        assert fast.order_arrivals() == slow.order_arrivals()
 
     @invariant()
     def accounts_agree(self) -> None:
@@ -237,7 +209,8 @@ class IndexedAgreesWithLinear(RuleBasedStateMachine):
         broker = self.indexed
         now = broker.clock.now()
         for record in broker.orders:
-            _same_result(result_of("mock", record, now), validated_result_of("mock", record, now))
+            fast = result_of("mock", record, now)
+            assert_same_result(fast, validated_result_of("mock", record, now))
 
 
 # --------------------------------------------------------------------------- examples
@@ -343,7 +316,7 @@ def test_a_clock_outside_utc_still_gives_utc_results() -> None:
     record = broker.order(broker.submit(Order.market("X", "buy", 1)).order_id or "")
     paris = clock.now().astimezone(ZoneInfo("Europe/Paris"))
     fast, checked = result_of("mock", record, paris), validated_result_of("mock", record, paris)
-    _same_result(fast, checked)
+    assert_same_result(fast, checked)
     assert fast.timestamp.tzinfo is timezone.utc
     assert fast.timestamp == clock.now() - timedelta(0)
 
@@ -355,13 +328,17 @@ def test_a_failed_record_without_a_code_gets_the_validators_default(status: Orde
     )
     now = MockClock().now()
     fast = result_of("mock", record, now)
-    _same_result(fast, validated_result_of("mock", record, now))
+    assert_same_result(fast, validated_result_of("mock", record, now))
     assert fast.error_code == ("rejected" if status is OrderStatus.REJECTED else "unknown")
 
 
 @pytest.mark.parametrize(
     ("status", "filled"),
-    [(OrderStatus.FILLED, ZERO), (OrderStatus.PARTIALLY_FILLED, Decimal(2))],
+    [
+        (OrderStatus.FILLED, ZERO),
+        (OrderStatus.FILLED, Decimal(3)),  # more than the quantity of 2
+        (OrderStatus.PARTIALLY_FILLED, Decimal(2)),
+    ],
 )
 def test_a_record_that_contradicts_itself_is_refused_as_the_validator_refuses_it(
     status: OrderStatus, filled: Decimal

@@ -37,7 +37,6 @@ _FIRST = -sys.maxsize  # sorts before every sequence number at the same price
 _LAST = sys.maxsize  # sorts after every sequence number at the same price
 
 _Key = tuple[Decimal, int]
-_Place = tuple[int, "_SymbolBook", "SortedList[_Key] | None", "_Key | None"]
 
 
 class _SymbolBook:
@@ -64,17 +63,21 @@ class _SymbolBook:
 
 
 class WorkingBook:
-    """Working orders in arrival order, indexed per symbol and by price."""
+    """Working orders in arrival order, indexed per symbol and by price.
+
+    Where an order sits is kept on its record (``book_seq``, ``book_key``,
+    ``book_reserve``), not in a per-order tuple or dict entry here: a resting order
+    costs the garbage collector one tracked object, its record, however large the
+    book grows.
+    """
 
     def __init__(self) -> None:
-        self.working: dict[str, MockOrder] = {}
-        """Every working order by order id, in the order it started working."""
+        self.working: dict[int, MockOrder] = {}
+        """Every working order by its place in arrival order (its ``book_seq``), in the
+        order it started working."""
         self._symbols: dict[str, _SymbolBook] = {}
-        self._by_seq: dict[int, MockOrder] = {}
-        self._places: dict[str, _Place] = {}
         self._seq = itertools.count()
         self._unrested: dict[str, list[MockOrder]] = {}
-        self._reserve_terms: dict[str, Decimal] = {}
         self._reserved = ZERO
         self._reserved_at_market: dict[str, MockOrder] = {}
 
@@ -82,65 +85,75 @@ class WorkingBook:
 
     def add(self, record: MockOrder) -> None:
         """Put a working ``record`` on the book, after every order already on it."""
-        order_id = record.order_id
         symbol = record.order.symbol
         seq = next(self._seq)
-        self.working[order_id] = record
-        self._by_seq[seq] = record
+        self.working[seq] = record
         book = self._symbols.get(symbol)
         if book is None:
             book = self._symbols[symbol] = _SymbolBook()
-        self._places[order_id] = self._place(book, record, seq)
+        record.book_seq = seq
+        self._place(book, record, seq)
         if record.parent_id is not None:
-            book.exits[order_id] = record
+            book.exits[record.order_id] = record
         if not record.rested:
             self._unrested.setdefault(symbol, []).append(record)
         self._reserve(record)
 
     def remove(self, record: MockOrder) -> None:
         """Take ``record`` off the book (nothing happens when it is not on it)."""
-        order_id = record.order_id
-        place = self._places.pop(order_id, None)
-        if place is None:
+        seq = record.book_seq
+        if seq is None:
             return
-        del self.working[order_id]
-        seq, book, sorted_list, key = place
-        del self._by_seq[seq]
-        if sorted_list is None:
+        record.book_seq = None
+        order_id = record.order_id
+        del self.working[seq]
+        book = self._symbols[record.order.symbol]
+        key = record.book_key
+        if key is None:
             del book.at_market[seq]
         else:
-            sorted_list.remove(key)  # type: ignore[arg-type]
+            record.book_key = None
+            self._sorted_list(book, record).remove(key)
         if record.parent_id is not None:
             del book.exits[order_id]
-        term = self._reserve_terms.pop(order_id, None)
+        term = record.book_reserve
         if term is not None:
+            record.book_reserve = None
             self._reserved = EXACT.subtract(self._reserved, term)
         self._reserved_at_market.pop(order_id, None)
 
     def triggered(self, record: MockOrder) -> None:
         """Move a stop whose ``triggered`` was just set to where it now trades."""
-        seq, book, sorted_list, key = self._places[record.order_id]
-        assert sorted_list is not None
-        sorted_list.remove(key)  # type: ignore[arg-type]
-        self._places[record.order_id] = self._place(book, record, seq)
+        seq = record.book_seq
+        assert seq is not None and record.book_key is not None
+        book = self._symbols[record.order.symbol]
+        stops = book.buy_stops if record.order.side is BUY else book.sell_stops
+        stops.remove(record.book_key)
+        self._place(book, record, seq)
 
-    def _place(self, book: _SymbolBook, record: MockOrder, seq: int) -> _Place:
+    @staticmethod
+    def _sorted_list(book: _SymbolBook, record: MockOrder) -> SortedList[_Key]:
+        """The list a record with a ``book_key`` sits in, by its type and trigger."""
+        buy = record.order.side is BUY
+        if record.order.type is LIMIT or record.triggered:
+            return book.buy_limits if buy else book.sell_limits
+        return book.buy_stops if buy else book.sell_stops
+
+    def _place(self, book: _SymbolBook, record: MockOrder, seq: int) -> None:
         order = record.order
         kind = order.type
         if kind is MARKET or (kind is STOP and record.triggered):
             book.at_market[seq] = None
-            return seq, book, None, None
-        buy = order.side is BUY
+            record.book_key = None
+            return
         if kind is LIMIT or record.triggered:
             assert order.price is not None
             key: _Key = (order.price, seq)
-            sorted_list = book.buy_limits if buy else book.sell_limits
         else:
             assert order.stop_price is not None
             key = (order.stop_price, seq)
-            sorted_list = book.buy_stops if buy else book.sell_stops
-        sorted_list.add(key)
-        return seq, book, sorted_list, key
+        record.book_key = key
+        self._sorted_list(book, record).add(key)
 
     # ------------------------------------------------------------------ queries
 
@@ -170,8 +183,8 @@ class WorkingBook:
         if side and side[-1][0] >= bid:
             seqs.extend(seq for _, seq in side.islice(side.bisect_left((bid, _FIRST))))
         seqs.sort()
-        by_seq = self._by_seq
-        return [by_seq[seq] for seq in seqs]
+        working = self.working
+        return [working[seq] for seq in seqs]
 
     def idle(self, symbol: str) -> bool:
         """True when nothing of ``symbol`` is working or waiting for a matching pass."""
@@ -196,9 +209,8 @@ class WorkingBook:
         """Record that every working order of ``symbol`` went through a matching pass."""
         unrested = self._unrested.pop(symbol, None)
         if unrested:
-            working = self.working
             for record in unrested:
-                if record.order_id in working:
+                if record.book_seq is not None:  # still on the book
                     record.rested = True
 
     # ------------------------------------------------------------------ reserved margin
@@ -211,20 +223,18 @@ class WorkingBook:
         if price is None:
             self._reserved_at_market[record.order_id] = record
             return
-        term = record.remaining * price
-        self._reserve_terms[record.order_id] = term
+        term = record.book_reserve = record.remaining * price
         self._reserved = EXACT.add(self._reserved, term)
 
     def refilled(self, record: MockOrder) -> None:
         """Update the margin ``record`` reserves after part of it filled."""
-        old = self._reserve_terms.get(record.order_id)
+        old = record.book_reserve
         if old is None:
             return
         order = record.order
         price = order.price or order.stop_price
         assert price is not None
-        term = record.remaining * price
-        self._reserve_terms[record.order_id] = term
+        term = record.book_reserve = record.remaining * price
         self._reserved = EXACT.add(EXACT.subtract(self._reserved, old), term)
 
     def reserved(self, quotes: dict[str, Quote]) -> Decimal:

@@ -6,7 +6,7 @@ them live in :mod:`fks_exec.mock.matching` and :mod:`fks_exec.mock.broker`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import NamedTuple
@@ -120,6 +120,13 @@ class MockOrder:
     """For a bracket exit: the entry's order id."""
     oco_id: str | None = None
     """For a bracket exit: the order id of the other exit."""
+    book_seq: int | None = field(default=None, repr=False, compare=False)
+    """While on the book (:class:`~fks_exec.mock.book.WorkingBook`): its place in
+    arrival order; None off the book."""
+    book_key: tuple[Decimal, int] | None = field(default=None, repr=False, compare=False)
+    """While in one of the book's price-sorted lists: its key there (price, place)."""
+    book_reserve: Decimal | None = field(default=None, repr=False, compare=False)
+    """While on the book with a limit or stop price: the margin it reserves."""
 
     @property
     def client_order_id(self) -> str:
