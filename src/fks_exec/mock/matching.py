@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from fks_exec.mock.accounting import Ledger
 from fks_exec.mock.book import WorkingBook
 from fks_exec.mock.records import (
-    ACCEPTED,
     BPS,
     BUY,
     FILLED,
@@ -51,7 +50,7 @@ class MatchingEngine:
     fills: deque[Fill]
     _quotes: dict[str, Quote]
     _book: WorkingBook
-    _working: dict[str, MockOrder]
+    _working: dict[int, MockOrder]
     _ledger: Ledger
     _orders: dict[str, MockOrder]
     _by_client: dict[str, str]
@@ -125,20 +124,47 @@ class MatchingEngine:
         """
         order = record.order
         now = self.clock.now()  # the mock's clock moves only when told
-        record.log = (now, "pending")
         needed = self._margin_needed(order, quote)
         if needed > ZERO and needed > self._buying_power():
+            record.log = (now, "pending")
             problem = self._refusal(order)  # the insufficient-funds refusal, worded once
             assert problem is not None
             self._reject(record, *problem)
             return
-        record.status = ACCEPTED
-        record.log = (now, "pending", now, "accepted")
-        self._new_fills = []
-        price = quote.ask if order.side is BUY else quote.bid
+        # What _fill does for a fill of the whole order as a taker, less what cannot
+        # apply: the record was never on the book, has no bracket and no OCO partner.
+        buy = order.side is BUY
+        price = quote.ask if buy else quote.bid
         if self.slippage_bps:
-            price = price + order.side.sign * price * self.slippage_bps / BPS
-        self._fill(record, record.quantity, price, "taker")
+            price = price + (1 if buy else -1) * price * self.slippage_bps / BPS
+        quantity = record.quantity
+        rate = self.taker_fee_bps
+        value = quantity * price
+        fee = value * rate / BPS if rate else ZERO
+        self.cash -= (value if buy else -value) + fee
+        self.fees_paid += fee
+        symbol = order.symbol
+        held = self._ledger.apply(symbol, quantity if buy else -quantity, price, quote.mid)
+        record.filled += quantity
+        record.notional += value
+        record.status = FILLED
+        record.log = (now, "pending", now, "accepted", now, "filled")
+        fill = Fill(
+            record.order_id,
+            order.client_order_id,
+            symbol,
+            order.side,
+            quantity,
+            price,
+            fee,
+            "taker",
+            now,
+        )
+        self.fills.append(fill)
+        self._new_fills = [fill]
+        self._retire(record)
+        if held == ZERO:
+            self._drop_exits(symbol)
         record.rested = True
 
     def _take(

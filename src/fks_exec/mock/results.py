@@ -7,7 +7,9 @@ positive, what filled between zero and the quantity), its ids and symbol strings
 its clock's time in UTC. So :func:`result_of` sets the fields directly, after running
 the one check that depends on several fields together, the core's
 :func:`~fks_exec._result_model.settle_result` (which fills ``success``, ``sent`` and a failed
-status's default ``error_code``, exactly as the validator does). A record that breaks a
+status's default ``error_code``, exactly as the validator does); for an order filled
+whole, the usual answer, even that is decided without the call, since what it would
+decide there is fixed (success, sent, nothing to contradict). A record that breaks a
 rule, or a time that is not in UTC, takes the validating path instead, so it gets the
 validator's own result or error. ``paper`` is left for the plugin base class to stamp,
 as it does on every result.
@@ -22,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fks_exec._result_model import settle_result
-from fks_exec.mock.records import MockOrder
+from fks_exec.mock.records import FILLED, MockOrder
 from fks_exec.models import ExecutionResult
 
 __all__ = ["result_of", "validated_result_of"]
@@ -81,11 +83,20 @@ def result_of(plugin: str, record: MockOrder, now: datetime) -> ExecutionResult:
     """
     filled = record.filled
     order = record.order
+    status = record.status
+    if status is FILLED and filled == record.quantity:
+        # What settle_result decides for a whole fill, decided here: it succeeded and
+        # was sent, its error code stays as it is, and a quantity filled whole (> 0:
+        # the simulator records a fill only of a positive quantity) has a price.
+        success: bool | None = True
+        sent: bool | None = True
+    else:
+        success = sent = None
     values: dict[str, Any] = {  # in the model's field order, as the validator leaves it
-        "success": None,
-        "sent": None,
+        "success": success,
+        "sent": sent,
         "paper": None,
-        "status": record.status,
+        "status": status,
         "plugin": plugin,
         "client_order_id": order.client_order_id,
         "order_id": record.order_id,
@@ -99,7 +110,7 @@ def result_of(plugin: str, record: MockOrder, now: datetime) -> ExecutionResult:
         "timestamp": now,
         "raw": None,
     }
-    if now.tzinfo is not _UTC or settle_result(values, _GIVEN) is not None:
+    if now.tzinfo is not _UTC or (success is None and settle_result(values, _GIVEN) is not None):
         return validated_result_of(plugin, record, now)
     result = _new(ExecutionResult)
     _set(result, "__dict__", values)
