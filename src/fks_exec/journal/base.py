@@ -12,10 +12,10 @@ method               what it must guarantee
                      return
 ``record_soon``      the same, queued: it never blocks and is committed in order,
                      before any later ``claim``/``record`` of the same handle returns
-``claim_to_send``    ``claim``, answering None when the caller won (the executor's hot
-                     path; the default calls ``claim``, a backend may skip the entry)
-``record_result_s``  ``record_soon`` of ``JournalUpdate.from_result`` (the default; a
-                     backend may encode the row straight from the result)
+``claim_to_send``    ``claim``, answering None when the caller won; with
+                     ``record_result_soon`` (``record_soon`` of a result) the executor's
+                     hot path. Both default to the methods above; a backend overrides
+                     them only to skip building objects nobody reads
 ``flush``            wait until every queued write is committed
 ``get``/``events``   current entry, and its full history oldest first
 ``entries``          entries filtered by openness, plugin and last change, newest first
