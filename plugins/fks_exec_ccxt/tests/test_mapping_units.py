@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
@@ -225,3 +227,46 @@ async def test_the_plugin_takes_a_cost_buys_larger_fill_and_still_refuses_a_base
     # A limit buy is sent in base: the same fill above its quantity is impossible.
     limit = await okx.execute_order(Order.limit("BTC/USDT", "buy", "0.01", "60000"))
     assert limit.status is OrderStatus.UNKNOWN
+
+
+@given(
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([0.0, -0.0, 1e30, 9.999999999999999e29, -1e-300, 5e-324, 1e29]),
+    )
+)
+def test_reading_a_ccxt_float_agrees_with_broker_decimal(value: float) -> None:
+    # to_result reads ccxt's floats on a short path; it must give what broker_decimal
+    # gives, and refuse what it refuses (negative, non-finite, 1e30 or more).
+    from fks_exec.kit import BadBrokerNumber, broker_decimal
+    from fks_exec_ccxt.mapping import _number_of
+
+    try:
+        expected = broker_decimal(value, broker="okx", field="filled")
+    except BadBrokerNumber:
+        with pytest.raises(BadBrokerNumber, match="okx: filled"):
+            _number_of(value, "filled", "okx")
+        return
+    got = _number_of(value, "filled", "okx")
+    assert got == expected and got is not None
+    assert str(got) == str(expected) or (not got and not expected)
+
+
+@pytest.mark.parametrize("field", ["filled", "amount", "average"])
+@pytest.mark.parametrize("value", [1e30, -1.0, float("inf"), float("nan"), "1e30", True])
+def test_a_result_with_an_impossible_number_is_refused(field: str, value: object) -> None:
+    from fks_exec.kit import BadBrokerNumber
+
+    raw = {"id": "1", "status": "closed", "amount": 2.0, "filled": 1.0, "average": 10.0}
+    raw[field] = value
+    with pytest.raises(BadBrokerNumber, match=f"okx: {field}"):
+        to_result(raw, plugin="ccxt", venue="okx")
+
+
+def test_numbers_other_than_floats_are_read_as_broker_decimal_reads_them() -> None:
+    raw = {"id": 7, "status": "open", "amount": "3", "filled": 1, "average": Decimal("2.5")}
+    result = to_result(raw, plugin="ccxt", symbol=SWAP, venue="okx")
+    assert result.quantity == Decimal(3) and result.filled_quantity == Decimal(1)
+    assert result.average_price == Decimal("2.5") and result.order_id == "7"
+    assert result.status is OrderStatus.PARTIALLY_FILLED
+    assert to_result({"id": "1", "amount": 0.0}, plugin="p", symbol=SWAP).quantity is None

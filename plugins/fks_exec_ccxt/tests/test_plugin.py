@@ -189,3 +189,19 @@ async def test_close_awaits_the_exchange() -> None:
     await plugin.close()
     assert exchange.closed_by_user is True
     assert not plugin.is_initialized
+
+
+def test_the_symbol_memory_is_bounded_and_forgets_the_oldest_first() -> None:
+    plugin = CcxtPlugin()
+    plugin._remembered = 3
+    for key in ("a", "b", "c"):
+        plugin._remember(key, f"{key}/USDT")
+    plugin._remember("a", "A/USDT")  # refreshed: now the newest
+    plugin._remember("d", "d/USDT")  # over the bound: "b", the oldest, goes
+    assert list(plugin._symbols.items()) == [
+        ("c", "c/USDT"),
+        ("a", "A/USDT"),
+        ("d", "d/USDT"),
+    ]
+    plugin._remember("e", "e/USDT")
+    assert list(plugin._symbols) == ["a", "d", "e"]

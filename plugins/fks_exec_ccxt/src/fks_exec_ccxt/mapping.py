@@ -26,7 +26,7 @@ from fks_exec.models import (
 )
 from fks_exec_ccxt.client_ids import venue_client_id
 from fks_exec_ccxt.numbers import to_decimal
-from fks_exec_ccxt.precision import PrecisionError, amount_of, priced, to_tick
+from fks_exec_ccxt.precision import PrecisionError, Priced, amount_of, price_of, priced, to_tick
 from fks_exec_ccxt.rules import MarketRules
 
 __all__ = [
@@ -85,33 +85,53 @@ class Denial:
     message: str
 
 
-def _refusal(rules: MarketRules, order: Order) -> Denial | None:
-    venue, symbol = rules.exchange_id, rules.symbol
-    overrides = sorted(CONTROLLED_PARAMS.intersection(order.params)) if order.params else None
-    if overrides:
+_MARKET, _LIMIT, _STOP, _STOP_LIMIT = (
+    OrderType.MARKET,
+    OrderType.LIMIT,
+    OrderType.STOP,
+    OrderType.STOP_LIMIT,
+)
+_BUY, _GTC, _DAY = OrderSide.BUY, TimeInForce.GTC, TimeInForce.DAY
+# The order path reads each field of the Order once and names the enum members through
+# these constants: an attribute read of a pydantic model, or of an Enum class, costs
+# several hundred instructions, and build_request runs for every order.
+
+
+def _refusal(
+    rules: MarketRules, order: Order, kind: OrderType, tif_kind: TimeInForce, bracket: bool
+) -> Denial | None:
+    extra = order.params
+    if extra and not CONTROLLED_PARAMS.isdisjoint(extra):
+        overrides = sorted(CONTROLLED_PARAMS.intersection(extra))
         return Denial(
             ErrorCode.INVALID_ORDER,
             f"Order.params may not set {', '.join(overrides)}: the plugin sets them from the "
             "order's own fields (client_order_id, reduce_only, stop_price, stop_loss, "
             "take_profit, time_in_force, quantity)",
         )
-    tif_kind = order.time_in_force
-    if tif_kind is TimeInForce.DAY:
+    if tif_kind is _DAY:
         return Denial(
             ErrorCode.NOT_SUPPORTED,
-            f"{venue} has no day orders through ccxt; use gtc and cancel at the close",
+            f"{rules.exchange_id} has no day orders through ccxt; use gtc and cancel at the close",
         )
-    tif = _TIF_TEXT[tif_kind]
-    if order.type is not OrderType.MARKET and tif not in rules.time_in_force:
-        return Denial(ErrorCode.NOT_SUPPORTED, f"{venue} takes no {tif} orders on {symbol} (ccxt)")
-    if order.type in (OrderType.STOP, OrderType.STOP_LIMIT) and rules.stop.param is None:
-        return Denial(ErrorCode.NOT_SUPPORTED, f"{rules.stop.refused} ({symbol})")
+    if kind is not _MARKET:
+        tif = _TIF_TEXT[tif_kind]
+        if tif not in rules.time_in_force:
+            return Denial(
+                ErrorCode.NOT_SUPPORTED,
+                f"{rules.exchange_id} takes no {tif} orders on {rules.symbol} (ccxt)",
+            )
+        if (kind is _STOP or kind is _STOP_LIMIT) and rules.stop.param is None:
+            return Denial(ErrorCode.NOT_SUPPORTED, f"{rules.stop.refused} ({rules.symbol})")
     if order.reduce_only and rules.reduce_only_refused:
-        return Denial(ErrorCode.NOT_SUPPORTED, f"{venue} {symbol}: {rules.reduce_only_refused}")
-    if order.has_bracket and rules.bracket_refused:
         return Denial(
             ErrorCode.NOT_SUPPORTED,
-            f"{rules.bracket_refused} ({symbol}); nothing was sent (no half bracket)",
+            f"{rules.exchange_id} {rules.symbol}: {rules.reduce_only_refused}",
+        )
+    if bracket and rules.bracket_refused:
+        return Denial(
+            ErrorCode.NOT_SUPPORTED,
+            f"{rules.bracket_refused} ({rules.symbol}); nothing was sent (no half bracket)",
         )
     return None
 
@@ -130,26 +150,74 @@ def build_request(
     :class:`Denial` for what the venue cannot do, what ccxt would misexpress, and what
     the market's precision or limits refuse.
     """
-    refusal = _refusal(rules, order)
+    kind, tif_kind, side = order.type, order.time_in_force, order.side
+    stop_price, stop_loss, take_profit = order.stop_price, order.stop_loss, order.take_profit
+    bracket = stop_loss is not None or take_profit is not None
+    refusal = _refusal(rules, order, kind, tif_kind, bracket)
     if refusal is not None:
         return refusal
-    client_id = venue_client_id(order.client_order_id, rules.client_id)
-    params: dict[str, Any] = {rules.client_id.param: client_id}
-    if order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.GTC:
-        params["timeInForce"] = _TIF_TEXT[order.time_in_force]
+    client_rule = rules.client_id
+    client_id = venue_client_id(order.client_order_id, client_rule)
+    params: dict[str, Any] = {client_rule.param: client_id}
+    if kind is not _MARKET and tif_kind is not _GTC:
+        params["timeInForce"] = _TIF_TEXT[tif_kind]
     if order.reduce_only:
         params["reduceOnly"] = True
+    quantity = order.quantity
     try:
-        amount = amount_of(exchange, rules, order.quantity)
-        prices = priced(exchange, rules, order)
+        amount = amount_of(exchange, rules, quantity)
+        if stop_price is None and not bracket:
+            # A plain market or limit order (the usual case): only its limit to round.
+            limit = order.price
+            price = None if limit is None else price_of(exchange, rules, limit, "price", side)
+            prices = None
+        else:
+            prices = priced(exchange, rules, order)
+            price = prices.price
     except PrecisionError as exc:
         return Denial(ErrorCode.INVALID_ORDER, f"{rules.exchange_id}: {exc}")
     except Exception as exc:  # ccxt's own precision code refusing the value
         return Denial(
             ErrorCode.INVALID_ORDER,
-            f"{rules.exchange_id} (ccxt) cannot put {order.quantity} / the prices on "
+            f"{rules.exchange_id} (ccxt) cannot put {quantity} / the prices on "
             f"{rules.symbol}'s precision: {type(exc).__name__}: {exc}",
         )
+    if prices is not None:
+        _add_triggers(params, rules, order, prices)
+    denial = _check_limits(rules, amount, price if price is not None else reference_price)
+    if denial is not None:
+        return denial
+    quote_cost: Decimal | None = None
+    if kind is _LIMIT or kind is _STOP_LIMIT:
+        how = "limit"
+    else:
+        how = "market"
+        if side is _BUY and rules.market_buy_by_cost:
+            if reference_price is None:
+                return Denial(
+                    ErrorCode.INVALID_ORDER,
+                    f"{rules.exchange_id} prices market buys in {rules.symbol}'s quote "
+                    "currency and no ask was available to convert the quantity",
+                )
+            price = reference_price  # ccxt sends amount x price as the quote cost
+            quote_cost = amount * reference_price
+    extra = order.params
+    if extra:
+        params.update(extra)
+    return Request(
+        rules.symbol,
+        how,
+        _SIDE_TEXT[side],
+        _number(amount),
+        None if price is None else _number(price),
+        params,
+        client_id,
+        quote_cost,
+    )
+
+
+def _add_triggers(params: dict[str, Any], rules: MarketRules, order: Order, prices: Priced) -> None:
+    # The stop's trigger (and its direction where the venue needs one) and the bracket.
     if prices.stop_price is not None and rules.stop.param is not None:
         params[rules.stop.param] = _number(prices.stop_price)
         if rules.stop.direction is not None:
@@ -159,35 +227,6 @@ def build_request(
         params["stopLoss"] = {"triggerPrice": _number(prices.stop_loss)}
     if prices.take_profit is not None:
         params["takeProfit"] = {"triggerPrice": _number(prices.take_profit)}
-    price = prices.price
-    value_price = price if price is not None else reference_price
-    denial = _check_limits(rules, amount, value_price)
-    if denial is not None:
-        return denial
-    kind = "limit" if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else "market"
-    if kind == "market" and order.side is OrderSide.BUY and rules.market_buy_by_cost:
-        if reference_price is None:
-            return Denial(
-                ErrorCode.INVALID_ORDER,
-                f"{rules.exchange_id} prices market buys in {rules.symbol}'s quote currency "
-                "and no ask was available to convert the quantity",
-            )
-        price = reference_price  # ccxt sends amount x price as the quote cost
-        quote_cost: Decimal | None = amount * reference_price
-    else:
-        quote_cost = None
-    if order.params:
-        params.update(order.params)
-    return Request(
-        rules.symbol,
-        kind,
-        _SIDE_TEXT[order.side],
-        _number(amount),
-        _number(price) if price is not None else None,
-        params,
-        client_id,
-        quote_cost,
-    )
 
 
 _TIF_TEXT = {tif: tif.value.upper() for tif in TimeInForce}
@@ -256,14 +295,15 @@ def to_result(
     filled x average at most ``quote_cost`` plus 1% (fees and the venue's rounding), and
     the result's quantity is at least what filled.
     """
-    filled = _number_of(raw, "filled", venue) or Decimal(0)
-    quantity = _number_of(raw, "amount", venue) or (order.quantity if order else None)
+    get = raw.get
+    filled = _number_of(get("filled"), "filled", venue) or _ZERO
+    quantity = _number_of(get("amount"), "amount", venue) or (order.quantity if order else None)
     if quantity is not None and filled > quantity and quote_cost is None:
         raise BadBrokerNumber(f"{venue}: filled {filled} is above the order's amount {quantity}")
-    average = _number_of(raw, "average", venue)
+    average = _number_of(get("average"), "average", venue)
     if filled and not average:
-        cost = _number_of(raw, "cost", venue)
-        average = cost / filled if cost else _number_of(raw, "price", venue)
+        cost = _number_of(get("cost"), "cost", venue)
+        average = cost / filled if cost else _number_of(get("price"), "price", venue)
     if quote_cost is not None and filled:
         if average is None:
             raise BadBrokerNumber(f"{venue}: a fill of {filled} bought by cost without a price")
@@ -272,34 +312,49 @@ def to_result(
                 f"{venue}: filled {filled} at {average} spends more than the {quote_cost} sent"
             )
         quantity = filled if quantity is None or filled > quantity else quantity
-    status = _status(raw.get("status"), filled, quantity)
-    if status is OrderStatus.FILLED and filled == 0:
-        status = OrderStatus.CANCELED  # closed with nothing filled: e.g. an expired IOC
-    side = raw.get("side") or (order.side if order else None)
+    status = _status(get("status"), filled, quantity)
+    if status is _FILLED and not filled:
+        status = _CANCELED  # closed with nothing filled: e.g. an expired IOC
+    side = get("side") or (order.side if order else None)
+    rejected = status is _REJECTED
+    order_id = get("id")
     # Values in their final types take ExecutionResult.build's cheap checked path; any
     # other (an odd side text from a venue) is validated as the constructor does.
     return ExecutionResult.build(
         plugin=plugin,
         status=status,
         # The order we sent is the authority on its own id; venues echo it, some altered.
-        client_order_id=order.client_order_id if order else raw.get("clientOrderId"),
-        order_id=str(raw["id"]) if raw.get("id") is not None else None,
-        symbol=raw.get("symbol") or symbol or (order.symbol if order else "?"),
+        client_order_id=order.client_order_id if order else get("clientOrderId"),
+        order_id=None if order_id is None else str(order_id),
+        symbol=get("symbol") or symbol or (order.symbol if order else "?"),
         side=_SIDES.get(side, side),
         quantity=quantity,
         filled_quantity=filled,
         average_price=average if filled and average else None,
-        error="rejected by the exchange" if status is OrderStatus.REJECTED else None,
-        error_code=ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
-        raw={k: raw[k] for k in ("info", "fee", "fees") if raw.get(k)},
+        error="rejected by the exchange" if rejected else None,
+        error_code=ErrorCode.REJECTED if rejected else None,
+        raw={k: raw[k] for k in _RAW_KEYS if get(k)},
     )
 
 
 _COST_SLACK = Decimal("1.01")
+_RAW_KEYS = ("info", "fee", "fees")
+_FILLED, _CANCELED, _REJECTED = OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED
 
 
-def _number_of(raw: dict[str, Any], key: str, venue: str) -> Decimal | None:
-    return broker_decimal(raw.get(key), broker=venue, field=key)
+_ZERO = Decimal(0)
+_FLOAT_LIMIT = 1e30
+
+
+def _number_of(value: Any, key: str, venue: str) -> Decimal | None:
+    # ccxt's numbers are floats (or None): a finite one in [0, 1e30) is read through its
+    # shortest text, as broker_decimal does; anything else goes to broker_decimal, which
+    # refuses it (naming the venue and the field) or reads it.
+    if type(value) is float and 0.0 <= value < _FLOAT_LIMIT:
+        return Decimal(repr(value)) if value else _ZERO
+    if value is None:
+        return None
+    return broker_decimal(value, broker=venue, field=key)
 
 
 def _status(value: Any, filled: Decimal, quantity: Decimal | None) -> OrderStatus:
