@@ -135,10 +135,12 @@ def test_the_arbitrary_streams_reach_every_outcome() -> None:
 
 
 def test_encode_refuses_what_the_wire_cannot_carry() -> None:
-    with pytest.raises(ValueError, match="ASCII"):
+    with pytest.raises(ValueError, match="ASCII") as non_ascii:
         encode(VALUE, "k", "é")
-    with pytest.raises(ValueError, match="ASCII"):
+    assert str(non_ascii.value).endswith("ASCII without NUL bytes: 'é'")  # the field named
+    with pytest.raises(ValueError, match="ASCII") as nul:
         encode(VALUE, "k", "a\x00b")
+    assert str(nul.value).endswith(f"ASCII without NUL bytes: {'a' + chr(0) + 'b'!r}")
     with pytest.raises(ValueError, match="takes 2 fields"):
         encode(VALUE, "k")
     with pytest.raises(ValueError, match="at least 1"):
