@@ -61,3 +61,35 @@ async def test_details_given_read_back_and_an_empty_one_reads_as_empty() -> None
     ]
     entry = await journal.get(cid)
     assert entry is not None and entry.plugin == "q" and entry.hints == {"venue": "v"}
+
+
+async def test_ids_without_hints_share_one_empty_mapping_that_nothing_changes() -> None:
+    journal = MemoryJournal()
+    first, second = Order.market("X", "buy", 1), Order.market("X", "buy", 1)
+    journal.claim_now(first, "p", {})
+    journal.claim_now(second, "p", {})
+    shared = journal._records[first.client_order_id].hints
+    assert shared is journal._records[second.client_order_id].hints and not shared
+    read = await journal.get(first.client_order_id)
+    assert read is not None and read.hints == {} and read.hints is not shared
+    read.hints["venue"] = "changed"  # a reader's copy: the record does not change
+    journal.note_result(_filled(first), {"venue": "v"})
+    assert journal._records[first.client_order_id].hints == {"venue": "v"}
+    assert not shared and journal._records[second.client_order_id].hints is shared
+    entry = await journal.get(second.client_order_id)
+    assert entry is not None and entry.hints == {}
+
+
+async def test_a_final_answer_forgets_the_oldest_closed_id_exactly_past_the_bound() -> None:
+    journal = MemoryJournal(max_closed=2)
+    orders = [Order.market("X", "buy", 1) for _ in range(4)]
+    for order in orders[:3]:
+        journal.claim_now(order, "p", {})
+        journal.note_result(_filled(order), {})
+    assert list(journal._records) == [o.client_order_id for o in orders[1:3]]
+    journal.claim_now(orders[3], "p", {})  # in flight: never forgotten
+    journal.note_result(_filled(orders[1]), {})  # a closed id answered again moves last
+    assert list(journal._closed) == [orders[2].client_order_id, orders[1].client_order_id]
+    journal.note_result(_filled(orders[3]), {})
+    assert set(journal._records) == {orders[1].client_order_id, orders[3].client_order_id}
+    assert list(journal._closed) == [orders[1].client_order_id, orders[3].client_order_id]

@@ -94,8 +94,16 @@ class OrderMemory:
             if before is None:
                 settled = self._settled
                 settled.append(entry)
-                if len(settled) > self.size:
-                    self._drop(settled.popleft())
+                if len(settled) > self.size:  # self._drop(the oldest), inlined
+                    oldest = settled.popleft()
+                    gone = oldest.order.client_order_id
+                    entries = self._entries
+                    if entries.get(gone) is oldest:  # not forgotten (and remembered anew)
+                        del entries[gone]
+                        answer = oldest.result
+                        gone_id = None if answer is None else answer.order_id
+                        if gone_id and self._by_order_id.get(gone_id) == gone:
+                            del self._by_order_id[gone_id]
             elif before.order_id and before.order_id != result.order_id:
                 self._by_order_id.pop(before.order_id, None)
         if entry.waiters:

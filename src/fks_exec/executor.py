@@ -299,7 +299,8 @@ class Executor(ExecutorQueries):
                     "Order.market(...) or Order.limit(...)"
                 )
             memory, keeper = self._memory, self._keeper
-            entry = memory.entries.get(order.client_order_id)  # memory.get(), inlined
+            claims = memory.entries
+            entry = claims.get(order.client_order_id)  # memory.get(), inlined
             if entry is not None:
                 return await self._once.known(entry, order)
             entry = memory.begin(order)
@@ -323,7 +324,7 @@ class Executor(ExecutorQueries):
                 else:  # a started plugin with no fallbacks to consider
                     entry.plugin = primary
                     try:
-                        result = await gate.send(ready, order, memory.entries)
+                        result = await gate.send(ready, order, claims)
                     except BrokerUnavailable as exc:
                         raise BrokerUnavailable(
                             f"order {order.client_order_id} was not sent; no plugin could "

@@ -98,6 +98,8 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
     Calls with one client order id are sent once: concurrent calls are merged into one
     send, and a recently sent id returns its first result (reconciled through
     ``get_order`` while ``unknown``); an id whose call sent nothing may be sent again.
+    The executor sends through :meth:`execute_claimed`, which keeps the same rule with
+    the executor's record of ids instead of a second one here.
     """
 
     name: ClassVar[str]
@@ -291,7 +293,8 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
         if denial is not None:
             return denial
         once = self._once
-        once.consult(claims)
+        if claims is not once._latest:  # once.consult(claims), inlined: once per executor
+            once.consult(claims)
         if once.holds(order.client_order_id):  # a direct call has (or had) it
             return await once.run(order, *self._once_calls)
         return await self._send_once(order)

@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from fks_exec.journal.base import Journal, JournalError
@@ -31,6 +32,9 @@ from fks_exec.models import ExecutionResult, Order, OrderStatus
 __all__ = ["MemoryJournal"]
 
 _FIRST_ATTEMPT: Mapping[str, Any] = {"attempt": 1}  # shared: read only as copies
+_NO_HINTS: Mapping[str, str] = MappingProxyType({})
+"""The hints of a record without any: one shared, immutable mapping instead of an empty
+dict per remembered id (a record's hints are replaced, never changed in place)."""
 
 _STATE_OF: Mapping[OrderStatus, JournalState] = {
     status: (
@@ -141,7 +145,7 @@ class MemoryJournal(Journal):
         record = self._records.get(cid)
         now = time.time()
         if record is None:
-            self._records[cid] = _Record(order, plugin, hints, self.owner, now)
+            self._records[cid] = _Record(order, plugin, hints or _NO_HINTS, self.owner, now)
             return None
         if record.state is not JournalState.NOT_SENT:
             return Claim(record.entry(), claimed=False)
