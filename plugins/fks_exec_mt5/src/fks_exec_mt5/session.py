@@ -27,8 +27,6 @@ from fks_exec_mt5.servertime import ServerClock
 
 __all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed", "retcode_or_none"]
 
-_ZERO = Decimal(0)
-
 RULES_CHANGED = frozenset(
     {
         c.TRADE_RETCODE_INVALID_VOLUME,
@@ -171,10 +169,7 @@ class Mt5Session:
                     "MT5 has no reduce-only pending orders; use a market order", "not_supported"
                 )
             legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
-        if len(legs) == 1:  # the usual order: one leg
-            opening = _ZERO if legs[0].position is not None else legs[0].volume
-        else:
-            opening = sum((leg.volume for leg in legs if leg.position is None), _ZERO)
+        opening = sum((leg.volume for leg in legs if leg.position is None), Decimal(0))
         if order.type is OrderType.MARKET and not self.hedging and tickets:
             if legs[0].position is not None:
                 opening = Decimal(0)  # a netting reduction
