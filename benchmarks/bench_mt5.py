@@ -9,10 +9,14 @@ Four variants run interleaved, in rounds, in one event loop on one fake:
   ``order_send`` with a prepared request (the least any caller must do: a market
   request needs the price);
 - ``direct``: ``order_send`` alone (the tick read before the clock starts);
-- ``hop``: an empty call through the same worker thread (wall time).
+- ``hop``: an empty call through the same worker thread (wall time);
+- ``hopped``: the tick read and ``order_send`` of ``direct+tick``, one order per hop
+  to the worker (what the thread design alone costs a caller: the hop, and the fake's
+  calls no longer running back to back with warm caches).
 
 The added latency of a round is median(routed) - median(direct+tick) (and, shown
-too, - median(direct)); the row is the median over the rounds, with the range. The
+too, - median(direct)); the row is the median over the rounds, with the range.
+routed - hopped is the plugin's and the core's own part. The
 same rounds give CPU time per order of each variant (``time.process_time`` over the
 block: both threads), so the added figure splits into the plugin's CPU work and the
 time spent waiting for a thread to wake, which on an idle machine is most of the hop.
@@ -121,6 +125,16 @@ async def _run() -> dict[str, list[float]]:
             spent.append(time.perf_counter() - began)
         return spent
 
+    async def direct_hopped(count: int) -> list[float]:
+        # One hop per order, as the plugin makes, running only the tick read and
+        # order_send: the thread design's own cost, without the plugin's work.
+        spent = []
+        for i in range(count):
+            began = time.perf_counter()
+            await worker.run(direct_with_tick, i % 2 == 0)
+            spent.append(time.perf_counter() - began)
+        return spent
+
     async def direct_tick_wall(count: int) -> list[float]:
         return await worker.run(block_of, direct_with_tick, count)  # type: ignore[no-any-return]
 
@@ -132,6 +146,7 @@ async def _run() -> dict[str, list[float]]:
         "direct+tick": direct_tick_wall,
         "direct": direct_wall,
         "hop": hops,
+        "hopped": direct_hopped,
     }
     await routed(WARM_UP)
     figures: dict[str, list[float]] = {
@@ -173,6 +188,8 @@ def run() -> list[dict[str, Any]]:
     cpu_added = [f["routed cpu"][i] - f["direct+tick cpu"][i] for i in rounds]
     mean_added = [f["routed mean"][i] - f["direct+tick mean"][i] for i in rounds]
     hop, hop_cpu = f["hop us"], f["hop cpu"]
+    own = [f["routed us"][i] - f["hopped us"][i] for i in rounds]
+    own_cpu = [f["routed cpu"][i] - f["hopped cpu"][i] for i in rounds]
     med = statistics.median
     return [
         {
@@ -207,6 +224,18 @@ def run() -> list[dict[str, Any]]:
             "baseline": (
                 f"an empty call through the same worker thread, range {_spread(hop)}; "
                 f"its CPU {med(hop_cpu):.0f} us (mean wall {med(f['hop mean']):.0f} us)"
+            ),
+        },
+        {
+            "name": "mt5: added over the same calls, one hop each",
+            "value": med(own),
+            "unit": "us",
+            "goal": "info",
+            "baseline": (
+                f"routed - (tick read + order_send through one hop per order, "
+                f"{med(f['hopped us']):.0f} us), range {_spread(own)}: the plugin's and the "
+                f"core's work with the thread design taken out; its CPU {med(own_cpu):.0f} us "
+                f"(range {_spread(own_cpu)})"
             ),
         },
     ]
