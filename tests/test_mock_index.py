@@ -309,6 +309,38 @@ def test_a_market_order_left_working_reserves_at_the_mid() -> None:
     assert broker.buying_power() == expected
 
 
+def test_records_the_simulator_builds_never_need_the_validator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The point of mock/results.py: every record the simulator builds (working, part
+    # filled, filled, canceled, rejected with and without a code) is answered without
+    # the validator; only a time outside UTC (or a broken record, below) takes it.
+    calls: list[str] = []
+
+    def counting(plugin: str, record: MockOrder, now: datetime) -> object:
+        calls.append(record.status.value)
+        return validated_result_of(plugin, record, now)
+
+    monkeypatch.setattr("fks_exec.mock.results.validated_result_of", counting)
+    broker = _broker(cash=10_000)
+    broker.set_price("X", bid=100, ask=101)
+    broker.submit(Order.market("X", "buy", 1))  # filled whole
+    broker.submit(Order.limit("X", "buy", 1, 90))  # accepted, rests
+    broker.cancel(broker.open_orders[-1].order_id)  # canceled
+    broker.submit(Order.market("X", "buy", 1_000))  # rejected: insufficient funds
+    broker.reject_next()
+    broker.submit(Order.market("X", "buy", 1))  # rejected by the test's rule
+    broker.set_price("X", bid=100, ask=101, size=1)
+    broker.submit(Order.market("X", "buy", 3))  # partially filled, keeps working
+    now = broker.clock.now()
+    statuses = {result_of("mock", r, now).status.value for r in broker.orders}
+    assert statuses == {"partially_filled", "filled", "canceled", "rejected"}
+    assert calls == []
+    paris = now.astimezone(ZoneInfo("Europe/Paris"))
+    result_of("mock", broker.orders[-1], paris)
+    assert calls == ["partially_filled"]
+
+
 def test_a_clock_outside_utc_still_gives_utc_results() -> None:
     clock = MockClock(datetime(2025, 1, 2, 14, 30, tzinfo=timezone.utc))
     broker = MockBroker(clock=clock)
