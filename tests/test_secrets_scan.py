@@ -143,6 +143,7 @@ def _calls(plugin: LeakyPlugin) -> dict[str, Callable[[], Awaitable[Any]]]:
 
     return {
         "execute_order": lambda: plugin.execute_order(Order.market("X", "buy", 1)),
+        "execute_claimed": lambda: plugin.execute_claimed(Order.market("X", "buy", 1), {}),
         "fetch_data": lambda: plugin.fetch_data("X"),
         "health_check": plugin.health_check,
         "cancel_order": lambda: plugin.cancel_order("42", "X"),

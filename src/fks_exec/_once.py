@@ -36,10 +36,9 @@ class Claimed(Protocol):
     """An id another memory owns (the executor's record of it): its order, its result
     (None while that send is in flight) and a way to wait for the send to end."""
 
-    @property
-    def order(self) -> Order: ...
-    @property
-    def result(self) -> ExecutionResult | None: ...
+    order: Order
+    result: ExecutionResult | None
+
     def settled(self) -> Awaitable[None]: ...
 
 
