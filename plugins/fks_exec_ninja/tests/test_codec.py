@@ -267,3 +267,9 @@ def test_the_fast_path_leaves_other_reads_to_feed_untouched() -> None:
     partial.feed(b"1\x00ES\x00")  # a Data message under way: its fields are not Values
     assert partial.feed_values(b"1\x002\x003\x00t\x00") is None
     assert partial.feed(b"1\x002\x003\x00t\x00") == [Message("1", ("ES", "1", "2", "3", "t"))]
+
+
+def test_the_fast_path_takes_reads_up_to_the_field_bound() -> None:
+    data = encode(VALUE, "A", "x")
+    assert Decoder(max_field=len(data)).feed_values(data) == ["2", "A", "x"]
+    assert Decoder(max_field=len(data) - 1).feed_values(data) is None  # feed: the bound
