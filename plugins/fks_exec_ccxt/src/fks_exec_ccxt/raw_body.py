@@ -43,26 +43,27 @@ MAX_MAGNITUDE_DIGITS = 30
 #
 # The body is scanned as its UTF-8 bytes (no byte of a multi-byte character is ASCII),
 # through one table: digits, "_" and "." become 0, e and E become e, the letters of the
-# words keep a mark of their own (N stays N, n stays n, a and f become A), every other
-# ASCII letter becomes x. Each substring search costs a pass over the body, so the
-# shape is searched for the few forms that can begin each case ("0e", "N", "nA"), and
-# the exact words only where one of those is present.
+# words keep a mark of their own (N and n become n, a and f become A), every other
+# ASCII letter becomes x. Each substring search costs a pass over the body and a fixed
+# ~1,500 instructions, so the shape is searched for the few forms that can begin each
+# case ("0e", and "nA", which every word has: NaN, nan, inf, Infinity), and the exact
+# words only where one of those is present.
 _SHAPE = bytes.maketrans(
-    b"0123456789_.eEafbcdghijklmopqrstuvwxyzABCDFGHIJKLMOPQRSTUVWXYZ",
-    b"0" * 12 + b"ee" + b"AA" + b"x" * 46,
+    b"0123456789_.eEafNbcdghijklmopqrstuvwxyzABCDFGHIJKLMOPQRSTUVWXYZ",
+    b"0" * 12 + b"ee" + b"AA" + b"n" + b"x" * 46,
 )
 _RUN = b"0" * 20
 _EXPONENT_NEXT = (b"0", b"+", b"-")
 _DIGIT, _QUOTE, _COLON = ord("0"), ord('"'), ord(":")
-_WORD = b"xeAnN"  # a digit after one of these continues a word (a hex id)
+_WORD = b"xeAn"  # a digit after one of these continues a word (a hex id)
 
 
 def _suspect(text: str) -> bool:
     data = text.encode("utf-8", "surrogatepass")
     shape = data.translate(_SHAPE)
-    if shape.find(b"N") != -1 and data.find(b"NaN") != -1:
-        return True
-    if shape.find(b"nA") != -1 and (data.find(b"nan") != -1 or data.find(b"nf") != -1):
+    if shape.find(b"nA") != -1 and (
+        data.find(b"NaN") != -1 or data.find(b"nan") != -1 or data.find(b"nf") != -1
+    ):
         return True
     at = shape.find(_RUN)
     while at != -1:
