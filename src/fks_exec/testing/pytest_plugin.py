@@ -36,6 +36,7 @@ from fks_exec.journal import selection as journal_selection
 from fks_exec.mock import MockBroker, MockPlugin
 from fks_exec.registry import PluginRegistry
 from fks_exec.sync import SyncExecutor
+from fks_exec.testing.registries import isolated_registry
 
 
 @pytest.fixture(autouse=True)
@@ -70,9 +71,7 @@ def fks_mock_plugin(fks_mock_broker: MockBroker) -> MockPlugin:
 @pytest.fixture
 def fks_registry(fks_mock_plugin: MockPlugin) -> PluginRegistry:
     """A registry holding only the mock, untouched by installed plugins and FKS_EXEC_*."""
-    registry = PluginRegistry(discover=False, enabled=None, disabled=())
-    registry.register("mock", fks_mock_plugin)
-    return registry
+    return isolated_registry(mock=fks_mock_plugin)
 
 
 @pytest.fixture
