@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-ROUNDS = 15
+ROUNDS = 21  # odd: the median is one round's ratio
 CHUNK = 60
 WARMUP = 40
 
