@@ -270,3 +270,12 @@ def test_numbers_other_than_floats_are_read_as_broker_decimal_reads_them() -> No
     assert result.average_price == Decimal("2.5") and result.order_id == "7"
     assert result.status is OrderStatus.PARTIALLY_FILLED
     assert to_result({"id": "1", "amount": 0.0}, plugin="p", symbol=SWAP).quantity is None
+
+
+def test_a_buy_by_cost_filling_less_than_its_amount_keeps_the_amount() -> None:
+    # Only a fill above the amount replaces it: a part fill stays partially filled.
+    order = Order.market("BTC/USDT", "buy", "0.02")
+    raw = {"id": "9", "status": "open", "amount": 0.02, "filled": 0.01, "average": 60000}
+    result = to_result(raw, plugin="ccxt", order=order, quote_cost=Decimal(1200))
+    assert result.status is OrderStatus.PARTIALLY_FILLED
+    assert (result.filled_quantity, result.quantity) == (Decimal("0.01"), Decimal("0.02"))
