@@ -267,3 +267,18 @@ def test_any_interleaving_of_direct_and_routed_calls_sends_each_id_once(
             assert _arrivals(plugin, order) == (1 if got else 0)
 
     asyncio.run(scenario())
+
+
+async def test_execute_claimed_refuses_before_init_and_after_close(make_plugin: Any) -> None:
+    plugin = make_plugin("alpha")
+    order = Order.market("X", "buy", 1)
+    with pytest.raises(BrokerUnavailable, match="not initialized"):
+        await plugin.execute_claimed(order, {})
+    await plugin.init({})
+    assert (await plugin.execute_claimed(order, {})).status is OrderStatus.FILLED
+    await plugin.close()
+    with pytest.raises(BrokerUnavailable, match="not initialized"):
+        await plugin.execute_claimed(Order.market("X", "buy", 1), {})
+    with pytest.raises(TypeError, match="takes an Order"):
+        await plugin.execute_claimed("not an order", {})
+    assert len(plugin.sent) == 1  # nothing reached the hook but the one order
