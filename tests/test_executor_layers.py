@@ -122,6 +122,14 @@ def test_a_broker_id_reused_for_a_newer_order_stays_indexed_to_it() -> None:
     assert memory.by_order_id("B1") is newer
 
 
+def test_forgetting_an_id_leaves_a_newer_orders_broker_id_indexed_to_it() -> None:
+    memory = OrderMemory(3)
+    refused = _settled(memory, "refused", "B1")  # e.g. a refusal that named an order id
+    newer = _settled(memory, "newer", "B1")  # the broker id now belongs to "newer"
+    memory.forget(refused)
+    assert memory.by_order_id("B1") is newer and memory._by_order_id == {"B1": "newer"}
+
+
 def test_a_later_result_keeps_or_moves_the_broker_id() -> None:
     memory = OrderMemory(2)
     entry = _settled(memory, "a", "B1")
