@@ -541,3 +541,30 @@ async def test_send_command_refused_after_the_reader_ended_before_the_drop() -> 
         assert writes == []
         ati.connected = True
         await ati.close()
+
+
+async def test_closing_waits_for_buffered_bytes_to_leave_before_dropping_them() -> None:
+    """Closing gives bytes still in our buffer a moment to leave (the peer is slow to
+    read, not gone), so the last commands are not dropped."""
+    received = bytearray()
+    reading = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(ATI)
+        await reading.wait()
+        while chunk := await reader.read(1 << 20):
+            received.extend(chunk)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        ati = connection(server.sockets[0].getsockname()[1])
+        await ati.open()
+        ati.send_now("0", "x" * 8_000_000)  # more than the kernel's buffers take at once
+        writer = ati._writer
+        assert writer is not None and writer.transport.get_write_buffer_size() > 0
+        asyncio.get_running_loop().call_later(0.05, reading.set)
+        await ati.close()
+        await until(lambda: len(received) == 8_000_003)  # b"0\0", the field, b"\0"
+    finally:
+        server.close()
