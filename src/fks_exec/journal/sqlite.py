@@ -149,7 +149,7 @@ class SqliteJournal(Journal):
 
     async def claim(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim:
         """See :meth:`Journal.claim`: decided on the primary key inside one transaction."""
-        op = self._claim_op(order, plugin, hints)
+        op = ClaimOp.of_order(order, plugin, hints, self.owner)
         done = await self._require().run(op, label=f"claim of {op.client_order_id}")
         if isinstance(done, Claim):
             return done
@@ -166,16 +166,9 @@ class SqliteJournal(Journal):
         self, order: Order, plugin: str, hints: Mapping[str, str]
     ) -> Claim | None:
         """See :meth:`Journal.claim_to_send`: the same claim, no entry made for a won one."""
-        op = self._claim_op(order, plugin, hints)
+        op = ClaimOp.of_order(order, plugin, hints, self.owner)
         done = await self._require().run(op, label=f"claim of {op.client_order_id}")
         return done if isinstance(done, Claim) else None
-
-    def _claim_op(self, order: Order, plugin: str, hints: Mapping[str, str]) -> ClaimOp:
-        dumped = codec.dump_order(order)  # raises before anything is queued
-        return ClaimOp(
-            order.client_order_id, plugin, dumped, codec.dump_json(hints), self.owner,
-            codec.now_text(),
-        )  # fmt: skip
 
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""

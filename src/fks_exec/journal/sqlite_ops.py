@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from fks_exec.journal import codec
 from fks_exec.journal.base import JournalError
 from fks_exec.journal.models import Claim, JournalUpdate, state_for
-from fks_exec.models import ExecutionResult
+from fks_exec.models import ExecutionResult, Order
 
 __all__ = ["SETUP", "ClaimOp", "OpsConnection", "UpdateOp", "install", "run_ops"]
 
@@ -135,6 +135,17 @@ class ClaimOp(NamedTuple):
     hints_json: str
     owner: str
     now: str
+
+    @classmethod
+    def of_order(cls, order: Order, plugin: str, hints: Mapping[str, str], owner: str) -> ClaimOp:
+        """The row values of ``order``'s intent, at now, as both SQL backends store them.
+
+        Raises what :func:`codec.dump_order` raises, before anything is queued.
+        """
+        return cls(
+            order.client_order_id, plugin, codec.dump_order(order), codec.dump_json(hints),
+            owner, codec.now_text(),
+        )  # fmt: skip
 
 
 class UpdateOp(NamedTuple):
