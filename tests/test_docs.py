@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 DOCS = Path(__file__).parents[1] / "docs"
@@ -31,7 +33,26 @@ def test_there_are_pages_to_run() -> None:
     assert README in runnable and len(runnable) >= 5, runnable
 
 
+@pytest.fixture
+def _unhurried_hypothesis() -> Iterator[None]:
+    """The pages' property-test examples run under the settings they show, but without
+    hypothesis' wall-clock checks (deadline, too_slow), which a loaded 2-core CI machine
+    trips while generating pydantic models; the previous default comes back after."""
+    previous = hypothesis.settings.default
+    hypothesis.settings.register_profile(
+        "fks-docs-examples",
+        parent=previous,
+        deadline=None,
+        suppress_health_check=[hypothesis.HealthCheck.too_slow],
+    )
+    hypothesis.settings.load_profile("fks-docs-examples")
+    yield
+    hypothesis.settings.register_profile("fks-docs-examples-before", parent=previous)
+    hypothesis.settings.load_profile("fks-docs-examples-before")
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.usefixtures("_unhurried_hypothesis")
 def test_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every ```python block of a page runs; a page must have one unless listed above."""
     for key in list(os.environ):
