@@ -9,6 +9,8 @@ is counted and journaled as the plugin that got the order.
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,9 @@ from fks_exec import (
     PluginRegistry,
     RoutingError,
 )
+
+sys.path.insert(0, str(Path(__file__).parent))
+from broker_gates import gated
 
 BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
 
@@ -39,19 +44,6 @@ def executor(registry: PluginRegistry, **kwargs: Any) -> Executor:
     kwargs.setdefault("reconcile_delay_s", 0)
     kwargs.setdefault("journal", "memory")
     return Executor(registry, **kwargs)
-
-
-def gated(plugin: Any) -> asyncio.Event:
-    """Make `plugin` hold every order until the returned event is set."""
-    gate = asyncio.Event()
-    send = plugin._execute_order
-
-    async def held(order: Order) -> ExecutionResult:
-        await gate.wait()
-        return await send(order)
-
-    plugin._execute_order = held
-    return gate
 
 
 # ------------------------------------------------------------------ cancel routing
@@ -477,6 +469,7 @@ async def test_signals_are_taken_parsed_or_raw(
 async def test_get_order_of_an_id_nobody_has_is_none(
     registry: PluginRegistry, plugins: dict[str, Any]
 ) -> None:
+
     async with executor(registry, default="alpha") as ex:
         assert await ex.get_order("never-sent") is None
 

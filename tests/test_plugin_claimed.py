@@ -9,6 +9,8 @@ an id is never sent twice between the two, whichever side comes first.
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,9 @@ from fks_exec import (
 )
 from fks_exec._once import OncePerId
 
+sys.path.insert(0, str(Path(__file__).parent))
+from broker_gates import gated
+
 BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
 
 
@@ -34,19 +39,6 @@ def _setup(make_plugin: Any) -> tuple[Any, Executor]:
     registry = PluginRegistry(discover=False)
     registry.register("alpha", plugin)
     return plugin, Executor(registry, default="alpha", journal="memory", reconcile_delay_s=0)
-
-
-def _hold(plugin: Any) -> asyncio.Event:
-    """Make ``plugin`` hold every order at the broker until the returned event is set."""
-    gate = asyncio.Event()
-    send = plugin._execute_order
-
-    async def held(order: Order) -> ExecutionResult:
-        await gate.wait()
-        return await send(order)
-
-    plugin._execute_order = held
-    return gate
 
 
 def _arrivals(plugin: Any, order: Order) -> int:
@@ -79,7 +71,7 @@ async def test_a_direct_call_of_an_id_the_executor_has_in_flight_waits_for_it(
     plugin, ex = _setup(make_plugin)
     order = Order.market("X", "buy", 1)
     async with ex:
-        gate = _hold(plugin)
+        gate = gated(plugin)
         routed = asyncio.ensure_future(ex.execute(order))
         await asyncio.sleep(0)
         direct = asyncio.ensure_future(plugin.execute_order(order))
@@ -105,7 +97,7 @@ async def test_an_executor_call_joins_a_direct_call_in_flight(make_plugin: Any) 
     plugin, ex = _setup(make_plugin)
     order = Order.market("X", "buy", 1)
     async with ex:
-        gate = _hold(plugin)
+        gate = gated(plugin)
         direct = asyncio.ensure_future(plugin.execute_order(order))
         await asyncio.sleep(0)
         routed = asyncio.ensure_future(ex.execute(order))
@@ -250,7 +242,7 @@ def test_any_interleaving_of_direct_and_routed_calls_sends_each_id_once(
         plugin, ex = _setup(make_plugin)
         orders = [Order.market("X", "buy", 1) for _ in range(3)]
         async with ex:
-            gate = _hold(plugin)
+            gate = gated(plugin)
             pending: list[tuple[int, asyncio.Future[ExecutionResult]]] = []
             for which, routed, pause in calls:
                 call = ex.execute if routed else plugin.execute_order
