@@ -1,17 +1,34 @@
-"""One dedicated thread for a blocking SDK: :class:`SerialWorker`."""
+"""One dedicated thread for a blocking SDK: :class:`SerialWorker`.
+
+A hop to the thread and back is two wake-ups at the least: the worker's, then the
+event loop's. Where Linux has ``eventfd`` each side is woken by a write the waker
+makes with the GIL released, so the woken thread finds the GIL free instead of waking
+once more for it (a plain queue's ``put`` wakes the worker while the loop still holds
+the GIL: two to three more thread switches per call). The answer goes back through a
+second eventfd the loop watches with ``add_reader``; a loop without ``add_reader``
+(Windows' Proactor, where MetaTrader5 runs) gets it through
+``call_soon_threadsafe``, and a system without ``eventfd`` feeds the thread through a
+:class:`queue.SimpleQueue`. Every path keeps the same guarantees: one thread, calls
+run in the order they were made, :meth:`SerialWorker.close` runs what was queued.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 __all__ = ["SerialWorker", "WorkerClosed"]
 
 T = TypeVar("T")
 _STOP = object()
+_HAS_EVENTFD = hasattr(os, "eventfd")
+"""Linux (Python 3.10+): the doorbells below; elsewhere a queue and the loop's own."""
 
 
 class WorkerClosed(RuntimeError):
@@ -21,17 +38,19 @@ class WorkerClosed(RuntimeError):
 class SerialWorker:
     """Runs blocking calls one at a time on its own thread, awaited from asyncio.
 
-    For SDKs that keep global state and must never see two threads (MetaTrader5). A
-    queue and a plain thread cost about half of ``run_in_executor``'s hop. Start is
-    lazy (first call); :meth:`close` runs what was queued, then stops the thread.
+    For SDKs that keep global state and must never see two threads (MetaTrader5). Start
+    is lazy (first call); :meth:`close` runs what was queued, then stops the thread.
+    How a call is handed over and answered is in the module docstring.
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self._inbox: _Inbox | None = None
+        self._outbox: _Outbox | None = None
+        self._readerless: asyncio.AbstractEventLoop | None = None
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on the worker thread; its result or its exception.
@@ -40,52 +59,178 @@ class SerialWorker:
         stop a call that already started (the SDK call cannot be interrupted).
         """
         loop = asyncio.get_running_loop()
+        outbox = self._outbox
+        if outbox is None or outbox.loop is not loop:
+            outbox = self._outbox_for(loop)
         future: asyncio.Future[T] = loop.create_future()
-        self._ensure_started()
-        self._queue.put((function, args, future, loop))
-        return await future
-
-    def _ensure_started(self) -> None:
-        if self._closed:
-            raise WorkerClosed(f"worker {self.name!r} is closed")
-        if self._thread is not None:
-            return
         with self._lock:
             if self._closed:
                 raise WorkerClosed(f"worker {self.name!r} is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-                self._thread.start()
+            inbox = self._inbox or self._start()
+            inbox.put((function, args, future, outbox))
+        return await future
 
-    def _loop(self) -> None:
+    def _start(self) -> _Inbox:
+        inbox = self._inbox = _EventfdInbox() if _HAS_EVENTFD else _QueueInbox()
+        self._thread = threading.Thread(
+            target=self._loop, args=(inbox,), name=self.name, daemon=True
+        )
+        self._thread.start()
+        return inbox
+
+    def _outbox_for(self, loop: asyncio.AbstractEventLoop) -> _Outbox | None:
+        """The eventfd ``loop`` watches for answers (made, or moved from a closed loop,
+        here); None when they must go through ``loop.call_soon_threadsafe``."""
+        if self._closed or not _HAS_EVENTFD or loop is self._readerless:
+            return None
+        outbox = self._outbox
+        if outbox is None:
+            outbox = self._outbox = _Outbox()
+        elif outbox.loop is not None and not outbox.loop.is_closed():
+            return None  # it serves another loop, which still lives
+        if not outbox.watch(loop):
+            self._readerless = loop
+            return None
+        return outbox
+
+    def _loop(self, inbox: _Inbox) -> None:
         while True:
-            job = self._queue.get()
+            job = inbox.take()
             if job is _STOP:
                 return
-            function, args, future, loop = job
+            function, args, future, outbox = job
             try:
-                value = function(*args)
+                value, error = function(*args), None
             except BaseException as exc:
-                loop.call_soon_threadsafe(_settle, future, None, exc)
+                value, error = None, exc
+            if outbox is not None:
+                outbox.post(future, value, error)
             else:
-                loop.call_soon_threadsafe(_settle, future, value, None)
+                _answer_threadsafe(future, value, error)
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Run the queued calls, then stop the thread (waiting up to ``timeout_s``)."""
+        """Run the queued calls, then stop the thread (waiting up to ``timeout_s``).
+
+        Their answers reach their callers (on their loops, as always). A call still
+        running after ``timeout_s`` keeps what it needs to answer when it ends.
+        """
         with self._lock:
             self._closed = True
-            thread = self._thread
-        if thread is None:
-            return
-        self._queue.put(_STOP)
+            thread, inbox = self._thread, self._inbox
+            if thread is None or inbox is None:
+                return
+            inbox.put(_STOP)
         thread.join(timeout_s)
-        self._thread = None
+        if thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is not thread:
+                return  # another close() got here first
+            self._thread = self._inbox = None
+            outbox, self._outbox = self._outbox, None
+        inbox.close()
+        if outbox is not None:
+            outbox.close()
 
 
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if future.done():
+class _EventfdInbox:
+    """Calls for the thread: a deque, and an eventfd the thread blocks on."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[Any] = deque()
+        self._fd = os.eventfd(0, os.EFD_CLOEXEC)
+
+    def put(self, job: Any) -> None:
+        self._jobs.append(job)
+        os.eventfd_write(self._fd, 1)  # the GIL is released while the thread wakes
+
+    def take(self) -> Any:
+        jobs = self._jobs
+        while not jobs:
+            os.eventfd_read(self._fd)
+        return jobs.popleft()
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class _QueueInbox:
+    """Calls for the thread where there is no eventfd: a SimpleQueue."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.put = self._queue.put
+        self.take = self._queue.get
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+_Inbox = _EventfdInbox | _QueueInbox
+
+
+class _Outbox:
+    """Answers for one event loop: a deque, and an eventfd the loop reads when ready."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._done: deque[tuple[asyncio.Future[Any], Any, BaseException | None]] = deque()
+        self._fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Have ``loop`` deliver the answers; False when it has no ``add_reader``."""
+        try:
+            loop.add_reader(self._fd, self._deliver)
+        except NotImplementedError:
+            return False
+        self.loop = loop
+        return True
+
+    def post(self, future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+        """On the worker thread: queue an answer and wake the loop."""
+        self._done.append((future, value, error))
+        os.eventfd_write(self._fd, 1)
+
+    def _deliver(self) -> None:
+        with suppress(BlockingIOError):  # answers already taken by an earlier read
+            os.eventfd_read(self._fd)
+        done, loop = self._done, self.loop
+        while done:
+            future, value, error = done.popleft()
+            if future.get_loop() is loop:  # not left by a loop that closed
+                _answer(future, value, error)
+
+    def close(self) -> None:
+        """Once the thread is gone: deliver what is left, stop watching, free the fd."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            os.close(self._fd)
+        elif loop.is_running() and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self.close)
+        else:
+            self._deliver()
+            loop.remove_reader(self._fd)
+            os.close(self._fd)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _answer(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller was cancelled
         return
     if error is not None:
         future.set_exception(error)
     else:
         future.set_result(value)
+
+
+def _answer_threadsafe(
+    future: asyncio.Future[Any], value: Any, error: BaseException | None
+) -> None:
+    with suppress(RuntimeError):  # the caller's loop is closed: nobody waits for it
+        future.get_loop().call_soon_threadsafe(_answer, future, value, error)
