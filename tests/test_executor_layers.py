@@ -388,11 +388,14 @@ def _resting(cid: str) -> Order:
     return Order.limit("BTC/USDT", "buy", "0.01", "1000", client_order_id=cid)
 
 
-async def test_a_cancel_by_client_id_beyond_the_memory_goes_to_the_plugin_that_took_it() -> None:
+async def test_a_cancel_by_client_id_beyond_the_memory_goes_to_the_plugin_that_took_it(
+    tmp_path: Path,
+) -> None:
     broker, other = _quoted(), _quoted()
     registry = _mock_registry(broker, "mock:a")
     registry.register("mock", MockPlugin(broker=other))
-    async with Executor(registry, default="mock", history_size=1, journal="memory") as ex:
+    journal = str(tmp_path / "j.sqlite3")  # the memory journal's records are the memory
+    async with Executor(registry, default="mock", history_size=1, journal=journal) as ex:
         placed = await ex.execute(_resting("old-1"), plugin="mock:a")
         for i in range(3):  # push old-1 out of the in-memory window
             await ex.execute(_resting(f"new-{i}"), plugin="mock:a")
@@ -447,7 +450,7 @@ async def test_a_cancel_needs_exactly_one_id(registry: PluginRegistry) -> None:
 
 
 async def test_get_order_beyond_the_memory_asks_the_plugin_the_journal_names(
-    registry: PluginRegistry, alpha: Any, beta: Any
+    registry: PluginRegistry, alpha: Any, beta: Any, tmp_path: Path
 ) -> None:
 
     def resting(order: Order) -> ExecutionResult:
@@ -457,7 +460,8 @@ async def test_get_order_beyond_the_memory_asks_the_plugin_the_journal_names(
         return beta.known[order.client_order_id]
 
     beta.on_order = resting
-    async with Executor(registry, default="alpha", history_size=1, journal="memory") as ex:
+    journal = str(tmp_path / "j.sqlite3")  # the memory journal's records are the memory
+    async with Executor(registry, default="alpha", history_size=1, journal=journal) as ex:
         for cid in ("g-1", "g-2", "g-3"):
             await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id=cid), plugin="beta")
         assert ex._memory.get("g-1") is None
@@ -692,7 +696,7 @@ def _counting_lookups(plugin: Any) -> list[str]:
 
 
 async def test_a_repeat_beyond_the_memory_is_answered_from_the_journal(
-    registry: PluginRegistry, alpha: Any
+    registry: PluginRegistry, alpha: Any, tmp_path: Path
 ) -> None:
     looked = _counting_lookups(alpha)
     rest = Order.limit("X", "buy", 1, 50, client_order_id="r-rest")
@@ -702,7 +706,7 @@ async def test_a_repeat_beyond_the_memory_is_answered_from_the_journal(
         if order is rest
         else None
     )
-    journal = MemoryJournal(max_closed=100)
+    journal = str(tmp_path / "j.sqlite3")  # the memory journal's records are the memory
     async with Executor(registry, default="alpha", history_size=1, journal=journal) as ex:
         await ex.execute(rest)
         filled = await ex.execute(fill)

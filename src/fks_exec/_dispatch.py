@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 
 from fks_exec._once import Claimed
-from fks_exec._order_memory import RememberedOrder
+from fks_exec._order_memory import Entry
 from fks_exec._paper_guard import PaperLiveGuard
 from fks_exec._routing import Routes
 from fks_exec._shutdown import ShutdownGate
@@ -63,7 +63,7 @@ class Dispatcher:
         self.reconcile_attempts = reconcile_attempts
         self.reconcile_delay_s = reconcile_delay_s
 
-    async def send(self, entry: RememberedOrder, primary: str) -> ExecutionResult:
+    async def send(self, entry: Entry, primary: str) -> ExecutionResult:
         """Send ``entry``'s order through ``primary`` or, while nothing was sent, its
         fallbacks in order; ``entry.plugin`` names the one that got it. Raises
         :class:`BrokerUnavailable` (nothing was sent) when none could take it, and

@@ -18,7 +18,7 @@ from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, Po
 
 if TYPE_CHECKING:  # signals sit on top of the executor; imported at run time on use
     from fks_exec._order_lookup import OrderLookup
-    from fks_exec._order_memory import OrderMemory
+    from fks_exec._order_memory import IdMemory
     from fks_exec._routing import Routes
     from fks_exec._shutdown import ShutdownGate
     from fks_exec.plugin import ExecutionPlugin
@@ -32,7 +32,7 @@ class ExecutorQueries:
     """Lookups, cancels, quotes, positions, health and history (see the module docstring)."""
 
     _lookup: OrderLookup
-    _memory: OrderMemory
+    _memory: IdMemory
     _routes: Routes
     _registry: PluginRegistry
     _shutdown: ShutdownGate

@@ -34,10 +34,14 @@ Interrupted = Callable[[Order], ExecutionResult]
 
 class Claimed(Protocol):
     """An id another memory owns (the executor's record of it): its order, its result
-    (None while that send is in flight) and a way to wait for the send to end."""
+    (None while that send is in flight, or when nothing was sent), whether its send is
+    in flight, and a way to wait for the send to end."""
 
     order: Order
     result: ExecutionResult | None
+
+    @property
+    def in_flight(self) -> bool: ...
 
     def settled(self) -> Awaitable[None]: ...
 
@@ -172,9 +176,10 @@ class _Call:
 
 
 def _claimed(consulted: tuple[Mapping[str, Claimed], ...], cid: str) -> Claimed | None:
+    # An id there with no result and no send in flight was never sent: it is not claimed.
     for claims in consulted:
         claimed = claims.get(cid)
-        if claimed is not None:
+        if claimed is not None and (claimed.result is not None or claimed.in_flight):
             return claimed
     return None
 

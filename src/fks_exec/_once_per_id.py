@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from fks_exec._dispatch import Dispatcher
-from fks_exec._order_memory import OrderMemory, RememberedOrder
+from fks_exec._order_memory import Entry, IdMemory
 from fks_exec.errors import BrokerUnavailable, DuplicateClientOrderId, FksExecError
 from fks_exec.journal import JournalEntry, JournalState
 from fks_exec.journal.keeper import JournalKeeper
@@ -34,7 +34,7 @@ class OncePerClientId:
 
     def __init__(
         self,
-        memory: OrderMemory,
+        memory: IdMemory,
         keeper: JournalKeeper,
         registry: PluginRegistry,
         dispatch: Dispatcher,
@@ -49,7 +49,7 @@ class OncePerClientId:
         self._stats = stats
 
     async def journaled(
-        self, entry: RememberedOrder, recorded: JournalEntry, order: Order
+        self, entry: Entry, recorded: JournalEntry, order: Order
     ) -> ExecutionResult:
         """Answer a repeat of an id the journal already has (from an earlier process or
         another handle) from it, never sending again (unless the plugin proves it never
@@ -70,7 +70,7 @@ class OncePerClientId:
         self._memory.settle(entry, result)
         return result
 
-    async def known(self, entry: RememberedOrder, order: Order) -> ExecutionResult:
+    async def known(self, entry: Entry, order: Order) -> ExecutionResult:
         """Answer a repeat of an id in memory: wait for it while in flight, send it when
         nothing was sent, reconcile an ``unknown``, else return the result. Raises
         :class:`DuplicateClientOrderId` for a different order."""
@@ -95,7 +95,7 @@ class OncePerClientId:
     # ------------------------------------------------------------------ first sends
 
     async def refused(
-        self, entry: RememberedOrder, result: ExecutionResult, taker: ExecutionPlugin | None
+        self, entry: Entry, result: ExecutionResult, taker: ExecutionPlugin | None
     ) -> None:
         """Record durably an answer with ``sent=False`` (a retry, maybe in another
         process, must see it) and settle ``entry``. Raises what the journal raises."""
@@ -104,7 +104,7 @@ class OncePerClientId:
         finally:
             self._memory.settle(entry, result)
 
-    async def not_sent(self, entry: RememberedOrder, error: FksExecError, claimed: bool) -> None:
+    async def not_sent(self, entry: Entry, error: FksExecError, claimed: bool) -> None:
         """Nothing reached a broker: record it (when the id was ``claimed``) and forget
         the id, so a retry sends it. Raises what the journal raises."""
         if isinstance(error, BrokerUnavailable):
@@ -115,7 +115,7 @@ class OncePerClientId:
         finally:
             self._memory.forget(entry)
 
-    def interrupted(self, entry: RememberedOrder, claimed: bool) -> None:
+    def interrupted(self, entry: Entry, claimed: bool) -> None:
         """The call was cancelled or interrupted while the order may have been in
         flight: remember (and journal) it as ``unknown``, to be reconciled, never resent."""
         interrupted = ExecutionResult.for_order(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from fks_exec._order_memory import OrderMemory
+from fks_exec._order_memory import IdMemory
 from fks_exec._routing import Routes
 from fks_exec.errors import RoutingError
 from fks_exec.journal import JournalEntry, JournalState
@@ -27,7 +27,7 @@ class OrderLookup:
 
     def __init__(
         self,
-        memory: OrderMemory,
+        memory: IdMemory,
         keeper: JournalKeeper,
         routes: Routes,
         start_plugin: Callable[[str], Awaitable[ExecutionPlugin]],

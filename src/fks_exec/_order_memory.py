@@ -1,9 +1,15 @@
-"""What an executor remembers of client order ids in RAM: :class:`OrderMemory`.
+"""What an executor remembers of client order ids in RAM: :class:`OrderMemory`, or
+:class:`JournaledMemory` when its journal is the in-process ``memory`` one.
 
-A bounded window: every id in flight (never forgotten: a repeat must join it, not send
-again) plus the newest ``size`` settled ones, oldest forgotten first in O(1). The
-journal is the long memory; this window only saves a journal read for recent repeats
-and finds the plugin that took an order for ``cancel`` and ``get_order``.
+:class:`OrderMemory` is a bounded window: every id in flight (never forgotten: a
+repeat must join it, not send again) plus the newest ``size`` settled ones, oldest
+forgotten first in O(1). The journal (SQLite, PostgreSQL) is the long memory; this
+window only saves a journal read for recent repeats and finds the plugin that took an
+order for ``cancel`` and ``get_order``.
+
+:class:`JournaledMemory` keeps no record of its own: the memory journal's record of an
+id is its entry (one object in one dict, one eviction window: every open id and the
+newest ``max_closed`` closed ones), and claiming the id there is beginning it here.
 """
 
 from __future__ import annotations
@@ -11,10 +17,15 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping
+from typing import Any, Protocol, TypeAlias, Union
 
+from fks_exec.journal.keeper import lookup_hints
+from fks_exec.journal.memory import MemoryJournal, MemoryRecord
+from fks_exec.journal.models import JournalState
 from fks_exec.models import ExecutionResult, Order
+from fks_exec.plugin import ExecutionPlugin
 
-__all__ = ["OrderMemory", "RememberedOrder"]
+__all__ = ["Entry", "IdMemory", "JournaledMemory", "OrderMemory", "RememberedOrder"]
 
 
 class RememberedOrder:
@@ -29,6 +40,11 @@ class RememberedOrder:
         self.result: ExecutionResult | None = None
         self.waiters: list[asyncio.Future[None]] | None = None
         """Futures of repeats waiting for the first call; made only when one waits."""
+
+    @property
+    def in_flight(self) -> bool:
+        """True while the first call has no result yet."""
+        return self.result is None
 
     async def settled(self) -> None:
         """Wait until the call in flight for this id has ended (at once if it has)."""
@@ -46,6 +62,38 @@ class RememberedOrder:
         for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
+
+
+Entry: TypeAlias = Union["RememberedOrder", MemoryRecord]
+"""What a memory keeps per id: its own :class:`RememberedOrder`, or the memory
+journal's record."""
+
+
+class IdMemory(Protocol):
+    """What the executor's parts use of its memory (either class below; each is only
+    ever handed its own entries)."""
+
+    @property
+    def entries(self) -> Mapping[str, Entry]:
+        """Every entry, to read (see :meth:`holds`)."""
+
+    def holds(self, entry: Any) -> bool:
+        """True when ``entry`` (found in :attr:`entries`) is remembered."""
+
+    def get(self, client_order_id: str) -> Entry | None:
+        """The remembered entry under ``client_order_id``, or None."""
+
+    def settle(self, entry: Any, result: ExecutionResult) -> None:
+        """Give ``entry`` its latest result and wake its waiters."""
+
+    def forget(self, entry: Any) -> None:
+        """Forget ``entry`` (nothing was sent: a retry sends) and wake its waiters."""
+
+    def by_order_id(self, order_id: str) -> Entry | None:
+        """The remembered entry the broker knows as ``order_id``, or None."""
+
+    def results(self) -> list[ExecutionResult]:
+        """The remembered results, oldest first."""
 
 
 class OrderMemory:
@@ -73,6 +121,10 @@ class OrderMemory:
     def get(self, client_order_id: str) -> RememberedOrder | None:
         """The remembered order under ``client_order_id``, or None."""
         return self._entries.get(client_order_id)
+
+    def holds(self, entry: RememberedOrder) -> bool:
+        """True: every entry of :attr:`entries` is remembered (in flight or settled)."""
+        return True
 
     def begin(self, order: Order) -> RememberedOrder:
         """Remember ``order`` as in flight; its id must not be remembered (:meth:`get`
@@ -136,3 +188,108 @@ class OrderMemory:
             for e in self._settled
             if e.result is not None and entries.get(e.order.client_order_id) is e
         ]
+
+
+class JournaledMemory:
+    """An executor's memory of client order ids that is its memory journal's records.
+
+    An entry is the journal's :class:`~fks_exec.journal.memory.MemoryRecord`; it is
+    *remembered* (:meth:`holds`) while its send is in flight, or once it has a result
+    that was not given up by :meth:`forget` (a refusal whose retry is being sent). A
+    record with neither (nothing was sent) is claimed again by the next send. How long
+    an id is kept is the journal's window (``max_closed``).
+    """
+
+    def __init__(self, journal: MemoryJournal) -> None:
+        self._journal = journal
+        self.entries: Mapping[str, MemoryRecord] = journal.records
+        """Every record of the journal, to read; ``entries.get(cid)`` is the hot path's
+        lookup (then :meth:`holds` says whether it is remembered)."""
+        self._released: set[str] = set()
+        """Refused ids given up by :meth:`forget`, until they are claimed again."""
+        self._by_order_id: dict[str, str] = {}
+        """Broker order id -> client order id, checked against the record when read;
+        rebuilt from the records when it outgrows them (amortized O(1) per order)."""
+        self._indexing = False
+        """True from the first :meth:`by_order_id` on: until then no order pays for the
+        index (it is built from the records at that first call, in one pass)."""
+
+    def holds(self, record: MemoryRecord) -> bool:
+        """True when ``record`` is remembered: in flight, or answered and not given up."""
+        return record.state is JournalState.SENDING or (
+            record.result is not None and record.order.client_order_id not in self._released
+        )
+
+    def get(self, client_order_id: str) -> MemoryRecord | None:
+        """The remembered record under ``client_order_id`` (see :meth:`holds`), or None."""
+        record = self.entries.get(client_order_id)
+        return record if record is not None and self.holds(record) else None
+
+    def claim(
+        self, order: Order, plugin: str, instance: ExecutionPlugin | None
+    ) -> MemoryRecord | None:
+        """Claim ``order``'s id in the journal for ``plugin`` (with ``instance``'s lookup
+        hints): the record, now in flight, or None when the journal holds the id in
+        another state (the caller answers from the journal and never sends)."""
+        record = self._journal.claim_record(order, plugin, lookup_hints(instance, order, None))
+        if self._released:
+            self._released.discard(order.client_order_id)
+        return record
+
+    def answered(
+        self, record: MemoryRecord, result: ExecutionResult, taker: ExecutionPlugin | None
+    ) -> None:
+        """Journal ``result`` as the answer of ``record``'s send (``taker``'s lookup
+        hints), index its broker id and wake the callers waiting for it."""
+        self._journal.note_record(record, result, lookup_hints(taker, record.order, result))
+        if self._indexing:  # self.settle(record, result), inlined: the rest is done
+            self._index(record, result)
+        if record.waiters:
+            record.wake()
+
+    def settle(self, record: MemoryRecord, result: ExecutionResult) -> None:
+        """Make ``result`` ``record``'s latest (already journaled, or not worth an
+        event), index its broker id and wake the callers waiting for it."""
+        record.result = result
+        if self._indexing:
+            self._index(record, result)
+        if record.waiters:
+            record.wake()
+
+    def _index(self, record: MemoryRecord, result: ExecutionResult) -> None:
+        order_id = result.order_id
+        if order_id:
+            index = self._by_order_id
+            index[order_id] = record.order.client_order_id
+            if len(index) > 2 * len(self.entries) + 64:
+                self._reindex()
+
+    def forget(self, record: MemoryRecord) -> None:
+        """Give ``record`` up (nothing was sent: a retry sends) and wake its waiters; the
+        journal keeps it, ``not_sent``, until a retry claims it again."""
+        if record.result is not None:
+            self._released.add(record.order.client_order_id)
+        record.wake()
+
+    def by_order_id(self, order_id: str) -> MemoryRecord | None:
+        """The remembered record the broker knows as ``order_id``, or None."""
+        if not self._indexing:
+            self._indexing = True
+            self._reindex()
+        cid = self._by_order_id.get(order_id)
+        record = None if cid is None else self.get(cid)
+        if record is None or record.result is None or record.result.order_id != order_id:
+            return None
+        return record
+
+    def results(self) -> list[ExecutionResult]:
+        """The results of the remembered records, in the order their ids were first
+        claimed (oldest first)."""
+        return [r.result for r in self.entries.values() if r.result is not None and self.holds(r)]
+
+    def _reindex(self) -> None:
+        self._by_order_id = {
+            r.result.order_id: cid
+            for cid, r in self.entries.items()
+            if r.result is not None and r.result.order_id
+        }

@@ -41,7 +41,9 @@ class ShutdownGate:
         out sets :attr:`idle`."""
         self.idle: asyncio.Event | None = None
         """What :meth:`drain` waits on: set when the last call leaves while it waits."""
-        self._sends: set[asyncio.Task[Any]] = set()
+        self.sends: set[asyncio.Task[Any]] = set()
+        """Tasks inside a plugin send now (what :meth:`drain` may cut off). A sender adds
+        its task before awaiting the plugin and, in a ``finally``, calls :meth:`sent`."""
         self._cut: set[asyncio.Task[Any]] = set()
 
     def refuse(self, what: str) -> None:
@@ -61,34 +63,50 @@ class ShutdownGate:
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - always inside a task under asyncio
             return await plugin.execute_claimed(order, claims)
-        self._sends.add(task)
+        self.sends.add(task)
         try:
             return await plugin.execute_claimed(order, claims)
         except asyncio.CancelledError:
-            if task not in self._cut:
+            unknown = self.cut_off(task, plugin, order)
+            if unknown is None:
                 raise  # the caller itself was cancelled
-            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
-            if uncancel is not None:
-                uncancel()
-            return ExecutionResult.for_order(
-                order,
-                plugin=plugin.name,
-                status=OrderStatus.UNKNOWN,
-                error=f"the executor closed after {self.timeout_s:g}s while the order was in "
-                "flight; it may have reached the broker: reconcile with get_order after the "
-                "next start (the journal keeps it open), do not resend",
-                error_code=ErrorCode.UNKNOWN,
-            )
+            return unknown
         finally:
-            self._sends.discard(task)
+            self.sent(task)
+
+    def sent(self, task: asyncio.Task[Any]) -> None:
+        """``task``'s plugin send has ended (however): it is no longer tracked."""
+        self.sends.discard(task)
+        if self._cut:
             self._cut.discard(task)
+
+    def cut_off(
+        self, task: asyncio.Task[Any], plugin: ExecutionPlugin, order: Order
+    ) -> ExecutionResult | None:
+        """For a send of ``order`` through ``plugin`` that was cancelled: the ``unknown``
+        result when :meth:`drain` cut ``task`` off (its cancellation is then taken
+        back), or None when the caller itself was cancelled (re-raise it)."""
+        if task not in self._cut:
+            return None
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+        if uncancel is not None:
+            uncancel()
+        return ExecutionResult.for_order(
+            order,
+            plugin=plugin.name,
+            status=OrderStatus.UNKNOWN,
+            error=f"the executor closed after {self.timeout_s:g}s while the order was in "
+            "flight; it may have reached the broker: reconcile with get_order after the "
+            "next start (the journal keeps it open), do not resend",
+            error_code=ErrorCode.UNKNOWN,
+        )
 
     async def drain(self) -> None:
         """Refuse new sends, wait for calls in flight (``timeout_s``), cut off the sends
         still running, and give their callers a moment to record the outcome."""
         self.closing = True
         if not await self._wait_idle(self.timeout_s):
-            pending = list(self._sends)
+            pending = list(self.sends)
             logger.warning(
                 "closing: %d order(s) still in flight after %gs are recorded unknown",
                 len(pending),

@@ -18,6 +18,7 @@ lookups, cancels, quotes, positions, health).
 from __future__ import annotations
 
 import logging
+from asyncio import CancelledError, current_task
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -27,13 +28,14 @@ from fks_exec._dispatch import Dispatcher
 from fks_exec._executor_queries import ExecutorQueries
 from fks_exec._once_per_id import OncePerClientId
 from fks_exec._order_lookup import OrderLookup
-from fks_exec._order_memory import OrderMemory
+from fks_exec._order_memory import IdMemory, JournaledMemory, OrderMemory
 from fks_exec._routing import Plan, check_limits
 from fks_exec._shutdown import ShutdownGate
 from fks_exec.config import ExecutorSettings
 from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError
 from fks_exec.journal import Journal, choose_journal
 from fks_exec.journal.keeper import JournalKeeper
+from fks_exec.journal.memory import MemoryJournal
 from fks_exec.models import ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 from fks_exec.registry import DEFAULT_HEALTH_TIMEOUT_S, PluginRegistry
@@ -112,12 +114,14 @@ class Executor(ExecutorQueries):
         self._shutdown = ShutdownGate(close_timeout_s)
         self._health_timeout_s = health_timeout_s
         self._retry_init_after_s = retry_init_after_s
-        self._memory = OrderMemory(history_size)
-        self._keeper = JournalKeeper(
-            choose_journal(
-                journal, self._plan.live_candidates(self._registry), max_closed=history_size
-            )
+        chosen = choose_journal(
+            journal, self._plan.live_candidates(self._registry), max_closed=history_size
         )
+        self._keeper = JournalKeeper(chosen)
+        self._journaled = JournaledMemory(chosen) if type(chosen) is MemoryJournal else None
+        """The memory journal's records as the memory (one record per id), else None."""
+        self._order_memory = OrderMemory(history_size)
+        self._memory: IdMemory = self._order_memory if self._journaled is None else self._journaled
         self.stats: Counter[str] = Counter()
         """Counts for monitoring: ``reconciled``, ``still_unknown``, ``fallback``,
         ``not_sent`` (BrokerUnavailable), ``repeat`` (an id executed again)."""
@@ -301,20 +305,32 @@ class Executor(ExecutorQueries):
             memory, keeper = self._memory, self._keeper
             claims = memory.entries
             entry = claims.get(order.client_order_id)  # memory.get(), inlined
-            if entry is not None:
+            if entry is not None and memory.holds(entry):
                 return await self._once.known(entry, order)
-            entry = memory.begin(order)
-            claimed = False
-            try:
-                primary = self._routes.route(order.symbol, plugin)
-                ready = self._registry.started(primary)
-                if keeper.claims_at_once:
-                    recorded = keeper.claim_now(order, primary, ready)
-                else:
-                    recorded = await keeper.claim(order, primary, ready)
-                if recorded is not None:
-                    return await self._once.journaled(entry, recorded, order)
+            primary = self._routes.route(order.symbol, plugin)  # RoutingError: nothing kept
+            ready = self._registry.started(primary)
+            journaled = self._journaled
+            if journaled is None:
+                entry = self._order_memory.begin(order)
+                claimed = False
+            else:  # the memory journal's record is the memory: claiming it begins it
+                if not keeper.claims_at_once:
+                    await keeper.ensure_open()
+                    return await self.execute(order, plugin)  # looked up again, now open
+                entry = journaled.claim(order, primary, ready)
+                if entry is None:  # held in a state only the journal explains
+                    record = journaled.entries[order.client_order_id]
+                    return await self._once.journaled(record, record.entry(), order)
                 claimed = True
+            try:
+                if not claimed:
+                    if keeper.claims_at_once:
+                        recorded = keeper.claim_now(order, primary, ready)
+                    else:
+                        recorded = await keeper.claim(order, primary, ready)
+                    if recorded is not None:
+                        return await self._once.journaled(entry, recorded, order)
+                    claimed = True
                 if (
                     ready is None
                     or primary in self._routes.fallbacks
@@ -323,13 +339,22 @@ class Executor(ExecutorQueries):
                     result = await self._dispatch.send(entry, primary)
                 else:  # a started plugin with no fallbacks to consider
                     entry.plugin = primary
+                    task = current_task()  # gate.send(), inlined: drain() may cut it off
+                    gate.sends.add(task)  # type: ignore[arg-type]  # always inside a task
                     try:
-                        result = await gate.send(ready, order, claims)
+                        result = await ready.execute_claimed(order, claims)
                     except BrokerUnavailable as exc:
                         raise BrokerUnavailable(
                             f"order {order.client_order_id} was not sent; no plugin could "
                             f"take it ({primary}: {exc})"
                         ) from exc
+                    except CancelledError:
+                        unknown = gate.cut_off(task, ready, order)  # type: ignore[arg-type]
+                        if unknown is None:
+                            raise  # the caller itself was cancelled
+                        result = unknown
+                    finally:
+                        gate.sent(task)  # type: ignore[arg-type]
                     if result.status is OrderStatus.UNKNOWN:
                         result = await self._dispatch.reconcile(primary, result, order)
             except FksExecError as exc:
@@ -345,6 +370,9 @@ class Executor(ExecutorQueries):
             )
             if result.sent is False:
                 await self._once.refused(entry, result, taker)
+                return result
+            if journaled is not None:  # record it, index it, wake its waiters: one call
+                journaled.answered(entry, result, taker)  # type: ignore[arg-type]  # its own record
                 return result
             try:  # the answer of a send: queued (its intent is durable already)
                 keeper.record_sent(result, taker, order)

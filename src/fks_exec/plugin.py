@@ -295,7 +295,9 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
         once = self._once
         if claims is not once._latest:  # once.consult(claims), inlined: once per executor
             once.consult(claims)
-        if once.holds(order.client_order_id):  # a direct call has (or had) it
+        if (once._inflight or once._recent) and once.holds(order.client_order_id):
+            # a direct call has (or had) it: the full path (holds() is False while the
+            # direct side is empty, which is how an executor alone keeps it)
             return await once.run(order, *self._once_calls)
         return await self._send_once(order)
 

@@ -7,10 +7,18 @@ views are built only when someone reads them. :meth:`MemoryJournal.claim_now` an
 :meth:`MemoryJournal.note_result` are the synchronous fast paths the executor's
 :class:`~fks_exec.journal.keeper.JournalKeeper` uses; they keep every guarantee of
 :meth:`claim` and :meth:`record_soon`.
+
+An executor whose journal is this class (not a subclass) keeps no record of its own:
+its memory of client order ids *is* this journal's :class:`MemoryRecord` per id (one
+object in one dict, with one eviction window: every open id, and the newest
+``max_closed`` closed ones), reached through :attr:`MemoryJournal.records`,
+:meth:`MemoryJournal.claim_record` and :meth:`MemoryJournal.note_record` (see
+:class:`~fks_exec._order_memory.JournaledMemory`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
@@ -29,7 +37,7 @@ from fks_exec.journal.models import (
 )
 from fks_exec.models import ExecutionResult, Order, OrderStatus
 
-__all__ = ["MemoryJournal"]
+__all__ = ["MemoryJournal", "MemoryRecord"]
 
 _FIRST_ATTEMPT: Mapping[str, Any] = {"attempt": 1}  # shared: read only as copies
 _NO_HINTS: Mapping[str, str] = MappingProxyType({})
@@ -57,8 +65,12 @@ or None, detail or None) in one flat tuple per record. A result's event has no d
 tracking it: a kept order costs the collector one object (its record), not one per event."""
 
 
-class _Record:
-    """The mutable record behind one client order id (read as a :class:`JournalEntry`)."""
+class MemoryRecord:
+    """The mutable record behind one client order id (read as a :class:`JournalEntry`).
+
+    It is also an executor's memory of the id: its order, the plugin that takes it, its
+    latest result (None while the first send is in flight, or when nothing was sent),
+    and the callers waiting for a send in flight (:meth:`settled`)."""
 
     __slots__ = (
         "attempt",
@@ -71,6 +83,7 @@ class _Record:
         "result",
         "state",
         "updated",
+        "waiters",
     )
 
     def __init__(
@@ -87,6 +100,30 @@ class _Record:
         self.updated = now
         self.events: tuple[Any, ...] = ()
         """The events after the first intent (which ``created`` dates), flattened."""
+        self.waiters: list[asyncio.Future[None]] | None = None
+        """Futures of callers waiting for the send in flight; made only when one waits."""
+
+    @property
+    def in_flight(self) -> bool:
+        """True while the id is claimed and its send has not ended (state ``sending``)."""
+        return self.state is JournalState.SENDING
+
+    async def settled(self) -> None:
+        """Wait until the send in flight under this id has ended (at once if none is)."""
+        if self.state is not JournalState.SENDING:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.waiters is None:
+            self.waiters = []
+        self.waiters.append(waiter)
+        await waiter
+
+    def wake(self) -> None:
+        """Release every caller waiting in :meth:`settled`."""
+        waiters, self.waiters = self.waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
 
     def entry(self) -> JournalEntry:
         """This record as the frozen entry the :class:`Journal` interface returns."""
@@ -132,7 +169,10 @@ class MemoryJournal(Journal):
             raise ValueError("max_closed must be at least 1")
         self.location = "memory"
         self._max_closed = max_closed
-        self._records: dict[str, _Record] = {}
+        self._records: dict[str, MemoryRecord] = {}
+        self.records: Mapping[str, MemoryRecord] = self._records
+        """Every record kept (open, and the newest ``max_closed`` closed), to read;
+        ``records.get(cid)`` is an executor's hot-path lookup."""
         self._closed: OrderedDict[str, None] = OrderedDict()
 
     # ------------------------------------------------------------------ fast paths
@@ -141,21 +181,33 @@ class MemoryJournal(Journal):
         """:meth:`claim` without an await: None when the caller now owns the send (the
         id was new, or ``not_sent`` and now ``sending`` again), else the unclaimed
         :class:`Claim` of the entry already under the id."""
+        if self.claim_record(order, plugin, hints) is not None:
+            return None
+        return Claim(self._records[order.client_order_id].entry(), claimed=False)
+
+    def claim_record(
+        self, order: Order, plugin: str, hints: Mapping[str, str]
+    ) -> MemoryRecord | None:
+        """:meth:`claim_now` answering the claimed record itself (a new one, or the
+        ``not_sent`` one taken over: state ``sending``, ``attempt`` + 1, no result), or
+        None when the id is held (any other state): the caller must not send."""
         cid = order.client_order_id
         record = self._records.get(cid)
         now = time.time()
         if record is None:
-            self._records[cid] = _Record(order, plugin, hints or _NO_HINTS, self.owner, now)
-            return None
+            record = self._records[cid] = MemoryRecord(
+                order, plugin, hints or _NO_HINTS, self.owner, now
+            )
+            return record
         if record.state is not JournalState.NOT_SENT:
-            return Claim(record.entry(), claimed=False)
+            return None
         record.order, record.plugin, record.hints = order, plugin, hints
         record.state, record.result, record.owner = JournalState.SENDING, None, self.owner
         record.attempt += 1
         record.updated = now
         record.events += (now, "intent", "sending", None, {"attempt": record.attempt})
         self._closed.pop(cid, None)
-        return None
+        return record
 
     def note_result(
         self, result: ExecutionResult, hints: Mapping[str, str], kind: str = "result"
@@ -166,9 +218,19 @@ class MemoryJournal(Journal):
         cid = result.client_order_id
         if cid is None:
             raise ValueError("only results carrying a client order id can be journaled")
-        record = self._records.get(cid)
-        if record is None:
-            raise JournalError(f"the journal has no entry for client order id {cid!r}")
+        self.note_record(self._record(cid), result, hints, kind)
+
+    def note_record(
+        self,
+        record: MemoryRecord,
+        result: ExecutionResult,
+        hints: Mapping[str, str],
+        kind: str = "result",
+    ) -> None:
+        """:meth:`note_result` for the ``record`` of the result's id (found already):
+        its state, result, hints and event, and the window of closed ids, which forgets
+        its oldest beyond ``max_closed``."""
+        cid = record.order.client_order_id
         status = result.status
         state = JournalState.NOT_SENT if result.sent is False else _STATE_OF[status]
         at = time.time()
@@ -228,7 +290,7 @@ class MemoryJournal(Journal):
         record.events += (at, kind, _VALUE[state], status, detail or None)
         self._track(cid, state)
 
-    def _record(self, cid: str) -> _Record:
+    def _record(self, cid: str) -> MemoryRecord:
         record = self._records.get(cid)
         if record is None:
             raise JournalError(f"the journal has no entry for client order id {cid!r}")
