@@ -111,6 +111,56 @@ def test_nothing_after_a_refused_leg_is_read() -> None:
     assert result.status is OrderStatus.REJECTED and result.filled_quantity == 0
 
 
+@pytest.mark.parametrize("asked", [None, D("0.1")], ids=["leg-volume-unknown", "leg-volume-known"])
+@pytest.mark.parametrize("kind", ["market", "limit"])
+def test_10010_part_done_for_all_lots_is_unknown_not_a_validation_error(
+    asked: Decimal | None, kind: str
+) -> None:
+    """MetaQuotes: 10010 is "only part of the request was completed"; an answer that
+    fills every lot with it contradicts itself, so its fate is unknown (reconcile), and
+    no pydantic error escapes whatever the leg knew of its own volume."""
+    order = (
+        Order.market("EURUSD", "buy", "0.1")
+        if kind == "market"
+        else Order.limit("EURUSD", "buy", "0.1", "1.0")
+    )
+    partial = DONE._replace(retcode=c.TRADE_RETCODE_DONE_PARTIAL, volume=0.1, comment="part")
+    result = from_send([LegAnswer(sent=partial, volume=asked)], order, D("0.1"), build=build)
+    assert result.status is OrderStatus.UNKNOWN and result.sent is None
+    assert result.error_code is ErrorCode.UNKNOWN
+    said = (
+        f"order_send answers fill all 0.1 lots, yet say {c.TRADE_RETCODE_DONE_PARTIAL} part"
+        if asked is None
+        else f"order_send retcode {c.TRADE_RETCODE_DONE_PARTIAL} (part done) with all 0.1 lots"
+    )
+    assert result.error == (
+        f"MetaTrader 5: {said}; not a definite answer: reconcile with get_order, do not resend"
+    )
+
+
+def test_legs_that_fill_every_lot_and_then_a_failure_are_unknown() -> None:
+    """Legs without their own volumes that fill all 0.2 lots, then a refused leg: no
+    definite answer (the volumes cannot be trusted), never a ValidationError."""
+    order = Order.market("EURUSD", "buy", "0.2")
+    refused = DONE._replace(retcode=c.TRADE_RETCODE_REJECT, deal=0, volume=0.0, comment="no")
+    answers = [LegAnswer(sent=DONE._replace(volume=0.2)), LegAnswer(sent=refused)]
+    result = from_send(answers, order, D("0.2"), build=build)
+    assert result.status is OrderStatus.UNKNOWN and result.sent is None
+    assert result.error == (
+        f"MetaTrader 5: order_send answers fill all 0.2 lots, yet say "
+        f"{c.TRADE_RETCODE_REJECT} no; not a definite answer: reconcile with get_order, "
+        "do not resend"
+    )
+
+
+def test_a_partial_leg_short_of_the_lots_stays_a_partial_fill_without_a_leg_volume() -> None:
+    order = Order.market("EURUSD", "buy", "0.1")
+    partial = DONE._replace(retcode=c.TRADE_RETCODE_DONE_PARTIAL, volume=0.09, comment="part")
+    result = from_send([LegAnswer(sent=partial)], order, D("0.1"), build=build)
+    assert result.status is OrderStatus.PARTIALLY_FILLED
+    assert result.filled_quantity == D("0.09")
+
+
 OldOrder = namedtuple("OldOrder", "ticket symbol type state volume_initial magic comment")
 
 

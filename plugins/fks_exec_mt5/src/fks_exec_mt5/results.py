@@ -261,6 +261,10 @@ def _legs(
     if status is OrderStatus.UNKNOWN:
         fields["sent"] = None
     elif filled > 0:
+        if filled >= volume:  # e.g. 10010 "only part of the request was completed"
+            raise BadBrokerNumber(
+                f"{BROKER}: order_send answers fill all {volume} lots, yet say {text}"
+            )
         status = OrderStatus.PARTIALLY_FILLED
         text = f"{filled} of {volume} lots filled; then {text}"
     elif status is OrderStatus.REJECTED:
