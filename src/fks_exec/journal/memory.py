@@ -10,8 +10,8 @@ views are built only when someone reads them. :meth:`MemoryJournal.claim_now` an
 
 An executor whose journal is this class (not a subclass) keeps no record of its own:
 its memory of client order ids *is* this journal's :class:`MemoryRecord` per id (one
-object in one dict, with one eviction window: every open id, and the newest
-``max_closed`` closed ones), reached through :attr:`MemoryJournal.records`,
+object in one dict, with one eviction rule: every open id, and the newest
+``max_closed`` final and ``max_closed`` not-sent ones), reached through :attr:`MemoryJournal.records`,
 :meth:`MemoryJournal.claim_record` and :meth:`MemoryJournal.note_record` (see
 :class:`~fks_exec._order_memory.JournaledMemory`).
 """
@@ -155,7 +155,8 @@ def _utc(stamp: float) -> datetime:
 
 
 class MemoryJournal(Journal):
-    """Keeps entries in a dict: every open entry, and the newest ``max_closed`` closed ones.
+    """Keeps entries in a dict: every open entry, the newest ``max_closed`` final ones
+    and the newest ``max_closed`` ``not_sent`` ones.
 
     Nothing survives the process, so it guards against repeats within one run only.
     Raises ``ValueError`` for ``max_closed < 1``.
@@ -171,9 +172,13 @@ class MemoryJournal(Journal):
         self._max_closed = max_closed
         self._records: dict[str, MemoryRecord] = {}
         self.records: Mapping[str, MemoryRecord] = self._records
-        """Every record kept (open, and the newest ``max_closed`` closed), to read;
+        """Every record kept (open, and the newest final and not-sent ones), to read;
         ``records.get(cid)`` is an executor's hot-path lookup."""
         self._closed: OrderedDict[str, None] = OrderedDict()
+        """Final ids, oldest first (the newest ``max_closed`` are kept)."""
+        self._unsent: OrderedDict[str, None] = OrderedDict()
+        """``not_sent`` ids, oldest first, in a window of their own (``max_closed``):
+        ids whose orders were never sent cannot push out the record of a sent one."""
 
     # ------------------------------------------------------------------ fast paths
 
@@ -206,7 +211,7 @@ class MemoryJournal(Journal):
         record.attempt += 1
         record.updated = now
         record.events += (now, "intent", "sending", None, {"attempt": record.attempt})
-        self._closed.pop(cid, None)
+        self._unsent.pop(cid, None)
         return record
 
     def note_result(
@@ -233,12 +238,13 @@ class MemoryJournal(Journal):
         cid = record.order.client_order_id
         status = result.status
         state = JournalState.NOT_SENT if result.sent is False else _STATE_OF[status]
+        before = record.state
         at = time.time()
         record.state, record.result, record.updated = state, result, at
         if hints:
             record.hints = {**record.hints, **hints}
         record.events += (at, kind, _VALUE[state], _VALUE[status], None)
-        if state is JournalState.FINAL and cid not in self._closed:  # _track(), inlined
+        if state is JournalState.FINAL and before is JournalState.SENDING:  # _track(), inlined
             closed = self._closed
             closed[cid] = None  # a new key goes last: nothing to move
             if len(closed) > self._max_closed:
@@ -297,15 +303,19 @@ class MemoryJournal(Journal):
         return record
 
     def _track(self, cid: str, state: JournalState) -> None:
-        # Closed ids are kept newest last; beyond max_closed the oldest is forgotten.
-        closed = self._closed
+        # Closed ids are kept newest last, final and not-sent ones in windows of their
+        # own; beyond max_closed in its window the oldest is forgotten.
+        closed, unsent = self._closed, self._unsent
         if state in OPEN_STATES:
             closed.pop(cid, None)
+            unsent.pop(cid, None)
             return
-        closed[cid] = None
-        closed.move_to_end(cid)
-        if len(closed) > self._max_closed:
-            del self._records[closed.popitem(last=False)[0]]
+        window, other = (unsent, closed) if state is JournalState.NOT_SENT else (closed, unsent)
+        other.pop(cid, None)
+        window[cid] = None
+        window.move_to_end(cid)
+        if len(window) > self._max_closed:
+            del self._records[window.popitem(last=False)[0]]
 
     async def get(self, client_order_id: str) -> JournalEntry | None:
         """See :meth:`Journal.get`."""
@@ -346,4 +356,5 @@ class MemoryJournal(Journal):
         for cid in doomed:
             del self._records[cid]
             self._closed.pop(cid, None)
+            self._unsent.pop(cid, None)
         return len(doomed)

@@ -1,0 +1,266 @@
+"""One record per client order id when the journal is ``memory`` (issue 21).
+
+With the in-process journal the executor's memory of an id *is* the journal's record
+(:class:`~fks_exec._order_memory.JournaledMemory`). A :class:`MemoryJournal` subclass
+still takes the older path (the executor's own :class:`OrderMemory` entry beside the
+journal's record), so the two can be run side by side on the same random streams of
+executes, repeats, reused ids, direct calls, lookups, evictions and restarts: every
+answer, every error and every arrival at the broker must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fks_exec import (
+    BrokerUnavailable,
+    ExecutionResult,
+    Executor,
+    FksExecError,
+    Order,
+    OrderStatus,
+    PluginRegistry,
+)
+from fks_exec._order_memory import JournaledMemory, OrderMemory
+from fks_exec.journal import JournalState
+from fks_exec.journal.memory import MemoryJournal
+
+BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
+IDS = ("a", "b", "c")
+BEHAVIOURS = ("fill", "rest", "refuse", "down", "lost")
+
+
+class _TwoRecords(MemoryJournal):
+    """The memory journal, but not the class itself: the executor keeps its own entry."""
+
+
+def _plugin(make_plugin: Any, plan: dict[str, str]) -> Any:
+    plugin = make_plugin("alpha")
+    send = plugin._execute_order
+
+    async def yielding(order: Order) -> ExecutionResult:
+        await asyncio.sleep(0)  # a second call of the same id can come in meanwhile
+        result: ExecutionResult = await send(order)
+        return result
+
+    def act(order: Order) -> Any:
+        behaviour = plan.get(order.client_order_id, "fill")
+        if behaviour == "down":
+            return BrokerUnavailable("not connected")
+        if behaviour == "lost":
+            return TimeoutError("answer lost")  # arrived (the broker shows it accepted)
+        if behaviour == "refuse":
+            return ExecutionResult.for_order(
+                order, plugin="alpha", status="rejected", sent=False, error="refused here"
+            )
+        if behaviour == "rest":
+            return ExecutionResult.for_order(
+                order, plugin="alpha", status="accepted", order_id=f"R-{order.client_order_id}"
+            )
+        return None  # filled
+
+    plugin.on_order = act
+    plugin._execute_order = yielding
+    return plugin
+
+
+def _order(cid: str, variant: int) -> Order:
+    return Order.market("X", "buy", 1 + variant, client_order_id=cid)
+
+
+def _outcome(result: Any) -> tuple[Any, ...]:
+    if isinstance(result, BaseException):
+        return ("error", type(result).__name__)
+    if result is None:
+        return ("none",)
+    return ("ok", result.status, result.sent, result.order_id, result.filled_quantity)
+
+
+_step = st.one_of(
+    st.tuples(
+        st.sampled_from(("execute", "twice", "direct")),
+        st.sampled_from(IDS),
+        st.integers(0, 1),
+        st.sampled_from(BEHAVIOURS),
+    ),
+    st.tuples(st.sampled_from(("restart", "filler")), st.just("z"), st.just(0), st.just("")),
+    st.tuples(st.just("get"), st.sampled_from(IDS), st.just(0), st.just("")),
+)
+
+
+async def _play(
+    make_plugin: Any, journal: MemoryJournal, window: int, steps: list[Any]
+) -> tuple[list[Any], list[str]]:
+    plan: dict[str, str] = {}
+    plugin = _plugin(make_plugin, plan)
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", plugin)
+    ex = Executor(
+        registry,
+        default="alpha",
+        journal=journal,
+        history_size=window,
+        reconcile_attempts=1,
+        reconcile_delay_s=0,
+    )
+    seen: list[Any] = []
+    fillers = 0
+    await ex.start()
+    for kind, cid, variant, behaviour in steps:
+        if behaviour:
+            plan[cid] = behaviour
+        order = _order(cid, variant)
+        if kind == "restart":
+            await ex.close()
+            await ex.start()
+            continue
+        if kind == "filler":
+            fillers += 1
+            calls = [ex.execute(Order.market("X", "buy", 1, client_order_id=f"f-{fillers}"))]
+        elif kind == "execute":
+            calls = [ex.execute(order)]
+        elif kind == "twice":
+            calls = [ex.execute(order), ex.execute(order)]
+        elif kind == "direct":
+            calls = [plugin.execute_order(order)]
+        else:
+            calls = [ex.get_order(cid)]
+        answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), BOUND_S)
+        seen.extend(_outcome(a) for a in answers)
+    await ex.close()
+    return seen, [o.client_order_id for o in plugin.sent]
+
+
+_FIXTURE_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+# make_plugin is the plugin class itself: nothing of it is shared between examples.
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(steps=st.lists(_step, max_size=14))
+def test_one_record_answers_as_the_two_did(make_plugin: Any, steps: list[Any]) -> None:
+    # A window no stream fills: nothing is forgotten, so every answer must be the same.
+    async def both() -> None:
+        merged = await _play(make_plugin, MemoryJournal(max_closed=50), 50, steps)
+        two = await _play(make_plugin, _TwoRecords(max_closed=50), 50, steps)
+        assert merged == two
+
+    asyncio.run(both())
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=_FIXTURE_OK)
+@given(window=st.sampled_from((1, 2, 3)), steps=st.lists(_step, max_size=14))
+def test_one_record_never_sends_an_id_more_often_than_the_two(
+    make_plugin: Any, window: int, steps: list[Any]
+) -> None:
+    # Forgetting differs: the two records forgot by two windows (the executor's counted
+    # every settled id, the journal's every closed one), the one record forgets a final
+    # id only past max_closed newer final ones (not-sent ids have a window of their
+    # own), and direct calls now see every id the journal keeps. So it keeps at least
+    # what either kept of a sent id, and no id reaches the broker more often than before.
+    async def both() -> None:
+        _, merged = await _play(make_plugin, MemoryJournal(max_closed=window), window, steps)
+        _, two = await _play(make_plugin, _TwoRecords(max_closed=window), window, steps)
+        for cid in set(merged):
+            assert merged.count(cid) <= two.count(cid), (cid, merged, two)
+
+    asyncio.run(both())
+
+
+def _setup(make_plugin: Any, plan: dict[str, str], **kwargs: Any) -> tuple[Any, Executor]:
+    plugin = _plugin(make_plugin, plan)
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", plugin)
+    return plugin, Executor(registry, default="alpha", reconcile_delay_s=0, **kwargs)
+
+
+async def test_the_memory_journal_is_the_executors_only_record(make_plugin: Any) -> None:
+    _, ex = _setup(make_plugin, {}, journal="memory")
+    async with ex:
+        result = await ex.execute(Order.market("X", "buy", 1, client_order_id="o-1"))
+        assert isinstance(ex._memory, JournaledMemory)
+        record = ex.journal.records["o-1"]  # type: ignore[attr-defined]
+        assert ex._memory.get("o-1") is record and record.result is result
+        assert ex._order_memory.get("o-1") is None  # nothing kept beside it
+        assert gc.get_referrers(record) == [ex.journal._records]  # type: ignore[attr-defined]
+    _, other = _setup(make_plugin, {}, journal=_TwoRecords())
+    assert isinstance(other._memory, OrderMemory)
+
+
+async def test_an_id_not_sent_is_journaled_not_sent_and_sent_by_its_retry(
+    make_plugin: Any,
+) -> None:
+    plan = {"n-1": "down"}
+    plugin, ex = _setup(make_plugin, plan, journal="memory")
+    order = Order.market("X", "buy", 1, client_order_id="n-1")
+    async with ex:
+        with pytest.raises(BrokerUnavailable):
+            await ex.execute(order)
+        entry = await ex.journal.get("n-1")
+        assert entry is not None and entry.state is JournalState.NOT_SENT
+        assert ex._memory.get("n-1") is None  # kept by the journal, not remembered
+        plan["n-1"] = "fill"
+        other = Order.market("X", "buy", 2, client_order_id="n-1")  # never sent: may differ
+        assert (await ex.execute(other)).status is OrderStatus.FILLED
+        entry = await ex.journal.get("n-1")
+        assert entry is not None and entry.attempt == 2 and entry.state is JournalState.FINAL
+    assert [o.quantity for o in plugin.sent] == [2]
+
+
+async def test_a_refused_id_retried_is_claimed_again_once(make_plugin: Any) -> None:
+    plan = {"r-1": "refuse"}
+    plugin, ex = _setup(make_plugin, plan, journal="memory")
+    order = Order.market("X", "buy", 1, client_order_id="r-1")
+    async with ex:
+        assert (await ex.execute(order)).sent is False
+        plan["r-1"] = "fill"
+        again = await asyncio.gather(ex.execute(order), ex.execute(order))
+        assert [r.status for r in again] == [OrderStatus.FILLED] * 2
+        assert ex.stats["repeat"] == 2
+        entry = await ex.journal.get("r-1")
+        assert entry is not None and entry.attempt == 2
+    assert [o.client_order_id for o in plugin.sent] == ["r-1", "r-1"]  # refused, then one
+
+
+async def test_a_broker_id_is_found_only_after_it_was_asked_for_once(make_plugin: Any) -> None:
+    plan = {"k-1": "rest", "k-2": "rest"}
+    _, ex = _setup(make_plugin, plan, journal="memory")
+    async with ex:
+        await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="k-1"))
+        memory = ex._memory
+        assert isinstance(memory, JournaledMemory) and memory._by_order_id == {}
+        assert memory.by_order_id("R-k-1") is ex.journal.records["k-1"]  # type: ignore[attr-defined]
+        await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="k-2"))
+        assert memory.by_order_id("R-k-2") is ex.journal.records["k-2"]  # type: ignore[attr-defined]
+        assert memory.by_order_id("R-none") is None
+        assert (await ex.cancel("R-k-2")).plugin == "alpha"
+
+
+def test_the_broker_id_index_is_rebuilt_before_it_outgrows_the_records() -> None:
+    journal = MemoryJournal(max_closed=3)
+    memory = JournaledMemory(journal)
+    assert memory.by_order_id("none") is None  # indexing from now on
+    for n in range(200):
+        order = Order.market("X", "buy", 1, client_order_id=f"i-{n}")
+        record = memory.claim(order, "p", None)
+        assert record is not None
+        memory.answered(
+            record,
+            ExecutionResult.for_order(
+                order,
+                plugin="p",
+                status="filled",
+                order_id=f"B-{n}",
+                filled_quantity=1,
+                average_price=1,
+            ),
+            None,
+        )
+        assert len(memory._by_order_id) <= 2 * len(journal.records) + 64
+    assert memory.by_order_id("B-199") is journal.records["i-199"]
+    assert memory.by_order_id("B-0") is None  # forgotten with its record
