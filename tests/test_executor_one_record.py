@@ -22,7 +22,6 @@ from fks_exec import (
     BrokerUnavailable,
     ExecutionResult,
     Executor,
-    FksExecError,
     Order,
     OrderStatus,
     PluginRegistry,

@@ -11,9 +11,9 @@ views are built only when someone reads them. :meth:`MemoryJournal.claim_now` an
 An executor whose journal is this class (not a subclass) keeps no record of its own:
 its memory of client order ids *is* this journal's :class:`MemoryRecord` per id (one
 object in one dict, with one eviction rule: every open id, and the newest
-``max_closed`` final and ``max_closed`` not-sent ones), reached through :attr:`MemoryJournal.records`,
-:meth:`MemoryJournal.claim_record` and :meth:`MemoryJournal.note_record` (see
-:class:`~fks_exec._order_memory.JournaledMemory`).
+``max_closed`` final and ``max_closed`` not-sent ones), reached through
+:attr:`MemoryJournal.records`, :meth:`MemoryJournal.claim_record` and
+:meth:`MemoryJournal.note_record` (see :class:`~fks_exec._order_memory.JournaledMemory`).
 """
 
 from __future__ import annotations
