@@ -363,44 +363,162 @@ async def test_a_batch_mixing_reads_and_writes_is_one_transaction_in_order(
     assert entry is not None and entry.state.value == "sent"
 
 
-async def test_a_lazy_write_is_handed_to_the_idle_worker_at_the_end_of_the_loop_turn(
-    journal: SqliteJournal,
-    worker: SqliteWorker,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import fks_exec.journal.worker as worker_module
+async def _in_one_take(
+    journal: SqliteJournal, queue: list[tuple[Any, bool]]
+) -> tuple[list[tuple[bool, list[str]]], list[Any]]:
+    """Queue ``(op or job, awaited)`` pairs behind a job that holds the worker, so the
+    worker takes them at once; returns each commit as (on the fsync'd connection, the
+    ids or labels it wrote) and each awaited one's outcome."""
+    worker = journal._require()
+    started, release = threading.Event(), threading.Event()
+    worker.submit(lambda conn: (started.set(), release.wait(10)), label="hold")
+    await asyncio.to_thread(started.wait, 10)
+    commits: list[tuple[bool, list[str]]] = []
+    original = worker._commit
 
-    monkeypatch.setattr(worker_module, "HANDOVER_WAIT_S", 30.0)  # returns once taken
-    for i in range(3):
-        await journal.claim(Order.market("X", "buy", 1, client_order_id=f"h{i}"), "p", {})
-    await _until(lambda: worker._idle)
-    drains = worker._drains
-    seen_on_return: list[int] = []
-    hand_over = worker._hand_over
+    def recording(conn: sqlite3.Connection, batch: list[Any]) -> None:
+        names = [getattr(t.job, "client_order_id", t.label) for t in batch]
+        level = conn.execute("PRAGMA synchronous").fetchone()[0]  # 2 FULL, 1 NORMAL
+        commits.append((level == 2, names))
+        original(conn, batch)
 
-    def recording() -> None:
-        hand_over()
-        seen_on_return.append(worker._drains)
-
-    worker._hand_over = recording  # type: ignore[method-assign]
-    for i in range(3):  # one loop turn queues three results ...
-        journal.record_soon(JournalUpdate(f"h{i}", JournalState.SENT, "result"))
-    assert worker._drains == drains  # ... and nothing is handed over inside the turn
-    assert worker._handover_due  # one hand-over is due at its end, not one per write
-    await asyncio.sleep(0)  # the turn ends: the hand-over waits until the worker took them
-    worker._hand_over = hand_over  # type: ignore[method-assign]
-    assert seen_on_return == [drains + 1] and worker._queue.empty()
-    await journal.flush()
-    assert worker.batch_sizes[3] == 1  # the three results went in one batch
-    release = threading.Event()
-    worker.submit(lambda conn: release.wait(10), label="hold")
-    await _until(lambda: not worker._idle and worker._queue.empty())
-    journal.record_soon(JournalUpdate("h0", JournalState.FINAL, "status"))
-    assert not worker._handover_due  # a busy worker: nothing to hand over to
+    worker._commit = recording  # type: ignore[method-assign]
+    awaited = []
+    for job, waits in queue:
+        if waits:
+            awaited.append(asyncio.ensure_future(worker.run(job, writes=True, label="job")))
+            await asyncio.sleep(0)  # queued in this order
+        else:
+            worker.submit(job, label="lazy")
     release.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(*awaited, return_exceptions=True), 30)
+    await journal.flush()
+    worker._commit = original  # type: ignore[method-assign]
+    return commits[:-1], outcomes  # the flush's own commit left out
+
+
+async def test_claims_queued_after_lazy_writes_of_other_ids_are_committed_first(
+    tmp_path: Path,
+) -> None:
+    journal = SqliteJournal(tmp_path / "j.sqlite3")  # synchronous="full": two connections
+    await journal.open()
+    for cid in ("a1", "a2", "a3"):
+        order = Order.market("X", "buy", 1, client_order_id=cid)
+        assert (await journal.claim(order, "p", {})).claimed
+    commits, outcomes = await _in_one_take(
+        journal,
+        [
+            (_update("a1", "sent", T(1)), False),
+            (_claim("b1", T(2)), True),
+            (_update("a2", "final", T(3)), False),
+            (_update("a1", "final", T(4)), False),
+            (_update("a3", "final", T(5), kind="status"), True),  # awaited, another id
+            (_claim("b2", T(6)), True),
+        ],
+    )
+    # The awaited writes in one fsync'd transaction, then the lazy ones without an fsync.
+    assert commits == [(True, ["b1", "a3", "b2"]), (False, ["a1", "a2", "a1"])]
+    assert outcomes == [(1, T(2)), None, (1, T(6))]
+    states = {e.client_order_id: e.state.value for e in await journal.entries()}
+    assert states == {"a1": "final", "a2": "final", "a3": "final", "b1": "sending", "b2": "sending"}
+    kinds = [(e.kind, e.state.value) for e in await journal.events("a1")]
+    assert kinds == [("intent", "sending"), ("result", "sent"), ("result", "final")]
     await journal.close()
-    assert (await _states(tmp_path / "j.sqlite3")) == {"h0": "final", "h1": "sent", "h2": "sent"}
+
+
+async def test_a_lazy_write_of_an_id_keeps_its_place_before_a_later_claim_of_it(
+    tmp_path: Path,
+) -> None:
+    journal = SqliteJournal(tmp_path / "j.sqlite3")
+    await journal.open()
+    order = Order.market("X", "buy", 1, client_order_id="x1")
+    assert (await journal.claim(order, "p", {})).claimed
+    created = await _created(journal, "x1")
+    commits, outcomes = await _in_one_take(
+        journal,
+        [
+            (_update("x1", "not_sent", T(1)), False),  # nothing was sent: it may be again
+            (_claim("y1", T(2)), True),
+            (_claim("x1", T(3)), True),  # ... and this claim must see that
+        ],
+    )
+    assert commits == [(True, ["x1", "y1", "x1"])]  # one transaction, in queue order
+    assert outcomes == [(1, T(2)), (2, created)]  # taken over: not answered from "sending"
+    await journal.close()
+
+
+async def _created(journal: SqliteJournal, cid: str) -> str:
+    entry = await journal.get(cid)
+    assert entry is not None
+    return codec.time_text(entry.created_at)
+
+
+WORKER_OP = st.tuples(st.sampled_from(["claim", "sent", "final", "not_sent"]), IDS, st.booleans())
+
+
+def _per_id(contents: tuple[list[Any], list[Any]]) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The file's entries, and each id's events in their order (ids may interleave)."""
+    orders, events = contents
+    by_id: dict[str, list[Any]] = {}
+    for event in events:
+        by_id.setdefault(event[0], []).append(event)
+    return orders, by_id
+
+
+@given(st.lists(WORKER_OP, min_size=1, max_size=16))
+@settings(max_examples=30, deadline=None)
+def test_the_worker_gives_what_queue_order_gives_however_it_splits_a_batch(
+    spec: list[tuple[str, str, bool]],
+) -> None:
+    import tempfile
+
+    queue: list[tuple[Any, bool]] = []
+    for i, (kind, cid, waits) in enumerate(spec):
+        if kind == "claim":
+            queue.append((_claim(cid, T(i)), True))  # a claim is always awaited
+        else:
+            result = _result_json(cid, f"B{i}")
+            queue.append((_update(cid, kind, T(i), result_json=result), waits))
+
+    async def through_the_worker(path: Path) -> tuple[Any, list[Any]]:
+        journal = SqliteJournal(path)  # two connections: lazy writes may go second
+        await journal.open()
+        _, outcomes = await _in_one_take(journal, queue)
+        await journal.close()
+        conn = _connect(path)
+        contents = _contents(conn)
+        conn.close()
+        return _per_id(contents), [_comparable(o) for o in outcomes]
+
+    with tempfile.TemporaryDirectory() as folder:
+        worked, answers = asyncio.run(through_the_worker(Path(folder) / "w.sqlite3"))
+        conn = _connect(Path(folder) / "1.sqlite3")
+        one_by_one = [run_ops(conn, [op])[0] for op, _ in queue]
+        expected = [
+            _comparable(a) for a, (_, waits) in zip(one_by_one, queue, strict=True) if waits
+        ]
+        in_order = _per_id(_contents(conn))
+        conn.close()
+    assert worked == in_order
+    assert answers == expected
+
+
+async def test_a_read_in_a_batch_keeps_the_queue_order(tmp_path: Path) -> None:
+    journal = SqliteJournal(tmp_path / "j.sqlite3")
+    await journal.open()
+    assert (await journal.claim(Order.market("X", "buy", 1, client_order_id="r1"), "p", {})).claimed
+    read = "SELECT state FROM orders WHERE client_order_id = 'r1'"
+    commits, outcomes = await _in_one_take(
+        journal,
+        [
+            (_update("r1", "sent", T(1)), False),
+            (_claim("r2", T(2)), True),
+            (lambda conn: conn.execute(read).fetchone()[0], True),  # sees the lazy write
+        ],
+    )
+    assert commits == [(True, ["r1", "r2", "job"])]
+    assert outcomes == [(1, T(2)), "sent"]
+    await journal.close()
 
 
 async def _until(condition: Any) -> None:
@@ -482,47 +600,14 @@ async def test_an_entry_that_cannot_be_read_fails_its_batch_and_the_writer_lives
     await journal.close()
 
 
-async def test_the_hand_over_is_bounded_and_needs_no_running_loop(
+async def test_a_lazy_write_from_a_thread_without_an_event_loop_is_written(
     journal: SqliteJournal,
-    worker: SqliteWorker,
 ) -> None:
-    import fks_exec.journal.worker as worker_module
-
     await journal.claim(Order.market("X", "buy", 1, client_order_id="b1"), "p", {})
-    await _until(lambda: worker._idle)
-    # From a thread without an event loop: queued, no hand-over, no error.
     await asyncio.to_thread(journal.record_soon, JournalUpdate("b1", JournalState.SENT, "r"))
     await journal.flush()
     entry = await journal.get("b1")
     assert entry is not None and entry.state is JournalState.SENT
-
-    class Recording:
-        """Stands in for the worker's condition: records how long the loop would wait."""
-
-        waits: list[float] = []
-
-        def __enter__(self) -> None:
-            return None
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-        def wait_for(self, predicate: Any, timeout: float) -> bool:
-            self.waits.append(timeout)
-            return False  # the worker never came
-
-    started, release = threading.Event(), threading.Event()
-    worker.submit(lambda conn: (started.set(), release.wait(10)), label="hold")
-    await asyncio.to_thread(started.wait, 10)
-    real = worker._drained
-    worker._drained = Recording()  # type: ignore[assignment]
-    worker.submit(lambda conn: None, label="queued")  # something to take ...
-    worker._idle = True  # ... by a worker that looks idle but never comes
-    worker._hand_over()
-    worker._drained, worker._idle = real, False
-    release.set()
-    assert Recording.waits == [worker_module.HANDOVER_WAIT_S]
-    assert 0 < worker_module.HANDOVER_WAIT_S <= 0.005  # the loop is never held long
 
 
 async def test_a_batch_is_at_most_max_batch_jobs(
@@ -775,54 +860,3 @@ async def test_a_lazy_write_that_fails_is_logged_and_one_that_succeeds_is_not(
         await journal.flush()
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "result of lz-missing failed" in errors[0], errors
-
-
-class _Probe(threading.Condition):
-    """A condition that records, at each ``wait_for``, whether its predicate already held."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.first_checks: list[bool] = []
-
-    def wait_for(self, predicate: Any, timeout: float | None = None) -> Any:
-        self.first_checks.append(bool(predicate()))
-        return super().wait_for(predicate, timeout)
-
-
-async def test_the_hand_over_waits_only_for_an_idle_worker_with_work_queued(
-    journal: SqliteJournal, worker: SqliteWorker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from fks_exec.journal import worker as worker_module
-    from fks_exec.journal.worker import _Task
-
-    # Its 1 ms bound passes before the worker thread runs on a loaded machine: with a long
-    # one, the hand-over returns when the drain happened, and only then.
-    monkeypatch.setattr(worker_module, "HANDOVER_WAIT_S", 30.0)
-
-    def noop(conn: sqlite3.Connection) -> None:
-        return None
-
-    waited = 0
-    for _ in range(20):  # the worker could wake before the check: then nothing is tested
-        await _until(lambda: worker._idle and worker._queue.empty())
-        probe = _Probe()
-        worker._drained = probe  # type: ignore[assignment]
-        drains = worker._drains
-        worker._queue.put(_Task(noop, True, None, "probe"))
-        worker._hand_over()
-        if probe.first_checks:
-            waited += 1
-            assert probe.first_checks == [False]  # it waits for the drain, not past it
-            assert worker._drains == drains + 1  # ... and returns once it happened
-    assert waited > 0
-    release = threading.Event()
-    worker.submit(lambda conn: release.wait(10), label="hold")
-    await _until(lambda: not worker._idle and worker._queue.empty())
-    probe = _Probe()
-    worker._drained = probe  # type: ignore[assignment]
-    worker._queue.put(_Task(noop, True, None, "behind a busy worker"))
-    worker._hand_over()  # busy: nothing to hand over to
-    release.set()
-    await _until(lambda: worker._idle and worker._queue.empty())
-    worker._hand_over()  # idle, nothing queued
-    assert probe.first_checks == []

@@ -11,7 +11,10 @@ method               what it must guarantee
 ``record``           apply a :class:`JournalUpdate` and append its event; durable on
                      return
 ``record_soon``      the same, queued: it never blocks and is committed in order,
-                     before any later ``claim``/``record`` of the same handle returns
+                     before any later ``claim``/``record``/read of the same id, and
+                     any later ``flush``, of the same handle returns (a claim of
+                     another id may be committed first: SQLite commits the intents
+                     a loop waits for before the results queued with them)
 ``claim_to_send``    ``claim``, answering None when the caller won; with
                      ``record_result_soon`` (``record_soon`` of a result) the executor's
                      hot path. Both default to the methods above; a backend overrides

@@ -6,7 +6,8 @@ SQLite's write lock, so two processes claiming the same client order id are seri
 and the primary key decides which one sends. WAL lets readers (the CLI) work while a
 strategy writes. ``synchronous=FULL`` by default: an intent is on disk before its
 claim returns, so a power cut cannot lose it either; a group of results nobody waits
-for is committed without an fsync of its own (the next intent's flushes it).
+for is committed after the intents taken with it and without an fsync of its own (the
+next intent's flushes it).
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> Ops
     return conn
 
 
+def _client_order_id(op: ClaimOp | UpdateOp) -> str:
+    """The id a queued write is about (the worker keeps writes of one id in order)."""
+    return op.client_order_id
+
+
 def migrate_file(path: str | Path) -> tuple[int, int]:
     """Migrate the journal at ``path`` to this version's schema; returns (from, to).
 
@@ -118,6 +124,7 @@ class SqliteJournal(Journal):
             name=f"fks-exec-journal-{self.path.name}",
             bulk_types=(ClaimOp, UpdateOp),
             bulk=run_ops,
+            bulk_key=_client_order_id,
             # Results nobody waits for skip the fsync; the next claim's commit
             # flushes the write-ahead log they are in (they survive a SIGKILL anyway).
             connect_lazy=None

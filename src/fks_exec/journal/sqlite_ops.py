@@ -239,6 +239,10 @@ def _insert_ops(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         raise
 
 
+def _missing(client_order_id: str) -> JournalError:
+    return JournalError(f"the journal has no entry for client order id {client_order_id!r}")
+
+
 def run_ops(conn: sqlite3.Connection, ops: list[ClaimOp | UpdateOp]) -> list[Any]:
     """Apply ``ops`` in order on a connection prepared by :func:`install`; one answer
     each: for a claim, ``(attempt, created_at)`` when it claimed the id, else the
@@ -255,11 +259,10 @@ def run_ops(conn: sqlite3.Connection, ops: list[ClaimOp | UpdateOp]) -> list[Any
     notes.clear()
     _insert_ops(conn, [_row(seq, op) for seq, op in enumerate(ops)])
     answers: list[Any] = []
+    missing = notes.missing
     for seq, op in enumerate(ops):
         if isinstance(op, UpdateOp):
-            cid = op.client_order_id
-            missing = f"the journal has no entry for client order id {cid!r}"
-            answers.append(JournalError(missing) if seq in notes.missing else None)
+            answers.append(_missing(op.client_order_id) if seq in missing else None)
         elif seq in notes.held:
             answers.append(Claim(codec.entry_from_row(notes.held[seq]), claimed=False))
         else:

@@ -12,11 +12,17 @@ handler's one statement is the transaction, so the batch costs one call into SQL
 (and one release of the GIL). That matters: each release lets a busy event loop keep
 the GIL for up to the interpreter's switch interval before this thread gets it back.
 
-For the same reason a write queued without waiting (:meth:`SqliteWorker.submit`: a
-result recorded lazily) would wait for the event loop to go idle before this thread
-even woke up. So once per batch the loop thread hands over: after the callbacks that
-queued writes have run, it waits (at most ``HANDOVER_WAIT_S``) until this thread has
-taken the queue, then carries on while the batch is written on the other core.
+Claims first. A write queued without waiting (:meth:`SqliteWorker.submit`: a result
+recorded lazily) is taken with whatever is queued when this thread next gets the GIL,
+in practice when the event loop goes idle: after it has queued the next claims, which
+wait for their commit. Such a batch is written in two transactions: the awaited jobs
+first (their commit is what the loop waits for, fsync'd), then the lazy ones, on the
+second connection without an fsync of their own (the next awaited commit flushes the
+log they are in), while the loop works on the answers. This is done only when every
+job in the batch is a bulk value and no awaited value shares a key (its client order
+id) with a lazy one; any other batch is one transaction in queue order. So a lazy
+write is committed before any later write or read of the same id, and before any
+later callable job (a read, a flush) returns; a claim of another id may return first.
 """
 
 from __future__ import annotations
@@ -39,7 +45,6 @@ __all__ = ["SqliteWorker"]
 logger = logging.getLogger("fks_exec.journal")
 
 MAX_BATCH = 512
-HANDOVER_WAIT_S = 0.001
 Job = Callable[[sqlite3.Connection], Any]
 BulkHandler = Callable[[sqlite3.Connection, list[Any]], list[Any]]
 """Runs queued bulk values in order; returns one value (or exception) for each. Called
@@ -71,7 +76,9 @@ class SqliteWorker:
     ``connect_lazy``, when given, opens a second connection to the same file for
     batches nobody waits for (only :meth:`submit` jobs): the SQLite journal opens it
     without ``fsync`` on commit, and the next commit through the first connection
-    flushes the shared write-ahead log, those writes included.
+    flushes the shared write-ahead log, those writes included. ``bulk_key`` names the
+    record a bulk value writes (see the module docstring: claims first); without it
+    every batch is written in queue order.
     """
 
     def __init__(
@@ -81,8 +88,10 @@ class SqliteWorker:
         bulk_types: tuple[type, ...] = (),
         bulk: BulkHandler | None = None,
         connect_lazy: Callable[[], sqlite3.Connection] | None = None,
+        bulk_key: Callable[[Any], object] | None = None,
     ) -> None:
         self._connect = connect
+        self._bulk_key = bulk_key
         self._connect_lazy = connect_lazy
         self._bulk_types = bulk_types
         self._bulk = bulk
@@ -93,9 +102,6 @@ class SqliteWorker:
         self._stopped: asyncio.Future[Any] | None = None
         self._idle = False
         """True while the thread waits for work (set and read under the GIL)."""
-        self._drains = 0
-        self._drained = threading.Condition()
-        self._handover_due = False
         self.batch_sizes: Counter[int] = Counter()
         """How many batches of each size were written (read by the benchmarks)."""
 
@@ -119,22 +125,6 @@ class SqliteWorker:
     def submit(self, job: Any, *, label: str) -> None:
         """Queue a write without waiting; a failure is logged."""
         self._queue.put(_Task(job, True, None, label))
-        if self._idle and not self._handover_due:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return
-            self._handover_due = True
-            loop.call_soon(self._hand_over)
-
-    def _hand_over(self) -> None:
-        """Block the loop thread until the idle worker has taken what is queued (see the
-        module docstring), for at most ``HANDOVER_WAIT_S``."""
-        self._handover_due = False
-        with self._drained:
-            if self._idle and not self._queue.empty():
-                seen = self._drains
-                self._drained.wait_for(lambda: self._drains != seen, HANDOVER_WAIT_S)
 
     async def stop(self) -> None:
         """Finish every queued job, close the connection, end the thread."""
@@ -166,8 +156,11 @@ class SqliteWorker:
             while not stopping:
                 batch, stopping = self._take()
                 if batch:  # empty only when the stop marker came first
-                    unawaited = lazy is not None and all(t.future is None for t in batch)
-                    self._commit(lazy if unawaited and lazy is not None else conn, batch)
+                    first, then = self._claims_first(batch)
+                    unawaited = lazy is not None and all(t.future is None for t in first)
+                    self._commit(lazy if unawaited and lazy is not None else conn, first)
+                    if then:
+                        self._commit(conn if lazy is None else lazy, then)
         finally:
             conn.close()
             if lazy is not None:
@@ -196,10 +189,27 @@ class SqliteWorker:
             if not stopping:
                 batch.append(task)
         self._idle = False
-        with self._drained:
-            self._drains += 1
-            self._drained.notify_all()
         return batch, stopping
+
+    def _claims_first(self, batch: list[_Task]) -> tuple[list[_Task], list[_Task]]:
+        """``batch`` split into what to commit first and what after (see the module
+        docstring): (awaited bulk values, lazy ones), or (``batch``, []) to keep the
+        queue order."""
+        key = self._bulk_key
+        if key is None:
+            return batch, []
+        awaited: list[_Task] = []
+        unawaited: list[_Task] = []
+        for task in batch:
+            if not self._is_bulk(task):
+                return batch, []
+            (unawaited if task.future is None else awaited).append(task)
+        if not awaited or not unawaited:
+            return batch, []
+        lazy_keys = {key(task.job) for task in unawaited}
+        if any(key(task.job) in lazy_keys for task in awaited):
+            return batch, []
+        return awaited, unawaited
 
     def _deliver_open(self, exc: BaseException | None) -> None:
         opened, loop = self._opened, self._loop
