@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias, Union
 
-from fks_exec.journal.keeper import lookup_hints
 from fks_exec.journal.memory import MemoryJournal, MemoryRecord
 from fks_exec.journal.models import JournalState
 from fks_exec.models import ExecutionResult, Order
@@ -63,6 +63,9 @@ class RememberedOrder:
             if not waiter.done():
                 waiter.set_result(None)
 
+
+_NO_HINTS: Mapping[str, str] = MappingProxyType({})
+"""The hints of a plugin that gives none (shared, read-only)."""
 
 Entry: TypeAlias = Union["RememberedOrder", MemoryRecord]
 """What a memory keeps per id: its own :class:`RememberedOrder`, or the memory
@@ -213,6 +216,9 @@ class JournaledMemory:
         self._indexing = False
         """True from the first :meth:`by_order_id` on: until then no order pays for the
         index (it is built from the records at that first call, in one pass)."""
+        self._hinting: dict[ExecutionPlugin | None, bool] = {None: False}
+        """Whether each plugin seen gives lookup hints (see ``lookup_hints``): asked
+        once per plugin object, not twice per order."""
 
     def holds(self, record: MemoryRecord) -> bool:
         """True when ``record`` is remembered: in flight, or answered and not given up."""
@@ -231,7 +237,11 @@ class JournaledMemory:
         """Claim ``order``'s id in the journal for ``plugin`` (with ``instance``'s lookup
         hints): the record, now in flight, or None when the journal holds the id in
         another state (the caller answers from the journal and never sends)."""
-        record = self._journal.claim_record(order, plugin, lookup_hints(instance, order, None))
+        hinting = self._hinting.get(instance)
+        if hinting is None:
+            hinting = self._learn_hinting(instance)
+        hints = _NO_HINTS if instance is None or not hinting else instance.lookup_hints(order)
+        record = self._journal.claim_record(order, plugin, hints)
         if self._released:
             self._released.discard(order.client_order_id)
         return record
@@ -241,7 +251,13 @@ class JournaledMemory:
     ) -> None:
         """Journal ``result`` as the answer of ``record``'s send (``taker``'s lookup
         hints), index its broker id and wake the callers waiting for it."""
-        self._journal.note_record(record, result, lookup_hints(taker, record.order, result))
+        hinting = self._hinting.get(taker)
+        if hinting is None:
+            hinting = self._learn_hinting(taker)
+        hints = (
+            _NO_HINTS if taker is None or not hinting else taker.lookup_hints(record.order, result)
+        )
+        self._journal.note_record(record, result, hints)
         if self._indexing:  # self.settle(record, result), inlined: the rest is done
             self._index(record, result)
         if record.waiters:
@@ -286,6 +302,14 @@ class JournaledMemory:
         """The results of the remembered records, in the order their ids were first
         claimed (oldest first)."""
         return [r.result for r in self.entries.values() if r.result is not None and self.holds(r)]
+
+    def _learn_hinting(self, plugin: ExecutionPlugin | None) -> bool:
+        # The rule of lookup_hints: a plugin keeping the base class's hook gives none
+        # (and is not called); any other is asked on every claim and answer.
+        hook = getattr(plugin, "_lookup_hints", None)
+        hinting = getattr(hook, "__func__", None) is not ExecutionPlugin._lookup_hints
+        self._hinting[plugin] = hinting
+        return hinting
 
     def _reindex(self) -> None:
         self._by_order_id = {

@@ -41,6 +41,9 @@ class Routes:
             for primary, names in (fallbacks or {}).items()
         }
         self._cache: dict[str, str] = {}
+        self.resolved: Mapping[str, str] = self._cache
+        """Symbols already routed (without ``plugin=``) and their plugin, to read: the
+        executor's hot path looks here before calling :meth:`route`."""
 
     def __repr__(self) -> str:
         return f"default={self.default!r} routes={self.routes!r} fallbacks={self.fallbacks!r}"

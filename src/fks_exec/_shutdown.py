@@ -44,7 +44,8 @@ class ShutdownGate:
         self.sends: set[asyncio.Task[Any]] = set()
         """Tasks inside a plugin send now (what :meth:`drain` may cut off). A sender adds
         its task before awaiting the plugin and, in a ``finally``, calls :meth:`sent`."""
-        self._cut: set[asyncio.Task[Any]] = set()
+        self.cut: set[asyncio.Task[Any]] = set()
+        """The tracked tasks :meth:`drain` cancelled (their callers get ``unknown``)."""
 
     def refuse(self, what: str) -> None:
         """Raise :class:`BrokerUnavailable` when closing: ``what`` was not sent."""
@@ -77,8 +78,8 @@ class ShutdownGate:
     def sent(self, task: asyncio.Task[Any]) -> None:
         """``task``'s plugin send has ended (however): it is no longer tracked."""
         self.sends.discard(task)
-        if self._cut:
-            self._cut.discard(task)
+        if self.cut:
+            self.cut.discard(task)
 
     def cut_off(
         self, task: asyncio.Task[Any], plugin: ExecutionPlugin, order: Order
@@ -86,7 +87,7 @@ class ShutdownGate:
         """For a send of ``order`` through ``plugin`` that was cancelled: the ``unknown``
         result when :meth:`drain` cut ``task`` off (its cancellation is then taken
         back), or None when the caller itself was cancelled (re-raise it)."""
-        if task not in self._cut:
+        if task not in self.cut:
             return None
         uncancel = getattr(task, "uncancel", None)  # Python 3.11+
         if uncancel is not None:
@@ -113,7 +114,7 @@ class ShutdownGate:
                 self.timeout_s,
             )
             for task in pending:
-                self._cut.add(task)
+                self.cut.add(task)
                 task.cancel()
             if not await self._wait_idle(_GRACE_S):
                 logger.warning("closing: %d call(s) still running; closing anyway", self.calls)

@@ -307,7 +307,11 @@ class Executor(ExecutorQueries):
             entry = claims.get(order.client_order_id)  # memory.get(), inlined
             if entry is not None and memory.holds(entry):
                 return await self._once.known(entry, order)
-            primary = self._routes.route(order.symbol, plugin)  # RoutingError: nothing kept
+            primary = (  # self._routes.route(), its cache read inline; RoutingError: nothing kept
+                plugin
+                or self._routes.resolved.get(order.symbol)
+                or self._routes.route(order.symbol)
+            )
             ready = self._registry.started(primary)
             journaled = self._journaled
             if journaled is None:
@@ -354,7 +358,9 @@ class Executor(ExecutorQueries):
                             raise  # the caller itself was cancelled
                         result = unknown
                     finally:
-                        gate.sent(task)  # type: ignore[arg-type]
+                        gate.sends.discard(task)  # gate.sent(), inlined
+                        if gate.cut:
+                            gate.cut.discard(task)
                     if result.status is OrderStatus.UNKNOWN:
                         result = await self._dispatch.reconcile(primary, result, order)
             except FksExecError as exc:
