@@ -4,13 +4,18 @@ bound, an exception whose ``__str__`` raises)."""
 
 from __future__ import annotations
 
+import ast
 import itertools
+import json
 import logging
 import sys
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fks_exec.errors import FksExecError
 from fks_exec.redaction import (
@@ -291,3 +296,112 @@ def test_the_filter_leaves_an_empty_exc_info_and_passes_records_through() -> Non
     empty = record("no exception", exc_info=(None, None, None))
     assert MaskingFilter().filter(empty) and empty.exc_info == (None, None, None)
     assert sys.exc_info() == (None, None, None)
+
+
+# ------------------------------------------------- secrets written escaped (properties)
+
+_secret_texts = st.text(min_size=3, max_size=12).filter(lambda s: s.strip() == s)
+
+
+class _Text(str):
+    """A str subclass (not marshal-able: read by the Python walk)."""
+
+
+def _holding(secret: str) -> st.SearchStrategy[Any]:
+    """Nested dicts, lists and tuples whose strings may embed ``secret``."""
+    leaf = st.one_of(
+        st.text(max_size=6),
+        st.builds(lambda a, b: a + secret + b, st.text(max_size=4), st.text(max_size=4)),
+        st.integers(),
+        st.none(),
+        st.booleans(),
+    )
+    text_leaf = st.one_of(leaf, leaf.filter(lambda v: isinstance(v, str)).map(_Text))
+    return st.recursive(
+        text_leaf,
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.tuples(inner, inner)
+            | st.dictionaries(st.text(max_size=4) | st.just(secret), inner, max_size=3)
+        ),
+        max_leaves=10,
+    )
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string of ``value``: itself, or keys, values and items at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_secret_with_any_characters_is_found_and_masked_in_values(data: st.DataObject) -> None:
+    # Backslashes, quotes, control and non-ASCII characters included: the old check
+    # searched repr(value), where such a secret shows escaped, and missed it.
+    secret = data.draw(_secret_texts, label="secret")
+    value = data.draw(_holding(secret), label="value")
+    redactor = Redactor([secret])
+    holds = any(secret in text for text in _strings(value))
+    if holds:
+        assert redactor.held_in(value)
+    masked = redactor.value(value)
+    assert not any(secret in text for text in _strings(masked))
+    assert (masked is value) is (not redactor.held_in(value))
+    if not redactor.held_in(value):
+        assert masked is value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_secret_is_masked_where_repr_or_json_writes_it_escaped(data: st.DataObject) -> None:
+    # An exception's message, a log line or an error text often holds a dict's repr or
+    # a JSON body: masking the text must leave no string that still holds the secret.
+    secret = data.draw(_secret_texts, label="secret")
+    inner = data.draw(
+        st.builds(lambda a, b: a + secret + b, st.text(max_size=4), st.text(max_size=4))
+    )
+    container = data.draw(st.sampled_from([[inner], {"k": inner}, {inner: 1}, ("x", inner)]))
+    redactor = Redactor([secret])
+    for written, read in (
+        (repr(container), ast.literal_eval),
+        (ascii(container), ast.literal_eval),
+        (json.dumps(container, default=list), json.loads),
+        (json.dumps(container, ensure_ascii=False, default=list), json.loads),
+    ):
+        assert redactor.found_in(written)
+        masked = redactor.text(written)
+        try:
+            back = read(masked)
+        except (ValueError, SyntaxError):  # the mask replaced a quote of the text itself
+            assert secret not in masked
+            continue
+        assert not any(secret in text for text in _strings(back))
+
+
+def test_an_escaped_secret_in_an_exception_argument_is_masked() -> None:
+    for secret in ("ab\\cd-9", "it's\"q", "tab\there", "bell\x07x"):
+        redactor = Redactor([secret])
+        masked = redactor.exception(ValueError("refused", {"key": secret}))
+        assert isinstance(masked, MaskedError)
+        assert secret not in str(masked) and repr(secret)[1:-1] not in str(masked)
+        assert REDACTED in str(masked)
+
+
+def test_held_in_reads_shared_and_cyclic_containers_once() -> None:
+    redactor = Redactor([SECRET])
+    shared = _Text("plain")
+    cyclic: list[Any] = [shared, shared]
+    cyclic.append(cyclic)
+    assert not redactor.held_in(cyclic)  # not marshal-able: walked, and the walk ends
+    cyclic.append({_Text("k"): (f"x{SECRET}",)})
+    assert redactor.held_in(cyclic)
+    assert not Redactor().held_in({"k": SECRET})
+    assert Redactor([SECRET]).held_in(SECRET) and not Redactor(["other"]).held_in(SECRET)

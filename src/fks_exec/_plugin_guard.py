@@ -226,7 +226,7 @@ class PluginGuard:
         redactor = self._redactor
         if redactor and (
             (result.error is not None and redactor.found_in(result.error))
-            or (result.raw is not None and redactor.found_in(repr(result.raw)))
+            or (result.raw is not None and redactor.held_in(result.raw))
         ):
             error = None if result.error is None else redactor.text(result.error)
             result = result.model_copy(update={"error": error, "raw": redactor.value(result.raw)})

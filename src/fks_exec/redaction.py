@@ -12,7 +12,9 @@ of any logger (the CLI installs it on its handler).
 
 from __future__ import annotations
 
+import json
 import logging
+import marshal
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -53,12 +55,19 @@ class MaskedError(Exception):
 class Redactor:
     """Masks a fixed set of secrets. Build it once per config; it is cheap to call."""
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_encoded", "_forms", "_secrets", "_shortest")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
         unique = {s for s in secrets if isinstance(s, str) and s}
         self._secrets = tuple(sorted(unique, key=len, reverse=True))
+        # What is searched and masked: each secret as it is and as repr() and JSON
+        # write it inside a string (a password with a backslash or a quote shows
+        # doubled or escaped in an exception's args, a dict's repr or a JSON body).
+        # Longest first, so a secret that contains another is masked whole.
+        forms = {form for secret in unique for form in _written_forms(secret)}
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
+        self._shortest = min(map(len, forms), default=0)
+        self._encoded = tuple(form.encode("utf-8", "surrogatepass") for form in self._forms)
 
     def __bool__(self) -> bool:
         return bool(self._secrets)
@@ -67,15 +76,58 @@ class Redactor:
         return f"<Redactor of {len(self._secrets)} secret(s)>"
 
     def text(self, text: str) -> str:
-        """Return ``text`` with every secret replaced by ``**********``."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+        """Return ``text`` with every secret replaced by ``**********``, also where it
+        is written escaped, as ``repr()`` or JSON would write it inside a string."""
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
         return text
 
     def found_in(self, text: str) -> bool:
-        """True when any secret occurs in ``text``."""
-        return any(secret in text for secret in self._secrets)
+        """True when any secret occurs in ``text`` (as it is, or escaped as
+        :meth:`text` masks it)."""
+        return any(form in text for form in self._forms)
+
+    def held_in(self, value: Any) -> bool:
+        """True when a secret occurs in a string of ``value`` (``value`` itself, or a
+        key, value or item of its nested dicts, lists and tuples, at any depth), as
+        it is or escaped as :meth:`text` masks it: whenever :meth:`value` would mask
+        something. A secret inside bytes or a set (left alone by :meth:`value`) may
+        count too. Raises only what iterating a dict or list subclass in it raises.
+        """
+        if not self._forms:
+            return False
+        # marshal writes every str of a value made of exact built-in types as its
+        # UTF-8 (surrogatepass) text, in C; it refuses a subclass or any other object,
+        # which are walked in Python instead.
+        try:
+            written = marshal.dumps(value)
+        except Exception:
+            return self._walked_holds(value)
+        find = written.find
+        return any(find(form) != -1 for form in self._encoded)
+
+    def _walked_holds(self, value: Any) -> bool:
+        # held_in by a walk: each string of at least the shortest form's length is
+        # searched; a container met twice (shared, or a cycle) is read once.
+        shortest, found_in = self._shortest, self.found_in
+        todo = [value]
+        seen: set[int] = set()
+        while todo:
+            item = todo.pop()
+            if isinstance(item, str):
+                if len(item) >= shortest and found_in(item):
+                    return True
+            elif isinstance(item, dict | list | tuple):
+                if id(item) in seen:
+                    continue
+                seen.add(id(item))
+                if isinstance(item, dict):
+                    todo.extend(item)
+                    todo.extend(item.values())
+                else:
+                    todo.extend(item)
+        return False
 
     def value(self, value: Any) -> Any:
         """Return ``value`` (str, dict, list, tuple, nesting thereof) with secrets masked.
@@ -87,7 +139,7 @@ class Redactor:
             return value
         if isinstance(value, str):
             return self.text(value)
-        if isinstance(value, dict | list | tuple) and not self.found_in(repr(value)):
+        if isinstance(value, dict | list | tuple) and not self.held_in(value):
             return value
         if isinstance(value, dict):
             return {self.value(k): self.value(v) for k, v in value.items()}
@@ -154,6 +206,17 @@ class Redactor:
                 setattr(new, key, self.value(val) if isinstance(val, str) else val)
             return new
         return MaskedError(f"{type(exc).__module__}.{type(exc).__qualname__}", message)
+
+
+def _written_forms(secret: str) -> set[str]:
+    # repr() escapes a character by itself, given the string's quote: ' unless the
+    # string holds ' and no " (then ", and secret holds no "); ascii() as repr() plus
+    # non-ASCII; JSON escapes each character by itself, with or without ensure_ascii.
+    forms = {secret, repr(secret + '"')[1:-2], ascii(secret + '"')[1:-2]}
+    if '"' not in secret:
+        forms.update((repr("'" + secret)[2:-1], ascii("'" + secret)[2:-1]))
+    forms.update((json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]))
+    return forms
 
 
 def _message_of(exc: BaseException) -> str:
