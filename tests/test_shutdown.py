@@ -187,3 +187,73 @@ async def test_an_order_cut_off_by_close_stays_open_in_the_journal(tmp_path: Any
         repeat = await again.execute(order)  # answered from the journal, never resent
     assert repeat.client_order_id == order.client_order_id
     assert plugin.broker.order_arrivals().get(order.client_order_id, 0) <= 1
+
+
+def _with_spare(latency_s: float, fallback: bool) -> tuple[PluginRegistry, dict[str, Any]]:
+    """The mock, and when ``fallback`` a spare one it falls back to, so each order takes
+    the dispatcher's path (fallbacks to consider) instead of the executor's own."""
+    registry, _ = _registry(latency_s)
+    spare = MockPlugin(broker=MockBroker())
+    spare.use_env = False
+    registry.register("spare", spare)
+    pair = {"mock": ["spare"]}
+    return registry, ({"fallbacks": pair, "allow_paper_fallback": pair} if fallback else {})
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+async def test_a_send_cut_off_at_close_is_unknown_on_either_path(fallback: bool) -> None:
+    registry, kwargs = _with_spare(5.0, fallback)
+    executor = Executor(registry, default="mock", journal="memory", close_timeout_s=0.1, **kwargs)
+    await executor.start()
+    call = asyncio.ensure_future(executor.execute(Order.market("X", "buy", 1)))
+    await asyncio.sleep(0.05)
+    await executor.close()
+    result = call.result()
+    assert (result.status, result.plugin) == (OrderStatus.UNKNOWN, "mock")
+    assert "closed" in (result.error or "")
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+async def test_a_caller_cancelling_its_own_send_is_cancelled_on_either_path(
+    fallback: bool,
+) -> None:
+    registry, kwargs = _with_spare(5.0, fallback)
+    async with Executor(registry, default="mock", journal="memory", **kwargs) as executor:
+        order = Order.market("X", "buy", 1)
+        call = asyncio.ensure_future(executor.execute(order))
+        await asyncio.sleep(0.05)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert not executor._shutdown.sends  # nothing tracked is left behind
+        entry = await executor.journal.get(order.client_order_id)
+        assert entry is not None and entry.result is not None
+        assert entry.result.status is OrderStatus.UNKNOWN
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+async def test_a_task_cut_off_once_is_its_own_again_after_a_restart(fallback: bool) -> None:
+    registry, kwargs = _with_spare(5.0, fallback)
+    executor = Executor(registry, default="mock", journal="memory", close_timeout_s=0.1, **kwargs)
+    await executor.start()
+    first_sent = asyncio.Event()
+    answers: list[ExecutionResult] = []
+
+    async def two_sends() -> None:  # one task: cut off at close, then cancelled by us
+        first = asyncio.ensure_future(executor.execute(Order.market("X", "buy", 1)))
+        first_sent.set()
+        answers.append(await first)
+        await executor.start()
+        answers.append(await executor.execute(Order.market("X", "buy", 1)))
+
+    worker = asyncio.ensure_future(two_sends())
+    await first_sent.wait()
+    await asyncio.sleep(0.05)
+    await executor.close()  # cuts the first send off: unknown
+    await asyncio.sleep(0.05)  # the task is in its second send now
+    assert not executor._shutdown.cut  # a cut-off task is no longer marked once it left
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):  # its own cancellation, not a cut-off
+        await worker
+    assert [a.status for a in answers] == [OrderStatus.UNKNOWN]
+    await executor.close()

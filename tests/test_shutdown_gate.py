@@ -127,3 +127,37 @@ async def test_a_cut_off_send_that_does_stop_is_not_named_as_still_running(
     warned = _warnings(caplog)
     assert any("still in flight" in w for w in warned)
     assert not any("still running" in w for w in warned)
+
+
+async def test_the_running_task_is_found_as_asyncio_finds_it() -> None:
+    from fks_exec._shutdown import _CurrentTasks, running_tasks
+
+    async def found() -> tuple[object, object, object]:
+        loop = asyncio.get_running_loop()
+        return running_tasks.get(loop), _CurrentTasks.get(loop), asyncio.current_task()
+
+    task = asyncio.ensure_future(found())
+    inline, fallback, asyncio_says = await task
+    assert inline is fallback is asyncio_says is task
+    if asyncio.current_task.__module__ == "asyncio.tasks":  # 3.10/3.11: asyncio's own map
+        assert running_tasks is asyncio.tasks._current_tasks  # type: ignore[attr-defined]
+    else:
+        assert isinstance(running_tasks, _CurrentTasks)
+
+
+def test_the_running_task_map_is_asyncios_only_where_current_task_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kept: dict[object, object] = {}
+    monkeypatch.setattr(asyncio.tasks, "_current_tasks", kept)
+
+    def plain() -> None: ...
+
+    plain.__module__ = "asyncio.tasks"  # what a pure-Python current_task says
+    monkeypatch.setattr(asyncio, "current_task", plain)
+    assert shutdown_module._running_tasks() is kept
+    monkeypatch.setattr(asyncio.tasks, "_current_tasks", None)  # no such map
+    assert isinstance(shutdown_module._running_tasks(), shutdown_module._CurrentTasks)
+    monkeypatch.setattr(asyncio.tasks, "_current_tasks", kept)
+    plain.__module__ = "_asyncio"  # current_task in C (3.12+): keeps its own state
+    assert isinstance(shutdown_module._running_tasks(), shutdown_module._CurrentTasks)

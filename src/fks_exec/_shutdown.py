@@ -21,7 +21,30 @@ if TYPE_CHECKING:
     from fks_exec._once import Claimed
     from fks_exec.plugin import ExecutionPlugin
 
-__all__ = ["ShutdownGate"]
+__all__ = ["ShutdownGate", "running_tasks"]
+
+
+class _CurrentTasks:
+    """``get(loop)`` is ``asyncio.current_task(loop)`` (where asyncio has no plain map)."""
+
+    @staticmethod
+    def get(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
+        return asyncio.current_task(loop)
+
+
+def _running_tasks() -> Mapping[asyncio.AbstractEventLoop, asyncio.Task[Any]] | _CurrentTasks:
+    # Python 3.10/3.11 keep the running task of each loop in one dict, which their
+    # (pure Python) current_task() reads: reading it inline saves a Python call per
+    # order. Elsewhere current_task() is used as it is (in C from 3.12).
+    tasks_module: Any = asyncio.tasks
+    kept = getattr(tasks_module, "_current_tasks", None)
+    if asyncio.current_task.__module__ == "asyncio.tasks" and isinstance(kept, dict):
+        return kept
+    return _CurrentTasks()
+
+
+running_tasks = _running_tasks()
+"""``running_tasks.get(asyncio.get_running_loop())`` is the task running now."""
 
 logger = logging.getLogger("fks_exec.executor")
 

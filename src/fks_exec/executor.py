@@ -18,7 +18,7 @@ lookups, cancels, quotes, positions, health).
 from __future__ import annotations
 
 import logging
-from asyncio import CancelledError, current_task
+from asyncio import CancelledError, get_running_loop
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -30,7 +30,7 @@ from fks_exec._once_per_id import OncePerClientId
 from fks_exec._order_lookup import OrderLookup
 from fks_exec._order_memory import IdMemory, JournaledMemory, OrderMemory
 from fks_exec._routing import Plan, check_limits
-from fks_exec._shutdown import ShutdownGate
+from fks_exec._shutdown import ShutdownGate, running_tasks
 from fks_exec.config import ExecutorSettings
 from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError
 from fks_exec.journal import Journal, choose_journal
@@ -343,7 +343,7 @@ class Executor(ExecutorQueries):
                     result = await self._dispatch.send(entry, primary)
                 else:  # a started plugin with no fallbacks to consider
                     entry.plugin = primary
-                    task = current_task()  # gate.send(), inlined: drain() may cut it off
+                    task = running_tasks.get(get_running_loop())  # gate.send(), inlined
                     gate.sends.add(task)  # type: ignore[arg-type]  # always inside a task
                     try:
                         result = await ready.execute_claimed(order, claims)
