@@ -419,6 +419,8 @@ async def test_claims_queued_after_lazy_writes_of_other_ids_are_committed_first(
     # The awaited writes in one fsync'd transaction, then the lazy ones without an fsync.
     assert commits == [(True, ["b1", "a3", "b2"]), (False, ["a1", "a2", "a1"])]
     assert outcomes == [(1, T(2)), None, (1, T(6))]
+    # Three claims, the hold and the flush one at a time; the take as two batches of 3.
+    assert journal.batch_sizes == {1: 5, 3: 2}
     states = {e.client_order_id: e.state.value for e in await journal.entries()}
     assert states == {"a1": "final", "a2": "final", "a3": "final", "b1": "sending", "b2": "sending"}
     kinds = [(e.kind, e.state.value) for e in await journal.events("a1")]
