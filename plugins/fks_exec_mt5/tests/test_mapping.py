@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -62,6 +63,16 @@ def test_comments_carry_the_client_order_id() -> None:
     assert len(longer) == 31 and longer.startswith("h") and longer != fits
     assert comment_for("é") != "é" and comment_for("é").isascii()
     assert comment_for("x" * 40) == comment_for("x" * 40) != comment_for("y" * 40)
+
+
+@pytest.mark.parametrize("client_order_id", ["a" * 32, "é", "0f" * 16, "x" * 300])
+def test_a_long_ids_comment_is_h_and_its_sha256_on_every_call(client_order_id: str) -> None:
+    """The documented form, the same whatever was hashed before (orders placed by any
+    version are found again after a restart)."""
+    expected = "h" + hashlib.sha256(client_order_id.encode()).hexdigest()[:30]
+    assert [comment_for(client_order_id) for _ in range(3)] == [expected] * 3
+    comment_for("y" * 40)
+    assert comment_for(client_order_id) == expected
 
 
 def test_volume_is_rounded_down_and_bounded() -> None:

@@ -239,6 +239,43 @@ def test_a_retcode_that_is_not_a_number_is_none(retcode: Any) -> None:
     assert retcode_or_none(Record({"retcode": 10009})) == 10009
 
 
+# --------------------------------------------------------------------------- volumes
+
+
+def test_rounded_lots_are_remembered_per_specification_and_refusals_are_not(
+    hedged: tuple[Mt5Plugin, Scripted],
+) -> None:
+    """A quantity rounds once per symbol specification; new rules (a changed volume
+    step) round it afresh, and a refused quantity is refused every time."""
+    plugin, scripted = hedged
+    session = plugin.session
+    rules = session.rules("EURUSD")
+    assert session.lots(D("0.129"), rules) == D("0.12")
+    assert session.lots(D("0.1290"), rules) == D("0.12")  # the same value: remembered
+    for _ in range(2):
+        with pytest.raises(OrderDenied, match="below the minimum"):
+            session.lots(D("0.001"), rules)
+    session.forget_symbols()
+    scripted.then("symbol_info", changed(volume_step=0.05, volume_min=0.05))
+    coarser = session.rules("EURUSD")
+    assert coarser is not rules and coarser.step == D("0.05")
+    assert session.lots(D("0.129"), coarser) == D("0.1")  # rounded on the new step
+    assert session.lots(D("0.129"), rules) == D("0.12")  # the old rules: their own answer
+
+
+def test_at_most_64_rounded_lots_are_remembered_per_symbol(
+    hedged: tuple[Mt5Plugin, Scripted],
+) -> None:
+    plugin, _ = hedged
+    session = plugin.session
+    rules = session.rules("EURUSD")
+    sizes = [D(n) / 100 for n in range(1, 101)]
+    assert [session.lots(size, rules) for size in sizes] == sizes
+    remembered = session._volumes["EURUSD"][1]
+    assert list(remembered) == sizes[:64]  # the first 64; later sizes are rounded each time
+    assert session.lots(sizes[99], rules) == sizes[99]
+
+
 # --------------------------------------------------------------------------- close-by
 
 

@@ -62,19 +62,22 @@ class Mt5Plugin(Mt5Reads):
                 meaning.code.value,
             ) from None
         answers = placed.answers
-        if any(a.lost is not None for a in answers):
+        if len(answers) == 1:  # the usual order, read without a pass over the legs
+            first = answers[0].sent
+            if first is None:
+                if answers[0].lost is not None:
+                    self._stale = True
+            elif (
+                first.retcode == c.TRADE_RETCODE_CONNECTION
+                and retcode_or_none(first) == c.TRADE_RETCODE_CONNECTION
+                and not first.deal
+            ):
+                raise BrokerUnavailable(
+                    f"{first.retcode} {first.comment}: the terminal is not connected to the "
+                    "trade server; nothing was sent"
+                )
+        elif any(a.lost is not None for a in answers):
             self._stale = True
-        first = answers[0].sent
-        if (
-            len(answers) == 1
-            and first is not None
-            and retcode_or_none(first) == c.TRADE_RETCODE_CONNECTION
-            and not first.deal
-        ):
-            raise BrokerUnavailable(
-                f"{first.retcode} {first.comment}: the terminal is not connected to the "
-                "trade server; nothing was sent"
-            )
         return from_send(answers, order, placed.volume, build=self.result_for)
 
     def _check_account(self, order: Order) -> None:

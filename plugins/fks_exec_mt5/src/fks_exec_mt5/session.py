@@ -27,6 +27,11 @@ from fks_exec_mt5.servertime import ServerClock
 
 __all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed", "retcode_or_none"]
 
+_BUY, _MARKET = OrderSide.BUY, OrderType.MARKET  # an enum member read is ~90 ns on 3.11
+_NO_LOTS = Decimal(0)
+_VOLUMES_KEPT = 64
+"""Rounded quantities remembered per symbol specification (orders repeat their sizes)."""
+
 RULES_CHANGED = frozenset(
     {
         c.TRADE_RETCODE_INVALID_VOLUME,
@@ -70,6 +75,7 @@ class Mt5Session:
         self.fifo = fifo
         self.clock = ServerClock(cfg.server_utc_offset_minutes)
         self._symbols: TtlCache[str, SymbolRules] = TtlCache(cfg.symbol_cache_s, maxlen=4096)
+        self._volumes: dict[str, tuple[SymbolRules, dict[Decimal, Decimal]]] = {}
 
     # ------------------------------------------------------------------ reads
 
@@ -108,6 +114,21 @@ class Mt5Session:
     def forget_symbols(self) -> None:
         """Drop the cached symbol rules (they are read again on the next order)."""
         self._symbols.clear()
+        self._volumes.clear()
+
+    def lots(self, quantity: Decimal, rules: SymbolRules) -> Decimal:
+        """:func:`~fks_exec_mt5.mapping.rounded_volume` of ``quantity``, remembered for
+        these ``rules`` (new rules start afresh; a refusal is raised every time)."""
+        known = self._volumes.get(rules.name)
+        if known is None or known[0] is not rules:
+            known = self._volumes[rules.name] = (rules, {})
+        volumes = known[1]
+        volume = volumes.get(quantity)
+        if volume is None:
+            volume = rounded_volume(quantity, rules)
+            if len(volumes) < _VOLUMES_KEPT:
+                volumes[quantity] = volume
+        return volume
 
     def tick(self, symbol: str) -> Any:
         """The symbol's last tick (its time teaches the clock); :class:`LinkDown` if none,
@@ -156,12 +177,14 @@ class Mt5Session:
         return Placed(volume, self._send_all(order, requests, legs))
 
     def _plan(self, order: Order) -> tuple[list[Leg], list[dict[str, Any]], Decimal]:
-        rules = self.rules(order.symbol)
-        buy = order.side is OrderSide.BUY
-        tick = self.tick(order.symbol)
-        volume = rounded_volume(order.quantity, rules)
-        tickets = self.tickets(order.symbol)
-        if order.type is OrderType.MARKET:
+        symbol = order.symbol
+        rules = self.rules(symbol)
+        buy = order.side is _BUY
+        tick = self.tick(symbol)
+        volume = self.lots(order.quantity, rules)
+        tickets = self.tickets(symbol)
+        market = order.type is _MARKET
+        if market:
             legs, stops = self._plan_market(order, rules, volume, tickets, buy)
         else:
             if order.reduce_only:
@@ -169,12 +192,13 @@ class Mt5Session:
                     "MT5 has no reduce-only pending orders; use a market order", "not_supported"
                 )
             legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
-        opening = sum((leg.volume for leg in legs if leg.position is None), Decimal(0))
-        if order.type is OrderType.MARKET and not self.hedging and tickets:
-            if legs[0].position is not None:
-                opening = Decimal(0)  # a netting reduction
-            elif tickets[0].buy != buy:
-                opening = max(Decimal(0), volume - tickets[0].volume)  # a reversal
+        if len(legs) == 1:  # the usual order: no sum over legs
+            opening = _NO_LOTS if legs[0].position is not None else legs[0].volume
+        else:
+            opening = sum((leg.volume for leg in legs if leg.position is None), _NO_LOTS)
+        if market and tickets and not self.hedging and tickets[0].buy != buy:
+            # netting against the position: a reduction opens nothing, a reversal the rest
+            opening = max(_NO_LOTS, volume - tickets[0].volume)
         check_trade_mode(rules, buy, opening > 0)
         if rules.volume_limit > 0 and opening > 0:
             orders = self.mt5.orders_get(symbol=order.symbol)
@@ -274,6 +298,8 @@ class Mt5Session:
     def _send_all(
         self, order: Order, requests: list[dict[str, Any]], legs: list[Leg]
     ) -> list[LegAnswer]:
+        if len(requests) == 1:  # the usual order: nothing to stop after
+            return [self._send_leg(order, requests[0], legs[0].volume, first=True)]
         answers: list[LegAnswer] = []
         for index, request in enumerate(requests):
             answer = self._send_leg(order, request, legs[index].volume, first=index == 0)
@@ -286,8 +312,7 @@ class Mt5Session:
         self, order: Order, request: dict[str, Any], volume: Decimal, *, first: bool
     ) -> LegAnswer:
         mt5 = self.mt5
-        market = order.type is OrderType.MARKET
-        attempts = 1 + (self.cfg.requote_retries if market else 0)
+        attempts = 1 + (self.cfg.requote_retries if order.type is _MARKET else 0)
         sent = None
         for attempt in range(attempts):
             if attempt or not first:
@@ -306,12 +331,14 @@ class Mt5Session:
                 return LegAnswer(
                     unsent=f"order_send failed before sending ({code}, {text})", volume=volume
                 )
-            retcode = retcode_or_none(sent)
+            retcode = sent.retcode
+            if type(retcode) is not int:  # the usual one is read as it is
+                retcode = retcode_or_none(sent)
             if retcode not in RETRY_WITH_FRESH_PRICE:
                 if retcode in RULES_CHANGED:
                     self.forget_symbols()
                 break
-        return LegAnswer(sent=sent, volume=volume)
+        return LegAnswer(sent, None, None, volume)
 
     def _fresh_price(self, symbol: str, buy: bool) -> float | None:
         """The side's price of a new tick, or None when there is none (or it is 0 or not
