@@ -8,7 +8,9 @@ twice, and reconciles orders whose fate is ``unknown`` through ``get_order``.
 It is a thin layer over small parts, each with one job: :class:`~fks_exec._routing.Routes`
 (which plugin), :class:`~fks_exec.registry.PluginRegistry` (discovery and the one copy
 of plugin lifecycle), :class:`~fks_exec._order_memory.OrderMemory` (the bounded window
-of recent client ids), :class:`~fks_exec.journal.keeper.JournalKeeper` (the long memory),
+of recent client ids; with the ``memory`` journal its records instead:
+:class:`~fks_exec._order_memory.JournaledMemory`),
+:class:`~fks_exec.journal.keeper.JournalKeeper` (the long memory),
 :class:`~fks_exec._dispatch.Dispatcher` (fallbacks and reconciliation),
 :class:`~fks_exec._shutdown.ShutdownGate` (closing without losing an order) and
 :class:`~fks_exec._executor_queries.ExecutorQueries` (the calls beside ``execute``:
@@ -68,7 +70,10 @@ class Executor(ExecutorQueries):
         reconcile_attempts: ``get_order`` lookups for an order whose fate is unknown.
         reconcile_delay_s: first pause between those lookups (doubled each time).
         history_size: settled client order ids kept in memory (oldest forgotten; ids in
-            flight never are). The journal is the long memory.
+            flight never are). The journal is the long memory. With a
+            :class:`~fks_exec.journal.memory.MemoryJournal` the journal's record is the
+            memory (one per id), kept as long as the journal keeps it: ``history_size``
+            final ids for one made from a spec, the ``max_closed`` of one passed in.
         journal: a :class:`~fks_exec.journal.Journal` or a spec (``memory``, a file
             path, ``sqlite:///path``); by default FKS_EXEC_JOURNAL, else an SQLite
             file in the per-user state directory when a live plugin is planned, else
