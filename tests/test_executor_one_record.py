@@ -27,7 +27,7 @@ from fks_exec import (
     PluginRegistry,
 )
 from fks_exec._order_memory import JournaledMemory, OrderMemory
-from fks_exec.journal import JournalState
+from fks_exec.journal import JournalState, JournalUpdate
 from fks_exec.journal.memory import MemoryJournal
 
 BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
@@ -263,3 +263,99 @@ def test_the_broker_id_index_is_rebuilt_before_it_outgrows_the_records() -> None
         assert len(memory._by_order_id) <= 2 * len(journal.records) + 64
     assert memory.by_order_id("B-199") is journal.records["i-199"]
     assert memory.by_order_id("B-0") is None  # forgotten with its record
+
+
+def _filled(order: Order, order_id: str | None = None) -> ExecutionResult:
+    return ExecutionResult.for_order(
+        order,
+        plugin="p",
+        status="filled",
+        order_id=order_id,
+        filled_quantity=order.quantity,
+        average_price=1,
+    )
+
+
+def test_a_hinting_plugin_is_asked_at_the_claim_and_the_answer_and_others_never(
+    make_plugin: Any,
+) -> None:
+    asked: list[str] = []
+
+    class Hinting(make_plugin):  # type: ignore[misc,valid-type]
+        def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> dict[str, str]:
+            asked.append("answer" if result is not None else "claim")
+            return {"at": asked[-1]} if result is None else {"ticket": "T1"}
+
+    class Quiet(make_plugin):  # type: ignore[misc,valid-type]
+        def lookup_hints(self, order: Order, result: ExecutionResult | None = None) -> Any:
+            raise AssertionError("a plugin keeping the base hook is never asked")
+
+    journal = MemoryJournal()
+    memory = JournaledMemory(journal)
+    for plugin in (Hinting("h"), Quiet("q"), Quiet("q"), Hinting("h")):
+        order = Order.market("X", "buy", 1)
+        record = memory.claim(order, plugin.name, plugin)
+        assert record is not None
+        memory.answered(record, _filled(order), plugin)
+        hints = dict(record.hints)
+        assert hints == ({"at": "claim", "ticket": "T1"} if plugin.name == "h" else {})
+    assert asked == ["claim", "answer"] * 2
+
+
+def test_what_the_memory_holds_of_each_record() -> None:
+    journal = MemoryJournal()
+    memory = JournaledMemory(journal)
+    orders = [Order.market("X", "buy", 1, client_order_id=f"h-{n}") for n in range(4)]
+    records = [memory.claim(order, "p", None) for order in orders]
+    assert all(r is not None and memory.holds(r) for r in records)  # all in flight
+    done, refused, unsent, flying = (r for r in records if r is not None)
+    memory.answered(done, _filled(orders[0], "B0"), None)
+    refusal = ExecutionResult.for_order(
+        orders[1], plugin="p", status="rejected", sent=False, error="no"
+    )
+    memory.answered(refused, refusal, None)
+    journal.record_soon(JournalUpdate(orders[2].client_order_id, JournalState.NOT_SENT, "not_sent"))
+    memory.forget(unsent)  # nothing was sent: nothing to give up
+    assert memory._released == set()
+    assert [memory.holds(r) for r in (done, refused, unsent, flying)] == [True, True, False, True]
+    assert memory.results() == [done.result, refusal]  # claim order; none in flight
+    memory.forget(refused)  # its retry is being sent
+    assert not memory.holds(refused) and memory.get("h-1") is None
+    assert memory.results() == [done.result]
+    again = memory.claim(orders[1], "p", None)  # claimed again: remembered again
+    assert again is refused and memory.holds(again) and memory._released == set()
+    assert memory.claim(orders[0], "p", None) is None  # a final id is never claimed again
+
+
+def test_a_broker_id_that_moved_to_another_result_is_not_found_under_the_old_one() -> None:
+    memory = JournaledMemory(MemoryJournal())
+    order = Order.limit("X", "buy", 1, 50, client_order_id="m-1")
+    record = memory.claim(order, "p", None)
+    assert record is not None
+    memory.answered(
+        record,
+        ExecutionResult.for_order(order, plugin="p", status="accepted", order_id="OLD"),
+        None,
+    )
+    assert memory.by_order_id("OLD") is record
+    memory.settle(
+        record, ExecutionResult.for_order(order, plugin="p", status="accepted", order_id="NEW")
+    )
+    assert memory.by_order_id("NEW") is record and memory.by_order_id("OLD") is None
+
+
+async def test_a_waiter_on_a_record_is_woken_by_its_answer_and_by_forget() -> None:
+    journal = MemoryJournal()
+    memory = JournaledMemory(journal)
+    first, second = (Order.market("X", "buy", 1, client_order_id=c) for c in ("w-1", "w-2"))
+    answered, dropped = memory.claim(first, "p", None), memory.claim(second, "p", None)
+    assert answered is not None and dropped is not None
+    waiting = [asyncio.ensure_future(r.settled()) for r in (answered, answered, dropped)]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiting)
+    memory.answered(answered, _filled(first), None)
+    journal.record_soon(JournalUpdate("w-2", JournalState.NOT_SENT, "not_sent"))
+    memory.forget(dropped)
+    await asyncio.wait_for(asyncio.gather(*waiting), BOUND_S)
+    assert answered.waiters is None and dropped.waiters is None
+    await asyncio.wait_for(answered.settled(), BOUND_S)  # settled already: at once
