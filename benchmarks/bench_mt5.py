@@ -21,6 +21,10 @@ same rounds give CPU time per order of each variant (``time.process_time`` over 
 block: both threads), so the added figure splits into the plugin's CPU work and the
 time spent waiting for a thread to wake, which on an idle machine is most of the hop.
 
+The same rounds run a second time with the whole process pinned to one CPU (both
+threads; Linux): on a VM, a wake-up of an idle virtual CPU costs more than the rest of
+a hop, and the pinned figure takes it out (an information row).
+
 Orders are built outside the timed region, round by round, and the cyclic collector
 runs as in any program. Nothing is frozen: ``gc.freeze()`` of pre-built orders made
 the collections the plugin's allocations trigger cheaper than a real program gets.
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -51,6 +56,8 @@ def _spread(values: list[float]) -> str:
 
 
 async def _run() -> dict[str, list[float]]:
+    # A plugin (and its worker thread) of its own per call: a pinned run's thread
+    # inherits the pinning.
     from fks_exec import Order
     from fks_exec_mt5 import Mt5Plugin
     from fks_exec_mt5 import constants as c
@@ -182,6 +189,39 @@ def run() -> list[dict[str, Any]]:
         return []
     gc.collect()
     f = asyncio.run(_run())
+    return [*_rows(f), *_pinned_rows()]
+
+
+def _pinned_rows() -> list[dict[str, Any]]:
+    if not hasattr(os, "sched_setaffinity"):
+        return []
+    everywhere = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(everywhere)})
+    try:
+        gc.collect()
+        f = asyncio.run(_run())
+    finally:
+        os.sched_setaffinity(0, everywhere)
+    rounds = range(ROUNDS)
+    added = [f["routed us"][i] - f["direct+tick us"][i] for i in rounds]
+    own = [f["routed us"][i] - f["hopped us"][i] for i in rounds]
+    med = statistics.median
+    return [
+        {
+            "name": "mt5: added per order, pinned to one CPU",
+            "value": med(added),
+            "unit": "us",
+            "goal": "info",
+            "baseline": (
+                f"as the row above with both threads on one CPU, range {_spread(added)}; "
+                f"the hop {med(f['hop us']):.0f} us (CPU {med(f['hop cpu']):.0f} us); over "
+                f"the same calls one hop each {med(own):.0f} us"
+            ),
+        }
+    ]
+
+
+def _rows(f: dict[str, list[float]]) -> list[dict[str, Any]]:
     rounds = range(ROUNDS)
     added = [f["routed us"][i] - f["direct+tick us"][i] for i in rounds]
     added_bare = [f["routed us"][i] - f["direct us"][i] for i in rounds]

@@ -3,8 +3,9 @@
 The package keeps one global connection and is not safe to call from several threads;
 its calls also block. :class:`Mt5Worker` runs each call on the same thread and awaits
 it, so the event loop never blocks and the package never sees two threads. The thread
-is the core kit's :class:`~fks_exec.kit.SerialWorker` (a plain thread fed by a queue,
-about half the cost of ``run_in_executor``).
+is the core kit's :class:`~fks_exec.kit.SerialWorker`: on Linux a call and its answer
+each cross by an eventfd (two thread switches per call), elsewhere by a queue and the
+loop's own ``call_soon_threadsafe`` (see :mod:`fks_exec.kit.worker`).
 """
 
 from __future__ import annotations
