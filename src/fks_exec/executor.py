@@ -323,9 +323,7 @@ class Executor(ExecutorQueries):
                 entry = self._order_memory.begin(order)
                 claimed = False
             else:  # the memory journal's record is the memory: claiming it begins it
-                if not keeper.claims_at_once:
-                    await keeper.ensure_open()
-                    return await self.execute(order, plugin)  # looked up again, now open
+                # (it needs no opening; the keeper opens it with the plugin's recovery)
                 entry = journaled.claim(order, primary, ready)
                 if entry is None:  # held in a state only the journal explains
                     record = journaled.entries[order.client_order_id]
