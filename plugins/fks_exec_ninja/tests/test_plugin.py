@@ -14,6 +14,7 @@ from fks_exec_ninja.check import front_month
 from fks_exec_ninja.check import main as check_main
 from fks_exec_ninja.mapping import order_id_for
 from fks_exec_ninja.testing.reference import (
+    InvalidCommand,
     OrderFate,
     ReferenceAtiServer,
     Repetition,
@@ -99,6 +100,23 @@ async def test_unknown_is_final() -> None:
         result = await asyncio.wait_for(plugin.execute_order(Order.market("ES", "buy", 1)), 5)
         assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True)
         assert "Unknown" in (result.error or "")
+
+
+async def test_an_unanswered_place_says_it_was_written_and_what_to_do() -> None:
+    settings = ServerSettings(invalid_command=InvalidCommand.IGNORE)  # nothing pushed back
+    async with running(settings, order_timeout_s=0.2) as (nt, plugin):
+        order = Order.market("CL 01-27", "buy", 1)  # not an instrument the server knows
+        result = await asyncio.wait_for(plugin.execute_order(order), 5)
+        assert (result.status, result.sent, result.error_code) == (
+            OrderStatus.UNKNOWN,
+            None,  # written is not proof that NinjaTrader has it
+            ErrorCode.TIMEOUT,
+        )
+        order_id = order_id_for(order.client_order_id)
+        assert places(nt)[-1][10] == order_id
+        error = result.error or ""
+        assert f"PLACE of order id {order_id} was written" in error
+        assert "0.2s" in error and "get_order" in error and "never send it again" in error
 
 
 async def test_a_rejected_fate_is_rejected() -> None:

@@ -217,17 +217,9 @@ class AtiConnection:
         data = encode(kind, *fields)
         if self.transcript is not None:
             self.transcript.append(f">> {kind} {' | '.join(fields)}")
-        self._put(writer, data, gather=False)
-
-    def _put(self, writer: AtiSocket, data: bytes, *, gather: bool) -> None:
-        """Write ``data`` now, or (``gather``, or bytes already gathered: their order is
-        kept) add it to the bytes written together at the end of this loop pass."""
         gathered = self._gathered
-        if gathered is not None:
+        if gathered is not None:  # after the bytes gathered in this pass: order kept
             gathered.append(data)
-        elif gather:
-            self._gathered = [data]
-            asyncio.get_running_loop().call_soon(self._flush)
         else:
             writer.write(data)
 
@@ -254,7 +246,7 @@ class AtiConnection:
         with every other message written in this loop pass, in one write at its end.
         Raises what :meth:`send_now` raises."""
         writer = self._writer
-        if not self.connected or writer is None or writer.is_closing():
+        if not self.connected or writer is None or writer.transport.is_closing():
             raise BrokerUnavailable(
                 f"not connected to NinjaTrader at {self.host}:{self.port}; reconnecting"
             )
@@ -262,7 +254,15 @@ class AtiConnection:
             encode(COMMAND, line)  # raises the ValueError naming the field
         if self.transcript is not None:
             self.transcript.append(f">> {COMMAND} {line}")
-        self._put(writer, b"0\x00" + line.encode("ascii") + b"\x00", gather=gather)
+        data = b"0\x00" + line.encode("ascii") + b"\x00"
+        gathered = self._gathered
+        if gathered is not None:  # bytes already gathered: their order is kept
+            gathered.append(data)
+        elif gather:
+            self._gathered = [data]
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            writer.write(data)
 
     async def send(self, kind: str, *fields: str) -> None:
         """Write one message, waiting for the socket only when much is buffered.
@@ -320,13 +320,14 @@ class AtiConnection:
 
     def _store(self, pairs: Iterable[tuple[str, ...]]) -> None:
         """Store and report the (key, value) of each Value message of one read."""
-        values, on_value = self.values, self.on_value
+        values, on_value, limit = self.values, self.on_value, self._max_values
+        order_keys = self._order_keys
         for key, value in pairs:
             if key not in values:
-                if len(values) >= self._max_values:
+                if len(values) >= limit:
                     self._evict()
                 if key.startswith(_ORDER_VALUE_PREFIXES):
-                    self._order_keys.append(key)
+                    order_keys.append(key)
             values[key] = value
             if key == "ATI" and value.lower() == "true":
                 ati = self._ati

@@ -106,22 +106,19 @@ def place_command(
     quantity: Decimal | None = None,
 ) -> str:
     """The 13-field ATI line: ``PLACE;ACCOUNT;INSTRUMENT;ACTION;QTY;ORDER TYPE;LIMIT;
-    STOP;TIF;OCO;ORDER ID;STRATEGY;STRATEGY ID`` (``quantity`` overrides the order's)."""
-    return command(
-        "PLACE",
-        account,
-        instrument,
-        _SIDES[order.side],
-        _number(order.quantity if quantity is None else quantity),
-        _TYPES[order.type],
-        _number(order.price),
-        _number(order.stop_price),
-        _TIF[order.time_in_force],
-        oco,
-        order_id,
-        strategy,
-        "",
+    STOP;TIF;OCO;ORDER ID;STRATEGY;STRATEGY ID`` (``quantity`` overrides the order's).
+
+    Raises ``ValueError`` for a field containing ``;`` or a NUL byte."""
+    price, stop = order.price, order.stop_price
+    line = (
+        f"PLACE;{account};{instrument};{_SIDES[order.side]};"
+        f"{_number(order.quantity if quantity is None else quantity)};{_TYPES[order.type]};"
+        f"{'0' if price is None else _number(price)};{'0' if stop is None else _number(stop)};"
+        f"{_TIF[order.time_in_force]};{oco};{order_id};{strategy};"
     )
+    if line.count(";") != 12 or "\x00" in line:  # a field that would split the line
+        command(account, instrument, oco, order_id, strategy)  # raises, naming it
+    return line
 
 
 def change_quantity_command(order_id: str, quantity: Decimal) -> str:

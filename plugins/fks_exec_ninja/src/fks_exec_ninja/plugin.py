@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar
@@ -31,10 +32,12 @@ from fks_exec_ninja.mapping import (
     place_command,
     quantity_denial,
 )
-from fks_exec_ninja.states import result_for
-from fks_exec_ninja.tracking import AGREED, DISAGREED, LOST, ORDER_KEYS, Waiters
+from fks_exec_ninja.states import answer, result_for
+from fks_exec_ninja.tracking import AGREED, DISAGREED, LOST, Waiters
 
 __all__ = ["NinjaPlugin"]
+
+_remember_new = OrderedDict.__setitem__  # BoundedDict's own [] would look the id up first
 
 
 class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
@@ -71,6 +74,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
     # ------------------------------------------------------------------ lifecycle
 
     async def _connect(self, config: NinjaConfig) -> None:
+        self._settings = config
         self._orders.maxlen = config.max_tracked_orders
         connection = AtiConnection(
             config.host,
@@ -85,7 +89,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         connection.transcript = self._transcript
         self._waiters = Waiters(connection.values)
         self._brackets = Brackets(connection.values, self._send_line, self._remember)
-        connection.on_value = self._on_value
+        self._waiters.followed = self._brackets.watched
+        self._waiters.follow = self._brackets.on_order_value
+        connection.on_value = self._waiters.on_value
         connection.on_batch = self._waiters.on_batch
         connection.on_lost = self._waiters.lost
         try:
@@ -126,13 +132,6 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         """NinjaTrader's name for ``symbol`` (the symbol map, else the symbol itself)."""
         return self.config.symbols.get(symbol, symbol)
 
-    def _on_value(self, key: str, value: str) -> None:
-        self._waiters.on_value(key, value)
-        if self._brackets.watched:
-            kind, _, order_id = key.partition("|")
-            if kind in ORDER_KEYS and kind != "AvgFillPrice":
-                self._brackets.on_order_value(order_id)
-
     async def _after_reconnect(self) -> None:
         for instrument in sorted(self._subscribed):
             self.ati.send_now(SUBSCRIBE, instrument, "1")
@@ -147,7 +146,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
     # ------------------------------------------------------------------ orders
 
     async def _execute_order(self, order: Order) -> ExecutionResult:
-        config = self.config
+        config = self._settings
         denial = quantity_denial(order)
         if denial is not None:
             raise OrderDenied(denial[1], denial[0].value)
@@ -159,22 +158,25 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             )
         where = order.account or config.account
         instrument = config.symbols.get(order.symbol, order.symbol)
-        if where not in self._good_names or instrument not in self._good_names:
+        good_names = self._good_names
+        if where not in good_names or instrument not in good_names:
             check_name("account", where)
             check_name("instrument", instrument)
-            if len(self._good_names) > 1_000:
-                self._good_names.clear()
-            self._good_names.update((where, instrument))
+            if len(good_names) > 1_000:
+                good_names.clear()
+            good_names.update((where, instrument))
         ati = self.ati
         if not ati.ati_up:
             raise BrokerUnavailable("NinjaTrader's AT Interface is not up (ATI is not True)")
         order_id = order_id_for(order.client_order_id)
         values = ati.values
-        listing = values.get(f"Orders|{where}")
-        if listing is None or f"OrderStatus|{order_id}" in values:
+        listing = values.get("Orders|" + where)
+        if listing is None or "OrderStatus|" + order_id in values:
             existing = await lookups.already_at_ninjatrader(self, order, order_id, where)
-        else:
+        elif order_id in listing or order_id in self._orders:  # else surely new: not looked up
             existing = lookups.known_here(self, order, order_id, listing)
+        else:
+            existing = None
         if existing is not None:
             return existing
         line = place_command(
@@ -190,16 +192,19 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         waiter = waiters.start(
             order_id,
             None,
-            quantity=order.quantity,
-            timeout_s=config.order_timeout_s,
-            agree_s=config.fill_agreement_s,
-            market=order.type is OrderType.MARKET,
+            order.quantity,
+            config.order_timeout_s,
+            config.fill_agreement_s,
+            order.type is OrderType.MARKET,
         )
         try:
             # Written with the commands of the other orders placed in this loop pass
             # when some are waiting (one write for all of them), else at once.
             ati.send_command(line, gather=waiters.waiting > 1)
-            self._orders[order_id] = order  # bounded: the oldest are forgotten first
+            orders = self._orders
+            _remember_new(orders, order_id, order)  # new here: known_here said so
+            if len(orders) > orders.maxlen:  # bounded: the oldest are forgotten first
+                orders.popitem(last=False)
             how = AGREED if waiters.arm(waiter) else await waiter.future
         except BrokerUnavailable:
             self._brackets.forget(order_id)
@@ -207,6 +212,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         finally:
             waiters.finish(waiter)
         seen = waiter.seen if how == AGREED else None
+        if seen is not None and seen.state is not None:  # the common answer
+            keys = (waiter.status_key, waiter.filled_key, waiter.average_key)
+            return answer(values, keys, order_id, seen, self.name, order, agreed=not seen.bad)
         if how == LOST:
             return self._unknown(
                 order, ErrorCode.NETWORK, "the connection dropped before NinjaTrader answered"
@@ -216,7 +224,10 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             return self._unknown(
                 order,
                 ErrorCode.TIMEOUT,
-                f"no order state from NinjaTrader in {config.order_timeout_s}s",
+                f"the PLACE of order id {order_id} was written to NinjaTrader, but it pushed "
+                f"no order state in {config.order_timeout_s}s: the order may be working "
+                "there. Look it up with get_order (or in NinjaTrader's Orders tab) before "
+                "anything else; never send it again under a new client order id",
             )
         if how == DISAGREED and result.status is OrderStatus.UNKNOWN:
             self.log.warning("order %s: %s", order_id, result.error)

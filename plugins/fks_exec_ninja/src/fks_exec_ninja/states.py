@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from fks_exec.kit import BadBrokerNumber, broker_decimal
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
@@ -30,10 +30,13 @@ __all__ = [
     "RESTING_STATES",
     "STATES",
     "Observed",
+    "answer",
     "number",
     "observe",
+    "observe_keys",
     "parse_state",
     "result_for",
+    "value_keys",
 ]
 
 STATES = {
@@ -57,9 +60,12 @@ FINAL_STATES = frozenset({"filled", "cancelled", "canceled", "rejected", "unknow
 """Terminal in NinjaTrader (help page ``IsTerminalState()``: Cancelled, Filled, Rejected,
 Unknown): nothing more will happen to the order."""
 RESTING_STATES = frozenset({"accepted", "working", "triggerpending"})
+_ENDED_UNFILLED = frozenset({"cancelled", "canceled", "rejected", "unknown"})
+"""Final states an order can reach with less than its quantity filled."""
 BROKER = "NinjaTrader"
 """How warnings and errors about NinjaTrader's values name the broker."""
 _ZERO = Decimal(0)
+_new = tuple.__new__  # Observed(...) without its generated __new__'s keyword handling
 _PARSED: dict[str, str] = {}
 _NUMBERS: dict[str, Decimal | None] = {}
 _MAX_NUMBERS = 4096
@@ -95,30 +101,33 @@ class Observed(NamedTuple):
 
     def agrees(self, quantity: Decimal | None) -> bool:
         """True when the three values describe one state of an order of ``quantity``."""
-        filled, priced = self.filled, self.average is not None and self.average > 0
-        if self.state is None or self.bad or filled < 0 or (filled > 0 and not priced):
+        state, filled, average, bad = self
+        if state is None or bad or filled < _ZERO:
             return False
+        if filled > _ZERO and (average is None or not average > _ZERO):
+            return False  # a fill without a price
         if quantity is not None and filled > quantity:
             return False
-        if self.state == "filled":
-            return filled > 0 and (quantity is None or filled == quantity)
-        if self.state == "partfilled":
-            return filled > 0 and (quantity is None or filled < quantity)
-        if self.state in ("cancelled", "canceled", "rejected", "unknown"):
+        if state == "filled":
+            return filled > _ZERO and (quantity is None or filled == quantity)
+        if state == "partfilled":
+            return filled > _ZERO and (quantity is None or filled < quantity)
+        if state in _ENDED_UNFILLED:
             return quantity is None or filled < quantity
-        return filled == 0  # pending and resting states: a fill would have changed them
+        return filled == _ZERO  # pending and resting states: a fill would have changed them
 
-    def settled(self, quantity: Decimal | None, *, market: bool) -> bool:
+    def settled(self, quantity: Decimal | None, market: bool) -> bool:
         """An answer can be given now: the values agree, and the order is final, or (not
         a market order) resting at the broker; or a number is impossible (the answer is
         ``unknown`` whatever comes next)."""
-        if self.bad:
+        if self[3]:  # bad
             return True
         if not self.agrees(quantity):
             return False
-        if self.final:
+        state = self[0]
+        if state in FINAL_STATES:
             return True
-        return not market and (self.state in RESTING_STATES or self.state == "partfilled")
+        return not market and (state in RESTING_STATES or state == "partfilled")
 
 
 def number(text: str | None, key: str) -> Decimal | None:
@@ -141,14 +150,34 @@ def number(text: str | None, key: str) -> Decimal | None:
 
 def observe(values: Mapping[str, str], order_id: str) -> Observed:
     """The latest ``OrderStatus``/``Filled``/``AvgFillPrice`` of ``order_id``."""
-    state = parse_state(values.get(f"OrderStatus|{order_id}"))
-    filled_key, average_key = f"Filled|{order_id}", f"AvgFillPrice|{order_id}"
+    return observe_keys(values, *value_keys(order_id))
+
+
+def value_keys(order_id: str) -> tuple[str, str, str]:
+    """The keys of ``order_id``'s ``OrderStatus``, ``Filled`` and ``AvgFillPrice``."""
+    return "OrderStatus|" + order_id, "Filled|" + order_id, "AvgFillPrice|" + order_id
+
+
+def observe_keys(
+    values: Mapping[str, str], status_key: str, filled_key: str, average_key: str
+) -> Observed:
+    """:func:`observe` with the order's three keys (:func:`value_keys`) already made."""
+    state = values.get(status_key)
+    if state:
+        parsed = _PARSED.get(state)
+        state = parsed if parsed is not None else parse_state(state)
+    else:
+        state = None
+    filled = values.get(filled_key)
+    average = values.get(average_key)
+    if not filled and not average:  # no fill pushed: nothing to parse
+        return _new(Observed, (state, _ZERO, None, None))
     try:
-        filled = number(values.get(filled_key), filled_key) or _ZERO
-        average = number(values.get(average_key), average_key)
+        filled_number = number(filled, filled_key) or _ZERO
+        average_number = number(average, average_key)
     except BadBrokerNumber as exc:
         return Observed(state, _ZERO, None, str(exc))
-    return Observed(state, filled, average)
+    return _new(Observed, (state, filled_number, average_number, None))
 
 
 def result_for(
@@ -168,60 +197,98 @@ def result_for(
     ``unknown``: the order is at NinjaTrader and its fill is not yet known; so does an
     impossible number (logged as a warning naming NinjaTrader and the value's key).
     """
+    keys = value_keys(order_id)
     if seen is None:
-        seen = observe(values, order_id)
+        seen = observe_keys(values, *keys)
     if seen.state is None:
         return None
-    quantity = order.quantity if order is not None else None
+    return answer(values, keys, order_id, seen, plugin, order, client_order_id, symbol)
+
+
+def answer(
+    values: Mapping[str, str],
+    keys: tuple[str, str, str],
+    order_id: str,
+    seen: Observed,
+    plugin: str,
+    order: Order | None,
+    client_order_id: str | None = None,
+    symbol: str | None = None,
+    *,
+    agreed: bool = False,
+) -> ExecutionResult:
+    """:func:`result_for` of an order with a state, ``keys`` its :func:`value_keys`;
+    ``agreed``: ``seen`` is known to agree with ``order``'s quantity (not checked
+    again)."""
+    status_key, filled_key, average_key = keys
     raw = {}
-    for key in (f"OrderStatus|{order_id}", f"Filled|{order_id}", f"AvgFillPrice|{order_id}"):
-        text = values.get(key)
-        if text is not None:
-            raw[key] = text
-    fields: dict[str, Any] = {"plugin": plugin, "order_id": order_id, "raw": raw, "sent": True}
+    text = values.get(status_key)
+    if text is not None:
+        raw[status_key] = text
+    text = values.get(filled_key)
+    if text is not None:
+        raw[filled_key] = text
+    text = values.get(average_key)
+    if text is not None:
+        raw[average_key] = text
+    quantity = order.quantity if order is not None else None
+    filled, average = seen.filled, seen.average
+    status = STATES.get(seen.state)  # type: ignore[arg-type]  # a state is there
+    error = code = None
     if seen.bad:
         logger.warning("order %s: %s; its fate is unknown", order_id, seen.bad)
-        fields.update(
-            status=OrderStatus.UNKNOWN,
-            error_code=ErrorCode.UNKNOWN,
-            error=f"{seen.bad}: not a definite answer; the order is at NinjaTrader: "
-            "check it there or again with get_order",
+        status, code, filled = OrderStatus.UNKNOWN, ErrorCode.UNKNOWN, _ZERO
+        error = (
+            f"{seen.bad}: not a definite answer; the order is at NinjaTrader: "
+            "check it there or again with get_order"
         )
-    elif not seen.agrees(quantity):
-        fields.update(
-            status=OrderStatus.UNKNOWN,
-            error_code=ErrorCode.UNKNOWN,
-            error=(
-                f"NinjaTrader's values for order {order_id} disagree ({raw}); "
-                "the order is at NinjaTrader: check it again with get_order"
-            ),
+    elif not (agreed or seen.agrees(quantity)):
+        status, code, filled = OrderStatus.UNKNOWN, ErrorCode.UNKNOWN, _ZERO
+        error = (
+            f"NinjaTrader's values for order {order_id} disagree ({raw}); "
+            "the order is at NinjaTrader: check it again with get_order"
         )
-    elif seen.state not in STATES:
+    elif status is None:
         logger.warning("order %s: NinjaTrader pushed the order state %r", order_id, seen.state)
-        fields.update(
-            status=OrderStatus.UNKNOWN,
-            error_code=ErrorCode.UNKNOWN,
-            error=f"NinjaTrader pushed the order state {seen.state[:40]!r}, which is not one "
-            "of its order states; the order is at NinjaTrader: check it there",
+        status, code, filled = OrderStatus.UNKNOWN, ErrorCode.UNKNOWN, _ZERO
+        error = (
+            f"NinjaTrader pushed the order state {str(seen.state)[:40]!r}, which is not "
+            "one of its order states; the order is at NinjaTrader: check it there"
         )
-    else:
-        status = STATES[seen.state]
-        fields.update(status=status, filled_quantity=seen.filled)
-        if seen.filled:
-            fields["average_price"] = seen.average
-        if status is OrderStatus.REJECTED:
-            fields.update(
-                error="NinjaTrader rejected the order (see its Log tab for why)",
-                error_code=ErrorCode.REJECTED,
-            )
-        elif status is OrderStatus.UNKNOWN:
-            fields.update(
-                error="NinjaTrader reports the order's state as Unknown (final): check it "
-                "in NinjaTrader's Orders tab",
-                error_code=ErrorCode.UNKNOWN,
-            )
+    elif status is OrderStatus.REJECTED:
+        code = ErrorCode.REJECTED
+        error = "NinjaTrader rejected the order (see its Log tab for why)"
+    elif status is OrderStatus.UNKNOWN:
+        code = ErrorCode.UNKNOWN
+        error = (
+            "NinjaTrader reports the order's state as Unknown (final): check it "
+            "in NinjaTrader's Orders tab"
+        )
     if order is not None:
-        return ExecutionResult.for_order(order, **fields)
+        return ExecutionResult.for_order(
+            order,
+            plugin=plugin,
+            status=status,
+            order_id=order_id,
+            raw=raw,
+            sent=True,
+            filled_quantity=filled,
+            average_price=average if filled else None,
+            error=error,
+            error_code=code,
+        )
     return ExecutionResult(
-        client_order_id=client_order_id, symbol=symbol or "?", side=None, quantity=None, **fields
+        client_order_id=client_order_id,
+        symbol=symbol or "?",
+        side=None,
+        quantity=None,
+        plugin=plugin,
+        status=status,
+        order_id=order_id,
+        raw=raw,
+        sent=True,
+        filled_quantity=filled,
+        average_price=average if filled else None,
+        error=error,
+        error_code=code,
     )

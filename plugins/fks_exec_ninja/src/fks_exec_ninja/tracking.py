@@ -15,7 +15,7 @@ import heapq
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from fks_exec_ninja.states import Observed, observe
+from fks_exec_ninja.states import Observed, observe_keys
 
 __all__ = ["AGREED", "DISAGREED", "LOST", "TIMED_OUT", "Waiters"]
 
@@ -28,7 +28,9 @@ Ready = Callable[[Observed], bool]
 class _Waiter:
     __slots__ = (
         "agree_s",
+        "average_key",
         "deadline",
+        "filled_key",
         "future",
         "grace",
         "last_filled",
@@ -39,6 +41,7 @@ class _Waiter:
         "ready",
         "seen",
         "stale",
+        "status_key",
         "values",
     )
 
@@ -55,6 +58,9 @@ class _Waiter:
     ) -> None:
         self.values, self.order_id, self.ready = values, order_id, ready
         self.quantity, self.agree_s, self.market = quantity, agree_s, market
+        self.status_key = "OrderStatus|" + order_id
+        self.filled_key = filled_key = "Filled|" + order_id
+        self.average_key = "AvgFillPrice|" + order_id
         self.deadline = loop.time() + timeout_s
         self.future: asyncio.Future[str] = loop.create_future()
         self.grace: asyncio.TimerHandle | None = None
@@ -64,7 +70,7 @@ class _Waiter:
         """Values of its order came in the read being applied."""
         self.stale = False
         """The fill changed after an earlier fill and no average came after it."""
-        self.last_filled = values.get(f"Filled|{order_id}")
+        self.last_filled = values.get(filled_key)
 
     def note(self, kind: str, value: str) -> None:
         """A value of this order arrived (in the order they came)."""
@@ -82,9 +88,11 @@ class _Waiter:
         otherwise (NinjaTrader may push it first, or not at all when unchanged) the
         answer waits ``agree_s`` for it, as for a final state whose values disagree
         (a negative ``agree_s``: no such grace, the wait runs to its deadline)."""
-        self.seen = seen = observe(self.values, self.order_id)
+        self.seen = seen = observe_keys(
+            self.values, self.status_key, self.filled_key, self.average_key
+        )
         judge = self.ready
-        ready = seen.settled(self.quantity, market=self.market) if judge is None else judge(seen)
+        ready = seen.settled(self.quantity, self.market) if judge is None else judge(seen)
         if ready and not self.stale:
             return True
         waits = ready or (seen.final and not seen.agrees(self.quantity))
@@ -161,6 +169,11 @@ class Waiters:
         self._deadlines = _Deadlines()
         self.waiting = 0
         """Order waits started and not finished."""
+        self.followed: Mapping[str, object] = {}
+        """Orders someone else follows too (a bracket's entries), by id."""
+        self.follow: Callable[[str], None] = _ignore
+        """Called with the id of a :attr:`followed` order after its ``OrderStatus`` or
+        ``Filled`` was pushed (and seen by the waits)."""
 
     def __len__(self) -> int:
         orders = sum(len(w) if isinstance(w, list) else 1 for w in self._orders.values())
@@ -199,7 +212,6 @@ class Waiters:
         self,
         order_id: str,
         ready: Ready | None,
-        *,
         quantity: Decimal | None,
         timeout_s: float,
         agree_s: float,
@@ -213,31 +225,35 @@ class Waiters:
         there = orders.get(order_id)
         if there is None:
             orders[order_id] = waiter
-        elif isinstance(there, list):
+        elif type(there) is list:
             there.append(waiter)
         else:
-            orders[order_id] = [there, waiter]
+            orders[order_id] = [there, waiter]  # type: ignore[list-item]
         self.waiting += 1
         return waiter
 
     def arm(self, waiter: _Waiter) -> bool:
         """After the command went: True when the values already answer ``waiter``
         (nothing to wait for), else start its deadline and return False."""
-        if f"OrderStatus|{waiter.order_id}" in self._values and waiter.check():
+        if waiter.status_key in self._values and waiter.check():
             return True
         self._deadlines.add(waiter)
         return False
 
     def finish(self, waiter: _Waiter) -> None:
         """End ``waiter``'s wait (answered or not): nothing of it stays registered."""
-        waiter.resolve(LOST)  # a no-op when answered; releases the grace timer
+        if waiter.grace is not None:
+            waiter.grace.cancel()
+        future = waiter.future
+        if not future.done():
+            future.set_result(LOST)
         self.waiting -= 1
         self._deadlines.finished(self.waiting)
         order_id, orders = waiter.order_id, self._orders
         there = orders.get(order_id)
         if there is waiter:
             del orders[order_id]
-        elif isinstance(there, list):
+        elif type(there) is list:
             there.remove(waiter)
             if len(there) == 1:
                 orders[order_id] = there.pop()
@@ -269,19 +285,29 @@ class Waiters:
 
     def on_value(self, key: str, value: str) -> None:
         """A value was pushed: wake whoever waits on it (an order's wait looks at its
-        values again at :meth:`on_batch`)."""
+        values again at :meth:`on_batch`), then, for an order's ``OrderStatus`` or
+        ``Filled``, call :attr:`follow` with its id while :attr:`followed` is not empty."""
         if self._keys:
             self.on_key(key)
         kind, _, order_id = key.partition("|")
-        if kind in ORDER_KEYS:
-            there = self._orders.get(order_id)
-            if there is None:
-                return
-            for waiter in there if isinstance(there, list) else (there,):
-                waiter.note(kind, value)
-                if not waiter.marked:
-                    waiter.marked = True
-                    self._dirty.append(waiter)
+        if kind not in ORDER_KEYS:
+            return
+        there = self._orders.get(order_id)
+        if there is not None:
+            if type(there) is _Waiter:
+                if kind != "OrderStatus":
+                    there.note(kind, value)
+                if not there.marked:
+                    there.marked = True
+                    self._dirty.append(there)
+            else:
+                for waiter in there:  # type: ignore[union-attr]
+                    waiter.note(kind, value)
+                    if not waiter.marked:
+                        waiter.marked = True
+                        self._dirty.append(waiter)
+        if self.followed and kind != "AvgFillPrice":
+            self.follow(order_id)
 
     def on_key(self, key: str) -> None:
         """``key`` was pushed: wake the :meth:`key` waits on it."""
@@ -308,6 +334,10 @@ class Waiters:
         for futures in self._keys.values():
             for future in futures:
                 _done(future)
+
+
+def _ignore(order_id: str) -> None:
+    """Follows nothing."""
 
 
 def _done(future: asyncio.Future[None]) -> None:
