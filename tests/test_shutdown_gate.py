@@ -134,7 +134,7 @@ async def test_the_running_task_is_found_as_asyncio_finds_it() -> None:
 
     async def found() -> tuple[object, object, object]:
         loop = asyncio.get_running_loop()
-        return running_tasks.get(loop), _CurrentTasks.get(loop), asyncio.current_task()
+        return running_tasks.get(loop), _CurrentTasks().get(loop), asyncio.current_task()
 
     task = asyncio.ensure_future(found())
     inline, fallback, asyncio_says = await task
