@@ -148,5 +148,6 @@ class ExecutorQueries:
 
     def history(self) -> list[ExecutionResult]:
         """The settled results this executor remembers, oldest first (the newest
-        ``history_size``)."""
+        ``history_size``; with the ``memory`` journal, every one it keeps, in the order
+        their ids were first claimed)."""
         return self._memory.results()
