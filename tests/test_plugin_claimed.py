@@ -82,6 +82,31 @@ async def test_a_direct_call_of_an_id_the_executor_has_in_flight_waits_for_it(
         assert second is first and _arrivals(plugin, order) == 1
 
 
+async def test_with_an_sqlite_journal_a_direct_call_waits_for_the_executors_send_too(
+    make_plugin: Any, tmp_path: Path
+) -> None:
+    # There the executor keeps its own entry of the id beside the journal's row.
+    plugin = make_plugin("alpha")
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", plugin)
+    journal = str(tmp_path / "j.sqlite3")
+    ex = Executor(registry, default="alpha", journal=journal, reconcile_delay_s=0)
+    order = Order.market("X", "buy", 1)
+    async with ex:
+        gate = gated(plugin)
+        routed = asyncio.ensure_future(ex.execute(order))
+        for _ in range(int(BOUND_S / 0.01)):  # until the executor's send is at the broker
+            if ex._shutdown.sends:
+                break
+            await asyncio.sleep(0.01)
+        direct = asyncio.ensure_future(plugin.execute_order(order))
+        await asyncio.sleep(0.05)
+        assert not direct.done()  # waiting, not sending
+        gate.set()
+        first, second = await asyncio.wait_for(asyncio.gather(routed, direct), BOUND_S)
+        assert second is first and _arrivals(plugin, order) == 1
+
+
 async def test_an_executor_call_of_an_id_sent_directly_gets_that_answer(
     make_plugin: Any,
 ) -> None:
