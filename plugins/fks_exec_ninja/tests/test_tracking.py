@@ -370,3 +370,16 @@ async def test_order_without_ready_or_market_waits_as_for_a_resting_order() -> N
     values = {"OrderStatus|A": "Working"}
     how, seen = await Waiters(values).order("A", None, quantity=ONE, timeout_s=5, agree_s=0)
     assert (how, seen) == (AGREED, Observed("working", Decimal(0), None))
+
+
+def test_followed_orders_hear_of_their_status_and_fill_not_of_their_average() -> None:
+    waiters = Waiters({})
+    heard: list[str] = []
+    waiters.follow = heard.append
+    waiters.on_value("OrderStatus|A", "Working")  # nothing followed: nobody told
+    assert heard == []
+    waiters.followed = {"A": object()}
+    for key in ("OrderStatus|A", "Filled|A", "AvgFillPrice|A", "Orders|Sim101", "ATI"):
+        waiters.on_value(key, "1")
+    waiters.on_value("OrderStatus|B", "Working")  # the follower picks its own orders
+    assert heard == ["A", "A", "B"]

@@ -165,8 +165,8 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             if len(good_names) > 1_000:
                 good_names.clear()
             good_names.update((where, instrument))
-        ati = self.ati
-        if not ati.ati_up:
+        ati = self.connection
+        if ati is None or not ati.ati_up:
             raise BrokerUnavailable("NinjaTrader's AT Interface is not up (ATI is not True)")
         order_id = order_id_for(order.client_order_id)
         values = ati.values

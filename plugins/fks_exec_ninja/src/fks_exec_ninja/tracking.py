@@ -11,7 +11,8 @@ all of their deadlines (:class:`_Deadlines`).
 from __future__ import annotations
 
 import asyncio
-import heapq
+import bisect
+from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
@@ -111,33 +112,37 @@ class _Waiter:
 class _Deadlines:
     """The deadlines of every waiting order, behind one timer armed for the earliest.
 
-    A heap of (deadline, id, waiter). A finished waiter stays in it until its deadline
-    comes up, or until the heap holds more than twice the waits in progress and 64 more
-    (then the finished ones are swept out), so it stays bounded by the waits in progress.
+    A queue of waiters in deadline order: waits of one length (the usual case) start in
+    deadline order and are appended; a shorter one is inserted in its place. A finished
+    waiter stays in it until its deadline comes up, or until the queue holds more than
+    twice the waits in progress and 64 more (then the finished ones are swept out), so
+    it stays bounded by the waits in progress.
     """
 
-    __slots__ = ("_heap", "_timer")
+    __slots__ = ("_queue", "_timer")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, _Waiter]] = []
+        self._queue: deque[_Waiter] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._queue)
 
     def add(self, waiter: _Waiter) -> None:
-        heap = self._heap
-        heapq.heappush(heap, (waiter.deadline, id(waiter), waiter))
-        if heap[0][2] is waiter:  # the earliest now
-            self._arm(waiter.deadline)
+        queue, deadline = self._queue, waiter.deadline
+        if queue and deadline < queue[-1].deadline:  # a shorter wait than one queued
+            queue.insert(bisect.bisect_right(queue, deadline, key=_deadline_of), waiter)
+        else:
+            queue.append(waiter)
+        if queue[0] is waiter:  # the earliest now
+            self._arm(deadline)
 
     def finished(self, live: int) -> None:
         """A wait finished and ``live`` are still in progress: sweep the finished ones
-        out once the heap holds more than ``2 * live + 64`` (amortized O(1) a wait)."""
-        heap = self._heap
-        if len(heap) > 2 * live + 64:
-            heap[:] = [entry for entry in heap if not entry[2].future.done()]
-            heapq.heapify(heap)
+        out once the queue holds more than ``2 * live + 64`` (amortized O(1) a wait)."""
+        queue = self._queue
+        if len(queue) > 2 * live + 64:
+            self._queue = deque(waiter for waiter in queue if not waiter.future.done())
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:
@@ -146,11 +151,15 @@ class _Deadlines:
 
     def _expire(self) -> None:
         self._timer = None
-        now, heap = asyncio.get_running_loop().time(), self._heap
-        while heap and (heap[0][0] <= now or heap[0][2].future.done()):
-            heapq.heappop(heap)[2].resolve(TIMED_OUT)  # a no-op for a finished one
-        if heap:
-            self._arm(heap[0][0])
+        now, queue = asyncio.get_running_loop().time(), self._queue
+        while queue and (queue[0].deadline <= now or queue[0].future.done()):
+            queue.popleft().resolve(TIMED_OUT)  # a no-op for a finished one
+        if queue:
+            self._arm(queue[0].deadline)
+
+
+def _deadline_of(waiter: _Waiter) -> float:
+    return waiter.deadline
 
 
 class Waiters:
@@ -323,8 +332,11 @@ class Waiters:
             self._dirty = []
             for waiter in dirty:
                 waiter.marked = False
-                if not waiter.future.done() and waiter.check():
-                    waiter.resolve(AGREED)
+                future = waiter.future
+                if not future.done() and waiter.check():
+                    if waiter.grace is not None:
+                        waiter.grace.cancel()
+                    future.set_result(AGREED)
 
     def lost(self) -> None:
         """The connection dropped: every waiter learns it."""
