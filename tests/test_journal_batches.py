@@ -392,6 +392,7 @@ async def _in_one_take(
             worker.submit(job, label="lazy")
     release.set()
     outcomes = await asyncio.wait_for(asyncio.gather(*awaited, return_exceptions=True), 30)
+    await _until(lambda: worker._idle and worker._queue.empty())  # lazy ones written too
     await journal.flush()
     worker._commit = original  # type: ignore[method-assign]
     return commits[:-1], outcomes  # the flush's own commit left out
@@ -425,6 +426,10 @@ async def test_claims_queued_after_lazy_writes_of_other_ids_are_committed_first(
     assert states == {"a1": "final", "a2": "final", "a3": "final", "b1": "sending", "b2": "sending"}
     kinds = [(e.kind, e.state.value) for e in await journal.events("a1")]
     assert kinds == [("intent", "sending"), ("result", "sent"), ("result", "final")]
+    only_lazy = [(_update("b1", "sent", T(7)), False), (_update("b2", "sent", T(8)), False)]
+    commits, _ = await _in_one_take(journal, only_lazy)
+    assert commits == [(False, ["b1", "b2"])]  # one batch, nothing split off
+    assert journal.batch_sizes == {1: 9, 2: 1, 3: 2}  # and two reads, a hold, a flush
     await journal.close()
 
 
@@ -483,7 +488,7 @@ def test_the_worker_gives_what_queue_order_gives_however_it_splits_a_batch(
             queue.append((_update(cid, kind, T(i), result_json=result), waits))
 
     async def through_the_worker(path: Path) -> tuple[Any, list[Any]]:
-        journal = SqliteJournal(path)  # two connections: lazy writes may go second
+        journal = SqliteJournal(path, synchronous="normal")  # the order, not the disk
         await journal.open()
         _, outcomes = await _in_one_take(journal, queue)
         await journal.close()
