@@ -359,31 +359,39 @@ def test_a_secret_with_any_characters_is_found_and_masked_in_values(data: st.Dat
         assert masked is value
 
 
+_AROUND = "~#"  # text around a secret, from characters no drawn secret holds
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.data())
-def test_a_secret_is_masked_where_repr_or_json_writes_it_escaped(data: st.DataObject) -> None:
+def test_a_secret_is_masked_whole_where_repr_or_json_writes_it_escaped(
+    data: st.DataObject,
+) -> None:
     # An exception's message, a log line or an error text often holds a dict's repr or
-    # a JSON body: masking the text must leave no string that still holds the secret.
-    secret = data.draw(_secret_texts, label="secret")
-    inner = data.draw(
-        st.builds(lambda a, b: a + secret + b, st.text(max_size=4), st.text(max_size=4))
+    # a JSON body: masking the text must replace the secret's written form whole, so
+    # that reading the text back gives the string with exactly the secret masked.
+    secret = data.draw(_secret_texts.filter(lambda s: not set(_AROUND) & set(s)), label="secret")
+    before, after = data.draw(st.tuples(st.text(_AROUND, max_size=3), st.text(_AROUND, max_size=3)))
+    make = data.draw(
+        st.sampled_from([lambda t: [t], lambda t: {"k": t}, lambda t: {t: 1}, lambda t: ("x", t)])
     )
-    container = data.draw(st.sampled_from([[inner], {"k": inner}, {inner: 1}, ("x", inner)]))
     redactor = Redactor([secret])
-    for written, read in (
-        (repr(container), ast.literal_eval),
-        (ascii(container), ast.literal_eval),
-        (json.dumps(container, default=list), json.loads),
-        (json.dumps(container, ensure_ascii=False, default=list), json.loads),
+    for write, read in (
+        (repr, ast.literal_eval),
+        (ascii, ast.literal_eval),
+        (json.dumps, json.loads),
+        (lambda v: json.dumps(v, ensure_ascii=False), json.loads),
     ):
+        written = write(make(before + secret + after))
         assert redactor.found_in(written)
         masked = redactor.text(written)
         try:
             back = read(masked)
-        except (ValueError, SyntaxError):  # the mask replaced a quote of the text itself
+        except (ValueError, SyntaxError):  # the mask took a quote of the text itself
             assert secret not in masked
             continue
-        assert not any(secret in text for text in _strings(back))
+        expected = make(before + REDACTED + after)
+        assert back == (json.loads(json.dumps(expected)) if read is json.loads else expected)
 
 
 def test_an_escaped_secret_in_an_exception_argument_is_masked() -> None:
@@ -403,5 +411,12 @@ def test_held_in_reads_shared_and_cyclic_containers_once() -> None:
     assert not redactor.held_in(cyclic)  # not marshal-able: walked, and the walk ends
     cyclic.append({_Text("k"): (f"x{SECRET}",)})
     assert redactor.held_in(cyclic)
+    # A container met again is skipped, and the walk goes on to what is left.
+    twice = [_Text("plain")]
+    assert redactor.held_in([f"x{SECRET}", twice, twice])
+    # Every string as long as the shortest secret is searched, whichever secret is short.
+    both = Redactor(["short1", "a-much-longer-secret"])
+    assert both.held_in([_Text("short1")]) and both.held_in(["short1"])
+    assert both.held_in({_Text("k"): "a-much-longer-secret"})
     assert not Redactor().held_in({"k": SECRET})
     assert Redactor([SECRET]).held_in(SECRET) and not Redactor(["other"]).held_in(SECRET)

@@ -55,18 +55,17 @@ class MaskedError(Exception):
 class Redactor:
     """Masks a fixed set of secrets. Build it once per config; it is cheap to call."""
 
-    __slots__ = ("_encoded", "_forms", "_secrets", "_shortest")
+    __slots__ = ("_encoded", "_forms", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        unique = {s for s in secrets if isinstance(s, str) and s}
-        self._secrets = tuple(sorted(unique, key=len, reverse=True))
+        unique = frozenset(s for s in secrets if isinstance(s, str) and s)
+        self._secrets = unique
         # What is searched and masked: each secret as it is and as repr() and JSON
         # write it inside a string (a password with a backslash or a quote shows
         # doubled or escaped in an exception's args, a dict's repr or a JSON body).
         # Longest first, so a secret that contains another is masked whole.
         forms = {form for secret in unique for form in _written_forms(secret)}
         self._forms = tuple(sorted(forms, key=len, reverse=True))
-        self._shortest = min(map(len, forms), default=0)
         self._encoded = tuple(form.encode("utf-8", "surrogatepass") for form in self._forms)
 
     def __bool__(self) -> bool:
@@ -110,7 +109,7 @@ class Redactor:
     def _walked_holds(self, value: Any) -> bool:
         # held_in by a walk: each string of at least the shortest form's length is
         # searched; a container met twice (shared, or a cycle) is read once.
-        shortest, found_in = self._shortest, self.found_in
+        shortest, found_in = len(self._forms[-1]), self.found_in
         todo = [value]
         seen: set[int] = set()
         while todo:
