@@ -4,8 +4,10 @@ contract size, a result's error text follows its status, requests are immutable.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -13,7 +15,14 @@ from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.mapping import Denial, Request, _check_limits, build_request, to_result
+from fks_exec_ccxt.mapping import (
+    Denial,
+    Request,
+    _check_limits,
+    _number,
+    build_request,
+    to_result,
+)
 from fks_exec_ccxt.testing.okx import FakeOkx
 
 SWAP = "BTC/USDT:USDT"  # 0.01 BTC per contract on the fake, as on OKX
@@ -279,3 +288,35 @@ def test_a_buy_by_cost_filling_less_than_its_amount_keeps_the_amount() -> None:
     result = to_result(raw, plugin="ccxt", order=order, quote_cost=Decimal(1200))
     assert result.status is OrderStatus.PARTIALLY_FILLED
     assert (result.filled_quantity, result.quantity) == (Decimal("0.01"), Decimal("0.02"))
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_a_number_goes_to_ccxt_as_an_int_exactly_when_it_is_integral(value: Decimal) -> None:
+    sent = _number(value)
+    if value == value.to_integral_value():
+        assert type(sent) is int and sent == value
+    else:
+        assert type(sent) is float and sent == float(value)
+
+
+@pytest.mark.parametrize("kinds", list(itertools.product(("absent", "empty", "given"), repeat=3)))
+def test_raw_keeps_the_venues_answer_and_the_fees_present_in_that_order(
+    kinds: tuple[str, str, str],
+) -> None:
+    given_values: dict[str, Any] = {
+        "info": {"ordId": "1", "state": "live"},
+        "fee": {"cost": 0.1, "currency": "USDT"},
+        "fees": [{"cost": 0.1, "currency": "USDT"}],
+    }
+    empty_values: dict[str, Any] = {"info": {}, "fee": None, "fees": []}
+    structure: dict[str, Any] = {"id": "7", "status": "open", "amount": 1.0, "filled": 0.0}
+    structure["trades"] = [{"id": "t"}]  # never kept
+    for key, kind in zip(("fees", "fee", "info"), reversed(kinds), strict=True):
+        if kind != "absent":  # added in the reverse order: the result keeps its own
+            structure[key] = (given_values if kind == "given" else empty_values)[key]
+    result = to_result(structure, plugin="ccxt", order=None, symbol=SWAP)
+    kept = [
+        key for key, kind in zip(("info", "fee", "fees"), kinds, strict=True) if kind == "given"
+    ]
+    assert list(result.raw) == kept
+    assert all(result.raw[key] is structure[key] for key in kept)

@@ -236,7 +236,10 @@ _SIDE_TEXT = {side: side.value for side in OrderSide}
 def _number(value: Decimal) -> float | int:
     # ccxt takes Python numbers; an integral one goes as an int, as ccxt's own cases do
     # (some venues' JSON bodies carry the number itself: mexc ``vol``, gate ``size``).
-    return int(value) if value == value.to_integral_value() else float(value)
+    # int() truncates a finite Decimal: equal to it exactly when it is integral (half
+    # the cost of comparing with to_integral_value(), twice per order).
+    whole = int(value)
+    return whole if whole == value else float(value)
 
 
 def _check_limits(rules: MarketRules, amount: Decimal, price: Decimal | None) -> Denial | None:
@@ -333,12 +336,26 @@ def to_result(
         average_price=average if filled and average else None,
         error="rejected by the exchange" if rejected else None,
         error_code=ErrorCode.REJECTED if rejected else None,
-        raw={k: raw[k] for k in _RAW_KEYS if get(k)},
+        raw=_kept(raw),
     )
 
 
+def _kept(raw: dict[str, Any]) -> dict[str, Any]:
+    # What of ccxt's structure a result keeps as its ``raw``: the venue's own answer and
+    # the fees, those present (written out: a comprehension costs a frame per order).
+    kept: dict[str, Any] = {}
+    get = raw.get
+    info, fee, fees = get("info"), get("fee"), get("fees")
+    if info:
+        kept["info"] = info
+    if fee:
+        kept["fee"] = fee
+    if fees:
+        kept["fees"] = fees
+    return kept
+
+
 _COST_SLACK = Decimal("1.01")
-_RAW_KEYS = ("info", "fee", "fees")
 _FILLED, _CANCELED, _REJECTED = OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED
 
 
