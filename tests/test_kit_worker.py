@@ -54,10 +54,23 @@ class CountingLoop(asyncio.SelectorEventLoop):
         return super().call_soon_threadsafe(callback, *args, **kw)
 
 
+EVENTFDS: list[int] = []
+"""The eventfds the worker made in the current test (see the ``path`` fixture)."""
+
+
 @pytest.fixture(params=PATHS)
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "queue":
         monkeypatch.setattr(worker_module, "_HAS_EVENTFD", False)
+    real = os.eventfd
+    EVENTFDS.clear()
+
+    def counted(initval: int, flags: int = 0) -> int:
+        fd = real(initval, flags)
+        EVENTFDS.append(flags)
+        return fd
+
+    monkeypatch.setattr(os, "eventfd", counted)
     return str(request.param)
 
 
@@ -77,7 +90,10 @@ def run_on(path: str, scenario: Callable[[], Awaitable[Any]]) -> tuple[Any, Coun
 
 
 def assert_took(path: str, loop: CountingLoop, answers: int) -> None:
-    """The answers came the way ``path`` says (and not by a silent fallback)."""
+    """The answers came the way ``path`` says (and not by a silent fallback): the
+    thread's doorbell blocks, the loop's does not; the queue path makes none."""
+    blocking, nonblocking = os.EFD_CLOEXEC, os.EFD_CLOEXEC | os.EFD_NONBLOCK
+    assert ([] if path == "queue" else [nonblocking, blocking]) == EVENTFDS
     if path == "eventfd":
         assert loop.threadsafe_calls == 0
         assert loop.reader_attempts == 1

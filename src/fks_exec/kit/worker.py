@@ -45,10 +45,9 @@ class SerialWorker:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._thread: threading.Thread | None = None
+        self._running: tuple[threading.Thread, _Inbox] | None = None
         self._closed = False
         self._lock = threading.Lock()
-        self._inbox: _Inbox | None = None
         self._outbox: _Outbox | None = None
         self._readerless: asyncio.AbstractEventLoop | None = None
 
@@ -66,17 +65,16 @@ class SerialWorker:
         with self._lock:
             if self._closed:
                 raise WorkerClosed(f"worker {self.name!r} is closed")
-            inbox = self._inbox or self._start()
-            inbox.put((function, args, future, outbox))
+            running = self._running or self._start()
+            running[1].put((function, args, future, outbox))
         return await future
 
-    def _start(self) -> _Inbox:
-        inbox = self._inbox = _EventfdInbox() if _HAS_EVENTFD else _QueueInbox()
-        self._thread = threading.Thread(
-            target=self._loop, args=(inbox,), name=self.name, daemon=True
-        )
-        self._thread.start()
-        return inbox
+    def _start(self) -> tuple[threading.Thread, _Inbox]:
+        inbox = _EventfdInbox() if _HAS_EVENTFD else _QueueInbox()
+        thread = threading.Thread(target=self._loop, args=(inbox,), name=self.name, daemon=True)
+        thread.start()
+        self._running = (thread, inbox)
+        return self._running
 
     def _outbox_for(self, loop: asyncio.AbstractEventLoop) -> _Outbox | None:
         """The eventfd ``loop`` watches for answers (made, or moved from a closed loop,
@@ -116,17 +114,18 @@ class SerialWorker:
         """
         with self._lock:
             self._closed = True
-            thread, inbox = self._thread, self._inbox
-            if thread is None or inbox is None:
+            running = self._running
+            if running is None:
                 return
+            thread, inbox = running
             inbox.put(_STOP)
         thread.join(timeout_s)
         if thread.is_alive():
             return
         with self._lock:
-            if self._thread is not thread:
+            if self._running is not running:
                 return  # another close() got here first
-            self._thread = self._inbox = None
+            self._running = None
             outbox, self._outbox = self._outbox, None
         inbox.close()
         if outbox is not None:
