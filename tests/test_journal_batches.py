@@ -607,6 +607,13 @@ async def test_an_entry_that_cannot_be_read_fails_its_batch_and_the_writer_lives
     await journal.close()
 
 
+async def test_the_worker_is_idle_only_while_it_waits_for_work(worker: SqliteWorker) -> None:
+    await _until(lambda: worker._idle)  # waiting for work ...
+    busy = await worker.run(lambda conn: worker._idle, label="look")
+    assert busy is False  # ... not while it runs a job
+    await _until(lambda: worker._idle)  # and waiting again
+
+
 async def test_a_lazy_write_from_a_thread_without_an_event_loop_is_written(
     journal: SqliteJournal,
 ) -> None:
