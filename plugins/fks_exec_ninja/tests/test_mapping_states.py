@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -44,6 +45,16 @@ def test_commands_have_thirteen_fields_with_zero_for_unused_numbers() -> None:
     with pytest.raises(ValueError, match=r"';' or NUL: 'a\\x00b'"):
         command("PLACE", "ok", "a\x00b")
     assert command("A", "", "B") == "A;;B" and command("A") == "A"
+
+
+@pytest.mark.parametrize("field", ["account", "instrument", "oco", "order_id", "strategy"], ids=str)
+@pytest.mark.parametrize("bad", ["a;b", "a\x00b"], ids=repr)
+def test_a_place_line_never_carries_a_field_that_would_split_it(field: str, bad: str) -> None:
+    names = {"account": "A", "instrument": "I", "oco": "", "order_id": "X", "strategy": ""}
+    names[field] = bad
+    order = Order.market("ES", "buy", 1)
+    with pytest.raises(ValueError, match=re.escape(f"';' or NUL: {bad!r}")):
+        place_command(order, **names)
 
 
 def test_order_ids_are_stable_32_hex() -> None:
@@ -120,6 +131,9 @@ def seen(state: str | None, filled: int = 0, average: str | None = None) -> Obse
         (seen("Working", 1, "10"), 2, False),  # a fill without its status
         (seen(None), 1, False),
         (seen("Accepted", 0, "0"), 1, True),
+        (seen("Filled", 1, "0"), 1, False),  # a fill at price 0 is not priced
+        (seen("Filled"), None, False),  # filled with nothing filled, whatever the quantity
+        (Observed("working", Decimal(0), None, "NinjaTrader: Filled|X is NaN"), None, False),
     ],
 )
 def test_values_agree(observed: Observed, quantity: int | None, agrees: bool) -> None:
@@ -194,6 +208,21 @@ def test_results_carry_the_raw_values_and_prices_below_one() -> None:
     assert result is not None and result.status is OrderStatus.FILLED
     assert result.average_price == Decimal("0.5")  # a price under 1 is a price
     assert result.raw == values
+
+
+def test_an_average_pushed_without_a_fill_is_read_and_a_result_without_an_order_priced() -> None:
+    values = {"OrderStatus|X": "Working", "AvgFillPrice|X": "5"}
+    assert observe(values, "X") == Observed("working", Decimal(0), Decimal(5))
+    values = {"OrderStatus|X": "Filled", "Filled|X": "2", "AvgFillPrice|X": "6000.5"}
+    found = result_for(values, "X", plugin="ninja", client_order_id="c", symbol="ES")
+    assert found is not None and found.status is OrderStatus.FILLED
+    assert (found.filled_quantity, found.average_price) == (2, Decimal("6000.5"))
+    values = {"OrderStatus|X": "Working", "AvgFillPrice|X": "5"}  # no fill: no price
+    working = result_for(values, "X", plugin="ninja", client_order_id="c")
+    assert working is not None and working.average_price is None
+    order = Order.limit("ES", "buy", 1, "5000")
+    placed = result_for(values, "X", plugin="ninja", order=order)
+    assert placed is not None and placed.average_price is None and placed.raw == values
 
 
 def test_an_unknown_state_is_quoted_to_40_characters() -> None:

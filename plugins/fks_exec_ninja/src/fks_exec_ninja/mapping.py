@@ -117,7 +117,10 @@ def place_command(
         f"{_TIF[order.time_in_force]};{oco};{order_id};{strategy};"
     )
     if line.count(";") != 12 or "\x00" in line:  # a field that would split the line
-        command(account, instrument, oco, order_id, strategy)  # raises, naming it
+        bad = next(
+            f for f in (account, instrument, oco, order_id, strategy) if ";" in f or "\x00" in f
+        )
+        raise ValueError(f"ATI command fields cannot contain ';' or NUL: {bad!r}")
     return line
 
 
