@@ -251,6 +251,34 @@ def test_a_market_order_needs_a_price_on_its_side() -> None:
         build_request(sell, RULES, no_bid, Leg(D("0.1")), deviation=7, magic=99)
 
 
+@pytest.mark.parametrize(
+    ("price", "refusal"),
+    [
+        (1e30, "tick ask is out of range"),
+        (float("inf"), "tick ask is not finite"),
+        (float("nan"), "tick ask is not finite"),
+        (-1.1, "tick ask is negative"),
+        (True, "tick ask"),
+    ],
+    ids=["1e30", "inf", "nan", "negative", "a-boolean"],
+)
+def test_a_market_orders_side_price_that_is_no_price_is_refused_by_name(
+    price: Any, refusal: str
+) -> None:
+    """The plain positive float passes at once; anything else is read by decimal_of,
+    which refuses it (1e30 is the first magnitude refused; a boolean is no number)."""
+    tick = SimpleNamespace(bid=1.1, ask=price)
+    with pytest.raises(BadBrokerNumber, match=refusal):
+        build_request(
+            Order.market("EURUSD", "buy", "0.1"), RULES, tick, Leg(D("0.1")), deviation=7, magic=99
+        )
+    almost = SimpleNamespace(bid=1.1, ask=9.99e29)
+    sent = build_request(
+        Order.market("EURUSD", "buy", "0.1"), RULES, almost, Leg(D("0.1")), deviation=7, magic=99
+    )
+    assert sent["price"] == 9.99e29
+
+
 @pytest.mark.parametrize(("side", "broken"), [("buy", "bid"), ("sell", "ask")])
 def test_a_broken_closing_side_price_is_named_when_stops_are_checked(
     side: str, broken: str

@@ -28,7 +28,6 @@ from fks_exec_mt5.servertime import ServerClock
 __all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed", "retcode_or_none"]
 
 _BUY, _MARKET = OrderSide.BUY, OrderType.MARKET  # an enum member read is ~90 ns on 3.11
-_NO_LOTS = Decimal(0)
 _VOLUMES_KEPT = 64
 """Rounded quantities remembered per symbol specification (orders repeat their sizes)."""
 
@@ -192,13 +191,12 @@ class Mt5Session:
                     "MT5 has no reduce-only pending orders; use a market order", "not_supported"
                 )
             legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
-        if len(legs) == 1:  # the usual order: no sum over legs
-            opening = _NO_LOTS if legs[0].position is not None else legs[0].volume
-        else:
-            opening = sum((leg.volume for leg in legs if leg.position is None), _NO_LOTS)
-        if market and tickets and not self.hedging and tickets[0].buy != buy:
-            # netting against the position: a reduction opens nothing, a reversal the rest
-            opening = max(_NO_LOTS, volume - tickets[0].volume)
+        opening = sum((leg.volume for leg in legs if leg.position is None), Decimal(0))
+        if market and not self.hedging and tickets:
+            if legs[0].position is not None:
+                opening = Decimal(0)  # a netting reduction
+            elif tickets[0].buy != buy:
+                opening = max(Decimal(0), volume - tickets[0].volume)  # a reversal
         check_trade_mode(rules, buy, opening > 0)
         if rules.volume_limit > 0 and opening > 0:
             orders = self.mt5.orders_get(symbol=order.symbol)
@@ -298,8 +296,6 @@ class Mt5Session:
     def _send_all(
         self, order: Order, requests: list[dict[str, Any]], legs: list[Leg]
     ) -> list[LegAnswer]:
-        if len(requests) == 1:  # the usual order: nothing to stop after
-            return [self._send_leg(order, requests[0], legs[0].volume, first=True)]
         answers: list[LegAnswer] = []
         for index, request in enumerate(requests):
             answer = self._send_leg(order, request, legs[index].volume, first=index == 0)
@@ -331,9 +327,7 @@ class Mt5Session:
                 return LegAnswer(
                     unsent=f"order_send failed before sending ({code}, {text})", volume=volume
                 )
-            retcode = sent.retcode
-            if type(retcode) is not int:  # the usual one is read as it is
-                retcode = retcode_or_none(sent)
+            retcode = retcode_or_none(sent)
             if retcode not in RETRY_WITH_FRESH_PRICE:
                 if retcode in RULES_CHANGED:
                     self.forget_symbols()
