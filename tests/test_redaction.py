@@ -420,3 +420,16 @@ def test_held_in_reads_shared_and_cyclic_containers_once() -> None:
     assert both.held_in({_Text("k"): "a-much-longer-secret"})
     assert not Redactor().held_in({"k": SECRET})
     assert Redactor([SECRET]).held_in(SECRET) and not Redactor(["other"]).held_in(SECRET)
+
+
+@pytest.mark.parametrize("secret", ["a'b\\c", "it's\ttab", "o'k\x07", "caf'\u00e9\x01", "x'\ny"])
+@pytest.mark.parametrize("write", [repr, ascii])
+def test_a_secret_with_a_quote_and_an_escape_is_masked_inside_double_quotes(
+    secret: str, write: Any
+) -> None:
+    # A string holding ' and no " is written between double quotes, where repr() does
+    # not escape the ' but does escape the rest: a form of its own.
+    text = write(["~" + secret + "#"])
+    assert text.startswith('["')
+    masked = Redactor([secret]).text(text)
+    assert ast.literal_eval(masked) == ["~" + REDACTED + "#"]
