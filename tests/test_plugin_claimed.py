@@ -52,6 +52,8 @@ async def test_the_executor_skips_the_plugins_own_memory(make_plugin: Any) -> No
         assert len(plugin._once) == 0  # one record per id: the executor's
         direct = await plugin.execute_order(Order.market("X", "buy", 1))
         assert direct.status is OrderStatus.FILLED and len(plugin._once) == 1
+        await ex.execute(Order.market("X", "buy", 1))  # a new id: still not kept there
+        assert len(plugin._once) == 1
 
 
 async def test_a_direct_call_of_an_id_the_executor_answered_gets_that_answer(
