@@ -235,15 +235,23 @@ async def test_a_broker_id_is_found_only_after_it_was_asked_for_once(make_plugin
         assert isinstance(memory, JournaledMemory) and memory._by_order_id == {}
         assert memory.by_order_id("R-k-1") is ex.journal.records["k-1"]  # type: ignore[attr-defined]
         await ex.execute(Order.limit("X", "buy", 1, 50, client_order_id="k-2"))
+        assert memory._by_order_id["R-k-2"] == "k-2"  # indexed as it is answered now
         assert memory.by_order_id("R-k-2") is ex.journal.records["k-2"]  # type: ignore[attr-defined]
         assert memory.by_order_id("R-none") is None
         assert (await ex.cancel("R-k-2")).plugin == "alpha"
 
 
-def test_the_broker_id_index_is_rebuilt_before_it_outgrows_the_records() -> None:
+def test_the_broker_id_index_is_rebuilt_before_it_outgrows_the_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     journal = MemoryJournal(max_closed=3)
     memory = JournaledMemory(journal)
+    flying = memory.claim(Order.market("X", "buy", 1, client_order_id="i-fly"), "p", None)
+    assert flying is not None and flying.result is None  # no result: nothing to index
     assert memory.by_order_id("none") is None  # indexing from now on
+    rebuilds: list[int] = []
+    rebuild = memory._reindex
+    monkeypatch.setattr(memory, "_reindex", lambda: (rebuilds.append(1), rebuild())[1])
     for n in range(200):
         order = Order.market("X", "buy", 1, client_order_id=f"i-{n}")
         record = memory.claim(order, "p", None)
@@ -263,6 +271,7 @@ def test_the_broker_id_index_is_rebuilt_before_it_outgrows_the_records() -> None
         assert len(memory._by_order_id) <= 2 * len(journal.records) + 64
     assert memory.by_order_id("B-199") is journal.records["i-199"]
     assert memory.by_order_id("B-0") is None  # forgotten with its record
+    assert 1 <= len(rebuilds) <= 4  # about once per 68 orders here: never once per order
 
 
 def _filled(order: Order, order_id: str | None = None) -> ExecutionResult:

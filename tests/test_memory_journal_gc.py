@@ -93,3 +93,16 @@ async def test_a_final_answer_forgets_the_oldest_closed_id_exactly_past_the_boun
     journal.note_result(_filled(orders[3]), {})
     assert set(journal._records) == {orders[1].client_order_id, orders[3].client_order_id}
     assert list(journal._closed) == [orders[1].client_order_id, orders[3].client_order_id]
+
+
+def test_an_answered_order_still_open_is_never_forgotten_by_the_window() -> None:
+    journal = MemoryJournal(max_closed=1)
+    resting = Order.limit("X", "buy", 1, 50)
+    journal.claim_now(resting, "p", {})
+    journal.note_result(
+        ExecutionResult.for_order(resting, plugin="p", status="accepted", order_id="r"), {}
+    )
+    for order in [Order.market("X", "buy", 1) for _ in range(3)]:
+        journal.claim_now(order, "p", {})
+        journal.note_result(_filled(order), {})
+    assert resting.client_order_id in journal.records  # open: kept whatever closes after
