@@ -25,6 +25,7 @@ from fks_exec import (
     PluginRegistry,
     RoutingError,
 )
+from fks_exec.journal.memory import MemoryJournal
 
 sys.path.insert(0, str(Path(__file__).parent))
 from broker_gates import gated
@@ -40,8 +41,27 @@ def plugins(registry: PluginRegistry, make_plugin: Any) -> dict[str, Any]:
     return made
 
 
+class _TwoRecords(MemoryJournal):
+    """The memory journal, not the class itself: the executor keeps its own entry of each
+    id beside the journal's record (the path the SQL journals take)."""
+
+
+_JOURNAL = ["memory"]
+
+
+@pytest.fixture(autouse=True, params=["one record", "two records"])
+def _journal_kind(request: pytest.FixtureRequest) -> Any:
+    """Every test here runs with the memory journal's record as the executor's memory and
+    with the executor's own entry beside it, so both paths of the memory stay tested."""
+    _JOURNAL[0] = request.param
+    yield
+    _JOURNAL[0] = "one record"
+
+
 def executor(registry: PluginRegistry, **kwargs: Any) -> Executor:
     kwargs.setdefault("reconcile_delay_s", 0)
+    if _JOURNAL[0] == "two records":
+        kwargs.setdefault("journal", _TwoRecords(max_closed=kwargs.get("history_size", 10_000)))
     kwargs.setdefault("journal", "memory")
     return Executor(registry, **kwargs)
 
