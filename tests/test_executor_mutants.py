@@ -352,9 +352,7 @@ async def test_a_lookup_that_fails_once_is_tried_again(
 async def test_an_id_in_the_journal_is_answered_from_it_by_another_executor(
     registry: PluginRegistry, plugins: dict[str, Any]
 ) -> None:
-    from fks_exec.journal import MemoryJournal
-
-    journal = MemoryJournal()
+    journal = _TwoRecords() if _JOURNAL[0] == "two records" else MemoryJournal()
     order = Order.market("X", "buy", 1)
     async with executor(registry, default="alpha", journal=journal) as first:
         sent = await first.execute(order)
