@@ -4,7 +4,7 @@
 * :class:`TtlCache`: values that expire after a number of seconds;
 * :class:`Backoff`: capped, jittered delays for reconnect loops;
 * :class:`SerialWorker`: one dedicated thread for a blocking SDK that must not be
-  called from two threads (a queue, about half the cost of ``run_in_executor``);
+  called from two threads (woken through eventfds on Linux, a queue elsewhere);
 * :func:`broker_decimal`: a number from a broker's reply, parsed with bounds.
 
 The denial type is :class:`fks_exec.errors.OrderDenied`; results are built with
