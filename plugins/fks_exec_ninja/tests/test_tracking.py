@@ -383,3 +383,24 @@ def test_followed_orders_hear_of_their_status_and_fill_not_of_their_average() ->
         waiters.on_value(key, "1")
     waiters.on_value("OrderStatus|B", "Working")  # the follower picks its own orders
     assert heard == ["A", "A", "B"]
+
+
+async def test_every_waiter_on_one_order_is_judged_once_per_read() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    both = [
+        waiters.start("A", None, quantity=TWO, timeout_s=5, agree_s=0, market=True)
+        for _ in range(2)
+    ]
+    assert not any(waiters.arm(w) for w in both)
+    pairs = (("Filled|A", "2"), ("AvgFillPrice|A", "7"), ("OrderStatus|A", "Filled"))
+    for key, value in pairs:
+        values[key] = value
+        waiters.on_value(key, value)
+    assert waiters._dirty == both  # each once, however many of its values came
+    waiters.on_batch()
+    for waiter in both:
+        assert waiter.future.result() == AGREED and waiter.seen == Observed("filled", TWO, 7)
+        assert not waiter.marked  # judged: the next read marks it again
+        waiters.finish(waiter)
+    assert len(waiters) == 0
