@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -117,6 +118,32 @@ def test_constructors_and_defaults() -> None:
     assert Order.market(" BTC/USDT ", "buy", 1).symbol == "BTC/USDT"
     other_zone = datetime(2025, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))
     assert Order.market("X", "buy", 1, created_at=other_zone).created_at.hour == 10
+
+
+def test_default_client_ids_are_uuid7_hex_ordered_by_the_millisecond(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+    import uuid
+
+    from fks_exec import models
+
+    clock = [1_796_170_054_990_123_456]  # ns: 2026-12-02 00:07:34.990 UTC
+    monkeypatch.setattr(time, "time_ns", lambda: clock[0])
+    first = models.new_client_order_id()
+    same_ms = {models.new_client_order_id() for _ in range(2_000)}
+    clock[0] += 1_000_000  # one millisecond later
+    later = models.new_client_order_id()
+    assert re.fullmatch("[0-9a-f]{32}", first)
+    parsed = uuid.UUID(first)
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    assert int(first[:12], 16) == 1_796_170_054_990  # the Unix milliseconds lead
+    assert int(later[:12], 16) == 1_796_170_054_991 and later > max(same_ms | {first})
+    assert len(same_ms | {first}) == 2_001  # the random bits tell ids of one ms apart
+    tails = [int(cid[12:], 16) for cid in same_ms]  # 80 bits: 7, rand_a, 0b10, rand_b
+    assert {t >> 76 for t in tails} == {7} and {t >> 62 & 0b11 for t in tails} == {2}
+    assert len({t >> 64 & 0xFFF for t in tails}) > 1000  # rand_a: 12 random bits
+    assert len({t & (1 << 62) - 1 for t in tails}) == 2_000  # rand_b: 62 random bits
 
 
 def test_orders_are_immutable() -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-import uuid
+import time
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any
@@ -87,8 +88,27 @@ def json_safe(value: Any) -> Any:
 
 
 def new_client_order_id() -> str:
-    """Return a fresh random client order id (32 hex characters)."""
-    return uuid.uuid4().hex
+    """Return a fresh client order id: 32 lowercase hex characters, laid out as a UUID
+    version 7 (RFC 9562): the Unix time in milliseconds, then 74 random bits.
+
+    Ids made later sort later (to the millisecond), so a journal's index grows at its
+    end instead of at random places: fewer pages written and fsync'd per order. Two ids
+    made in the same millisecond differ in their random bits (a collision needs about
+    2**37 ids in one millisecond). Never raises.
+    """
+    random = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 + 62 used, 6 spare
+    value = (
+        (time.time_ns() // 1_000_000 & _MS_MASK) << 80
+        | 0x7 << 76  # version 7
+        | (random >> 68) << 64  # rand_a: 12 bits
+        | 0b10 << 62  # the RFC 9562 variant
+        | (random & _RAND_B_MASK)  # rand_b: 62 bits
+    )
+    return f"{value:032x}"
+
+
+_MS_MASK = (1 << 48) - 1
+_RAND_B_MASK = (1 << 62) - 1
 
 
 def utc_now() -> datetime:
