@@ -123,6 +123,7 @@ def test_constructors_and_defaults() -> None:
 def test_default_client_ids_are_uuid7_hex_ordered_by_the_millisecond(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import os
     import time
     import uuid
 
@@ -144,6 +145,15 @@ def test_default_client_ids_are_uuid7_hex_ordered_by_the_millisecond(
     assert {t >> 76 for t in tails} == {7} and {t >> 62 & 0b11 for t in tails} == {2}
     assert len({t >> 64 & 0xFFF for t in tails}) > 1000  # rand_a: 12 random bits
     assert len({t & (1 << 62) - 1 for t in tails}) == 2_000  # rand_b: 62 random bits
+    # Where each random bit goes (RFC 9562 section 5.7), with the random bytes fixed:
+    # rand_a is their first 12 bits, rand_b their last 62, between the version nibble
+    # and the variant bits.
+    monkeypatch.setattr(os, "urandom", lambda n: bytes.fromhex("123456789abcdef01234")[:n])
+    assert models.new_client_order_id() == "01a23413fd4f" + "7123" + "96789abcdef01234"
+    monkeypatch.setattr(os, "urandom", lambda n: b"\xff" * n)
+    assert models.new_client_order_id() == "01a23413fd4f" + "7fff" + "bfffffffffffffff"
+    monkeypatch.setattr(os, "urandom", lambda n: bytes(n))
+    assert models.new_client_order_id() == "01a23413fd4f" + "7000" + "8000000000000000"
 
 
 def test_orders_are_immutable() -> None:

@@ -98,7 +98,7 @@ def new_client_order_id() -> str:
     """
     random = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 + 62 used, 6 spare
     value = (
-        (time.time_ns() // 1_000_000 & _MS_MASK) << 80
+        (time.time_ns() // 1_000_000) << 80  # 48 bits until the year 10889
         | 0x7 << 76  # version 7
         | (random >> 68) << 64  # rand_a: 12 bits
         | 0b10 << 62  # the RFC 9562 variant
@@ -107,7 +107,6 @@ def new_client_order_id() -> str:
     return f"{value:032x}"
 
 
-_MS_MASK = (1 << 48) - 1
 _RAND_B_MASK = (1 << 62) - 1
 
 
