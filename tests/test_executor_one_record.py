@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -186,7 +187,9 @@ async def test_the_memory_journal_is_the_executors_only_record(make_plugin: Any)
         record = ex.journal.records["o-1"]  # type: ignore[attr-defined]
         assert ex._memory.get("o-1") is record and record.result is result
         assert ex._order_memory.get("o-1") is None  # nothing kept beside it
-        assert gc.get_referrers(record) == [ex.journal._records]  # type: ignore[attr-defined]
+        # This test's own frame refers to it too on 3.10 (frames are objects there).
+        referrers = [r for r in gc.get_referrers(record) if not isinstance(r, FrameType)]
+        assert referrers == [ex.journal._records]  # type: ignore[attr-defined]
     _, other = _setup(make_plugin, {}, journal=_TwoRecords())
     assert isinstance(other._memory, OrderMemory)
 
