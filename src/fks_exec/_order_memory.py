@@ -14,13 +14,12 @@ newest ``max_closed`` closed ones), and claiming the id there is beginning it he
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias, Union
 
-from fks_exec.journal.memory import MemoryJournal, MemoryRecord
+from fks_exec.journal.memory import MemoryJournal, MemoryRecord, WaitsForSend
 from fks_exec.journal.models import JournalState
 from fks_exec.models import ExecutionResult, Order
 from fks_exec.plugin import ExecutionPlugin
@@ -28,40 +27,22 @@ from fks_exec.plugin import ExecutionPlugin
 __all__ = ["Entry", "IdMemory", "JournaledMemory", "OrderMemory", "RememberedOrder"]
 
 
-class RememberedOrder:
+class RememberedOrder(WaitsForSend):
     """One client order id: its order, the plugin that took it, and its latest result
     (None while the first call is still in flight)."""
 
-    __slots__ = ("order", "plugin", "result", "waiters")
+    __slots__ = ("order", "plugin", "result")
 
     def __init__(self, order: Order) -> None:
         self.order = order
         self.plugin: str | None = None
         self.result: ExecutionResult | None = None
-        self.waiters: list[asyncio.Future[None]] | None = None
-        """Futures of repeats waiting for the first call; made only when one waits."""
+        self.waiters = None
 
     @property
     def in_flight(self) -> bool:
         """True while the first call has no result yet."""
         return self.result is None
-
-    async def settled(self) -> None:
-        """Wait until the call in flight for this id has ended (at once if it has)."""
-        if self.result is not None:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.waiters is None:
-            self.waiters = []
-        self.waiters.append(waiter)
-        await waiter
-
-    def wake(self) -> None:
-        """Release every caller waiting in :meth:`settled`."""
-        waiters, self.waiters = self.waiters, None
-        for waiter in waiters or ():
-            if not waiter.done():
-                waiter.set_result(None)
 
 
 _NO_HINTS: Mapping[str, str] = MappingProxyType({})

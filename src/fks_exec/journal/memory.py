@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fks_exec.journal.base import Journal, JournalError
 from fks_exec.journal.models import (
@@ -37,7 +37,7 @@ from fks_exec.journal.models import (
 )
 from fks_exec.models import ExecutionResult, Order, OrderStatus
 
-__all__ = ["MemoryJournal", "MemoryRecord"]
+__all__ = ["MemoryJournal", "MemoryRecord", "WaitsForSend"]
 
 _FIRST_ATTEMPT: Mapping[str, Any] = {"attempt": 1}  # shared: read only as copies
 _NO_HINTS: Mapping[str, str] = MappingProxyType({})
@@ -65,7 +65,43 @@ or None, detail or None) in one flat tuple per record. A result's event has no d
 tracking it: a kept order costs the collector one object (its record), not one per event."""
 
 
-class MemoryRecord:
+class WaitsForSend:
+    """The callers waiting for the send in flight under one id, for a record of that id
+    (the memory journal's, and the executor's own beside an SQL journal).
+
+    A subclass says what in flight means (:attr:`in_flight`); :meth:`settled` waits for
+    it to end and :meth:`wake` releases the waiters. Never raises."""
+
+    __slots__ = ("waiters",)
+
+    waiters: list[asyncio.Future[None]] | None
+    """Futures of callers waiting for the send in flight; made only when one waits."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def in_flight(self) -> bool:
+            """True while the send under this id has not ended (each subclass's own)."""
+
+    async def settled(self) -> None:
+        """Wait until the send in flight under this id has ended (at once if none is)."""
+        if not self.in_flight:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.waiters is None:
+            self.waiters = []
+        self.waiters.append(waiter)
+        await waiter
+
+    def wake(self) -> None:
+        """Release every caller waiting in :meth:`settled`."""
+        waiters, self.waiters = self.waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class MemoryRecord(WaitsForSend):
     """The mutable record behind one client order id (read as a :class:`JournalEntry`).
 
     It is also an executor's memory of the id: its order, the plugin that takes it, its
@@ -83,7 +119,6 @@ class MemoryRecord:
         "result",
         "state",
         "updated",
-        "waiters",
     )
 
     def __init__(
@@ -100,30 +135,12 @@ class MemoryRecord:
         self.updated = now
         self.events: tuple[Any, ...] = ()
         """The events after the first intent (which ``created`` dates), flattened."""
-        self.waiters: list[asyncio.Future[None]] | None = None
-        """Futures of callers waiting for the send in flight; made only when one waits."""
+        self.waiters = None
 
     @property
     def in_flight(self) -> bool:
         """True while the id is claimed and its send has not ended (state ``sending``)."""
         return self.state is JournalState.SENDING
-
-    async def settled(self) -> None:
-        """Wait until the send in flight under this id has ended (at once if none is)."""
-        if self.state is not JournalState.SENDING:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.waiters is None:
-            self.waiters = []
-        self.waiters.append(waiter)
-        await waiter
-
-    def wake(self) -> None:
-        """Release every caller waiting in :meth:`settled`."""
-        waiters, self.waiters = self.waiters, None
-        for waiter in waiters or ():
-            if not waiter.done():
-                waiter.set_result(None)
 
     def entry(self) -> JournalEntry:
         """This record as the frozen entry the :class:`Journal` interface returns."""
