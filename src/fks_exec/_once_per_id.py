@@ -49,11 +49,13 @@ class OncePerClientId:
         self._stats = stats
 
     async def journaled(
-        self, entry: Entry, recorded: JournalEntry, order: Order
+        self, entry: Entry, recorded: JournalEntry, order: Order, plugin: str | None
     ) -> ExecutionResult:
         """Answer a repeat of an id the journal already has (from an earlier process or
         another handle) from it, never sending again (unless the plugin proves it never
-        arrived). Raises :class:`DuplicateClientOrderId` for a different order."""
+        arrived: then it is sent through ``plugin`` when this call names one, else
+        through the plugin it was meant for). Raises :class:`DuplicateClientOrderId`
+        for a different order."""
         self._stats["repeat"] += 1
         if not recorded.order.same_request(order):
             self._memory.forget(entry)
@@ -66,13 +68,14 @@ class OncePerClientId:
             outcome, result = await self._keeper.reconcile(instance, recorded)
             if outcome == "not_sent":  # the plugin proved it never arrived: send it now
                 self._memory.forget(entry)
-                return await self._execute(order, recorded.plugin)
+                return await self._execute(order, plugin or recorded.plugin)
         self._memory.settle(entry, result)
         return result
 
-    async def known(self, entry: Entry, order: Order) -> ExecutionResult:
+    async def known(self, entry: Entry, order: Order, plugin: str | None) -> ExecutionResult:
         """Answer a repeat of an id in memory: wait for it while in flight, send it when
-        nothing was sent, reconcile an ``unknown``, else return the result. Raises
+        nothing was sent (through ``plugin`` when this call names one, as a first call
+        would), reconcile an ``unknown``, else return the result. Raises
         :class:`DuplicateClientOrderId` for a different order."""
         self._stats["repeat"] += 1
         if not entry.order.same_request(order):
@@ -80,11 +83,11 @@ class OncePerClientId:
         if entry.result is None:  # the first call is still in flight: wait for it
             await entry.settled()
             if entry.result is None:  # the first call sent nothing and failed
-                return await self._execute(order, None)
+                return await self._execute(order, plugin)
         result = entry.result
         if was_not_sent(result):  # refused before anything left: this retry is sent
             self._memory.forget(entry)
-            return await self._execute(order, None)
+            return await self._execute(order, plugin)
         if result.status is OrderStatus.UNKNOWN and entry.plugin is not None:
             result = await self._dispatch.reconcile(entry.plugin, result, entry.order)
             if result.status is not OrderStatus.UNKNOWN:

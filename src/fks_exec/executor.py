@@ -311,7 +311,7 @@ class Executor(ExecutorQueries):
             claims = memory.entries
             entry = claims.get(order.client_order_id)  # memory.get(), inlined
             if entry is not None and memory.holds(entry):
-                return await self._once.known(entry, order)
+                return await self._once.known(entry, order, plugin)
             primary = (  # self._routes.route(), its cache read inline; RoutingError: nothing kept
                 plugin
                 or self._routes.resolved.get(order.symbol)
@@ -327,7 +327,7 @@ class Executor(ExecutorQueries):
                 entry = journaled.claim(order, primary, ready)
                 if entry is None:  # held in a state only the journal explains
                     record = journaled.entries[order.client_order_id]
-                    return await self._once.journaled(record, record.entry(), order)
+                    return await self._once.journaled(record, record.entry(), order, plugin)
                 claimed = True
             try:
                 if not claimed:
@@ -336,7 +336,7 @@ class Executor(ExecutorQueries):
                     else:
                         recorded = await keeper.claim(order, primary, ready)
                     if recorded is not None:
-                        return await self._once.journaled(entry, recorded, order)
+                        return await self._once.journaled(entry, recorded, order, plugin)
                     claimed = True
                 if (
                     ready is None
