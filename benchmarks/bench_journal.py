@@ -124,6 +124,9 @@ async def _chunk(
         failed = [r for r in results if r.status.value != "filled"]
         if failed:
             raise BenchmarkFailed(f"{len(failed)} benchmark orders failed: {failed[0]}")
+    encode = getattr(executor.journal, "encode_queued_results", None)
+    if encode is not None:  # this variant's work, not the next round's variant's
+        encode()
     wall, cpu, loop = (
         time.perf_counter() - began,
         time.process_time() - cpu,

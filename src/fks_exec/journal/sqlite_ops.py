@@ -179,10 +179,15 @@ class UpdateOp(NamedTuple):
 
     @classmethod
     def of_result(
-        cls, result: ExecutionResult, hints: Mapping[str, str], kind: str = "result"
+        cls,
+        result: ExecutionResult,
+        hints: Mapping[str, str],
+        kind: str = "result",
+        at: str | None = None,
     ) -> UpdateOp:
         """What ``of(JournalUpdate.from_result(result, kind, hints=hints))`` gives, at
-        now, without making the update (the hot path records every answer this way).
+        ``at`` (text of :func:`codec.time_text`; default now), without making the update
+        (the hot path records every answer this way).
 
         Raises ``ValueError`` for a result without a client order id.
         """
@@ -195,7 +200,7 @@ class UpdateOp(NamedTuple):
             codec.dump_result(result),
             None,
             dict(hints),
-            codec.now_text(),
+            codec.now_text() if at is None else at,
             kind,
             result.status.value,
             "{}",

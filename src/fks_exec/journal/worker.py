@@ -23,6 +23,11 @@ job in the batch is a bulk value and no awaited value shares a key (its client o
 id) with a lazy one; any other batch is one transaction in queue order. So a lazy
 write is committed before any later write or read of the same id, and before any
 later callable job (a read, a flush) returns; a claim of another id may return first.
+
+Results encoded while the intents commit: a lazy write queued by
+:meth:`SqliteWorker.submit_deferred` waits raw on the loop's thread and is encoded
+there while this thread commits the next batch somebody waits for (see
+:mod:`fks_exec.journal.deferred`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fks_exec.journal.base import JournalError
+from fks_exec.journal.deferred import DeferredWrites, Encoder
 
 __all__ = ["SqliteWorker"]
 
@@ -78,7 +84,8 @@ class SqliteWorker:
     without ``fsync`` on commit, and the next commit through the first connection
     flushes the shared write-ahead log, those writes included. ``bulk_key`` names the
     record a bulk value writes (see the module docstring: claims first); without it
-    every batch is written in queue order.
+    every batch is written in queue order. ``encode`` makes the raw values of
+    :meth:`submit_deferred` into bulk values (see :class:`DeferredWrites`).
     """
 
     def __init__(
@@ -89,7 +96,11 @@ class SqliteWorker:
         bulk: BulkHandler | None = None,
         connect_lazy: Callable[[], sqlite3.Connection] | None = None,
         bulk_key: Callable[[Any], object] | None = None,
+        encode: Encoder | None = None,
     ) -> None:
+        self._later = (
+            None if encode is None else DeferredWrites(encode, self._lazy, bulk_types, bulk_key)
+        )
         self._connect = connect
         self._bulk_key = bulk_key
         self._connect_lazy = connect_lazy
@@ -110,6 +121,8 @@ class SqliteWorker:
         loop = asyncio.get_running_loop()
         self._opened = loop.create_future()
         self._loop = loop
+        if self._later is not None:
+            self._later.bind(loop)
         self._thread.start()
         await self._opened
 
@@ -118,13 +131,35 @@ class SqliteWorker:
 
         ``writes``: a callable job writes (its batch takes the write lock from the
         start, ``BEGIN IMMEDIATE``); bulk values always count as writes."""
+        later = self._later
+        if later is not None:
+            later.before(job)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put(_Task(job, writes, future, label))
         return await future
 
     def submit(self, job: Any, *, label: str) -> None:
         """Queue a write without waiting; a failure is logged."""
+        later = self._later
+        if later is not None and later.on_loop_thread():
+            later.encode_all()  # the lazy writes deferred before it go first
+        self._lazy(job, label)
+
+    def _lazy(self, job: Any, label: str) -> None:
         self._queue.put(_Task(job, True, None, label))
+
+    def submit_deferred(self, raw: Any, key: object) -> None:
+        """Queue a lazy write of the record ``key`` (as :meth:`submit` would), its bulk
+        value made from ``raw`` by ``encode`` later (see :class:`DeferredWrites`).
+        Raises ``RuntimeError`` for a worker made without ``encode``."""
+        if self._later is None:
+            raise RuntimeError("this journal worker has no encoder for deferred writes")
+        self._later.defer(raw, key)
+
+    def encode_deferred(self) -> None:
+        """Encode and queue every deferred write now (on the loop's thread)."""
+        if self._later is not None:
+            self._later.encode_all()
 
     async def stop(self) -> None:
         """Finish every queued job, close the connection, end the thread."""
@@ -132,6 +167,8 @@ class SqliteWorker:
             return
         loop = asyncio.get_running_loop()
         self._stopped = loop.create_future()
+        if self._later is not None:
+            self._later.encode_all()
         self._queue.put(_STOP)
         await self._stopped
         self._thread.join()
@@ -157,7 +194,10 @@ class SqliteWorker:
                 batch, stopping = self._take()
                 if batch:  # empty only when the stop marker came first
                     first, then = self._claims_first(batch)
-                    unawaited = lazy is not None and all(t.future is None for t in first)
+                    awaited = any(t.future is not None for t in first)
+                    if awaited and self._later is not None:
+                        self._later.ask()  # encoded on the loop while SQLite works
+                    unawaited = lazy is not None and not awaited
                     self._commit(lazy if unawaited and lazy is not None else conn, first)
                     if then:
                         self._commit(conn if lazy is None else lazy, then)
