@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fks_exec.journal.deferred as deferred_module
 from fks_exec import ExecutionResult, Order, OrderStatus
-from fks_exec.journal import JournalState, JournalUpdate, SqliteJournal
+from fks_exec.journal import JournalEntry, JournalState, JournalUpdate, SqliteJournal
 from fks_exec.journal.sqlite import _connect, _encode_result
 from fks_exec.journal.sqlite_ops import ClaimOp, UpdateOp, run_ops
 from fks_exec.journal.worker import SqliteWorker
@@ -355,3 +357,77 @@ async def test_before_the_worker_starts_a_deferred_write_is_queued_at_once(
     assert worker._queue.qsize() == 1
     await worker.start()
     await worker.stop()  # its write fails (no entry e1) and is logged; nothing hangs
+
+
+_OP = st.tuples(
+    st.sampled_from(["claim", "filled", "not_sent", "accepted", "status", "read"]),
+    st.sampled_from(["a", "b", "c"]),
+)
+_STATUS = {
+    "filled": OrderStatus.FILLED,
+    "not_sent": OrderStatus.REJECTED,
+    "accepted": OrderStatus.ACCEPTED,
+}
+
+
+async def _through(path: Path, ops: list[tuple[str, str]], one_at_a_time: bool) -> Any:
+    """Run ``ops`` on a new journal: queued as the executor queues them (claims and
+    reads awaited later, results kept raw), or each committed before the next."""
+    journal = SqliteJournal(path, synchronous="normal")  # the order, not the disk
+    await journal.open()
+    pending: list[Any] = []
+    for kind, cid in ops:
+        if kind in ("claim", "read"):
+            call = journal.claim(_order(cid), "p", {}) if kind == "claim" else journal.get(cid)
+            if one_at_a_time:
+                pending.append(await call)
+            else:
+                pending.append(asyncio.ensure_future(call))
+                await asyncio.sleep(0)  # queued in this order
+            continue
+        if kind == "status":
+            journal.record_soon(JournalUpdate(cid, JournalState.SENT, "status"))
+        else:
+            journal.record_result_soon(_result(cid, _STATUS[kind]), {})
+        if one_at_a_time:
+            await journal.flush()
+    answers: list[Any] = []
+    for outcome in await asyncio.gather(*pending) if not one_at_a_time else pending:
+        if outcome is None or isinstance(outcome, JournalEntry):
+            answers.append(None if outcome is None else (outcome.state, outcome.attempt))
+        else:
+            answers.append((outcome.claimed, outcome.entry.state, outcome.entry.attempt))
+    await journal.close()
+    conn = sqlite3.connect(path)
+    try:
+        entries = conn.execute(
+            "SELECT client_order_id, state, attempt FROM orders ORDER BY client_order_id"
+        ).fetchall()
+        events = conn.execute(
+            "SELECT o.client_order_id, e.kind, e.state, e.status FROM events AS e "
+            "JOIN orders AS o ON o.ref = e.order_ref ORDER BY e.id"
+        ).fetchall()
+    finally:
+        conn.close()
+    per_id: dict[str, list[Any]] = {}
+    for cid, *event in events:
+        per_id.setdefault(cid, []).append(event)
+    return answers, entries, per_id
+
+
+@given(st.lists(_OP, min_size=1, max_size=14), st.sampled_from([0.0, 3600.0]))
+@settings(max_examples=40, deadline=None)
+def test_deferred_results_give_what_one_write_at_a_time_gives(
+    ops: list[tuple[str, str]], defer_s: float
+) -> None:
+    import tempfile
+
+    saved = deferred_module.DEFER_S
+    deferred_module.DEFER_S = defer_s  # 0: the timer fires between any two steps
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            queued = asyncio.run(_through(Path(folder) / "q.sqlite3", ops, False))
+            in_order = asyncio.run(_through(Path(folder) / "o.sqlite3", ops, True))
+    finally:
+        deferred_module.DEFER_S = saved
+    assert queued == in_order
