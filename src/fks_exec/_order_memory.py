@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias, Union
 
-from fks_exec.journal.memory import MemoryJournal, MemoryRecord, WaitsForSend
-from fks_exec.journal.models import JournalState
-from fks_exec.models import ExecutionResult, Order
+from fks_exec.journal.memory import _SENDING, MemoryJournal, MemoryRecord, WaitsForSend
+from fks_exec.models import ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 
 __all__ = ["Entry", "IdMemory", "JournaledMemory", "OrderMemory", "RememberedOrder"]
@@ -203,8 +202,8 @@ class JournaledMemory:
 
     def holds(self, record: MemoryRecord) -> bool:
         """True when ``record`` is remembered: in flight, or answered and not given up."""
-        return record.state is JournalState.SENDING or (
-            record.result is not None and record.order.client_order_id not in self._released
+        return record.state is _SENDING or (
+            record.result is not None and record.cid not in self._released
         )
 
     def get(self, client_order_id: str) -> MemoryRecord | None:
@@ -213,32 +212,45 @@ class JournaledMemory:
         return record if record is not None and self.holds(record) else None
 
     def claim(
-        self, order: Order, plugin: str, instance: ExecutionPlugin | None
+        self,
+        order: Order,
+        plugin: str,
+        instance: ExecutionPlugin | None,
+        cid: str | None = None,
     ) -> MemoryRecord | None:
-        """Claim ``order``'s id in the journal for ``plugin`` (with ``instance``'s lookup
-        hints): the record, now in flight, or None when the journal holds the id in
-        another state (the caller answers from the journal and never sends)."""
+        """Claim ``order``'s id (``cid``, when the caller read it already) in the journal
+        for ``plugin`` (with ``instance``'s lookup hints): the record, now in flight, or
+        None when the journal holds the id in another state (the caller answers from the
+        journal and never sends)."""
+        if cid is None:
+            cid = order.client_order_id
         hinting = self._hinting.get(instance)
         if hinting is None:
             hinting = self._learn_hinting(instance)
         hints = _NO_HINTS if instance is None or not hinting else instance.lookup_hints(order)
-        record = self._journal.claim_record(order, plugin, hints)
+        record = self._journal.claim_record(order, plugin, hints, cid)
         if self._released:
-            self._released.discard(order.client_order_id)
+            self._released.discard(cid)
         return record
 
     def answered(
-        self, record: MemoryRecord, result: ExecutionResult, taker: ExecutionPlugin | None
+        self,
+        record: MemoryRecord,
+        result: ExecutionResult,
+        taker: ExecutionPlugin | None,
+        status: OrderStatus | None = None,
     ) -> None:
         """Journal ``result`` as the answer of ``record``'s send (``taker``'s lookup
-        hints), index its broker id and wake the callers waiting for it."""
+        hints), index its broker id and wake the callers waiting for it. ``status`` is
+        ``result.status`` from a caller that read it and knows the result does not say
+        ``sent=False`` (then neither is read again); None: both are read."""
         hinting = self._hinting.get(taker)
         if hinting is None:
             hinting = self._learn_hinting(taker)
         hints = (
             _NO_HINTS if taker is None or not hinting else taker.lookup_hints(record.order, result)
         )
-        self._journal.note_record(record, result, hints)
+        self._journal.note_record(record, result, hints, "result", status)
         if self._indexing:  # self.settle(record, result), inlined: the rest is done
             self._index(record, result)
         if record.waiters:
@@ -257,7 +269,7 @@ class JournaledMemory:
         order_id = result.order_id
         if order_id:
             index = self._by_order_id
-            index[order_id] = record.order.client_order_id
+            index[order_id] = record.cid
             if len(index) > 2 * len(self.entries) + 64:
                 self._reindex()
 
@@ -265,7 +277,7 @@ class JournaledMemory:
         """Give ``record`` up (nothing was sent: a retry sends) and wake its waiters; the
         journal keeps it, ``not_sent``, until a retry claims it again."""
         if record.result is not None:
-            self._released.add(record.order.client_order_id)
+            self._released.add(record.cid)
         record.wake()
 
     def by_order_id(self, order_id: str) -> MemoryRecord | None:

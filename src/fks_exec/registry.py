@@ -63,6 +63,9 @@ class PluginRegistry(PluginCatalog):
         self._failures: dict[str, BaseException] = {}
         self._failed_at: dict[str, float] = {}
         self._init_locks: dict[str, Any] = {}  # name -> asyncio.Lock
+        self.instances: Mapping[str, ExecutionPlugin] = self._instances
+        """Every loaded plugin by name, started or not, to read (the executor's hot path
+        reads it and the plugin's ``is_initialized`` instead of calling :meth:`started`)."""
 
     def register(
         self,
