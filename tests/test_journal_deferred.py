@@ -155,6 +155,22 @@ async def test_a_result_waits_for_a_commit_or_the_timer(
     await journal.close()
 
 
+async def test_by_default_a_lone_result_is_encoded_some_20_ms_later(tmp_path: Path) -> None:
+    journal = SqliteJournal(tmp_path / "j.sqlite3")
+    await journal.open()
+    await journal.claim(_order("l1"), "p", {})
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    journal.record_result_soon(_result("l1"), {})
+    await asyncio.sleep(0.002)
+    if loop.time() - began < 0.015:  # (a stalled machine proves nothing here)
+        assert _waiting(journal), "encoded at once: the next intents' wait is not used"
+    await _until(lambda: not _waiting(journal))
+    assert loop.time() - began < 0.8  # documented: about 20 ms
+    await journal.close()
+    assert _states(journal.path) == {"l1": "final"}
+
+
 async def test_a_job_that_could_see_a_deferred_result_is_queued_after_it(
     journal: SqliteJournal,
 ) -> None:
