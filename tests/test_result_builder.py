@@ -438,3 +438,107 @@ def test_a_subclass_is_always_validated() -> None:
     built = Tagged.build(**_FINAL_FIELDS)
     assert type(built) is Tagged and built.tag == "t"
     assert Tagged.for_order(Order.market("S", "buy", "1"), plugin="p", status="accepted").tag == "t"
+
+
+class _OrderSubclass(Order):
+    """An Order subclass: for_order reads its fields as attributes, as for any order."""
+
+
+_identity_orders = st.sampled_from(
+    [
+        Order.market("BTC/USDT", "buy", "2"),
+        Order.limit("ES", "sell", "0.5", "4000"),
+        _OrderSubclass.model_validate(Order.market("S", "sell", "1").model_dump()),
+        # adversarial: built without validation, so its identity is not in final form
+        Order.model_construct(
+            **{**Order.market("S", "buy", "1").model_dump(), "client_order_id": 7}
+        ),
+        Order.model_construct(**{**Order.market("S", "buy", "1").model_dump(), "side": "buy"}),
+        Order.model_construct(
+            **{**Order.market("S", "buy", "1").model_dump(), "quantity": Decimal("NaN")}
+        ),
+    ]
+)
+
+
+def _same_public(built: ExecutionResult, checked: ExecutionResult) -> None:
+    # What a user sees: repr (the fields in their order), equality and both dumps.
+    assert list(built.__dict__) == list(checked.__dict__) == list(ExecutionResult.model_fields)
+    assert repr(built) == repr(checked)
+    assert built == checked
+    assert built.model_dump_json() == checked.model_dump_json()
+    assert built.model_dump() == checked.model_dump()
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=field_sets(), order=_identity_orders, pin_time=st.booleans())
+def test_for_order_gives_what_validation_gives(
+    case: tuple[dict[str, Any], bool], order: Order, pin_time: bool
+) -> None:
+    fields, _ = case
+    plugin = fields.pop("plugin", "mock")
+    status = fields.pop("status", OrderStatus.ACCEPTED)
+    for name in ("client_order_id", "symbol", "side", "quantity"):
+        if name in fields and fields[name] == getattr(order, name, None):
+            del fields[name]  # most calls copy the order's own identity
+    if pin_time:
+        fields["timestamp"] = NOW
+    copied = {
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side,
+        "quantity": order.quantity,
+        **fields,
+        "plugin": plugin,
+        "status": status,
+    }
+    checked = _outcome(lambda: ExecutionResult(**copied))
+    built = _outcome(
+        lambda: ExecutionResult.for_order(order, plugin=plugin, status=status, **fields)
+    )
+    if checked is ValidationError:
+        assert built is ValidationError
+        return
+    assert isinstance(built, ExecutionResult) and isinstance(checked, ExecutionResult)
+    _same(built, checked, copied)
+    if pin_time:
+        _same_public(built, checked)
+
+
+@settings(max_examples=150, deadline=None)
+@given(coherent_fields())
+def test_build_and_validation_look_alike_to_users(fields: dict[str, Any]) -> None:
+    fields["timestamp"] = NOW
+    checked = _outcome(lambda: ExecutionResult(**fields))
+    if checked is ValidationError:
+        assert _outcome(lambda: ExecutionResult.build(**fields)) is ValidationError
+        return
+    built = ExecutionResult.build(**fields)
+    assert isinstance(checked, ExecutionResult)
+    _same_public(built, checked)
+
+
+def test_for_order_takes_the_cheap_path_with_the_orders_identity() -> None:
+    order = Order.limit("ES", "sell", "3", "4000")
+    fields = {"filled_quantity": Decimal(1), "average_price": Decimal(4000), "raw": {"a": 1}}
+    result = ExecutionResult.for_order(
+        order, plugin="p", status=OrderStatus.PARTIALLY_FILLED, **fields
+    )
+    assert result.model_fields_set == {
+        "plugin", "status", "client_order_id", "symbol", "side", "quantity", *fields
+    }  # fmt: skip
+    values = {
+        "client_order_id": order.client_order_id,
+        "symbol": "ES",
+        "side": OrderSide.SELL,
+        "quantity": Decimal(3),
+        "plugin": "p",
+        "status": OrderStatus.PARTIALLY_FILLED,
+        **fields,
+    }
+    assert _canonical(values) is not None
+    _same_public(result, ExecutionResult(**values, timestamp=result.timestamp))
+    overridden = ExecutionResult.for_order(order, plugin="p", status="accepted", quantity="2")
+    assert overridden.quantity == Decimal(2) and overridden.status is OrderStatus.ACCEPTED
+    with pytest.raises(ValidationError, match="bogus"):  # an unknown field: the validator's error
+        ExecutionResult.for_order(order, plugin="p", status=OrderStatus.ACCEPTED, bogus=1)

@@ -3,8 +3,8 @@
 ``Symbol``, ``Quantity``, ``Price``, ``Amount``, ``NonNegative``, ``ClientOrderId``,
 ``UtcDatetime`` and ``JsonSafe`` are annotated types: pydantic applies their checks when a
 model is built, and raises ``pydantic.ValidationError`` (a ``ValueError``) for a value
-that fails one. :func:`json_safe`, :func:`new_client_order_id` and :func:`utc_now` are
-helpers the models and plugins use.
+that fails one. :func:`json_safe`, :func:`plainly_json`, :func:`new_client_order_id` and
+:func:`utc_now` are helpers the models and plugins use.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
+from math import inf
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field
@@ -32,6 +33,7 @@ __all__ = [
     "UtcDatetime",
     "json_safe",
     "new_client_order_id",
+    "plainly_json",
     "utc_now",
 ]
 
@@ -85,6 +87,63 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return str(value)
+
+
+_NONE_TYPE = type(None)
+_MAX_DEPTH = 32
+
+
+def plainly_json(value: Any) -> bool:
+    """True when ``value`` is JSON as it stands: str, int, bool, None, finite floats,
+    and lists, tuples and str-keyed dicts of those, nested at most 32 deep.
+
+    Such a value is what making it JSON-safe would return unchanged; anything else
+    (NaN, a Decimal, a non-str key, a subclass) answers False. Never raises.
+    """
+    return _all_plain((value,), 0)
+
+
+def _all_plain(
+    values: Any,
+    depth: int,
+    str_: type = str,
+    int_: type = int,
+    bool_: type = bool,
+    none: type = _NONE_TYPE,
+    float_: type = float,
+    dict_: type = dict,
+) -> bool:
+    # Flat, and the types are parameters (fast locals, no set-up per call): it runs over
+    # every value of every raw answer a plugin keeps.
+    for value in values:
+        kind = type(value)
+        if kind is str_ or kind is int_ or kind is bool_ or kind is none:
+            continue
+        if kind is float_:
+            if -inf < value < inf:
+                continue
+            return False
+        if depth >= _MAX_DEPTH:
+            return False
+        if kind is dict_:
+            for key, item in value.items():
+                if type(key) is not str_:
+                    return False
+                kind = type(item)
+                if kind is str_ or kind is int_ or kind is bool_ or kind is none:
+                    continue
+                if kind is float_:
+                    if -inf < item < inf:
+                        continue
+                    return False
+                if not _all_plain((item,), depth + 1):
+                    return False
+        elif kind is list or kind is tuple:
+            if not _all_plain(value, depth + 1):
+                return False
+        else:
+            return False
+    return True
 
 
 def new_client_order_id() -> str:

@@ -9,9 +9,10 @@ consistency rules in plain Python and sets the fields directly, which costs a fr
 of pydantic's validation. Any value that is not already in its final form (a string
 status, a float price, a naive or non-UTC time, a ``raw`` that is not plainly JSON,
 an unknown field) takes the validating path instead, so the errors are the
-validator's own. The rules themselves live once, in :func:`settle_result`, which the
-validator runs too. Tests check on generated inputs, valid and not, that both paths
-give the same result (fields, fields-set and dump) or the same refusal.
+validator's own. The validator's rules are :func:`settle_result`; the cheap path runs
+the same rules written out flat (it only has to tell agree from not), and tests check
+on generated inputs, valid and not, adversarial ones included, that both paths give
+the same result (fields, fields-set, dump, repr, equality) or the same refusal.
 """
 
 from __future__ import annotations
@@ -19,13 +20,20 @@ from __future__ import annotations
 from collections.abc import Set
 from datetime import datetime, timezone
 from decimal import Decimal
-from math import inf
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
 from fks_exec._model_enums import ErrorCode, OrderSide, OrderStatus
-from fks_exec._model_fields import FROZEN, JsonSafe, NonNegative, Price, Quantity, UtcDatetime
+from fks_exec._model_fields import (
+    FROZEN,
+    JsonSafe,
+    NonNegative,
+    Price,
+    Quantity,
+    UtcDatetime,
+    plainly_json,
+)
 from fks_exec._model_fields import utc_now as _utc_now
 from fks_exec._order_model import Order
 
@@ -145,19 +153,43 @@ class ExecutionResult(BaseModel):
         """Build a result about ``order``, copying its identity (id, symbol, side, qty).
 
         ``fields`` may override what is copied (e.g. ``quantity`` after a broker rounded
-        it). Built through :meth:`build`. Raises ``pydantic.ValidationError`` when the
+        it). Built as :meth:`build` builds. Raises ``pydantic.ValidationError`` when the
         fields contradict each other.
         """
-        values: dict[str, Any] = {
+        if type(order) is Order and cls is ExecutionResult:
+            own = order.__dict__  # one read of the validated order's fields
+            values = {
+                "success": _UNSET,
+                "sent": _UNSET,
+                "paper": None,
+                "status": status,
+                "plugin": plugin,
+                "client_order_id": own["client_order_id"],
+                "order_id": None,
+                "symbol": own["symbol"],
+                "side": own["side"],
+                "quantity": own["quantity"],
+                "filled_quantity": _ZERO,
+                "average_price": None,
+                "error": None,
+                "error_code": None,
+                "timestamp": _UNSET,
+                "raw": None,
+            }
+            if fields:
+                values.update(fields)
+            if len(values) == _FIELD_COUNT and _settled(values) is not None:
+                return _made(values, fields.keys() | _COPIED)
+        copied: dict[str, Any] = {
             "client_order_id": order.client_order_id,
             "symbol": order.symbol,
             "side": order.side,
             "quantity": order.quantity,
         }
-        values.update(fields)
-        values["plugin"] = plugin
-        values["status"] = status
-        return _built(cls, values)
+        copied.update(fields)
+        copied["plugin"] = plugin
+        copied["status"] = status
+        return _built(cls, copied)
 
     @classmethod
     def for_cancel(
@@ -198,13 +230,17 @@ class ExecutionResult(BaseModel):
 # --------------------------------------------------------------------------- the cheap path
 
 _new = object.__new__
-_set = object.__setattr__
-_FIELDS = frozenset(ExecutionResult.model_fields)
+# The four instance slots of a pydantic model, set through their descriptors (what
+# model_construct sets; test_result_builder pins that these are all of them).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _MISSING: Any = object()  # a required field not given: fails every type check below
 _UNSET: Any = object()  # an optional field not given whose default depends on others
 _DEFAULTS: dict[str, Any] = {
     "success": _UNSET,
-    "sent": None,
+    "sent": _UNSET,
     "paper": None,
     "status": _MISSING,
     "plugin": _MISSING,
@@ -221,9 +257,9 @@ _DEFAULTS: dict[str, Any] = {
     "raw": None,
 }
 _FIELD_COUNT = len(_DEFAULTS)
+_COPIED = frozenset({"plugin", "status", "client_order_id", "symbol", "side", "quantity"})
 _UTC = timezone.utc
-_SCALARS = frozenset({str, int, bool, type(None)})
-_MAX_DEPTH = 32
+_now = datetime.now
 
 
 def _built(cls: type[ExecutionResult], fields: dict[str, Any]) -> ExecutionResult:
@@ -231,25 +267,36 @@ def _built(cls: type[ExecutionResult], fields: dict[str, Any]) -> ExecutionResul
     values = _canonical(fields) if cls is ExecutionResult else None
     if values is None:
         return cls(**fields)
-    result = _new(cls)
-    _set(result, "__dict__", values)
-    _set(result, "__pydantic_fields_set__", set(fields))
-    _set(result, "__pydantic_extra__", None)
-    _set(result, "__pydantic_private__", None)
+    return _made(values, set(fields))
+
+
+def _made(values: dict[str, Any], given: set[str]) -> ExecutionResult:
+    result = _new(ExecutionResult)
+    _set_dict(result, values)
+    _set_fields_set(result, given)
+    _set_extra(result, None)
+    _set_private(result, None)
     return result
 
 
 def _canonical(fields: dict[str, Any]) -> dict[str, Any] | None:
-    """Every field's final value when ``fields`` need no conversion and agree, else None.
-
-    Written flat: it runs for every result a plugin builds.
-    """
+    """Every field's final value when ``fields`` need no conversion and agree, else None."""
     values = {**_DEFAULTS, **fields}
     if len(values) != _FIELD_COUNT:  # an unknown field
         return None
+    return _settled(values)
+
+
+def _settled(values: dict[str, Any]) -> dict[str, Any] | None:
+    """``values`` (every field, in field order; ``_UNSET`` where not given) completed
+    with the defaults that depend on status, when every value is in final form and the
+    rules of :func:`settle_result` hold; else None (the validator then decides).
+
+    The rules are written out here, flat, because this runs for every result a plugin
+    builds; the property tests hold it equal to the validator on generated fields.
+    """
     status = values["status"]
-    cid = values["client_order_id"]
-    side = values["side"]
+    cid, side = values["client_order_id"], values["side"]
     if (
         type(status) is not OrderStatus
         or type(values["plugin"]) is not str
@@ -266,69 +313,61 @@ def _canonical(fields: dict[str, Any]) -> dict[str, Any] | None:
             quantity is not None
             and not (type(quantity) is Decimal and quantity.is_finite() and quantity > _ZERO)
         )
-        or (
-            average is not None
-            and not (type(average) is Decimal and average.is_finite() and average > _ZERO)
-        )
         or type(filled) is not Decimal
         or not filled.is_finite()
         or filled < _ZERO
     ):
         return None
-    order_id, error, code = values["order_id"], values["error"], values["error_code"]
-    sent, paper, success = values["sent"], values["paper"], values["success"]
+    if average is None:
+        if filled:  # a fill needs its price
+            return None
+    elif not (type(average) is Decimal and average.is_finite() and average > _ZERO):
+        return None
+    if quantity is not None and filled > quantity:
+        return None
+    order_id, error, code, paper = (
+        values["order_id"],
+        values["error"],
+        values["error_code"],
+        values["paper"],
+    )
     if (
         (order_id is not None and type(order_id) is not str)
         or (error is not None and type(error) is not str)
         or (code is not None and type(code) is not ErrorCode)
-        or (sent is not None and type(sent) is not bool)
         or (paper is not None and type(paper) is not bool)
-        or (success is not _UNSET and type(success) is not bool)
     ):
         return None
-    timestamp = values["timestamp"]
-    if timestamp is _UNSET:
-        values["timestamp"] = _utc_now()
-    elif type(timestamp) is not datetime or timestamp.tzinfo is not _UTC:
+    unsuccessful = status is _REJECTED or status is _UNKNOWN  # UNSUCCESSFUL_STATUSES
+    success = values["success"]
+    if success is _UNSET:
+        values["success"] = not unsuccessful
+    elif type(success) is not bool or success is unsuccessful:
+        return None
+    sent = values["sent"]
+    if sent is _UNSET:
+        values["sent"] = None if status is _UNKNOWN else True
+    elif sent is False:
+        if status is not _REJECTED:
+            return None
+    elif sent is None:
+        if status is not _UNKNOWN:
+            return None
+    elif sent is not True:
+        return None
+    if unsuccessful and code is None:
+        values["error_code"] = ErrorCode.REJECTED if status is _REJECTED else ErrorCode.UNKNOWN
+    if status is _FILLED:
+        if not filled:
+            return None
+    elif status is _PARTIAL and (not filled or (quantity is not None and filled == quantity)):
         return None
     raw = values["raw"]
     if raw is not None and not plainly_json(raw):
         return None
-    if success is _UNSET:
-        values["success"] = None
-    return None if settle_result(values, fields.keys()) is not None else values
-
-
-def plainly_json(value: Any) -> bool:
-    """True when ``value`` is JSON as it stands: str, int, bool, None, finite floats,
-    and lists, tuples and str-keyed dicts of those, nested at most 32 deep.
-
-    Such a value is what making it JSON-safe would return unchanged; anything else
-    (NaN, a Decimal, a non-str key, a subclass) answers False. Never raises.
-    """
-    return _all_plain((value,), 0)
-
-
-def _all_plain(values: Any, depth: int) -> bool:
-    for value in values:
-        kind = type(value)
-        if kind in _SCALARS:
-            continue
-        if kind is float:
-            if -inf < value < inf:
-                continue
-            return False
-        if depth >= _MAX_DEPTH:
-            return False
-        if kind is dict:
-            for key in value:
-                if type(key) is not str:
-                    return False
-            if not _all_plain(value.values(), depth + 1):
-                return False
-        elif kind is list or kind is tuple:
-            if not _all_plain(value, depth + 1):
-                return False
-        else:
-            return False
-    return True
+    timestamp = values["timestamp"]
+    if timestamp is _UNSET:
+        values["timestamp"] = _now(_UTC)
+    elif type(timestamp) is not datetime or timestamp.tzinfo is not _UTC:
+        return None
+    return values
