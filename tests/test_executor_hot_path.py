@@ -83,7 +83,7 @@ def _kept(journal: MemoryJournal) -> list[Any]:
             r.attempt,
             r.result,
             r.hints,
-            [r.events[i + 1 : i + 5] for i in range(0, len(r.events), 5)],  # no clock readings
+            [(e.kind, e.state, e.status, e.detail) for e in r.read_events()],
         )
         for cid, r in journal.records.items()
     ]

@@ -8,9 +8,13 @@ from __future__ import annotations
 import gc
 from decimal import Decimal
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from fks_exec import ExecutionResult, Order, OrderStatus
+from fks_exec._order_memory import JournaledMemory
 from fks_exec.journal.memory import MemoryJournal
-from fks_exec.journal.models import JournalState, JournalUpdate
+from fks_exec.journal.models import JournalState, JournalUpdate, state_for
 
 
 def _filled(order: Order) -> ExecutionResult:
@@ -106,3 +110,68 @@ def test_an_answered_order_still_open_is_never_forgotten_by_the_window() -> None
         journal.claim_now(order, "p", {})
         journal.note_result(_filled(order), {})
     assert resting.client_order_id in journal.records  # open: kept whatever closes after
+
+
+_ops = st.lists(
+    st.tuples(
+        st.sampled_from(("claim", "answer", "answer_read", "status", "refuse", "update", "settle")),
+        st.integers(0, 2),
+        st.sampled_from(("filled", "accepted", "unknown")),
+    ),
+    max_size=24,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=_ops)
+@example(ops=[("claim", 0, "filled"), ("answer", 0, "filled"), ("settle", 0, "accepted")])
+@example(ops=[("claim", 0, "filled"), ("answer", 0, "accepted"), ("update", 0, "filled")])
+@example(
+    ops=[
+        ("claim", 0, "filled"),
+        ("refuse", 0, "filled"),
+        ("claim", 0, "filled"),
+        ("answer", 0, "filled"),
+    ]
+)
+@example(ops=[("claim", 0, "filled"), ("answer_read", 0, "accepted"), ("status", 0, "filled")])
+def test_every_change_reads_back_as_the_event_it_wrote(ops: list[tuple[str, int, str]]) -> None:
+    # A record's first answer is not stored as an event tuple but read from the record
+    # while it lasts; whatever changes the record next (another answer, an update, a new
+    # claim after not_sent, a settled result that writes no event) must first write it
+    # out as it was. Checked against a plain list of what each call wrote.
+    journal = MemoryJournal(max_closed=50)
+    memory = JournaledMemory(journal)
+    orders = [Order.market("X", "buy", 1, client_order_id=f"e-{i}") for i in range(3)]
+    written: dict[str, list[tuple[str, JournalState, OrderStatus | None]]] = {}
+    for op, i, status in ops:
+        order = orders[i]
+        cid = order.client_order_id
+        record = journal.records.get(cid)
+        fill = {"filled_quantity": 1, "average_price": 1} if status == "filled" else {}
+        answer = ExecutionResult.for_order(order, plugin="p", status=status, **fill)
+        if op == "claim":
+            if journal.claim_record(order, "p", {}) is not None:
+                written.setdefault(cid, []).append(("intent", JournalState.SENDING, None))
+        elif record is None:
+            continue
+        elif op in ("answer", "answer_read", "status"):
+            given = answer.status if op == "answer" else None
+            kind = "status" if op == "status" else "result"
+            journal.note_record(record, answer, {}, kind, given)
+            written[cid].append((kind, state_for(answer), answer.status))
+        elif op == "refuse":
+            refusal = ExecutionResult.for_order(order, plugin="p", status="rejected", sent=False)
+            journal.note_record(record, refusal, {})
+            written[cid].append(("result", JournalState.NOT_SENT, OrderStatus.REJECTED))
+        elif op == "update":
+            journal.record_soon(JournalUpdate(cid, JournalState.UNKNOWN, "reconcile"))
+            written[cid].append(("reconcile", JournalState.UNKNOWN, None))
+        else:  # a later result that is not worth an event
+            memory.settle(record, answer)
+    for cid, events in written.items():
+        record = journal.records[cid]
+        read = record.read_events()
+        assert [(e.kind, e.state, e.status) for e in read] == events
+        stamps = [e.at for e in read]
+        assert stamps == sorted(stamps) and stamps[-1] == record.entry().updated_at

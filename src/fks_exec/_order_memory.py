@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias, Union
 
-from fks_exec.journal.memory import _SENDING, MemoryJournal, MemoryRecord, WaitsForSend
+from fks_exec._send_waiters import WaitsForSend
+from fks_exec.journal.memory import _SENDING, MemoryJournal, MemoryRecord
 from fks_exec.models import ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 
@@ -259,6 +260,7 @@ class JournaledMemory:
     def settle(self, record: MemoryRecord, result: ExecutionResult) -> None:
         """Make ``result`` ``record``'s latest (already journaled, or not worth an
         event), index its broker id and wake the callers waiting for it."""
+        record.events = record.flat_events()  # an implied answer is the earlier result's
         record.result = result
         if self._indexing:
             self._index(record, result)

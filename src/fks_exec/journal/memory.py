@@ -18,14 +18,14 @@ object in one dict, with one eviction rule: every open id, and the newest
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from fks_exec._send_waiters import WaitsForSend
 from fks_exec.journal.base import Journal, JournalError
 from fks_exec.journal.models import (
     OPEN_STATES,
@@ -66,42 +66,11 @@ _EVENT_WIDTH = 5
 or None, detail or None) in one flat tuple per record. A result's event has no detail
 (None, not an empty dict), so the tuple holds atoms only and the garbage collector stops
 tracking it: a kept order costs the collector one object (its record), not one per event."""
-
-
-class WaitsForSend:
-    """The callers waiting for the send in flight under one id, for a record of that id
-    (the memory journal's, and the executor's own beside an SQL journal).
-
-    A subclass says what in flight means (:attr:`in_flight`); :meth:`settled` waits for
-    it to end and :meth:`wake` releases the waiters. Never raises."""
-
-    __slots__ = ("waiters",)
-
-    waiters: list[asyncio.Future[None]] | None
-    """Futures of callers waiting for the send in flight; made only when one waits."""
-
-    if TYPE_CHECKING:
-
-        @property
-        def in_flight(self) -> bool:
-            """True while the send under this id has not ended (each subclass's own)."""
-
-    async def settled(self) -> None:
-        """Wait until the send in flight under this id has ended (at once if none is)."""
-        if not self.in_flight:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.waiters is None:
-            self.waiters = []
-        self.waiters.append(waiter)
-        await waiter
-
-    def wake(self) -> None:
-        """Release every caller waiting in :meth:`settled`."""
-        waiters, self.waiters = self.waiters, None
-        for waiter in waiters or ():
-            if not waiter.done():
-                waiter.set_result(None)
+_ANSWERED: tuple[Any, ...] = ("the answer",)
+"""A record's ``events`` while its one event after the intent is a ``result`` (the usual
+life of an id): that event is read from the record (``updated``, ``state``, ``result``)
+and written out only before the record next changes (:meth:`MemoryRecord.flat_events`),
+so a kept id holds no event tuple (80 B) and an order allocates none."""
 
 
 class MemoryRecord(WaitsForSend):
@@ -155,9 +124,18 @@ class MemoryRecord(WaitsForSend):
             dict(self.hints), self.attempt, self.owner, _utc(self.created), _utc(self.updated),
         )  # fmt: skip
 
+    def flat_events(self) -> tuple[Any, ...]:
+        """The events after the first intent, flattened (an implied answer written out:
+        call it before the record's state, result or ``updated`` change)."""
+        flat = self.events
+        if flat is not _ANSWERED:
+            return flat
+        status = self.result.status  # type: ignore[union-attr]  # an answer has a result
+        return (self.updated, "result", _VALUE[self.state], _VALUE[status], None)
+
     def read_events(self) -> list[JournalEvent]:
         """Every event of this record, oldest first."""
-        cid, flat = self.cid, self.events
+        cid, flat = self.cid, self.flat_events()
         first = JournalEvent(
             cid, _utc(self.created), "intent", JournalState.SENDING, None, dict(_FIRST_ATTEMPT)
         )
@@ -241,11 +219,12 @@ class MemoryJournal(Journal):
             return record
         if record.state is not _NOT_SENT:
             return None
+        flat = record.flat_events()
         record.order, record.plugin, record.hints = order, plugin, hints
         record.state, record.result, record.owner = _SENDING, None, self.owner
         record.attempt += 1
         record.updated = now
-        record.events += (now, "intent", "sending", None, {"attempt": record.attempt})
+        record.events = (*flat, now, "intent", "sending", None, {"attempt": record.attempt})
         self._unsent.pop(cid, None)
         return record
 
@@ -279,12 +258,18 @@ class MemoryJournal(Journal):
             state = _NOT_SENT if result.sent is False else _STATE_OF[status]
         else:
             state = _STATE_OF[status]
+        flat = record.events
+        if flat is _ANSWERED:
+            flat = record.flat_events()  # the earlier answer, before this one changes it
         before = record.state
         at = time.time()
         record.state, record.result, record.updated = state, result, at
         if hints:
             record.hints = {**record.hints, **hints}
-        record.events += (at, kind, _VALUE[state], _VALUE[status], None)
+        if flat or kind != "result":
+            record.events = (*flat, at, kind, _VALUE[state], _VALUE[status], None)
+        else:  # the first answer: implied by the record while it lasts
+            record.events = _ANSWERED
         if state is _FINAL and before is _SENDING:  # _track(), inlined
             closed = self._closed
             closed[cid] = None  # a new key goes last: nothing to move
@@ -325,6 +310,7 @@ class MemoryJournal(Journal):
         at: float,
     ) -> None:
         record = self._record(cid)
+        flat = record.flat_events()
         record.state = state
         if result is not None:
             record.result = result
@@ -334,7 +320,7 @@ class MemoryJournal(Journal):
             record.plugin = plugin
         record.updated = at
         status = None if result is None else _VALUE[result.status]
-        record.events += (at, kind, _VALUE[state], status, detail or None)
+        record.events = (*flat, at, kind, _VALUE[state], status, detail or None)
         self._track(cid, state)
 
     def _record(self, cid: str) -> MemoryRecord:
