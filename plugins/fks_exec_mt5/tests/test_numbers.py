@@ -19,8 +19,16 @@ from hypothesis import strategies as st
 
 from fks_exec.kit import BadBrokerNumber, broker_decimal
 from fks_exec_mt5 import constants as c
+from fks_exec_mt5 import numbers
 from fks_exec_mt5.exposure import Ticket
-from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, price_or_none, time_ms_of
+from fks_exec_mt5.numbers import (
+    BROKER,
+    decimal_of,
+    float_decimal,
+    int_of,
+    price_or_none,
+    time_ms_of,
+)
 from fks_exec_mt5.prechecks import SymbolRules
 
 from .records import (
@@ -56,6 +64,33 @@ def test_the_fast_path_has_exactly_the_bounds_of_broker_decimal(
     else:
         got = decimal_of(value, "f", negative=negative)
         assert got == expected and str(got) == str(expected)
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=40))
+@settings(max_examples=200)
+def test_a_remembered_double_gives_the_text_of_its_own_conversion(values: list[float]) -> None:
+    """Asked again (and after other values), each double is its own ``Decimal(repr())``,
+    sign of a zero included."""
+    for value in [*values, *reversed(values), 0.0, -0.0, *values]:
+        got = float_decimal(value)
+        assert str(got) == str(Decimal(repr(value)))
+
+
+def test_doubles_are_remembered_up_to_a_bound_then_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remembered: dict[float, Decimal] = {}
+    monkeypatch.setattr(numbers, "_DECIMALS", remembered)
+    first = float_decimal(1.25)
+    assert float_decimal(1.25) is first  # a lookup, not a new conversion
+    float_decimal(0.0)
+    float_decimal(-0.0)
+    assert list(remembered) == [1.25]  # zeros are not kept: 0.0 and -0.0 are one key
+    for n in range(1, numbers._DECIMALS_KEPT + 1):
+        float_decimal(n + 0.5)
+    assert len(remembered) == 1  # it was full at the last one: started afresh
+    assert list(remembered) == [numbers._DECIMALS_KEPT + 0.5]
+    assert float_decimal(1.25) is not first and float_decimal(1.25) == first
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,58 @@ async def test_a_volume_limit_read_that_fails_sends_nothing(
     assert not scripted.sent
 
 
+@pytest.mark.parametrize(
+    ("account", "kind", "volume_limit", "read"),
+    [
+        ("hedged", "limit", 0, False),  # opens its own ticket, carries its own SL/TP
+        ("hedged", "stop", 0, False),
+        ("hedged", "limit", 10, True),  # the limit counts the positions
+        ("hedged", "market", 0, True),  # closes this program's opposite tickets first
+        ("netted", "limit", 0, True),  # carries the position's SL/TP, or is refused
+        ("netted", "market", 0, True),
+    ],
+)
+def test_positions_are_read_unless_the_order_cannot_depend_on_them(
+    account: str, kind: str, volume_limit: int, read: bool, request: pytest.FixtureRequest
+) -> None:
+    plugin, scripted = request.getfixturevalue(account)
+    if volume_limit:
+        scripted.terminal.update_symbol("EURUSD", volume_limit=D(volume_limit))
+        plugin.session.forget_symbols()
+    calls: list[Any] = []
+    scripted.then("positions_get", lambda real, *a, **k: calls.append(k) or real(*a, **k))
+    tick = scripted.terminal.symbol_info_tick("EURUSD")
+    if kind == "market":
+        order = Order.market("EURUSD", "buy", "0.1")
+    elif kind == "limit":
+        order = Order.limit("EURUSD", "buy", "0.1", D(str(tick.ask)) - D("0.01"))
+    else:
+        order = Order.stop("EURUSD", "buy", "0.1", D(str(tick.ask)) + D("0.01"))
+    placed = plugin.session.place(order)
+    assert placed.answers[0].sent.retcode in (c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_PLACED)
+    assert calls == ([{"symbol": "EURUSD"}] if read else [])
+
+
+def test_a_hedging_pending_order_sends_the_same_without_the_positions_read(
+    hedged: tuple[Mt5Plugin, Scripted],
+) -> None:
+    """Against held tickets both ways, a pending order's request is what it was when
+    the positions were read (nothing in it comes from them)."""
+    plugin, scripted = hedged
+    session = plugin.session
+    for side in ("buy", "sell"):
+        assert session.place(Order.market("EURUSD", side, "0.2")).answers[0].sent.deal
+    tick = scripted.terminal.symbol_info_tick("EURUSD")
+    order = Order.limit("EURUSD", "sell", "0.1", D(str(tick.bid)) + D("0.01"), stop_loss=D("1.3"))
+    session.place(order)
+    session.hedging = False  # the same request planned the way that reads positions...
+    scripted.terminal.update_symbol("EURUSD", volume_limit=D(100))
+    session.forget_symbols()
+    session.place(order.model_copy())
+    first, second = scripted.sent[-2:]
+    assert first == second
+
+
 # --------------------------------------------------------------------------- planning
 
 
@@ -271,9 +323,32 @@ def test_at_most_64_rounded_lots_are_remembered_per_symbol(
     rules = session.rules("EURUSD")
     sizes = [D(n) / 100 for n in range(1, 101)]
     assert [session.lots(size, rules) for size in sizes] == sizes
-    remembered = session._volumes["EURUSD"][1]
+    remembered = session._memos["EURUSD"].volumes
     assert list(remembered) == sizes[:64]  # the first 64; later sizes are rounded each time
     assert session.lots(sizes[99], rules) == sizes[99]
+
+
+def test_the_filling_is_chosen_once_per_specification_kind_and_time_in_force(
+    hedged: tuple[Mt5Plugin, Scripted],
+) -> None:
+    """As the lots: new rules (other filling flags) choose afresh, a refusal is raised
+    every time, and each order kind and time in force has its own choice."""
+    plugin, scripted = hedged
+    session = plugin.session
+    rules = session.rules("EURUSD")
+    market = Order.market("EURUSD", "buy", "0.1")
+    ioc = Order.market("EURUSD", "buy", "0.1", time_in_force="ioc")
+    assert session.filling(market, rules) == c.ORDER_FILLING_FOK
+    assert session.filling(ioc, rules) == c.ORDER_FILLING_IOC
+    assert session.filling(market, rules) == c.ORDER_FILLING_FOK  # remembered apart
+    session.forget_symbols()
+    scripted.then("symbol_info", changed(filling_mode=c.SYMBOL_FILLING_IOC))
+    ioc_only = session.rules("EURUSD")
+    assert session.filling(market, ioc_only) == c.ORDER_FILLING_IOC
+    for _ in range(2):
+        with pytest.raises(OrderDenied, match="takes no fok market order"):
+            session.filling(Order.market("EURUSD", "buy", "0.1", time_in_force="fok"), ioc_only)
+    assert session.filling(market, rules) == c.ORDER_FILLING_FOK  # the old rules: their own
 
 
 # --------------------------------------------------------------------------- close-by

@@ -24,6 +24,7 @@ from fks_exec_mt5.numbers import (
     LATEST_MS,
     BadBrokerNumber,
     decimal_of,
+    float_decimal,
     int_of,
     price_or_none,
     time_ms_of,
@@ -86,13 +87,13 @@ class Ticket(NamedTuple):
                 ticket,
                 str(record.symbol),
                 kind == c.POSITION_TYPE_BUY,
-                Decimal(repr(volume)),
-                Decimal(repr(price_open)),
-                Decimal(repr(sl)) if sl else None,
-                Decimal(repr(tp)) if tp else None,
+                float_decimal(volume),
+                float_decimal(price_open),
+                float_decimal(sl) if sl else None,
+                float_decimal(tp) if tp else None,
                 magic,
                 stamp,
-                Decimal(repr(profit)),
+                float_decimal(profit),
             )
         return cls.checked(record)
 

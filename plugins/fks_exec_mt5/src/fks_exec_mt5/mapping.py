@@ -100,14 +100,17 @@ def build_request(
     deviation: int,
     magic: int,
     stops: Stops = (None, None),
+    filling: int | None = None,
 ) -> dict[str, Any]:
     """The ``order_send`` request for one leg of ``order`` at ``tick``.
 
     ``stops`` are the SL/TP to send (the order's, or a netting position's carried
-    over); a closing leg sends none. Raises :class:`OrderDenied` naming the rule an
-    order breaks (fill policy, expiration mode, stops level, price side, no price for
-    a market order) and :class:`~fks_exec.kit.BadBrokerNumber` for a tick price that
-    is not finite or is negative.
+    over); a closing leg sends none. ``filling`` is the policy when the caller has
+    chosen it already (:func:`~fks_exec_mt5.prechecks.choose_filling`). Raises
+    :class:`OrderDenied` naming the rule an order breaks (fill policy, expiration mode,
+    stops level, price side, no price for a market order) and
+    :class:`~fks_exec.kit.BadBrokerNumber` for a tick price that is not finite or is
+    negative.
     """
     buy = order.side is _BUY
     request: dict[str, Any] = {
@@ -115,7 +118,7 @@ def build_request(
         "volume": float(leg.volume),
         "magic": magic,
         "comment": comment_for(order.client_order_id),
-        "type_filling": choose_filling(rules, order),
+        "type_filling": choose_filling(rules, order) if filling is None else filling,
     }
     sl, tp = (None, None) if leg.position is not None else stops
     sl = None if sl is None else to_tick(sl, rules)

@@ -24,6 +24,7 @@ __all__ = [
     "LATEST_MS",
     "BadBrokerNumber",
     "decimal_of",
+    "float_decimal",
     "int_of",
     "price_or_none",
     "time_ms_of",
@@ -47,11 +48,34 @@ def decimal_of(value: Any, field: str, *, negative: bool = False) -> Decimal:
     if type(value) is float and (
         0.0 <= value < FLOAT_LIMIT or (negative and -FLOAT_LIMIT < value < 0)
     ):
-        return Decimal(repr(value))
+        return float_decimal(value)
     number = broker_decimal(
         value, broker=BROKER, field=field, allow_negative=negative, allow_none=False
     )
     assert number is not None  # allow_none=False
+    return number
+
+
+_DECIMALS: dict[float, Decimal] = {}
+_DECIMALS_KEPT = 4096
+"""How many doubles :func:`float_decimal` remembers (it starts afresh when full)."""
+
+
+def float_decimal(value: float) -> Decimal:
+    """The Decimal of a double's shortest text, ``Decimal(repr(value))``, remembered.
+
+    For a float the caller has already bounded (finite). The terminal reports the same
+    numbers again and again (a held position's volume and open price, the lot sizes of
+    fills), and a lookup costs a tenth of the conversion. Zero is never remembered:
+    ``0.0`` and ``-0.0`` are equal keys with different texts.
+    """
+    number = _DECIMALS.get(value)
+    if number is None:
+        number = Decimal(repr(value))
+        if value:
+            if len(_DECIMALS) >= _DECIMALS_KEPT:
+                _DECIMALS.clear()
+            _DECIMALS[value] = number
     return number
 
 

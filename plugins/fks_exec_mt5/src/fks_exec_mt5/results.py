@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from fks_exec.kit import BadBrokerNumber
@@ -22,6 +21,7 @@ from fks_exec_mt5.numbers import (
     FLOAT_LIMIT,
     INT_LIMIT,
     decimal_of,
+    float_decimal,
     int_of,
     time_ms_of,
 )
@@ -84,7 +84,7 @@ class Reply(NamedTuple):
             and 0.0 <= volume < FLOAT_LIMIT
             and 0.0 <= price < FLOAT_LIMIT
         ):
-            reply = cls(retcode, deal, order, Decimal(repr(volume)), Decimal(repr(price)))
+            reply = cls(retcode, deal, order, float_decimal(volume), float_decimal(price))
         else:
             reply = cls.checked(sent)
         return reply.plausible(asked)
@@ -392,20 +392,16 @@ def _history_fields(
 
 
 def _raw(sent: Any) -> dict[str, Any]:
-    # The server's answer; its echo of our own request is left out.
-    return dict(zip(_SENT_FIELDS, _sent_fields(sent), strict=True))
-
-
-_SENT_FIELDS = (
-    "retcode",
-    "deal",
-    "order",
-    "volume",
-    "price",
-    "bid",
-    "ask",
-    "comment",
-    "request_id",
-    "retcode_external",
-)
-_sent_fields = attrgetter(*_SENT_FIELDS)
+    """The server's answer as a dict; its echo of our own request is left out."""
+    return {
+        "retcode": sent.retcode,
+        "deal": sent.deal,
+        "order": sent.order,
+        "volume": sent.volume,
+        "price": sent.price,
+        "bid": sent.bid,
+        "ask": sent.ask,
+        "comment": sent.comment,
+        "request_id": sent.request_id,
+        "retcode_external": sent.retcode_external,
+    }

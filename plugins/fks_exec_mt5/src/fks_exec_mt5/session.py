@@ -14,13 +14,18 @@ from typing import Any, NamedTuple
 
 from fks_exec.errors import OrderDenied
 from fks_exec.kit import BadBrokerNumber, TtlCache
-from fks_exec.models import Order, OrderSide, OrderType
+from fks_exec.models import Order, OrderSide, OrderType, TimeInForce
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.config import Mt5Config
 from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, owned, plan_hedging_exit
 from fks_exec_mt5.mapping import Stops, build_request, rounded_volume
 from fks_exec_mt5.numbers import LATEST_MS, decimal_of, int_of, time_ms_of
-from fks_exec_mt5.prechecks import SymbolRules, check_trade_mode, check_volume_limit
+from fks_exec_mt5.prechecks import (
+    SymbolRules,
+    check_trade_mode,
+    check_volume_limit,
+    choose_filling,
+)
 from fks_exec_mt5.results import LegAnswer
 from fks_exec_mt5.retcodes import RETRY_WITH_FRESH_PRICE, Fate, last_error_of
 from fks_exec_mt5.servertime import ServerClock
@@ -28,6 +33,8 @@ from fks_exec_mt5.servertime import ServerClock
 __all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed", "retcode_or_none"]
 
 _BUY, _MARKET = OrderSide.BUY, OrderType.MARKET  # an enum member read is ~90 ns on 3.11
+_ZERO = Decimal(0)
+_FULL = c.SYMBOL_TRADE_MODE_FULL
 _VOLUMES_KEPT = 64
 """Rounded quantities remembered per symbol specification (orders repeat their sizes)."""
 
@@ -55,6 +62,16 @@ class LinkDown(Exception):
     """The terminal (or bridge) could not be reached and nothing was sent."""
 
 
+class _SpecMemo(NamedTuple):
+    """What one symbol specification decides, remembered while it is the cached one."""
+
+    rules: SymbolRules
+    volumes: dict[Decimal, Decimal]
+    """Quantities asked -> lots on the volume grid (at most ``_VOLUMES_KEPT``)."""
+    fillings: dict[tuple[OrderType, TimeInForce], int]
+    """(order type, time in force) -> the filling policy chosen."""
+
+
 class Placed(NamedTuple):
     """What became of an order's legs: the lots requested and each leg's answer."""
 
@@ -74,7 +91,7 @@ class Mt5Session:
         self.fifo = fifo
         self.clock = ServerClock(cfg.server_utc_offset_minutes)
         self._symbols: TtlCache[str, SymbolRules] = TtlCache(cfg.symbol_cache_s, maxlen=4096)
-        self._volumes: dict[str, tuple[SymbolRules, dict[Decimal, Decimal]]] = {}
+        self._memos: dict[str, _SpecMemo] = {}
 
     # ------------------------------------------------------------------ reads
 
@@ -113,21 +130,35 @@ class Mt5Session:
     def forget_symbols(self) -> None:
         """Drop the cached symbol rules (they are read again on the next order)."""
         self._symbols.clear()
-        self._volumes.clear()
+        self._memos.clear()
 
     def lots(self, quantity: Decimal, rules: SymbolRules) -> Decimal:
         """:func:`~fks_exec_mt5.mapping.rounded_volume` of ``quantity``, remembered for
         these ``rules`` (new rules start afresh; a refusal is raised every time)."""
-        known = self._volumes.get(rules.name)
-        if known is None or known[0] is not rules:
-            known = self._volumes[rules.name] = (rules, {})
-        volumes = known[1]
+        volumes = self._memo(rules).volumes
         volume = volumes.get(quantity)
         if volume is None:
             volume = rounded_volume(quantity, rules)
             if len(volumes) < _VOLUMES_KEPT:
                 volumes[quantity] = volume
         return volume
+
+    def _memo(self, rules: SymbolRules) -> _SpecMemo:
+        memo = self._memos.get(rules.name)
+        if memo is None or memo.rules is not rules:
+            memo = self._memos[rules.name] = _SpecMemo(rules, {}, {})
+        return memo
+
+    def filling(self, order: Order, rules: SymbolRules) -> int:
+        """:func:`~fks_exec_mt5.prechecks.choose_filling` for ``order``, remembered for
+        these ``rules`` per order type and time in force (a refusal is raised every
+        time)."""
+        fillings = self._memo(rules).fillings
+        key = (order.type, order.time_in_force)
+        filling = fillings.get(key)
+        if filling is None:
+            filling = fillings[key] = choose_filling(rules, order)
+        return filling
 
     def tick(self, symbol: str) -> Any:
         """The symbol's last tick (its time teaches the clock); :class:`LinkDown` if none,
@@ -181,8 +212,11 @@ class Mt5Session:
         buy = order.side is _BUY
         tick = self.tick(symbol)
         volume = self.lots(order.quantity, rules)
-        tickets = self.tickets(symbol)
         market = order.type is _MARKET
+        # A pending order on hedging opens its own ticket and carries its own SL/TP: the
+        # positions matter to it only for a volume limit.
+        needs_positions = market or not self.hedging or rules.volume_limit > 0
+        tickets = self.tickets(symbol) if needs_positions else []
         if market:
             legs, stops = self._plan_market(order, rules, volume, tickets, buy)
         else:
@@ -191,13 +225,17 @@ class Mt5Session:
                     "MT5 has no reduce-only pending orders; use a market order", "not_supported"
                 )
             legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
-        opening = sum((leg.volume for leg in legs if leg.position is None), Decimal(0))
+        if len(legs) == 1:
+            opening = legs[0].volume if legs[0].position is None else _ZERO
+        else:
+            opening = sum((leg.volume for leg in legs if leg.position is None), _ZERO)
         if market and not self.hedging and tickets:
             if legs[0].position is not None:
-                opening = Decimal(0)  # a netting reduction
+                opening = _ZERO  # a netting reduction
             elif tickets[0].buy != buy:
-                opening = max(Decimal(0), volume - tickets[0].volume)  # a reversal
-        check_trade_mode(rules, buy, opening > 0)
+                opening = max(_ZERO, volume - tickets[0].volume)  # a reversal
+        if rules.trade_mode != _FULL:
+            check_trade_mode(rules, buy, opening > 0)
         if rules.volume_limit > 0 and opening > 0:
             orders = self.mt5.orders_get(symbol=order.symbol)
             if orders is None:
@@ -205,7 +243,10 @@ class Mt5Session:
             held = sum((t.volume for t in tickets if t.buy == buy), Decimal(0))
             check_volume_limit(rules, buy, opening, held, orders)
         try:
-            requests = [self._request(order, rules, tick, leg, stops) for leg in legs]
+            if len(legs) == 1:
+                requests = [self._request(order, rules, tick, legs[0], stops)]
+            else:
+                requests = [self._request(order, rules, tick, leg, stops) for leg in legs]
         except OrderDenied as exc:
             if stops == (order.stop_loss, order.take_profit):
                 raise
@@ -232,6 +273,7 @@ class Mt5Session:
             deviation=self.cfg.deviation_points,
             magic=self.magic,
             stops=stops,
+            filling=self.filling(order, rules),
         )
 
     def _plan_market(
@@ -296,17 +338,20 @@ class Mt5Session:
     def _send_all(
         self, order: Order, requests: list[dict[str, Any]], legs: list[Leg]
     ) -> list[LegAnswer]:
+        if len(requests) == 1:  # the usual order
+            return [self._send_leg(order, requests[0], legs[0].volume, first=True)[0]]
         answers: list[LegAnswer] = []
         for index, request in enumerate(requests):
-            answer = self._send_leg(order, request, legs[index].volume, first=index == 0)
+            answer, done = self._send_leg(order, request, legs[index].volume, first=index == 0)
             answers.append(answer)
-            if answer.sent is None or retcode_or_none(answer.sent) != c.TRADE_RETCODE_DONE:
+            if not done:
                 break
         return answers
 
     def _send_leg(
         self, order: Order, request: dict[str, Any], volume: Decimal, *, first: bool
-    ) -> LegAnswer:
+    ) -> tuple[LegAnswer, bool]:
+        """One leg's answer, and whether it was DONE (the next leg may go)."""
         mt5 = self.mt5
         attempts = 1 + (self.cfg.requote_retries if order.type is _MARKET else 0)
         sent = None
@@ -314,25 +359,25 @@ class Mt5Session:
             if attempt or not first:
                 fresh = self._fresh_price(order.symbol, request["type"] == c.ORDER_TYPE_BUY)
                 if fresh is None:
-                    return LegAnswer(unsent=f"no fresh price for {order.symbol}", volume=volume)
+                    unsent = f"no fresh price for {order.symbol}"
+                    return LegAnswer(unsent=unsent, volume=volume), False
                 request = {**request, "price": fresh}
             sent = mt5.order_send(request)
             if sent is None:
                 code, text = mt5.last_error()
                 fate = last_error_of(code).fate
                 if fate is Fate.MAYBE_SENT:
-                    return LegAnswer(lost=(code, text), volume=volume)
+                    return LegAnswer(lost=(code, text), volume=volume), False
                 if first and attempt == 0:
                     raise NotSent(code, text)
-                return LegAnswer(
-                    unsent=f"order_send failed before sending ({code}, {text})", volume=volume
-                )
+                unsent = f"order_send failed before sending ({code}, {text})"
+                return LegAnswer(unsent=unsent, volume=volume), False
             retcode = retcode_or_none(sent)
             if retcode not in RETRY_WITH_FRESH_PRICE:
                 if retcode in RULES_CHANGED:
                     self.forget_symbols()
                 break
-        return LegAnswer(sent, None, None, volume)
+        return LegAnswer(sent, None, None, volume), retcode == c.TRADE_RETCODE_DONE
 
     def _fresh_price(self, symbol: str, buy: bool) -> float | None:
         """The side's price of a new tick, or None when there is none (or it is 0 or not
