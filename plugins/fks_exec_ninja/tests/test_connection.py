@@ -110,8 +110,13 @@ async def test_open_waits_for_ati_then_keeps_values_and_reports_them() -> None:
     batches: list[int] = []
     async with peer(ATI + value("Orders|Sim101", "a|b")) as (nt, port):
         ati = connection(port)
-        ati.on_value = lambda k, v: seen.append((k, v))
-        ati.on_batch = lambda: batches.append(len(seen))
+
+        def report(keys: list[str], texts: list[str]) -> None:
+            assert all(ati.values.get(k) is not None for k in keys)  # stored first
+            seen.extend(zip(keys, texts, strict=True))
+            batches.append(len(seen))
+
+        ati.on_values = report
         assert not ati.ati_up and ati.up_for == 0.0
         await ati.open()
         try:
@@ -119,6 +124,10 @@ async def test_open_waits_for_ati_then_keeps_values_and_reports_them() -> None:
             await until(lambda: "Orders|Sim101" in ati.values)
             assert ("ATI", "True") in seen and seen[-1] == ("Orders|Sim101", "a|b")
             assert batches and batches[-1] == len(seen)  # reported after the values
+            nt.send(value("K", "1") + value("K", "2") + value("L", "3"))
+            await until(lambda: "L" in ati.values)
+            assert seen[-3:] == [("K", "1"), ("K", "2"), ("L", "3")]  # each, in order
+            assert ati.values["K"] == "2"  # the latest kept
             assert 0 < ati.up_for < 5
             nt.send(value("ATI", "TRUE"))
             await until(lambda: ati.values["ATI"] == "TRUE")
@@ -246,7 +255,7 @@ async def test_a_stream_fault_keeps_what_came_before_and_reconnects() -> None:
     seen: list[str] = []
     async with peer() as (nt, port):
         ati = connection(port)
-        ati.on_value = lambda k, v: seen.append(k)
+        ati.on_values = lambda keys, _: seen.extend(keys)
         await ati.open()
         nt.send(value("kept", "1") + b"x\x00y\x00" + value("after", "2"))
         await until(lambda: ati.connects == 2)

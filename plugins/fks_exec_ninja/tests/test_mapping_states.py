@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 import pytest
 from hypothesis import given
@@ -63,6 +63,11 @@ def test_order_ids_are_stable_32_hex() -> None:
     assert len(derived) == 32 and derived == order_id_for("my-order-1")
     assert order_id_for("a" * 32, "-sl") != "a" * 32
     assert order_id_for("my-order-1", "-sl") != order_id_for("my-order-1", "-tp")
+    hexed = "0123456789abcdef" * 2
+    assert order_id_for(hexed) == hexed  # every lowercase hex digit is kept
+    for other in ("A" * 32, "a" * 31 + "g", "a" * 31 + "X", "a" * 31, "a" * 33, "a" * 31 + " "):
+        derived = order_id_for(other)  # not 32 lowercase hex: hashed
+        assert derived != other and len(derived) == 32 and not derived.strip(hexed[:16])
 
 
 @pytest.mark.parametrize("name", ["ES 03-27", "EURUSD", "Sim101", "LX-4402917"])
@@ -238,19 +243,31 @@ def test_observed_values_cannot_be_changed() -> None:
         seen.state = "filled"  # type: ignore[misc]
 
 
-def test_numbers_are_formatted_the_same_whether_remembered_or_not() -> None:
+def test_numbers_are_written_in_plain_digits() -> None:
     from fks_exec_ninja import mapping
 
     for text, shown in [("2.50", "2.5"), ("2.5", "2.5"), ("1E+2", "100"), ("100.0", "100")]:
-        assert mapping._number(Decimal(text)) == shown
-        assert mapping._number(Decimal(text)) == shown  # again, from the table
-    assert mapping._number(Decimal("0")) == "0" and mapping._number(Decimal("-0")) == "-0"
-    assert mapping._number(Decimal("0")) == "0"  # equal to -0, but not taken from it
-    assert mapping._number(None) == "0"
-    mapping._NUMBERS.clear()
-    sizes = []
-    for n in range(5000):  # bounded: emptied when 4096 are kept, then filled again
-        assert mapping._number(Decimal(n + 1)) == str(n + 1)
-        sizes.append(len(mapping._NUMBERS))
-    assert max(sizes) == 4096 == sizes[4095] and sizes[4096] == 1 and sizes[-1] == 904
-    assert mapping._number(Decimal(7)) == "7"
+        assert mapping.wire_number(Decimal(text)) == shown
+    for text, shown in [("5000", "5000"), ("10", "10"), ("1E-7", "0.0000001"), ("0.000", "0")]:
+        assert mapping.wire_number(Decimal(text)) == shown
+    assert mapping.wire_number(Decimal("0")) == "0" and mapping.wire_number(Decimal("-0")) == "-0"
+    assert mapping.wire_number(Decimal("-0.0")) == "-0"
+    assert mapping.wire_number(Decimal("1e2")) == "100"
+    assert mapping.wire_number(None) == "0"
+
+
+_SCALED = st.builds(
+    lambda n, e: Decimal(n).scaleb(e), st.integers(-(10**40), 10**40), st.integers(-40, 40)
+)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False) | _SCALED)
+def test_a_number_is_its_exact_value_in_plain_digits(value: Decimal) -> None:
+    """What the DLL's number formatting gives: no exponent, no trailing zeros, and never
+    rounded to the decimal context's precision (28 digits by default)."""
+    from fks_exec_ninja import mapping
+
+    exact = Context(prec=200)
+    assert mapping.wire_number(value) == format(value.normalize(exact), "f")
+    with localcontext(Context(prec=3, capitals=0)):  # a caller's context changes nothing
+        assert mapping.wire_number(value) == format(value.normalize(exact), "f")

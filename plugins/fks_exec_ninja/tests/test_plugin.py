@@ -146,21 +146,43 @@ async def test_brackets_partial_entry_fill_then_cancel_keeps_exits_for_what_fill
 
 @pytest.mark.parametrize(
     "server",
-    list(combinations("repetition", base=ServerSettings(fill_pieces=3))),
+    list(combinations("repetition", base=ServerSettings(fill_pieces=3, step_interval_s=0.1))),
     ids=lambda s: s.repetition.value,
 )
 async def test_bracket_exits_grow_with_each_fill(server: ServerSettings) -> None:
+    """Fills pushed 0.1 s apart: the exits are placed at the first, then grown with a
+    CHANGE each for every later read that brought a fill (a loaded machine may read two
+    pieces at once: then the exits grow by both in one CHANGE)."""
     async with running(server) as (nt, plugin):
         entry = Order.limit("ES", "buy", 3, "5990", stop_loss="5900", take_profit="6100")
         assert (await plugin.execute_order(entry)).status is OrderStatus.ACCEPTED
         assert exits(nt, entry) == []  # nothing to protect before a fill
         nt.set_last_price(ES, Decimal("5989"))
         await nt.wait_until(lambda: [getattr(o, "quantity", 0) for o in exits(nt, entry)] == [3, 3])
+        first = [c.text.split(";")[4] for c in nt.commands if c.text.startswith("PLACE;")][1:]
+        assert first[0] == first[1] != "3"  # placed for the first fill
         changes = [c for c in nt.commands if c.text.startswith("CHANGE;")]
-        assert len(changes) == 4 and all(c.outcome == "done" for c in changes)
+        assert len(changes) in (2, 4) and all(c.outcome == "done" for c in changes)
+        assert changes[-1].text.split(";")[4] == changes[-2].text.split(";")[4] == "3"
         nt.set_last_price(ES, Decimal("6100"))
         await nt.wait_until(lambda: nt.position("Sim101", ES) == 0)
         assert [o.state for o in exits(nt, entry)] == ["Cancelled", "Filled"]
+
+
+async def test_bracket_fills_read_together_size_the_exits_at_once() -> None:
+    """Fill pieces that come in one read: the exits are placed for what filled by the
+    end of that read, with no CHANGE for the pieces in between."""
+    async with running(ServerSettings(fill_pieces=3)) as (nt, plugin):
+        entry = Order.limit("ES", "buy", 3, "5990", stop_loss="5900", take_profit="6100")
+        assert (await plugin.execute_order(entry)).status is OrderStatus.ACCEPTED
+        nt.set_last_price(ES, Decimal("5989"))
+        await nt.wait_until(lambda: [getattr(o, "quantity", 0) for o in exits(nt, entry)] == [3, 3])
+        assert [c.text.split(";")[4] for c in nt.commands if c.text.startswith("PLACE;")] == [
+            "3",
+            "3",
+            "3",
+        ]
+        assert not [c for c in nt.commands if c.text.startswith("CHANGE;")]
 
 
 async def test_cancel_get_order_positions_close_and_data() -> None:

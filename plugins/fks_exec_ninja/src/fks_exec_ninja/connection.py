@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.kit import Backoff
@@ -67,10 +67,9 @@ class AtiConnection:
         self.reconnect_max_s = reconnect_max_s
         self.reconnect_min_s = min(reconnect_min_s, reconnect_max_s)
         self.on_reconnect = on_reconnect
-        self.on_value: Callable[[str, str], None] | None = None
-        """Called with every value NinjaTrader pushes (key, value), after it is stored."""
-        self.on_batch: Callable[[], None] | None = None
-        """Called after the values of one read are stored and reported."""
+        self.on_values: Callable[[list[str], list[str]], None] | None = None
+        """Called once per read with the keys and the values NinjaTrader pushed in it,
+        in the order they came (``keys[i]`` = ``values[i]``), after all are stored."""
         self.on_lost: Callable[[], None] | None = None
         """Called when a connection that was up drops."""
         self.values: dict[str, str] = {}
@@ -280,7 +279,7 @@ class AtiConnection:
         if self.transcript is None:
             fields = sock.decoder.feed_values(chunk)
             if fields is not None:  # only Value messages: no Message objects made
-                self._store(zip(fields[1::3], fields[2::3], strict=True))
+                self._store(fields[1::3], fields[2::3])
                 return
         try:
             messages = sock.decoder.feed(chunk)
@@ -316,32 +315,32 @@ class AtiConnection:
         del values[next(iter(values))]
 
     def _apply(self, messages: list[Message]) -> None:
-        self._store(_value_fields(messages, self.transcript))
+        pairs = list(_value_fields(messages, self.transcript))
+        self._store([key for key, _ in pairs], [value for _, value in pairs])
 
-    def _store(self, pairs: Iterable[tuple[str, ...]]) -> None:
-        """Store and report the (key, value) of each Value message of one read."""
-        values, on_value, limit = self.values, self.on_value, self._max_values
-        order_keys = self._order_keys
-        for key, value in pairs:
+    def _store(self, keys: list[str], texts: list[str]) -> None:
+        """Store the values of one read (``keys[i]`` = ``texts[i]``), then report them."""
+        values, limit, order_keys = self.values, self._max_values, self._order_keys
+        for key, value in zip(keys, texts, strict=True):
             if key not in values:
                 if len(values) >= limit:
                     self._evict()
                 if key.startswith(_ORDER_VALUE_PREFIXES):
                     order_keys.append(key)
             values[key] = value
-            if key == "ATI" and value.lower() == "true":
-                ati = self._ati
-                if ati is not None and not ati.done():
+        ati = self._ati
+        if ati is not None and not ati.done() and "ATI" in values:
+            for key, value in zip(keys, texts, strict=True):
+                if key == "ATI" and value.lower() == "true":
                     ati.set_result(None)
-            if on_value is not None:
-                on_value(key, value)
-        if self.on_batch is not None:
-            self.on_batch()
+                    break
+        if self.on_values is not None:
+            self.on_values(keys, texts)
 
 
 def _value_fields(
     messages: list[Message], transcript: list[str] | None
-) -> Iterator[tuple[str, ...]]:
+) -> Iterator[tuple[str, str]]:
     """The (key, value) of each Value message, each message added to ``transcript`` as
     it is reached (Data and ConfirmOrders echoes are skipped: the DLL's client ignores
     them too)."""
@@ -349,4 +348,5 @@ def _value_fields(
         if transcript is not None:
             transcript.append(f"<< {message}")
         if message.type == VALUE:
-            yield message.fields
+            key, value = message.fields
+            yield key, value

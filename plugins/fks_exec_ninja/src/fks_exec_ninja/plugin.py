@@ -29,8 +29,10 @@ from fks_exec_ninja.connection import AtiConnection
 from fks_exec_ninja.mapping import (
     check_name,
     order_id_for,
-    place_command,
+    place_line,
     quantity_denial,
+    whole_and_day_or_gtc,
+    wire_number,
 )
 from fks_exec_ninja.states import answer, result_for
 from fks_exec_ninja.tracking import AGREED, DISAGREED, LOST, Waiters
@@ -75,6 +77,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
 
     async def _connect(self, config: NinjaConfig) -> None:
         self._settings = config
+        # read per order: plain attributes (the frozen config's are a pydantic lookup each)
+        self._account, self._symbols = config.account, config.symbols
+        self._timeout_s, self._agree_s = config.order_timeout_s, config.fill_agreement_s
         self._orders.maxlen = config.max_tracked_orders
         connection = AtiConnection(
             config.host,
@@ -91,8 +96,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         self._brackets = Brackets(connection.values, self._send_line, self._remember)
         self._waiters.followed = self._brackets.watched
         self._waiters.follow = self._brackets.on_order_value
-        connection.on_value = self._waiters.on_value
-        connection.on_batch = self._waiters.on_batch
+        connection.on_values = self._waiters.on_values
         connection.on_lost = self._waiters.lost
         try:
             await connection.open()
@@ -147,17 +151,21 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
 
     async def _execute_order(self, order: Order) -> ExecutionResult:
         config = self._settings
-        denial = quantity_denial(order)
-        if denial is not None:
+        fields = order.__dict__  # the frozen model's values: no pydantic lookup per field
+        size = wire_number(fields["quantity"])
+        if not whole_and_day_or_gtc(size, fields["time_in_force"]):
+            denial = quantity_denial(order)
+            assert denial is not None  # the same rules
             raise OrderDenied(denial[1], denial[0].value)
-        bracket = order.has_bracket
+        bracket = fields["stop_loss"] is not None or fields["take_profit"] is not None
         if bracket and config.strategy:
             raise OrderDenied(
                 "stop_loss/take_profit with an ATM strategy template: the template places "
                 "its own exits; use one or the other. Nothing was sent"
             )
-        where = order.account or config.account
-        instrument = config.symbols.get(order.symbol, order.symbol)
+        where = fields["account"] or self._account
+        symbol = fields["symbol"]
+        instrument = self._symbols.get(symbol, symbol)
         good_names = self._good_names
         if where not in good_names or instrument not in good_names:
             check_name("account", where)
@@ -166,12 +174,13 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
                 good_names.clear()
             good_names.update((where, instrument))
         ati = self.connection
-        if ati is None or not ati.ati_up:
+        if ati is None or not (ati.connected and ati.values.get("ATI", "").lower() == "true"):
             raise BrokerUnavailable("NinjaTrader's AT Interface is not up (ATI is not True)")
-        order_id = order_id_for(order.client_order_id)
+        order_id = order_id_for(fields["client_order_id"])
+        status_key = "OrderStatus|" + order_id
         values = ati.values
         listing = values.get("Orders|" + where)
-        if listing is None or "OrderStatus|" + order_id in values:
+        if listing is None or status_key in values:
             existing = await lookups.already_at_ninjatrader(self, order, order_id, where)
         elif order_id in listing or order_id in self._orders:  # else surely new: not looked up
             existing = lookups.known_here(self, order, order_id, listing)
@@ -179,12 +188,8 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             existing = None
         if existing is not None:
             return existing
-        line = place_command(
-            order,
-            account=where,
-            instrument=instrument,
-            order_id=order_id,
-            strategy="" if bracket else config.strategy,
+        line = place_line(
+            fields, size, where, instrument, order_id, "", "" if bracket else config.strategy
         )
         if bracket:
             self._brackets.add(order, order_id, where, instrument)
@@ -192,10 +197,11 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         waiter = waiters.start(
             order_id,
             None,
-            order.quantity,
-            config.order_timeout_s,
-            config.fill_agreement_s,
-            order.type is OrderType.MARKET,
+            fields["quantity"],
+            self._timeout_s,
+            self._agree_s,
+            fields["type"] is OrderType.MARKET,
+            status_key,
         )
         try:
             # Written with the commands of the other orders placed in this loop pass
@@ -213,7 +219,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             waiters.finish(waiter)
         seen = waiter.seen if how == AGREED else None
         if seen is not None and seen.state is not None:  # the common answer
-            keys = (waiter.status_key, waiter.filled_key, waiter.average_key)
+            keys = (status_key, waiter.filled_key, waiter.average_key)
             return answer(values, keys, order_id, seen, self.name, order, agreed=not seen.bad)
         if how == LOST:
             return self._unknown(
@@ -225,7 +231,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
                 order,
                 ErrorCode.TIMEOUT,
                 f"the PLACE of order id {order_id} was written to NinjaTrader, but it pushed "
-                f"no order state in {config.order_timeout_s}s: the order may be working "
+                f"no order state in {self._timeout_s}s: the order may be working "
                 "there. Look it up with get_order (or in NinjaTrader's Orders tab) before "
                 "anything else; never send it again under a new client order id",
             )

@@ -13,10 +13,18 @@ from __future__ import annotations
 import asyncio
 import bisect
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
-from fks_exec_ninja.states import Observed, observe_keys
+from fks_exec_ninja.states import (
+    _ENDED_UNFILLED,
+    _NUMBERS,
+    _PARSED,
+    _ZERO,
+    RESTING_STATES,
+    Observed,
+    observe_keys,
+)
 
 __all__ = ["AGREED", "DISAGREED", "LOST", "TIMED_OUT", "Waiters"]
 
@@ -24,6 +32,14 @@ AGREED, TIMED_OUT, DISAGREED, LOST = "agreed", "timed_out", "disagreed", "lost"
 ORDER_KEYS = frozenset({"OrderStatus", "Filled", "AvgFillPrice"})
 """The pushed value kinds that describe one order (``<kind>|<order id>``)."""
 Ready = Callable[[Observed], bool]
+_new = tuple.__new__  # Observed(...) without its generated __new__'s keyword handling
+_UNFILLED_ANSWERS = {
+    False: _ENDED_UNFILLED | RESTING_STATES,  # a limit or stop order: resting answers it
+    True: _ENDED_UNFILLED,  # a market order: only a final state
+}
+"""The states that settle an order wait while no fill value is pushed, by ``market``."""
+_UNFILLED_SEEN = {state: Observed(state, _ZERO, None) for state in _UNFILLED_ANSWERS[False]}
+"""What those states are observed as (immutable: one shared for every order)."""
 
 
 class _Waiter:
@@ -39,6 +55,7 @@ class _Waiter:
         "market",
         "order_id",
         "quantity",
+        "quick",
         "ready",
         "seen",
         "stale",
@@ -56,10 +73,11 @@ class _Waiter:
         loop: asyncio.AbstractEventLoop,
         timeout_s: float,
         market: bool,
+        status_key: str,
     ) -> None:
         self.values, self.order_id, self.ready = values, order_id, ready
         self.quantity, self.agree_s, self.market = quantity, agree_s, market
-        self.status_key = "OrderStatus|" + order_id
+        self.status_key = status_key
         self.filled_key = filled_key = "Filled|" + order_id
         self.average_key = "AvgFillPrice|" + order_id
         self.deadline = loop.time() + timeout_s
@@ -72,6 +90,13 @@ class _Waiter:
         self.stale = False
         """The fill changed after an earlier fill and no average came after it."""
         self.last_filled = values.get(filled_key)
+        self.quick: frozenset[str] = (
+            _UNFILLED_ANSWERS[market]
+            if ready is None and (quantity is None or quantity > _ZERO)
+            else frozenset()
+        )
+        """States that answer at once while neither fill value is pushed (the common
+        answer: judged without :meth:`~fks_exec_ninja.states.Observed.settled`)."""
 
     def note(self, kind: str, value: str) -> None:
         """A value of this order arrived (in the order they came)."""
@@ -89,9 +114,20 @@ class _Waiter:
         otherwise (NinjaTrader may push it first, or not at all when unchanged) the
         answer waits ``agree_s`` for it, as for a final state whose values disagree
         (a negative ``agree_s``: no such grace, the wait runs to its deadline)."""
-        self.seen = seen = observe_keys(
-            self.values, self.status_key, self.filled_key, self.average_key
-        )
+        values = self.values
+        if not self.stale:  # the usual answers first, exactly as settled() gives them
+            state = _PARSED.get(values.get(self.status_key))  # type: ignore[arg-type]
+            filled, average = values.get(self.filled_key), values.get(self.average_key)
+            if not filled and not average:
+                if state in self.quick:
+                    self.seen = _UNFILLED_SEEN[state]  # in quick: a state
+                    return True
+            elif state == "filled" and self.ready is None:
+                done, price = _NUMBERS.get(filled), _NUMBERS.get(average)  # type: ignore[arg-type]
+                if done is not None and done == self.quantity and price:  # read, in bounds
+                    self.seen = _new(Observed, (state, done, price, None))
+                    return True
+        self.seen = seen = observe_keys(values, self.status_key, self.filled_key, self.average_key)
         judge = self.ready
         ready = seen.settled(self.quantity, self.market) if judge is None else judge(seen)
         if ready and not self.stale:
@@ -137,12 +173,10 @@ class _Deadlines:
         if queue[0] is waiter:  # the earliest now
             self._arm(deadline)
 
-    def finished(self, live: int) -> None:
-        """A wait finished and ``live`` are still in progress: sweep the finished ones
-        out once the queue holds more than ``2 * live + 64`` (amortized O(1) a wait)."""
-        queue = self._queue
-        if len(queue) > 2 * live + 64:
-            self._queue = deque(waiter for waiter in queue if not waiter.future.done())
+    def sweep(self) -> None:
+        """Drop the finished waits (:meth:`Waiters.finish` calls it once the queue holds
+        more than twice the waits in progress and 64 more: amortized O(1) a wait)."""
+        self._queue = deque(waiter for waiter in self._queue if not waiter.future.done())
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:
@@ -225,11 +259,23 @@ class Waiters:
         timeout_s: float,
         agree_s: float,
         market: bool = False,
+        status_key: str | None = None,
     ) -> _Waiter:
-        """Register a wait for ``order_id`` (see :meth:`order` for the arguments); every
-        push from now on reaches it. Pair it with :meth:`finish`."""
+        """Register a wait for ``order_id`` (see :meth:`order` for the arguments;
+        ``status_key``: its ``OrderStatus|<id>`` key, when already made); every push
+        from now on reaches it. Pair it with :meth:`finish`."""
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(self._values, order_id, ready, quantity, agree_s, loop, timeout_s, market)
+        waiter = _Waiter(
+            self._values,
+            order_id,
+            ready,
+            quantity,
+            agree_s,
+            loop,
+            timeout_s,
+            market,
+            "OrderStatus|" + order_id if status_key is None else status_key,
+        )
         orders = self._orders
         there = orders.get(order_id)
         if there is None:
@@ -256,8 +302,10 @@ class Waiters:
         future = waiter.future
         if not future.done():
             future.set_result(LOST)
-        self.waiting -= 1
-        self._deadlines.finished(self.waiting)
+        self.waiting = live = self.waiting - 1
+        deadlines = self._deadlines
+        if len(deadlines._queue) > 2 * live + 64:  # finished ones swept out, amortized O(1)
+            deadlines.sweep()
         order_id, orders = waiter.order_id, self._orders
         there = orders.get(order_id)
         if there is waiter:
@@ -293,30 +341,48 @@ class Waiters:
         return True
 
     def on_value(self, key: str, value: str) -> None:
-        """A value was pushed: wake whoever waits on it (an order's wait looks at its
-        values again at :meth:`on_batch`), then, for an order's ``OrderStatus`` or
-        ``Filled``, call :attr:`follow` with its id while :attr:`followed` is not empty."""
+        """A value was pushed: :meth:`on_values` of one value without judging yet (an
+        order's wait looks at its values again at :meth:`on_batch`)."""
+        self._mark((key,), (value,))
+
+    def on_values(self, keys: Sequence[str], texts: Sequence[str]) -> None:
+        """The values of one read were stored (``keys[i]`` = ``texts[i]``, in the order
+        they came): wake whoever waits on them, then answer the orders they concern
+        (:meth:`on_batch`)."""
+        self._mark(keys, texts)
+        self.on_batch()
+
+    def _mark(self, keys: Sequence[str], texts: Sequence[str]) -> None:
+        """Wake the :meth:`key` waits on ``keys``; mark the waits of the orders the
+        values are of, to be judged at :meth:`on_batch`; for an order's ``OrderStatus``
+        or ``Filled``, call :attr:`follow` with its id while :attr:`followed` is not
+        empty."""
         if self._keys:
-            self.on_key(key)
-        kind, _, order_id = key.partition("|")
-        if kind not in ORDER_KEYS:
-            return
-        there = self._orders.get(order_id)
-        if there is not None:
-            if type(there) is _Waiter:
-                if kind != "OrderStatus":
-                    there.note(kind, value)
-                if not there.marked:
-                    there.marked = True
-                    self._dirty.append(there)
-            else:
-                for waiter in there:  # type: ignore[union-attr]
-                    waiter.note(kind, value)
-                    if not waiter.marked:
-                        waiter.marked = True
-                        self._dirty.append(waiter)
-        if self.followed and kind != "AvgFillPrice":
-            self.follow(order_id)
+            for key in keys:
+                self.on_key(key)
+        orders, dirty, followed = self._orders, self._dirty, self.followed
+        if not orders and not followed:
+            return  # nobody waits for an order or follows one
+        for key, value in zip(keys, texts, strict=True):
+            kind, _, order_id = key.partition("|")
+            if kind not in ORDER_KEYS:
+                continue
+            there = orders.get(order_id)
+            if there is not None:
+                if type(there) is _Waiter:
+                    if kind != "OrderStatus":
+                        there.note(kind, value)
+                    if not there.marked:
+                        there.marked = True
+                        dirty.append(there)
+                else:
+                    for waiter in there:  # type: ignore[union-attr]
+                        waiter.note(kind, value)
+                        if not waiter.marked:
+                            waiter.marked = True
+                            dirty.append(waiter)
+            if followed and kind != "AvgFillPrice":
+                self.follow(order_id)
 
     def on_key(self, key: str) -> None:
         """``key`` was pushed: wake the :meth:`key` waits on it."""
