@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from fks_exec.models import ExecutionResult
-from fks_exec_mt5.results import from_history
+from fks_exec_mt5.history import from_history
 from fks_exec_mt5.servertime import ServerClock
 
 FUZZ = settings(

@@ -19,7 +19,8 @@ from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ExecutionResult
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.results import LegAnswer, Reply, from_history, from_send
+from fks_exec_mt5.history import from_history
+from fks_exec_mt5.results import LegAnswer, Reply, from_send
 from fks_exec_mt5.retcodes import HINTS
 from fks_exec_mt5.servertime import ServerClock
 

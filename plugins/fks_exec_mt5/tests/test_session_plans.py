@@ -44,7 +44,7 @@ def test_the_history_window_covers_the_days_asked_until_tomorrow_in_server_time(
     days: int,
     expected: tuple[int, int],
 ) -> None:
-    import fks_exec_mt5.session as session_module
+    import fks_exec_mt5.session_reads as session_module
     from fks_exec_mt5.config import Mt5Config
 
     monkeypatch.setattr(session_module, "time", SimpleNamespace(time=lambda: NOW_S))

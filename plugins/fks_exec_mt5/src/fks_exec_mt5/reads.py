@@ -12,9 +12,9 @@ from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, Po
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.connection import Mt5Connection
 from fks_exec_mt5.exposure import Ticket, net
+from fks_exec_mt5.history import from_history
 from fks_exec_mt5.mapping import comment_for
 from fks_exec_mt5.numbers import BadBrokerNumber, decimal_of, int_of
-from fks_exec_mt5.results import from_history
 
 __all__ = ["Mt5Reads"]
 

@@ -23,12 +23,10 @@ from fks_exec_mt5.numbers import (
     decimal_of,
     float_decimal,
     int_of,
-    time_ms_of,
 )
 from fks_exec_mt5.retcodes import HINTS, retcode_of
-from fks_exec_mt5.servertime import ServerClock
 
-__all__ = ["Builder", "LegAnswer", "Reply", "from_history", "from_send", "leg_status"]
+__all__ = ["NOT_DEFINITE", "Builder", "LegAnswer", "Reply", "from_send", "leg_status"]
 
 _log = logging.getLogger("fks_exec.plugins.mt5")
 
@@ -36,7 +34,7 @@ Builder = Callable[..., ExecutionResult]
 """Builds a result about an order: ``ExecutionResult.for_order`` or the plugin's
 ``result_for`` (``build(order, status, **fields)``)."""
 
-_NOT_DEFINITE = "; not a definite answer: reconcile with get_order, do not resend"
+NOT_DEFINITE = "; not a definite answer: reconcile with get_order, do not resend"
 
 
 class LegAnswer(NamedTuple):
@@ -168,7 +166,7 @@ def from_send(
         return build(
             order,
             OrderStatus.UNKNOWN,
-            error=f"{exc}{_NOT_DEFINITE}",
+            error=f"{exc}{NOT_DEFINITE}",
             error_code=ErrorCode.UNKNOWN,
         )
 
@@ -273,122 +271,6 @@ def _legs(
     if error_code is not None:
         fields["error_code"] = error_code
     return build(order, status, **fields)
-
-
-_STATES = {
-    c.ORDER_STATE_STARTED: OrderStatus.PENDING,
-    c.ORDER_STATE_REQUEST_ADD: OrderStatus.PENDING,
-    c.ORDER_STATE_PLACED: OrderStatus.ACCEPTED,
-    c.ORDER_STATE_REQUEST_MODIFY: OrderStatus.ACCEPTED,
-    c.ORDER_STATE_REQUEST_CANCEL: OrderStatus.ACCEPTED,
-    c.ORDER_STATE_PARTIAL: OrderStatus.PARTIALLY_FILLED,
-    c.ORDER_STATE_FILLED: OrderStatus.FILLED,
-    c.ORDER_STATE_CANCELED: OrderStatus.CANCELED,
-    c.ORDER_STATE_REJECTED: OrderStatus.REJECTED,
-    c.ORDER_STATE_EXPIRED: OrderStatus.EXPIRED,
-}
-_BUYS = (
-    c.ORDER_TYPE_BUY,
-    c.ORDER_TYPE_BUY_LIMIT,
-    c.ORDER_TYPE_BUY_STOP,
-    c.ORDER_TYPE_BUY_STOP_LIMIT,
-)
-
-
-def from_history(
-    records: Sequence[Any],
-    deals: Sequence[Any],
-    *,
-    plugin: str,
-    client_order_id: str | None,
-    clock: ServerClock,
-) -> ExecutionResult:
-    """One result from the orders one client order id sent (its legs) and their deals.
-
-    Fills come from the deals (their volumes and prices); the state of the last order
-    says whether it is still working. Times are server time, converted with ``clock``.
-    A record with a number it cannot have (deals adding up to more than the orders, a
-    deal without a volume or a price) makes the result ``unknown``, with a warning
-    naming the broker and the field.
-    """
-    last = records[-1]
-    raw = {"orders": [r._asdict() for r in records], "deals": [d._asdict() for d in deals]}
-    try:
-        fields = _history_fields(records, deals, clock)
-    except BadBrokerNumber as exc:
-        _log.warning("order %s: %s; its fate is unknown", client_order_id, exc)
-        return ExecutionResult(
-            plugin=plugin,
-            status=OrderStatus.UNKNOWN,
-            client_order_id=client_order_id,
-            symbol=str(last.symbol),
-            side=None,
-            quantity=None,
-            error=f"{exc}{_NOT_DEFINITE}",
-            error_code=ErrorCode.UNKNOWN,
-            raw=raw,
-        )
-    return ExecutionResult(
-        plugin=plugin,
-        client_order_id=client_order_id,
-        symbol=str(last.symbol),
-        raw=raw,
-        **fields,
-    )
-
-
-def _history_fields(
-    records: Sequence[Any], deals: Sequence[Any], clock: ServerClock
-) -> dict[str, Any]:
-    last = records[-1]
-    first = records[0]
-    last_ticket = int_of(last.ticket, "order ticket")
-    quantity = Decimal(0)
-    for record in records:
-        lots = decimal_of(record.volume_initial, f"order {record.ticket} volume_initial")
-        if not lots:
-            raise BadBrokerNumber(f"{BROKER}: order {record.ticket} volume_initial is 0")
-        quantity += lots
-    filled = Decimal(0)
-    value = Decimal(0)
-    for deal in deals:
-        where = f"deal {deal.ticket} "
-        lots = decimal_of(deal.volume, where + "volume")
-        price = decimal_of(deal.price, where + "price")
-        if not lots or not price:
-            raise BadBrokerNumber(f"{BROKER}: {where}has volume {lots} at price {price}")
-        filled += lots
-        value += lots * price
-    if filled > quantity:
-        raise BadBrokerNumber(
-            f"{BROKER}: deals of order {last_ticket} add up to {filled} lots, above the "
-            f"{quantity} ordered"
-        )
-    state = int_of(last.state, f"order {last_ticket} state")
-    status = _STATES.get(state, OrderStatus.ACCEPTED)
-    average = None
-    if filled > 0:
-        average = value / filled
-        if status in (OrderStatus.ACCEPTED, OrderStatus.CANCELED, OrderStatus.EXPIRED):
-            status = OrderStatus.PARTIALLY_FILLED if filled < quantity else OrderStatus.FILLED
-    elif status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
-        status = OrderStatus.ACCEPTED  # no deal (yet): a fill is confirmed by the deal
-    if status is OrderStatus.PARTIALLY_FILLED and filled >= quantity:
-        status = OrderStatus.FILLED
-    fields: dict[str, Any] = {
-        "status": status,
-        "order_id": str(last_ticket),
-        "side": "buy" if int_of(last.type, f"order {last_ticket} type") in _BUYS else "sell",
-        "quantity": quantity,
-        "filled_quantity": filled,
-        "average_price": average,
-        "error_code": ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
-        "error": "rejected by the trade server" if status is OrderStatus.REJECTED else None,
-    }
-    stamp = time_ms_of(getattr(first, "time_setup_msc", 0), "order time_setup_msc")
-    if stamp:
-        fields["timestamp"] = clock.to_utc(stamp / 1000)
-    return fields
 
 
 def _raw(sent: Any) -> dict[str, Any]:
