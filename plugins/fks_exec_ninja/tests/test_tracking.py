@@ -11,6 +11,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from fks_exec_ninja.states import Observed
 from fks_exec_ninja.tracking import AGREED, DISAGREED, LOST, ORDER_KEYS, TIMED_OUT, Waiters
@@ -404,3 +406,91 @@ async def test_every_waiter_on_one_order_is_judged_once_per_read() -> None:
         assert not waiter.marked  # judged: the next read marks it again
         waiters.finish(waiter)
     assert len(waiters) == 0
+
+
+_STATE_TEXTS = st.sampled_from(
+    [
+        *("Working", "Accepted", "TriggerPending", "Filled", "PartFilled", "Cancelled"),
+        *("Canceled", "Rejected", "Unknown", "Submitted", "ChangePending", "Nonsense", ""),
+    ]
+)
+_FILL_TEXTS = st.none() | st.sampled_from(["", "0", "1", "2", "3", "-1", "NaN", "1.5", "6000.25"])
+
+
+@settings(max_examples=400)
+@example("Filled", "1", "6000.25", TWO, False, False)  # a fill short of the quantity
+@example("Filled", "2", "0", TWO, True, False)  # a fill without a price
+@example("Filled", "2", None, TWO, True, False)
+@example("Filled", None, "5", TWO, True, False)
+@example("Filled", "2", "5", TWO, True, True)  # a later fill's average not pushed yet
+@example("Working", "", "", ONE, True, False)  # a market order waits for its fill
+@example("Working", "1", None, ONE, False, False)  # a fill without a price
+@example("Cancelled", None, None, ONE, True, True)
+@example("Filled", None, None, ONE, False, False)  # a final state before its fill
+@example(None, None, None, None, False, False)
+@given(
+    status=st.none() | _STATE_TEXTS,
+    filled=_FILL_TEXTS,
+    average=_FILL_TEXTS,
+    quantity=st.sampled_from([None, ONE, TWO, Decimal(3)]),
+    market=st.booleans(),
+    stale=st.booleans(),
+)
+async def test_the_quick_judgement_is_the_full_one(
+    status: str | None,
+    filled: str | None,
+    average: str | None,
+    quantity: Decimal | None,
+    market: bool,
+    stale: bool,
+) -> None:
+    """An order wait's check() answers the common values without Observed.settled; it
+    answers exactly as settled() (the same verdict and the same observed values), for
+    any values, also a second time (numbers already read), and never for a wait with a
+    judge of its own that says no."""
+    pushed = {"OrderStatus|A": status, "Filled|A": filled, "AvgFillPrice|A": average}
+    values = {key: text for key, text in pushed.items() if text is not None}
+    waiters = Waiters(values)
+    for _ in range(2):  # the second time every number is in the table
+        general = waiters.start(
+            "A",
+            lambda seen: seen.settled(quantity, market),
+            quantity=quantity,
+            timeout_s=5,
+            agree_s=-1,
+            market=market,
+        )
+        quick = waiters.start("A", None, quantity=quantity, timeout_s=5, agree_s=-1, market=market)
+        never = waiters.start("A", lambda seen: False, quantity=quantity, timeout_s=5, agree_s=-1)
+        general.stale = quick.stale = never.stale = stale
+        assert quick.check() == general.check() and quick.seen == general.seen
+        assert not never.check() and never.seen == general.seen
+        for waiter in (general, quick, never):
+            waiters.finish(waiter)
+
+
+async def test_the_common_answers_are_judged_without_settled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Working, Cancelled and Filled (with its fill and price already read once) answer
+    an order's wait without the general observation of its values."""
+    from fks_exec_ninja import states, tracking
+
+    states.number("3", "Filled|Z")
+    states.number("6000.25", "AvgFillPrice|Z")
+    monkeypatch.setattr(tracking, "observe_keys", None)  # a call would raise TypeError
+    for text, market, fill, seen in [
+        ("Working", False, {}, Observed("working", Decimal(0), None)),
+        ("Accepted", False, {}, Observed("accepted", Decimal(0), None)),
+        ("Cancelled", True, {}, Observed("cancelled", Decimal(0), None)),
+        ("Rejected", False, {}, Observed("rejected", Decimal(0), None)),
+        ("Filled", True, {"Filled|A": "3", "AvgFillPrice|A": "6000.25"}, None),
+    ]:
+        states.parse_state(text)
+        values = {"OrderStatus|A": text, **fill}
+        waiters = Waiters(values)
+        three = Decimal(3)
+        waiter = waiters.start("A", None, quantity=three, timeout_s=5, agree_s=0, market=market)
+        assert waiters.arm(waiter)
+        assert waiter.seen == (seen or Observed("filled", Decimal(3), Decimal("6000.25")))
+        waiters.finish(waiter)

@@ -90,13 +90,10 @@ class _Waiter:
         self.stale = False
         """The fill changed after an earlier fill and no average came after it."""
         self.last_filled = values.get(filled_key)
-        self.quick: frozenset[str] = (
-            _UNFILLED_ANSWERS[market]
-            if ready is None and (quantity is None or quantity > _ZERO)
-            else frozenset()
-        )
+        self.quick: frozenset[str] = _UNFILLED_ANSWERS[market] if ready is None else frozenset()
         """States that answer at once while neither fill value is pushed (the common
-        answer: judged without :meth:`~fks_exec_ninja.states.Observed.settled`)."""
+        answer: judged without :meth:`~fks_exec_ninja.states.Observed.settled`, which
+        gives the same for an order's quantity: None or positive)."""
 
     def note(self, kind: str, value: str) -> None:
         """A value of this order arrived (in the order they came)."""
