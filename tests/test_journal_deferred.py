@@ -240,8 +240,11 @@ async def test_from_another_thread_a_result_is_encoded_and_queued_at_once(
     journal.record_result_soon(_result("d1"), {})
     await asyncio.to_thread(journal.record_result_soon, _result("d2"), {})
     await asyncio.to_thread(journal.record_soon, JournalUpdate("d3", JournalState.SENT, "r"))
+    worker = journal._require()
+    await _until(lambda: worker._idle and worker._queue.empty())  # their lazy commits
+    await asyncio.sleep(0.01)
     waiting = [raw[0].client_order_id for raw in _waiting(journal)]
-    assert waiting == ["d1"]  # another thread's writes leave the loop's waiting
+    assert waiting == ["d1"]  # nor does a commit nobody waits for have them encoded
 
     def in_a_thread() -> Any:
         worker = journal._require()
