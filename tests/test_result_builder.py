@@ -543,3 +543,33 @@ def test_for_order_takes_the_cheap_path_with_the_orders_identity() -> None:
     assert overridden.quantity == Decimal(2) and overridden.status is OrderStatus.ACCEPTED
     with pytest.raises(ValidationError, match="bogus"):  # an unknown field: the validator's error
         ExecutionResult.for_order(order, plugin="p", status=OrderStatus.ACCEPTED, bogus=1)
+
+
+def test_for_order_in_final_form_takes_only_the_cheap_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fks_exec import _result_model
+
+    order = Order.limit("ES", "buy", "2", "4000")
+    whole = {"filled_quantity": Decimal(2), "average_price": Decimal(4000)}  # all of it filled
+    assert _canonical(
+        {**_FINAL_FIELDS, "status": OrderStatus.FILLED, "quantity": Decimal(2), **whole}
+    )
+
+    def general(*args: Any) -> None:
+        raise AssertionError("a result in final form took the general path")
+
+    monkeypatch.setattr(_result_model, "_built", general)
+    filled = ExecutionResult.for_order(order, plugin="p", status=OrderStatus.FILLED, **whole)
+    assert (filled.filled_quantity, filled.quantity, filled.success) == (
+        Decimal(2),
+        Decimal(2),
+        True,
+    )
+
+
+def test_a_subclass_is_validated_even_in_final_form() -> None:
+    class Tagged(ExecutionResult):
+        tag: str = "t"
+
+    order = Order.market("S", "buy", "1")
+    made = Tagged.for_order(order, plugin="p", status=OrderStatus.ACCEPTED)
+    assert type(made) is Tagged and made.tag == "t"
