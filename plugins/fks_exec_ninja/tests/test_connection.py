@@ -146,6 +146,25 @@ async def test_open_waits_for_ati_then_keeps_values_and_reports_them() -> None:
 
 
 @pytest.mark.parametrize(
+    "greeting",
+    [ATI + ATI, value("ATI", "False") + value("ATI", "true") + ATI, ATI + value("ATI", "False")],
+    ids=["twice", "false-then-true-twice", "true-then-false"],
+)
+async def test_a_read_saying_ati_true_more_than_once_opens_once(greeting: bytes) -> None:
+    """The first ``ATI`` = ``True`` of the read opens the connection; more of them in
+    the same read change nothing (the latest value is kept, as always)."""
+    async with peer(greeting + value("Orders|Sim101", "")) as (_nt, port):
+        ati = connection(port)
+        await ati.open()
+        try:
+            await until(lambda: "Orders|Sim101" in ati.values)
+            assert ati.connected and ati.connects == 1 and ati.attempts == 1
+            assert ati.ati_up is greeting.endswith(ATI)
+        finally:
+            await ati.close()
+
+
+@pytest.mark.parametrize(
     ("confirm", "sent"), [(None, b""), (True, b"3\x001\x00"), (False, b"3\x000\x00")]
 )
 async def test_confirm_orders_only_when_set(confirm: bool | None, sent: bytes) -> None:

@@ -80,6 +80,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         # read per order: plain attributes (the frozen config's are a pydantic lookup each)
         self._account, self._symbols = config.account, config.symbols
         self._timeout_s, self._agree_s = config.order_timeout_s, config.fill_agreement_s
+        self._strategy = config.strategy
         self._orders.maxlen = config.max_tracked_orders
         connection = AtiConnection(
             config.host,
@@ -150,7 +151,6 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
     # ------------------------------------------------------------------ orders
 
     async def _execute_order(self, order: Order) -> ExecutionResult:
-        config = self._settings
         fields = order.__dict__  # the frozen model's values: no pydantic lookup per field
         size = wire_number(fields["quantity"])
         if not whole_and_day_or_gtc(size, fields["time_in_force"]):
@@ -158,7 +158,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             assert denial is not None  # the same rules
             raise OrderDenied(denial[1], denial[0].value)
         bracket = fields["stop_loss"] is not None or fields["take_profit"] is not None
-        if bracket and config.strategy:
+        if bracket and self._strategy:
             raise OrderDenied(
                 "stop_loss/take_profit with an ATM strategy template: the template places "
                 "its own exits; use one or the other. Nothing was sent"
@@ -189,7 +189,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         if existing is not None:
             return existing
         line = place_line(
-            fields, size, where, instrument, order_id, "", "" if bracket else config.strategy
+            fields, size, where, instrument, order_id, "", "" if bracket else self._strategy
         )
         if bracket:
             self._brackets.add(order, order_id, where, instrument)

@@ -231,28 +231,27 @@ def answer(
     text = values.get(average_key)
     if text is not None:
         raw[average_key] = text
-    quantity = order.quantity if order is not None else None
-    filled, average = seen.filled, seen.average
-    status = STATES.get(seen.state)  # type: ignore[arg-type]  # a state is there
+    state, filled, average, bad = seen
+    status = STATES.get(state)  # type: ignore[arg-type]  # a state is there
     error = code = None
-    if seen.bad:
-        logger.warning("order %s: %s; its fate is unknown", order_id, seen.bad)
+    if bad:
+        logger.warning("order %s: %s; its fate is unknown", order_id, bad)
         status, code, filled = OrderStatus.UNKNOWN, ErrorCode.UNKNOWN, _ZERO
         error = (
-            f"{seen.bad}: not a definite answer; the order is at NinjaTrader: "
+            f"{bad}: not a definite answer; the order is at NinjaTrader: "
             "check it there or again with get_order"
         )
-    elif not (agreed or seen.agrees(quantity)):
+    elif not (agreed or seen.agrees(order.quantity if order is not None else None)):
         status, code, filled = OrderStatus.UNKNOWN, ErrorCode.UNKNOWN, _ZERO
         error = (
             f"NinjaTrader's values for order {order_id} disagree ({raw}); "
             "the order is at NinjaTrader: check it again with get_order"
         )
     elif status is None:
-        logger.warning("order %s: NinjaTrader pushed the order state %r", order_id, seen.state)
+        logger.warning("order %s: NinjaTrader pushed the order state %r", order_id, state)
         status, code, filled = OrderStatus.UNKNOWN, ErrorCode.UNKNOWN, _ZERO
         error = (
-            f"NinjaTrader pushed the order state {str(seen.state)[:40]!r}, which is not "
+            f"NinjaTrader pushed the order state {str(state)[:40]!r}, which is not "
             "one of its order states; the order is at NinjaTrader: check it there"
         )
     elif status is OrderStatus.REJECTED:

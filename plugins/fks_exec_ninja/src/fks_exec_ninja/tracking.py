@@ -361,8 +361,13 @@ class Waiters:
         if not orders and not followed:
             return  # nobody waits for an order or follows one
         for key, value in zip(keys, texts, strict=True):
-            kind, _, order_id = key.partition("|")
-            if kind not in ORDER_KEYS:
+            if key.startswith("OrderStatus|"):  # no partition(): three strings less a value
+                kind, order_id = "OrderStatus", key[12:]
+            elif key.startswith("Filled|"):
+                kind, order_id = "Filled", key[7:]
+            elif key.startswith("AvgFillPrice|"):
+                kind, order_id = "AvgFillPrice", key[13:]
+            else:
                 continue
             there = orders.get(order_id)
             if there is not None:
