@@ -86,8 +86,10 @@ def test_doubles_are_remembered_up_to_a_bound_then_afresh(
     float_decimal(0.0)
     float_decimal(-0.0)
     assert list(remembered) == [1.25]  # zeros are not kept: 0.0 and -0.0 are one key
-    for n in range(1, numbers._DECIMALS_KEPT + 1):
+    for n in range(1, numbers._DECIMALS_KEPT):
         float_decimal(n + 0.5)
+    assert len(remembered) == numbers._DECIMALS_KEPT  # every one kept, up to the bound
+    float_decimal(numbers._DECIMALS_KEPT + 0.5)
     assert len(remembered) == 1  # it was full at the last one: started afresh
     assert list(remembered) == [numbers._DECIMALS_KEPT + 0.5]
     assert float_decimal(1.25) is not first and float_decimal(1.25) == first

@@ -18,7 +18,7 @@ from fks_exec import Order, OrderStatus
 from fks_exec.errors import OrderDenied
 from fks_exec_mt5 import Mt5Plugin
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.session import RULES_CHANGED, LinkDown, Mt5Session, retcode_or_none
+from fks_exec_mt5.session import RULES_CHANGED, LinkDown, Mt5Session, NotSent, retcode_or_none
 
 from .conftest import MAGIC
 from .scripted import IPC_DOWN, Record, Scripted, changed, hedged_pair, nothing, requote
@@ -97,14 +97,14 @@ async def test_a_volume_limit_read_that_fails_sends_nothing(
     [
         ("hedged", "limit", 0, False),  # opens its own ticket, carries its own SL/TP
         ("hedged", "stop", 0, False),
-        ("hedged", "limit", 10, True),  # the limit counts the positions
+        ("hedged", "limit", "0.5", True),  # the limit counts the positions
         ("hedged", "market", 0, True),  # closes this program's opposite tickets first
         ("netted", "limit", 0, True),  # carries the position's SL/TP, or is refused
         ("netted", "market", 0, True),
     ],
 )
 def test_positions_are_read_unless_the_order_cannot_depend_on_them(
-    account: str, kind: str, volume_limit: int, read: bool, request: pytest.FixtureRequest
+    account: str, kind: str, volume_limit: int | str, read: bool, request: pytest.FixtureRequest
 ) -> None:
     plugin, scripted = request.getfixturevalue(account)
     if volume_limit:
@@ -145,6 +145,99 @@ def test_a_hedging_pending_order_sends_the_same_without_the_positions_read(
 
 
 # --------------------------------------------------------------------------- planning
+
+
+def _longs(plugin: Mt5Plugin, *lots: str) -> None:
+    """This program's long tickets of EURUSD, one per size, oldest first."""
+    for size in lots:
+        assert plugin.session.place(Order.market("EURUSD", "buy", size)).answers[0].sent.deal
+
+
+def test_an_exit_over_tickets_takes_a_fresh_price_for_every_leg_after_the_first(
+    hedged: tuple[Mt5Plugin, Scripted],
+) -> None:
+    """The first leg goes at the planned price; each later one at a tick read just
+    before it (the market moved while the earlier legs were sent)."""
+    plugin, scripted = hedged
+    _longs(plugin, "0.1", "0.1")
+    planned = scripted.terminal.symbol_info_tick("EURUSD")
+    scripted.then("symbol_info_tick", lambda real, *a, **k: real(*a, **k))  # the plan's
+    scripted.then("symbol_info_tick", changed(bid=planned.bid - 0.0001))  # before leg 2
+    placed = plugin.session.place(Order.market("EURUSD", "sell", "0.2"))
+    assert [a.sent.retcode for a in placed.answers] == [c.TRADE_RETCODE_DONE] * 2
+    first, second = scripted.sent[-2:]
+    assert first["price"] == planned.bid
+    assert second["price"] == pytest.approx(planned.bid - 0.0001)
+
+
+def test_an_exit_over_tickets_whose_first_leg_is_refused_unsent_raises(
+    hedged: tuple[Mt5Plugin, Scripted],
+) -> None:
+    """Only the first leg's refusal before sending means the whole order was not sent."""
+    plugin, scripted = hedged
+    _longs(plugin, "0.1", "0.1")
+    sent_before = len(scripted.sent)
+    scripted.terminal.fail_next("order_send", c.RES_E_INVALID_PARAMS)
+    with pytest.raises(NotSent):
+        plugin.session.place(Order.market("EURUSD", "sell", "0.2"))
+    assert len(scripted.sent) == sent_before + 1  # that one attempt, and no other leg
+
+
+@pytest.mark.parametrize(
+    ("fault", "leg"),
+    [
+        ("lost", 1),  # no answer: it may have reached the server
+        ("lost", 2),
+        ("refused", 2),  # a later leg refused before sending
+        ("no price", 2),  # a later leg without a fresh price
+    ],
+)
+def test_no_leg_is_sent_after_one_that_did_not_complete(
+    hedged: tuple[Mt5Plugin, Scripted], fault: str, leg: int
+) -> None:
+    plugin, scripted = hedged
+    _longs(plugin, "0.1", "0.1", "0.1")
+    sent_before = len(scripted.sent)
+    for _ in range(leg - 1):
+        scripted.then("order_send", lambda real, *a, **k: real(*a, **k))
+    if fault == "no price":
+        scripted.then("symbol_info_tick", lambda real, *a, **k: real(*a, **k))  # the plan's
+        scripted.then("symbol_info_tick", lambda real, *a, **k: real(*a, **k))  # leg 2's
+        scripted.then("symbol_info_tick", nothing)  # leg 3 has none
+        leg = 3
+    elif fault == "lost":
+        scripted.then("order_send", lambda real, *a, **k: None)
+        scripted.then("last_error", lambda real: (c.RES_E_INTERNAL_FAIL_RECEIVE, "lost"))
+    else:
+        scripted.then("order_send", lambda real, *a, **k: None)
+        scripted.then("last_error", lambda real: (c.RES_E_INVALID_PARAMS, "refused"))
+    placed = plugin.session.place(Order.market("EURUSD", "sell", "0.3"))
+    assert len(placed.answers) == leg
+    assert placed.answers[-1].sent is None
+    assert len(scripted.sent) - sent_before == (2 if fault == "no price" else leg)
+
+
+@pytest.mark.parametrize(
+    ("lots", "refused"),
+    [
+        ("0.2", False),  # closes both tickets: opens nothing
+        ("0.3", True),  # closes both and opens 0.1 short
+        ("0.1", False),  # closes the older one only
+    ],
+)
+def test_a_close_only_symbol_takes_exits_over_tickets_but_no_opening_rest(
+    hedged: tuple[Mt5Plugin, Scripted], lots: str, refused: bool
+) -> None:
+    plugin, scripted = hedged
+    _longs(plugin, "0.1", "0.1")
+    scripted.terminal.update_symbol("EURUSD", trade_mode=c.SYMBOL_TRADE_MODE_CLOSEONLY)
+    plugin.session.forget_symbols()
+    order = Order.market("EURUSD", "sell", lots)
+    if refused:
+        with pytest.raises(OrderDenied, match="close-only"):
+            plugin.session.place(order)
+    else:
+        assert all(a.sent.deal for a in plugin.session.place(order).answers)
 
 
 def test_reduce_only_pending_orders_are_refused(hedged: tuple[Mt5Plugin, Scripted]) -> None:
