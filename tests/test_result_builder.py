@@ -405,7 +405,14 @@ def test_plainly_json_is_what_json_safe_leaves_alone() -> None:
     for value in odd:
         assert not plainly_json(value)
         assert not plainly_json({"x": [value]})
-    for later in ([1, "a", math.nan], [2.5, math.nan], {"a": 1, "b": None, "c": math.inf}):
+    for later in (
+        [1, "a", math.nan],
+        [2.5, math.nan],
+        {"a": 1, "b": None, "c": math.inf},
+        {"a": 2.5, "b": math.nan},  # a good float in a dict, then a bad value
+        {"a": "x", "b": -math.inf},
+        {"a": 2.5, "b": {"c": -math.inf}},
+    ):
         assert not plainly_json(later)  # a bad value after good ones is still found
     for wrap in (lambda inner: [inner], lambda inner: {"k": inner}):
         deep: Any = "leaf"

@@ -130,7 +130,7 @@ def _all_plain(
                 if type(key) is not str_:
                     return False
                 kind = type(item)
-                if kind is str_ or kind is int_ or kind is bool_ or kind is none:
+                if kind is str_:  # most values of a venue's answer; the rest below
                     continue
                 if kind is float_:
                     if -inf < item < inf:
