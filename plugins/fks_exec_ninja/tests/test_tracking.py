@@ -494,3 +494,16 @@ async def test_the_common_answers_are_judged_without_settled(
         assert waiters.arm(waiter)
         assert waiter.seen == (seen or Observed("filled", Decimal(3), Decimal("6000.25")))
         waiters.finish(waiter)
+
+
+async def test_values_of_other_kinds_in_a_read_do_not_hide_the_order_values_after_them() -> None:
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    waiter = waiters.start("A", None, quantity=ONE, timeout_s=5, agree_s=0)
+    assert not waiters.arm(waiter)
+    pairs = (("Orders|Sim101", "A"), ("MarketPosition|ES|S", "0"), ("OrderStatus|A", "Working"))
+    values.update(pairs)
+    waiters.on_values([key for key, _ in pairs], [text for _, text in pairs])
+    assert waiter.future.result() == AGREED  # judged in the same read
+    assert waiter.seen == Observed("working", Decimal(0), None)
+    waiters.finish(waiter)
