@@ -237,6 +237,15 @@ def test_an_unknown_state_is_quoted_to_40_characters() -> None:
     assert f"'{'q' * 40}'" in (result.error or "") and "qr" not in (result.error or "")
 
 
+def test_a_fill_without_its_price_is_observed_as_pushed() -> None:
+    """Filled may come before AvgFillPrice (or alone): the fill is read, the price None."""
+    seen = observe({"OrderStatus|X": "Working", "Filled|X": "1"}, "X")
+    assert seen == Observed("working", Decimal(1), None) and not seen.agrees(Decimal(2))
+    assert observe({"Filled|X": "2"}, "X") == Observed(None, Decimal(2), None)
+    priced = observe({"OrderStatus|X": "Filled", "AvgFillPrice|X": "5"}, "X")
+    assert priced == Observed("filled", Decimal(0), Decimal(5))
+
+
 def test_observed_values_cannot_be_changed() -> None:
     seen = observe({"OrderStatus|X": "Working"}, "X")
     with pytest.raises(AttributeError):
