@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order, OrderStatus
 from fks_exec.errors import OrderDenied
+from fks_exec.models import TimeInForce
 from fks_exec_ninja.account import is_simulation, listed, order_ids
 from fks_exec_ninja.mapping import (
     cancel_command,
@@ -235,6 +236,23 @@ def test_an_unknown_state_is_quoted_to_40_characters() -> None:
     result = result_for({"OrderStatus|X": state}, "X", plugin="ninja", client_order_id="c")
     assert result is not None and result.status is OrderStatus.UNKNOWN
     assert f"'{'q' * 40}'" in (result.error or "") and "qr" not in (result.error or "")
+
+
+@given(
+    quantity=st.decimals(min_value="0.0001", max_value="1e12", allow_nan=False, places=4)
+    | st.integers(1, 10**12).map(Decimal)
+    | st.integers(1, 10**6).map(lambda n: Decimal(n).scaleb(3)),
+    tif=st.sampled_from(list(TimeInForce)),
+)
+def test_the_quick_refusal_check_is_quantity_denial(quantity: Decimal, tif: TimeInForce) -> None:
+    """The plugin judges an order placeable from its written quantity (no point: whole)
+    and its time in force; that is exactly what quantity_denial lets through."""
+    from fks_exec_ninja.mapping import whole_and_day_or_gtc, wire_number
+
+    order = Order.market("ES", "buy", quantity, time_in_force=tif)
+    assert whole_and_day_or_gtc(wire_number(order.quantity), tif) is (
+        quantity_denial(order) is None
+    )
 
 
 def test_a_fill_without_its_price_is_observed_as_pushed() -> None:
