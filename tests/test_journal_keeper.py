@@ -258,22 +258,22 @@ async def test_note_status_appends_only_a_change_of_an_entry_it_has(tmp_path: Pa
         assert await keeper.claim(order, "p", None) is None
         accepted = _result(order, OrderStatus.ACCEPTED)
         await keeper.journal.record(JournalUpdate.from_result(accepted))
-        await keeper.note_status(accepted)  # no change: no event
+        await keeper.note_status(accepted, "p")  # no change: no event
         kinds = [e.kind for e in await keeper.journal.events("n-1")]
         assert kinds == ["intent", "result"]
-        await keeper.note_status(_result(order, OrderStatus.PARTIALLY_FILLED, "0.5"))
-        await keeper.note_status(_result(order, OrderStatus.PARTIALLY_FILLED, "0.5"))
-        await keeper.note_status(_result(order, OrderStatus.FILLED, "1"))
+        await keeper.note_status(_result(order, OrderStatus.PARTIALLY_FILLED, "0.5"), "p")
+        await keeper.note_status(_result(order, OrderStatus.PARTIALLY_FILLED, "0.5"), "p")
+        await keeper.note_status(_result(order, OrderStatus.FILLED, "1"), "p")
         events = await keeper.journal.events("n-1")
         assert [e.kind for e in events] == ["intent", "result", "status", "status"]
         entry = await keeper.journal.get("n-1")
         assert entry is not None and entry.state is JournalState.FINAL
-        await keeper.note_status(_result(_order("n-unknown"), OrderStatus.FILLED, "1"))
+        await keeper.note_status(_result(_order("n-unknown"), OrderStatus.FILLED, "1"), "p")
         assert await keeper.journal.get("n-unknown") is None  # never invents an entry
         nameless = _result(_order("n-1"), OrderStatus.CANCELED).model_copy(
             update={"client_order_id": None}
         )
-        await keeper.note_status(nameless)  # no client id: nothing to look up
+        await keeper.note_status(nameless, "p")  # no client id: nothing to look up
         assert len(await keeper.journal.events("n-1")) == 4
     finally:
         await keeper.close()
@@ -285,7 +285,7 @@ async def test_note_status_leaves_an_entry_recorded_not_sent_alone(tmp_path: Pat
     try:
         assert await keeper.claim(order, "p", None) is None
         await keeper.record_not_sent(order, BrokerUnavailable("refused"))
-        await keeper.note_status(_result(order, OrderStatus.FILLED, "1"))
+        await keeper.note_status(_result(order, OrderStatus.FILLED, "1"), "p")
         entry = await keeper.journal.get("n-2")
         assert entry is not None and entry.state is JournalState.NOT_SENT
         assert [e.kind for e in await keeper.journal.events("n-2")] == ["intent", "not_sent"]
@@ -298,8 +298,23 @@ async def test_note_status_of_an_entry_without_a_result_records_it(tmp_path: Pat
     order = _order("n-3")
     try:
         assert await keeper.claim(order, "p", None) is None
-        await keeper.note_status(_result(order, OrderStatus.ACCEPTED))
+        await keeper.note_status(_result(order, OrderStatus.ACCEPTED), "p")
         assert [e.kind for e in await keeper.journal.events("n-3")] == ["intent", "status"]
+    finally:
+        await keeper.close()
+
+
+async def test_note_status_of_another_plugin_leaves_the_entry_alone(tmp_path: Path) -> None:
+    keeper = JournalKeeper(_sqlite(tmp_path / "j.sqlite3", 1.0))
+    order = _order("n-4")
+    try:
+        assert await keeper.claim(order, "p", None) is None
+        await keeper.note_status(_result(order, OrderStatus.FILLED, "1"), "q")  # not p's answer
+        entry = await keeper.journal.get("n-4")
+        assert entry is not None and entry.state is JournalState.SENDING
+        assert [e.kind for e in await keeper.journal.events("n-4")] == ["intent"]
+        await keeper.note_status(_result(order, OrderStatus.FILLED, "1"), "p")
+        assert [e.kind for e in await keeper.journal.events("n-4")] == ["intent", "status"]
     finally:
         await keeper.close()
 

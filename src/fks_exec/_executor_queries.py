@@ -50,9 +50,11 @@ class ExecutorQueries:
         """Ask the broker for an order by client order id (safe to call repeatedly).
 
         The plugin is ``plugin``, else the one that took the order (remembered, or in
-        the journal), else the default. The answer also updates what the executor
-        remembers of the order. Raises :class:`RoutingError` when no plugin can be
-        chosen and what the plugin's ``get_order`` raises.
+        the journal), else the default. An answer of the plugin that took the order also
+        updates what the executor remembers and journals of it; another plugin's answer
+        (``plugin`` naming a different one) is returned and recorded nowhere. Raises
+        :class:`RoutingError` when no plugin can be chosen and what the plugin's
+        ``get_order`` raises.
         """
         return await self._lookup.get_order(client_order_id, plugin)
 
@@ -72,9 +74,11 @@ class ExecutorQueries:
         default. A ``client_order_id`` is found in memory or, beyond the in-memory
         history, in the journal: the plugin instance that took it, its symbol, and its
         broker id (looked up at the broker with the journaled hints when the journal
-        has none). Raises ``ValueError`` unless exactly one id is given,
-        :class:`RoutingError` when no plugin applies or a client order id is unknown
-        (or has no broker id yet), and what the plugin's ``cancel_order`` raises.
+        has none); ``plugin``, if given, must be that plugin. Raises ``ValueError``
+        unless exactly one id is given, :class:`RoutingError` when no plugin applies, a
+        client order id is unknown (or has no broker id yet) or was sent through
+        another plugin than ``plugin`` (nothing is cancelled), and what the plugin's
+        ``cancel_order`` raises.
         """
         return await self._lookup.cancel(
             order_id, client_order_id=client_order_id, symbol=symbol, plugin=plugin

@@ -52,12 +52,17 @@ class OrderLookup:
                 f"cannot tell which plugin has order {client_order_id!r}; pass plugin="
             )
         found = await (await self._start_plugin(name)).get_order(client_order_id)
-        if found is not None and entry is not None and entry.result is not None:
-            if _changed(entry.result, found):
-                self._keeper.record_soon(found, "status")
-            self._memory.settle(entry, found)
-        elif found is not None and entry is None:
-            await self._keeper.note_status(found)
+        if found is None:
+            return None
+        if entry is not None:
+            # Only the plugin that took the order speaks for it: another plugin's answer
+            # (plugin= naming a different one) is returned, never recorded over it.
+            if entry.result is not None and entry.plugin in (None, name):
+                if _changed(entry.result, found):
+                    self._keeper.record_soon(found, "status")
+                self._memory.settle(entry, found)
+        else:
+            await self._keeper.note_status(found, name)
         return found
 
     async def cancel(
@@ -104,7 +109,11 @@ class OrderLookup:
             name, order, result, hints = (
                 recorded.plugin, recorded.order, recorded.result, recorded.hints,
             )  # fmt: skip
-        name = plugin or name
+        if plugin is not None and plugin != name:  # its broker id means nothing there
+            raise RoutingError(
+                f"order {cid!r} was sent through {name!r}, not {plugin!r}; nothing was "
+                f"cancelled: cancel it with plugin={name!r} or without plugin="
+            )
         if result is None or not result.order_id:
             instance = await self._start_plugin(name)
             result = await instance.find_order(cid, {**instance.lookup_hints(order), **hints})

@@ -226,15 +226,16 @@ class JournalKeeper:
         else:
             self.journal.record_result_soon(result, {}, kind)
 
-    async def note_status(self, result: ExecutionResult) -> None:
-        """Record ``result`` as a status change of an order this process does not hold
-        in memory, when the journal has that id and the status or fill changed."""
+    async def note_status(self, result: ExecutionResult, plugin: str) -> None:
+        """Record ``result``, ``plugin``'s answer, as a status change of an order this
+        process does not hold in memory, when the journal has that id for ``plugin``
+        and the status or fill changed. Raises what the journal raises."""
         cid = result.client_order_id
         if cid is None:
             return
         await self.ensure_open()
         entry = await self.journal.get(cid)
-        if entry is None or entry.state is JournalState.NOT_SENT:
+        if entry is None or entry.state is JournalState.NOT_SENT or entry.plugin != plugin:
             return
         before = entry.result
         if before is None or (before.status, before.filled_quantity) != (
