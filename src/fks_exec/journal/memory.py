@@ -37,7 +37,7 @@ from fks_exec.journal.models import (
 )
 from fks_exec.models import ExecutionResult, Order, OrderStatus
 
-__all__ = ["MemoryJournal", "MemoryRecord", "WaitsForSend"]
+__all__ = ["MemoryJournal", "MemoryRecord"]
 
 _FIRST_ATTEMPT: Mapping[str, Any] = {"attempt": 1}  # shared: read only as copies
 _NO_HINTS: Mapping[str, str] = MappingProxyType({})
