@@ -58,13 +58,14 @@ class SerialWorker:
         stop a call that already started (the SDK call cannot be interrupted).
         """
         loop = asyncio.get_running_loop()
-        outbox = self._outbox
-        if outbox is None or outbox.loop is not loop:
-            outbox = self._outbox_for(loop)
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
             if self._closed:
                 raise WorkerClosed(f"worker {self.name!r} is closed")
+            outbox = self._outbox
+            if outbox is None or outbox.loop is not loop:
+                # Under the lock: two loops' first calls must not both watch one eventfd.
+                outbox = self._outbox_for(loop)
             running = self._running or self._start()
             running[1].put((function, args, future, outbox))
         return await future
@@ -78,8 +79,9 @@ class SerialWorker:
 
     def _outbox_for(self, loop: asyncio.AbstractEventLoop) -> _Outbox | None:
         """The eventfd ``loop`` watches for answers (made, or moved from a closed loop,
-        here); None when they must go through ``loop.call_soon_threadsafe``."""
-        if self._closed or not _HAS_EVENTFD or loop is self._readerless:
+        here); None when they must go through ``loop.call_soon_threadsafe``. Called
+        with the lock held."""
+        if not _HAS_EVENTFD or loop is self._readerless:
             return None
         outbox = self._outbox
         if outbox is None:
