@@ -43,8 +43,10 @@ SETUP = (
     "CREATE TEMP VIEW IF NOT EXISTS fks_ops AS SELECT "
     + ", ".join(f"NULL AS {name.strip()}" for name in _COLUMNS.split(","))
     + " WHERE 0",
-    # After the upsert, changes() is 1 when the id was inserted or taken over, else 0;
-    # a SELECT leaves it as it was.
+    # changes() is the row count of the trigger's last INSERT, UPDATE or DELETE (a
+    # SELECT leaves it): after the upsert, 1 when the id was inserted or taken over,
+    # else 0. A step that only some claims need looks its row up by a key that is NULL
+    # for the others (CASE WHEN changes() ...): SQLite skips the search for a NULL key.
     "CREATE TEMP TRIGGER IF NOT EXISTS fks_claim INSTEAD OF INSERT ON fks_ops "  # noqa: S608
     "WHEN NEW.op = 'claim' BEGIN "
     "INSERT INTO orders (client_order_id, plugin, state, order_json, hints_json, owner, "
@@ -54,12 +56,13 @@ SETUP = (
     "result_json = NULL, hints_json = excluded.hints_json, attempt = attempt + 1, "
     "owner = excluded.owner, updated_at = excluded.updated_at WHERE state = 'not_sent'; "
     f"SELECT fks_held(NEW.seq, {codec.ENTRY_COLUMNS}) FROM orders "
-    "WHERE client_order_id = NEW.cid AND changes() = 0; "
-    "SELECT fks_taken(NEW.seq, attempt, created_at) FROM orders "
-    "WHERE client_order_id = NEW.cid AND changes() = 1 AND attempt > 1; "
+    "WHERE client_order_id = CASE WHEN changes() = 0 THEN NEW.cid END; "
+    # The intent event of a claimed id; a take-over (attempt > 1) is reported on the
+    # way (fks_taken returns true).
     f"{_EVENT_INSERT}SELECT ref, NEW.at, 'intent', 'sending', NULL, "
     "json_object('attempt', attempt, 'owner', owner) FROM orders "
-    "WHERE client_order_id = NEW.cid AND changes() = 1; END",
+    "WHERE client_order_id = CASE WHEN changes() = 1 THEN NEW.cid END "
+    "AND (attempt = 1 OR fks_taken(NEW.seq, attempt, created_at)); END",
     # json_patch merges new hints into the stored ones (RFC 7396; values are strings).
     "CREATE TEMP TRIGGER IF NOT EXISTS fks_update INSTEAD OF INSERT ON fks_ops "  # noqa: S608
     "WHEN NEW.op = 'update' BEGIN "
@@ -111,8 +114,9 @@ def install(conn: OpsConnection) -> None:
     def held(seq: int, *row: Any) -> None:
         notes.held[seq] = row
 
-    def taken(seq: int, attempt: int, created_at: str) -> None:
+    def taken(seq: int, attempt: int, created_at: str) -> bool:
         notes.taken[seq] = (attempt, created_at)
+        return True
 
     conn.create_function("fks_held", 1 + codec.ENTRY_COLUMNS.count(",") + 1, held)
     conn.create_function("fks_taken", 3, taken)
