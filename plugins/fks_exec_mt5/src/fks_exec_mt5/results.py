@@ -36,6 +36,9 @@ Builder = Callable[..., ExecutionResult]
 
 NOT_DEFINITE = "; not a definite answer: reconcile with get_order, do not resend"
 
+# Enum members read once: a member read through its class costs ~180 ns on 3.11.
+_MARKET, _FILLED, _PARTIAL = OrderType.MARKET, OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+
 
 class LegAnswer(NamedTuple):
     """One leg's OrderSendResult, or why there is none (``lost``: code and text)."""
@@ -174,7 +177,7 @@ def from_send(
 def _from_send(
     answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder
 ) -> ExecutionResult:
-    if len(answers) == 1 and order.type is OrderType.MARKET:
+    if len(answers) == 1 and order.__dict__["type"] is _MARKET:  # a dict read: see mapping
         sent = answers[0].sent
         if sent is not None:
             reply = Reply.of(sent, answers[0].volume)
@@ -195,7 +198,7 @@ def _one_fill(
         )
     return build(
         order,
-        OrderStatus.FILLED if filled == volume else OrderStatus.PARTIALLY_FILLED,
+        _FILLED if filled == volume else _PARTIAL,
         order_id=str(reply.order) if reply.order else None,
         raw=_raw(sent),
         quantity=volume,
@@ -207,7 +210,7 @@ def _one_fill(
 def _legs(
     answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder
 ) -> ExecutionResult:
-    pending = order.type is not OrderType.MARKET
+    pending = order.type is not _MARKET
     filled = Decimal(0)
     value = Decimal(0)
     order_id: str | None = None

@@ -79,24 +79,28 @@ class Mt5Session(SessionReads):
         return Placed(volume, self._send_all(order, requests, legs))
 
     def _plan(self, order: Order) -> tuple[list[Leg], list[dict[str, Any]], Decimal]:
-        symbol = order.symbol
+        # The fields from the model's dict: an attribute read of a pydantic model costs
+        # about twice a dict lookup (its class has a __getattr__ hook).
+        fields = order.__dict__
+        symbol = fields["symbol"]
         rules = self.rules(symbol)
-        buy = order.side is _BUY
+        buy = fields["side"] is _BUY
         tick = self.tick(symbol)
-        volume = self.lots(order.quantity, rules)
-        market = order.type is _MARKET
+        volume = self.lots(fields["quantity"], rules)
+        market = fields["type"] is _MARKET
+        own: Stops = (fields["stop_loss"], fields["take_profit"])
         # A pending order on hedging opens its own ticket and carries its own SL/TP: the
         # positions matter to it only for a volume limit.
         needs_positions = market or not self.hedging or rules.volume_limit > 0
         tickets = self.tickets(symbol) if needs_positions else []
         if market:
-            legs, stops = self._plan_market(order, rules, volume, tickets, buy)
+            legs, stops = self._plan_market(order, rules, volume, tickets, buy, own)
         else:
-            if order.reduce_only:
+            if fields["reduce_only"]:
                 raise OrderDenied(
                     "MT5 has no reduce-only pending orders; use a market order", "not_supported"
                 )
-            legs, stops = [Leg(volume)], self._stops(order, tickets, buy)
+            legs, stops = [Leg(volume)], self._stops(own, tickets, buy)
         if len(legs) == 1:
             opening = legs[0].volume if legs[0].position is None else _ZERO
         else:
@@ -109,7 +113,7 @@ class Mt5Session(SessionReads):
         if rules.trade_mode != _FULL:
             check_trade_mode(rules, buy, opening > 0)
         if rules.volume_limit > 0 and opening > 0:
-            orders = self.mt5.orders_get(symbol=order.symbol)
+            orders = self.mt5.orders_get(symbol=symbol)
             if orders is None:
                 raise self.fail("orders_get")
             held = sum((t.volume for t in tickets if t.buy == buy), Decimal(0))
@@ -120,10 +124,10 @@ class Mt5Session(SessionReads):
             else:
                 requests = [self._request(order, rules, tick, leg, stops) for leg in legs]
         except OrderDenied as exc:
-            if stops == (order.stop_loss, order.take_profit):
+            if stops == own:
                 raise
             raise OrderDenied(
-                f"{exc}. The stop loss/take profit came from the open {order.symbol} position: "
+                f"{exc}. The stop loss/take profit came from the open {symbol} position: "
                 "on a netting account an order without them deletes the position's when it "
                 "fills (MetaQuotes' inheritance rules); give this order its own"
             ) from None
@@ -142,26 +146,32 @@ class Mt5Session(SessionReads):
             rules,
             tick,
             leg,
-            deviation=self.cfg.deviation_points,
+            deviation=self.deviation,
             magic=self.magic,
             stops=stops,
             filling=self.filling(order, rules),
         )
 
     def _plan_market(
-        self, order: Order, rules: SymbolRules, volume: Decimal, tickets: list[Ticket], buy: bool
+        self,
+        order: Order,
+        rules: SymbolRules,
+        volume: Decimal,
+        tickets: list[Ticket],
+        buy: bool,
+        own: Stops,
     ) -> tuple[list[Leg], Stops]:
-        own = (order.stop_loss, order.take_profit)
+        reduce_only = order.__dict__["reduce_only"]
         if self.hedging:
             mine = self.mine(tickets)
-            if order.reduce_only:
+            if reduce_only:
                 held = net(mine) if not buy else -net(mine)
                 if volume > held:
                     raise OrderDenied(
                         f"reduce_only {order.side.value} {volume} {order.symbol}: this "
                         f"program's net position there is {net(mine)}; nothing to reduce by that"
                     )
-            legs = plan_hedging_exit(mine, buy, volume, reduce_only=order.reduce_only)
+            legs = plan_hedging_exit(mine, buy, volume, reduce_only=reduce_only)
             if self.fifo:
                 blocker = fifo_blocker(tickets, legs)
                 if blocker is not None:
@@ -173,7 +183,7 @@ class Mt5Session(SessionReads):
             return legs, own
         position = tickets[0] if tickets else None
         foreign = position is not None and position.magic != self.magic
-        if foreign and not self.cfg.manage_other_positions:
+        if foreign and not self.others_too:
             assert position is not None
             raise OrderDenied(
                 f"on this netting account the {order.symbol} position belongs to magic "
@@ -182,28 +192,28 @@ class Mt5Session(SessionReads):
                 "rejected",
             )
         if position is None or position.buy == buy:
-            if order.reduce_only:
+            if reduce_only:
                 raise OrderDenied(
                     f"reduce_only {order.side.value} {volume} {order.symbol}: no opposite "
                     "position to reduce"
                 )
-            return [Leg(volume)], self._stops(order, tickets, buy)
+            return [Leg(volume)], self._stops(own, tickets, buy)
         if volume <= position.volume:
             return [Leg(volume, position.ticket)], (None, None)
-        if order.reduce_only:
+        if reduce_only:
             raise OrderDenied(
                 f"reduce_only {order.side.value} {volume} {order.symbol}: the position is "
                 f"only {position.volume} lots"
             )
         return [Leg(volume)], own  # a reversal: the new direction gets the order's stops
 
-    def _stops(self, order: Order, tickets: list[Ticket], buy: bool) -> Stops:
-        """The order's SL/TP; on netting, a missing one is carried from a same-direction
-        position, because an order without it would delete the position's (MetaQuotes'
-        inheritance rules, see docs/plugins/mt5.md)."""
-        sl, tp = order.stop_loss, order.take_profit
+    def _stops(self, own: Stops, tickets: list[Ticket], buy: bool) -> Stops:
+        """The order's SL/TP (``own``); on netting, a missing one is carried from a
+        same-direction position, because an order without it would delete the
+        position's (MetaQuotes' inheritance rules, see docs/plugins/mt5.md)."""
         if self.hedging or not tickets or tickets[0].buy != buy:
-            return sl, tp
+            return own
+        sl, tp = own
         held = tickets[0]
         return (held.sl if sl is None else sl), (held.tp if tp is None else tp)
 
@@ -225,7 +235,7 @@ class Mt5Session(SessionReads):
     ) -> tuple[LegAnswer, bool]:
         """One leg's answer, and whether it was DONE (the next leg may go)."""
         mt5 = self.mt5
-        attempts = 1 + (self.cfg.requote_retries if order.type is _MARKET else 0)
+        attempts = 1 + (self.requote_retries if order.__dict__["type"] is _MARKET else 0)
         sent = None
         for attempt in range(attempts):
             if attempt or not first:

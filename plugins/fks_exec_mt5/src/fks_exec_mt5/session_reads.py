@@ -38,8 +38,10 @@ class _SpecMemo(NamedTuple):
     """What one symbol specification decides, remembered while it is the cached one."""
 
     rules: SymbolRules
-    volumes: dict[Decimal, Decimal]
-    """Quantities asked -> lots on the volume grid (at most ``_VOLUMES_KEPT``)."""
+    volumes: dict[str, Decimal]
+    """Quantities asked, by their text -> lots on the volume grid (at most
+    ``_VOLUMES_KEPT``). Keyed by text: a Decimal's first hash costs ~5k instructions
+    (a modular power), its text a tenth of that, and each order brings a new one."""
     fillings: dict[tuple[OrderType, TimeInForce], int]
     """(order type, time in force) -> the filling policy chosen."""
 
@@ -51,6 +53,12 @@ class SessionReads:
         """``mt5`` is the module (or bridge) every call goes to."""
         self.mt5 = mt5
         self.cfg = cfg
+        # What every order reads of the (frozen) config, as plain attributes: a
+        # pydantic field read costs twice as much.
+        self.deviation = cfg.deviation_points
+        self.requote_retries = cfg.requote_retries
+        self.others_too = cfg.manage_other_positions
+        """``manage_other_positions``: positions of any magic may be touched."""
         self.magic = magic
         self.hedging = hedging
         self.fifo = fifo
@@ -101,11 +109,12 @@ class SessionReads:
         """:func:`~fks_exec_mt5.mapping.rounded_volume` of ``quantity``, remembered for
         these ``rules`` (new rules start afresh; a refusal is raised every time)."""
         volumes = self._memo(rules).volumes
-        volume = volumes.get(quantity)
+        text = str(quantity)
+        volume = volumes.get(text)
         if volume is None:
             volume = rounded_volume(quantity, rules)
             if len(volumes) < _VOLUMES_KEPT:
-                volumes[quantity] = volume
+                volumes[text] = volume
         return volume
 
     def _memo(self, rules: SymbolRules) -> _SpecMemo:
@@ -119,7 +128,8 @@ class SessionReads:
         these ``rules`` per order type and time in force (a refusal is raised every
         time)."""
         fillings = self._memo(rules).fillings
-        key = (order.type, order.time_in_force)
+        fields = order.__dict__  # a pydantic attribute read costs twice a dict lookup
+        key = (fields["type"], fields["time_in_force"])
         filling = fillings.get(key)
         if filling is None:
             filling = fillings[key] = choose_filling(rules, order)
@@ -152,7 +162,7 @@ class SessionReads:
 
     def mine(self, tickets: list[Ticket]) -> list[Ticket]:
         """The tickets this plugin may touch (its magic, or all if configured)."""
-        return owned(tickets, self.magic, others_too=self.cfg.manage_other_positions)
+        return owned(tickets, self.magic, others_too=self.others_too)
 
     # ------------------------------------------------------------------ cancel
 
