@@ -238,8 +238,8 @@ async def test_a_version_1_file_is_refused_then_migrated_with_everything_kept(
     with pytest.raises(JournalSchemaError) as refused:
         await SqliteJournal(path).open()
     assert str(refused.value).endswith(f"fks-exec journal migrate --journal {path}")
-    assert "schema version 1; this fks-exec needs 2" in str(refused.value)
-    assert migrate_file(path) == (1, 2)
+    assert "schema version 1; this fks-exec needs 3" in str(refused.value)
+    assert migrate_file(path) == (1, 3)
     journal = SqliteJournal(path)
     await journal.open()
     try:

@@ -12,7 +12,7 @@ import sqlite3
 
 from fks_exec.journal.base import JournalSchemaError
 
-__all__ = ["STEPS", "check_version", "current_version", "migrate"]
+__all__ = ["OPEN_ENTRY", "STEPS", "check_version", "current_version", "migrate"]
 
 STEPS: list[str] = [
     # 0 -> 1: orders (current state of each client order id) and their events.
@@ -91,7 +91,20 @@ STEPS: list[str] = [
     CREATE INDEX orders_updated ON orders (updated_at);
     CREATE INDEX events_order ON events (order_ref, id);
     """,
+    # 2 -> 3: the index of open entries says "open" with equalities, not IN. SQLite
+    # checks a partial index's condition on every row it writes, and codes an IN list
+    # as a temporary table it builds at each check: the index's IN made half of the
+    # SQLite instructions of a claim and its result (171k -> 85k per order).
+    """
+    DROP INDEX orders_open;
+    CREATE INDEX orders_open ON orders (plugin)
+        WHERE state = 'sending' OR state = 'sent' OR state = 'unknown';
+    """,
 ]
+
+OPEN_ENTRY = "(state = 'sending' OR state = 'sent' OR state = 'unknown')"
+"""An entry that is open, written as the index of open entries says it (so a query
+with this condition can use that index)."""
 
 
 def current_version() -> int:

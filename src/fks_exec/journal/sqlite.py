@@ -23,14 +23,13 @@ from typing import ClassVar, Literal
 from fks_exec.journal import codec
 from fks_exec.journal.base import Journal, JournalError
 from fks_exec.journal.models import (
-    OPEN_STATES,
     Claim,
     JournalEntry,
     JournalEvent,
     JournalState,
     JournalUpdate,
 )
-from fks_exec.journal.schema import check_version, migrate
+from fks_exec.journal.schema import OPEN_ENTRY, check_version, migrate
 from fks_exec.journal.sqlite_ops import ClaimOp, OpsConnection, UpdateOp, install, run_ops
 from fks_exec.journal.worker import SqliteWorker
 from fks_exec.models import ExecutionResult, Order
@@ -38,8 +37,7 @@ from fks_exec.models import ExecutionResult, Order
 __all__ = ["SqliteJournal", "migrate_file"]
 
 Synchronous = Literal["full", "normal"]
-_OPEN = tuple(s.value for s in OPEN_STATES)
-_OPEN_SQL = "state IN (" + ",".join(f"'{s}'" for s in sorted(_OPEN)) + ")"
+_OPEN_SQL = OPEN_ENTRY
 
 # SQL text below is built from module constants only; values are always bound parameters.
 _EVENTS_OF = (
