@@ -186,6 +186,12 @@ class JournaledMemory:
 
     def __init__(self, journal: MemoryJournal) -> None:
         self._journal = journal
+        self.claim_record = journal.claim_record
+        """The journal's :meth:`~MemoryJournal.claim_record`, for the executor's hot path
+        (which does what :meth:`claim` does around it inline)."""
+        self.note_record = journal.note_record
+        """The journal's :meth:`~MemoryJournal.note_record`, for the executor's hot path
+        (which does what :meth:`answered` does around it inline)."""
         self.entries: Mapping[str, MemoryRecord] = journal.records
         """Every record of the journal, to read; ``entries.get(cid)`` is the hot path's
         lookup (then :meth:`holds` says whether it is remembered)."""

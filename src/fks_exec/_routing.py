@@ -40,6 +40,9 @@ class Routes:
             primary: tuple(checked_names(names, f"fallbacks[{primary!r}]"))
             for primary, names in (fallbacks or {}).items()
         }
+        self.sole = self.default if not self.routes else None
+        """The plugin every symbol goes to (no routes: the default), or None; the
+        executor's hot path reads it before any symbol."""
         self._cache: dict[str, str] = {}
         self.resolved: Mapping[str, str] = self._cache
         """Symbols already routed (without ``plugin=``) and their plugin, to read: the

@@ -20,17 +20,18 @@ lookups, cancels, quotes, positions, health).
 from __future__ import annotations
 
 import logging
-from asyncio import CancelledError, get_running_loop
+from asyncio import AbstractEventLoop, CancelledError, get_running_loop
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from threading import get_ident
 from types import TracebackType
 from typing import Any
 
 from fks_exec._dispatch import Dispatcher
 from fks_exec._executor_queries import ExecutorQueries
-from fks_exec._once_per_id import OncePerClientId
+from fks_exec._once_per_id import OncePerClientId, not_taken
 from fks_exec._order_lookup import OrderLookup
-from fks_exec._order_memory import IdMemory, JournaledMemory, OrderMemory
+from fks_exec._order_memory import _NO_HINTS, IdMemory, JournaledMemory, OrderMemory
 from fks_exec._routing import Plan, check_limits
 from fks_exec._shutdown import ShutdownGate, running_tasks
 from fks_exec.config import ExecutorSettings
@@ -145,9 +146,20 @@ class Executor(ExecutorQueries):
             reconcile_delay_s=reconcile_delay_s,
         )
         self._once = OncePerClientId(
-            self._memory, self._keeper, self._registry, self._dispatch, self.execute, self.stats
+            self._memory,
+            self._keeper,
+            self._registry,
+            self._dispatch,
+            self.execute,
+            self.stats,
+            order_memory=self._order_memory,
+            journaled=self._journaled,
+            routes=self._routes,
+            gate=self._shutdown,
         )
         self._lookup = OrderLookup(self._memory, self._keeper, self._routes, self.plugin)
+        self._loop: Any = None
+        """The last order's loop (None: ask asyncio, whose answer costs a ``getpid()``)."""
 
     @classmethod
     def from_env(cls, registry: PluginRegistry | None = None, **overrides: Any) -> Executor:
@@ -296,9 +308,9 @@ class Executor(ExecutorQueries):
         gets its result, or ``unknown`` if it is still unresolved after
         ``close_timeout_s``.
         """
-        # The hot path, in one frame: a few dict lookups, the journal's claim and record
-        # (no await for the in-process journal), and the plugin call. No task, future or
-        # log formatting unless something waits or fails.
+        # The hot path, in one frame: dict lookups, the memory journal's claim and record
+        # (no await), the plugin call; no task, future or log unless something waits or
+        # fails. Every other case (SQL journal, fallbacks, a plugin to start) first_send().
         gate = self._shutdown
         if gate.closing:  # nothing is sent once close() has begun
             gate.refuse(f"order {getattr(order, 'client_order_id', '?')}")
@@ -310,91 +322,84 @@ class Executor(ExecutorQueries):
                     "Order.market(...) or Order.limit(...)"
                 )
             cid = order.client_order_id  # read once: each read of a model's field is slow
-            memory, keeper = self._memory, self._keeper
+            memory = self._memory
             claims = memory.entries
             entry = claims.get(cid)  # memory.get(), inlined
             if entry is not None and memory.holds(entry):
                 return await self._once.known(entry, order, plugin)
-            primary = (  # self._routes.route(), its cache read inline; RoutingError: nothing kept
-                plugin
-                or self._routes.resolved.get(order.symbol)
-                or self._routes.route(order.symbol)
-            )
+            routes = self._routes
+            primary = plugin or routes.sole or routes.resolved.get(order.symbol)  # route()
+            if not primary:  # RoutingError: nothing kept
+                primary = routes.route(order.symbol)
             ready = self._registry.instances.get(primary)  # registry.started(), inlined
-            if ready is not None and not ready._initialized:  # is_initialized, unwrapped
-                ready = None
             journaled = self._journaled
-            if journaled is None:
-                entry = self._order_memory.begin(order)
-                claimed = False
-            else:  # the memory journal's record is the memory: claiming it begins it
-                # (it needs no opening; the keeper opens it with the plugin's recovery)
-                entry = journaled.claim(order, primary, ready, cid)
-                if entry is None:  # held in a state only the journal explains
-                    record = journaled.entries[cid]
-                    return await self._once.journaled(record, record.entry(), order, plugin)
-                claimed = True
+            if (
+                journaled is None
+                or ready is None
+                or not ready._initialized  # is_initialized, unwrapped
+                or primary in routes.fallbacks
+                or primary not in self._keeper.recovered
+            ):
+                return await self._once.first_send(order, cid, primary, ready, plugin)
+            # The memory journal and a started plugin without fallbacks:
+            # JournaledMemory.claim() and .answered() inlined (two frames per order).
+            hinting = journaled._hinting.get(ready)
+            if hinting is None:
+                hinting = journaled._learn_hinting(ready)
+            hints = ready.lookup_hints(order) if hinting else _NO_HINTS
+            entry = journaled.claim_record(order, primary, hints, cid)
+            if journaled._released:
+                journaled._released.discard(cid)
+            if entry is None:  # held in a state only the journal explains
+                record = journaled.entries[cid]
+                return await self._once.journaled(record, record.entry(), order, plugin)
             try:
-                if not claimed:
-                    if keeper.claims_at_once:
-                        recorded = keeper.claim_now(order, primary, ready)
-                    else:
-                        recorded = await keeper.claim(order, primary, ready)
-                    if recorded is not None:
-                        return await self._once.journaled(entry, recorded, order, plugin)
-                    claimed = True
-                if (
-                    ready is None
-                    or primary in self._routes.fallbacks
-                    or primary not in keeper.recovered
-                ):
-                    result, status = await self._dispatch.send(entry, primary), None
-                    taker = (  # the plugin that got it gives the hints (maybe started now)
-                        ready
-                        if ready is not None and entry.plugin == primary
-                        else self._registry.started(entry.plugin or "")
-                    )
-                else:  # a started plugin with no fallbacks to consider
-                    entry.plugin, taker = primary, ready
-                    task = running_tasks.get(get_running_loop())  # gate.send(), inlined
-                    gate.sends.add(task)  # type: ignore[arg-type]  # always inside a task
-                    try:
-                        result = await ready.execute_claimed(order, claims)
-                    except BrokerUnavailable as exc:
-                        raise BrokerUnavailable(
-                            f"order {cid} was not sent; no plugin could take it ({primary}: {exc})"
-                        ) from exc
-                    except CancelledError:
-                        unknown = gate.cut_off(task, ready, order)  # type: ignore[arg-type]
-                        if unknown is None:
-                            raise  # the caller itself was cancelled
-                        result = unknown
-                    finally:
-                        gate.sends.discard(task)  # gate.sent(), inlined
-                        if gate.cut:
-                            gate.cut.discard(task)
-                    status = result.status  # read once: a model's field is a slow lookup
-                    if status is _UNKNOWN:
-                        result = await self._dispatch.reconcile(primary, result, order)
-                        status = None
+                loop = self._loop  # the running loop, without get_running_loop()'s getpid()
+                if loop is None or loop._thread_id != get_ident():
+                    loop = self._running_loop()
+                task = running_tasks.get(loop)  # gate.send(), inlined
+                gate.sends.add(task)  # type: ignore[arg-type]  # always inside a task
+                try:
+                    result = await ready.execute_claimed(order, claims)
+                except BrokerUnavailable as exc:
+                    raise not_taken(cid, primary, exc) from exc
+                except CancelledError:
+                    unknown = gate.cut_off(task, ready, order)  # type: ignore[arg-type]
+                    if unknown is None:
+                        raise  # the caller itself was cancelled
+                    result = unknown
+                finally:
+                    gate.sends.discard(task)  # gate.sent(), inlined
+                    if gate.cut:
+                        gate.cut.discard(task)
+                status: OrderStatus | None = result.status  # read once: a slow lookup
+                if status is _UNKNOWN:
+                    result = await self._dispatch.reconcile(primary, result, order)
+                    status = None
             except FksExecError as exc:
-                await self._once.not_sent(entry, exc, claimed)
+                await self._once.not_sent(entry, exc, True)
                 raise
             except BaseException:
-                self._once.interrupted(entry, claimed)
+                self._once.interrupted(entry, True)
                 raise
             if result.sent is False:
-                await self._once.refused(entry, result, taker)
+                await self._once.refused(entry, result, ready)
                 return result
-            if journaled is not None:  # record it, index it, wake its waiters: one call
-                journaled.answered(entry, result, taker, status)  # type: ignore[arg-type]
-                return result
-            try:  # the answer of a send: queued (its intent is durable already)
-                keeper.record_sent(result, taker, order)
-            finally:
-                memory.settle(entry, result)
+            hints = ready.lookup_hints(order, result) if hinting else _NO_HINTS
+            journaled.note_record(entry, result, hints, "result", status)
+            if journaled._indexing:
+                journaled._index(entry, result)
+            if entry.waiters:
+                entry.wake()
             return result
         finally:
             gate.calls -= 1
             if gate.idle is not None and not gate.calls:
                 gate.idle.set()
+
+    def _running_loop(self) -> AbstractEventLoop:
+        # Kept for the next order only when the loop says which thread runs it (asyncio's
+        # own loops do, in _thread_id): a loop running on this thread is the running one.
+        loop = get_running_loop()
+        self._loop = loop if getattr(loop, "_thread_id", None) == get_ident() else None
+        return loop
