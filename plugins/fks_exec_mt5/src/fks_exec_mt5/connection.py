@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from fks_exec.errors import BrokerUnavailable, PluginInitError
@@ -146,32 +146,40 @@ class Mt5Connection(ExecutionPlugin):
         if worker is not None:
             await _quietly_shutdown(worker)
 
-    async def _job(self, function: Callable[..., T], *args: Any) -> T:
-        """Run ``function`` on the worker, re-initializing first after a lost link.
+    def _job(self, function: Callable[..., T], *args: Any) -> Coroutine[Any, Any, T]:
+        """``await self._job(function, *args)``: ``function(*args)`` on the worker,
+        re-initializing first after a lost link.
 
         Raises :class:`BrokerUnavailable` when the link is down (nothing was sent) or
         a read gave a number no answer can have (named; nothing was sent either: an
-        order's own checks turn that into a refusal before any request is sent).
+        order's own checks turn that into a refusal before any request is sent). The
+        errors are translated on the worker, so a hop awaits one coroutine (the
+        worker's own), not a second one around it.
         """
+        return self.worker.run(self._on_worker, function, *args)
+
+    def _on_worker(self, function: Callable[..., T], *args: Any) -> T:
         try:
-            return await self.worker.run(self._on_worker, function, *args)  # type: ignore[no-any-return]
+            if self._stale:
+                self._reconnect()
+            return function(*args)
         except LinkDown as exc:
             self._stale = True
             raise BrokerUnavailable(f"MetaTrader 5: {exc}; nothing was sent") from None
         except BadBrokerNumber as exc:
             raise BrokerUnavailable(f"{exc}; nothing was sent") from None
 
-    def _on_worker(self, function: Callable[..., T], *args: Any) -> T:
-        if self._stale:
-            mt5 = self.session.mt5
-            mt5.shutdown()
-            if not mt5.initialize(**self._init_kwargs):
-                code, text = mt5.last_error()
-                raise LinkDown(f"reconnecting failed ({code}, {text})")
-            self._stale = False
-            self.session.forget_symbols()  # the terminal may have new specifications
-            self.log.info("reconnected to MetaTrader 5")
-        return function(*args)
+    def _reconnect(self) -> None:
+        """On the worker: shut the link down and initialize it again (LinkDown if that
+        fails); the cached symbol rules are dropped."""
+        mt5 = self.session.mt5
+        mt5.shutdown()
+        if not mt5.initialize(**self._init_kwargs):
+            code, text = mt5.last_error()
+            raise LinkDown(f"reconnecting failed ({code}, {text})")
+        self._stale = False
+        self.session.forget_symbols()  # the terminal may have new specifications
+        self.log.info("reconnected to MetaTrader 5")
 
 
 def _start(mt5: Any, kwargs: dict[str, Any]) -> Any:
