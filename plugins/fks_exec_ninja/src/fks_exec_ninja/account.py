@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fks_exec_ninja.plugin import NinjaPlugin
 
 __all__ = [
+    "OrderLists",
     "close_position",
     "health",
     "is_simulation",
@@ -63,6 +64,49 @@ def listed(listing: str, order_id: str) -> bool:
             return True
         found = listing.find(order_id, found + 1)
     return False
+
+
+class OrderLists:
+    """Whether an id is in an account's ``Orders|<account>`` value, by a set look-up.
+
+    The list holds every order of the account (~33 bytes each) and NinjaTrader pushes
+    it again, whole, as it grows, so searching it per order placed costs in proportion to
+    the account's history. Here each pushed list is split once into a set of its ids;
+    a push that extends the list split before (the usual one: new ids appended) adds
+    only the ids after it. Bounded: at most ``max_accounts`` lists are kept.
+    """
+
+    __slots__ = ("_lists", "max_accounts")
+
+    def __init__(self, max_accounts: int = 64) -> None:
+        self._lists: dict[str, tuple[str, set[str]]] = {}
+        self.max_accounts = max_accounts
+
+    def has(self, account: str, listing: str, order_id: str) -> bool:
+        """True when ``order_id`` is one of the ids of ``listing``, the current value of
+        ``Orders|<account>`` (the same as :func:`listed`)."""
+        known = self._lists.get(account)
+        if known is None or known[0] is not listing:
+            known = self._index(account, listing, known)
+        return order_id in known[1]
+
+    def _index(
+        self, account: str, listing: str, known: tuple[str, set[str]] | None
+    ) -> tuple[str, set[str]]:
+        if known is not None and listing.startswith(known[0]):
+            before, ids = known
+            size = len(before)
+            if not before or before[-1] == "|" or listing[size : size + 1] in ("", "|"):
+                ids.update(listing[size:].split("|"))  # what was added after it
+                ids.discard("")
+                self._lists[account] = known = (listing, ids)
+                return known
+        if len(self._lists) >= self.max_accounts:
+            self._lists.clear()
+        ids = set(listing.split("|"))
+        ids.discard("")
+        self._lists[account] = known = (listing, ids)
+        return known
 
 
 def health(plugin: NinjaPlugin) -> HealthStatus:

@@ -131,7 +131,7 @@ async def find(
     ati = plugin.ati
     if not ati.ati_up and not await ati.wait_connected(plugin.config.connect_timeout_s):
         raise BrokerUnavailable("not connected to NinjaTrader; cannot look the order up")
-    listed = account.listed(await order_list(plugin, where), order_id)
+    listed = plugin._order_lists.has(where, await order_list(plugin, where), order_id)
     key = f"OrderStatus|{order_id}"
     if listed and key not in ati.values:
         # NinjaTrader may re-push an order's values a moment after the list: wait

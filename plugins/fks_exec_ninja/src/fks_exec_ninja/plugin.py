@@ -70,6 +70,8 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         self._subscribed: set[str] = set()
         self._good_names: set[str] = set()
         """Account and instrument names :func:`check_name` accepted (bounded)."""
+        self._order_lists = account.OrderLists()
+        """The ids of the accounts' ``Orders|<account>`` lists, for a look-up per order."""
         self._waiters = Waiters({})
         self._brackets = Brackets({}, self._send_line, self._remember)
 
@@ -182,7 +184,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         listing = values.get("Orders|" + where)
         if listing is None or status_key in values:
             existing = await lookups.already_at_ninjatrader(self, order, order_id, where)
-        elif order_id in listing or order_id in self._orders:  # else surely new: not looked up
+        elif order_id in self._orders or self._order_lists.has(where, listing, order_id):
             existing = lookups.known_here(self, order, order_id, listing)
         else:
             existing = None

@@ -1,0 +1,77 @@
+"""The account's order list as a set (fks_exec_ninja.account.OrderLists): whether an id
+is listed is the same answer as :func:`listed` gives, whatever NinjaTrader pushes, and
+placing an order does not search the list (it holds every order of the account and
+grows with it: a search per order placed made each order cost more than the last)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fks_exec import Order
+from fks_exec.models import OrderStatus
+from fks_exec_ninja.account import OrderLists, listed
+
+from .test_lookups import places, running, working
+
+_IDS = ["ab", "abc", "b", "bc", "", "x|", "ab|c", "c"]
+_ASKED = [part for part in _IDS if "|" not in part]  # an order id never holds a bar
+_PUSH = st.tuples(st.sampled_from(["extend", "replace", "same"]), st.lists(st.sampled_from(_IDS)))
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), _PUSH), max_size=12),
+    st.integers(1, 3),
+)
+def test_a_look_up_answers_as_listed_does_over_any_pushes(
+    pushes: list[tuple[str, tuple[str, list[str]]]], max_accounts: int
+) -> None:
+    lists, current = OrderLists(max_accounts), {"A": "", "B": "", "C": ""}
+    for account, (how, parts) in pushes:
+        added = "|".join(parts)
+        if how == "extend":  # NinjaTrader's usual push: the list with ids appended
+            before = current[account]
+            current[account] = before + "|" + added if before and added else before + added
+        elif how == "replace":  # another list (a restart, ids gone)
+            current[account] = added
+        else:  # the same text again, as a new string
+            current[account] = "".join(list(current[account]))
+        for name, listing in current.items():
+            for order_id in _ASKED:
+                assert lists.has(name, listing, order_id) is listed(listing, order_id)
+
+
+def test_a_list_extended_after_a_trailing_bar_or_by_a_bar_adds_the_new_ids() -> None:
+    lists = OrderLists()
+    assert lists.has("A", "a|", "a") and not lists.has("A", "a|b", "ab")
+    assert lists.has("A", "a|b", "b") and lists.has("A", "a|b|c", "c")
+    assert not lists.has("A", "a|bc", "b") and lists.has("A", "a|bc", "bc")  # not an extension
+    assert not lists.has("A", "", "a") and not lists.has("A", "", "")
+
+
+class _Watched(str):
+    """A pushed list that counts the searches made in it."""
+
+    searches = 0
+
+    def __contains__(self, part: object) -> bool:
+        _Watched.searches += 1
+        return str.__contains__(self, part)  # type: ignore[operator]
+
+    def find(self, *args: object) -> int:
+        _Watched.searches += 1
+        return str.find(self, *args)  # type: ignore[arg-type]
+
+
+async def test_placing_orders_does_not_search_the_account_list() -> None:
+    listing = "|".join(f"{n:032x}" for n in range(2_000))
+    async with running([("Orders|Sim101", listing)], working) as (nt, plugin):
+        plugin.ati.values["Orders|Sim101"] = _Watched(plugin.ati.values["Orders|Sim101"])
+        _Watched.searches = 0
+        orders = [Order.limit("ES 03-27", "buy", 1, "5000") for _ in range(20)]
+        for order in orders:
+            assert (await plugin.execute_order(order)).status is OrderStatus.ACCEPTED
+        assert _Watched.searches == 0 and len(places(nt)) == 20
+        listed_id = Order.limit("ES 03-27", "buy", 1, "5000", client_order_id=f"{7:032x}")
+        again = await plugin.execute_order(listed_id)  # still found in the list
+        assert again.status is OrderStatus.UNKNOWN and len(places(nt)) == 20
