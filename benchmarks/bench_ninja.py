@@ -5,7 +5,9 @@ NinjaTrader that does almost no work: it greets with ``ATI`` and an empty order 
 and answers each read of PLACE commands at once with ``OrderStatus``, ``Filled`` and
 ``AvgFillPrice`` (market orders filled, others ``Working``), all in one write. The raw
 client writes the same PLACE bytes on its own asyncio socket, one write per order, and
-reads until its order's values came: the least a client must do.
+reads until its order's values came: the least a client must do. A third row times
+the plugin alone with a long ``Orders|<account>`` list (50,000 ids, pushed by the peer)
+against an empty one: what an account's history costs each order placed.
 
 Robust on a shared machine: ``ROUNDS`` rounds, each measuring both sides (round trips
 alternate raw and plugin order by order; the two in-flight batches alternate which
@@ -28,6 +30,7 @@ from typing import Any
 ROUND_TRIPS = 300  # per round, each side
 IN_FLIGHT = 2_000
 ROUNDS = 7
+LISTED = 50_000  # order ids in the account's Orders| list for the scaling row
 BATCH_TIMEOUT_S = 60.0  # a batch that takes longer has hung: fail
 INSTRUMENT = "ES 03-27"
 
@@ -46,6 +49,13 @@ class _Peer:
     def __init__(self) -> None:
         self.server: asyncio.base_events.Server | None = None
         self.handlers: set[asyncio.Task[None]] = set()
+        self.writers: list[asyncio.StreamWriter] = []
+
+    def push_list(self, listing: str) -> None:
+        """Push ``Orders|Sim101`` = ``listing`` to every client, as NinjaTrader re-pushes
+        the account's order list."""
+        for writer in self.writers:
+            writer.write(_value("Orders|Sim101", listing))
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -63,6 +73,7 @@ class _Peer:
         task = asyncio.current_task()
         assert task is not None
         self.handlers.add(task)
+        self.writers.append(writer)
         writer.write(_value("ATI", "True") + _value("Orders|Sim101", ""))
         buffer = b""
         with contextlib.suppress(ConnectionError):
@@ -181,6 +192,23 @@ async def _in_flight(plugin: Any, raw: _RawClient, plugin_first: bool) -> tuple[
     return raw_rate, rate
 
 
+async def _listed_ratio(plugin: Any, peer: _Peer, long_first: bool) -> float:
+    """Orders/s in flight with ``LISTED`` ids in the account's order list over with an
+    empty one (which goes first alternating by round)."""
+    listing = "|".join(f"{n:032x}" for n in range(LISTED))
+    rates = {}
+    for text in (listing, "") if long_first else ("", listing):
+        peer.push_list(text)
+        for _ in range(1_000):  # until the plugin has read it
+            if plugin.ati.values.get("Orders|Sim101") == text:
+                break
+            await asyncio.sleep(0.001)
+        else:
+            raise RuntimeError("the benchmark's order list push did not arrive")
+        rates[text] = await asyncio.wait_for(_plugin_batch(plugin), BATCH_TIMEOUT_S)
+    return rates[listing] / rates[""]
+
+
 async def _run() -> dict[str, list[float]]:
     from fks_exec_ninja import NinjaPlugin
 
@@ -198,6 +226,7 @@ async def _run() -> dict[str, list[float]]:
         "rate_ratio": [],
         "rate": [],
         "raw_rate": [],
+        "listed": [],
     }
     try:
         await _round_trips(plugin, raw)  # warm-up, not counted
@@ -211,6 +240,7 @@ async def _run() -> dict[str, list[float]]:
             rounds["rate_ratio"].append(rate / raw_rate)
             rounds["rate"].append(rate)
             rounds["raw_rate"].append(raw_rate)
+            rounds["listed"].append(await _listed_ratio(plugin, peer, n % 2 == 0))
     finally:
         await plugin.close()
         writer.close()
@@ -226,7 +256,7 @@ def run() -> list[dict[str, Any]]:
         return []
     rounds = asyncio.run(_run())
     median = statistics.median
-    ratios, rate_ratios = rounds["ratio"], rounds["rate_ratio"]
+    ratios, rate_ratios, listed = rounds["ratio"], rounds["rate_ratio"], rounds["listed"]
     return [
         {
             "name": "ninja: PLACE->Filled, plugin vs raw socket",
@@ -247,6 +277,15 @@ def run() -> list[dict[str, Any]]:
             f"{median(rounds['rate']):,.0f}/s, "
             f"raw client {median(rounds['raw_rate']):,.0f}/s; median of {ROUNDS} rounds, "
             f"rounds {min(rate_ratios):.2f}-{max(rate_ratios):.2f}x",
+        },
+        {
+            "name": f"ninja: orders/s in flight, {LISTED:,} ids listed / none",
+            "value": median(listed),
+            "unit": "x",
+            "goal": ">= 0.9",
+            "baseline": f"the account's Orders| list pushed with {LISTED:,} order ids, then "
+            f"empty (alternating); {IN_FLIGHT} limit orders at once each; median of "
+            f"{ROUNDS} rounds, rounds {min(listed):.2f}-{max(listed):.2f}x",
         },
     ]
 
