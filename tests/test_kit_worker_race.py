@@ -71,3 +71,54 @@ def test_two_loops_making_their_first_calls_at_once_each_get_every_answer(
     worker.close()
     assert answers == {"first": [10, 11, 12], "second": [20, 21, 22]}
     assert len(watched) == 1  # one loop watches the eventfd; the other is answered threadsafe
+
+
+def test_calls_from_the_loop_that_holds_the_eventfd_do_not_ask_asyncio_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asyncio.get_running_loop() costs a getpid() on 3.11: once the answers' loop is
+    known and running on this thread, a call takes it from the outbox. Another thread's
+    loop (or none yet) is still asked for."""
+    worker = SerialWorker("fks-own-loop")
+    real = asyncio.get_running_loop
+    asked: list[asyncio.AbstractEventLoop] = []
+
+    def counted() -> asyncio.AbstractEventLoop:
+        loop = real()
+        asked.append(loop)
+        return loop
+
+    monkeypatch.setattr(asyncio, "get_running_loop", counted)
+
+    async def calls() -> list[int]:
+        first = await worker.run(int, "1")
+        before = len(asked)
+        rest = [await worker.run(int, str(i)) for i in range(2, 6)]
+        assert len(asked) == before  # the outbox's loop, running here
+        return [first, *rest]
+
+    def in_other_loop() -> list[int]:
+        return asyncio.run(calls_elsewhere())
+
+    async def calls_elsewhere() -> list[int]:
+        before = len(asked)
+        got = [await worker.run(int, str(i)) for i in range(7, 9)]
+        assert len(asked) - before >= 2  # not this thread's loop: asked every time
+        return got
+
+    assert asyncio.run(calls()) == [1, 2, 3, 4, 5]
+    other: list[list[int]] = []
+    thread = threading.Thread(target=lambda: other.append(in_other_loop()))
+    holder = asyncio.new_event_loop()
+    try:
+
+        async def hold_then_let_the_other_call() -> None:
+            await worker.run(int, "0")  # this loop now holds the eventfd, and runs
+            await asyncio.to_thread(thread.start)
+            await asyncio.to_thread(thread.join, 10)
+
+        holder.run_until_complete(hold_then_let_the_other_call())
+    finally:
+        holder.close()
+        worker.close()
+    assert other == [[7, 8]]
