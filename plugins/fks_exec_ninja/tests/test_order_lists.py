@@ -75,3 +75,50 @@ async def test_placing_orders_does_not_search_the_account_list() -> None:
         listed_id = Order.limit("ES 03-27", "buy", 1, "5000", client_order_id=f"{7:032x}")
         again = await plugin.execute_order(listed_id)  # still found in the list
         assert again.status is OrderStatus.UNKNOWN and len(places(nt)) == 20
+
+
+class _Split(str):
+    """A pushed list that counts how often it is split whole."""
+
+    splits = 0
+
+    def split(self, *args: object, **kwargs: object) -> list[str]:  # type: ignore[override]
+        _Split.splits += 1
+        return str.split(self, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def _splits(lists: OrderLists, account: str, listing: str, order_id: str) -> tuple[bool, int]:
+    _Split.splits = 0
+    return lists.has(account, _Split(listing), order_id), _Split.splits
+
+
+def test_a_list_is_split_once_and_an_extension_adds_only_its_tail() -> None:
+    lists = OrderLists()
+    first = _Split("a|b")
+    _Split.splits = 0
+    assert lists.has("A", first, "a") and lists.has("A", first, "b") and _Split.splits == 1
+    assert _splits(lists, "A", "a|b|c", "c") == (True, 0)  # appended after a bar
+    assert _splits(lists, "A", "a|b|c|", "b") == (True, 0)
+    assert _splits(lists, "A", "a|b|c|d", "d") == (True, 0)  # after a trailing bar
+    assert _splits(lists, "A", "a|b|c|d", "c") == (True, 0)  # the same text again
+    assert _splits(lists, "A", "a|b|c|de", "de") == (True, 1)  # "d" grew: split again
+    assert _splits(lists, "A", "a|b|c|de", "d") == (False, 0)
+    assert _splits(lists, "A", "b|c|de", "a") == (False, 1)  # not an extension
+
+
+def test_an_id_grown_in_place_is_not_taken_as_a_new_one() -> None:
+    lists = OrderLists()
+    assert lists.has("A", "ab", "ab") and not lists.has("A", "abc", "ab")
+    assert lists.has("A", "abc", "abc") and not lists.has("A", "abc", "c")
+
+
+def test_the_lists_kept_are_bounded_by_accounts() -> None:
+    assert OrderLists().max_accounts == 64
+    lists = OrderLists(max_accounts=2)
+    a, b = _Split("x"), _Split("y")
+    lists.has("A", a, "x")
+    lists.has("B", b, "y")
+    _Split.splits = 0
+    assert lists.has("A", a, "x") and lists.has("B", b, "y") and _Split.splits == 0  # both kept
+    lists.has("C", _Split("z"), "z")  # a third: the others are forgotten
+    assert len(lists._lists) <= 2 and lists.has("A", a, "x") and _Split.splits == 2
