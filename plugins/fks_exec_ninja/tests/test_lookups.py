@@ -267,7 +267,7 @@ async def test_a_cancel_answered_by_a_later_fill_without_its_average_answers_at_
             delays.append(delay)
             return call_later(delay, *args, **kwargs)
 
-        loop.call_later = recording  # type: ignore[method-assign]
+        loop.call_later = recording  # type: ignore[assignment]
         try:
             result = await asyncio.wait_for(plugin._cancel_order(oid, None), WAIT)
         finally:
