@@ -38,6 +38,20 @@ def test_only_an_executor_without_routes_has_a_sole_plugin() -> None:
     assert Routes(None, None, None).sole is None
 
 
+async def test_without_routes_no_symbol_is_routed_and_with_routes_each_is_once(
+    make_plugin: Any,
+) -> None:
+    async with _executor(make_plugin("alpha")) as ex:
+        await ex.execute(Order.market("X", "buy", 1))
+        assert dict(ex._routes.resolved) == {}  # the default, without reading the symbol
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", make_plugin("alpha"))
+    routed = Executor(registry, default="alpha", routes={"Y*": "alpha"}, journal="memory")
+    async with routed:
+        await routed.execute(Order.market("X", "buy", 1))
+        assert dict(routed._routes.resolved) == {"X": "alpha"}
+
+
 async def test_plugin_given_wins_over_the_sole_default(make_plugin: Any) -> None:
     alpha, beta = make_plugin("alpha"), make_plugin("beta")
     registry = PluginRegistry(discover=False)
