@@ -126,6 +126,29 @@ async def test_the_probe_sees_each_status_and_body_of_a_call() -> None:
     assert outside.requests == 0  # a reset probe sees nothing more
 
 
+async def test_the_counted_fetch_hands_back_ccxts_own_coroutine() -> None:
+    # No coroutine of the plugin's between ccxt's request and its fetch (each resume of a
+    # request passed through it): the hook counts at the call and returns ccxt's own.
+    import inspect
+
+    from fks_exec_ccxt.errors import instrument
+
+    venue = FakeOkx()
+    exchange = venue.exchange()
+    own_fetch = exchange.fetch
+    instrument(exchange)
+    assert not inspect.iscoroutinefunction(exchange.fetch)
+    probe, token = probing()
+    try:
+        pending = exchange.fetch("https://www.okx.com/api/v5/public/time", "GET")
+        assert probe.requests == 1  # counted when ccxt calls it, before it is awaited
+        assert inspect.iscoroutine(pending) and pending.cr_code is own_fetch.__code__
+        assert (await pending)["data"][0]["ts"]
+    finally:
+        reset(token)
+        await exchange.close()
+
+
 async def test_the_trace_hooks_count_one_each() -> None:
     from fks_exec_ccxt.errors import _on_headers_sent, _on_start
 

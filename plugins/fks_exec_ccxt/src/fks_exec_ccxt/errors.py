@@ -117,11 +117,13 @@ def instrument(exchange: Any) -> None:
     exchange.on_rest_response = on_rest_response
     fetch = exchange.fetch
 
-    async def counted_fetch(*args: Any, **kwargs: Any) -> Any:
+    def counted_fetch(*args: Any, **kwargs: Any) -> Any:
+        # A plain function handing back ccxt's own coroutine (ccxt awaits it at once): no
+        # coroutine of ours in between, which every resume of a request passed through.
         probe = _PROBE.get()
         if probe is not None:
             probe.requests += 1
-        return await fetch(*args, **kwargs)
+        return fetch(*args, **kwargs)
 
     exchange.fetch = counted_fetch
     if exchange.own_session and exchange.session is None:
