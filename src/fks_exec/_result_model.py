@@ -32,7 +32,6 @@ from fks_exec._model_fields import (
     Price,
     Quantity,
     UtcDatetime,
-    _all_plain,
     plainly_json,
 )
 from fks_exec._model_fields import utc_now as _utc_now
@@ -367,7 +366,7 @@ def _settled(values: dict[str, Any]) -> dict[str, Any] | None:
     elif status is _PARTIAL and (not filled or (quantity is not None and filled == quantity)):
         return None
     raw = values["raw"]
-    if raw is not None and not _all_plain((raw,), 0):  # plainly_json(raw), one call fewer
+    if raw is not None and not plainly_json(raw):
         return None
     timestamp = values["timestamp"]
     if timestamp is _UNSET:
