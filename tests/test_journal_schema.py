@@ -118,3 +118,61 @@ async def test_a_version_2_file_is_refused_then_migrated_with_everything_kept(
         assert migrate_file(path) == (3, 3)  # nothing left to do
     finally:
         await journal.close()
+
+
+def test_migrate_refuses_a_file_that_is_no_journal_and_leaves_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(JournalSchemaError, match="not an fks-exec journal"):
+        migrate_file(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:  # nothing was created, and the refusal left no transaction (or lock) behind
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master")]
+        assert names == ["notes"]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        conn.execute("BEGIN EXCLUSIVE")  # would fail with 'database is locked'
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def test_migrate_makes_an_empty_file_a_journal_of_this_version(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite"
+    sqlite3.connect(path).close()
+    assert migrate_file(path) == (0, schema.current_version())
+    assert migrate_file(path) == (schema.current_version(), schema.current_version())
+
+
+def test_a_refused_migration_rolls_back_on_the_callers_connection(tmp_path: Path) -> None:
+    path = tmp_path / "newer.sqlite"
+    sqlite3.connect(path).close()
+    migrate_file(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA user_version = {schema.current_version() + 1}")
+        with pytest.raises(JournalSchemaError, match="newer than this"):
+            schema.migrate(conn, str(path))
+        assert not conn.in_transaction
+    finally:
+        conn.close()
+
+
+def test_a_failed_creation_leaves_the_file_empty_and_unlocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "new.sqlite"
+    monkeypatch.setattr(schema, "STEPS", [*schema.STEPS, "CREATE TABLE orders (x)"])
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:  # the last step fails (orders exists): nothing of the earlier ones is kept
+        with pytest.raises(sqlite3.OperationalError, match="already exists"):
+            schema.check_version(conn, str(path))
+        assert not conn.in_transaction
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    finally:
+        conn.close()
