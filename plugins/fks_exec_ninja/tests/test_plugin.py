@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec import ErrorCode, Order, OrderDenied, OrderStatus
 from fks_exec_ninja.check import front_month
 from fks_exec_ninja.check import main as check_main
 from fks_exec_ninja.mapping import order_id_for
@@ -199,6 +199,7 @@ async def test_cancel_get_order_positions_close_and_data() -> None:
         await plugin.execute_order(Order.market("ES", "sell", 3))
         (position,) = await plugin.positions()
         assert (position.symbol, position.quantity) == ("ES", Decimal(-3))
+        assert position.average_price == nt.book.quotes(ES)[1]  # sold at the bid
         partial = await plugin.close_position("ES", Decimal(1))
         assert [r.status for r in partial] == [OrderStatus.FILLED]
         assert places(nt)[-1][3:5] == ["BUY", "1"]
@@ -217,11 +218,48 @@ async def test_cancel_get_order_positions_close_and_data() -> None:
         assert quote.bid is not None and quote.ask is not None and quote.ask > quote.bid
 
 
+async def test_closing_a_long_position_whole_reports_the_closing_fill() -> None:
+    async with running() as (nt, plugin):
+        await plugin.execute_order(Order.market("ES", "buy", 2))
+        await nt.wait_until(lambda: nt.position("Sim101", ES) == 2)
+        _ask, bid, _last = nt.book.quotes(ES)  # a market sell fills at the bid
+        (closed,) = await plugin.close_position("ES", Decimal(2))  # all of it: CLOSEPOSITION
+        assert nt.commands[-1].text.startswith(f"CLOSEPOSITION;Sim101;{ES};")
+        assert not [p for p in places(nt) if p[3] == "SELL"]
+        assert (closed.status, closed.side, closed.sent) == (OrderStatus.FILLED, "sell", True)
+        assert (closed.filled_quantity, closed.average_price) == (2, bid)
+        assert nt.position("Sim101", ES) == 0
+
+
+async def test_a_part_smaller_than_one_contract_is_denied_and_nothing_is_sent() -> None:
+    async with running() as (nt, plugin):
+        await plugin.execute_order(Order.market("ES", "buy", 2))
+        await nt.wait_until(lambda: nt.position("Sim101", ES) == 2)
+        sent = len(nt.commands)
+        with pytest.raises(OrderDenied, match="whole contracts"):
+            await plugin.close_position("ES", Decimal("0.5"))
+        (part,) = await plugin.close_position("ES", Decimal("1.7"))  # whole contracts only
+        assert places(nt)[-1][3:5] == ["SELL", "1"]
+        assert part.status is OrderStatus.FILLED
+        assert not [c for c in nt.commands[sent:] if c.text.startswith("CLOSEPOSITION")]
+
+
 async def test_health_and_paper_say_what_they_checked() -> None:
-    async with running() as (_nt, plugin):
+    async with running() as (nt, plugin):
         health = await plugin.health_check()
         assert health.healthy and "ATI True" in health.detail and "Sim101" in health.detail
         assert plugin.is_paper
+        nt.set_ati(False)  # AT Interface turned off in NinjaTrader: no order could go
+        await nt.wait_until(lambda: not plugin.ati.ati_up)
+        health = await plugin.health_check()
+        assert not health.healthy and "ATI is not True" in health.detail
+        nt.set_ati(True)
+        await nt.wait_until(lambda: plugin.ati.ati_up)
+        assert (await plugin.health_check()).healthy
+        nt.disconnect()
+        await nt.wait_until(lambda: not plugin.ati.connected)
+        health = await plugin.health_check()
+        assert not health.healthy and "not connected" in health.detail
     async with running(account="LX-4402917") as (_nt, live):
         assert not live.is_paper
 
