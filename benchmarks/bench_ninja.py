@@ -282,7 +282,9 @@ def run() -> list[dict[str, Any]]:
             "name": f"ninja: orders/s in flight, {LISTED:,} ids listed / none",
             "value": median(listed),
             "unit": "x",
-            "goal": ">= 0.9",
+            # Flat within the rounds' spread (quiet runs read 0.89-1.01; the substring
+            # search per order this row was added for read 0.07).
+            "goal": ">= 0.8",
             "baseline": f"the account's Orders| list pushed with {LISTED:,} order ids, then "
             f"empty (alternating); {IN_FLIGHT} limit orders at once each; median of "
             f"{ROUNDS} rounds, rounds {min(listed):.2f}-{max(listed):.2f}x",
