@@ -300,7 +300,11 @@ def test_the_filter_leaves_an_empty_exc_info_and_passes_records_through() -> Non
 
 # ------------------------------------------------- secrets written escaped (properties)
 
-_secret_texts = st.text(min_size=3, max_size=12).filter(lambda s: s.strip() == s)
+# A secret inside the mask itself (such as "***") still "appears" in masked text, however
+# well it was masked: no assertion could tell masked from leaked, so such secrets are not drawn.
+_secret_texts = st.text(min_size=3, max_size=12).filter(
+    lambda s: s.strip() == s and s not in REDACTED
+)
 
 
 class _Text(str):
