@@ -189,7 +189,7 @@ def _start(mt5: Any, kwargs: dict[str, Any]) -> Any:
         hint = _INIT_HINTS.get(code, "see the terminal's journal")
         raise PluginInitError(f"MetaTrader 5 did not start ({code}, {text}): {hint}")
     account = mt5.account_info()
-    terminal = mt5.terminal_info()
+    terminal = None if account is None else mt5.terminal_info()  # keeps its last_error()
     if account is None or terminal is None:
         code, text = mt5.last_error()
         raise PluginInitError(f"MetaTrader 5 gave no account or terminal ({code}, {text})")
