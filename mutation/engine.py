@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import coverage
+import exception_names
 import patching
 import pytest
 from cosmic_ray.mutating import mutate_code  # type: ignore[import-untyped]
@@ -61,6 +62,7 @@ HERE = Path(__file__).resolve().parent
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "hypothesis_profile", "--hypothesis-seed=0"]
 IN_PROCESS_ARGS = ["--capture=no"]  # each test's own capture (capsys...) still works
 PYTEST_ARGS += [f"--hypothesis-profile={PROFILE}"]
+exception_names.install()  # a dotted name in `except (A, b.C)` (cosmic-ray crashes on it)
 
 
 def run_in_fork(
