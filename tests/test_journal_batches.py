@@ -322,6 +322,7 @@ async def _one_batch(journal: Any, *calls: Any) -> tuple[list[int], list[Any]]:
     for call in calls:
         futures.append(asyncio.ensure_future(call()))
         await asyncio.sleep(0)  # queued in this order
+    await asyncio.sleep(0)  # the loop's last wave handed over (at its next turn)
     release.set()
     gathered = asyncio.gather(*futures, return_exceptions=True)
     outcomes = await asyncio.wait_for(gathered, 30)  # a dead writer fails, never hangs
@@ -390,6 +391,7 @@ async def _in_one_take(
             await asyncio.sleep(0)  # queued in this order
         else:
             worker.submit(job, label="lazy")
+    await asyncio.sleep(0)  # the loop's last wave handed over (at its next turn)
     release.set()
     outcomes = await asyncio.wait_for(asyncio.gather(*awaited, return_exceptions=True), 30)
     await _until(lambda: worker._idle and worker._queue.empty())  # lazy ones written too

@@ -170,7 +170,7 @@ class SqliteJournal(Journal):
     async def claim(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Claim:
         """See :meth:`Journal.claim`: decided on the primary key inside one transaction."""
         op = ClaimOp.of_order(order, plugin, hints, self.owner)
-        done = await self._require().run(op, label=f"claim of {op.client_order_id}")
+        done = await self._require().run(op, label="claim")
         if isinstance(done, Claim):
             return done
         attempt, created = done
@@ -187,7 +187,7 @@ class SqliteJournal(Journal):
     ) -> Claim | None:
         """See :meth:`Journal.claim_to_send`: the same claim, no entry made for a won one."""
         op = ClaimOp.of_order(order, plugin, hints, self.owner)
-        done = await self._require().run(op, label=f"claim of {op.client_order_id}")
+        done = await self._require().run(op, label="claim")
         return done if isinstance(done, Claim) else None
 
     async def record(self, update: JournalUpdate) -> None:

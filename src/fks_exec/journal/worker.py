@@ -1,33 +1,32 @@
 """One thread that owns an SQLite connection and commits queued jobs in groups.
 
-Why a dedicated thread and not an async driver: stdlib ``sqlite3`` connections belong
-to the thread that made them, a commit may wait on another process's lock or on
-``fsync``, and a single writer lets every job queued while one transaction ran go into
-the next transaction together (group commit). aiosqlite also runs one thread per
-connection but hands over one call at a time, which would cost a commit per order.
+Why a thread and not an async driver: ``sqlite3`` connections belong to the thread
+that made them, a commit may wait on another process's lock or on ``fsync``, and one
+writer puts every job queued while a transaction ran into the next one (group
+commit); aiosqlite hands over one call at a time, a commit per order.
 
-Jobs of the *bulk* types (the journal's claims and updates) are handed to the bulk
-handler together. A batch made only of them runs outside an explicit transaction: the
-handler's one statement is the transaction, so the batch costs one call into SQLite
-(and one release of the GIL). That matters: each release lets a busy event loop keep
-the GIL for up to the interpreter's switch interval before this thread gets it back.
+Waves. The claims the event loop queues in one turn of it (an ``asyncio.gather`` of
+orders) reach this thread as one item at the loop's next turn: one hand-over and one
+wake-up a wave, as the loop is about to wait for it. Anything else the loop queues
+goes behind the wave waiting, so the loop's queue order is kept.
+
+Jobs of the *bulk* types (claims and updates) go to the bulk handler together; a
+batch made only of them is its one statement's transaction: one call into SQLite and
+one release of the GIL (each release lets a busy loop keep the GIL for up to the
+switch interval before this thread gets it back).
 
 Claims first. A write queued without waiting (:meth:`SqliteWorker.submit`: a result
-recorded lazily) is taken with whatever is queued when this thread next gets the GIL,
-in practice when the event loop goes idle: after it has queued the next claims, which
-wait for their commit. Such a batch is written in two transactions: the awaited jobs
-first (their commit is what the loop waits for, fsync'd), then the lazy ones, on the
-second connection without an fsync of their own (the next awaited commit flushes the
-log they are in), while the loop works on the answers. This is done only when every
-job in the batch is a bulk value and no awaited value shares a key (its client order
-id) with a lazy one; any other batch is one transaction in queue order. So a lazy
-write is committed before any later write or read of the same id, and before any
-later callable job (a read, a flush) returns; a claim of another id may return first.
-
-Results encoded while the intents commit: a lazy write queued by
+recorded lazily) is taken with what is queued when this thread next gets the GIL, in
+practice when the loop has queued the next claims and waits for them. Such a batch
+is two transactions: the awaited jobs first (fsync'd: the loop waits for them), then
+the lazy ones on a second connection without an fsync of their own (the next awaited
+commit flushes the log they are in), while the loop works on the answers; only when
+every job is a bulk value and no awaited one shares a key (client order id) with a
+lazy one, else one transaction in queue order. So a lazy write is committed before
+any later write or read of its id and before any later callable job returns; a claim
+of another id may return first. A lazy write queued by
 :meth:`SqliteWorker.submit_deferred` waits raw on the loop's thread and is encoded
-there while this thread commits the next batch somebody waits for (see
-:mod:`fks_exec.journal.deferred`).
+while this thread commits the next awaited batch (:mod:`fks_exec.journal.deferred`).
 """
 
 from __future__ import annotations
@@ -41,10 +40,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from threading import get_ident
 from typing import Any
 
 from fks_exec.journal.base import JournalError
 from fks_exec.journal.deferred import DeferredWrites, Encoder
+from fks_exec.journal.outcomes import Outcome, deliver, pair, rollback, settle
 
 __all__ = ["SqliteWorker"]
 
@@ -56,7 +57,6 @@ BulkHandler = Callable[[sqlite3.Connection, list[Any]], list[Any]]
 """Runs queued bulk values in order; returns one value (or exception) for each. Called
 outside a transaction it commits before returning, and raises ``sqlite3.Error`` only
 when it applied nothing."""
-_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 @dataclass(slots=True)
@@ -110,6 +110,11 @@ class SqliteWorker:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._opened: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._base_loop: asyncio.BaseEventLoop | None = None
+        """The loop of :meth:`start` when it is asyncio's own (it says which thread
+        runs it); None for another loop, whose callers queue one task at a time."""
+        self._wave: list[_Task] = []
+        """Bulk values run on the loop's thread in its current turn, not yet queued."""
         self._stopped: asyncio.Future[Any] | None = None
         self._idle = False
         """True while the thread waits for work (set and read under the GIL)."""
@@ -121,6 +126,7 @@ class SqliteWorker:
         loop = asyncio.get_running_loop()
         self._opened = loop.create_future()
         self._loop = loop
+        self._base_loop = loop if isinstance(loop, asyncio.BaseEventLoop) else None
         if self._later is not None:
             self._later.bind(loop)
         self._thread.start()
@@ -130,13 +136,53 @@ class SqliteWorker:
         """Run ``job`` in the next transaction and return its value once committed.
 
         ``writes``: a callable job writes (its batch takes the write lock from the
-        start, ``BEGIN IMMEDIATE``); bulk values always count as writes."""
+        start, ``BEGIN IMMEDIATE``); bulk values always count as writes. A bulk value
+        run on the loop's thread joins the loop's current wave (see :meth:`_join`)."""
         later = self._later
         if later is not None:
             later.before(job)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Task(job, writes, future, label))
+        loop = self._base_loop
+        if loop is not None and loop._thread_id == get_ident():  # type: ignore[attr-defined]
+            # the loop bound at start() runs here: no get_running_loop() (a getpid())
+            future: asyncio.Future[Any] = loop.create_future()
+            task = _Task(job, writes, future, label)
+            if isinstance(job, self._bulk_types):
+                self._join(task)
+            else:
+                self._put(task)
+        else:
+            future = asyncio.get_running_loop().create_future()
+            self._queue.put(_Task(job, writes, future, label))
         return await future
+
+    def _join(self, task: _Task) -> None:
+        """Add ``task`` to this turn's wave, handed over at the loop's next turn or
+        once it holds MAX_BATCH (see the module docstring)."""
+        wave = self._wave
+        wave.append(task)
+        if len(wave) == 1:
+            assert self._base_loop is not None  # only the bound loop's thread joins
+            self._base_loop.call_soon(self._hand_over)
+        elif len(wave) >= MAX_BATCH:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Queue the loop's waiting wave, if any (the loop's thread only)."""
+        wave = self._wave
+        if wave:
+            self._wave = []
+            self._queue.put(wave)
+
+    def _on_loop(self) -> bool:
+        """True on the thread running the loop bound at :meth:`start`, right now."""
+        loop = self._base_loop
+        return loop is not None and loop._thread_id == get_ident()  # type: ignore[attr-defined]
+
+    def _put(self, task: Any) -> None:
+        """Queue ``task`` on the loop's thread, behind the wave waiting there."""
+        if self._wave:
+            self._hand_over()
+        self._queue.put(task)
 
     def submit(self, job: Any, *, label: str) -> None:
         """Queue a write without waiting; a failure is logged."""
@@ -146,7 +192,11 @@ class SqliteWorker:
         self._lazy(job, label)
 
     def _lazy(self, job: Any, label: str) -> None:
-        self._queue.put(_Task(job, True, None, label))
+        task = _Task(job, True, None, label)
+        if self._on_loop():
+            self._put(task)
+        else:
+            self._queue.put(task)
 
     def submit_deferred(self, raw: Any, key: object) -> None:
         """Queue a lazy write of the record ``key`` (as :meth:`submit` would), its bulk
@@ -169,6 +219,8 @@ class SqliteWorker:
         self._stopped = loop.create_future()
         if self._later is not None:
             self._later.encode_all()
+        if self._on_loop():
+            self._hand_over()
         self._queue.put(_STOP)
         await self._stopped
         self._thread.join()
@@ -208,28 +260,31 @@ class SqliteWorker:
             stopped = self._stopped
             if stopped is not None:
                 with contextlib.suppress(RuntimeError):
-                    done: list[_Outcome] = [(stopped, None, None)]
-                    stopped.get_loop().call_soon_threadsafe(_settle, done)
+                    done: list[Outcome] = [(stopped, None, None)]
+                    stopped.get_loop().call_soon_threadsafe(settle, done)
 
     def _take(self) -> tuple[list[_Task], bool]:
         """Wait for the next job, then take every queued one (up to MAX_BATCH); True
         when the stop marker was among them."""
         self._idle = True
-        first = self._queue.get()
+        item = self._queue.get()
         batch: list[_Task] = []
-        stopping = first is _STOP
-        if not stopping:
-            batch.append(first)
-        while not stopping and len(batch) < MAX_BATCH:
+        while True:
+            if item is _STOP:
+                self._idle = False
+                return batch, True
+            if isinstance(item, list):  # a wave of the loop's
+                batch.extend(item)
+            else:
+                batch.append(item)
+            if len(batch) >= MAX_BATCH:
+                break
             try:
-                task = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            stopping = task is _STOP
-            if not stopping:
-                batch.append(task)
         self._idle = False
-        return batch, stopping
+        return batch, False
 
     def _claims_first(self, batch: list[_Task]) -> tuple[list[_Task], list[_Task]]:
         """``batch`` split into what to commit first and what after (see the module
@@ -281,9 +336,9 @@ class SqliteWorker:
         try:
             values = bulk(conn, [task.job for task in batch])
         except Exception as exc:  # any failure fails the batch, never the thread
-            _rollback(conn)
+            rollback(conn)
             return self._all_failed(batch, exc)
-        return _outcomes(batch, values)
+        return pair(batch, values)
 
     def _transaction(
         self, conn: sqlite3.Connection, batch: list[_Task]
@@ -302,11 +357,11 @@ class SqliteWorker:
                 while end < len(batch) and self._is_bulk(batch[end]):
                     end += 1
                 run = batch[start:end]
-                outcomes.extend(_outcomes(run, self._bulk(conn, [task.job for task in run])))
+                outcomes.extend(pair(run, self._bulk(conn, [task.job for task in run])))
                 start = end
             conn.execute("COMMIT")
         except Exception as exc:  # any failure fails the batch, never the thread
-            _rollback(conn)
+            rollback(conn)
             return self._all_failed(batch, exc)
         return outcomes
 
@@ -326,44 +381,6 @@ class SqliteWorker:
         except Exception as exc:
             return task, None, exc
 
-    def _deliver(self, outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-        for task, value, exc in outcomes:
-            if task.future is None:
-                if exc is not None:
-                    logger.error("journal: queued %s failed: %s", task.label, exc)
-                continue
-            by_loop.setdefault(task.future.get_loop(), []).append((task.future, value, exc))
-        for loop, settled in by_loop.items():
-            # RuntimeError: the loop closed while waiting; nobody is listening.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, settled)
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    """End a failed batch's transaction, if one is open (a failing rollback too is
-    left to the next batch, which then fails with its own error)."""
-    if conn.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-
-
-def _outcomes(
-    tasks: list[_Task], values: list[Any]
-) -> list[tuple[_Task, Any, BaseException | None]]:
-    """Pair each task with its value, or with the exception the handler returned for it."""
-    paired: list[tuple[_Task, Any, BaseException | None]] = []
-    for task, value in zip(tasks, values, strict=True):
-        failed = isinstance(value, Exception)
-        paired.append((task, None if failed else value, value if failed else None))
-    return paired
-
-
-def _settle(outcomes: list[_Outcome]) -> None:
-    for future, value, exc in outcomes:
-        if future.done():
-            continue
-        if exc is None:
-            future.set_result(value)
-        else:
-            future.set_exception(exc)
+    @staticmethod
+    def _deliver(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
+        deliver([(t.future, t.label, value, exc) for t, value, exc in outcomes])
