@@ -105,3 +105,32 @@ def hedged_pair(terminal: FakeMetaTrader5) -> None:
             }
         )
         assert opened.retcode == c.TRADE_RETCODE_DONE, opened
+
+
+class Recording:
+    """The fake, recording every function called on it (name and keyword arguments);
+    ``answers`` replaces chosen functions' answers (``answers[name](real, *args, **kw)``)."""
+
+    def __init__(self, fake: FakeMetaTrader5, **answers: Any) -> None:
+        self.fake = fake
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.answers = answers
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.fake, name)
+        if not callable(value) or name.isupper():
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, dict(kwargs)))
+            if name in self.answers:
+                return self.answers[name](value, *args, **kwargs)
+            return value(*args, **kwargs)
+
+        return call
+
+    def count(self, name: str) -> int:
+        return sum(1 for called, _ in self.calls if called == name)
+
+    def kwargs_of(self, name: str) -> list[dict[str, Any]]:
+        return [kwargs for called, kwargs in self.calls if called == name]

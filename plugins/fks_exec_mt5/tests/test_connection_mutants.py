@@ -23,38 +23,9 @@ from fks_exec_mt5.connection import derived_magic
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
 from .conftest import MAGIC, started
-from .scripted import Record
+from .scripted import Record, Recording
 
 LOGIN, SERVER = 5_000_001, "MetaQuotes-Demo"  # the reference fake's account
-
-
-class Recording:
-    """The fake, recording every function called on it (name and keyword arguments);
-    ``answers`` replaces chosen functions' answers (``answers[name](real, *args, **kw)``)."""
-
-    def __init__(self, fake: FakeMetaTrader5, **answers: Any) -> None:
-        self.fake = fake
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.answers = answers
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self.fake, name)
-        if not callable(value) or name.isupper():
-            return value
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append((name, dict(kwargs)))
-            if name in self.answers:
-                return self.answers[name](value, *args, **kwargs)
-            return value(*args, **kwargs)
-
-        return call
-
-    def count(self, name: str) -> int:
-        return sum(1 for called, _ in self.calls if called == name)
-
-    def kwargs_of(self, name: str) -> list[dict[str, Any]]:
-        return [kwargs for called, kwargs in self.calls if called == name]
 
 
 async def on(module: Any, **config: Any) -> Mt5Plugin:
