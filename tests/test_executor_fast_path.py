@@ -13,6 +13,8 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
+
 from fks_exec import ExecutionResult, Executor, Order, OrderStatus, PluginRegistry
 from fks_exec._routing import Routes
 from fks_exec.mock import MockBroker, MockPlugin
@@ -189,18 +191,46 @@ def test_a_close_on_another_thread_cuts_off_that_threads_sends() -> None:
     assert [r.status for r in results] == [OrderStatus.UNKNOWN] * 3
 
 
-def test_a_loop_that_does_not_say_its_thread_is_asked_for_on_every_order() -> None:
+def test_a_loop_that_does_not_say_its_thread_is_asked_for_on_every_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     plugin = _slow_mock(0.0)
     ex = _executor(plugin, close_timeout_s=0.1)
+    asked: list[int] = []
 
-    async def run() -> Any:
+    def counting() -> asyncio.AbstractEventLoop:
+        asked.append(1)
+        return asyncio.get_running_loop()
+
+    async def run() -> int:
         loop: Any = asyncio.get_running_loop()
         loop._thread_id = None  # as a loop that does not keep it would read
         try:
             async with ex:
                 await ex.execute(Order.market("X", "buy", 1))
-                return ex._loop
+                monkeypatch.setattr("fks_exec._loops.get_running_loop", counting)
+                for _ in range(3):
+                    await ex.execute(Order.market("X", "buy", 1))
+                return len(asked)
         finally:
             loop._thread_id = threading.get_ident()
 
-    assert asyncio.run(run()) is None
+    assert asyncio.run(run()) == 3
+
+
+def test_a_kept_loop_is_not_asked_for_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin = _slow_mock(0.0)
+    ex = _executor(plugin, close_timeout_s=0.1)
+
+    def refused() -> asyncio.AbstractEventLoop:
+        raise AssertionError("asyncio was asked although the kept loop runs here")
+
+    async def run() -> OrderStatus:
+        async with ex:
+            await ex.execute(Order.market("X", "buy", 1))
+            monkeypatch.setattr("fks_exec._loops.get_running_loop", refused)
+            result = await ex.execute(Order.market("X", "buy", 1))
+            monkeypatch.undo()
+            return result.status
+
+    assert asyncio.run(run()) is OrderStatus.FILLED

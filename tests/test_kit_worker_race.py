@@ -89,6 +89,7 @@ def test_calls_from_the_loop_that_holds_the_eventfd_do_not_ask_asyncio_for_it(
         return loop
 
     monkeypatch.setattr(asyncio, "get_running_loop", counted)
+    monkeypatch.setattr("fks_exec._loops.get_running_loop", counted)
 
     async def calls() -> list[int]:
         first = await worker.run(int, "1")

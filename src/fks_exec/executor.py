@@ -20,15 +20,15 @@ lookups, cancels, quotes, positions, health).
 from __future__ import annotations
 
 import logging
-from asyncio import AbstractEventLoop, CancelledError, get_running_loop
+from asyncio import CancelledError
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from threading import get_ident
 from types import TracebackType
 from typing import Any
 
 from fks_exec._dispatch import Dispatcher
 from fks_exec._executor_queries import ExecutorQueries
+from fks_exec._loops import running_loop
 from fks_exec._once_per_id import OncePerClientId, not_taken
 from fks_exec._order_lookup import OrderLookup
 from fks_exec._order_memory import _NO_HINTS, IdMemory, JournaledMemory, OrderMemory
@@ -354,9 +354,7 @@ class Executor(ExecutorQueries):
                 record = journaled.entries[cid]
                 return await self._once.journaled(record, record.entry(), order, plugin)
             try:
-                loop = self._loop  # the running loop, without get_running_loop()'s getpid()
-                if loop is None or loop._thread_id != get_ident():
-                    loop = self._running_loop()
+                self._loop = loop = running_loop(self._loop)  # without a getpid() per order
                 task = running_tasks.get(loop)  # gate.send(), inlined
                 gate.sends.add(task)  # type: ignore[arg-type]  # always inside a task
                 try:
@@ -397,9 +395,3 @@ class Executor(ExecutorQueries):
             if gate.idle is not None and not gate.calls:
                 gate.idle.set()
 
-    def _running_loop(self) -> AbstractEventLoop:
-        # Kept for the next order only when the loop says which thread runs it (asyncio's
-        # own loops do, in _thread_id): a loop running on this thread is the running one.
-        loop = get_running_loop()
-        self._loop = loop if getattr(loop, "_thread_id", None) == get_ident() else None
-        return loop

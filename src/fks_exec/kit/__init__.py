@@ -5,6 +5,8 @@
 * :class:`Backoff`: capped, jittered delays for reconnect loops;
 * :class:`SerialWorker`: one dedicated thread for a blocking SDK that must not be
   called from two threads (woken through eventfds on Linux, a queue elsewhere);
+* :func:`running_loop`: the running event loop from one kept earlier, without asking
+  asyncio (a ``getpid()`` per call on Python 3.10-3.11);
 * :func:`broker_decimal`: a number from a broker's reply, parsed with bounds.
 
 The denial type is :class:`fks_exec.errors.OrderDenied`; results are built with
@@ -14,6 +16,7 @@ plugin's name.
 
 from __future__ import annotations
 
+from fks_exec._loops import running_loop
 from fks_exec.kit.backoff import Backoff
 from fks_exec.kit.bounded import BoundedDict
 from fks_exec.kit.numbers import BadBrokerNumber, broker_decimal
@@ -28,4 +31,5 @@ __all__ = [
     "TtlCache",
     "WorkerClosed",
     "broker_decimal",
+    "running_loop",
 ]

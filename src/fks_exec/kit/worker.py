@@ -21,8 +21,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
-from threading import get_ident
 from typing import Any, TypeVar
+
+from fks_exec._loops import running_loop
 
 __all__ = ["SerialWorker", "WorkerClosed"]
 
@@ -59,12 +60,7 @@ class SerialWorker:
         stop a call that already started (the SDK call cannot be interrupted).
         """
         outbox = self._outbox
-        loop = None if outbox is None else outbox.loop
-        if loop is None or getattr(loop, "_thread_id", None) != get_ident():
-            # Not the loop the answers go to, running here: ask asyncio (on 3.11 its
-            # answer costs a getpid() system call, ~240 ns here; a loop running on this
-            # thread is the running loop, so the outbox's is taken as it is).
-            loop = asyncio.get_running_loop()
+        loop = running_loop(None if outbox is None else outbox.loop)
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
             if self._closed:
