@@ -1,0 +1,101 @@
+"""The ninja plugin's order path (fks_exec_ninja.plugin) where the mutation run found it
+untested: the words of a refusal, values that still disagree after the grace period,
+the writes of orders placed at once, the names it remembers as checked.
+
+docs/plugins/ninja.md, *Connection*: "An order placed while others are waiting for their
+answers is written together with every other command of the same event-loop pass, in one
+socket write at the end of that pass; an order alone goes out at once."
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from fks_exec import BrokerUnavailable, ErrorCode, Order, OrderStatus
+from fks_exec_ninja import plugin as plugin_module
+from fks_exec_ninja.mapping import order_id_for
+from fks_exec_ninja.testing.reference import InvalidCommand, ServerSettings
+
+from .ninja_helpers import running
+
+
+async def test_a_refusal_before_sending_says_why_in_words() -> None:
+    async with running() as (nt, plugin):
+        fractional = await plugin.execute_order(Order.market("ES", "buy", "1.5"))
+        # (the core's guard adds its own "; nothing was sent" to the plugin's words)
+        assert (fractional.error or "").startswith(
+            "NinjaTrader takes whole quantities, got 1.5; nothing was sent"
+        )
+        ioc = await plugin.execute_order(Order.limit("ES", "buy", 1, "5900", time_in_force="ioc"))
+        assert (ioc.error or "").startswith("the AT Interface takes DAY or GTC orders only")
+        assert nt.commands == []
+
+
+async def test_values_that_still_disagree_after_the_grace_are_unknown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server ignores the PLACE (an instrument it does not know); values pushed by
+    hand say Filled with 2 of 3 filled and stay so past ``fill_agreement_s``."""
+    server = ServerSettings(invalid_command=InvalidCommand.IGNORE)
+    async with running(server, order_timeout_s=30, fill_agreement_s=0.05) as (nt, plugin):
+        order = Order.market("CL 01-27", "buy", 3)
+        order_id = order_id_for(order.client_order_id)
+        placing = asyncio.ensure_future(plugin.execute_order(order))
+        await nt.wait_until(lambda: any(order_id in c.text for c in nt.commands))
+        with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
+            nt.push_value(f"OrderStatus|{order_id}", "Filled")
+            nt.push_value(f"Filled|{order_id}", "2")
+            nt.push_value(f"AvgFillPrice|{order_id}", "70.5")
+            result = await asyncio.wait_for(placing, 5)
+        assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True), result
+        assert result.error_code is ErrorCode.UNKNOWN and "disagree" in (result.error or "")
+        assert any(order_id in r.getMessage() for r in caplog.records)
+
+
+async def test_of_orders_placed_at_once_the_first_goes_alone_the_rest_in_one_write() -> None:
+    async with running() as (_, plugin):
+        writer = plugin.ati._writer
+        assert writer is not None
+        writes: list[bytes] = []
+        write = writer.write
+        writer.write = lambda data: (writes.append(bytes(data)), write(data))[1]  # type: ignore[method-assign]
+        orders = [Order.limit("ES", "buy", 1, "5000") for _ in range(3)]
+        results = await asyncio.gather(*(plugin.execute_order(o) for o in orders))
+        assert [r.status for r in results] == [OrderStatus.ACCEPTED] * 3
+        assert [w.count(b"PLACE;") for w in writes] == [1, 2]
+
+
+async def test_checked_names_are_remembered_up_to_a_thousand_and_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Names are checked once, then remembered: at most 1,001 (the account and 1,000
+    instruments here); one more clears them, so a name is checked again after it."""
+    checked: list[str] = []
+    real = plugin_module.check_name
+
+    def counting(kind: str, name: str) -> Any:
+        checked.append(name)
+        return real(kind, name)
+
+    monkeypatch.setattr(plugin_module, "check_name", counting)
+    async with running() as (nt, plugin):
+        nt.set_ati(False)  # every order stops after its names: nothing is sent
+        await nt.wait_until(lambda: plugin.ati.values.get("ATI") == "False")
+
+        async def place(instrument: str) -> None:
+            with pytest.raises(BrokerUnavailable, match="AT Interface is not up"):
+                await plugin.execute_order(Order.market(instrument, "buy", 1))
+
+        for n in range(1, 1001):
+            await place(f"S{n}")
+        assert len(checked) == 2000
+        await place("S1")  # remembered: the account and 1,000 instruments
+        assert len(checked) == 2000
+        await place("S1001")  # one more: the memory starts again
+        await place("S2")
+        assert checked[2000:] == ["Sim101", "S1001", "Sim101", "S2"]
+        assert nt.commands == []
