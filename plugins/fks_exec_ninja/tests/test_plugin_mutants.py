@@ -99,3 +99,18 @@ async def test_checked_names_are_remembered_up_to_a_thousand_and_one(
         await place("S2")
         assert checked[2000:] == ["Sim101", "S1001", "Sim101", "S2"]
         assert nt.commands == []
+
+
+async def test_the_values_kept_are_four_per_tracked_order_and_ten_thousand() -> None:
+    """docs/plugins/ninja.md, max_tracked_orders: the pushed values kept are bounded to 4
+    per tracked order + 10,000, the oldest order values forgotten first."""
+    async with running(max_tracked_orders=100) as (nt, plugin):
+        values = plugin.ati.values
+        others = len(values)  # ATI, the accounts' values: never forgotten
+        for n in range(10_500):
+            nt.push_value(f"OrderStatus|X{n}", "Working")
+        await nt.wait_until(lambda: "OrderStatus|X10499" in values)
+        assert len(values) == 100 * 4 + 10_000
+        kept = [key for key in values if key.startswith("OrderStatus|X")]
+        assert len(kept) == 10_400 - others and kept[0] == f"OrderStatus|X{100 + others}"
+        assert values.get("ATI") == "True"
