@@ -5,12 +5,18 @@ grows with it: a search per order placed made each order cost more than the last
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fks_exec import Order
 from fks_exec.models import OrderStatus
+from fks_exec_ninja import account as account_module
 from fks_exec_ninja.account import OrderLists, listed
+from fks_exec_ninja.brackets import Brackets
+from fks_exec_ninja.mapping import order_id_for
 
 from .test_lookups import places, running, working
 
@@ -75,6 +81,52 @@ async def test_placing_orders_does_not_search_the_account_list() -> None:
         listed_id = Order.limit("ES 03-27", "buy", 1, "5000", client_order_id=f"{7:032x}")
         again = await plugin.execute_order(listed_id)  # still found in the list
         assert again.status is OrderStatus.UNKNOWN and len(places(nt)) == 20
+        assert _Watched.searches == 0  # found in the set, not by a search of the list
+
+
+async def test_an_order_placed_before_the_list_came_does_not_search_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first orders wait for the account's list; whether theirs is in it is a set
+    look-up too (the list may hold every order of a long history)."""
+    listing = "|".join(f"{n:032x}" for n in range(2_000))
+    searched: list[tuple[object, ...]] = []
+
+    def search(*args: object) -> bool:
+        searched.append(args)
+        return True
+
+    monkeypatch.setattr(account_module, "listed", search)
+    async with running([], working) as (nt, plugin):
+        listed_id = Order.limit("ES 03-27", "buy", 1, "5000", client_order_id=f"{7:032x}")
+        new = Order.limit("ES 03-27", "buy", 1, "5000")
+        pending = [asyncio.ensure_future(plugin.execute_order(o)) for o in (listed_id, new)]
+        await asyncio.sleep(0.05)  # both wait for the list
+        nt.push([("Orders|Sim101", listing)])
+        again, placed = await asyncio.gather(*pending)
+        assert searched == []
+        assert again.status is OrderStatus.UNKNOWN and placed.status is OrderStatus.ACCEPTED
+        assert [p[10] for p in places(nt)] == [order_id_for(new.client_order_id)]
+
+
+def test_a_bracket_fill_does_not_search_the_account_list() -> None:
+    """Protecting an entry's fill asks whether each exit is at NinjaTrader already: the
+    account's list (every order of its history) is looked up as a set, never searched;
+    an exit the list holds is changed, one it does not hold is placed."""
+    entry = Order.limit("ES 03-27", "buy", 2, "5990", stop_loss="5900", take_profit="6100")
+    entry_id = order_id_for(entry.client_order_id)
+    stop_id = order_id_for(entry.client_order_id, "-sl")
+    ids = [f"{n:032x}" for n in range(2_000)] + [stop_id]
+    values: dict[str, str] = {"Orders|Sim101": _Watched("|".join(ids))}
+    sent: list[str] = []
+    brackets = Brackets(values, sent.append, lambda _id, _order: None)
+    brackets.add(entry, entry_id, "Sim101", "ES 03-27")
+    values.update({f"OrderStatus|{entry_id}": "PartFilled", f"Filled|{entry_id}": "1"})
+    values[f"AvgFillPrice|{entry_id}"] = "5990"
+    _Watched.searches = 0
+    brackets.on_order_value(entry_id)
+    assert _Watched.searches == 0
+    assert [line.split(";")[0] for line in sent] == ["CHANGE", "PLACE"]
 
 
 class _Split(str):

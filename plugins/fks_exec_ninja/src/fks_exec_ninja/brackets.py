@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import Order
-from fks_exec_ninja.account import listed
+from fks_exec_ninja.account import OrderLists
 from fks_exec_ninja.mapping import change_quantity_command, order_id_for, place_command
 from fks_exec_ninja.states import observe
 
@@ -71,8 +71,11 @@ class Brackets:
         values: Mapping[str, str],
         send: Callable[[str], None],
         remember: Callable[[str, Order], None],
+        order_lists: OrderLists | None = None,
     ) -> None:
         self._values, self._send, self._remember = values, send, remember
+        self._lists = OrderLists() if order_lists is None else order_lists
+        """The accounts' order lists as sets (the plugin's own, shared)."""
         self._entries: dict[str, Bracket] = {}
         self.watched: Mapping[str, Bracket] = self._entries
         """The entries being followed, by order id (read-only)."""
@@ -159,7 +162,8 @@ class Brackets:
         the account's order list)."""
         if exit_id in bracket.placed or f"OrderStatus|{exit_id}" in self._values:
             return True
-        return listed(self._values.get(f"Orders|{bracket.account}", ""), exit_id)
+        listing = self._values.get("Orders|" + bracket.account)
+        return listing is not None and self._lists.has(bracket.account, listing, exit_id)
 
     def _protect(self, bracket: Bracket, filled: Decimal) -> None:
         for exit_order, exit_id in bracket.exits:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from fks_exec.errors import BrokerUnavailable, OrderDenied
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
-from fks_exec_ninja import account
 from fks_exec_ninja.codec import COMMAND
 from fks_exec_ninja.mapping import cancel_command, order_id_for
 from fks_exec_ninja.states import FINAL_STATES, observe, result_for
@@ -27,15 +26,17 @@ async def already_at_ninjatrader(
     values = plugin.ati.values
     if f"OrderStatus|{order_id}" in values:  # NinjaTrader has it: never place it twice
         return result_for(values, order_id, plugin=plugin.name, order=order)
-    return known_here(plugin, order, order_id, await order_list(plugin, where))
+    return known_here(plugin, order, order_id, await order_list(plugin, where), where)
 
 
 def known_here(
-    plugin: NinjaPlugin, order: Order, order_id: str, listing: str
+    plugin: NinjaPlugin, order: Order, order_id: str, listing: str, where: str
 ) -> ExecutionResult | None:
-    """``unknown`` when NinjaTrader lists ``order_id`` in ``listing`` (or this
-    process sent it) but has pushed none of its values; None when the id is new."""
-    if order_id in plugin._orders or account.listed(listing, order_id):
+    """``unknown`` when NinjaTrader lists ``order_id`` in ``listing`` (the value of
+    ``Orders|<where>``) or this process sent it, but has pushed none of its values; None
+    when the id is new. The list is looked up in the plugin's set of its ids, never
+    searched (it holds every order of the account)."""
+    if order_id in plugin._orders or plugin._order_lists.has(where, listing, order_id):
         return ExecutionResult.for_order(
             order,
             plugin=plugin.name,

@@ -96,7 +96,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         )
         connection.transcript = self._transcript
         self._waiters = Waiters(connection.values)
-        self._brackets = Brackets(connection.values, self._send_line, self._remember)
+        self._brackets = Brackets(
+            connection.values, self._send_line, self._remember, self._order_lists
+        )
         self._waiters.followed = self._brackets.watched
         self._waiters.follow = self._brackets.on_order_value
         connection.on_values = self._waiters.on_values
@@ -185,7 +187,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         if listing is None or status_key in values:
             existing = await lookups.already_at_ninjatrader(self, order, order_id, where)
         elif order_id in self._orders or self._order_lists.has(where, listing, order_id):
-            existing = lookups.known_here(self, order, order_id, listing)
+            existing = lookups.known_here(self, order, order_id, listing, where)
         else:
             existing = None
         if existing is not None:
