@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 
 from fks_exec import BrokerUnavailable, ErrorCode, Order, OrderStatus
+from fks_exec_ninja import NinjaPlugin
 from fks_exec_ninja import plugin as plugin_module
+from fks_exec_ninja.codec import SUBSCRIBE
 from fks_exec_ninja.mapping import order_id_for
-from fks_exec_ninja.testing.reference import InvalidCommand, ServerSettings
+from fks_exec_ninja.testing.reference import InvalidCommand, ReferenceAtiServer, ServerSettings
 
-from .ninja_helpers import running
+from .ninja_helpers import ES, running
 
 
 async def test_a_refusal_before_sending_says_why_in_words() -> None:
@@ -114,3 +116,39 @@ async def test_the_values_kept_are_four_per_tracked_order_and_ten_thousand() -> 
         kept = [key for key in values if key.startswith("OrderStatus|X")]
         assert len(kept) == 10_400 - others and kept[0] == f"OrderStatus|X{100 + others}"
         assert values.get("ATI") == "True"
+
+
+async def test_close_unsubscribes_the_quotes_it_subscribed() -> None:
+    lines: list[str] = []
+    async with ReferenceAtiServer() as nt:
+        plugin = NinjaPlugin(transcript=lines)
+        plugin.use_env = False
+        await plugin.init({"port": nt.port, "symbols": {"ES": ES}, "order_timeout_s": 2})
+        assert (await plugin.fetch_data("ES")).bid is not None
+        assert lines.count(f">> {SUBSCRIBE} {ES} | 1") == 1
+        await plugin.close()
+        assert lines[-1] == f">> {SUBSCRIBE} {ES} | 0"
+
+
+async def test_a_socket_closing_under_the_plugin_fails_nothing_it_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The socket is closing, and the plugin has not yet seen it (still connected): an
+    order is BrokerUnavailable with nothing written, and close() ends quietly."""
+    async with running() as (nt, plugin):
+        assert (await plugin.fetch_data("ES")).bid is not None  # a quote to unsubscribe
+        writer = plugin.ati._writer
+        assert writer is not None
+        writer.close()
+        assert plugin.ati.connected
+        bracket = Order.market("ES", "buy", 1, stop_loss="4000", take_profit="9000")
+        with pytest.raises(BrokerUnavailable):
+            await plugin.execute_order(bracket)
+        with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
+            await plugin.close()
+        assert not any("close failed" in r.getMessage() for r in caplog.records)
+        assert plugin.connection is None and not places_in(nt)
+
+
+def places_in(nt: ReferenceAtiServer) -> list[str]:
+    return [c.text for c in nt.commands if c.text.startswith("PLACE;")]
