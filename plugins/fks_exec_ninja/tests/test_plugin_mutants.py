@@ -152,3 +152,23 @@ async def test_a_socket_closing_under_the_plugin_fails_nothing_it_does(
 
 def places_in(nt: ReferenceAtiServer) -> list[str]:
     return [c.text for c in nt.commands if c.text.startswith("PLACE;")]
+
+
+async def test_the_oldest_orders_are_forgotten_first() -> None:
+    """docs/plugins/ninja.md, max_tracked_orders: "orders this process remembers (oldest
+    forgotten first)"."""
+    async with running(max_tracked_orders=100) as (_, plugin):
+        orders = [Order.limit("ES", "buy", 1, "5000") for _ in range(101)]
+        for order in orders:
+            assert (await plugin.execute_order(order)).status is OrderStatus.ACCEPTED
+        kept = [order_id_for(o.client_order_id) for o in orders[1:]]
+        assert list(plugin._orders) == kept
+
+
+@pytest.mark.parametrize("exit_", ["stop_loss", "take_profit"])
+async def test_one_exit_alone_makes_a_bracket(exit_: str) -> None:
+    price = {"stop_loss": "4000", "take_profit": "9000"}[exit_]
+    async with running(strategy="ATM1") as (nt, plugin):
+        refused = await plugin.execute_order(Order.market("ES", "buy", 1, **{exit_: price}))
+        assert refused.sent is False and "ATM strategy template" in (refused.error or "")
+        assert nt.commands == []
