@@ -110,3 +110,18 @@ def test_a_journal_used_by_a_later_loop_of_the_same_thread_still_claims(tmp_path
         return claim.claimed
 
     assert asyncio.run(claim_and_close())
+
+
+async def test_the_claims_of_the_turn_the_journal_closes_in_are_committed(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = SqliteJournal(path, synchronous="normal")
+    await journal.open()
+    claiming = [asyncio.ensure_future(journal.claim(_order(f"c{i}"), "p", {})) for i in range(3)]
+    await asyncio.sleep(0)  # a wave waits for the loop's next turn ...
+    await journal.close()  # ... and goes before the writer stops (closing in this turn)
+    answered = await asyncio.wait_for(asyncio.gather(*claiming), 10)
+    assert [claim.claimed for claim in answered] == [True, True, True]
+    again = SqliteJournal(path, synchronous="normal")
+    await again.open()
+    assert {e.client_order_id for e in await again.entries()} == {"c0", "c1", "c2"}
+    await again.close()
