@@ -179,6 +179,26 @@ async def test_a_live_to_paper_fallback_is_refused_at_start() -> None:
     assert not registry.is_initialized("venue") and not registry.is_initialized("mock")
 
 
+class Desk(LiveVenue):
+    """A second real-money stand-in, under its own name."""
+
+    name = "desk"
+
+
+async def test_a_pair_the_started_plugins_refuse_stops_the_start_and_closes_them() -> None:
+    """Before connecting both count as live (allowed); once started, the primary's broker
+    says its account is paper: a paper-to-live fallback, refused after connecting, and
+    what was started is closed again."""
+    primary, backup = LiveVenue(), Desk()
+    primary.says_paper = True
+    registry = isolated_registry(venue=primary, desk=backup)
+    executor = Executor(registry, default="venue", fallbacks={"venue": ["desk"]}, journal="memory")
+    with pytest.raises(ConfigurationError, match="allow_paper_fallback"):
+        await executor.start()
+    assert not registry.is_initialized("venue") and not registry.is_initialized("desk")
+    assert primary.sent == [] and backup.sent == []
+
+
 async def test_the_revoked_venue_case_never_reaches_the_mock() -> None:
     """The venue cannot start (a revoked key, an outage): at start it counts as live, so
     the documented fallback to the mock is refused and the order reaches no one."""
