@@ -15,6 +15,7 @@ from fks_exec import (
     BrokerUnavailable,
     ErrorCode,
     ExecutionResult,
+    NotSupported,
     Order,
     OrderDenied,
     OrderStatus,
@@ -67,6 +68,26 @@ async def test_a_refusal_before_sending_is_rejected_and_not_sent(
     result = await plugin.execute_order(Order.market("X", "buy", 1))
     assert (result.status, result.sent, result.error_code) == ("rejected", False, code)
     assert "nothing was sent" in (result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        (OrderDenied("lot size 0.01"), "lot size 0.01; nothing was sent"),
+        (OrderDenied("whole lots only; nothing was sent"), "whole lots only; nothing was sent"),
+        (NotSupported("no stops here"), "no stops here; nothing was sent"),
+        (NotSupported("no stops; nothing was sent"), "no stops; nothing was sent"),
+    ],
+)
+async def test_a_refusal_says_nothing_was_sent_once(
+    plugin: Any, raised: Exception, said: str
+) -> None:
+    async def refuse(order: Order) -> ExecutionResult:
+        raise raised
+
+    plugin._execute_order = refuse
+    result = await plugin.execute_order(Order.market("X", "buy", 1))
+    assert result.error == said and result.sent is False
 
 
 @pytest.mark.parametrize(

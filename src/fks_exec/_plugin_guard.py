@@ -33,6 +33,13 @@ __all__ = ["PluginGuard", "ms_since"]
 T = TypeVar("T")
 _MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
 _TIMEOUTS = (asyncio.TimeoutError, TimeoutError)  # two classes on 3.10, one from 3.11
+_NOTHING_SENT = "nothing was sent"
+
+
+def _not_sent(reason: object) -> str:
+    """``reason`` saying that nothing was sent, once (a plugin's own words may say it)."""
+    text = str(reason)
+    return text if text.endswith(_NOTHING_SENT) else f"{text}; {_NOTHING_SENT}"
 
 
 def ms_since(started: float) -> float:
@@ -92,9 +99,9 @@ class PluginGuard:
             error = self._masked(exc)
         except OrderDenied as exc:
             code = ErrorCode(exc.error_code)
-            return self._denied(order, code, f"{exc}; nothing was sent")
+            return self._denied(order, code, _not_sent(exc))
         except NotSupported as exc:
-            return self._denied(order, ErrorCode.NOT_SUPPORTED, f"{exc}; nothing was sent")
+            return self._denied(order, ErrorCode.NOT_SUPPORTED, _not_sent(exc))
         except _TIMEOUTS as exc:
             return self._unknown(order, ErrorCode.TIMEOUT, f"no answer in time: {exc}")
         except Exception as exc:
