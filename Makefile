@@ -60,7 +60,7 @@ PYTHONS ?= $(filter-out $(VENV_PYTHON),$(PYTHON_VERSIONS))
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 # test_mutation_*.py test a dev tool (cosmic-ray, tomllib) that runs on .venv's Python only.
 PYTHONS_PYTEST := -q -p no:cacheprovider -x --ignore=tests/test_dist.py --ignore=tests/test_api_docs.py \
-  --ignore=tests/journal_pg --ignore=tests/test_mutation_tool.py --ignore=tests/test_mutation_floors.py
+  --ignore=tests/journal_pg --ignore-glob='tests/test_mutation_*.py'
 pythons: $(foreach v,$(PYTHONS),.venv-py$(v)/.installed)
 	@for v in $(PYTHONS); do \
 	  echo "==> $$(.venv-py$$v/bin/python --version): tests"; \
