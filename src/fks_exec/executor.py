@@ -394,4 +394,3 @@ class Executor(ExecutorQueries):
             gate.calls -= 1
             if gate.idle is not None and not gate.calls:
                 gate.idle.set()
-
