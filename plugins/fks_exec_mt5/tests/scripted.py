@@ -86,25 +86,30 @@ def requote(real: Callable[..., Any], request: dict[str, Any]) -> Any:
     )
 
 
+def opened(terminal: FakeMetaTrader5, kind: int, volume: float) -> None:
+    """A ticket of this program, sent straight to the fake (the plugin never opens a hedge)."""
+    tick = terminal.symbol_info_tick("EURUSD")
+    sent = terminal.order_send(
+        {
+            "action": c.TRADE_ACTION_DEAL,
+            "symbol": "EURUSD",
+            "volume": volume,
+            "type": kind,
+            "price": tick.ask if kind == c.ORDER_TYPE_BUY else tick.bid,
+            "deviation": 10,
+            "magic": MAGIC,
+            "type_filling": c.ORDER_FILLING_FOK,
+            "type_time": c.ORDER_TIME_GTC,
+        }
+    )
+    assert sent.retcode == c.TRADE_RETCODE_DONE, sent
+
+
 def hedged_pair(terminal: FakeMetaTrader5) -> None:
     """A long and a short ticket of this program (as two pending orders that filled
     leave them): sent straight to the fake, which opens a ticket per deal."""
     for kind in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
-        tick = terminal.symbol_info_tick("EURUSD")
-        opened = terminal.order_send(
-            {
-                "action": c.TRADE_ACTION_DEAL,
-                "symbol": "EURUSD",
-                "volume": 0.1,
-                "type": kind,
-                "price": tick.ask if kind == c.ORDER_TYPE_BUY else tick.bid,
-                "deviation": 10,
-                "magic": MAGIC,
-                "type_filling": c.ORDER_FILLING_FOK,
-                "type_time": c.ORDER_TIME_GTC,
-            }
-        )
-        assert opened.retcode == c.TRADE_RETCODE_DONE, opened
+        opened(terminal, kind, 0.1)
 
 
 class Recording:

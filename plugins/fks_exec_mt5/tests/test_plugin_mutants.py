@@ -21,8 +21,8 @@ from fks_exec_mt5 import Mt5Plugin
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
-from .conftest import MAGIC, started
-from .scripted import Record, Recording, hedged_pair
+from .conftest import started
+from .scripted import Record, Recording, hedged_pair, opened
 
 D = Decimal
 
@@ -31,25 +31,6 @@ async def on_recording(terminal: FakeMetaTrader5, **answers: Any) -> tuple[Mt5Pl
     recording = Recording(terminal, **answers)
     plugin = await started(recording)  # type: ignore[arg-type]
     return plugin, recording
-
-
-def opened(terminal: FakeMetaTrader5, kind: int, volume: float) -> None:
-    """A ticket of this program, sent straight to the fake (the plugin never opens a hedge)."""
-    tick = terminal.symbol_info_tick("EURUSD")
-    sent = terminal.order_send(
-        {
-            "action": c.TRADE_ACTION_DEAL,
-            "symbol": "EURUSD",
-            "volume": volume,
-            "type": kind,
-            "price": tick.ask if kind == c.ORDER_TYPE_BUY else tick.bid,
-            "deviation": 10,
-            "magic": MAGIC,
-            "type_filling": c.ORDER_FILLING_FOK,
-            "type_time": c.ORDER_TIME_GTC,
-        }
-    )
-    assert sent.retcode == c.TRADE_RETCODE_DONE, sent
 
 
 def answer(**fields: Any) -> Any:
