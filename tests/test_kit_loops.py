@@ -93,3 +93,16 @@ def test_without_a_running_loop_it_raises_as_asyncio_does() -> None:
             running_loop(kept)
     finally:
         kept.close()
+
+
+def test_runs_here_says_whether_a_loop_runs_on_this_thread_and_never_raises() -> None:
+    idle = asyncio.new_event_loop()
+    try:
+        assert not loops.runs_here(None) and not loops.runs_here(idle)  # no loop running: no error
+
+        async def run() -> bool:
+            return loops.runs_here(asyncio.get_running_loop()) and not loops.runs_here(idle)
+
+        assert asyncio.run(run())
+    finally:
+        idle.close()

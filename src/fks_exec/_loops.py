@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from asyncio import AbstractEventLoop, get_running_loop
 from threading import get_ident
+from typing import TypeGuard
 
-__all__ = ["running_loop"]
+__all__ = ["running_loop", "runs_here"]
 
 
 def running_loop(kept: AbstractEventLoop | None) -> AbstractEventLoop:
@@ -25,6 +26,15 @@ def running_loop(kept: AbstractEventLoop | None) -> AbstractEventLoop:
     such as uvloop's) asyncio's own answer. Raises :class:`RuntimeError` when no event
     loop runs on this thread, as :func:`asyncio.get_running_loop` does.
     """
-    if kept is not None and getattr(kept, "_thread_id", None) == get_ident():
+    if runs_here(kept):
         return kept
     return get_running_loop()
+
+
+def runs_here(loop: AbstractEventLoop | None) -> TypeGuard[AbstractEventLoop]:
+    """Whether ``loop`` says it runs on this thread (so it is the running loop there).
+
+    False for None, a loop that stopped or runs on another thread, and a loop that does
+    not say (no ``_thread_id``, such as uvloop's). Never raises, on any thread.
+    """
+    return loop is not None and getattr(loop, "_thread_id", None) == get_ident()

@@ -40,9 +40,9 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from threading import get_ident
 from typing import Any
 
+from fks_exec._loops import runs_here
 from fks_exec.journal.base import JournalError
 from fks_exec.journal.deferred import DeferredWrites, Encoder
 from fks_exec.journal.outcomes import Outcome, deliver, pair, rollback, settle
@@ -142,7 +142,7 @@ class SqliteWorker:
         if later is not None:
             later.before(job)
         loop = self._base_loop
-        if loop is not None and loop._thread_id == get_ident():  # type: ignore[attr-defined]
+        if runs_here(loop):
             # the loop bound at start() runs here: no get_running_loop() (a getpid())
             future: asyncio.Future[Any] = loop.create_future()
             task = _Task(job, writes, future, label)
@@ -175,8 +175,7 @@ class SqliteWorker:
 
     def _on_loop(self) -> bool:
         """True on the thread running the loop bound at :meth:`start`, right now."""
-        loop = self._base_loop
-        return loop is not None and loop._thread_id == get_ident()  # type: ignore[attr-defined]
+        return runs_here(self._base_loop)
 
     def _put(self, task: Any) -> None:
         """Queue ``task`` on the loop's thread, behind the wave waiting there."""
