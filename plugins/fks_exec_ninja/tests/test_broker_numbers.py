@@ -125,3 +125,25 @@ async def test_impossible_positions_and_quotes_are_never_read_as_numbers() -> No
         await asyncio.sleep(0.05)
         bad = await plugin.fetch_data("ES")
         assert quote.bid is not None and bad.bid is None
+
+
+async def test_an_impossible_number_before_any_state_is_unknown_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server ignores the PLACE; only ``Filled|<id>`` = NaN is pushed, no state: the
+    answer is ``unknown`` at once, naming the value, not a timeout that never happened."""
+    server = ServerSettings(invalid_command=InvalidCommand.IGNORE)
+    async with running(server, order_timeout_s=30) as (nt, plugin):
+        order = Order.market("CL 01-27", "buy", 1)
+        order_id = order_id_for(order.client_order_id)
+        placing = asyncio.ensure_future(plugin.execute_order(order))
+        await nt.wait_until(lambda: any(order_id in c.text for c in nt.commands))
+        with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
+            nt.push_value(f"Filled|{order_id}", "NaN")
+            result = await asyncio.wait_for(placing, 2)
+        assert result.status is OrderStatus.UNKNOWN and result.sent is not False
+        assert result.error_code is ErrorCode.UNKNOWN, result
+        error = result.error or ""
+        assert f"Filled|{order_id}" in error and "before any order state" in error
+        assert "pushed no order state in" not in error
+        assert any(f"Filled|{order_id}" in r.getMessage() for r in caplog.records)

@@ -230,6 +230,17 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
                 order, ErrorCode.NETWORK, "the connection dropped before NinjaTrader answered"
             )
         result = result_for(values, order_id, plugin=self.name, order=order, seen=seen)
+        if result is None and seen is not None and seen.bad:  # answered, with no state
+            self.log.warning("order %s: %s; its fate is unknown", order_id, seen.bad)
+            return self._unknown(
+                order,
+                ErrorCode.UNKNOWN,
+                f"the PLACE of order id {order_id} was written to NinjaTrader, which pushed "
+                f"a number no real order has before any order state ({seen.bad}): the "
+                "order may be working there. Look it up with get_order (or in "
+                "NinjaTrader's Orders tab) before anything else; never send it again "
+                "under a new client order id",
+            )
         if result is None:
             return self._unknown(
                 order,
