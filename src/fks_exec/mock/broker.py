@@ -23,13 +23,13 @@ Matching rules:
   and one larger than the position fills only what is held.
 
 Accounting: cash moves by each fill's value and fee; positions are netted per symbol
-Accounting: cash moves by each fill's value and fee; positions are netted per symbol
 at average cost, tracked as the exact cost of what is open, so realized P&L is exact
 whenever a position goes flat.
 
 The simulator is split by concern: :mod:`~fks_exec.mock.records` (clock, order records,
 fills, quotes), :mod:`~fks_exec.mock.book` (working orders indexed per symbol and by
 price, reserved margin), :mod:`~fks_exec.mock.accounting` (positions and exposure),
+:mod:`~fks_exec.mock.statement` (positions, P&L, equity and buying power as read),
 :mod:`~fks_exec.mock.matching` (fills, brackets), :mod:`~fks_exec.mock.faults` and
 :mod:`~fks_exec.mock.results`. A submit or a quote costs what it crosses, not what
 rests on the book.
@@ -64,20 +64,20 @@ from fks_exec.mock.records import (
     parse_price,
 )
 from fks_exec.mock.results import result_of
+from fks_exec.mock.statement import AccountStatement
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
     MarketData,
     Order,
     OrderStatus,
-    Position,
     TimeInForce,
 )
 
 __all__ = ["Fill", "MockBroker", "MockClock", "MockOrder"]
 
 
-class MockBroker(FaultControls, AdmissionRules, MatchingEngine):
+class MockBroker(FaultControls, AdmissionRules, MatchingEngine, AccountStatement):
     """A paper-trading account: quotes, order matching, positions, cash and fees.
 
     Args:
@@ -335,63 +335,6 @@ class MockBroker(FaultControls, AdmissionRules, MatchingEngine):
         """The :class:`ExecutionResult` describing ``record`` now (built without
         re-validation; see :mod:`fks_exec.mock.results`)."""
         return result_of(self.plugin_name, record, self.clock.now())
-
-    # ------------------------------------------------------------------ account
-
-    def positions(self) -> list[Position]:
-        """Open positions with unrealized P&L at the current mid (or last) price."""
-        result = []
-        for symbol, pos in sorted(self._ledger.positions.items()):
-            if pos.quantity == 0:
-                continue
-            mark = self.mark(symbol)
-            sign = 1 if pos.quantity > 0 else -1
-            result.append(
-                Position(
-                    symbol=symbol,
-                    quantity=pos.quantity,
-                    average_price=pos.average_price,
-                    unrealized_pnl=(mark * abs(pos.quantity) - pos.cost) * sign + ZERO,
-                )
-            )
-        return result
-
-    def position(self, symbol: str) -> Decimal:
-        """Signed quantity held in ``symbol`` (0 when flat)."""
-        return self._ledger.quantity(symbol)
-
-    def realized_pnl(self, symbol: str | None = None) -> Decimal:
-        """Realized P&L (before fees) of one symbol or of the whole account."""
-        if symbol is not None:
-            pos = self._ledger.positions.get(symbol)
-            return pos.realized_pnl if pos else ZERO
-        return self._ledger.realized()
-
-    def mark(self, symbol: str) -> Decimal:
-        """The price positions in ``symbol`` are valued at: the quote's midpoint.
-
-        Raises ``KeyError`` for a symbol that has no quote.
-        """
-        return self._quotes[symbol].mid
-
-    def equity(self) -> Decimal:
-        """Cash plus the marked value of every position."""
-        return self._equity()
-
-    def buying_power(self) -> Decimal:
-        """Equity times leverage, less open exposure and what working orders reserve."""
-        return self._buying_power()
-
-    # Internal callers use these: the public methods may be wrapped for other threads
-    # (fks_exec.mock.threads), which costs a check on every call.
-
-    def _equity(self) -> Decimal:
-        ledger = self._ledger
-        return self.cash + (ledger.marked if ledger.has_open else ZERO)
-
-    def _buying_power(self) -> Decimal:
-        reserved = self._book.reserved(self._quotes)
-        return self._equity() * self.leverage - self._ledger.exposure - reserved
 
     # ------------------------------------------------------------------ bookkeeping
 
