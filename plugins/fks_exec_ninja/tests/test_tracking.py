@@ -507,3 +507,69 @@ async def test_values_of_other_kinds_in_a_read_do_not_hide_the_order_values_afte
     assert waiter.future.result() == AGREED  # judged in the same read
     assert waiter.seen == Observed("working", Decimal(0), None)
     waiters.finish(waiter)
+
+
+async def test_waits_answered_in_the_order_placed_leave_the_deadlines_at_once() -> None:
+    """The usual case (answers in the order the orders went): each finished wait leaves
+    the deadline queue as it finishes, and the one timer is never armed again for a
+    later deadline; a live wait behind them still expires."""
+    values: dict[str, str] = {}
+    waiters = Waiters(values)
+    first = waiters.start("0", final, quantity=None, timeout_s=30, agree_s=0)
+    assert not waiters.arm(first)
+    timer = waiters._deadlines._timer
+    assert timer is not None and waiters._deadlines._when == first.deadline
+    for n in range(1, 5):
+        waiter = waiters.start(str(n), final, quantity=None, timeout_s=30, agree_s=0)
+        assert not waiters.arm(waiter)
+    assert len(waiters._deadlines) == 5 and waiters._deadlines._timer is timer
+    for n in range(5):
+        push(values, waiters, (f"OrderStatus|{n}", "Filled"))
+        head = waiters._deadlines._queue[0]
+        waiters.finish(head)
+        assert len(waiters._deadlines) == 4 - n
+    later_one = waiters.start("later", final, quantity=None, timeout_s=30, agree_s=0)
+    assert not waiters.arm(later_one)
+    assert waiters._deadlines._timer is timer  # a later deadline: the same timer
+    short = waiters.start("short", final, quantity=None, timeout_s=0.03, agree_s=0)
+    assert not waiters.arm(short)
+    assert waiters._deadlines._timer is not timer and waiters._deadlines._when == short.deadline
+    assert await asyncio.wait_for(short.future, 1) == TIMED_OUT
+    waiters.finish(short)
+    waiters.finish(later_one)
+    assert waiters.waiting == 0 and waiters._orders == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["start", "finish"]), st.integers(0, 7), st.integers(1, 4)),
+        max_size=40,
+    )
+)
+async def test_the_timer_is_never_later_than_a_live_waits_deadline(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    """Waits of mixed lengths started and finished in any order: every wait still in
+    progress is in the deadline queue, the queue is in deadline order, and the timer is
+    armed at or before the earliest deadline among them (so none is missed)."""
+    waiters = Waiters({})
+    live: list = []
+    for n, (what, pick, length) in enumerate(steps):
+        if what == "start":
+            waiter = waiters.start(str(n), final, quantity=None, timeout_s=length, agree_s=0)
+            assert not waiters.arm(waiter)
+            live.append(waiter)
+        elif live:
+            waiters.finish(live.pop(pick % len(live)))
+        queue = list(waiters._deadlines._queue)
+        assert all(waiter in queue for waiter in live)
+        assert [w.deadline for w in queue] == sorted(w.deadline for w in queue)
+        if live:
+            timer = waiters._deadlines._timer
+            assert timer is not None
+            assert timer.when() == waiters._deadlines._when
+            assert timer.when() <= min(w.deadline for w in live)
+    for waiter in live:
+        waiters.finish(waiter)
+    assert waiters.waiting == 0
