@@ -39,6 +39,7 @@ from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError
 from fks_exec.journal import Journal, choose_journal
 from fks_exec.journal.keeper import JournalKeeper
 from fks_exec.journal.memory import MemoryJournal
+from fks_exec.journal.sql_send import SqlJournalSend
 from fks_exec.models import ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 from fks_exec.registry import DEFAULT_HEALTH_TIMEOUT_S, PluginRegistry
@@ -158,6 +159,9 @@ class Executor(ExecutorQueries):
             gate=self._shutdown,
         )
         self._lookup = OrderLookup(self._memory, self._keeper, self._routes, self.plugin)
+        self._sql_send = SqlJournalSend(
+            self._order_memory, self._keeper, self._once, self._dispatch, self._shutdown
+        )
         self._loop: Any = None
         """The last order's loop (None: ask asyncio, whose answer costs a ``getpid()``)."""
 
@@ -310,7 +314,7 @@ class Executor(ExecutorQueries):
         """
         # The hot path, in one frame: dict lookups, the memory journal's claim and record
         # (no await), the plugin call; no task, future or log unless something waits or
-        # fails. Every other case (SQL journal, fallbacks, a plugin to start) first_send().
+        # fails. An SQL journal: SqlJournalSend; fallbacks, a plugin to start: first_send().
         gate = self._shutdown
         if gate.closing:  # nothing is sent once close() has begun
             gate.refuse(f"order {getattr(order, 'client_order_id', '?')}")
@@ -334,13 +338,14 @@ class Executor(ExecutorQueries):
             ready = self._registry.instances.get(primary)  # registry.started(), inlined
             journaled = self._journaled
             if (
-                journaled is None
-                or ready is None
+                ready is None
                 or not ready._initialized  # is_initialized, unwrapped
                 or primary in routes.fallbacks
                 or primary not in self._keeper.recovered
             ):
                 return await self._once.first_send(order, cid, primary, ready, plugin)
+            if journaled is None:  # an SQL journal: SqlJournalSend
+                return await self._sql_send.send(order, cid, primary, ready, plugin)
             # The memory journal and a started plugin without fallbacks:
             # JournaledMemory.claim() and .answered() inlined (two frames per order).
             hinting = journaled._hinting.get(ready)

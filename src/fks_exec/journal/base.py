@@ -16,9 +16,10 @@ method               what it must guarantee
                      another id may be committed first: SQLite commits the intents
                      a loop waits for before the results queued with them)
 ``claim_to_send``    ``claim``, answering None when the caller won; with
+                     ``claim_soon`` (the same, as an awaitable made at once) and
                      ``record_result_soon`` (``record_soon`` of a result) the executor's
-                     hot path. Both default to the methods above; a backend overrides
-                     them only to skip building objects nobody reads
+                     hot path. They default to the methods above; a backend overrides
+                     them only to skip building objects (or frames) nobody needs
 ``flush``            wait until every queued write is committed
 ``get``/``events``   current entry, and its full history oldest first
 ``entries``          entries filtered by openness, plugin and last change, newest first
@@ -49,7 +50,7 @@ import os
 import secrets
 import socket
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from datetime import datetime
 from typing import ClassVar
 
@@ -162,6 +163,14 @@ class Journal(ABC):
         Raises what :meth:`claim` raises."""
         claim = await self.claim(order, plugin, hints)
         return None if claim.claimed else claim
+
+    def claim_soon(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Awaitable[object]:
+        """:meth:`claim_to_send` for a caller that awaits it at once: an awaitable whose
+        value is the unclaimed :class:`Claim`, or anything that is not a ``Claim`` when
+        the caller now owns the send (a backend may hand out its writer's own future,
+        without a coroutine frame). Raises what :meth:`claim_to_send` raises, when
+        called or when awaited."""
+        return self.claim_to_send(order, plugin, hints)
 
     @abstractmethod
     async def record(self, update: JournalUpdate) -> None:

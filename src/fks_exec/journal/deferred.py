@@ -41,7 +41,8 @@ Encoder = Callable[[Any], tuple[Any, str]]
 class DeferredWrites:
     """Raw values of lazy writes waiting on the loop's thread to be encoded and queued.
 
-    ``queue(value, label)`` queues an encoded lazy write; ``bulk_types`` and
+    ``queue([(value, label), ...])`` queues encoded lazy writes in order, as one
+    hand-over to the writer thread; ``bulk_types`` and
     ``bulk_key`` say which queued jobs are writes of one record (the others could see
     any record). Nothing is deferred before :meth:`bind` names the loop.
     """
@@ -49,7 +50,7 @@ class DeferredWrites:
     def __init__(
         self,
         encode: Encoder,
-        queue: Callable[[Any, str], None],
+        queue: Callable[[list[tuple[Any, str]]], None],
         bulk_types: tuple[type, ...],
         bulk_key: Callable[[Any], object] | None,
     ) -> None:
@@ -79,7 +80,7 @@ class DeferredWrites:
         encoder raises)."""
         loop = self._loop
         if loop is None or not self.on_loop_thread() or loop.is_closed():
-            self._queue(*self._encode(raw))
+            self._queue([self._encode(raw)])
             return
         self.raws.append(raw)
         self._keys.add(key)
@@ -91,7 +92,7 @@ class DeferredWrites:
         """Encode and queue every waiting value first if ``job``, about to be queued
         on the loop's thread, could see one (another thread's job is not ordered with
         the loop's writes)."""
-        if not self.raws or not self.on_loop_thread():
+        if not self.raws or threading.get_ident() != self._loop_thread:  # on_loop_thread()
             return
         key = self._bulk_key
         if key is None or not isinstance(job, self._bulk_types) or key(job) in self._keys:
@@ -115,10 +116,11 @@ class DeferredWrites:
         that cannot be encoded is logged and lost; the others are queued."""
         raws, self.raws = self.raws, []
         self._keys.clear()
+        encoded = []
         for raw in raws:
             try:
-                value, label = self._encode(raw)
+                encoded.append(self._encode(raw))
             except Exception as exc:  # one bad value never loses the others
                 logger.error("journal: a queued write could not be encoded: %s", exc)
-                continue
-            self._queue(value, label)
+        if encoded:
+            self._queue(encoded)

@@ -24,6 +24,7 @@ from fks_exec.errors import FksExecError, NotSupported
 from fks_exec.journal.base import Journal, forget_live_owner, note_live_owner
 from fks_exec.journal.memory import MemoryJournal
 from fks_exec.journal.models import (
+    Claim,
     JournalEntry,
     JournalState,
     JournalUpdate,
@@ -148,10 +149,19 @@ class JournalKeeper:
         if self._memory is not None:  # one process, one owner: nothing is held elsewhere
             return self.claim_now(order, plugin, instance)
         hints = lookup_hints(instance, order, None)
-        journal = self.journal
-        claim = await journal.claim_to_send(order, plugin, hints)
+        claim = await self.journal.claim_to_send(order, plugin, hints)
         if claim is None:
             return None  # the common case: the id was new
+        return await self.unclaimed(order, plugin, hints, claim)
+
+    async def unclaimed(
+        self, order: Order, plugin: str, hints: Mapping[str, str], claim: Claim
+    ) -> JournalEntry | None:
+        """What :meth:`claim` answers when the journal's claim of ``order`` (with
+        ``hints``) found ``claim``, an entry already under the id: that entry, or None
+        once the id is claimed here after all (waiting as :meth:`claim` says). Raises
+        what the journal raises."""
+        journal = self.journal
         loop = asyncio.get_running_loop()
         deadline, pause = loop.time() + journal.claim_wait_s, _FIRST_PAUSE_S
         while True:
@@ -167,9 +177,10 @@ class JournalKeeper:
                 return entry
             await asyncio.sleep(min(pause, remaining))
             pause = min(pause * 2, _LONGEST_PAUSE_S)
-            claim = await journal.claim_to_send(order, plugin, hints)
-            if claim is None:
+            again = await journal.claim_to_send(order, plugin, hints)
+            if again is None:
                 return None
+            claim = again
 
     def _held_elsewhere(self, entry: JournalEntry) -> bool:
         return entry.state is JournalState.SENDING and entry.owner != self.journal.owner

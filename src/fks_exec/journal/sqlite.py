@@ -15,8 +15,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -73,9 +74,9 @@ def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> Ops
     return conn
 
 
-def _client_order_id(op: ClaimOp | UpdateOp) -> str:
-    """The id a queued write is about (the worker keeps writes of one id in order)."""
-    return op.client_order_id
+_client_order_id = attrgetter("client_order_id")
+"""The id a queued write (ClaimOp, UpdateOp) is about: the worker keeps writes of one
+id in order (a C call: no frame for each write it looks at)."""
 
 
 def _encode_result(raw: tuple[ExecutionResult, dict[str, str], str, int]) -> tuple[UpdateOp, str]:
@@ -187,8 +188,16 @@ class SqliteJournal(Journal):
     ) -> Claim | None:
         """See :meth:`Journal.claim_to_send`: the same claim, no entry made for a won one."""
         op = ClaimOp.of_order(order, plugin, hints, self.owner)
-        done = await self._require().run(op, label="claim")
+        done = await self._require().soon(op, label="claim")
         return done if isinstance(done, Claim) else None
+
+    def claim_soon(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Awaitable[object]:
+        """See :meth:`Journal.claim_soon`: the writer's future of the claim, whose value
+        is the unclaimed :class:`Claim` or, for a won claim, ``(attempt, created_at)``.
+        Raises :class:`JournalError` (nothing queued) when the order cannot be encoded
+        or the journal is not open."""
+        op = ClaimOp.of_order(order, plugin, hints, self.owner)
+        return self._require().soon(op, label="claim")
 
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""
@@ -212,7 +221,8 @@ class SqliteJournal(Journal):
         cid = result.client_order_id
         if cid is None:
             raise ValueError("only results carrying a client order id can be journaled")
-        self._require().submit_deferred((result, dict(hints), kind, time.time_ns()), cid)
+        worker = self._worker or self._require()  # raises when closed
+        worker.submit_deferred((result, dict(hints), kind, time.time_ns()), cid)
 
     def encode_queued_results(self) -> None:
         """Encode the results :meth:`record_result_soon` keeps for the next intents'

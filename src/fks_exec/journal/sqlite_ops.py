@@ -127,6 +127,9 @@ def install(conn: OpsConnection) -> None:
     conn.notes = notes
 
 
+_new_tuple = tuple.__new__
+
+
 class ClaimOp(NamedTuple):
     """Insert an intent, take over a ``not_sent`` entry, or find the entry there.
 
@@ -146,10 +149,10 @@ class ClaimOp(NamedTuple):
 
         Raises what :func:`codec.dump_order` raises, before anything is queued.
         """
-        return cls(
+        return _new_tuple(cls, (  # cls(...) without the named tuple's __new__ frame
             order.client_order_id, plugin, codec.dump_order(order), codec.dump_json(hints),
             owner, codec.now_text(),
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
 class UpdateOp(NamedTuple):
@@ -198,17 +201,10 @@ class UpdateOp(NamedTuple):
         cid = result.client_order_id
         if cid is None:
             raise ValueError("only results carrying a client order id can be journaled")
-        return cls(
-            cid,
-            state_for(result).value,
-            codec.dump_result(result),
-            None,
-            dict(hints),
-            codec.now_text() if at is None else at,
-            kind,
-            result.status.value,
-            "{}",
-        )
+        return _new_tuple(cls, (  # cls(...) without the named tuple's __new__ frame
+            cid, state_for(result).value, codec.dump_result(result), None, dict(hints),
+            codec.now_text() if at is None else at, kind, result.status.value, "{}",
+        ))  # fmt: skip
 
 
 def _row(seq: int, op: ClaimOp | UpdateOp) -> tuple[Any, ...]:

@@ -39,8 +39,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fks_exec._loops import runs_here
 from fks_exec.journal.base import JournalError
@@ -59,13 +58,15 @@ outside a transaction it commits before returning, and raises ``sqlite3.Error`` 
 when it applied nothing."""
 
 
-@dataclass(slots=True)
-class _Task:
+class _Task(NamedTuple):
     job: Any
     """A callable ``job(conn)``, or a value for the bulk handler of its type."""
     writes: bool
     future: asyncio.Future[Any] | None
     label: str
+
+
+_new_tuple = tuple.__new__  # _Task(...) without the named tuple's __new__ frame
 
 
 _STOP = object()
@@ -99,7 +100,7 @@ class SqliteWorker:
         encode: Encoder | None = None,
     ) -> None:
         self._later = (
-            None if encode is None else DeferredWrites(encode, self._lazy, bulk_types, bulk_key)
+            None if encode is None else DeferredWrites(encode, self._lazy_all, bulk_types, bulk_key)
         )
         self._connect = connect
         self._bulk_key = bulk_key
@@ -138,22 +139,28 @@ class SqliteWorker:
         ``writes``: a callable job writes (its batch takes the write lock from the
         start, ``BEGIN IMMEDIATE``); bulk values always count as writes. A bulk value
         run on the loop's thread joins the loop's current wave (see :meth:`_join`)."""
+        return await self.soon(job, writes=writes, label=label)
+
+    def soon(self, job: Any, *, writes: bool = False, label: str) -> asyncio.Future[Any]:
+        """Queue ``job`` as :meth:`run` does and return the future of its value, to
+        await at once (one coroutine frame fewer on each hand-over). Raises
+        ``RuntimeError`` when no event loop runs on this thread."""
         later = self._later
-        if later is not None:
+        if later is not None and later.raws:
             later.before(job)
         loop = self._base_loop
         if runs_here(loop):
             # the loop bound at start() runs here: no get_running_loop() (a getpid())
             future: asyncio.Future[Any] = loop.create_future()
-            task = _Task(job, writes, future, label)
+            task = _new_tuple(_Task, (job, writes, future, label))
             if isinstance(job, self._bulk_types):
                 self._join(task)
             else:
                 self._put(task)
         else:
             future = asyncio.get_running_loop().create_future()
-            self._queue.put(_Task(job, writes, future, label))
-        return await future
+            self._queue.put(_new_tuple(_Task, (job, writes, future, label)))
+        return future
 
     def _join(self, task: _Task) -> None:
         """Add ``task`` to this turn's wave, handed over at the loop's next turn or
@@ -188,14 +195,15 @@ class SqliteWorker:
         later = self._later
         if later is not None and later.on_loop_thread():
             later.encode_all()  # the lazy writes deferred before it go first
-        self._lazy(job, label)
+        self._lazy_all([(job, label)])
 
-    def _lazy(self, job: Any, label: str) -> None:
-        task = _Task(job, True, None, label)
-        if self._on_loop():
-            self._put(task)
-        else:
-            self._queue.put(task)
+    def _lazy_all(self, jobs: list[tuple[Any, str]]) -> None:
+        """Queue lazy writes ``(job, label)`` in order as one item (up to MAX_BATCH
+        each): one hand-over, one wake-up of this thread at most."""
+        tasks = [_new_tuple(_Task, (job, True, None, label)) for job, label in jobs]
+        put = self._put if self._on_loop() else self._queue.put
+        for start in range(0, len(tasks), MAX_BATCH):
+            put(tasks[start : start + MAX_BATCH])
 
     def submit_deferred(self, raw: Any, key: object) -> None:
         """Queue a lazy write of the record ``key`` (as :meth:`submit` would), its bulk
@@ -272,7 +280,7 @@ class SqliteWorker:
             if item is _STOP:
                 self._idle = False
                 return batch, True
-            if isinstance(item, list):  # a wave of the loop's
+            if isinstance(item, list):  # a wave, or deferred results, of the loop's
                 batch.extend(item)
             else:
                 batch.append(item)
@@ -294,8 +302,9 @@ class SqliteWorker:
             return batch, []
         awaited: list[_Task] = []
         unawaited: list[_Task] = []
+        types = self._bulk_types
         for task in batch:
-            if not self._is_bulk(task):
+            if not isinstance(task.job, types):
                 return batch, []
             (unawaited if task.future is None else awaited).append(task)
         if not awaited or not unawaited:
@@ -324,7 +333,8 @@ class SqliteWorker:
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Task]) -> None:
         self.batch_sizes[len(batch)] += 1
-        if self._bulk is not None and all(self._is_bulk(task) for task in batch):
+        types = self._bulk_types
+        if self._bulk is not None and all(isinstance(t.job, types) for t in batch):
             self._deliver(self._bulk_alone(conn, batch, self._bulk))
         else:
             self._deliver(self._transaction(conn, batch))
