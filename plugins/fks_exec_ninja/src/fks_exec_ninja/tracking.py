@@ -5,17 +5,16 @@ The reader calls :meth:`Waiters.on_value` with every pushed value and
 looks at them again and resolves its future when they answer it (judged per read, so the
 values NinjaTrader pushes together are judged together, in whatever order they came).
 There is no task, event, polling or timer per order: one future each, and one timer for
-all of their deadlines (:class:`_Deadlines`).
+all of their deadlines (:class:`~fks_exec_ninja.deadlines.Deadlines`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
+from fks_exec_ninja.deadlines import TIMED_OUT, Deadlines
 from fks_exec_ninja.states import (
     _ENDED_UNFILLED,
     _NUMBERS,
@@ -28,7 +27,7 @@ from fks_exec_ninja.states import (
 
 __all__ = ["AGREED", "DISAGREED", "LOST", "TIMED_OUT", "Waiters"]
 
-AGREED, TIMED_OUT, DISAGREED, LOST = "agreed", "timed_out", "disagreed", "lost"
+AGREED, DISAGREED, LOST = "agreed", "disagreed", "lost"
 ORDER_KEYS = frozenset({"OrderStatus", "Filled", "AvgFillPrice"})
 """The pushed value kinds that describe one order (``<kind>|<order id>``)."""
 Ready = Callable[[Observed], bool]
@@ -137,64 +136,6 @@ class _Waiter:
             self.future.set_result(how)
 
 
-class _Deadlines:
-    """The deadlines of every waiting order, behind one timer armed at or before the
-    earliest.
-
-    A queue of waiters in deadline order: waits of one length (the usual case) start in
-    deadline order and are appended; a shorter one is inserted in its place. A waiter
-    that finishes first in the queue (answered in the order placed: the usual case)
-    leaves it at once; another finished one stays until its deadline comes up, or until
-    the queue holds more than twice the waits in progress and 64 more (then the finished
-    ones are swept out), so it stays bounded by the waits in progress. The timer is
-    armed again only for a deadline earlier than the one it is armed for; when it fires
-    it drops the finished and expired waits at the front and is armed for the next.
-    """
-
-    __slots__ = ("_queue", "_timer", "_when")
-
-    def __init__(self) -> None:
-        self._queue: deque[_Waiter] = deque()
-        self._timer: asyncio.TimerHandle | None = None
-        self._when = 0.0
-        """The time the timer is armed for (while it is)."""
-
-    def __len__(self) -> int:
-        return len(self._queue)
-
-    def add(self, waiter: _Waiter) -> None:
-        queue, deadline = self._queue, waiter.deadline
-        if queue and deadline < queue[-1].deadline:  # a shorter wait than one queued
-            queue.insert(bisect.bisect_right(queue, deadline, key=_deadline_of), waiter)
-        else:
-            queue.append(waiter)
-        if queue[0] is waiter and (self._timer is None or deadline < self._when):
-            self._arm(deadline)  # the earliest now, before the time the timer is armed for
-
-    def sweep(self) -> None:
-        """Drop the finished waits (:meth:`Waiters.finish` calls it once the queue holds
-        more than twice the waits in progress and 64 more: amortized O(1) a wait)."""
-        self._queue = deque(waiter for waiter in self._queue if not waiter.future.done())
-
-    def _arm(self, when: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._when = when
-        self._timer = asyncio.get_running_loop().call_at(when, self._expire)
-
-    def _expire(self) -> None:
-        self._timer = None
-        now, queue = asyncio.get_running_loop().time(), self._queue
-        while queue and (queue[0].deadline <= now or queue[0].future.done()):
-            queue.popleft().resolve(TIMED_OUT)  # a no-op for a finished one
-        if queue:
-            self._arm(queue[0].deadline)
-
-
-def _deadline_of(waiter: _Waiter) -> float:
-    return waiter.deadline
-
-
 class Waiters:
     """Futures per order id and per value key, resolved from pushed values.
 
@@ -208,7 +149,7 @@ class Waiters:
         self._orders: dict[str, _Waiter | list[_Waiter]] = {}
         self._keys: dict[str, list[asyncio.Future[None]]] = {}
         self._dirty: list[_Waiter] = []
-        self._deadlines = _Deadlines()
+        self._deadlines = Deadlines()
         self.waiting = 0
         """Order waits started and not finished."""
         self.followed: Mapping[str, object] = {}
@@ -303,12 +244,8 @@ class Waiters:
         future = waiter.future
         if not future.done():
             future.set_result(LOST)
-        self.waiting = live = self.waiting - 1
-        queue = self._deadlines._queue
-        if queue and queue[0] is waiter:  # answered in the order placed: out at once
-            queue.popleft()
-        elif len(queue) > 2 * live + 64:  # finished ones swept out, amortized O(1)
-            self._deadlines.sweep()
+        self.waiting -= 1
+        self._deadlines.finished(waiter, self.waiting)
         order_id, orders = waiter.order_id, self._orders
         there = orders.get(order_id)
         if there is waiter:
