@@ -32,6 +32,7 @@ from fks_exec import (
 )
 from fks_exec.journal import SqliteJournal
 from fks_exec.journal.sql_send import SqlJournalSend
+from fks_exec.mock import MockBroker, MockPlugin
 from tests.conftest import ScriptedPlugin
 
 _IDS = ["a", "b", "c", "d"]
@@ -209,3 +210,47 @@ async def test_an_id_an_earlier_process_journaled_is_answered_from_the_journal(
                     await executor.execute(_order("r1", 1))
                 assert type(raised.value).__name__ == "DuplicateClientOrderId"
             assert broker.calls == []
+
+
+def _slow_executor(path: Path) -> Executor:
+    """An SQL-journaled executor on a mock whose answers take 5 s, closing after 0.1 s."""
+    plugin = MockPlugin(broker=MockBroker())
+    plugin.use_env = False
+    plugin.broker.set_price("X", bid=100, ask=100.5)
+    plugin.broker.set_latency(5.0)
+    registry = PluginRegistry(discover=False)
+    registry.register("mock", plugin)
+    journal = SqliteJournal(path, synchronous="normal")
+    return Executor(registry, default="mock", journal=journal, close_timeout_s=0.1)
+
+
+async def test_a_send_cut_off_at_close_is_unknown_and_no_longer_marked(tmp_path: Path) -> None:
+    executor = _slow_executor(tmp_path / "j.sqlite3")
+    await executor.start()
+    order = Order.market("X", "buy", 1)
+    call = asyncio.ensure_future(executor.execute(order))
+    await asyncio.sleep(0.05)
+    assert executor._shutdown.sends  # the send is tracked while the plugin has it
+    await executor.close()  # cuts the send off: unknown
+    result = call.result()
+    assert (result.status, result.plugin) == (OrderStatus.UNKNOWN, "mock")
+    assert "closed" in (result.error or "")
+    assert not executor._shutdown.sends  # nothing tracked is left behind
+    assert not executor._shutdown.cut  # a cut-off task is no longer marked once it left
+    assert _state_in_file(tmp_path / "j.sqlite3", order.client_order_id) == "unknown"
+
+
+async def test_a_caller_cancelling_its_own_send_is_cancelled_and_journaled_unknown(
+    tmp_path: Path,
+) -> None:
+    async with _slow_executor(tmp_path / "j.sqlite3") as executor:
+        order = Order.market("X", "buy", 1)
+        call = asyncio.ensure_future(executor.execute(order))
+        await asyncio.sleep(0.05)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert not executor._shutdown.sends
+        entry = await executor.journal.get(order.client_order_id)
+        assert entry is not None and entry.result is not None
+        assert entry.result.status is OrderStatus.UNKNOWN

@@ -14,7 +14,7 @@ default). Leases use the server's clock, so the clocks of the hosts do not matte
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -149,7 +149,7 @@ class PostgresJournal(Journal):
         return self._writer
 
     async def _run(self, job: Any, label: str) -> Any:
-        return await self._require().run(job, label)
+        return await self._require().soon(job, label)
 
     # ------------------------------------------------------------------ the interface
 
@@ -172,8 +172,16 @@ class PostgresJournal(Journal):
     ) -> Claim | None:
         """See :meth:`Journal.claim_to_send`: the same claim, no entry made for a won one."""
         op = ClaimOp.of_order(order, plugin, hints, self.owner)
-        done = await self._run(op, f"claim of {op.client_order_id}")
+        done = await self._require().soon(op, f"claim of {op.client_order_id}")
         return done if isinstance(done, Claim) else None
+
+    def claim_soon(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Awaitable[object]:
+        """See :meth:`Journal.claim_soon`: the writer's future of the claim, whose value
+        is the unclaimed :class:`Claim` or, for a won claim, ``(attempt, created_at)``.
+        Raises :class:`JournalError` (nothing queued) when the order cannot be encoded
+        or the journal is not open."""
+        op = ClaimOp.of_order(order, plugin, hints, self.owner)
+        return self._require().soon(op, f"claim of {op.client_order_id}")
 
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""

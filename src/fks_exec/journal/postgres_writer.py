@@ -99,12 +99,13 @@ class PostgresWriter:
         self._queue: asyncio.Queue[_Task] = asyncio.Queue()
         self._task = asyncio.get_running_loop().create_task(self._write_forever())
 
-    async def run(self, job: Job, label: str) -> Any:
-        """Queue ``job`` and return its value once its batch committed (see
-        :data:`Job`). Raises :class:`JournalError` when the batch failed."""
+    def soon(self, job: Job, label: str) -> asyncio.Future[Any]:
+        """Queue ``job`` and return the future of its value once its batch committed
+        (see :data:`Job`), to await at once: it raises :class:`JournalError` when the
+        batch failed. Raises ``RuntimeError`` when no event loop runs on this thread."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Task(job, future, label))
-        return await future
+        return future
 
     def submit(self, job: ClaimOp | UpdateOp, label: str) -> None:
         """Queue ``job`` without waiting; a failure is logged."""
