@@ -100,11 +100,16 @@ async def test_results_are_encoded_on_the_loop_while_the_next_intents_commit(
         return encode(raw)
 
     later._encode = spying
-    original = worker._commit
+    original, asking = worker._commit, later.ask
+
+    def ask() -> None:  # the writer asks right before it commits what the loop awaits
+        in_commit.set()  # (set here, not in _commit: the loop may encode in between)
+        asking()
+
+    later.ask = ask  # type: ignore[method-assign]
 
     def committing(conn: sqlite3.Connection, batch: list[Any]) -> None:
         if any(task.future is not None for task in batch):
-            in_commit.set()
             for _ in range(10_000):  # the claim commits once the loop has encoded
                 if len(encoded) == 2:
                     break
