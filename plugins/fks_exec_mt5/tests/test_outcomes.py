@@ -181,6 +181,31 @@ async def test_a_lost_answer_is_unknown_and_reconciled_from_the_history() -> Non
     await plugin.close()
 
 
+async def test_a_default_32_character_id_is_found_again_by_a_restarted_plugin() -> None:
+    # MqlTradeRequest's comment holds 31 characters (the fake refuses 32); the core's
+    # default ids have 32. After a restart (a new plugin, the same terminal and magic)
+    # the order is found from the journal's hints and from the id alone.
+    terminal = FakeMetaTrader5.hedging()
+    first = await started(terminal)
+    order = Order.market("EURUSD", "buy", "0.1")
+    assert len(order.client_order_id) == 32
+    terminal.lose_next_answer(after_broker_acted=True)
+    lost = await first.execute_order(order)
+    assert lost.status is OrderStatus.UNKNOWN
+    hints = dict(first.lookup_hints(order, None))
+    await first.close()
+    (comment,) = terminal.order_arrivals()
+    assert comment == hints["comment"] and len(comment) <= 31 and comment.isascii()
+    restarted = await started(terminal)
+    for found in (
+        await restarted.find_order(order.client_order_id, hints),
+        await restarted.get_order(order.client_order_id),
+    ):
+        assert found is not None and found.status is OrderStatus.FILLED
+        assert found.client_order_id == order.client_order_id
+    await restarted.close()
+
+
 @pytest.mark.parametrize("hours", [-5, 0, 2, 3])
 async def test_server_time_is_converted_to_utc(hours: int) -> None:
     terminal = FakeMetaTrader5.hedging(server_utc_offset=timedelta(hours=hours))
