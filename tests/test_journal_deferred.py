@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import fks_exec.journal.deferred as deferred_module
 from fks_exec import ExecutionResult, Order, OrderStatus
-from fks_exec.journal import JournalEntry, JournalState, JournalUpdate, SqliteJournal
+from fks_exec.journal import JournalEntry, JournalError, JournalState, JournalUpdate, SqliteJournal
 from fks_exec.journal.sqlite import _connect, _encode_result
 from fks_exec.journal.sqlite_ops import ClaimOp, UpdateOp, run_ops
 from fks_exec.journal.worker import SqliteWorker
@@ -455,3 +455,13 @@ def test_deferred_results_give_what_one_write_at_a_time_gives(
     finally:
         deferred_module.DEFER_S = saved
     assert queued == in_order
+
+
+async def test_a_result_recorded_on_a_journal_not_open_is_a_journal_error(tmp_path: Path) -> None:
+    journal = SqliteJournal(tmp_path / "closed.sqlite3")
+    with pytest.raises(JournalError, match="not open"):
+        journal.record_result_soon(_result("c1"), {})
+    await journal.open()
+    await journal.close()
+    with pytest.raises(JournalError, match="not open"):  # closed again
+        journal.record_result_soon(_result("c2"), {})
