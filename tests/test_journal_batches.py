@@ -876,3 +876,25 @@ async def test_a_lazy_write_that_fails_is_logged_and_one_that_succeeds_is_not(
         await journal.flush()
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "result of lz-missing failed" in errors[0], errors
+
+
+async def test_a_worker_without_an_encoder_runs_jobs_and_bulk_values(tmp_path: Path) -> None:
+    # The SQLite journal always gives its worker an encoder; a worker built without one
+    # (no deferred writes) must still run what it is handed.
+    path = tmp_path / "plain.sqlite3"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+    def bulk(conn: sqlite3.Connection, values: list[Any]) -> list[Any]:
+        return [value * 2 for value in values]
+
+    worker = SqliteWorker(connect, name="plain", bulk_types=(int,), bulk=bulk)
+    await worker.start()
+    try:
+        assert (
+            await worker.run(lambda conn: conn.execute("SELECT 7").fetchone()[0], label="read") == 7
+        )
+        assert await worker.soon(21, writes=True, label="bulk") == 42
+    finally:
+        await worker.stop()

@@ -188,7 +188,7 @@ class SqliteJournal(Journal):
     ) -> Claim | None:
         """See :meth:`Journal.claim_to_send`: the same claim, no entry made for a won one."""
         op = ClaimOp.of_order(order, plugin, hints, self.owner)
-        done = await self._require().soon(op, label="claim")
+        done = await self._require().soon(op, writes=True, label="claim")
         return done if isinstance(done, Claim) else None
 
     def claim_soon(self, order: Order, plugin: str, hints: Mapping[str, str]) -> Awaitable[object]:
@@ -197,7 +197,7 @@ class SqliteJournal(Journal):
         Raises :class:`JournalError` (nothing queued) when the order cannot be encoded
         or the journal is not open."""
         op = ClaimOp.of_order(order, plugin, hints, self.owner)
-        return self._require().soon(op, label="claim")
+        return self._require().soon(op, writes=True, label="claim")
 
     async def record(self, update: JournalUpdate) -> None:
         """See :meth:`Journal.record`."""

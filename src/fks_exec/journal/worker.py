@@ -141,9 +141,10 @@ class SqliteWorker:
         run on the loop's thread joins the loop's current wave (see :meth:`_join`)."""
         return await self.soon(job, writes=writes, label=label)
 
-    def soon(self, job: Any, *, writes: bool = False, label: str) -> asyncio.Future[Any]:
+    def soon(self, job: Any, *, writes: bool, label: str) -> asyncio.Future[Any]:
         """Queue ``job`` as :meth:`run` does and return the future of its value, to
-        await at once (one coroutine frame fewer on each hand-over). Raises
+        await at once (one coroutine frame fewer on each hand-over). ``writes`` has no
+        default here: say it, as :meth:`run` does for a callable job. Raises
         ``RuntimeError`` when no event loop runs on this thread."""
         later = self._later
         if later is not None and later.raws:
