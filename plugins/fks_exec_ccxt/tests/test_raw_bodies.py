@@ -236,6 +236,34 @@ def test_ids_that_look_like_numbers_cost_no_full_decode() -> None:
     assert _suspect('{"clOrdId": 3e47}')  # a number token, not an id string
 
 
+@pytest.mark.parametrize("digits", [20, 21, 45, 5_000])
+def test_a_long_run_of_digits_in_an_id_is_looked_at_once(
+    digits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An id of many digits (or a hex id with a long digit run) must cost one look per
+    # run, not one per digit: a venue's 5,000-digit id would otherwise stall the loop.
+    from fks_exec_ccxt import raw_body
+
+    looks: list[int] = []
+    real = raw_body._starts_a_number
+
+    def counted(data: bytes, shape: bytes, at: int) -> bool:
+        looks.append(at)
+        return real(data, shape, at)
+
+    monkeypatch.setattr(raw_body, "_starts_a_number", counted)
+    run = "7" * digits
+    body = json.dumps({"data": [{"clOrdId": run, "ordId": "ab" + run, "px": "1.5"}]})
+    assert not raw_body._suspect(body)
+    assert len(looks) == 2  # one per run: the plain id, then the hex one
+    check_body("okx", body)
+    looks.clear()
+    hostile = json.dumps({"data": [{"clOrdId": run, "sz": "1" + "7" * max(digits, 30)}]})
+    assert raw_body._suspect(hostile) and len(looks) == 2
+    with pytest.raises(UnsafeNumber, match=r"body\.data\[0\]\.sz"):
+        check_body("okx", hostile)
+
+
 _NUMBER_TEXTS = st.one_of(
     st.sampled_from(["1e400", "-1.5E+400", ".5e-65", "1" * 31, "NaN", "Infinity", " inf"]),
     st.from_regex(r"-?[0-9_]{1,40}(\.[0-9]{0,5})?([eE][+-]?[0-9]{1,4})?", fullmatch=True),
