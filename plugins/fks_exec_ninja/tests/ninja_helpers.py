@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from fks_exec import ExecutionResult, Order
 from fks_exec_ninja import NinjaPlugin
+from fks_exec_ninja.mapping import order_id_for
 from fks_exec_ninja.testing.reference import ReferenceAtiServer, ServerSettings, front_month
 
 ES = front_month("ES", dt.datetime.now(dt.timezone.utc).date())
@@ -42,3 +45,14 @@ async def running(
             yield nt, plugin
         finally:
             await plugin.close()
+
+
+async def placing(
+    nt: ReferenceAtiServer, plugin: NinjaPlugin, order: Order
+) -> tuple[str, asyncio.Future[ExecutionResult]]:
+    """Start ``order`` and return its NinjaTrader order id and the call in flight, once
+    its PLACE has reached ``nt`` (whose values the test then pushes by hand)."""
+    order_id = order_id_for(order.client_order_id)
+    call = asyncio.ensure_future(plugin.execute_order(order))
+    await nt.wait_until(lambda: any(order_id in c.text for c in nt.commands))
+    return order_id, call

@@ -13,11 +13,10 @@ import pytest
 
 from fks_exec import BrokerUnavailable, ErrorCode, Order, OrderStatus
 from fks_exec.kit import BadBrokerNumber
-from fks_exec_ninja.mapping import order_id_for
 from fks_exec_ninja.states import number, observe, parse_state, result_for
 from fks_exec_ninja.testing.reference import InvalidCommand, ServerSettings
 
-from .ninja_helpers import ES, running
+from .ninja_helpers import ES, placing, running
 
 IMPOSSIBLE = [
     ("AvgFillPrice", "1E+999999999"),
@@ -88,14 +87,12 @@ async def test_an_order_answered_with_an_impossible_price_is_unknown_at_once(
     server = ServerSettings(invalid_command=InvalidCommand.IGNORE)
     async with running(server, order_timeout_s=30) as (nt, plugin):
         order = Order.market("CL 01-27", "buy", 1)
-        order_id = order_id_for(order.client_order_id)
-        placing = asyncio.ensure_future(plugin.execute_order(order))
-        await nt.wait_until(lambda: any(order_id in c.text for c in nt.commands))
+        order_id, pending = await placing(nt, plugin, order)
         nt.push_value(f"OrderStatus|{order_id}", "Filled")
         nt.push_value(f"Filled|{order_id}", "1")
         with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
             nt.push_value(f"AvgFillPrice|{order_id}", "1E+999999999")
-            result = await asyncio.wait_for(placing, 2)
+            result = await asyncio.wait_for(pending, 2)
         assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True)
         assert f"AvgFillPrice|{order_id}" in (result.error or "")
         assert any("NinjaTrader" in r.getMessage() for r in caplog.records)
@@ -134,13 +131,10 @@ async def test_an_impossible_number_before_any_state_is_unknown_and_says_so(
     answer is ``unknown`` at once, naming the value, not a timeout that never happened."""
     server = ServerSettings(invalid_command=InvalidCommand.IGNORE)
     async with running(server, order_timeout_s=30) as (nt, plugin):
-        order = Order.market("CL 01-27", "buy", 1)
-        order_id = order_id_for(order.client_order_id)
-        placing = asyncio.ensure_future(plugin.execute_order(order))
-        await nt.wait_until(lambda: any(order_id in c.text for c in nt.commands))
+        order_id, pending = await placing(nt, plugin, Order.market("CL 01-27", "buy", 1))
         with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
             nt.push_value(f"Filled|{order_id}", "NaN")
-            result = await asyncio.wait_for(placing, 2)
+            result = await asyncio.wait_for(pending, 2)
         assert result.status is OrderStatus.UNKNOWN and result.sent is not False
         assert result.error_code is ErrorCode.UNKNOWN, result
         error = result.error or ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from fks_exec_ninja.codec import SUBSCRIBE
 from fks_exec_ninja.mapping import order_id_for
 from fks_exec_ninja.testing.reference import InvalidCommand, ReferenceAtiServer, ServerSettings
 
-from .ninja_helpers import ES, running
+from .ninja_helpers import ES, placing, running
 
 
 async def test_a_refusal_before_sending_says_why_in_words() -> None:
@@ -37,25 +38,44 @@ async def test_a_refusal_before_sending_says_why_in_words() -> None:
         assert nt.commands == []
 
 
-async def test_values_that_still_disagree_after_the_grace_are_unknown(
+_STILL_DISAGREE = (("OrderStatus", "Filled"), ("Filled", "2"), ("AvgFillPrice", "70.5"))
+_STALE_AVERAGE = (  # a second fill whose average never comes
+    ("OrderStatus", "PartFilled"),
+    ("Filled", "1"),
+    ("AvgFillPrice", "70.5"),
+    ("Filled", "3"),
+    ("OrderStatus", "Filled"),
+)
+
+
+@pytest.mark.parametrize(
+    ("pushed", "status", "warned"),
+    [(_STILL_DISAGREE, OrderStatus.UNKNOWN, True), (_STALE_AVERAGE, OrderStatus.FILLED, False)],
+    ids=["still-disagree", "stale-average"],
+)
+async def test_what_the_grace_period_ends_in(
+    pushed: tuple[tuple[str, str], ...],
+    status: OrderStatus,
+    warned: bool,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The server ignores the PLACE (an instrument it does not know); values pushed by
-    hand say Filled with 2 of 3 filled and stay so past ``fill_agreement_s``."""
+    """The server ignores the PLACE (an instrument it does not know); values are pushed
+    by hand and stay so past ``fill_agreement_s``. Filled 2 of 3 is still a
+    disagreement: ``unknown``, with a warning. A second fill whose average never came is
+    a fill at the last average pushed: a definite answer, nothing to warn of."""
     server = ServerSettings(invalid_command=InvalidCommand.IGNORE)
     async with running(server, order_timeout_s=30, fill_agreement_s=0.05) as (nt, plugin):
-        order = Order.market("CL 01-27", "buy", 3)
-        order_id = order_id_for(order.client_order_id)
-        placing = asyncio.ensure_future(plugin.execute_order(order))
-        await nt.wait_until(lambda: any(order_id in c.text for c in nt.commands))
+        order_id, pending = await placing(nt, plugin, Order.market("CL 01-27", "buy", 3))
         with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
-            nt.push_value(f"OrderStatus|{order_id}", "Filled")
-            nt.push_value(f"Filled|{order_id}", "2")
-            nt.push_value(f"AvgFillPrice|{order_id}", "70.5")
-            result = await asyncio.wait_for(placing, 5)
-        assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True), result
-        assert result.error_code is ErrorCode.UNKNOWN and "disagree" in (result.error or "")
-        assert any(order_id in r.getMessage() for r in caplog.records)
+            for kind, value in pushed:
+                nt.push_value(f"{kind}|{order_id}", value)
+            result = await asyncio.wait_for(pending, 5)
+        assert (result.status, result.sent) == (status, True), result
+        if status is OrderStatus.UNKNOWN:
+            assert result.error_code is ErrorCode.UNKNOWN and "disagree" in (result.error or "")
+        else:
+            assert result.filled_quantity == 3 and result.average_price == Decimal("70.5")
+        assert any(order_id in r.getMessage() for r in caplog.records) is warned, caplog.records
 
 
 async def test_of_orders_placed_at_once_the_first_goes_alone_the_rest_in_one_write() -> None:
