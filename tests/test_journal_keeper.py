@@ -669,3 +669,27 @@ async def test_start_up_reconciliation_reports_nothing_open_at_info(
         assert caplog.text == ""
     finally:
         await keeper.close()
+
+
+def test_gives_hints_is_true_only_for_a_plugin_with_its_own_hook() -> None:
+    # One rule for the keeper and the in-memory record path: a plugin keeping the base
+    # class's _lookup_hints gives no hints and is never asked for them.
+    from fks_exec.journal.keeper import gives_hints, lookup_hints
+    from fks_exec.mock import MockPlugin
+
+    class _Counted(MockPlugin):  # keeps the base hook; counts asks of the public call
+        asked = 0
+
+        def lookup_hints(self, order: Order, result: ExecutionResult | None = None) -> Any:
+            _Counted.asked += 1
+            return super().lookup_hints(order, result)
+
+    hinting, plain = _Lookup(None), _Counted()
+    assert gives_hints(hinting) is True
+    assert gives_hints(plain) is False
+    assert gives_hints(None) is False
+    order = _order("c-h")
+    assert lookup_hints(hinting, order, None) == {"venue_id": "V-c-h"}
+    assert lookup_hints(plain, order, None) == {}
+    assert lookup_hints(None, order, None) == {}
+    assert _Counted.asked == 0  # a plugin that gives no hints is never asked for them

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias, Union
 
 from fks_exec._send_waiters import WaitsForSend
+from fks_exec.journal.keeper import gives_hints
 from fks_exec.journal.memory import _SENDING, MemoryJournal, MemoryRecord
 from fks_exec.models import ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
@@ -305,11 +306,9 @@ class JournaledMemory:
         return [r.result for r in self.entries.values() if r.result is not None and self.holds(r)]
 
     def _learn_hinting(self, plugin: ExecutionPlugin | None) -> bool:
-        # The rule of lookup_hints: a plugin keeping the base class's hook gives none
-        # (and is not called); any other is asked on every claim and answer.
-        hook = getattr(plugin, "_lookup_hints", None)
-        hinting = getattr(hook, "__func__", None) is not ExecutionPlugin._lookup_hints
-        self._hinting[plugin] = hinting
+        # Asked on every claim and answer when it gives hints (keeper's rule, kept here
+        # per plugin so the hot path reads a dict instead).
+        hinting = self._hinting[plugin] = gives_hints(plugin)
         return hinting
 
     def _reindex(self) -> None:

@@ -175,14 +175,13 @@ class Executor(ExecutorQueries):
         settings = ExecutorSettings.from_env()
         if registry is None:
             registry = PluginRegistry(enabled=settings.plugins, disabled=settings.disabled)
-        kwargs: dict[str, Any] = {
+        from_variables: dict[str, Any] = {
             "default": settings.default,
             "routes": settings.routes,
             "fallbacks": settings.fallbacks,
             "allow_paper_fallback": settings.allow_paper_fallback,
         }
-        kwargs.update(overrides)
-        return cls(registry, **kwargs)
+        return cls(registry, **(from_variables | overrides))
 
     def __repr__(self) -> str:
         return f"<Executor {self._routes!r}>"

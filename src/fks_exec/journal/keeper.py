@@ -18,7 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from fks_exec.errors import FksExecError, NotSupported
 from fks_exec.journal.base import Journal, forget_live_owner, note_live_owner
@@ -52,12 +52,20 @@ _FIRST_PAUSE_S, _LONGEST_PAUSE_S = 0.01, 0.2
 _NO_HINTS_HOOK = ExecutionPlugin._lookup_hints
 
 
+def gives_hints(plugin: ExecutionPlugin | None) -> TypeGuard[ExecutionPlugin]:
+    """True when ``plugin`` has its own ``_lookup_hints`` hook: one that keeps the base
+    class's gives no hints and is never asked (False without a plugin). Never raises."""
+    return plugin is not None and (
+        getattr(plugin._lookup_hints, "__func__", None) is not _NO_HINTS_HOOK
+    )
+
+
 def lookup_hints(
     plugin: ExecutionPlugin | None, order: Order, result: ExecutionResult | None
 ) -> dict[str, str]:
     """The plugin's hints for finding ``order`` again ({} without a plugin, or for a
     plugin that keeps the base class's hook, which gives none, without calling it)."""
-    if plugin is None or getattr(plugin._lookup_hints, "__func__", None) is _NO_HINTS_HOOK:
+    if not gives_hints(plugin):
         return {}
     return plugin.lookup_hints(order, result)
 
