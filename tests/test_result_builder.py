@@ -427,6 +427,49 @@ def test_plainly_json_is_what_json_safe_leaves_alone() -> None:
         assert _canonical({**_FINAL_FIELDS, "raw": deep}) is None
 
 
+class _Text(str):
+    pass
+
+
+def _plain_by_definition(value: Any, depth: int = 0) -> bool:
+    # The rule written plainly (slow, obvious): what plainly_json must answer.
+    kind = type(value)
+    if kind in (str, int, bool, type(None)):
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if depth >= 32:
+        return False
+    if kind is dict:
+        return all(type(k) is str and _plain_by_definition(v, depth + 1) for k, v in value.items())
+    if kind in (list, tuple):
+        return all(_plain_by_definition(v, depth + 1) for v in value)
+    return False
+
+
+_ODD_LEAVES = st.sampled_from([math.nan, math.inf, Decimal(1), b"x", _Text("t"), object()])
+_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=3), _ODD_LEAVES
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=2), st.integers(0, 3)), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@given(_VALUES)
+@settings(max_examples=400, deadline=None)
+def test_plainly_json_is_its_rule_on_any_value(value: Any) -> None:
+    # Every kind inline or a level down, in dicts and lists, at every position.
+    assert plainly_json(value) is _plain_by_definition(value)
+    assert plainly_json({"k": value}) is _plain_by_definition({"k": value})
+
+
 def test_pydantic_keeps_the_instance_slots_build_sets() -> None:
     # build() sets these four directly, as model_construct does; a pydantic release
     # that adds a slot must fail here rather than build half-made results.

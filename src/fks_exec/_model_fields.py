@@ -112,6 +112,7 @@ def _all_plain(
     none: type = _NONE_TYPE,
     float_: type = float,
     dict_: type = dict,
+    atoms: frozenset[type] = frozenset((int, bool, _NONE_TYPE)),
 ) -> bool:
     # Flat, and the types are parameters (fast locals, no set-up per call): it runs over
     # every value of every raw answer a plugin keeps.
@@ -136,6 +137,8 @@ def _all_plain(
                     if -inf < item < inf:
                         continue
                     return False
+                if kind in atoms:  # ints, bools and nulls too, without a call a level down
+                    continue
                 if not _all_plain((item,), depth + 1):
                     return False
         elif kind is list or kind is tuple:
