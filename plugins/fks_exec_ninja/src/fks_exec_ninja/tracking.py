@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
+from fks_exec.kit import running_loop
 from fks_exec_ninja.deadlines import TIMED_OUT, Deadlines
 from fks_exec_ninja.states import (
     _ENDED_UNFILLED,
@@ -150,6 +151,9 @@ class Waiters:
         self._keys: dict[str, list[asyncio.Future[None]]] = {}
         self._dirty: list[_Waiter] = []
         self._deadlines = Deadlines()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The loop of the last wait started (asked for again only when it changed:
+        asyncio.get_running_loop() is a getpid() system call on Python 3.10-3.11)."""
         self.waiting = 0
         """Order waits started and not finished."""
         self.followed: Mapping[str, object] = {}
@@ -204,7 +208,7 @@ class Waiters:
         """Register a wait for ``order_id`` (see :meth:`order` for the arguments;
         ``status_key``: its ``OrderStatus|<id>`` key, when already made); every push
         from now on reaches it. Pair it with :meth:`finish`."""
-        loop = asyncio.get_running_loop()
+        self._loop = loop = running_loop(self._loop)
         waiter = _blank(_Waiter)  # the slots set here: no __init__ call (~300 ns an order)
         waiter.values = values = self._values
         waiter.order_id, waiter.ready = order_id, ready
