@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +25,13 @@ from hypothesis import strategies as st
 
 from fks_exec import Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
-from fks_exec_ccxt.raw_body import UnsafeNumber, check_body, order_evidence, unsafe_reason
+from fks_exec_ccxt.raw_body import (
+    UnsafeNumber,
+    _id_like,
+    check_body,
+    order_evidence,
+    unsafe_reason,
+)
 from fks_exec_ccxt.testing.aiohttp_transport import HttpRequest, HttpResponse, attach_session
 from fks_exec_ccxt.testing.okx import FakeOkx
 
@@ -325,6 +332,120 @@ def test_the_cheap_first_pass_never_lets_an_unsafe_body_through(tree: Any) -> No
         assert _suspect(text), text
         with pytest.raises(UnsafeNumber):
             check_body("okx", text)
+
+
+# The first pass's rule, written plainly over the text with regular expressions (the
+# module does it over the UTF-8 bytes with one translation table and substring searches):
+# a body is suspect when it holds NaN, nan or nf (every NaN/Infinity word does), or a
+# run of digits, "_" and "." that is 20 long or followed by e/E and a digit, sign, "_"
+# or ".", unless an ASCII letter comes just before the run (a hex id) or the run opens
+# the string value of an id-like key.
+_RUN_OF_DIGITS = re.compile(r"[0-9_.]+")
+_EXPONENT_AFTER = re.compile(r"[eE][0-9_.+-]")
+_OPENS_A_VALUE_OF = re.compile(r'"([^"]*)"[ \t\r\n]*:[ \t\r\n]*"\Z')
+
+
+def _suspect_by_its_rule(text: str) -> bool:
+    if "NaN" in text or "nan" in text or "nf" in text:
+        return True
+    for run in _RUN_OF_DIGITS.finditer(text):
+        start, end = run.span()
+        if end - start < 20 and not _EXPONENT_AFTER.match(text, end):
+            continue
+        if start and text[start - 1].isascii() and text[start - 1].isalpha():
+            continue  # the run continues a word
+        value_of = _OPENS_A_VALUE_OF.search(text[:start])
+        if value_of is not None and _id_like(value_of.group(1)):
+            continue
+        return True
+    return False
+
+
+_PIECES = st.sampled_from(
+    ['"', ":", " ", "\n", "{", "}", ",", "e", "E", "+", "-", "_", ".", "a", "f", "N", "n",
+     "x", "Z", "é", "1", "0", "9", "12345678901234567", "1234567890123456789012", "NaN",
+     "inf", "na", "nb",
+     '"clOrdId"', '"px"', '"txid"', '"fooId"', '"text"', '"id"', '"sz"']
+)  # fmt: skip
+
+
+@settings(max_examples=int(os.environ.get("FKS_EXEC_FUZZ_EXAMPLES", "400")), deadline=None)
+@given(st.lists(_PIECES, max_size=24).map("".join))
+def test_the_first_pass_follows_its_rule_on_any_text(text: str) -> None:
+    """Which bodies take the full decode: exactly those the rule names, at every edge
+    (a run at the start or the end of the text, a key at the very start, blanks)."""
+    from fks_exec_ccxt.raw_body import _suspect
+
+    assert _suspect(text) is _suspect_by_its_rule(text), text
+
+
+def test_the_first_pass_on_its_edges() -> None:
+    from fks_exec_ccxt.raw_body import _suspect
+
+    cases = {
+        '{"sz": "1234567890123456789"}': False,  # 19 digits: below 1e20, no full decode
+        '{"sz": "12345678901234567890"}': True,
+        '{"name": "final"}': False,  # an n before an a or f is no NaN word
+        '{"ccy": "INF"}': False,
+        '{"px": "inf"}': True,
+        "1" * 25: True,  # a run to the very end of the text
+        "x" + "1" * 25: False,  # a hex id's run to the very end
+        '"fooId":"' + "1" * 25: False,  # an id's run to the very end
+        "1" * 25 + "x": True,  # a run at the very start, a letter at the end
+        "1e5x": True,
+        '1e5"': True,
+        '1e5 "': True,
+        '1e5:"': True,
+        "1e5 1": True,
+        '"idx:"3e47"': True,  # no quote closes the key before the colon
+        '"id"x"3e47"': True,  # no colon between the key and the value
+        'x"id":"3e47"': False,  # the key's opening quote at index 1
+        'id":"3e47"': True,  # no opening quote before the key
+        ':"3e47"id"': True,  # a colon at the very start: no key, whatever comes after
+        '"id":"3e47"': False,  # the id's value at the very start
+        '"px":"3e47"': True,
+        '"3e47"': True,  # a string value with no key before it
+        ':"3e47"': True,
+        "x12e5": False,
+        "12e5 1e-5 2e+5": True,
+        "3e4e5": True,
+    }
+    for text, suspect in cases.items():
+        assert _suspect(text) is suspect, text
+
+
+def test_the_bounds_of_a_number_text_and_its_message() -> None:
+    at_limit, over = "0." + "0" * 61 + "1", "0." + "0" * 62 + "1"
+    assert (len(at_limit), len(over)) == (64, 65)
+    assert unsafe_reason(at_limit) is None
+    assert unsafe_reason(over) == "65 characters"
+    assert str(UnsafeNumber("okx", "body.px", "9" * 24, "why")).startswith(
+        f"okx answered body.px = '{'9' * 24}' (why)"
+    )
+    assert f"= '{'9' * 20}...' (why)" in str(UnsafeNumber("okx", "body.px", "9" * 25, "why"))
+
+
+def test_a_body_that_is_only_a_string_or_a_list_is_checked() -> None:
+    for body in ('"1e400"', '["1e400"]', '[["1", "1e400"]]'):
+        with pytest.raises(UnsafeNumber):
+            check_body("okx", body)
+
+
+def test_every_value_of_a_list_is_checked() -> None:
+    for position in range(3):
+        values = ["1", "2", "3"]
+        values[position] = "1e400"
+        with pytest.raises(UnsafeNumber, match=rf"body\.data\[{position}\]"):
+            check_body("okx", json.dumps({"data": values}))
+
+
+def test_evidence_is_a_value_not_a_structure() -> None:
+    assert order_evidence('{"orderId": {"a": "1"}}') is None
+    assert order_evidence('{"status": ["open"]}') is None
+    assert order_evidence('{"ordId": null, "filled": true}') is None
+    assert order_evidence('{"ordId": true, "status": false}') is None
+    long_id = "1234567890" * 3
+    assert order_evidence(json.dumps({"ordId": long_id})) == f"body.ordId = {long_id[:24]!r}"
 
 
 def test_bodies_that_are_not_json_are_left_to_ccxt() -> None:
