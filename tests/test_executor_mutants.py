@@ -496,3 +496,40 @@ def test_fallback_names_must_be_non_empty_text(registry: PluginRegistry) -> None
     for names in ([""], [3]):
         with pytest.raises(ConfigurationError):
             Executor(registry, fallbacks={"alpha": names})  # type: ignore[dict-item]
+
+
+async def test_a_plugin_started_by_its_first_order_logs_no_empty_reconciliation(
+    registry: PluginRegistry, plugins: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # start() says what start-up reconciliation found for the plugins it starts, even
+    # nothing; a plugin started later by an order logs a line only when something was
+    # left open for it (a line per lazily started plugin would be noise).
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="fks_exec.journal"):
+        async with executor(registry, default="alpha") as ex:
+            said = [r for r in caplog.records if "start-up reconciliation" in r.getMessage()]
+            assert len(said) == 1 and "alpha: nothing open" in said[0].getMessage()
+            caplog.clear()
+            taken = await ex.execute(Order.market("XYZ", "buy", 1), plugin="gamma")
+            assert taken.plugin == "gamma"
+            assert ex.registry.is_initialized("gamma")
+            assert not [r for r in caplog.records if "reconciliation" in r.getMessage()]
+
+
+async def test_a_plugin_whose_init_left_it_unstarted_is_not_counted_reconciled(
+    registry: PluginRegistry, make_plugin: Any
+) -> None:
+    # A third-party init() that returns without starting the plugin is no start: its
+    # open entries are reconciled when it does start (before its first order), so it
+    # must not be marked reconciled now, with nothing looked up.
+    class _Unstarted(make_plugin):  # type: ignore[misc,valid-type]  # the ScriptedPlugin class
+        async def init(self, config: Any = None) -> None:
+            return None
+
+    registry.register("alpha", make_plugin("alpha"))
+    registry.register("lazy", _Unstarted("lazy"))
+    async with executor(registry, default="alpha", routes={"L*": "lazy"}) as ex:
+        assert "lazy" in ex.planned_plugins() and not ex.registry.is_initialized("lazy")
+        assert ex._keeper.is_recovered("alpha")
+        assert not ex._keeper.is_recovered("lazy")
