@@ -9,6 +9,7 @@ is counted and journaled as the plugin that got the order.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -504,8 +505,6 @@ async def test_a_plugin_started_by_its_first_order_logs_no_empty_reconciliation(
     # start() says what start-up reconciliation found for the plugins it starts, even
     # nothing; a plugin started later by an order logs a line only when something was
     # left open for it (a line per lazily started plugin would be noise).
-    import logging
-
     with caplog.at_level(logging.INFO, logger="fks_exec.journal"):
         async with executor(registry, default="alpha") as ex:
             said = [r for r in caplog.records if "start-up reconciliation" in r.getMessage()]
