@@ -14,7 +14,13 @@ from fks_exec_ninja.testing.reference import ServerSettings, combinations
 
 from .ninja_helpers import ES, running
 
-AXES = ("unknown_messages", "broadcast", "invalid_command", "duplicate_order_id")
+AXES = (
+    "unknown_messages",
+    "broadcast",
+    "invalid_command",
+    "duplicate_order_id",
+    "write_per_field",
+)
 
 
 def name(settings: ServerSettings) -> str:

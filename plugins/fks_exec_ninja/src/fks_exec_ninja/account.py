@@ -185,7 +185,8 @@ async def close_position(
     plugin: NinjaPlugin, symbol: str, quantity: Decimal | None
 ) -> list[ExecutionResult]:
     """Close all (``CLOSEPOSITION``) or part (an opposite market order) of the account's
-    position in ``symbol``; never more than the position. Raises
+    position in ``symbol``; never more than the position. The bracket exits of the
+    instrument are cut to what is left (all: CLOSEPOSITION cancels them). Raises
     :class:`BrokerUnavailable` when NinjaTrader has pushed no position to go by."""
     cfg, ati = plugin.config, plugin.ati
     instrument = plugin.instrument(symbol)
@@ -209,7 +210,12 @@ async def close_position(
         whole = quantity.to_integral_value(rounding=ROUND_DOWN)
         if whole == 0:
             raise OrderDenied(f"NinjaTrader closes whole contracts, got {quantity}")
-        return [await plugin.execute_order(Order.market(symbol, side, whole))]
+        result = await plugin.execute_order(Order.market(symbol, side, whole))
+        if result.filled_quantity:  # the exits of brackets cover no more than is left
+            closed = result.filled_quantity if held > 0 else -result.filled_quantity
+            plugin._brackets.cut_to_position(cfg.account, instrument, held - closed)
+        return [result]
+    plugin._brackets.closing(cfg.account, instrument)  # CLOSEPOSITION cancels their exits
     listing_key = f"Orders|{cfg.account}"
     before = order_ids(ati.values.get(listing_key, ""))
     ati.send_now(COMMAND, close_position_command(cfg.account, instrument))

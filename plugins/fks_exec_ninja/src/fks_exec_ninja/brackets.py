@@ -1,70 +1,56 @@
-"""Bracket exits: protect what an entry has filled, from its first fill on.
+"""Bracket exits: protect what an entry has filled, from its first fill on, never more.
 
 An entry with ``stop_loss``/``take_profit`` gets a STOPMARKET and a LIMIT exit sharing
-one OCO id as soon as NinjaTrader reports any fill of it, sized to what has filled; each
-later fill grows both exits with ``CHANGE`` (help page "Commands and Valid Parameters":
-CHANGE takes a new quantity, ``0`` prices leave them as they are). An entry that part
-fills and is then cancelled keeps exits for what filled. Exits never carry an ATM
-template (a template on an exit would start a strategy of its own when it fills).
+one OCO id as soon as NinjaTrader reports any fill of it. The exits always cover the
+bracket's *open quantity* (:attr:`~fks_exec_ninja.bracket_legs.Bracket.open_quantity`):
+what the entry filled, less what its exits filled, less what a partial
+``close_position`` took away. A later fill of the entry grows the exits with ``CHANGE``
+(help page "Commands and Valid Parameters": CHANGE takes a new quantity, ``0`` prices
+leave them as they are); a partial fill of one exit shrinks the other to what is left
+(NinjaTrader's OCO may have done so already: the CHANGE then matches it). NinjaTrader's
+quantity is the order's whole quantity, so an exit that part filled is changed to its
+fill plus the open quantity. Exits never carry an ATM template (a template on an exit
+would start a strategy of its own when it fills).
 
-Exit ids are derived from the entry's client order id, so a new process that resumes
-an entry (:meth:`Brackets.resume`, after a restart) recognises exits an earlier process
-placed -- in NinjaTrader's pushed values or its ``Orders|<account>`` list -- and adopts
-them (``CHANGE`` to what filled) instead of placing them again.
+When the exits can no longer carry the position -- one filled and the entry filled more
+afterwards, or the OCO cancelled one after the other part filled -- what is left of them
+is cancelled (``CANCEL`` per order) and a new generation of exits is placed for the open
+quantity (:mod:`~fks_exec_ninja.bracket_legs`). An exit cancelled or rejected at
+NinjaTrader while none of its generation filled was ended by hand (or could not be
+placed): the bracket is no longer kept, and an error says what is unprotected.
+
+Every decision is taken from the values NinjaTrader pushed, whatever order they came
+in: while an exit's state says it filled but its ``Filled`` number has not come, nothing
+is decided. Exit ids are derived from the entry's client order id, so a new process that
+resumes an entry (:meth:`Brackets.resume`, after a restart) recognises exits an earlier
+process placed -- in NinjaTrader's pushed values or its ``Orders|<account>`` list -- and
+adopts them instead of placing them again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import Order
 from fks_exec_ninja.account import OrderLists
-from fks_exec_ninja.mapping import change_quantity_command, order_id_for, place_command
-from fks_exec_ninja.states import observe
+from fks_exec_ninja.bracket_legs import Bracket, Leg, exit_ids, legs_for
+from fks_exec_ninja.mapping import cancel_command, change_quantity_command, place_command
+from fks_exec_ninja.states import FINAL_STATES, observe
 
 __all__ = ["Bracket", "Brackets"]
 
 logger = logging.getLogger("fks_exec.plugins.ninja")
-
-
-@dataclass
-class Bracket:
-    """An entry awaiting (or holding) its exits."""
-
-    entry: Order
-    entry_id: str
-    account: str
-    instrument: str
-    exits: list[tuple[Order, str]] = field(default_factory=list)
-    oco: str = ""
-    protected: Decimal = Decimal(0)
-    """The quantity the exits were placed (or changed) for (0: not yet, or adopted
-    exits whose size this process does not know)."""
-    placed: set[str] = field(default_factory=set)
-    """Exit ids known to be at NinjaTrader (placed here or adopted): never placed again."""
-
-
-def exits_for(entry: Order) -> list[tuple[Order, str]]:
-    """The exit orders of ``entry`` and their order ids (quantity: the entry's)."""
-    side, tif = entry.side.opposite, entry.time_in_force
-    exits = []
-    if entry.stop_loss is not None:
-        stop = Order.stop(entry.symbol, side, entry.quantity, entry.stop_loss, time_in_force=tif)
-        exits.append((stop, order_id_for(entry.client_order_id, "-sl")))
-    if entry.take_profit is not None:
-        target = Order.limit(
-            entry.symbol, side, entry.quantity, entry.take_profit, time_in_force=tif
-        )
-        exits.append((target, order_id_for(entry.client_order_id, "-tp")))
-    return exits
+_ZERO = Decimal(0)
+_FILLING = frozenset({"filled", "partfilled"})
 
 
 class Brackets:
-    """Entries with exits to keep in step with their fills; ``send`` writes a command."""
+    """Entries with exits to keep in step with their fills; ``send`` writes a command,
+    ``remember`` records an exit order under its id (so ``get_order`` finds it),
+    ``remembered``: the ids this process placed (an exit id among them is taken)."""
 
     def __init__(
         self,
@@ -72,23 +58,49 @@ class Brackets:
         send: Callable[[str], None],
         remember: Callable[[str, Order], None],
         order_lists: OrderLists | None = None,
+        remembered: Container[str] = (),
     ) -> None:
         self._values, self._send, self._remember = values, send, remember
         self._lists = OrderLists() if order_lists is None else order_lists
         """The accounts' order lists as sets (the plugin's own, shared)."""
+        self._remembered = remembered
         self._entries: dict[str, Bracket] = {}
-        self.watched: Mapping[str, Bracket] = self._entries
-        """The entries being followed, by order id (read-only)."""
+        self._by_id: dict[str, Bracket] = {}
+        self.watched: Mapping[str, Bracket] = self._by_id
+        """The brackets being followed, by the id of their entry and of each exit
+        (read-only)."""
+        self._epoch = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    # ------------------------------------------------------------------ entries
+
+    def refusal(self, entry: Order, account: str) -> str | None:
+        """Why ``entry`` cannot be placed as a bracket (its exit ids are taken by orders
+        NinjaTrader or this process already has), else None."""
+        for exit_id in exit_ids(entry.client_order_id, 1):
+            if self._taken(account, exit_id):
+                return (
+                    f"the bracket exits of client order id {entry.client_order_id!r} would "
+                    f"use order id {exit_id}, which an existing order already has (one "
+                    f"whose client order id is {entry.client_order_id!r} followed by "
+                    "'-sl', '-tp' or '-oco'?); use another client_order_id. Nothing was sent"
+                )
+        return None
+
+    def exit_of(self, order_id: str) -> Bracket | None:
+        """The bracket ``order_id`` is an exit of (None: no exit followed here)."""
+        bracket = self._by_id.get(order_id)
+        return None if bracket is None or bracket.entry_id == order_id else bracket
+
     def add(self, entry: Order, entry_id: str, account: str, instrument: str) -> Bracket:
         """Watch ``entry`` (placed under ``entry_id``) for fills."""
-        exits = exits_for(entry)
-        oco = order_id_for(entry.client_order_id, "-oco") if len(exits) == 2 else ""
-        bracket = Bracket(entry, entry_id, account, instrument, exits, oco)
+        legs, oco = legs_for(entry, 1)
+        bracket = Bracket(entry, entry_id, account, instrument, legs, oco)
         self._entries[entry_id] = bracket
+        for order_id in bracket.ids():
+            self._by_id[order_id] = bracket
         return bracket
 
     def resume(
@@ -106,80 +118,283 @@ class Brackets:
         returns what was done, for the log.
 
         Exits NinjaTrader already knows (their ids in its values or in the account's
-        ``Orders|`` list) are adopted and sized with ``CHANGE``; missing ones are placed
-        for what filled. When an exit is already final (it filled, or was cancelled at
-        NinjaTrader) the bracket has done its work or was ended by hand: nothing is sent.
-        An entry still working is followed from then on as a live one is."""
+        ``Orders|`` list) are adopted and sized with ``CHANGE`` to the open quantity
+        (what filled, less what they filled); missing ones are placed. When an exit is
+        already final (it filled, or was cancelled at NinjaTrader) the bracket has done
+        its work or was ended by hand: nothing is sent. The bracket is followed from
+        then on as a live one is."""
         if entry_id in self._entries:
             return "already followed"
         bracket = self.add(entry, entry_id, account, instrument)
-        known = [i for _, i in bracket.exits if self._at_ninjatrader(bracket, i)]
-        bracket.placed.update(known)
-        ended = [i for i in known if observe(self._values, i).final]
+        known = [leg for leg in bracket.legs if self._at_ninjatrader(bracket, leg)]
+        for leg in known:
+            leg.at_ninjatrader = True
+        ended = [leg.order_id for leg in known if observe(self._values, leg.order_id).final]
         if ended:
-            del self._entries[entry_id]
+            self._end(bracket)
             return f"exit {ended[0]} is already final at NinjaTrader; nothing sent"
-        for exit_order, exit_id in bracket.exits:
-            self._remember(exit_id, exit_order)
+        for leg in bracket.legs:
+            self._remember(leg.order_id, leg.order)
+        bracket.entry_final = final
         self._follow(bracket, at_least=min(filled, entry.quantity))
-        if final:
-            self._entries.pop(entry_id, None)
-        still = "; following the entry" if entry_id in self._entries else ""
-        return f"{len(known)} exit(s) adopted, {len(bracket.exits) - len(known)} to place{still}"
+        still = "" if final else "; following the entry"
+        return f"{len(known)} exit(s) adopted, {len(bracket.legs) - len(known)} to place{still}"
 
     def forget(self, entry_id: str) -> None:
         """Stop watching ``entry_id`` (its PLACE was not sent)."""
-        self._entries.pop(entry_id, None)
+        bracket = self._entries.get(entry_id)
+        if bracket is not None:
+            self._end(bracket)
 
     def on_order_value(self, order_id: str) -> None:
-        """``OrderStatus`` or ``Filled`` of ``order_id`` was pushed: follow it if it is
-        a watched entry."""
-        bracket = self._entries.get(order_id)
+        """``OrderStatus`` or ``Filled`` of ``order_id`` was pushed: follow its bracket
+        if it is a watched entry or exit."""
+        bracket = self._by_id.get(order_id)
         if bracket is not None:
             self._follow(bracket)
 
+    def reconnected(self) -> None:
+        """The connection was made again: exits written before it that NinjaTrader's
+        fresh order list does not show never reached it, and are placed again."""
+        self._epoch += 1
+        self.refresh()
+
     def refresh(self) -> None:
-        """Look at every watched entry again (after a reconnect)."""
+        """Look at every watched bracket again (after a reconnect, or a new order list)."""
         for bracket in list(self._entries.values()):
             self._follow(bracket)
 
-    def _follow(self, bracket: Bracket, at_least: Decimal = Decimal(0)) -> None:
-        seen = observe(self._values, bracket.entry_id)
+    def not_pushed_again(self) -> list[Bracket]:
+        """The brackets whose entry (not final) or a placed exit has had no value pushed
+        since the connection was made again: NinjaTrader did not re-push them, so what
+        filled while the connection was down is not known here until they change."""
+        values = self._values
+        return [
+            bracket
+            for bracket in self._entries.values()
+            if any(
+                f"OrderStatus|{order_id}" not in values
+                for order_id in (
+                    *(() if bracket.entry_final else (bracket.entry_id,)),
+                    *(leg.order_id for leg in bracket.legs if leg.at_ninjatrader),
+                )
+            )
+        ]
+
+    def accounts(self) -> set[str]:
+        """The accounts of the watched brackets."""
+        return {bracket.account for bracket in self._entries.values()}
+
+    def cut_to_position(self, account: str, instrument: str, position: Decimal) -> None:
+        """A partial ``close_position`` left ``position`` (signed) of ``instrument`` in
+        ``account``: the exits of its brackets cover no more than that in their
+        direction, the oldest brackets' exits cut first."""
+        for sign in (1, -1):
+            held = max(position * sign, _ZERO)
+            same = [
+                b
+                for b in self._entries.values()
+                if (b.account, b.instrument) == (account, instrument)
+                and (1 if b.entry.side.value == "buy" else -1) == sign
+            ]
+            excess = sum((max(b.open_quantity, _ZERO) for b in same), _ZERO) - held
+            for bracket in same:
+                if excess <= 0:
+                    break
+                cut = min(excess, max(bracket.open_quantity, _ZERO))
+                bracket.spent += cut
+                excess -= cut
+                self._follow(bracket)
+
+    def closing(self, account: str, instrument: str) -> None:
+        """``CLOSEPOSITION`` goes out for ``instrument`` in ``account`` (it cancels the
+        entries and exits there): its brackets are no longer kept."""
+        for bracket in list(self._entries.values()):
+            if (bracket.account, bracket.instrument) == (account, instrument):
+                logger.info("bracket of %s ended: its position is closed", bracket.entry_id)
+                self._end(bracket)
+
+    # ------------------------------------------------------------------ following
+
+    def _follow(self, bracket: Bracket, at_least: Decimal = _ZERO) -> None:
+        if self._entries.get(bracket.entry_id) is not bracket:
+            return  # ended
+        values = self._values
+        seen = observe(values, bracket.entry_id)
         quantity = bracket.entry.quantity
         filled = quantity if seen.state == "filled" else min(seen.filled, quantity)
-        filled = max(filled, at_least)
-        if filled > bracket.protected:
-            try:
-                self._protect(bracket, filled)
-            except BrokerUnavailable as exc:
-                logger.error("bracket exits of %s not sent yet: %s", bracket.entry_id, exc)
-                return
-        if seen.final:
-            del self._entries[bracket.entry_id]
+        bracket.filled = max(bracket.filled, filled, at_least)
+        bracket.entry_final = bracket.entry_final or seen.final
+        if not self._read_legs(bracket):
+            return  # a fill whose number has not come yet: decide when it has
+        try:
+            self._cancel_retired(bracket)
+            self._decide(bracket)
+        except BrokerUnavailable as exc:
+            logger.error("bracket exits of %s not sent yet: %s", bracket.entry_id, exc)
 
-    def _at_ninjatrader(self, bracket: Bracket, exit_id: str) -> bool:
+    def _read_legs(self, bracket: Bracket) -> bool:
+        """Take in what NinjaTrader pushed of the exits; False while one of them is
+        said to have filled without its number. Retired exits that ended leave their
+        fills in ``spent``."""
+        values, agreed = self._values, True
+        for leg in (*bracket.legs, *bracket.retired):
+            seen = observe(values, leg.order_id)
+            if seen.state is not None:
+                leg.state = seen.state
+                leg.at_ninjatrader = True
+            if seen.filled > leg.filled:
+                leg.filled = seen.filled
+            if seen.state in _FILLING and not seen.filled:
+                agreed = False
+        still = []
+        for leg in bracket.retired:
+            if leg.state in FINAL_STATES or self._never_came(bracket, leg):
+                bracket.spent += leg.filled
+                self._by_id.pop(leg.order_id, None)
+            else:
+                still.append(leg)
+        bracket.retired = still
+        return agreed
+
+    def _decide(self, bracket: Bracket) -> None:
+        open_quantity = bracket.open_quantity
+        if not bracket.placed:
+            if open_quantity > 0:
+                self._place(bracket, open_quantity)
+            elif bracket.entry_final and not bracket.retired:
+                self._end(bracket)
+            return
+        for leg in bracket.legs:
+            if self._never_came(bracket, leg):
+                logger.warning(
+                    "exit %s of entry %s never reached NinjaTrader before the connection "
+                    "dropped (its fresh order list does not show it): placing it again",
+                    leg.order_id,
+                    bracket.entry_id,
+                )
+                leg.at_ninjatrader, leg.total = False, _ZERO
+                bracket.placed = False
+        if not bracket.placed:
+            self._place(bracket, open_quantity)
+            return
+        ended = [leg for leg in bracket.legs if leg.state in FINAL_STATES]
+        if ended and not any(leg.filled for leg in bracket.legs):
+            self._ended_at_ninjatrader(bracket, ended[0])
+            return
+        if ended or open_quantity <= 0:
+            # The exits did their work (one filled: NinjaTrader's OCO ends the other),
+            # or a partial close left nothing for them: a new generation covers what
+            # the entry fills from now on.
+            # What is still working of them is cancelled (NinjaTrader's OCO may have
+            # done it already: a CANCEL of an ended order is ignored).
+            self._retire(bracket)
+            if open_quantity > 0:
+                self._place(bracket, open_quantity)
+            elif bracket.entry_final and not bracket.retired:
+                self._end(bracket)
+            return
+        for leg in bracket.legs:  # all working: each covers the open quantity
+            total = leg.filled + open_quantity
+            if total != leg.total:
+                self._send(change_quantity_command(leg.order_id, total))
+                leg.total = total
+
+    def _place(self, bracket: Bracket, open_quantity: Decimal) -> None:
+        for leg in bracket.legs:
+            total = leg.filled + open_quantity
+            if leg.at_ninjatrader or self._at_ninjatrader(bracket, leg):
+                leg.at_ninjatrader = True
+                if total != leg.total:
+                    self._send(change_quantity_command(leg.order_id, total))
+                    leg.total = total
+                continue
+            self._remember(leg.order_id, leg.order)
+            self._send(
+                place_command(
+                    leg.order,
+                    account=bracket.account,
+                    instrument=bracket.instrument,
+                    order_id=leg.order_id,
+                    oco=bracket.oco,
+                    quantity=total,
+                )
+            )
+            leg.at_ninjatrader, leg.total, leg.epoch = True, total, self._epoch
+        bracket.placed = True
+
+    def _retire(self, bracket: Bracket) -> None:
+        """End the current generation: its working exits are cancelled and followed
+        until they end; the next generation gets fresh ids."""
+        for leg in bracket.legs:
+            if leg.state in FINAL_STATES:
+                bracket.spent += leg.filled
+                self._by_id.pop(leg.order_id, None)
+                continue
+            bracket.retired.append(leg)
+        generation, cid = bracket.generation + 1, bracket.entry.client_order_id
+        while any(self._taken(bracket.account, i) for i in exit_ids(cid, generation)):
+            generation += 1
+        bracket.legs, bracket.oco = legs_for(bracket.entry, generation)
+        bracket.generation, bracket.placed = generation, False
+        for leg in bracket.legs:
+            self._by_id[leg.order_id] = bracket
+        self._cancel_retired(bracket)
+
+    def _cancel_retired(self, bracket: Bracket) -> None:
+        """Send the CANCEL of each retired exit that has not had one (sent again after
+        a write failed, at the next look)."""
+        for leg in bracket.retired:
+            if not leg.cancelled_here:
+                self._send(cancel_command(leg.order_id))
+                leg.cancelled_here = True
+
+    def _ended_at_ninjatrader(self, bracket: Bracket, leg: Leg) -> None:
+        kind = "stop-loss" if leg.order.stop_price is not None else "take-profit"
+        logger.error(
+            "the %s exit %s of entry %s is %s at NinjaTrader, and none of its exits "
+            "filled: the bracket is no longer kept by this plugin; %s of %s in %s may "
+            "be open without it: check the position in NinjaTrader",
+            kind,
+            leg.order_id,
+            bracket.entry_id,
+            leg.state,
+            bracket.open_quantity,
+            bracket.entry.symbol,
+            bracket.account,
+        )
+        self._end(bracket)
+
+    def _end(self, bracket: Bracket) -> None:
+        self._entries.pop(bracket.entry_id, None)
+        for order_id in (*bracket.ids(), *(leg.order_id for leg in bracket.retired)):
+            if self._by_id.get(order_id) is bracket:
+                del self._by_id[order_id]
+
+    # ------------------------------------------------------------------ ids
+
+    def _never_came(self, bracket: Bracket, leg: Leg) -> bool:
+        """Written on an earlier connection, and NinjaTrader's order list pushed since
+        this one began does not show it (nor any value of it)."""
+        if not leg.at_ninjatrader or leg.epoch >= self._epoch or leg.total <= 0:
+            return False
+        if f"OrderStatus|{leg.order_id}" in self._values:
+            return False
+        listing = self._values.get("Orders|" + bracket.account)
+        return listing is not None and not self._lists.has(bracket.account, listing, leg.order_id)
+
+    def _at_ninjatrader(self, bracket: Bracket, leg: Leg) -> bool:
         """The exit was written by this process, or NinjaTrader shows it (its values, or
         the account's order list)."""
-        if exit_id in bracket.placed or f"OrderStatus|{exit_id}" in self._values:
+        if leg.at_ninjatrader or f"OrderStatus|{leg.order_id}" in self._values:
             return True
         listing = self._values.get("Orders|" + bracket.account)
-        return listing is not None and self._lists.has(bracket.account, listing, exit_id)
+        return listing is not None and self._lists.has(bracket.account, listing, leg.order_id)
 
-    def _protect(self, bracket: Bracket, filled: Decimal) -> None:
-        for exit_order, exit_id in bracket.exits:
-            if not self._at_ninjatrader(bracket, exit_id):
-                self._remember(exit_id, exit_order)
-                self._send(
-                    place_command(
-                        exit_order,
-                        account=bracket.account,
-                        instrument=bracket.instrument,
-                        order_id=exit_id,
-                        oco=bracket.oco,
-                        quantity=filled,
-                    )
-                )
-                bracket.placed.add(exit_id)  # written: never placed again, whatever follows
-            else:
-                self._send(change_quantity_command(exit_id, filled))
-        bracket.protected = filled
+    def _taken(self, account: str, order_id: str) -> bool:
+        if order_id in self._by_id or order_id in self._remembered:
+            return True
+        if f"OrderStatus|{order_id}" in self._values:
+            return True
+        listing = self._values.get("Orders|" + account)
+        return listing is not None and self._lists.has(account, listing, order_id)

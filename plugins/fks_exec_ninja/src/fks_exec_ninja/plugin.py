@@ -97,7 +97,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         connection.transcript = self._transcript
         self._waiters = Waiters(connection.values)
         self._brackets = Brackets(
-            connection.values, self._send_line, self._remember, self._order_lists
+            connection.values, self._send_line, self._remember, self._order_lists, self._orders
         )
         self._waiters.followed = self._brackets.watched
         self._waiters.follow = self._brackets.on_order_value
@@ -144,7 +144,22 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
     async def _after_reconnect(self) -> None:
         for instrument in sorted(self._subscribed):
             self.ati.send_now(SUBSCRIBE, instrument, "1")
-        self._brackets.refresh()
+        brackets = self._brackets
+        brackets.reconnected()
+        for where in sorted(brackets.accounts()):  # exits lost in the drop show there
+            await lookups.order_list(self, where)
+        if brackets.accounts():
+            brackets.refresh()
+            await asyncio.sleep(self._agree_s)  # the values NinjaTrader re-pushes come now
+            for bracket in brackets.not_pushed_again():
+                self.log.warning(
+                    "NinjaTrader has pushed nothing of bracket entry %s or its exits since "
+                    "reconnecting: what filled while the connection was down is not known "
+                    "here until it changes (its exits cover %s); check the position in "
+                    "NinjaTrader",
+                    bracket.entry_id,
+                    bracket.open_quantity,
+                )
 
     def _send_line(self, line: str) -> None:
         self.ati.send_now(COMMAND, line)
@@ -192,6 +207,17 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             existing = None
         if existing is not None:
             return existing
+        brackets = self._brackets
+        if brackets.watched and brackets.exit_of(order_id) is not None:
+            raise OrderDenied(
+                f"client order id {fields['client_order_id']!r} gives order id {order_id}, "
+                "the id of a bracket exit this plugin keeps; use another client_order_id. "
+                "Nothing was sent"
+            )
+        if bracket:
+            refusal = brackets.refusal(order, where)
+            if refusal is not None:
+                raise OrderDenied(refusal)
         line = place_line(
             fields, size, where, instrument, order_id, "", "" if bracket else self._strategy
         )

@@ -24,6 +24,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 
 from .book import Book
+from .client import Client
 from .commands import AtiCommand, CommandError, parse_command
 from .orders import Order, Step
 from .pushes import ati_message, market_data_values, render_step, skipped_messages
@@ -45,39 +46,6 @@ __all__ = ["ReferenceAtiServer"]
 _PLACING = frozenset({"PLACE", "REVERSEPOSITION"})
 
 
-class _Client:
-    """One connected socket: an ordered outgoing queue written by its own task."""
-
-    def __init__(self, number: int, writer: asyncio.StreamWriter) -> None:
-        self.number = number
-        self.writer = writer
-        self.ready = False
-        self.dropped = False
-        self.subscriptions: set[str] = set()
-        self.queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-        self.task = asyncio.get_running_loop().create_task(self._pump())
-
-    def send(self, data: bytes, not_before: float) -> None:
-        if data and not self.dropped:
-            self.queue.put_nowait((not_before, data))
-
-    async def _pump(self) -> None:
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(ConnectionError, OSError):
-            while True:
-                not_before, data = await self.queue.get()
-                delay = not_before - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                self.writer.write(data)
-                await self.writer.drain()
-                self.queue.task_done()
-
-    def drop(self) -> None:
-        self.dropped = True
-        self.writer.close()
-
-
 class ReferenceAtiServer:
     """A NinjaTrader 8 ATI server on ``host``; ``port=0`` picks a free port.
 
@@ -91,7 +59,7 @@ class ReferenceAtiServer:
         self.book = Book(self._settings)
         self._host, self._port = host, port
         self._server: asyncio.base_events.Server | None = None
-        self._clients: set[_Client] = set()
+        self._clients: set[Client] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         self._latency = 0.0
@@ -244,7 +212,7 @@ class ReferenceAtiServer:
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    def _ready(self) -> list[_Client]:
+    def _ready(self) -> list[Client]:
         return [c for c in self._clients if c.ready and not c.dropped]
 
     def _drop_all(self) -> None:
@@ -265,7 +233,7 @@ class ReferenceAtiServer:
             elif greeting is Greeting.CLOSE_BEFORE_ATI:
                 outcome = "closed_before_ati"
             else:
-                client = _Client(record.number, writer)
+                client = Client(record.number, writer, self._settings.write_per_field)
                 self._clients.add(client)
                 if greeting is Greeting.ATI:
                     self._greet(client)
@@ -286,7 +254,7 @@ class ReferenceAtiServer:
             self.connections.closed(record, outcome)
             self._handlers.discard(task)
 
-    async def _read_loop(self, client: _Client, reader: asyncio.StreamReader) -> str:
+    async def _read_loop(self, client: Client, reader: asyncio.StreamReader) -> str:
         parser = MessageReader()
         while not client.dropped:
             data = await reader.read(65536)
@@ -301,7 +269,7 @@ class ReferenceAtiServer:
                 return "wire_error"
         return ""
 
-    def _greet(self, client: _Client) -> None:
+    def _greet(self, client: Client) -> None:
         settings = self._settings
         at = self._now() + self._latency + settings.greeting_delay_s
         client.ready = True
@@ -318,13 +286,13 @@ class ReferenceAtiServer:
             )
             self._timers.add(timer)
 
-    def _repush(self, client: _Client) -> None:
+    def _repush(self, client: Client) -> None:
         if client in self._clients:
             client.send(render_step(self.book.order_snapshot(), self._settings), self._now())
 
     # -- messages ---------------------------------------------------------------------
 
-    def _on_message(self, client: _Client, message: Message) -> None:
+    def _on_message(self, client: Client, message: Message) -> None:
         self.messages.append((client.number, message))
         if isinstance(message, CommandMessage):
             self._on_command(client, message.text)
@@ -340,7 +308,7 @@ class ReferenceAtiServer:
         ):
             self.set_last_price(message.instrument, Decimal(repr(message.price)))
 
-    def _on_subscribe(self, client: _Client, message: SubscribeMessage) -> None:
+    def _on_subscribe(self, client: Client, message: SubscribeMessage) -> None:
         instrument = message.instrument
         if not message.subscribe:
             client.subscriptions.discard(instrument)
@@ -349,7 +317,7 @@ class ReferenceAtiServer:
             quotes = market_data_values(instrument, self.book.quotes(instrument))
             client.send(quotes, self._now() + self._latency)
 
-    def _on_command(self, client: _Client, text: str) -> None:
+    def _on_command(self, client: Client, text: str) -> None:
         def record(outcome: str, error: str = "") -> None:
             self.commands.append(CommandRecord(client.number, text, cmd, outcome, error))
 
@@ -393,7 +361,7 @@ class ReferenceAtiServer:
                 return steps, "rejected" if steps else "ignored", str(exc)
             return [], "ignored", str(exc)
 
-    def _send_steps(self, steps: list[Step], origin: _Client | None) -> None:
+    def _send_steps(self, steps: list[Step], origin: Client | None) -> None:
         targets = self._ready()
         if origin is not None and not self._settings.broadcast:
             targets = [c for c in targets if c is origin]

@@ -222,6 +222,10 @@ class ServerSettings:
     33 bytes an id, 125 of them make ``Orders|<account>`` longer than 4096 bytes."""
     broadcast: bool = True
     """Push every update to every connected client (inferred), not only the sender."""
+    write_per_field: bool = False
+    """Write each field on its own, a loop turn apart, as the DLL's ``AtiSocket.Send``
+    does (one ``socket.Send`` per field): a client's read may end between the values of
+    one update. False: each update in one write."""
     accounts: tuple[AccountSpec, ...] = field(default_factory=_default_accounts)
     default_account: str = "Sim101"
     """Used for an empty account field (help page "Initialization")."""
@@ -266,6 +270,7 @@ INFERRED_AXES: Mapping[str, tuple[Any, ...]] = MappingProxyType(
         "push_account_values_on_connect": (True, False),
         "unknown_messages": (False, True),
         "broadcast": (True, False),
+        "write_per_field": (False, True),
     }
 )
 """Each inferred behaviour and the values a test should cover."""

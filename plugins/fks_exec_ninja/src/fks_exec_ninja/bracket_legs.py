@@ -1,0 +1,116 @@
+"""What one bracket is made of: its entry, its exits (legs) and their ids (no I/O).
+
+A bracket's exits come in *generations*: one stop-loss and/or one take-profit sharing
+an OCO id. The first generation's ids are derived from the entry's client order id
+(``-sl``, ``-tp``, ``-oco``), so a new process recognises exits an earlier one placed.
+A later generation (``-sl.2``, ``-tp.2``, ``-oco.2``, ...) is placed only when the
+previous one can no longer carry the position: one of its exits filled (NinjaTrader's
+OCO then cancelled or reduced the other) and the entry has filled more since, or the
+OCO cancelled the other exit after a partial fill.
+
+The quantity the exits protect is ``open_quantity``: what the entry has filled, less
+what earlier generations' exits filled (and what a partial ``close_position`` took
+away), less what the current generation's exits filled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from fks_exec.models import Order
+from fks_exec_ninja.mapping import order_id_for
+
+__all__ = ["Bracket", "Leg", "exit_ids", "legs_for"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass
+class Leg:
+    """One exit order of a bracket's current generation."""
+
+    order: Order
+    order_id: str
+    total: Decimal = _ZERO
+    """The quantity last written for it (PLACE or CHANGE; NinjaTrader's quantity is the
+    order's whole quantity, filled part included); 0 before that, and for an exit
+    adopted from an earlier process (its size there is not known here)."""
+    filled: Decimal = _ZERO
+    """The most NinjaTrader has said filled of it."""
+    state: str | None = None
+    """Its latest pushed state (lower case, as :func:`~fks_exec_ninja.states.parse_state`)."""
+    at_ninjatrader: bool = False
+    """Written by this process, adopted, or shown by NinjaTrader: never placed again,
+    except after a reconnect when NinjaTrader's fresh order list shows it never came."""
+    cancelled_here: bool = False
+    """This process sent its CANCEL (a retired exit)."""
+    epoch: int = 0
+    """The connection (counted by :meth:`~fks_exec_ninja.brackets.Brackets.refresh`) on
+    which it was written."""
+
+
+@dataclass
+class Bracket:
+    """An entry with ``stop_loss``/``take_profit``, awaiting (or holding) its exits."""
+
+    entry: Order
+    entry_id: str
+    account: str
+    instrument: str
+    legs: list[Leg] = field(default_factory=list)
+    oco: str = ""
+    generation: int = 1
+    filled: Decimal = _ZERO
+    """The most NinjaTrader has said filled of the entry."""
+    spent: Decimal = _ZERO
+    """Filled by exits of earlier generations, or closed by a partial close_position."""
+    placed: bool = False
+    """The current generation's exits were written (or adopted)."""
+    entry_final: bool = False
+    """The entry will not fill more (NinjaTrader said so, or the journal did)."""
+    retired: list[Leg] = field(default_factory=list)
+    """Exits of earlier generations cancelled here and not yet final (their fills still
+    count)."""
+
+    @property
+    def exited(self) -> Decimal:
+        """Filled by the current generation's exits."""
+        return sum((leg.filled for leg in self.legs), _ZERO)
+
+    @property
+    def open_quantity(self) -> Decimal:
+        """What the exits must cover now: filled, less what left the position."""
+        retired = sum((leg.filled for leg in self.retired), _ZERO)
+        return self.filled - self.spent - retired - self.exited
+
+    def ids(self) -> list[str]:
+        """The entry's id and its current exits' ids."""
+        return [self.entry_id, *(leg.order_id for leg in self.legs)]
+
+
+def exit_ids(client_order_id: str, generation: int) -> tuple[str, str, str]:
+    """The stop-loss, take-profit and OCO ids of an entry's ``generation`` of exits."""
+    tail = "" if generation == 1 else f".{generation}"
+    return (
+        order_id_for(client_order_id, "-sl" + tail),
+        order_id_for(client_order_id, "-tp" + tail),
+        order_id_for(client_order_id, "-oco" + tail),
+    )
+
+
+def legs_for(entry: Order, generation: int) -> tuple[list[Leg], str]:
+    """The exit legs of ``entry``'s ``generation`` (quantity: the entry's; the wire
+    quantity is written per command) and their OCO id ("" for a single exit)."""
+    stop_id, target_id, oco = exit_ids(entry.client_order_id, generation)
+    side, tif = entry.side.opposite, entry.time_in_force
+    legs = []
+    if entry.stop_loss is not None:
+        stop = Order.stop(entry.symbol, side, entry.quantity, entry.stop_loss, time_in_force=tif)
+        legs.append(Leg(stop, stop_id))
+    if entry.take_profit is not None:
+        target = Order.limit(
+            entry.symbol, side, entry.quantity, entry.take_profit, time_in_force=tif
+        )
+        legs.append(Leg(target, target_id))
+    return legs, oco if len(legs) == 2 else ""
