@@ -151,3 +151,80 @@ async def test_trade_mode_close_only_refuses_opening_but_not_closing() -> None:
     closing = await plugin.execute_order(Order.market("EURUSD", "sell", "0.2"))
     assert closing.status is OrderStatus.FILLED
     await plugin.close()
+
+
+@pytest.mark.parametrize(
+    ("side", "stop", "limit", "placed"),
+    [
+        ("buy", "1.1050", "1.1060", False),  # a buy limit above the market it is placed at
+        ("sell", "1.0950", "1.0940", False),
+        ("buy", "1.1050", "1.1050", True),
+        ("buy", "1.1050", "1.1040", True),
+        ("sell", "1.0950", "1.0960", True),
+    ],
+)
+async def test_a_stop_limit_whose_limit_is_beyond_its_stop_is_refused_unsent(
+    side: str, stop: str, limit: str, placed: bool
+) -> None:
+    terminal = FakeMetaTrader5.hedging()
+    plugin = await started(terminal)
+    order = Order.stop_limit("EURUSD", side, "0.1", D(stop), D(limit))
+    result = await plugin.execute_order(order)
+    await plugin.close()
+    if placed:
+        assert result.status is OrderStatus.ACCEPTED, result
+        return
+    assert result.status is OrderStatus.REJECTED and result.sent is False, result
+    assert f"limit {limit}" in (result.error or "") and "stop" in (result.error or "")
+    assert terminal.order_arrivals() == {}
+    terminal.initialize()  # ... and the server would have refused it (10015)
+    kind = c.ORDER_TYPE_BUY_STOP_LIMIT if side == "buy" else c.ORDER_TYPE_SELL_STOP_LIMIT
+    request = {**REQUESTS["stop_limit"], "type": kind, "price": float(stop)}
+    checked = terminal.order_check({**request, "stoplimit": float(limit)})
+    assert checked.retcode == c.TRADE_RETCODE_INVALID_PRICE, checked
+
+
+@pytest.mark.parametrize(
+    ("quantity", "says"),
+    [
+        ("0.05", "rounds down to 0.04 on its volume step 0.02, below the minimum 0.05"),
+        ("0.055", "smallest volume it takes is 0.06"),
+        ("0.04", "0.04 lots of EURUSD is below the minimum 0.05"),
+    ],
+)
+async def test_a_minimum_volume_off_the_step_grid_is_named_in_the_refusal(
+    quantity: str, says: str
+) -> None:
+    terminal = FakeMetaTrader5.hedging()
+    terminal.update_symbol("EURUSD", volume_min=D("0.05"), volume_step=D("0.02"))
+    plugin = await started(terminal)
+    result = await plugin.execute_order(Order.market("EURUSD", "buy", quantity))
+    smallest = await plugin.execute_order(Order.market("EURUSD", "buy", "0.06"))
+    await plugin.close()
+    assert result.status is OrderStatus.REJECTED and result.sent is False
+    assert says in (result.error or ""), result.error
+    assert smallest.status is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize("blocks", [True, False])
+@pytest.mark.parametrize("account", ["hedging", "netting"])
+async def test_closing_a_position_with_a_stop_inside_the_freeze_level_is_left_to_the_server(
+    account: str, blocks: bool
+) -> None:
+    """MetaQuotes' MT5 documentation forbids *modifying* a position whose SL/TP is within
+    SYMBOL_TRADE_FREEZE_LEVEL (article 2555); that closing it is forbidden too is MQL4's
+    rule. So the plugin sends the close and reports the server's answer, either way."""
+    make = FakeMetaTrader5.hedging if account == "hedging" else FakeMetaTrader5.netting
+    terminal = make(account_options={"freeze_blocks_close": blocks})
+    plugin = await started(terminal)
+    opened = await plugin.execute_order(Order.market("USDJPY", "buy", "0.1", stop_loss=D("149.94")))
+    assert opened.status is OrderStatus.FILLED, opened
+    terminal.set_tick("USDJPY", "149.955", "149.960")  # the SL is 0.015 away: frozen
+    (closed,) = await plugin.close_position("USDJPY")
+    await plugin.close()
+    if blocks:
+        assert closed.status is OrderStatus.REJECTED and closed.sent is True, closed
+        assert "10029" in (closed.error or "") and "freeze level" in (closed.error or "")
+        assert terminal.net_volume("USDJPY") == D("0.1")
+    else:
+        assert closed.status is OrderStatus.FILLED, closed

@@ -50,19 +50,42 @@ def from_history(
     plugin: str,
     client_order_id: str | None,
     clock: ServerClock,
+    lots: Decimal | None = None,
+    maybe_more: bool = False,
 ) -> ExecutionResult:
     """One result from the orders one client order id sent (its legs) and their deals.
 
     Fills come from the deals (their volumes and prices); the state of the last order
-    says whether it is still working. Times are server time, converted with ``clock``.
+    says whether it is still working. ``lots`` is the order's own quantity over all its
+    legs when known: legs never sent are not in the history, so the result's quantity
+    is ``lots`` and fills short of it are ``partially_filled``, never ``filled``.
+    Without ``lots``, ``maybe_more`` (the last leg closed a whole hedging ticket, so
+    more legs may have been planned) makes the result ``unknown``. Times are server
+    time, converted with ``clock`` (left out while it does not know the offset).
     A record with a number it cannot have (deals adding up to more than the orders, a
     deal without a volume or a price) makes the result ``unknown``, with a warning
     naming the broker and the field.
     """
     last = records[-1]
     raw = {"orders": [r._asdict() for r in records], "deals": [d._asdict() for d in deals]}
+    if lots is None and maybe_more:
+        return ExecutionResult(
+            plugin=plugin,
+            status=OrderStatus.UNKNOWN,
+            client_order_id=client_order_id,
+            symbol=str(last.symbol),
+            side=None,
+            quantity=None,
+            error=f"found {len(records)} leg(s) of this order, the last closing a whole "
+            "position ticket: from the history alone it cannot be told whether the order "
+            "had more legs, never sent. Look it up with find_order and the hints "
+            "lookup_hints gave when it was sent (they carry its lots); not a definite answer: "
+            "do not resend",
+            error_code=ErrorCode.UNKNOWN,
+            raw=raw,
+        )
     try:
-        fields = _history_fields(records, deals, clock)
+        fields = _history_fields(records, deals, clock, lots)
     except BadBrokerNumber as exc:
         _log.warning("order %s: %s; its fate is unknown", client_order_id, exc)
         return ExecutionResult(
@@ -86,17 +109,26 @@ def from_history(
 
 
 def _history_fields(
-    records: Sequence[Any], deals: Sequence[Any], clock: ServerClock
+    records: Sequence[Any], deals: Sequence[Any], clock: ServerClock, lots: Decimal | None
 ) -> dict[str, Any]:
     last = records[-1]
     first = records[0]
     last_ticket = int_of(last.ticket, "order ticket")
+    asked = lots
     quantity = Decimal(0)
     for record in records:
-        lots = decimal_of(record.volume_initial, f"order {record.ticket} volume_initial")
-        if not lots:
+        size = decimal_of(record.volume_initial, f"order {record.ticket} volume_initial")
+        if not size:
             raise BadBrokerNumber(f"{BROKER}: order {record.ticket} volume_initial is 0")
-        quantity += lots
+        quantity += size
+    found = quantity
+    if asked is not None:
+        if quantity > asked:
+            raise BadBrokerNumber(
+                f"{BROKER}: orders with this comment add up to {quantity} lots, above the "
+                f"{asked} the order asked for"
+            )
+        quantity = asked
     filled = Decimal(0)
     value = Decimal(0)
     for deal in deals:
@@ -117,12 +149,22 @@ def _history_fields(
     average = None
     if filled > 0:
         average = value / filled
-        if status in (OrderStatus.ACCEPTED, OrderStatus.CANCELED, OrderStatus.EXPIRED):
-            status = OrderStatus.PARTIALLY_FILLED if filled < quantity else OrderStatus.FILLED
+        if status in (OrderStatus.ACCEPTED, OrderStatus.CANCELED, OrderStatus.EXPIRED) or (
+            status is OrderStatus.REJECTED and len(records) > 1  # a later leg refused
+        ):
+            status = OrderStatus.PARTIALLY_FILLED
     elif status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
         status = OrderStatus.ACCEPTED  # no deal (yet): a fill is confirmed by the deal
-    if status is OrderStatus.PARTIALLY_FILLED and filled >= quantity:
-        status = OrderStatus.FILLED
+    if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+        # Compared with the order's lots: a leg never sent is not in the history.
+        status = OrderStatus.FILLED if filled >= quantity else OrderStatus.PARTIALLY_FILLED
+    short = None
+    if status is OrderStatus.PARTIALLY_FILLED and quantity > found:
+        short = (
+            f"{filled} of {quantity} lots filled over the {len(records)} leg(s) found; no "
+            f"leg for the other {quantity - found} lots is in the history (refused, or never "
+            "sent: an order's legs after one that failed are not sent)"
+        )
     fields: dict[str, Any] = {
         "status": status,
         "order_id": str(last_ticket),
@@ -131,9 +173,9 @@ def _history_fields(
         "filled_quantity": filled,
         "average_price": average,
         "error_code": ErrorCode.REJECTED if status is OrderStatus.REJECTED else None,
-        "error": "rejected by the trade server" if status is OrderStatus.REJECTED else None,
+        "error": "rejected by the trade server" if status is OrderStatus.REJECTED else short,
     }
     stamp = time_ms_of(getattr(first, "time_setup_msc", 0), "order time_setup_msc")
-    if stamp:
+    if stamp and clock.known:
         fields["timestamp"] = clock.to_utc(stamp / 1000)
     return fields

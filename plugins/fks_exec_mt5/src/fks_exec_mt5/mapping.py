@@ -9,7 +9,7 @@ Pre-checks are in :mod:`fks_exec_mt5.prechecks`; every refusal raises
 from __future__ import annotations
 
 import hashlib
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
 from fks_exec.errors import OrderDenied
@@ -20,6 +20,7 @@ from fks_exec_mt5.numbers import FLOAT_LIMIT, decimal_of
 from fks_exec_mt5.prechecks import (
     SymbolRules,
     check_pending_price,
+    check_stop_limit_side,
     check_stops,
     choose_filling,
     choose_time,
@@ -73,7 +74,16 @@ def rounded_volume(quantity: Decimal, rules: SymbolRules) -> Decimal:
     volume = (quantity / step).quantize(Decimal(1), rounding=ROUND_DOWN) * step
     low, high = rules.volume_min, rules.volume_max
     if volume < low or volume <= 0:
-        raise OrderDenied(f"{quantity} lots of {name} is below the minimum {low} (step {step})")
+        if quantity < low or quantity <= 0:
+            raise OrderDenied(f"{quantity} lots of {name} is below the minimum {low} (step {step})")
+        # The quantity reaches the minimum, but the minimum is off the step's grid.
+        smallest = (low / step).quantize(Decimal(1), rounding=ROUND_UP) * step
+        raise OrderDenied(
+            f"{quantity} lots of {name} rounds down to {volume.normalize()} on its volume "
+            f"step {step}, below the minimum {low}: the broker's minimum is not a multiple "
+            f"of the step, so the smallest volume it takes is {smallest.normalize()}; "
+            "ask for that or more"
+        )
     if high and volume > high:
         raise OrderDenied(f"{volume} lots of {name} is above the maximum {high}")
     return volume.normalize()
@@ -162,6 +172,7 @@ def build_request(
         if order.type is OrderType.STOP_LIMIT:
             assert order.price is not None
             opens_at = to_tick(order.price, rules)
+            check_stop_limit_side(rules, buy, price, opens_at)
             request["stoplimit"] = float(opens_at)
         check_stops(rules, buy, opens_at, sl, tp)
     if sl is not None:

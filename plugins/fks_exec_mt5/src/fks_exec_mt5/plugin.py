@@ -61,6 +61,8 @@ class Mt5Plugin(Mt5Reads):
                 f"order_send refused it ({exc.code}, {exc.text}): {meaning.hint}",
                 meaning.code.value,
             ) from None
+        if placed.legs > 1:  # a lookup finds only the legs sent: it needs the order's lots
+            self._remember_lots(order.client_order_id, placed.volume)
         answers = placed.answers
         if len(answers) == 1:  # the usual order, read without a pass over the legs
             first = answers[0].sent

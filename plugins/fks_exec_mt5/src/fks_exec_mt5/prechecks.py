@@ -37,6 +37,7 @@ __all__ = [
     "SymbolRules",
     "check_freeze",
     "check_pending_price",
+    "check_stop_limit_side",
     "check_stops",
     "check_trade_mode",
     "check_volume_limit",
@@ -228,6 +229,22 @@ def check_pending_price(
             f"a {order.side.value} {order.type.value} at {price} on {rules.name} must be "
             f"{where} by at least the stops level {rules.stops_level} "
             f"(SYMBOL_TRADE_STOPS_LEVEL); market {bid}/{ask}"
+        )
+
+
+def check_stop_limit_side(rules: SymbolRules, buy: bool, stop: Decimal, limit: Decimal) -> None:
+    """Raise :class:`OrderDenied` when a stop-limit's limit is on the wrong side of its
+    stop: when the stop triggers, MetaTrader places a Buy Limit (Sell Limit) at the
+    limit price (ORDER_TYPE_BUY_STOP_LIMIT, ENUM_ORDER_TYPE,
+    https://www.mql5.com/en/docs/constants/tradingconstants/orderproperties), which
+    must then be at or below (above) the market the stop has just reached."""
+    if (limit > stop) if buy else (limit < stop):
+        side, kind = ("above", "buy") if buy else ("below", "sell")
+        raise OrderDenied(
+            f"a {kind} stop-limit on {rules.name} with its limit {limit} {side} its stop "
+            f"{stop}: when the stop triggers, MetaTrader places a {kind} limit order at "
+            f"{limit}, which would be on the wrong side of the market. Put the limit "
+            f"{'at or below' if buy else 'at or above'} the stop"
         )
 
 

@@ -2,25 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from fks_exec.errors import BrokerUnavailable, OrderDenied
+from fks_exec.kit import BoundedDict
 from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, Position
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.connection import Mt5Connection
 from fks_exec_mt5.exposure import Ticket, net
 from fks_exec_mt5.history import from_history
-from fks_exec_mt5.mapping import comment_for
+from fks_exec_mt5.mapping import comment_for, rounded_volume
 from fks_exec_mt5.numbers import BadBrokerNumber, decimal_of, int_of
+from fks_exec_mt5.session_reads import LinkDown
 
 __all__ = ["Mt5Reads"]
+
+_LOTS_KEPT = 10_000
+"""Client order ids whose lots (over all legs) this process remembers."""
+
+
+class _Found(NamedTuple):
+    """What the worker found of one client order id in the terminal."""
+
+    records: list[Any]
+    deals: list[Any]
+    lots: Decimal | None
+    """The order's lots from a ``quantity`` hint, rounded to the volume step now."""
+    maybe_more: bool
+    """Hedging: the last leg found closed a whole ticket, so more legs may have been
+    planned after it (only the order's lots can tell)."""
 
 
 class Mt5Reads(Mt5Connection):
     """The read half of :class:`~fks_exec_mt5.plugin.Mt5Plugin` (see there)."""
+
+    def __init__(self, mt5: Any = None) -> None:
+        """``mt5``: the module or API-compatible object (see the plugin)."""
+        super().__init__(mt5)
+        self._lots: BoundedDict[str, Decimal] = BoundedDict(_LOTS_KEPT)
+        """client order id -> the lots its legs asked for, of orders sent here."""
+
+    def _remember_lots(self, client_order_id: str, lots: Decimal) -> None:
+        """Remember the lots ``client_order_id`` asked for over all its legs (a lookup
+        then compares its fills with them, not with the legs it finds)."""
+        self._lots[client_order_id] = lots  # bounded: the oldest are forgotten first
 
     async def _get_order(self, client_order_id: str) -> ExecutionResult | None:
         return await self._find_order(client_order_id, {})
@@ -31,18 +60,26 @@ class Mt5Reads(Mt5Connection):
         """Find the order by its comment (and magic) among working and past orders.
 
         Never answers ``sent=False``: the terminal's history is bounded by
-        ``history_days``, so absence proves nothing.
+        ``history_days``, so absence proves nothing. The fills are compared with the
+        order's lots (remembered here, or the ``lots``/``quantity`` hint), not with the
+        legs found: legs never sent are not in the history.
         """
         comment = hints.get("comment") or comment_for(client_order_id)
-        records, deals = await self._job(self._history_on_worker, comment)
-        if not records:
+        lots = self._lots.get(client_order_id)
+        if lots is None and hints.get("lots"):
+            lots = Decimal(hints["lots"])
+        quantity = None if lots is not None else hints.get("quantity")
+        found = await self._job(self._history_on_worker, comment, quantity, lots is None)
+        if not found.records:
             return None
         return from_history(
-            records,
-            deals,
+            found.records,
+            found.deals,
             plugin=self.name,
             client_order_id=client_order_id,
             clock=self.session.clock,
+            lots=lots if lots is not None else found.lots,
+            maybe_more=found.maybe_more,
         )
 
     def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Mapping[str, str]:
@@ -51,9 +88,54 @@ class Mt5Reads(Mt5Connection):
             hints["magic"] = str(self._session.magic)
         if result is not None and result.order_id:
             hints["ticket"] = result.order_id
+        lots = self._lots.get(order.client_order_id)
+        if lots is not None:
+            hints["lots"] = str(lots)
+        else:
+            hints["quantity"] = str(order.quantity)
         return hints
 
-    def _history_on_worker(self, comment: str) -> tuple[list[Any], list[Any]]:
+    def _history_on_worker(
+        self, comment: str, quantity: str | None = None, shape: bool = True
+    ) -> _Found:
+        """The records and deals of ``comment``; ``quantity`` (a hint) rounded to lots,
+        and, when ``shape`` (the order's lots are not known), whether more legs may have
+        been planned than the records show."""
+        records, deals = self._records_on_worker(comment)
+        session = self.session
+        if not records:
+            return _Found(records, deals, None, False)
+        symbol = str(records[-1].symbol)
+        if not session.clock.known:
+            # A tick first: the history's stamps are server time. Without one the
+            # result's timestamp is left out (history.from_history).
+            with contextlib.suppress(LinkDown, BadBrokerNumber):
+                session.tick(symbol)
+        lots = None
+        if quantity is not None:
+            try:
+                lots = rounded_volume(Decimal(quantity), session.rules(symbol))
+            except (OrderDenied, LinkDown, ArithmeticError, ValueError, BadBrokerNumber):
+                lots = None
+        maybe_more = shape and lots is None and self._maybe_more(records[-1])
+        return _Found(records, deals, lots, maybe_more)
+
+    def _maybe_more(self, last: Any) -> bool:
+        """Hedging: whether ``last`` (the newest leg found) closed a whole ticket, after
+        which the order may have had more legs. A leg that opened a ticket, or closed
+        part of one still open, is the last an order has (plans close whole tickets
+        oldest first, then close part of one or open one)."""
+        session = self.session
+        if not session.hedging:
+            return False
+        ticket = int_of(last.ticket, "order ticket")
+        position = int_of(getattr(last, "position_id", 0), f"order {ticket} position_id")
+        if not position or position == ticket:
+            return False  # it opened a ticket (or never filled)
+        still = session.mt5.positions_get(ticket=position)
+        return not still
+
+    def _records_on_worker(self, comment: str) -> tuple[list[Any], list[Any]]:
         session = self.session
         mt5 = session.mt5
         others = session.cfg.manage_other_positions

@@ -18,6 +18,7 @@ from fks_exec.models import Order, OrderSide, OrderType
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, plan_hedging_exit
 from fks_exec_mt5.mapping import Stops, build_request
+from fks_exec_mt5.netting import refuse_foreign, stops_conflict
 from fks_exec_mt5.numbers import decimal_of, int_of
 from fks_exec_mt5.prechecks import SymbolRules, check_trade_mode, check_volume_limit
 from fks_exec_mt5.results import LegAnswer
@@ -51,10 +52,12 @@ dropped, so the next order checks against the specification as it is now."""
 
 
 class Placed(NamedTuple):
-    """What became of an order's legs: the lots requested and each leg's answer."""
+    """What became of an order's legs: the lots requested, each sent leg's answer, and
+    how many legs were planned (a leg after one that failed is not sent)."""
 
     volume: Decimal
     answers: list[LegAnswer]
+    legs: int = 1
 
 
 class Mt5Session(SessionReads):
@@ -76,7 +79,7 @@ class Mt5Session(SessionReads):
             raise OrderDenied(
                 f"{exc}: the terminal's data cannot be trusted for this order", "rejected"
             ) from None
-        return Placed(volume, self._send_all(order, requests, legs))
+        return Placed(volume, self._send_all(order, requests, legs), len(legs))
 
     def _plan(self, order: Order) -> tuple[list[Leg], list[dict[str, Any]], Decimal]:
         # The fields from the model's dict: an attribute read of a pydantic model costs
@@ -100,7 +103,11 @@ class Mt5Session(SessionReads):
                 raise OrderDenied(
                     "MT5 has no reduce-only pending orders; use a market order", "not_supported"
                 )
+            if not self.hedging and tickets and not self.others_too:
+                refuse_foreign(symbol, tickets[0], self.magic)
             legs, stops = [Leg(volume)], self._stops(own, tickets, buy)
+        if not self.hedging and legs[0].position is None and (not market or stops != (None, None)):
+            self._check_netting_stops(symbol, buy, stops, pending=not market)
         if len(legs) == 1:
             opening = legs[0].volume if legs[0].position is None else _ZERO
         else:
@@ -182,15 +189,8 @@ class Mt5Session(SessionReads):
                     )
             return legs, own
         position = tickets[0] if tickets else None
-        foreign = position is not None and position.magic != self.magic
-        if foreign and not self.others_too:
-            assert position is not None
-            raise OrderDenied(
-                f"on this netting account the {order.symbol} position belongs to magic "
-                f"{position.magic} (another program or a manual trade); this order would "
-                "change it. Set manage_other_positions=True to allow that",
-                "rejected",
-            )
+        if not self.others_too:
+            refuse_foreign(order.symbol, position, self.magic)
         if position is None or position.buy == buy:
             if reduce_only:
                 raise OrderDenied(
@@ -206,6 +206,19 @@ class Mt5Session(SessionReads):
                 f"only {position.volume} lots"
             )
         return [Leg(volume)], own  # a reversal: the new direction gets the order's stops
+
+    def _check_netting_stops(self, symbol: str, buy: bool, stops: Stops, *, pending: bool) -> None:
+        """Refuse (:func:`~fks_exec_mt5.netting.stops_conflict`) a netting order whose
+        SL/TP this program's working pending orders on its side would delete, or which
+        would delete theirs; :class:`LinkDown` when the orders cannot be read."""
+        working = self.mt5.orders_get(symbol=symbol)
+        if working is None:
+            code, _ = self.mt5.last_error()
+            if code != c.RES_S_OK:
+                raise self.fail("orders_get")
+            working = ()
+        magic = None if self.others_too else self.magic
+        stops_conflict(symbol, buy, stops, pending=pending, working=working, magic=magic)
 
     def _stops(self, own: Stops, tickets: list[Ticket], buy: bool) -> Stops:
         """The order's SL/TP (``own``); on netting, a missing one is carried from a

@@ -145,7 +145,7 @@ class SessionReads:
         stamp = tick.time_msc
         if type(stamp) is not int or not 0 <= stamp < LATEST_MS:  # the usual one passes
             stamp = time_ms_of(stamp, f"tick {symbol} time_msc")
-        self.clock.observe(stamp)
+        self.clock.observe(stamp, symbol=symbol)
         return tick
 
     def tickets(self, symbol: str | None = None) -> list[Ticket]:
