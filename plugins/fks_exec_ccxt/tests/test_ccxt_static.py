@@ -246,7 +246,13 @@ async def test_create_order_answer_becomes_the_right_result(
         result = await plugin.execute_order(expressed.order)
     finally:
         await plugin.close()
-    assert result_matches_parsed(result, case["parsed"]) == []
+    if case["parsed"].get("status") is None:
+        # An acknowledgement (ids only) whose read-back is lost says nothing of a fill:
+        # sent, its fate unknown, the venue's id kept for get_order.
+        assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True), result.error
+        assert result.order_id == str(case["parsed"]["id"])
+    else:
+        assert result_matches_parsed(result, case["parsed"]) == []
     assert result.client_order_id == expressed.order.client_order_id
 
 
@@ -296,15 +302,19 @@ async def test_recorded_orders_become_the_right_results(
 async def test_an_order_is_found_again_by_its_client_id(
     exchange: str, case: dict[str, Any]
 ) -> None:
-    from fks_exec_ccxt.client_ids import venue_client_id
+    from fks_exec_ccxt.client_ids import echoed_client_id, venue_client_id
+    from fks_exec_ccxt.venues import venue
 
     stored = case["parsed"] if isinstance(case["parsed"], list) else [case["parsed"]]
-    target = next((o for o in stored if o.get("clientOrderId") and o.get("symbol")), None)
+    rule = venue(exchange).client_id
+    # Where the venue really echoes our id (kraken: info.cl_ord_id; ccxt's clientOrderId
+    # falls back to another order's userref there).
+    target = next((o for o in stored if echoed_client_id(o, rule) and o.get("symbol")), None)
     if target is None:
         pytest.skip("the recorded orders carry no client id")
     plugin, wire = await plugin_on(exchange, None, {})
     wire.answer = HttpResponse.json(case["httpResponse"])
-    cid = str(target["clientOrderId"])
+    cid = str(echoed_client_id(target, rule))
     rules = plugin.rules_of(plugin.exchange.markets[target["symbol"]])
     try:
         if venue_client_id(cid, rules.client_id) != cid if len(cid) <= 36 else True:

@@ -19,7 +19,6 @@ from fks_exec_ccxt.mapping import (
     Denial,
     Request,
     _check_limits,
-    _number,
     build_request,
     to_result,
 )
@@ -288,15 +287,6 @@ def test_a_buy_by_cost_filling_less_than_its_amount_keeps_the_amount() -> None:
     result = to_result(raw, plugin="ccxt", order=order, quote_cost=Decimal(1200))
     assert result.status is OrderStatus.PARTIALLY_FILLED
     assert (result.filled_quantity, result.quantity) == (Decimal("0.01"), Decimal("0.02"))
-
-
-@given(st.decimals(allow_nan=False, allow_infinity=False))
-def test_a_number_goes_to_ccxt_as_an_int_exactly_when_it_is_integral(value: Decimal) -> None:
-    sent = _number(value)
-    if value == value.to_integral_value():
-        assert type(sent) is int and sent == value
-    else:
-        assert type(sent) is float and sent == float(value)
 
 
 @pytest.mark.parametrize("kinds", list(itertools.product(("absent", "empty", "given"), repeat=3)))

@@ -24,7 +24,9 @@ async def sent_by(
     """The requests that left for ``order``, and its result (the answer is lost)."""
     import ccxt.async_support as ccxt_async
 
-    exchange = getattr(ccxt_async, exchange_id)({"apiKey": "k", "secret": "s", **settings})
+    exchange = getattr(ccxt_async, exchange_id)(
+        {"apiKey": "quirk-key-0123", "secret": "quirk-secret-0123", **settings}
+    )
     exchange.set_markets([minimal_market(kind, sub, exchange.precisionMode)])
     wire: list[HttpRequest] = []
 

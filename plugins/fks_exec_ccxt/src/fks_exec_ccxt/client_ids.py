@@ -21,6 +21,9 @@ def _allowed(charset: str, max_length: int) -> re.Pattern[str]:
     return re.compile(f"[{charset}]{{1,{max_length}}}")
 
 
+_LOWER_HEX32 = re.compile("[0-9a-f]{32}")
+
+
 def _digest(client_order_id: str) -> str:
     return hashlib.sha256(client_order_id.encode()).hexdigest()
 
@@ -30,11 +33,14 @@ def venue_client_id(client_order_id: str, rule: ClientIdRule) -> str:
 
     Kept as it is when the venue allows it; otherwise the leading hex digits of its
     SHA-256 (``hex128``: ``0x`` + 32 of them; ``int63``: an integer below 2**62).
+
+    ``hex128`` keeps only an id that is already 32 lower-case hex digits: any other
+    (upper-case hex included) is hashed, never case-folded, so two ids that differ in
+    case never share a cloid (distinct ids collide only if SHA-256's first 128 bits do).
     """
     if rule.form == "hex128":
-        text = client_order_id.lower()
-        core = text if re.fullmatch("[0-9a-f]{32}", text) else _digest(client_order_id)[:32]
-        return "0x" + core
+        kept = _LOWER_HEX32.fullmatch(client_order_id) is not None
+        return "0x" + (client_order_id if kept else _digest(client_order_id)[:32])
     if rule.form == "int63":
         if re.fullmatch("[1-9][0-9]{0,17}", client_order_id):
             return client_order_id

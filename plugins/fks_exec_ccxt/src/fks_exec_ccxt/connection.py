@@ -10,7 +10,20 @@ from fks_exec.errors import PluginInitError
 from fks_exec.redaction import MaskingFilter, register_secret
 from fks_exec_ccxt.config import CcxtConfig
 
-__all__ = ["build_exchange", "mask_ccxt_log", "says_paper"]
+__all__ = [
+    "SECRET_CREDENTIALS",
+    "build_exchange",
+    "credential_secrets",
+    "mask_ccxt_log",
+    "says_paper",
+]
+
+SECRET_CREDENTIALS = ("apiKey", "secret", "password", "twofa", "privateKey", "token")
+"""The credential attributes of a ccxt exchange (its ``requiredCredentials``) that are
+secrets: the API key, its secret and passphrase, the 2FA (TOTP) seed, a wallet's private
+key and an HTTP auth token. ``uid``, ``accountId``, ``login`` and ``walletAddress``
+identify the account (a public address, a short number) and are left visible: masking a
+short identifier would mask it inside every unrelated number or text."""
 
 
 def build_exchange(config: CcxtConfig) -> Any:
@@ -72,18 +85,24 @@ def says_paper(exchange: Any) -> bool:
     )
 
 
-def mask_ccxt_log(exchange: Any) -> None:
-    """Mask the exchange's secret and passphrase in ccxt's own log.
+def credential_secrets(exchange: Any) -> tuple[str, ...]:
+    """The values of ``exchange``'s :data:`SECRET_CREDENTIALS` that are set."""
+    values = (getattr(exchange, name, None) for name in SECRET_CREDENTIALS)
+    return tuple(v for v in values if isinstance(v, str) and v)
 
-    ccxt logs every request's headers at DEBUG, and some venues carry the passphrase
-    in a header (OKX ``OK-ACCESS-PASSPHRASE``). The credentials are registered with
+
+def mask_ccxt_log(exchange: Any) -> None:
+    """Mask every secret credential of the exchange in ccxt's own log.
+
+    ccxt logs every request's headers at DEBUG, and venues carry the key and often the
+    passphrase in headers (OKX ``OK-ACCESS-KEY``, ``OK-ACCESS-PASSPHRASE``). The
+    :func:`credential_secrets` are registered with
     :func:`fks_exec.redaction.register_secret` (also those of an exchange object handed
     in) and ccxt's logger gets a :class:`~fks_exec.redaction.MaskingFilter`, so no
     handler ever sees them. The filter runs only for records ccxt actually emits.
     """
-    for value in (getattr(exchange, "secret", None), getattr(exchange, "password", None)):
-        if isinstance(value, str) and value:
-            register_secret(value)
+    for value in credential_secrets(exchange):
+        register_secret(value)
     logger = getattr(exchange, "logger", None)
     if isinstance(logger, logging.Logger) and not any(
         isinstance(f, MaskingFilter) for f in logger.filters

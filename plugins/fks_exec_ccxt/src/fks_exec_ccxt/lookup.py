@@ -15,6 +15,7 @@ from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ErrorCode, ExecutionResult, OrderStatus
 from fks_exec_ccxt.client_ids import echoed_client_id, venue_client_id
 from fks_exec_ccxt.mapping import to_result
+from fks_exec_ccxt.okx_algo import read_fired
 from fks_exec_ccxt.rules import MarketRules, features_of
 
 __all__ = ["find_by_client_id", "trigger_flags"]
@@ -64,7 +65,7 @@ async def find_by_client_id(
 
             for raw in orders:
                 if echoed_client_id(raw, rules.client_id) == wanted:
-                    return make_result(raw, symbol)
+                    return make_result(await read_fired(exchange, raw, symbol), symbol)
     return None
 
 
@@ -90,7 +91,8 @@ async def _search_without_symbol(
     for raw in orders:
         for rule in rules:
             if echoed_client_id(raw, rule) == venue_client_id(client_order_id, rule):
-                return make_result(raw, str(raw.get("symbol") or "?"))
+                symbol = str(raw.get("symbol") or "?")
+                return make_result(await read_fired(exchange, raw, symbol), symbol)
     return None
 
 

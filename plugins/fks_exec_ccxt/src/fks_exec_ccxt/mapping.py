@@ -26,7 +26,16 @@ from fks_exec.models import (
 )
 from fks_exec_ccxt.client_ids import venue_client_id
 from fks_exec_ccxt.numbers import to_decimal
-from fks_exec_ccxt.precision import PrecisionError, Priced, amount_of, price_of, priced, to_tick
+from fks_exec_ccxt.okx_algo import without_market_price
+from fks_exec_ccxt.precision import (
+    PrecisionError,
+    Priced,
+    amount_of,
+    price_of,
+    priced,
+    to_tick,
+    wire_number,
+)
 from fks_exec_ccxt.rules import MarketRules
 
 __all__ = [
@@ -182,8 +191,6 @@ def build_request(
             f"{rules.exchange_id} (ccxt) cannot put {quantity} / the prices on "
             f"{rules.symbol}'s precision: {type(exc).__name__}: {exc}",
         )
-    if prices is not None:
-        _add_triggers(params, rules, order, prices)
     denial = _check_limits(rules, amount, price if price is not None else reference_price)
     if denial is not None:
         return denial
@@ -201,6 +208,15 @@ def build_request(
                 )
             price = reference_price  # ccxt sends amount x price as the quote cost
             quote_cost = amount * reference_price
+    try:
+        # ccxt takes floats: a value a float cannot carry exactly is refused, never sent
+        # grown or moved (wire_number).
+        if prices is not None:
+            _add_triggers(params, rules, order, prices)
+        wire_amount = wire_number(amount, "quantity")
+        wire_price = None if price is None else wire_number(price, "price")
+    except PrecisionError as exc:
+        return Denial(ErrorCode.INVALID_ORDER, f"{rules.exchange_id} {rules.symbol}: {exc}")
     extra = order.params
     if extra:
         params.update(extra)
@@ -208,8 +224,8 @@ def build_request(
         rules.symbol,
         how,
         _SIDE_TEXT[side],
-        _number(amount),
-        None if price is None else _number(price),
+        wire_amount,
+        wire_price,
         params,
         client_id,
         quote_cost,
@@ -219,27 +235,18 @@ def build_request(
 def _add_triggers(params: dict[str, Any], rules: MarketRules, order: Order, prices: Priced) -> None:
     # The stop's trigger (and its direction where the venue needs one) and the bracket.
     if prices.stop_price is not None and rules.stop.param is not None:
-        params[rules.stop.param] = _number(prices.stop_price)
+        params[rules.stop.param] = wire_number(prices.stop_price, "stop_price")
         if rules.stop.direction is not None:
             key, rising, falling = rules.stop.direction
             params[key] = rising if order.side is OrderSide.BUY else falling
     if prices.stop_loss is not None:
-        params["stopLoss"] = {"triggerPrice": _number(prices.stop_loss)}
+        params["stopLoss"] = {"triggerPrice": wire_number(prices.stop_loss, "stop_loss")}
     if prices.take_profit is not None:
-        params["takeProfit"] = {"triggerPrice": _number(prices.take_profit)}
+        params["takeProfit"] = {"triggerPrice": wire_number(prices.take_profit, "take_profit")}
 
 
 _TIF_TEXT = {tif: tif.value.upper() for tif in TimeInForce}
 _SIDE_TEXT = {side: side.value for side in OrderSide}
-
-
-def _number(value: Decimal) -> float | int:
-    # ccxt takes Python numbers; an integral one goes as an int, as ccxt's own cases do
-    # (some venues' JSON bodies carry the number itself: mexc ``vol``, gate ``size``).
-    # int() truncates a finite Decimal: equal to it exactly when it is integral (half
-    # the cost of comparing with to_integral_value(), twice per order).
-    whole = int(value)
-    return whole if whole == value else float(value)
 
 
 def _check_limits(rules: MarketRules, amount: Decimal, price: Decimal | None) -> Denial | None:
@@ -290,14 +297,18 @@ def to_result(
     Missing amounts fall back to ``order``; a fill is reported only when ccxt reports a
     filled amount, priced by ``average``, else ``cost / filled``, else ``price``. Raises
     :class:`~fks_exec.kit.BadBrokerNumber` (naming ``venue`` and the field) for a number
-    no real order has: negative, non-finite, 1e30 or more, or a fill above the order's
-    amount; such an answer is not a definite one (report the order unknown).
+    no real order has: negative, non-finite, 1e30 or more, a fill above the order's
+    amount, or a fill without any price; such an answer is not a definite one (report
+    the order unknown). OKX's ``-1`` (a trigger at the market price) is no price
+    (:func:`~fks_exec_ccxt.okx_algo.without_market_price`).
 
     With ``quote_cost`` (a market buy sent as a quote cost) the base fill may exceed the
     amount, since it moves with the price; the fill is then bounded by what it spent:
     filled x average at most ``quote_cost`` plus 1% (fees and the venue's rounding), and
     the result's quantity is at least what filled.
     """
+    if venue == "okx":
+        raw = without_market_price(raw)  # OKX's "-1": a trigger at the market price
     get = raw.get
     filled = _number_of(get("filled"), "filled", venue) or _ZERO
     quantity = _number_of(get("amount"), "amount", venue) or (order.quantity if order else None)
@@ -307,6 +318,8 @@ def to_result(
     if filled and not average:
         cost = _number_of(get("cost"), "cost", venue)
         average = cost / filled if cost else _number_of(get("price"), "price", venue)
+        if not average:
+            raise BadBrokerNumber(f"{venue}: a fill of {filled} without a price")
     if quote_cost is not None and filled:
         if average is None:
             raise BadBrokerNumber(f"{venue}: a fill of {filled} bought by cost without a price")

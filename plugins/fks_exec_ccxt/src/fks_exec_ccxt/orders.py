@@ -15,10 +15,13 @@ import ccxt.async_support as ccxt_async
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
+from fks_exec_ccxt.client_ids import echoed_client_id
 from fks_exec_ccxt.errors import classify, probing, reset
 from fks_exec_ccxt.lookup import trigger_flags
 from fks_exec_ccxt.mapping import Request, to_result
+from fks_exec_ccxt.okx_algo import never_fired, read_fired
 from fks_exec_ccxt.raw_body import UnsafeNumber, order_evidence
+from fks_exec_ccxt.venues import venue
 
 if TYPE_CHECKING:
     from fks_exec_ccxt.plugin import CcxtPlugin
@@ -49,10 +52,14 @@ async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionR
             order, ErrorCode.UNKNOWN, f"{exchange.id} answered without an order id"
         )
     if raw.get("status") is None:
-        # Only acknowledged (ids, no state): read the order's real state once.
-        found = await _read_back(plugin, order, request, str(raw["id"]))
-        if found is not None:
+        # Only acknowledged (ids, no state: OKX, Kraken): the venue has the order and it
+        # may already have filled. Its state is read once; unread, it is unknown (the
+        # ids-only answer says nothing of a fill), never ``accepted`` with 0 filled.
+        order_id = str(raw["id"])
+        found = await _read_back(plugin, order, request, order_id)
+        if isinstance(found, ExecutionResult):
             return found
+        return _unread(plugin, order, order_id, found)
     try:
         return to_result(
             raw,
@@ -68,13 +75,15 @@ async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionR
 
 async def _read_back(
     plugin: CcxtPlugin, order: Order, request: Request, order_id: str
-) -> ExecutionResult | None:
-    """The order's state by its id (one read), else by its client id; None if unreadable."""
+) -> ExecutionResult | str:
+    """The order's state by its id (one read), else by its client id; why not, if unread."""
     exchange = plugin.exchange
+    why = f"{exchange.id} has no fetchOrder"
     if exchange.has.get("fetchOrder"):
         params = _read_flags(plugin, request.symbol, order.stop_price is not None)
         try:
             raw = await exchange.fetch_order(order_id, request.symbol, params)
+            raw = await read_fired(exchange, raw, request.symbol)  # an OKX stop that fired
             return to_result(
                 raw,
                 plugin=plugin.name,
@@ -87,10 +96,32 @@ async def _read_back(
             return _no_answer(plugin, order, str(exc))
         except Exception as exc:  # e.g. bybit wants an acknowledgement flag: search instead
             plugin.log.debug("read-back of %s by id failed (%s); searching", order_id, exc)
+            why = f"reading it by id failed ({type(exc).__name__})"
     try:
-        return await plugin._find_order(order.client_order_id, {"symbol": request.symbol})
-    except Exception:
-        return None
+        found = await plugin._find_order(order.client_order_id, {"symbol": request.symbol})
+    except Exception as exc:
+        return f"{why}; searching by client id failed ({type(exc).__name__}: {exc})"
+    return found if found is not None else f"{why}; searching by client id did not find it"
+
+
+def _unread(plugin: CcxtPlugin, order: Order, order_id: str, why: str) -> ExecutionResult:
+    """``unknown`` (sent: the venue gave an order id) for an order whose state is unread."""
+    exchange = plugin.exchange
+    message = (
+        f"{exchange.id} took the order (order id {order_id}) and answered with its ids only; "
+        f"its state could not be read back: {why}. It may have filled: look it up with "
+        f"get_order({order.client_order_id!r}) before acting, do not resend"
+    )
+    plugin.log.warning("order %s: %s", order.client_order_id, message)
+    return ExecutionResult.for_order(
+        order,
+        plugin=plugin.name,
+        status=OrderStatus.UNKNOWN,
+        sent=True,
+        order_id=order_id,
+        error=message,
+        error_code=ErrorCode.UNKNOWN,
+    )
 
 
 def _read_flags(plugin: CcxtPlugin, symbol: str, stop: bool) -> dict[str, Any]:
@@ -196,6 +227,7 @@ async def cancel(
             return _cancel_failed(plugin, order_id, where, exc)
         except ccxt_async.BaseError as exc:
             return _cancel_failed(plugin, order_id, where, exc)
+    raw, unread = await _what_filled(plugin, order_id, unified, params, raw)
     try:
         result = to_result(
             {**raw, "id": raw.get("id") or order_id},
@@ -213,7 +245,47 @@ async def cancel(
         result = ExecutionResult.model_validate(
             {**result.model_dump(), "status": OrderStatus.CANCELED, "success": True}
         )
+    if unread is not None:
+        result = ExecutionResult.model_validate({**result.model_dump(), "error": unread})
     return result
+
+
+async def _what_filled(
+    plugin: CcxtPlugin,
+    order_id: str,
+    symbol: str | None,
+    params: dict[str, Any],
+    raw: dict[str, Any],
+) -> tuple[dict[str, Any], str | None]:
+    """The cancelled order as the venue now reports it (what filled before the cancel),
+    when the cancel's answer says nothing of a fill (OKX and Kraken answer with ids or a
+    count); else ``raw``. The second value says why the fill is not known, if it is not.
+    """
+    exchange = plugin.exchange
+    if raw.get("filled") is not None:
+        return raw, None
+    why = f"{exchange.id} has no fetchOrder"
+    if exchange.has.get("fetchOrder") and symbol is not None:
+        try:
+            read = await exchange.fetch_order(order_id, symbol, dict(params))
+            if isinstance(read, dict) and exchange.id == "okx":
+                read = await read_fired(exchange, read, symbol)  # the order a stop placed
+                if read.get("filled") is None and never_fired(read):
+                    read = {**read, "filled": 0.0}  # an algo order that placed none
+        except Exception as exc:  # a read: the cancel itself was acknowledged
+            why = f"reading the order failed ({type(exc).__name__}: {exc})"
+        else:
+            if isinstance(read, dict) and read.get("filled") is not None:
+                rule = venue(str(exchange.id)).client_id
+                return {**read, "clientOrderId": echoed_client_id(read, rule)}, None
+            why = "the venue did not say what filled"
+    elif symbol is None:
+        why = "no symbol to read the order by"
+    plugin.log.warning("cancel of %s acknowledged; its fill is not known: %s", order_id, why)
+    return raw, (
+        f"cancel acknowledged; what filled before it is not known ({why}): look it up "
+        "with get_order"
+    )
 
 
 def _cancel_failed(

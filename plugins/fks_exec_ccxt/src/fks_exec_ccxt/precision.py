@@ -10,32 +10,89 @@ where an exchange overrides it (significant digits, decimal places), and checked
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import (
+    Context,
+    Decimal,
+    DecimalException,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    Underflow,
+)
 from typing import Any
 
 from fks_exec.models import Order, OrderSide
 from fks_exec_ccxt.rules import MarketRules
 
-__all__ = ["PrecisionError", "Priced", "amount_of", "price_of", "priced", "to_tick"]
+__all__ = [
+    "PrecisionError",
+    "Priced",
+    "amount_of",
+    "price_of",
+    "priced",
+    "to_tick",
+    "wire_number",
+]
 
 
 class PrecisionError(ValueError):
     """A value cannot be put on the market's precision without changing its meaning."""
 
 
+_EXACT_DIGITS = 10_000
+
+
+_EXACT = Context(prec=_EXACT_DIGITS, traps=[Inexact, InvalidOperation, Overflow, Underflow])
+# Arithmetic that is exact or raises: the default context keeps 28 digits, so a value
+# of 29 or more would be rounded (a remainder of ~1e-31 instead of 0).
+
+
 def to_tick(value: Decimal, tick: Decimal, *, truncate: bool) -> Decimal:
     """``value`` on a multiple of ``tick``: truncated, or rounded half away from zero.
 
     The same rule as ccxt's ``decimal_to_precision`` in TICK_SIZE mode, done on
-    Decimals (a property test holds the two equal).
+    Decimals (a property test holds the two equal), exactly whatever the number of
+    digits. Raises :class:`PrecisionError` for a value and tick more than
+    10,000 digits apart.
     """
-    missing = abs(value) % tick
-    if not missing:
-        return value
-    sign = 1 if value > 0 else -1
-    if truncate or missing < tick / 2:
-        return value - sign * missing
-    return value - sign * missing + sign * tick
+    try:
+        missing = _EXACT.remainder(_EXACT.abs(value), tick)
+        if not missing:
+            return value
+        down = _EXACT.subtract(value, _EXACT.copy_sign(missing, value))
+        if truncate or _EXACT.multiply(missing, 2) < tick:
+            return down
+        return _EXACT.add(down, _EXACT.copy_sign(tick, value))
+    except DecimalException:
+        raise PrecisionError(
+            f"{value} cannot be put on a tick of {tick} exactly (too many digits)"
+        ) from None
+
+
+def wire_number(value: Decimal, what: str = "value") -> float | int:
+    """``value`` as the Python number ccxt takes, carried exactly, else
+    :class:`PrecisionError`.
+
+    An integral value goes as an int (exact at any size), as ccxt's own cases do (some
+    venues' JSON bodies carry the number itself: mexc ``vol``, gate ``size``); any other
+    as a float, which ccxt reads back through ``str()``. A value whose float does not
+    read back as the same number (more significant digits than a float carries, about
+    15-17) is refused: the float could be above a quantity or a buy limit, below a sell
+    limit, or move a trigger.
+    """
+    # int() truncates a finite Decimal: equal to it exactly when it is integral (half
+    # the cost of comparing with to_integral_value(), twice per order).
+    whole = int(value)
+    if whole == value:
+        return whole
+    number = float(value)
+    if Decimal(repr(number)) != value:
+        raise PrecisionError(
+            f"{what} {value} has more digits than ccxt can carry (it sends floats: it "
+            f"would go out as {number!r}); use at most 15 significant digits (nothing "
+            "was sent)"
+        )
+    return number
 
 
 def amount_of(exchange: Any, rules: MarketRules, value: Decimal) -> Decimal:
@@ -96,7 +153,7 @@ def price_of(
             )
     if result <= 0:
         raise PrecisionError(
-            f"{what} {value} rounds to {result} at {rules.symbol}'s tick "
+            f"{what} {value} rounds to {result if result else 0} at {rules.symbol}'s tick "
             f"{rules.price_tick or ''}".rstrip()
             + "; a 0 trigger or price would change the order's meaning"
         )

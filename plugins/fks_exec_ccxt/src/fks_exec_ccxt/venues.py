@@ -186,8 +186,11 @@ VENUES: dict[str, Venue] = {
             "clientOrderId",
             32,
             "0-9a-f",
+            echo="info.cl_ord_id",
             source="Kraken AddOrder cl_ord_id: long or short UUID, or free text up to 18 "
-            "characters; ccxt kraken.py sends clientOrderId as cl_ord_id",
+            "characters; ccxt kraken.py sends clientOrderId as cl_ord_id. Matched on "
+            "info.cl_ord_id only: ccxt kraken.py parse_order falls back to userref (another "
+            "tool's tag, 0 when unset) as clientOrderId when an order has no cl_ord_id",
         ),
     ),
     "kucoin": Venue(
