@@ -250,7 +250,7 @@ async def _walk(
         assert all(v == 1 for v in nt.order_arrivals().values())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     oco=st.sampled_from(OCO_RULES),
     per_field=st.booleans(),

@@ -212,3 +212,233 @@ def test_a_partial_close_cuts_the_oldest_bracket_first() -> None:
         ("CHANGE", "1", newer[0]),
         ("CHANGE", "1", newer[1]),
     ]
+
+
+def _filled_bracket(
+    values: dict[str, str], brackets: Brackets, quantity: int = 2, side: str = "buy"
+) -> tuple[Order, str, str, str]:
+    """A bracket entry of ``quantity`` wholly filled, its exits placed (and ``values``
+    saying they work); returns it, its id and its stop's and target's ids."""
+    entry = Order.market(
+        ES,
+        side,
+        quantity,
+        stop_loss="5900" if side == "buy" else "6100",
+        take_profit="6100" if side == "buy" else "5900",
+    )
+    entry_id = order_id_for(entry.client_order_id)
+    values.update({f"OrderStatus|{entry_id}": "Filled", f"Filled|{entry_id}": str(quantity)})
+    brackets.add(entry, entry_id, "Sim101", ES)
+    brackets.on_order_value(entry_id)
+    stop_id, target_id = exit_ids(entry)
+    values.update({f"OrderStatus|{stop_id}": "Working", f"OrderStatus|{target_id}": "Working"})
+    return entry, entry_id, stop_id, target_id
+
+
+def commands_of(sent: list[str]) -> list[tuple[str, str, str]]:
+    """(command, quantity, order id) of each line sent."""
+    return [(p[0], p[4], p[10]) for p in (line.split(";") for line in sent)]
+
+
+def test_a_partial_close_cuts_short_brackets_too_and_never_grows_exits() -> None:
+    """A short position partly bought back cuts the short bracket's exits; a position
+    the brackets fit in changes nothing; a long bracket on a short account loses its."""
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, _, short_stop, short_target = _filled_bracket(values, brackets, 3, "sell")
+    del sent[:]
+    brackets.cut_to_position("Sim101", ES, Decimal(-5))  # short 5 held: the short 3 fit
+    brackets.cut_to_position("Sim101", ES, Decimal(-3))
+    assert sent == []
+    brackets.cut_to_position("Sim101", ES, Decimal(-1))  # 2 of the short bought back
+    assert commands_of(sent) == [("CHANGE", "1", short_stop), ("CHANGE", "1", short_target)]
+    longs: dict[str, str] = {}
+    other, sent_long, _ = made(longs)
+    _, _, long_stop, long_target = _filled_bracket(longs, other, 2, "buy")
+    del sent_long[:]
+    other.cut_to_position("Sim101", ES, Decimal(-1))  # the account is short now
+    assert commands_of(sent_long) == [("CANCEL", "0", long_stop), ("CANCEL", "0", long_target)]
+
+
+def test_a_stop_partial_close_sequence_follows_the_order_of_the_brackets() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    first = _filled_bracket(values, brackets, 2)
+    second = _filled_bracket(values, brackets, 2)
+    del sent[:]
+    brackets.cut_to_position("Sim101", ES, Decimal(3))  # 1 of 4 closed: the older one cut
+    assert commands_of(sent) == [("CHANGE", "1", first[2]), ("CHANGE", "1", first[3])]
+    assert second[0] is not first[0]
+
+
+def test_both_exits_cancelled_by_hand_name_the_stop() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, _, stop_id, target_id = _filled_bracket(values, brackets)
+    values.update({f"OrderStatus|{stop_id}": "Cancelled", f"OrderStatus|{target_id}": "Cancelled"})
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("fks_exec.plugins.ninja")
+    logger.addHandler(handler)
+    try:
+        brackets.on_order_value(target_id)
+    finally:
+        logger.removeHandler(handler)
+    (record,) = records
+    assert stop_id in record.getMessage() and "stop-loss" in record.getMessage()
+    assert [line.split(";")[0] for line in sent] == ["PLACE", "PLACE"]  # nothing more
+
+
+def test_a_target_part_filled_and_the_stop_cancelled_gets_a_new_pair_for_what_is_open() -> None:
+    """NinjaTrader's OCO set to cancel the others on a partial fill: the target filled 1
+    of 2 and the stop is gone; what is left of the target is cancelled and a new pair
+    covers the 1 still open; the new pair is followed (its fill ends the bracket)."""
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    entry, entry_id, stop_id, target_id = _filled_bracket(values, brackets)
+    del sent[:]
+    values.update(
+        {
+            f"OrderStatus|{target_id}": "PartFilled",
+            f"Filled|{target_id}": "1",
+            f"OrderStatus|{stop_id}": "Cancelled",
+        }
+    )
+    brackets.on_order_value(target_id)
+    stop2, target2, _ = exit_ids_of(entry, 2)
+    assert commands_of(sent) == [
+        ("CANCEL", "0", target_id),
+        ("PLACE", "1", stop2),
+        ("PLACE", "1", target2),
+    ]
+    brackets.on_order_value(target_id)  # looked at again: the CANCEL is not sent twice
+    assert len(sent) == 3
+    values.update({f"OrderStatus|{target2}": "Filled", f"Filled|{target2}": "1"})
+    values[f"OrderStatus|{target_id}"] = "Cancelled"
+    values[f"OrderStatus|{stop2}"] = "Working"
+    brackets.on_order_value(target2)  # the new pair's fill is followed
+    assert commands_of(sent)[3:] == [("CANCEL", "0", stop2)]
+    values[f"OrderStatus|{stop2}"] = "Cancelled"
+    brackets.on_order_value(stop2)
+    assert len(brackets) == 0 and entry_id not in brackets.watched
+
+
+def exit_ids_of(entry: Order, generation: int) -> tuple[str, str, str]:
+    tail = "" if generation == 1 else f".{generation}"
+    return tuple(  # type: ignore[return-value]
+        order_id_for(entry.client_order_id, s + tail) for s in ("-sl", "-tp", "-oco")
+    )
+
+
+def test_a_new_pair_skips_ids_another_order_has() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    entry, _, stop_id, target_id = _filled_bracket(values, brackets, 3)
+    values[f"OrderStatus|{exit_ids_of(entry, 2)[0]}"] = "Working"  # somebody's '-sl.2'
+    del sent[:]
+    values.update({f"OrderStatus|{target_id}": "PartFilled", f"Filled|{target_id}": "1"})
+    values[f"OrderStatus|{stop_id}"] = "Cancelled"
+    brackets.on_order_value(target_id)
+    third = exit_ids_of(entry, 3)
+    assert [c[2] for c in commands_of(sent)] == [target_id, third[0], third[1]]
+    assert sent[1].split(";")[9] == third[2]  # their OCO id too
+
+
+def test_exits_end_with_the_bracket_only_once_the_rest_of_the_pair_ended() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, _, stop_id, target_id = _filled_bracket(values, brackets)
+    values.update({f"OrderStatus|{target_id}": "Filled", f"Filled|{target_id}": "2"})
+    brackets.on_order_value(target_id)
+    assert commands_of(sent)[-1] == ("CANCEL", "0", stop_id)  # if the OCO has not yet
+    assert len(brackets) == 1 and stop_id in brackets.watched  # the stop's end is awaited
+    values[f"OrderStatus|{stop_id}"] = "Cancelled"
+    brackets.on_order_value(stop_id)
+    assert len(brackets) == 0
+
+
+def test_exit_ids_taken_by_other_orders_refuse_the_bracket() -> None:
+    entry = bracket_entry()
+    stop_id, target_id = exit_ids(entry)
+    oco = exit_ids_of(entry, 1)[2]
+    for values, remembered in (
+        ({f"OrderStatus|{stop_id}": "Working"}, set()),  # NinjaTrader has it
+        ({}, {target_id}),  # this process placed it
+        ({"Orders|Sim101": f"x|{oco}"}, set()),  # the account's list has it
+    ):
+        brackets = Brackets(values, [].append, lambda _i, _o: None, remembered=remembered)
+        refusal = brackets.refusal(entry, "Sim101")
+        assert refusal is not None and "another client_order_id" in refusal
+    clean = Brackets({"Orders|Sim101": "x"}, [].append, lambda _i, _o: None)
+    assert clean.refusal(entry, "Sim101") is None
+    clean.add(entry, order_id_for(entry.client_order_id), "Sim101", ES)
+    assert clean.refusal(entry, "Sim101") is not None  # its own ids are now kept here
+    assert (
+        clean.exit_of(stop_id) is not None
+        and clean.exit_of(order_id_for(entry.client_order_id)) is None
+    )
+
+
+def test_after_a_reconnect_an_exit_is_placed_again_only_when_the_fresh_list_lacks_it() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, entry_id, stop_id, target_id = _filled_bracket(values, brackets)
+    entry_values = {k: v for k, v in values.items() if entry_id in k}
+    values.clear()  # a reconnect clears what was pushed
+    values.update(entry_values)
+    del sent[:]
+    brackets.reconnected()
+    assert sent == []  # no list yet: nothing is known to be missing
+    values[f"OrderStatus|{stop_id}"] = "Working"  # the stop's values came back
+    values["Orders|Sim101"] = entry_id  # a list that lacks both exits
+    brackets.refresh()
+    assert commands_of(sent) == [("PLACE", "2", target_id)]
+    brackets.refresh()
+    assert len(sent) == 1
+
+
+def test_brackets_not_pushed_again_are_named_unless_final_and_shown() -> None:
+    values: dict[str, str] = {}
+    brackets, _, _ = made(values)
+    _, entry_id, stop_id, target_id = _filled_bracket(values, brackets)
+    assert brackets.not_pushed_again() == []
+    del values[f"OrderStatus|{stop_id}"]
+    assert [b.entry_id for b in brackets.not_pushed_again()] == [entry_id]
+    values[f"OrderStatus|{stop_id}"] = "Working"
+    del values[f"OrderStatus|{entry_id}"]  # the entry is final (it filled): not needed
+    assert brackets.not_pushed_again() == []
+    working = bracket_entry()
+    working_id = order_id_for(working.client_order_id)
+    brackets.add(working, working_id, "Sim101", ES)
+    assert [b.entry_id for b in brackets.not_pushed_again()] == [working_id]
+    assert target_id in brackets.watched
+
+
+def test_resumed_exits_adopted_are_named_when_not_pushed_again() -> None:
+    entry = bracket_entry()
+    entry_id = order_id_for(entry.client_order_id)
+    stop_id, target_id = exit_ids(entry)
+    values = {"Orders|Sim101": f"{entry_id}|{stop_id}|{target_id}"}
+    brackets, sent, _ = made(values)
+    brackets.resume(entry, entry_id, "Sim101", ES, filled=Decimal(2), final=True)
+    assert commands_of(sent) == [("CHANGE", "2", stop_id), ("CHANGE", "2", target_id)]
+    assert [b.entry_id for b in brackets.not_pushed_again()] == [entry_id]
+
+
+def test_a_cancelled_exit_that_fills_before_its_cancel_lands_shrinks_the_new_pair() -> None:
+    """The old target, cancelled when its pair was replaced, fills its last lot before
+    NinjaTrader takes the CANCEL: that lot left the position too, so the new pair (for
+    1) is cancelled rather than left to open a short."""
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    entry, _, stop_id, target_id = _filled_bracket(values, brackets)
+    values.update({f"OrderStatus|{target_id}": "PartFilled", f"Filled|{target_id}": "1"})
+    values[f"OrderStatus|{stop_id}"] = "Cancelled"
+    brackets.on_order_value(target_id)
+    stop2, target2, _ = exit_ids_of(entry, 2)
+    values.update({f"OrderStatus|{stop2}": "Working", f"OrderStatus|{target2}": "Working"})
+    del sent[:]
+    values.update({f"OrderStatus|{target_id}": "Filled", f"Filled|{target_id}": "2"})
+    brackets.on_order_value(target_id)
+    assert commands_of(sent) == [("CANCEL", "0", stop2), ("CANCEL", "0", target2)]

@@ -64,14 +64,24 @@ class Bracket:
     filled: Decimal = _ZERO
     """The most NinjaTrader has said filled of the entry."""
     spent: Decimal = _ZERO
-    """Filled by exits of earlier generations, or closed by a partial close_position."""
+    """Closed by a partial close_position (not by the exits)."""
     placed: bool = False
     """The current generation's exits were written (or adopted)."""
     entry_final: bool = False
     """The entry will not fill more (NinjaTrader said so, or the journal did)."""
     retired: list[Leg] = field(default_factory=list)
-    """Exits of earlier generations cancelled here and not yet final (their fills still
-    count)."""
+    """Exits of earlier generations (cancelled here when still working); their fills
+    count, also those NinjaTrader pushes late."""
+
+    sized: Decimal = _ZERO
+    """:attr:`base` when the current exits were last written."""
+
+    @property
+    def base(self) -> Decimal:
+        """What the current exits are for: the entry's fills less what left the
+        position otherwise than through them."""
+        retired = sum((leg.filled for leg in self.retired), _ZERO)
+        return self.filled - self.spent - retired
 
     @property
     def exited(self) -> Decimal:
@@ -81,8 +91,7 @@ class Bracket:
     @property
     def open_quantity(self) -> Decimal:
         """What the exits must cover now: filled, less what left the position."""
-        retired = sum((leg.filled for leg in self.retired), _ZERO)
-        return self.filled - self.spent - retired - self.exited
+        return self.base - self.exited
 
     def ids(self) -> list[str]:
         """The entry's id and its current exits' ids."""

@@ -127,8 +127,6 @@ class Brackets:
             return "already followed"
         bracket = self.add(entry, entry_id, account, instrument)
         known = [leg for leg in bracket.legs if self._at_ninjatrader(bracket, leg)]
-        for leg in known:
-            leg.at_ninjatrader = True
         ended = [leg.order_id for leg in known if observe(self._values, leg.order_id).final]
         if ended:
             self._end(bracket)
@@ -234,35 +232,35 @@ class Brackets:
             logger.error("bracket exits of %s not sent yet: %s", bracket.entry_id, exc)
 
     def _read_legs(self, bracket: Bracket) -> bool:
-        """Take in what NinjaTrader pushed of the exits; False while one of them is
-        said to have filled without its number. Retired exits that ended leave their
-        fills in ``spent``."""
+        """Take in what NinjaTrader pushed of the exits, retired ones included (a fill of
+        theirs pushed late still counts); False while one of them is said to have
+        filled without its number, or a current one to be filled with less than was
+        written for it (its last ``Filled`` not read yet)."""
         values, agreed = self._values, True
         for leg in (*bracket.legs, *bracket.retired):
             seen = observe(values, leg.order_id)
             if seen.state is not None:
                 leg.state = seen.state
-                leg.at_ninjatrader = True
-            if seen.filled > leg.filled:
-                leg.filled = seen.filled
+            leg.filled = max(leg.filled, seen.filled)
             if seen.state in _FILLING and not seen.filled:
                 agreed = False
-        still = []
-        for leg in bracket.retired:
-            if leg.state in FINAL_STATES or self._never_came(bracket, leg):
-                bracket.spent += leg.filled
-                self._by_id.pop(leg.order_id, None)
-            else:
-                still.append(leg)
-        bracket.retired = still
+        for leg in bracket.legs:  # what was written for it is what it fills at most
+            if leg.state == "filled" and leg.filled < leg.total:
+                agreed = False
         return agreed
+
+    def _working(self, bracket: Bracket) -> bool:
+        """A retired exit is still working at NinjaTrader (its CANCEL not through yet)."""
+        return any(
+            leg.state is not None and leg.state not in FINAL_STATES for leg in bracket.retired
+        )
 
     def _decide(self, bracket: Bracket) -> None:
         open_quantity = bracket.open_quantity
         if not bracket.placed:
             if open_quantity > 0:
                 self._place(bracket, open_quantity)
-            elif bracket.entry_final and not bracket.retired:
+            elif bracket.entry_final and not self._working(bracket):
                 self._end(bracket)
             return
         for leg in bracket.legs:
@@ -273,10 +271,11 @@ class Brackets:
                     leg.order_id,
                     bracket.entry_id,
                 )
-                leg.at_ninjatrader, leg.total = False, _ZERO
+                leg.at_ninjatrader = False
                 bracket.placed = False
-        if not bracket.placed:
-            self._place(bracket, open_quantity)
+        if not bracket.placed:  # an exit to place again
+            if open_quantity > 0:
+                self._place(bracket, open_quantity)
             return
         ended = [leg for leg in bracket.legs if leg.state in FINAL_STATES]
         if ended and not any(leg.filled for leg in bracket.legs):
@@ -291,20 +290,27 @@ class Brackets:
             self._retire(bracket)
             if open_quantity > 0:
                 self._place(bracket, open_quantity)
-            elif bracket.entry_final and not bracket.retired:
+            elif bracket.entry_final and not self._working(bracket):
                 self._end(bracket)
             return
-        for leg in bracket.legs:  # all working: each covers the open quantity
+        # All working: each covers the open quantity. A fill of one exit shrinks the
+        # other at NinjaTrader by its OCO (or cancels it, and the pair is replaced
+        # above): a CHANGE for that could land after a later fill and grow the exit
+        # back. So a CHANGE goes only when what the exits cover changed otherwise (the
+        # entry filled more, a partial close, a late fill of a replaced exit).
+        base = bracket.base
+        for leg in bracket.legs:
             total = leg.filled + open_quantity
-            if total != leg.total:
+            if base != bracket.sized and total != leg.total:
                 self._send(change_quantity_command(leg.order_id, total))
-                leg.total = total
+            leg.total = total  # what NinjaTrader has (its OCO shrinks it the same way)
+        bracket.sized = base
 
     def _place(self, bracket: Bracket, open_quantity: Decimal) -> None:
         for leg in bracket.legs:
             total = leg.filled + open_quantity
             if leg.at_ninjatrader or self._at_ninjatrader(bracket, leg):
-                leg.at_ninjatrader = True
+                leg.at_ninjatrader, leg.epoch = True, self._epoch
                 if total != leg.total:
                     self._send(change_quantity_command(leg.order_id, total))
                     leg.total = total
@@ -321,17 +327,12 @@ class Brackets:
                 )
             )
             leg.at_ninjatrader, leg.total, leg.epoch = True, total, self._epoch
-        bracket.placed = True
+        bracket.placed, bracket.sized = True, bracket.base
 
     def _retire(self, bracket: Bracket) -> None:
         """End the current generation: its working exits are cancelled and followed
         until they end; the next generation gets fresh ids."""
-        for leg in bracket.legs:
-            if leg.state in FINAL_STATES:
-                bracket.spent += leg.filled
-                self._by_id.pop(leg.order_id, None)
-                continue
-            bracket.retired.append(leg)
+        bracket.retired.extend(bracket.legs)  # followed to the end: late fills count
         generation, cid = bracket.generation + 1, bracket.entry.client_order_id
         while any(self._taken(bracket.account, i) for i in exit_ids(cid, generation)):
             generation += 1
@@ -345,7 +346,7 @@ class Brackets:
         """Send the CANCEL of each retired exit that has not had one (sent again after
         a write failed, at the next look)."""
         for leg in bracket.retired:
-            if not leg.cancelled_here:
+            if not leg.cancelled_here and leg.state not in FINAL_STATES:
                 self._send(cancel_command(leg.order_id))
                 leg.cancelled_here = True
 
@@ -376,7 +377,7 @@ class Brackets:
     def _never_came(self, bracket: Bracket, leg: Leg) -> bool:
         """Written on an earlier connection, and NinjaTrader's order list pushed since
         this one began does not show it (nor any value of it)."""
-        if not leg.at_ninjatrader or leg.epoch >= self._epoch or leg.total <= 0:
+        if not leg.at_ninjatrader or leg.epoch >= self._epoch:
             return False
         if f"OrderStatus|{leg.order_id}" in self._values:
             return False
