@@ -415,3 +415,16 @@ def test_every_distance_rule_is_exact_at_its_boundary() -> None:
     check_volume_limit(limited, True, D("0.4"), D("0.6"), [])  # exactly the limit: yes
     with pytest.raises(OrderDenied, match=r"0\.5 more lots short in EURUSD pass"):
         check_volume_limit(limited, False, D("0.5"), D("0.6"), [])
+
+
+def test_no_lots_are_below_even_a_zero_minimum_not_off_its_grid() -> None:
+    no_minimum = SymbolRules.of(info(volume_min=0.0))
+    with pytest.raises(OrderDenied) as denied:
+        rounded_volume(D(0), no_minimum)
+    assert (
+        str(denied.value)
+        == f"0 lots of EURUSD is below the minimum {no_minimum.volume_min} (step 0.01)"
+    )
+    with pytest.raises(OrderDenied) as grid:
+        rounded_volume(D("0.001"), no_minimum)
+    assert "0.001 lots of EURUSD rounds down to 0 on its volume step 0.01" in str(grid.value)

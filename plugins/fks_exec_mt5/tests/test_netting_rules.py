@@ -4,16 +4,22 @@ orders set (MetaQuotes' SL/TP inheritance rules), on every netting setting of th
 
 from __future__ import annotations
 
+from collections import namedtuple
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fks_exec import Order, OrderStatus
+from fks_exec import BrokerUnavailable, Order, OrderStatus
+from fks_exec.errors import OrderDenied
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.netting import stops_conflict
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
-from .conftest import ACCOUNTS, started
+from .conftest import ACCOUNTS, MAGIC, started
+from .scripted import IPC_DOWN, nothing
 
 D = Decimal
 NETTING = sorted(name for name in ACCOUNTS if name.startswith("netting"))
@@ -184,3 +190,125 @@ async def test_no_fill_deletes_a_level_the_netting_position_had(
                 assert not (before[1] and not after[1]), (kind, before, after)
     finally:
         await plugin.close()
+
+
+_Working = namedtuple("_Working", "ticket type magic sl tp price_open")
+
+
+def _working(
+    ticket: int, kind: int, *, magic: int = MAGIC, sl: float = 0.0, tp: float = 0.0
+) -> Any:
+    return _Working(ticket, kind, magic, sl, tp, 1.095)
+
+
+def test_the_refusal_names_the_working_orders_side_and_price() -> None:
+    for buy, kind, side in (
+        (True, c.ORDER_TYPE_BUY_LIMIT, "buy"),
+        (False, c.ORDER_TYPE_SELL_STOP, "sell"),
+    ):
+        with pytest.raises(OrderDenied) as denied:
+            stops_conflict(
+                "EURUSD",
+                buy,
+                (D("1.09"), None),
+                pending=False,
+                working=[_working(7, kind)],
+                magic=MAGIC,
+            )
+        assert str(denied.value) == (
+            f"this order sets a stop loss on the EURUSD position, but pending order 7 ({side} "
+            "at 1.095) carries none: on a netting account, when that order fills MetaTrader "
+            "replaces the position's SL/TP with its own and a missing stop loss is deleted "
+            "(SL/TP inheritance). Cancel order 7 and place it again with stop_loss=1.09, "
+            "then send this order"
+        )
+
+
+def test_orders_of_the_other_side_or_another_magic_are_skipped_not_the_end_of_the_list() -> None:
+    conflicting = _working(9, c.ORDER_TYPE_BUY_STOP)
+    for skipped in (
+        _working(8, c.ORDER_TYPE_SELL_LIMIT),
+        _working(8, c.ORDER_TYPE_BUY_LIMIT, magic=777),
+    ):
+        with pytest.raises(OrderDenied, match="pending order 9 "):
+            stops_conflict(
+                "EURUSD",
+                True,
+                (None, D("1.12")),
+                pending=False,
+                working=[skipped, conflicting],
+                magic=MAGIC,
+            )
+    # magic None: every program's orders count.
+    with pytest.raises(OrderDenied, match="pending order 8 "):
+        stops_conflict(
+            "EURUSD",
+            True,
+            (None, D("1.12")),
+            pending=False,
+            working=[_working(8, c.ORDER_TYPE_BUY_LIMIT, magic=777)],
+            magic=None,
+        )
+
+
+def test_a_take_profit_alone_is_checked_against_the_take_profit() -> None:
+    sl_only = _working(5, c.ORDER_TYPE_BUY_LIMIT, sl=1.09)
+    with pytest.raises(OrderDenied) as denied:
+        stops_conflict(
+            "EURUSD", True, (None, D("1.12")), pending=False, working=[sl_only], magic=MAGIC
+        )
+    assert str(denied.value).startswith("this order sets a take profit on the EURUSD position")
+    assert "with take_profit=1.12, then" in str(denied.value)
+    tp_only = _working(6, c.ORDER_TYPE_BUY_LIMIT, tp=1.12)
+    with pytest.raises(OrderDenied) as denied:
+        stops_conflict(
+            "EURUSD", True, (D("1.09"), None), pending=True, working=[tp_only], magic=MAGIC
+        )
+    assert str(denied.value).startswith("this order sets a stop loss")
+    with pytest.raises(OrderDenied) as denied:
+        stops_conflict(
+            "EURUSD",
+            True,
+            (D("1.09"), None),
+            pending=True,
+            working=[_working(6, c.ORDER_TYPE_BUY_LIMIT, sl=1.08, tp=1.12)],
+            magic=MAGIC,
+        )
+    assert str(denied.value).startswith(
+        "this pending order carries no take profit, but pending order 6 (buy at 1.095) sets 1.12"
+    )
+    # Levels that agree pass, and a market order ignores levels only the working order sets.
+    stops_conflict(
+        "EURUSD",
+        True,
+        (D("1.09"), D("1.12")),
+        pending=True,
+        working=[_working(6, c.ORDER_TYPE_BUY_LIMIT, sl=1.08, tp=1.12)],
+        magic=MAGIC,
+    )
+    stops_conflict(
+        "EURUSD",
+        True,
+        (D("1.09"), None),
+        pending=False,
+        working=[_working(6, c.ORDER_TYPE_BUY_LIMIT, sl=1.08, tp=1.12)],
+        magic=MAGIC,
+    )
+
+
+async def test_no_working_orders_read_as_none_with_no_error_is_none_and_an_error_is_a_link_down(
+    netted: tuple[Any, Any],
+) -> None:
+    """orders_get answering None: with last_error RES_S_OK it means no orders (the
+    order goes), with an error the link is down (nothing sent)."""
+    plugin, scripted = netted
+    scripted.then("orders_get", nothing).then("last_error", lambda real: (c.RES_S_OK, "Success"))
+    placed = await plugin.execute_order(Order.limit("EURUSD", "buy", "0.1", D("1.0950")))
+    assert placed.status is OrderStatus.ACCEPTED, placed
+    scripted.then("orders_get", nothing)
+    scripted.then("last_error", lambda real: (IPC_DOWN, "IPC down"))
+    scripted.then("last_error", lambda real: (IPC_DOWN, "IPC down"))
+    sent = len(scripted.sent)
+    with pytest.raises(BrokerUnavailable, match=r"orders_get failed \(-10004, IPC down\)"):
+        await plugin.execute_order(Order.limit("EURUSD", "buy", "0.1", D("1.0940")))
+    assert len(scripted.sent) == sent  # nothing was sent

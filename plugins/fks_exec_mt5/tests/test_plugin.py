@@ -167,3 +167,24 @@ def test_fks_exec_check_mt5_from_the_command_line(
     monkeypatch.setattr(plugin_module, "import_module", lambda config: FakeMetaTrader5())
     assert main(["check", "mt5", "--symbol", "XAUUSD"]) == 0
     assert "symbol XAUUSD" in capsys.readouterr().out
+
+
+async def test_only_an_order_of_several_legs_has_its_lots_remembered() -> None:
+    """A lookup needs the lots of a split order (legs never sent leave no trace); a
+    one-leg order's lots are the leg's, so its hints carry the quantity asked."""
+    terminal = FakeMetaTrader5.hedging()
+    plugin = await started(terminal)
+    try:
+        opening = Order.market("EURUSD", "buy", "0.3", client_order_id="one-leg")
+        opened = await plugin.execute_order(opening)
+        assert opened.status is OrderStatus.FILLED, opened
+        hints = plugin.lookup_hints(opening, opened)
+        assert hints["quantity"] == "0.3" and "lots" not in hints, hints
+        # Sell 0.5: close the 0.3 ticket, open 0.2 short: two legs.
+        split = Order.market("EURUSD", "sell", "0.5", client_order_id="two-legs")
+        done = await plugin.execute_order(split)
+        assert done.status is OrderStatus.FILLED, done
+        hints = plugin.lookup_hints(split, done)
+        assert hints["lots"] == "0.5" and "quantity" not in hints, hints
+    finally:
+        await plugin.close()

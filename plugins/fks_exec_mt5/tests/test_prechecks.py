@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from fks_exec import Order, OrderStatus
+from fks_exec.errors import OrderDenied
 from fks_exec_mt5 import constants as c
 from fks_exec_mt5.mapping import comment_for
+from fks_exec_mt5.prechecks import SymbolRules, check_stop_limit_side
 from fks_exec_mt5.testing.reference import (
     SYMBOL_EXPIRATION_GTC,
     SYMBOL_FILLING_FOK,
@@ -228,3 +230,26 @@ async def test_closing_a_position_with_a_stop_inside_the_freeze_level_is_left_to
         assert terminal.net_volume("USDJPY") == D("0.1")
     else:
         assert closed.status is OrderStatus.FILLED, closed
+
+
+def test_a_stop_limit_on_the_wrong_side_is_refused_with_the_side_to_put_it_on() -> None:
+    terminal = FakeMetaTrader5.hedging()
+    terminal.initialize()
+    rules = SymbolRules.of(terminal.symbol_info("EURUSD"))
+    with pytest.raises(OrderDenied) as buy:
+        check_stop_limit_side(rules, True, D("1.1050"), D("1.1060"))
+    assert str(buy.value) == (
+        "a buy stop-limit on EURUSD with its limit 1.1060 above its stop 1.1050: when the stop "
+        "triggers, MetaTrader places a buy limit order at 1.1060, which would be on the wrong "
+        "side of the market. Put the limit at or below the stop"
+    )
+    with pytest.raises(OrderDenied) as sell:
+        check_stop_limit_side(rules, False, D("1.0950"), D("1.0940"))
+    assert str(sell.value) == (
+        "a sell stop-limit on EURUSD with its limit 1.0940 below its stop 1.0950: when the stop "
+        "triggers, MetaTrader places a sell limit order at 1.0940, which would be on the wrong "
+        "side of the market. Put the limit at or above the stop"
+    )
+    # A limit at the stop is on the right side for both.
+    check_stop_limit_side(rules, True, D("1.1050"), D("1.1050"))
+    check_stop_limit_side(rules, False, D("1.0950"), D("1.0950"))

@@ -13,9 +13,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fks_exec import ExecutionResult, Order, OrderStatus
+from fks_exec_mt5 import constants as c
+from fks_exec_mt5.history import from_history
+from fks_exec_mt5.servertime import ServerClock
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
 from .conftest import ACCOUNTS, MAGIC, started
+from .records import Deal, HistoryOrder
 
 D = Decimal
 HEDGING = sorted(name for name in ACCOUNTS if name.startswith("hedging"))
@@ -163,3 +167,50 @@ async def test_a_split_order_is_never_reported_as_more_than_was_done(
             assert blind.status is not OrderStatus.FILLED or done == asked, blind
     finally:
         await restarted.close()
+
+
+def _leg(ticket: int, state: int, lots: str) -> Any:
+    return HistoryOrder(ticket, "EURUSD", c.ORDER_TYPE_SELL, state, float(lots), MAGIC, "c", 0)
+
+
+def _read(records: list[Any], deals: list[Any], lots: str | None = None) -> ExecutionResult:
+    return from_history(
+        records,
+        deals,
+        plugin="mt5",
+        client_order_id="legs",
+        clock=ServerClock(0),
+        lots=None if lots is None else D(lots),
+    )
+
+
+def test_legs_short_of_the_orders_lots_name_the_lots_missing() -> None:
+    found = _read([_leg(1, c.ORDER_STATE_FILLED, "0.3")], [Deal(11, 1, 0.3, 1.1)], lots="0.5")
+    assert (found.status, found.quantity, found.filled_quantity) == (
+        OrderStatus.PARTIALLY_FILLED,
+        D("0.5"),
+        D("0.3"),
+    )
+    assert found.error == (
+        "0.3 of 0.5 lots filled over the 1 leg(s) found; no leg for the other 0.2 lots is in "
+        "the history (refused, or never sent: an order's legs after one that failed are not sent)"
+    )
+
+
+def test_a_partly_filled_leg_with_every_leg_found_or_a_working_one_has_no_error() -> None:
+    partial = _read([_leg(1, c.ORDER_STATE_PARTIAL, "0.3")], [Deal(11, 1, 0.1, 1.1)], lots="0.3")
+    assert partial.status is OrderStatus.PARTIALLY_FILLED and partial.error is None, partial
+    working = _read([_leg(1, c.ORDER_STATE_PLACED, "0.3")], [], lots="0.5")
+    assert working.status is OrderStatus.ACCEPTED and working.error is None, working
+    assert working.quantity == D("0.5")
+
+
+def test_a_refused_leg_after_a_filled_one_is_partially_filled_a_refused_order_rejected() -> None:
+    legs = [_leg(1, c.ORDER_STATE_FILLED, "0.3"), _leg(2, c.ORDER_STATE_REJECTED, "0.2")]
+    later = _read(legs, [Deal(11, 1, 0.3, 1.1)])
+    assert later.status is OrderStatus.PARTIALLY_FILLED, later
+    assert (later.quantity, later.filled_quantity, later.error_code) == (D("0.5"), D("0.3"), None)
+    # One order, refused, whatever deal the history shows for it: rejected.
+    alone = _read([_leg(1, c.ORDER_STATE_REJECTED, "0.3")], [Deal(11, 1, 0.1, 1.1)])
+    assert alone.status is OrderStatus.REJECTED, alone
+    assert alone.error == "rejected by the trade server"
