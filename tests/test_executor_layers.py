@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fks_exec import (
@@ -988,3 +988,254 @@ def test_a_class_whose_name_differs_from_its_registration_is_warned_about(
     assert not [r for r in caplog.records if "says its name is" in r.getMessage()]
     registry.load("paper")
     assert [r for r in caplog.records if "says its name is 'mock'" in r.getMessage()]
+
+
+# ---------------------------------------------------------------------- after a send
+
+BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
+
+
+class _TwoRecordsJournal(MemoryJournal):
+    """The memory journal, not its class: the executor keeps its own entry beside it."""
+
+
+def _journal_for(kind: str, tmp_path: Path) -> Any:
+    return {
+        "memory": lambda: "memory",
+        "two records": _TwoRecordsJournal,
+        "sqlite": lambda: str(tmp_path / "j.sqlite3"),
+    }[kind]()
+
+
+AFTER_SEND_PATHS = [
+    (kind, fallbacks) for kind in ("memory", "two records", "sqlite") for fallbacks in (False, True)
+]
+
+
+class _NoneHints:
+    """Mixed into the scripted plugin: hints at the claim, None (a missing return) after."""
+
+    def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Any:
+        return {"claim": "yes"} if result is None else None
+
+
+@pytest.mark.parametrize(("kind", "fallbacks"), AFTER_SEND_PATHS)
+async def test_a_hints_hook_returning_none_after_a_send_still_answers_and_records(
+    registry: PluginRegistry,
+    make_plugin: Any,
+    tmp_path: Path,
+    kind: str,
+    fallbacks: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alpha = type("NoneHints", (_NoneHints, make_plugin), {})("alpha")
+    registry.register("alpha", alpha)
+    registry.register("beta", make_plugin("beta"))
+    more: dict[str, Any] = {"fallbacks": {"alpha": ["beta"]}} if fallbacks else {}
+    order = Order.market("X", "buy", 1, client_order_id="nh-1")
+    journal = _journal_for(kind, tmp_path)
+    async with Executor(registry, default="alpha", journal=journal, **more) as ex:
+        first = await asyncio.wait_for(ex.execute(order), BOUND_S)
+        again = await asyncio.wait_for(ex.execute(order), BOUND_S)
+        await ex.journal.flush()
+        entry = await ex.journal.get("nh-1")
+    assert (first.status, first.sent, again.order_id) == (OrderStatus.FILLED, True, "S1")
+    assert len(alpha.sent) == 1
+    assert entry is not None and entry.state is JournalState.FINAL
+    assert entry.hints == {"claim": "yes"}
+    logged = [r.getMessage() for r in caplog.records if r.name == "fks_exec.plugins.alpha"]
+    assert logged == [
+        "_lookup_hints returned NoneType, not a mapping: no lookup hints are journaled "
+        "(orders are still sent); make the hook return a dict of strings, {} for none"
+    ]
+
+
+def _break_recording(ex: Executor) -> None:
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    journal: Any = ex.journal
+    for name in ("note_record", "note_result", "record_result_soon"):
+        setattr(journal, name, boom)
+    if ex._journaled is not None:
+        ex._journaled.note_record = boom
+
+
+@pytest.mark.parametrize(("kind", "fallbacks"), AFTER_SEND_PATHS)
+async def test_a_failure_recording_a_sent_answer_still_gives_the_caller_its_result(
+    registry: PluginRegistry,
+    alpha: Any,
+    beta: Any,
+    tmp_path: Path,
+    kind: str,
+    fallbacks: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    more: dict[str, Any] = {"fallbacks": {"alpha": ["beta"]}} if fallbacks else {}
+    order = Order.market("X", "buy", 1, client_order_id="rf-1")
+    journal = _journal_for(kind, tmp_path)
+    async with Executor(registry, default="alpha", journal=journal, **more) as ex:
+        _break_recording(ex)
+        first = await asyncio.wait_for(ex.execute(order), BOUND_S)
+        again = await asyncio.wait_for(ex.execute(order), BOUND_S)  # answered, not hung
+        entry = await ex.journal.get("rf-1")
+    assert (first.status, first.order_id) == (OrderStatus.FILLED, "S1")
+    assert again == first and len(alpha.sent) == 1 and beta.sent == []
+    assert entry is not None and entry.state is JournalState.SENDING  # the next start looks
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "order rf-1 was sent (filled) but recording its answer failed (RuntimeError: disk "
+        "on fire); the journal keeps it open until the next start reconciles it"
+    ]
+
+
+async def test_a_failure_recording_an_interrupted_send_still_settles_the_id(
+    registry: PluginRegistry, alpha: Any
+) -> None:
+    gate = asyncio.Event()
+    alpha.on_order = lambda o: None
+    original = alpha._execute_order
+
+    async def stuck(order: Order) -> ExecutionResult:
+        await gate.wait()
+        answer: ExecutionResult = await original(order)
+        return answer
+
+    alpha._execute_order = stuck
+    order = Order.market("X", "buy", 1, client_order_id="ri-1")
+    async with Executor(registry, default="alpha", journal=_TwoRecordsJournal()) as ex:
+        call = asyncio.ensure_future(ex.execute(order))
+        await asyncio.sleep(0.01)
+        _break_recording(ex)
+        call.cancel()
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            await call
+        again = await asyncio.wait_for(ex.execute(order), BOUND_S)  # not hung
+    assert again.status is OrderStatus.UNKNOWN and alpha.sent == []
+    assert "the call was cancelled while the order was in flight" in (again.error or "")
+
+
+# ---------------------------------------------------------------------- bad arguments
+
+_PLUGIN_ERROR = (
+    "plugin= takes a plugin name (text such as 'mock' or 'ccxt:okx-testnet') or None, "
+    "got {kind} {value!r}; nothing was sent"
+)
+
+
+@pytest.mark.parametrize("kind", ["memory", "two records", "sqlite"])
+@pytest.mark.parametrize("bad", [123, b"alpha", ["alpha"], 0, 1.5])
+async def test_a_plugin_that_is_not_a_name_is_refused_before_anything_is_claimed(
+    registry: PluginRegistry, alpha: Any, tmp_path: Path, kind: str, bad: Any
+) -> None:
+    order = Order.market("X", "buy", 1, client_order_id="bp-1")
+    async with Executor(registry, default="alpha", journal=_journal_for(kind, tmp_path)) as ex:
+        with pytest.raises(TypeError) as caught:
+            await ex.execute(order, plugin=bad)
+        assert str(caught.value) == _PLUGIN_ERROR.format(kind=type(bad).__name__, value=bad)
+        assert await ex.journal.get("bp-1") is None and alpha.sent == []
+        assert ex._memory.get("bp-1") is None
+        retried = await asyncio.wait_for(ex.execute(order), BOUND_S)
+        with pytest.raises(TypeError, match="plugin= takes a plugin name"):
+            await ex.execute(order, plugin=bad)  # a known id: refused the same way
+        entry = await ex.journal.get("bp-1")
+    assert retried.status is OrderStatus.FILLED and len(alpha.sent) == 1
+    assert entry is not None and entry.plugin == "alpha"
+
+
+@pytest.mark.parametrize(("bad", "kind"), [("buy 1 X", "str"), (None, "NoneType")])
+async def test_a_bad_order_is_named_before_a_bad_plugin(
+    registry: PluginRegistry, bad: Any, kind: str
+) -> None:
+    async with Executor(registry, default="mock", journal="memory") as ex:
+        for plugin in (123, None):
+            with pytest.raises(TypeError) as caught:
+                await ex.execute(bad, plugin=plugin)
+            assert str(caught.value) == (
+                f"execute takes an Order, got {kind}; build one with Order.market(...) or "
+                "Order.limit(...)"
+            )
+
+
+def test_route_refuses_a_plugin_that_is_not_a_name() -> None:
+    routes = Routes("a", None, None)
+    with pytest.raises(TypeError) as caught:
+        routes.route("X", b"a")  # type: ignore[arg-type]
+    assert str(caught.value) == _PLUGIN_ERROR.format(kind="bytes", value=b"a")
+    assert routes.route("X", "b") == "b" and routes.route("X", "") == "a"
+
+
+_CALLS = st.lists(
+    st.tuples(st.integers(0, 2), st.sampled_from(["ok", "bad plugin", "none hints"])),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(calls=_CALLS, two_records=st.booleans())
+def test_any_sequence_of_calls_sends_each_id_once_and_always_answers(
+    make_plugin: Any, calls: list[tuple[int, str]], two_records: bool
+) -> None:
+    hints: list[Any] = [{}]
+    sent: dict[str, int] = {}
+
+    class Plugin(make_plugin):  # type: ignore[misc]
+        def _lookup_hints(self, order: Order, result: ExecutionResult | None) -> Any:
+            return hints[0]
+
+    async def run() -> None:
+        plugin = Plugin("alpha")
+        registry = PluginRegistry(discover=False)
+        registry.register("alpha", plugin)
+        journal: Any = _TwoRecordsJournal() if two_records else "memory"
+        async with Executor(registry, default="alpha", journal=journal) as ex:
+            for index, kind in calls:
+                cid = f"seq-{index}"
+                order = Order.market("X", "buy", 1, client_order_id=cid)
+                hints[0] = None if kind == "none hints" else {"n": str(index)}
+                if kind == "bad plugin":
+                    with pytest.raises(TypeError):
+                        await ex.execute(order, plugin=index)  # type: ignore[arg-type]
+                    continue
+                result = await asyncio.wait_for(ex.execute(order), BOUND_S)
+                assert result.status is OrderStatus.FILLED
+                sent[cid] = 1
+            for cid in sent:
+                entry = await ex.journal.get(cid)
+                assert entry is not None and entry.state is JournalState.FINAL
+        assert sorted(o.client_order_id for o in plugin.sent) == sorted(sent)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("kind", ["memory", "two records", "sqlite"])
+async def test_a_failure_recording_what_a_repeat_found_still_gives_it_the_result(
+    registry: PluginRegistry,
+    alpha: Any,
+    tmp_path: Path,
+    kind: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lost = Order.market("X", "buy", 1, client_order_id="rr-1")
+    alpha.on_order = lambda order: TimeoutError("answer lost")
+    alpha._get_order = lambda cid: asyncio.sleep(0, None)  # the broker shows nothing yet
+    journal = _journal_for(kind, tmp_path)
+    async with Executor(
+        registry, default="alpha", reconcile_attempts=1, reconcile_delay_s=0, journal=journal
+    ) as ex:
+        assert (await ex.execute(lost)).status is OrderStatus.UNKNOWN
+        found = ExecutionResult.for_order(
+            lost, plugin="alpha", status="filled", filled_quantity=1, average_price=100
+        )
+        alpha._get_order = lambda cid: asyncio.sleep(0, found)
+        _break_recording(ex)
+        again = await asyncio.wait_for(ex.execute(lost), BOUND_S)
+        third = await asyncio.wait_for(ex.execute(lost), BOUND_S)  # remembered now
+    assert again.status is OrderStatus.FILLED and third.status is OrderStatus.FILLED
+    assert [o.client_order_id for o in alpha.sent] == ["rr-1"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "order rr-1 was sent (filled) but recording its answer failed (RuntimeError: disk "
+        "on fire); the journal keeps it open until the next start reconciles it"
+    ]

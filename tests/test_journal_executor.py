@@ -297,3 +297,92 @@ def test_bad_journal_specs_are_configuration_errors(spec: str) -> None:
 
     with pytest.raises(ConfigurationError):
         Executor(PluginRegistry(discover=False), default="mock", journal=spec)
+
+
+async def test_an_identical_retry_read_back_from_the_journal_is_answered_not_refused(
+    path: Path,
+) -> None:
+    from datetime import datetime
+    from decimal import Decimal
+
+    venue = Venue()
+    cases = {
+        "pr-dec": {"x": Decimal("1.5")},
+        "pr-tuple": {"x": (1, 2)},
+        "pr-dt": {"x": datetime(2026, 1, 1)},
+        "pr-deep": {"x": {"y": [(Decimal("2"),)]}},
+    }
+
+    def orders() -> list[Order]:
+        return [Order.market("X", "buy", 1, client_order_id=c, params=p) for c, p in cases.items()]
+
+    async with executor_on(venue, str(path), history_size=1) as ex:
+        first = [await ex.execute(o) for o in orders()]
+        again = [await ex.execute(o) for o in orders()]  # beyond the memory: the journal
+        different = Order.market("X", "buy", 1, client_order_id="pr-dec", params={"x": "1.6"})
+        with pytest.raises(DuplicateClientOrderId):
+            await ex.execute(different)
+    async with executor_on(venue, str(path), history_size=1) as ex:
+        restarted = [await ex.execute(o) for o in orders()]
+    assert [r.order_id for r in again] == [r.order_id for r in first]
+    assert [r.order_id for r in restarted] == [f"V-{c}" for c in cases]
+    assert dict(venue.arrivals) == dict.fromkeys(cases, 1)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+async def test_start_after_close_reconciles_what_the_close_left_open(
+    path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    venue, stuck = Venue(), asyncio.Event()
+
+    class Stuck(VenuePlugin):
+        async def _execute_order(self, order: Order) -> ExecutionResult:
+            arrived = await super()._execute_order(order)
+            await stuck.wait()  # the answer never comes: close() cuts the send off
+            return arrived
+
+    journal = str(path) if kind == "sqlite" else "memory"
+    registry = isolated_registry(venue=Stuck(venue))
+    ex = Executor(registry, default="venue", journal=journal, close_timeout_s=0.05)
+    await ex.start()
+    call = asyncio.ensure_future(ex.execute(order("cl-1")))
+    for _ in range(1000):
+        if venue.arrivals:
+            break
+        await asyncio.sleep(0)
+    owner_before = ex.journal.owner
+    await ex.close()
+    cut = await asyncio.wait_for(call, 5)
+    await ex.start()
+    entry, owner_now = await ex.journal.get("cl-1"), ex.journal.owner
+    await ex.close()
+    assert cut.status is OrderStatus.UNKNOWN and venue.arrivals == {"cl-1": 1}
+    assert entry is not None and entry.state is JournalState.SENT
+    assert entry.result is not None and entry.result.order_id == "V-cl-1"
+    assert venue.calls == ["send cl-1", "find cl-1 V-cl-1"]
+    assert owner_now != owner_before  # each opening is an owner of its own
+    assert entry.owner == (owner_now if kind == "sqlite" else owner_before)  # adopted
+    assert any("venue: found 1, sent 1" in r.getMessage() for r in caplog.records)
+
+
+async def test_orders_sent_while_start_runs_open_the_journal_once_and_close_ends_all(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    path = tmp_path / "opened-once.sqlite3"  # a name no other test's journal thread has
+
+    def journal_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.endswith(path.name)]
+
+    venue = Venue()
+    ex = executor_on(venue, str(path))
+    calls = [ex.execute(order(f"o-{i}")) for i in range(4)]
+    *results, _ = await asyncio.gather(*calls, ex.start())
+    assert [r.status for r in results] == [OrderStatus.ACCEPTED] * 4
+    assert len(journal_threads()) == 1
+    await ex.close()
+    await asyncio.sleep(0.05)
+    assert journal_threads() == []
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert [t.get_coro().__qualname__ for t in others] == []  # type: ignore[union-attr]

@@ -31,7 +31,8 @@ from fks_exec import (
     OrderStatus,
 )
 from fks_exec.journal import JournalError, JournalState, JournalUpdate, MemoryJournal, SqliteJournal
-from fks_exec.journal.keeper import JournalKeeper, _resume, summary_line
+from fks_exec.journal.keeper import JournalKeeper
+from fks_exec.journal.recovery import resume, summary_line
 
 
 def _order(cid: str, **kw: Any) -> Order:
@@ -239,8 +240,9 @@ async def test_an_open_keeper_marks_its_handle_live_and_close_forgets_it(tmp_pat
     await keeper.ensure_open()
     assert not other.is_gone(journal.owner)
     assert not keeper.claims_at_once  # a file journal is always awaited
+    owner = journal.owner
     await keeper.close()
-    assert other.is_gone(journal.owner)
+    assert other.is_gone(owner) and journal.owner != owner  # reopened, it owns anew
     memory = JournalKeeper(MemoryJournal())
     await memory.ensure_open()
     assert memory.claims_at_once
@@ -558,7 +560,7 @@ async def test_resume_hands_bracket_entries_to_the_plugin_hook(
     plugin: Any = _Resuming() if with_hook else _NoHook()
     counts: Counter[str] = Counter()
     with caplog.at_level(logging.WARNING, logger="fks_exec.journal"):
-        await _resume(plugin, order, result, counts)
+        await resume(plugin, order, result, counts)
     assert counts == Counter(expected)
     if with_hook:
         assert plugin.resumed == ([("b-1", status)] if expected else [])
@@ -693,3 +695,78 @@ def test_gives_hints_is_true_only_for_a_plugin_with_its_own_hook() -> None:
     assert lookup_hints(plain, order, None) == {}
     assert lookup_hints(None, order, None) == {}
     assert _Counted.asked == 0  # a plugin that gives no hints is never asked for them
+
+
+# ---------------------------------------------------------------------- opening
+
+
+class _SlowOpen(MemoryJournal):
+    """The memory journal, counting its openings and closings; ``gate`` holds an open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opens = self.closes = 0
+        self.gate = asyncio.Event()
+        self.fail: Exception | None = None
+
+    async def open(self) -> None:
+        self.opens += 1
+        await self.gate.wait()
+        if self.fail is not None:
+            raise self.fail
+
+    async def close(self) -> None:
+        self.closes += 1
+
+
+def _renewers() -> list[asyncio.Task[Any]]:
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if "_renew_forever" in t.get_coro().__qualname__  # type: ignore[union-attr]
+    ]
+
+
+async def test_callers_that_come_while_the_journal_opens_share_that_one_opening() -> None:
+    journal = _SlowOpen()
+    keeper = JournalKeeper(journal)
+    callers = [asyncio.ensure_future(keeper.ensure_open()) for _ in range(4)]
+    await asyncio.sleep(0.01)
+    callers[0].cancel()  # a caller that gives up leaves the opening to the others
+    journal.gate.set()
+    done = await asyncio.gather(*callers, return_exceptions=True)
+    assert isinstance(done[0], asyncio.CancelledError) and done[1:] == [None, None, None]
+    assert (journal.opens, len(_renewers()), keeper._opening) == (1, 1, None)
+    await keeper.ensure_open()  # open: nothing to do
+    await keeper.close()
+    await asyncio.sleep(0)
+    assert (journal.opens, journal.closes, _renewers()) == (1, 1, [])
+
+
+async def test_a_failed_opening_fails_every_caller_and_the_next_one_tries_again() -> None:
+    journal = _SlowOpen()
+    journal.fail = JournalError("disk gone")
+    keeper = JournalKeeper(journal)
+    journal.gate.set()
+    results = await asyncio.gather(
+        keeper.ensure_open(), keeper.ensure_open(), return_exceptions=True
+    )
+    assert [str(r) for r in results] == ["disk gone", "disk gone"] and journal.opens == 1
+    journal.fail = None
+    await keeper.ensure_open()
+    assert (journal.opens, keeper._open, len(_renewers())) == (2, True, 1)
+    await keeper.close()
+
+
+async def test_a_close_while_the_journal_opens_waits_and_closes_what_it_opened() -> None:
+    journal = _SlowOpen()
+    keeper = JournalKeeper(journal)
+    opening = asyncio.ensure_future(keeper.ensure_open())
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(keeper.close())
+    await asyncio.sleep(0.01)
+    assert not closing.done()  # it waits for the opening
+    journal.gate.set()
+    await asyncio.wait_for(asyncio.gather(opening, closing), 5)
+    await asyncio.sleep(0)
+    assert (journal.opens, journal.closes, keeper._open, _renewers()) == (1, 1, False, [])

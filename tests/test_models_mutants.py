@@ -6,11 +6,13 @@ each status, partial fills, and what raw broker payloads are turned into.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from fks_exec import (
@@ -225,3 +227,103 @@ def test_a_volume_or_a_filled_quantity_below_zero_is_refused(negative: str) -> N
         MarketData(symbol="X", volume=negative)
     with pytest.raises(ValidationError, match="filled_quantity"):
         result(status="accepted", filled_quantity=negative, quantity=None)
+
+
+# ---------------------------------------------------------------------- params
+
+
+_NO_JSON_NUMBER = (
+    "Value error, params cannot be journaled (Out of range float values are not JSON "
+    "compliant): NaN and infinities have no JSON form; pass a finite number, None or "
+    "text such as 'nan'"
+)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"x": float("nan")},
+        {"x": float("inf")},
+        {"x": -float("inf")},
+        {"deep": [{"y": (1, float("nan"))}]},
+    ],
+)
+def test_params_holding_nan_or_an_infinity_are_refused(params: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Order.market("X", "buy", 1, params=params)
+    assert [e["msg"] for e in caught.value.errors()] == [_NO_JSON_NUMBER]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"x": 0.1}, {"x": D("1.5")}, {"x": (1, 2)}, {"x": datetime(2026, 1, 1)}, {"o": object()}],
+)
+def test_params_of_other_values_are_kept_as_given(params: dict[str, Any]) -> None:
+    assert Order.market("X", "buy", 1, params=params).params == params
+
+
+def _stored(order: Order) -> Order:
+    """``order`` as the journal gives it back (its JSON)."""
+    return Order.model_validate_json(order.model_dump_json())
+
+
+def _with_params(params: dict[str, Any], minutes: int = 0) -> Order:
+    created = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=minutes)
+    return Order.market("X", "buy", 1, client_order_id="sr-1", params=params, created_at=created)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"x": D("1.5")}, {"x": (1, 2)}, {"x": datetime(2026, 1, 1)}, {"x": {"y": (D("2"),)}}],
+)
+def test_an_order_read_back_from_the_journal_is_the_same_request(params: dict[str, Any]) -> None:
+    order = _with_params(params)
+    again = _stored(order)
+    assert again.params != order.params  # JSON changed the types ...
+    assert order.same_request(again) and again.same_request(order)  # ... not the request
+    assert _stored(_with_params(params, minutes=5)).same_request(order)  # created_at aside
+
+
+def test_a_different_value_is_a_different_request_as_given_and_as_stored() -> None:
+    order = _with_params({"x": D("1.5")})
+    assert not order.same_request(_with_params({"x": D("1.6")}))
+    assert not order.same_request(_stored(_with_params({"x": D("1.6")})))
+    assert not order.same_request(_with_params({"x": (1, 2, 3)}))
+    assert not _with_params({"x": (1, 2)}).same_request(_stored(_with_params({"x": [2, 1]})))
+
+
+_PARAM_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=4)
+    | st.datetimes(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(params=st.dictionaries(st.text(max_size=4), _PARAM_VALUES, max_size=4))
+def test_any_storable_params_survive_the_journal_as_the_same_request(
+    params: dict[str, Any],
+) -> None:
+    order = _with_params(params)
+    again = _stored(order)
+    assert order.same_request(again) and again.same_request(order)
+    assert _stored(again).same_request(order)  # and again after a second round trip
+    changed = _with_params({**params, "\x00changed": 1})
+    assert not changed.same_request(again) and not again.same_request(changed)
+
+
+def test_orders_equal_as_given_are_the_same_request_though_their_json_differs() -> None:
+    a = Order.market("X", "buy", "1.0", client_order_id="eq-1", params={"x": 1})
+    b = Order.market("X", "buy", "1.00", client_order_id="eq-1", params={"x": 1.0})
+    assert a.model_dump(mode="json")["quantity"] != b.model_dump(mode="json")["quantity"]
+    assert a.same_request(b) and b.same_request(a)

@@ -197,3 +197,43 @@ async def test_a_secret_the_broker_echoes_in_its_raw_answer_is_masked(plugin: An
     )
     result = await plugin.execute_order(order)
     assert KEY not in repr(result.raw) and "key=" in repr(result.raw)
+
+
+@pytest.mark.parametrize("bad", [None, ["a", "b"], "venue=1", 7])
+def test_a_hints_hook_returning_no_mapping_gives_no_hints_and_is_logged_once(
+    plugin: Any, bad: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    plugin._lookup_hints = lambda order, result: bad
+    order = Order.market("X", "buy", 1, client_order_id="hn-1")
+    with caplog.at_level("INFO", logger="fks_exec.plugins.alpha"):
+        assert plugin.lookup_hints(order) == {}
+        assert plugin.lookup_hints(order, None) == {}  # the second is not logged again
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "ERROR",
+            f"_lookup_hints returned {type(bad).__name__}, not a mapping: no lookup hints "
+            "are journaled (orders are still sent); make the hook return a dict of strings, "
+            "{} for none",
+        )
+    ]
+    assert plugin._bad_hints_logged is True
+
+
+def test_a_hints_hook_returning_a_mapping_gives_its_items_as_text(plugin: Any) -> None:
+    plugin._lookup_hints = lambda order, result: {"ticket": 42, 7: None}
+    assert plugin.lookup_hints(Order.market("X", "buy", 1)) == {"ticket": "42", "7": "None"}
+    assert plugin._bad_hints_logged is False
+
+
+def test_a_hints_hook_whose_mapping_fails_to_read_gives_no_hints(
+    plugin: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(dict[str, str]):
+        def items(self) -> Any:
+            raise KeyError("gone")
+
+    plugin._lookup_hints = lambda order, result: Broken()
+    order = Order.market("X", "buy", 1, client_order_id="hb-1")
+    with caplog.at_level("WARNING", logger="fks_exec.plugins.alpha"):
+        assert plugin.lookup_hints(order) == {}
+    assert [r.getMessage() for r in caplog.records] == ["no lookup hints for hb-1: 'gone'"]

@@ -1,10 +1,10 @@
 """The field types the models share, and the checks behind them.
 
 ``Symbol``, ``Quantity``, ``Price``, ``Amount``, ``NonNegative``, ``ClientOrderId``,
-``UtcDatetime`` and ``JsonSafe`` are annotated types: pydantic applies their checks when a
-model is built, and raises ``pydantic.ValidationError`` (a ``ValueError``) for a value
-that fails one. :func:`json_safe`, :func:`plainly_json`, :func:`new_client_order_id` and
-:func:`utc_now` are helpers the models and plugins use.
+``UtcDatetime``, ``JsonSafe`` and ``Params`` are annotated types: pydantic applies their
+checks when a model is built, and raises ``pydantic.ValidationError`` (a ``ValueError``)
+for a value that fails one. :func:`json_safe`, :func:`plainly_json`,
+:func:`new_client_order_id` and :func:`utc_now` are helpers the models and plugins use.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "ClientOrderId",
     "JsonSafe",
     "NonNegative",
+    "Params",
     "Price",
     "Quantity",
     "Symbol",
@@ -63,6 +64,20 @@ def _client_order_id(value: str) -> str:
             f"client_order_id {value!r} is invalid: use 1 to 36 characters of "
             "letters, digits, '_' and '-' (no spaces)"
         )
+    return value
+
+
+def _params(value: dict[str, Any]) -> dict[str, Any]:
+    # NaN and infinities are the values the journal's JSON cannot hold at all (it would
+    # store null); every other value it stores as its JSON form (see Order.same_request).
+    if value:
+        try:
+            json.dumps(value, allow_nan=False, default=str)
+        except ValueError as exc:
+            raise ValueError(
+                f"params cannot be journaled ({exc}): NaN and infinities have no JSON form; "
+                "pass a finite number, None or text such as 'nan'"
+            ) from None
     return value
 
 
@@ -187,6 +202,7 @@ Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
 NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 ClientOrderId = Annotated[str, AfterValidator(_client_order_id)]
 JsonSafe = Annotated[Any, AfterValidator(_json_safe)]
+Params = Annotated[dict[str, Any], AfterValidator(_params)]
 
 FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 """Every model: immutable, unknown fields refused, strings kept as given."""

@@ -11,6 +11,7 @@ certainly not sent is sent again. A different order under a used id is
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -29,6 +30,8 @@ from fks_exec.registry import PluginRegistry
 __all__ = ["OncePerClientId", "not_taken"]
 
 _UNKNOWN = OrderStatus.UNKNOWN  # each OrderStatus.X read costs ~0.3 us on Python 3.11
+
+logger = logging.getLogger("fks_exec.executor")
 
 
 class OncePerClientId:
@@ -103,8 +106,11 @@ class OncePerClientId:
             return await self._execute(order, plugin)
         if result.status is OrderStatus.UNKNOWN and entry.plugin is not None:
             result = await self._dispatch.reconcile(entry.plugin, result, entry.order)
-            if result.status is not OrderStatus.UNKNOWN:
-                self._keeper.record_soon(result, "reconciled")
+            try:
+                if result.status is not OrderStatus.UNKNOWN:
+                    self._keeper.record_soon(result, "reconciled")
+            except Exception as exc:
+                return self.unrecorded(entry, result, exc)
             self._memory.settle(entry, result)
         return result
 
@@ -173,13 +179,32 @@ class OncePerClientId:
         if result.sent is False:
             await self.refused(entry, result, taker)
             return result
-        if journaled is not None:  # record it, index it, wake its waiters: one call
-            journaled.answered(entry, result, taker, status)  # type: ignore[arg-type]
-            return result
-        try:  # the answer of a send: queued (its intent is durable already)
-            keeper.record_sent(result, taker, order)
-        finally:
-            memory.settle(entry, result)
+        try:
+            if journaled is not None:  # record it, index it, wake its waiters: one call
+                journaled.answered(entry, result, taker, status)  # type: ignore[arg-type]
+                return result
+            keeper.record_sent(result, taker, order)  # queued (its intent is durable)
+        except Exception as exc:
+            return self.unrecorded(entry, result, exc)
+        memory.settle(entry, result)
+        return result
+
+    def unrecorded(
+        self, entry: Entry, result: ExecutionResult, error: Exception
+    ) -> ExecutionResult:
+        """The answer of a send whose recording failed with ``error``: logged, remembered
+        (waking the repeats waiting for it) and returned, so the caller gets the result
+        of what was sent, not the error. The journal keeps the intent open (the next
+        start reconciles it)."""
+        logger.error(
+            "order %s was sent (%s) but recording its answer failed (%s: %s); the journal "
+            "keeps it open until the next start reconciles it",
+            entry.order.client_order_id,
+            result.status.value,
+            type(error).__name__,
+            error,
+        )
+        self._memory.settle(entry, result)
         return result
 
     async def refused(
@@ -214,9 +239,11 @@ class OncePerClientId:
             "reconcile with get_order, do not resend",
             error_code=ErrorCode.UNKNOWN,
         )
-        if claimed:
-            self._keeper.record_soon(interrupted, "interrupted")
-        self._memory.settle(entry, interrupted)
+        try:
+            if claimed:
+                self._keeper.record_soon(interrupted, "interrupted")
+        finally:  # a repeat must never wait for it forever
+            self._memory.settle(entry, interrupted)
 
 
 def not_taken(cid: str, primary: str, exc: BrokerUnavailable) -> BrokerUnavailable:

@@ -14,6 +14,7 @@ from fks_exec._model_enums import OrderSide, OrderType, TimeInForce
 from fks_exec._model_fields import (
     FROZEN,
     ClientOrderId,
+    Params,
     Price,
     Quantity,
     Symbol,
@@ -36,7 +37,7 @@ class Order(BaseModel):
     stop-limit without ``price``; a market or stop order with ``price``; a stop or
     stop-limit without ``stop_price`` (or another type with one); a stop loss or take
     profit on the wrong side of the reference price; a malformed client order id; a
-    naive ``created_at``.
+    naive ``created_at``; ``params`` holding NaN or an infinity.
     """
 
     model_config = FROZEN
@@ -58,8 +59,9 @@ class Order(BaseModel):
     """Idempotency key: the same id is never executed twice."""
     reduce_only: bool = False
     account: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    """Broker-specific options passed through untouched."""
+    params: Params = Field(default_factory=dict)
+    """Broker-specific options passed through untouched; NaN and infinities are refused
+    (the journal's JSON has no form for them)."""
     created_at: UtcDatetime = Field(default_factory=utc_now)
 
     @model_validator(mode="after")
@@ -182,5 +184,14 @@ class Order(BaseModel):
         )
 
     def same_request(self, other: Order) -> bool:
-        """True when ``other`` asks for the same thing (``created_at`` ignored)."""
-        return self.model_dump(exclude={"created_at"}) == other.model_dump(exclude={"created_at"})
+        """True when ``other`` asks for the same thing (``created_at`` ignored), as given
+        or as the journal stores both (their JSON form: an order read back from the
+        journal has ``params`` of JSON types, e.g. ``"1.5"`` for ``Decimal("1.5")``,
+        a list for a tuple, ISO text for a datetime)."""
+        if self.model_dump(exclude=_NOT_ASKED) == other.model_dump(exclude=_NOT_ASKED):
+            return True
+        stored = self.model_dump(mode="json", exclude=_NOT_ASKED)
+        return stored == other.model_dump(mode="json", exclude=_NOT_ASKED)
+
+
+_NOT_ASKED = {"created_at"}

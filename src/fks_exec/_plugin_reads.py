@@ -23,6 +23,9 @@ __all__ = ["PluginReads"]
 class PluginReads(PluginGuard):
     """Quotes, health, order lookups and positions (see the module docstring)."""
 
+    _bad_hints_logged = False
+    """True once :meth:`lookup_hints` logged that ``_lookup_hints`` gave a non-mapping."""
+
     if TYPE_CHECKING:
 
         async def _fetch_data(self, symbol: str) -> MarketData: ...
@@ -94,14 +97,24 @@ class PluginReads(PluginGuard):
     def lookup_hints(self, order: Order, result: ExecutionResult | None = None) -> dict[str, str]:
         """What a later process needs to find ``order`` again at the broker (strings only).
 
-        Never raises: a failing hook is logged and gives no hints.
+        Never raises: a failing hook is logged and gives no hints; so does a hook that
+        returns something other than a mapping (logged once per plugin object).
         """
         try:
             hints = self._lookup_hints(order, result)
+            if isinstance(hints, Mapping):
+                return {str(k): str(v) for k, v in hints.items()}
         except Exception as exc:
             self.log.warning("no lookup hints for %s: %s", order.client_order_id, self._masked(exc))
             return {}
-        return {str(k): str(v) for k, v in hints.items()}
+        if not self._bad_hints_logged:
+            self._bad_hints_logged = True
+            self.log.error(
+                "_lookup_hints returned %s, not a mapping: no lookup hints are journaled "
+                "(orders are still sent); make the hook return a dict of strings, {} for none",
+                type(hints).__name__,
+            )
+        return {}
 
     async def positions(self) -> list[Position]:
         """Return the open positions.

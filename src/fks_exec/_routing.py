@@ -15,9 +15,18 @@ from typing import Any
 from fks_exec._paper_guard import PaperLiveGuard
 from fks_exec.config import check_durations
 from fks_exec.errors import ConfigurationError, FksExecError, RoutingError
+from fks_exec.models import Order
 from fks_exec.registry import PluginRegistry
 
-__all__ = ["Plan", "Routes", "check_limits", "checked_configs", "checked_names"]
+__all__ = [
+    "Plan",
+    "Routes",
+    "call_error",
+    "check_limits",
+    "checked_configs",
+    "checked_names",
+    "plugin_error",
+]
 
 _ROUTE_CACHE_LIMIT = 10_000
 
@@ -57,6 +66,8 @@ class Routes:
         Raises :class:`RoutingError` when no explicit plugin, route or default applies.
         """
         if plugin:
+            if not isinstance(plugin, str):
+                raise plugin_error(plugin)
             return plugin
         cached = self._cache.get(symbol)
         if cached is not None:
@@ -127,6 +138,25 @@ class Plan:
         except FksExecError:
             named = []
         return [n for n in named if self.configs.get(n, {}).get("paper") is not True]
+
+
+def call_error(order: object, plugin: object) -> TypeError:
+    """The ``TypeError`` for an ``execute(order, plugin)`` whose ``order`` is not an
+    :class:`~fks_exec.Order` (said first) or whose ``plugin`` is not None or a name."""
+    if not isinstance(order, Order):
+        return TypeError(
+            f"execute takes an Order, got {type(order).__name__}; build one with "
+            "Order.market(...) or Order.limit(...)"
+        )
+    return plugin_error(plugin)
+
+
+def plugin_error(plugin: object) -> TypeError:
+    """The ``TypeError`` for a ``plugin=`` that is neither None nor a plugin name."""
+    return TypeError(
+        f"plugin= takes a plugin name (text such as 'mock' or 'ccxt:okx-testnet') or "
+        f"None, got {type(plugin).__name__} {plugin!r}; nothing was sent"
+    )
 
 
 def check_limits(*, reconcile_attempts: int, history_size: int, **durations_s: float) -> None:

@@ -32,7 +32,7 @@ from fks_exec._loops import running_loop
 from fks_exec._once_per_id import OncePerClientId, not_taken
 from fks_exec._order_lookup import OrderLookup
 from fks_exec._order_memory import _NO_HINTS, IdMemory, JournaledMemory, OrderMemory
-from fks_exec._routing import Plan, check_limits
+from fks_exec._routing import Plan, call_error, check_limits
 from fks_exec._shutdown import ShutdownGate, running_tasks
 from fks_exec.config import ExecutorSettings
 from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError
@@ -301,14 +301,14 @@ class Executor(ExecutorQueries):
         sent (``sent=False`` or :class:`BrokerUnavailable`) is sent again. The intent
         is committed to the journal before the order is handed to a plugin.
 
-        Raises ``TypeError`` for a non-Order, :class:`DuplicateClientOrderId` when the
-        id was used for a different order, :class:`RoutingError` when no plugin
-        applies, :class:`PluginNotFound` for an unknown plugin, and
-        :class:`BrokerUnavailable` when no plugin (primary or fallback) could be
-        reached, and :class:`~fks_exec.journal.JournalError` when the intent could not
-        be committed; in those cases nothing was sent. Once :meth:`close` has begun it
-        raises :class:`BrokerUnavailable` (nothing sent); a call already in flight then
-        gets its result, or ``unknown`` if it is still unresolved after
+        Raises ``TypeError`` for a non-Order or a non-text ``plugin``,
+        :class:`DuplicateClientOrderId` when the id was used for a different order,
+        :class:`RoutingError` when no plugin applies, :class:`PluginNotFound` for an
+        unknown plugin, :class:`BrokerUnavailable` when no plugin (primary or fallback)
+        could be reached, and :class:`~fks_exec.journal.JournalError` when the intent
+        could not be committed; in those cases nothing was sent. Once :meth:`close` has
+        begun it raises :class:`BrokerUnavailable` (nothing sent); a call already in
+        flight then gets its result, or ``unknown`` if it is still unresolved after
         ``close_timeout_s``.
         """
         # The hot path, in one frame: dict lookups, the memory journal's claim and record
@@ -319,11 +319,8 @@ class Executor(ExecutorQueries):
             gate.refuse(f"order {getattr(order, 'client_order_id', '?')}")
         gate.calls += 1  # drain() waits until the count is back to 0
         try:
-            if not isinstance(order, Order):
-                raise TypeError(
-                    f"execute takes an Order, got {type(order).__name__}; build one with "
-                    "Order.market(...) or Order.limit(...)"
-                )
+            if not isinstance(order, Order) or not (plugin is None or isinstance(plugin, str)):
+                raise call_error(order, plugin)  # nothing claimed, nothing sent
             cid = order.client_order_id  # read once: each read of a model's field is slow
             memory = self._memory
             claims = memory.entries
@@ -387,10 +384,13 @@ class Executor(ExecutorQueries):
             if result.sent is False:
                 await self._once.refused(entry, result, ready)
                 return result
-            hints = ready.lookup_hints(order, result) if hinting else _NO_HINTS
-            journaled.note_record(entry, result, hints, "result", status)
-            if journaled._indexing:
-                journaled._index(entry, result)
+            try:
+                hints = ready.lookup_hints(order, result) if hinting else _NO_HINTS
+                journaled.note_record(entry, result, hints, "result", status)
+                if journaled._indexing:
+                    journaled._index(entry, result)
+            except Exception as exc:  # the caller gets what was sent, not the error
+                return self._once.unrecorded(entry, result, exc)
             if entry.waiters:
                 entry.wake()
             return result

@@ -45,21 +45,27 @@ Handler = Callable[[argparse.Namespace, TextIO], int]
 
 
 def parse_when(text: str, now: datetime | None = None) -> datetime:
-    """An age (``30d``) before ``now``, or an ISO date/time (naive means UTC).
+    """An age (``30d``) before ``now``, or an ISO date/time (naive means UTC), in UTC.
 
-    Raises :class:`ConfigurationError` for anything else.
+    Raises :class:`ConfigurationError` for anything else, or for a time outside the
+    years 1 to 9999 in UTC.
     """
     now = now or datetime.now(timezone.utc)
     age = _AGE.fullmatch(text.strip().lower())
-    if age:
-        return now - timedelta(**{_UNITS[age.group(2)]: int(age.group(1))})
     try:
+        if age:
+            return now - timedelta(**{_UNITS[age.group(2)]: int(age.group(1))})
         when = datetime.fromisoformat(text.strip())
+        return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    except OverflowError:
+        raise ConfigurationError(
+            f"{text.strip()!r} lies outside the years 1 to 9999 (in UTC); give a shorter "
+            "age (30d, 12h) or a date within them (2026-12-01)"
+        ) from None
     except ValueError:
         raise ConfigurationError(
             f"{text!r} is neither an age (30d, 12h, 90m) nor an ISO date (2026-12-01)"
         ) from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
 
 
 def add_journal_command(sub: Any) -> None:

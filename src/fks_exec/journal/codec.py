@@ -101,7 +101,7 @@ def entry_from_row(row: Sequence[Any]) -> JournalEntry:
     cid, plugin, state, order_json, result_json, hints_json, attempt, owner, created, updated = row
     return JournalEntry(
         client_order_id=cid,
-        plugin=plugin,
+        plugin=plugin if isinstance(plugin, str) else repr(plugin),  # an old version's bytes
         state=JournalState(state),
         order=Order.model_validate_json(order_json),
         result=None if result_json is None else ExecutionResult.model_validate_json(result_json),

@@ -18,10 +18,10 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, TypeGuard
+from typing import TypeGuard
 
 from fks_exec.errors import FksExecError, NotSupported
-from fks_exec.journal.base import Journal, forget_live_owner, note_live_owner
+from fks_exec.journal.base import Journal, forget_live_owner, new_owner, note_live_owner
 from fks_exec.journal.memory import MemoryJournal
 from fks_exec.journal.models import (
     Claim,
@@ -31,6 +31,7 @@ from fks_exec.journal.models import (
     state_for,
     was_not_sent,
 )
+from fks_exec.journal.recovery import resume, summary_line
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 
@@ -86,20 +87,32 @@ class JournalKeeper:
         self.recovered: set[str] = set()
         """Plugins whose start-up reconciliation has finished (see :meth:`recover`)."""
         self._renewing: asyncio.Task[None] | None = None
+        self._opening: asyncio.Task[None] | None = None  # see ensure_open
 
     async def ensure_open(self) -> None:
-        """Open the journal once and start renewing its leases. Raises what
-        :meth:`Journal.open` raises."""
+        """Open the journal once and start renewing its leases; callers that come while
+        it opens wait for that one opening. Raises what :meth:`Journal.open` raises."""
         if not self._open:
+            if self._opening is None:
+                self._opening = asyncio.get_running_loop().create_task(self._open_once())
+            await asyncio.shield(self._opening)  # a cancelled caller leaves it to the others
+
+    async def _open_once(self) -> None:
+        try:
             await self.journal.open()
             self._open = True
             self.claims_at_once = self._memory is not None
             note_live_owner(self.journal.owner)
             self._renewing = asyncio.get_running_loop().create_task(self._renew_forever())
+        finally:
+            self._opening = None
 
     async def close(self) -> None:
-        """Commit queued writes, end this handle's leases and close the journal;
-        recovery runs again after reopening."""
+        """Commit queued writes, end this handle's leases and close the journal; it is
+        reopened under a new owner, whose recovery reconciles the entries this opening
+        left open (those a close cut off) as an earlier process's."""
+        if self._opening is not None:  # closed while opening: close what it opens
+            await asyncio.wait([self._opening])
         self._recovered.clear()
         self.recovered.clear()
         renewing, self._renewing = self._renewing, None
@@ -115,6 +128,7 @@ class JournalKeeper:
                 await self.journal.release_leases()
             finally:
                 forget_live_owner(self.journal.owner)
+                self.journal.owner = new_owner()  # the next opening's (see the docstring)
                 await self.journal.close()
 
     async def _renew_forever(self) -> None:
@@ -349,7 +363,7 @@ class JournalKeeper:
             counts[outcome] += 1
             if outcome == "found":
                 counts[state_for(result).value] += 1
-                await _resume(plugin, entry.order, result, counts)
+                await resume(plugin, entry.order, result, counts)
         return counts
 
     async def recover_and_report(
@@ -367,36 +381,3 @@ class JournalKeeper:
     def is_recovered(self, name: str) -> bool:
         """True once :meth:`recover` finished for ``name``."""
         return name in self.recovered
-
-
-async def _resume(
-    plugin: ExecutionPlugin, order: Order, result: ExecutionResult, counts: Counter[str]
-) -> None:
-    """Hand a reconciled order to the plugin's ``resume_order`` hook, if it has one (a
-    NinjaTrader plugin re-arms bracket exits of an entry that filled while away, and
-    follows one still working so its exits go out at its first fill)."""
-    if not order.has_bracket:
-        return
-    hook: Any = getattr(plugin, "resume_order", None)
-    if result.filled_quantity == 0 and (hook is None or result.status.is_final):
-        return
-    if hook is None:
-        counts["brackets_not_rearmed"] += 1
-        logger.warning(
-            "journal: order %s filled while no process watched it; plugin %r cannot re-arm "
-            "its stop_loss/take_profit: check them at the broker",
-            order.client_order_id,
-            plugin.name,
-        )
-        return
-    await hook(order, result)
-    counts["brackets_rearmed"] += 1
-
-
-def summary_line(location: str, counts: Mapping[str, Counter[str]]) -> str:
-    """One line saying what start-up reconciliation found, per plugin."""
-    parts = []
-    for name, count in sorted(counts.items()):
-        detail = ", ".join(f"{k} {v}" for k, v in sorted(count.items())) or "nothing open"
-        parts.append(f"{name}: {detail}")
-    return f"journal {location}: start-up reconciliation: " + ("; ".join(parts) or "no plugins")

@@ -105,6 +105,7 @@ class SqlJournalSend:
             return result
         try:  # the answer of a send: queued (its intent is durable already)
             journal.record_result_soon(result, lookup_hints(ready, order, result))
-        finally:
-            memory.settle(entry, result)
+        except Exception as exc:
+            return self._once.unrecorded(entry, result, exc)
+        memory.settle(entry, result)
         return result
