@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order
+from fks_exec.models import OrderSide
 from fks_exec_ccxt.mapping import Denial, build_request
 from fks_exec_ccxt.precision import PrecisionError, price_of, to_tick, wire_number
 
@@ -130,3 +131,104 @@ def test_what_ccxt_puts_on_the_wire_never_grows_or_crosses_the_limit(
     if stop:
         trigger = Decimal(exchange.price_to_precision(SYMBOL, built.params["triggerPrice"]))
         assert trigger > 0 and abs(trigger - price) * 2 <= Decimal(tick)
+
+
+def _digits(count: int, last: str) -> Decimal:
+    return Decimal("1" + "0" * (count - 2) + last)  # an integer of ``count`` digits
+
+
+def test_to_tick_is_exact_up_to_10000_digits_and_refuses_more() -> None:
+    assert to_tick(_digits(10_000, "1"), Decimal(2), truncate=False) == _digits(10_000, "2")
+    assert to_tick(_digits(10_000, "1"), Decimal(2), truncate=True) == _digits(10_000, "0")
+    message = f"^{_digits(10_001, '1')} cannot be put on a tick of 2 exactly \\(too many digits\\)$"
+    with pytest.raises(PrecisionError, match=message):
+        to_tick(_digits(10_001, "1"), Decimal(2), truncate=False)
+    with pytest.raises(PrecisionError, match=r"^1E\+6000 cannot be put on a tick of 1E-6000 "):
+        to_tick(Decimal("1E+6000"), Decimal("1E-6000"), truncate=True)  # a quotient too long
+
+
+def _hyperliquid() -> tuple[Any, Any]:
+    import ccxt.async_support as ccxt_async
+
+    from fks_exec_ccxt.rules import market_rules
+
+    exchange = ccxt_async.hyperliquid()
+    exchange.set_markets(
+        [
+            {
+                "id": "BTC",
+                "symbol": "BTC/USDC:USDC",
+                "base": "BTC",
+                "quote": "USDC",
+                "settle": "USDC",
+                "type": "swap",
+                "swap": True,
+                "spot": False,
+                "contract": True,
+                "linear": True,
+                "inverse": False,
+                "contractSize": 1,
+                "precision": {"amount": 1.0, "price": 0.1},
+                "limits": {"amount": {}, "price": {}, "cost": {}},
+                "info": {"szDecimals": "0"},
+            }
+        ]
+    )
+    rules = market_rules(exchange, exchange.markets["BTC/USDC:USDC"])
+    assert rules.price_tick is None  # ccxt's own rounding: 5 significant digits
+    return exchange, rules
+
+
+@pytest.mark.parametrize(
+    ("value", "side", "sent"),
+    [
+        ("12345", "buy", "12345"),  # already on the precision: sent as asked
+        ("12345", "sell", "12345"),
+        ("12345.4", "buy", "12345"),  # rounded down: a buy pays less
+        ("12345.6", "sell", "12346"),  # rounded up: a sell takes more
+        ("12345.4", None, "12345"),  # a trigger: to the nearest
+        ("12345.6", None, "12346"),
+    ],
+)
+def test_ccxt_s_rounding_of_a_limit_is_taken_when_it_is_not_worse(
+    value: str, side: str | None, sent: str
+) -> None:
+    exchange, rules = _hyperliquid()
+    way = None if side is None else OrderSide(side)
+    assert price_of(exchange, rules, Decimal(value), "price", way) == Decimal(sent)
+
+
+@pytest.mark.parametrize(
+    ("value", "side", "sent"), [("12345.6", "buy", "12346"), ("12345.4", "sell", "12345")]
+)
+def test_ccxt_s_rounding_of_a_limit_is_refused_when_it_is_worse(
+    value: str, side: str, sent: str
+) -> None:
+    exchange, rules = _hyperliquid()
+    message = (
+        f"hyperliquid rounds the {side} limit {value} to {sent} on BTC/USDC:USDC, a worse "
+        "price than asked; send a price on the market's precision (nothing was sent)"
+    )
+    with pytest.raises(PrecisionError) as refused:
+        price_of(exchange, rules, Decimal(value), "price", OrderSide(side))
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("0.00001", "0"),  # Decimal 0E-5 on the tick: said as 0
+        ("-0.00001", "0"),
+        ("0", "0"),
+        ("-5", "-5"),  # below 0 as it stands
+        ("-5.00004", "-5.00000"),
+    ],
+)
+def test_a_price_at_or_below_0_says_what_it_rounds_to(value: str, shown: str) -> None:
+    exchange, rules = _exchange("0.0001")
+    with pytest.raises(PrecisionError) as refused:
+        price_of(exchange, rules, Decimal(value), "stop_price")
+    assert str(refused.value) == (
+        f"stop_price {value} rounds to {shown} at {SYMBOL}'s tick 0.0001; a 0 trigger or "
+        "price would change the order's meaning"
+    )

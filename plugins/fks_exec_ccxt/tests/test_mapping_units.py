@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec.kit import BadBrokerNumber
 from fks_exec_ccxt import CcxtPlugin
 from fks_exec_ccxt.mapping import (
     Denial,
@@ -310,3 +311,26 @@ def test_raw_keeps_the_venues_answer_and_the_fees_present_in_that_order(
     ]
     assert list(result.raw) == kept
     assert all(result.raw[key] is structure[key] for key in kept)
+
+
+# OKX's "-1" (a trigger at the market price) is no price only in an answer from okx: a
+# fill with neither average nor cost is then a fill without a price, not a negative one.
+_MARKET_STOP = {"algoId": "9", "ordPx": "-1", "px": "", "state": "effective"}
+
+
+def test_okx_s_market_price_marker_is_no_price() -> None:
+    raw = {"id": "9", "status": "closed", "amount": 2.0, "filled": 2.0, "price": -1.0}
+    with pytest.raises(BadBrokerNumber, match=r"^okx: a fill of 2\.0 without a price$"):
+        to_result({**raw, "cost": -2.0, "info": _MARKET_STOP}, plugin="ccxt", venue="okx")
+
+
+def test_another_venue_s_price_is_read_even_beside_an_ordpx_of_minus_1() -> None:
+    raw = {"id": "9", "status": "closed", "amount": 2.0, "filled": 2.0, "price": 60000.0}
+    result = to_result({**raw, "info": _MARKET_STOP}, plugin="ccxt", venue="kraken")
+    assert (result.status, result.filled_quantity, result.average_price) == (
+        OrderStatus.FILLED,
+        2,
+        60000,
+    )
+    with pytest.raises(BadBrokerNumber, match=r"^kraken: price "):
+        to_result({**raw, "price": -1.0, "info": _MARKET_STOP}, plugin="ccxt", venue="kraken")

@@ -442,3 +442,89 @@ def test_a_cancelled_exit_that_fills_before_its_cancel_lands_shrinks_the_new_pai
     values.update({f"OrderStatus|{target_id}": "Filled", f"Filled|{target_id}": "2"})
     brackets.on_order_value(target_id)
     assert commands_of(sent) == [("CANCEL", "0", stop2), ("CANCEL", "0", target2)]
+
+
+def test_forget_ends_the_watch_of_an_entry_whose_place_was_not_sent() -> None:
+    brackets, sent, _ = made({})
+    entry = bracket_entry()
+    entry_id = order_id_for(entry.client_order_id)
+    brackets.add(entry, entry_id, "Sim101", ES)
+    brackets.forget("not-an-entry")
+    assert len(brackets) == 1
+    brackets.forget(entry_id)
+    assert len(brackets) == 0 and brackets.watched == {} and sent == []
+
+
+def test_a_fill_of_one_exit_sends_no_change_its_oco_shrinks_the_other() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, _, _, target_id = _filled_bracket(values, brackets, 3)
+    del sent[:]
+    values.update({f"OrderStatus|{target_id}": "PartFilled", f"Filled|{target_id}": "1"})
+    brackets.on_order_value(target_id)
+    assert sent == []  # NinjaTrader's OCO takes the stop down to 2 itself
+
+
+def test_an_exit_said_filled_with_an_old_number_waits_for_its_last_one() -> None:
+    """A stop part filled 1 of 2, then its ``Filled`` state is read before its last
+    ``Filled`` number: the 1 is not the whole story, so no new pair is placed for a
+    lot that is not open."""
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, _, stop_id, target_id = _filled_bracket(values, brackets)
+    values.update({f"OrderStatus|{stop_id}": "PartFilled", f"Filled|{stop_id}": "1"})
+    brackets.on_order_value(stop_id)
+    del sent[:]
+    values[f"OrderStatus|{stop_id}"] = "Filled"
+    values[f"OrderStatus|{target_id}"] = "Cancelled"  # the OCO
+    brackets.on_order_value(stop_id)
+    assert sent == [] and len(brackets) == 1
+    values[f"Filled|{stop_id}"] = "2"
+    brackets.on_order_value(stop_id)
+    assert sent == [] and len(brackets) == 0  # flat: nothing to protect, nothing sent
+
+
+def test_a_replaced_exit_said_filled_without_its_number_holds_the_bracket() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, _, stop_id, target_id = _filled_bracket(values, brackets)
+    brackets.cut_to_position("Sim101", ES, Decimal(0))  # both exits cancelled
+    assert [c[0] for c in commands_of(sent)][-2:] == ["CANCEL", "CANCEL"]
+    values.update({f"OrderStatus|{stop_id}": "Filled", f"OrderStatus|{target_id}": "Cancelled"})
+    brackets.on_order_value(stop_id)  # the stop filled before its CANCEL: how much?
+    assert len(brackets) == 1
+    values[f"Filled|{stop_id}"] = "2"
+    brackets.on_order_value(stop_id)
+    assert len(brackets) == 0
+
+
+@pytest.mark.parametrize("quantity", [1, 2])
+def test_an_exit_lost_in_a_drop_is_placed_again_for_what_is_open_and_only_it(
+    quantity: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, entry_id, stop_id, target_id = _filled_bracket(values, brackets, quantity)
+    kept = {k: v for k, v in values.items() if entry_id in k or stop_id in k}
+    values.clear()
+    values.update(kept)  # the stop's values are pushed again, the target's never came
+    values["Orders|Sim101"] = entry_id
+    del sent[:]
+    with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
+        brackets.reconnected()
+    assert commands_of(sent) == [("PLACE", str(quantity), target_id)]
+    (record,) = caplog.records
+    assert target_id in record.getMessage() and stop_id not in record.getMessage()
+
+
+def test_an_exit_lost_in_a_drop_when_nothing_is_open_is_not_placed_again() -> None:
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, entry_id, stop_id, _ = _filled_bracket(values, brackets)
+    values.clear()
+    values.update({f"OrderStatus|{entry_id}": "Filled", f"Filled|{entry_id}": "2"})
+    values.update({f"OrderStatus|{stop_id}": "Filled", f"Filled|{stop_id}": "2"})
+    values["Orders|Sim101"] = f"{entry_id}|{stop_id}"
+    del sent[:]
+    brackets.reconnected()
+    assert sent == []  # the stop closed it all: the lost target is not needed

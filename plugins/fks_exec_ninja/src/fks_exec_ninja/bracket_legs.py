@@ -46,7 +46,7 @@ class Leg:
     cancelled_here: bool = False
     """This process sent its CANCEL (a retired exit)."""
     epoch: int = 0
-    """The connection (counted by :meth:`~fks_exec_ninja.brackets.Brackets.refresh`) on
+    """The connection (counted by :meth:`~fks_exec_ninja.brackets.Brackets.reconnected`) on
     which it was written."""
 
 
