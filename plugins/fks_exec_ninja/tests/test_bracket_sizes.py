@@ -28,7 +28,7 @@ from fks_exec_ninja.testing.reference import (
 )
 from fks_exec_ninja.testing.reference.orders import Order as BookOrder
 
-from .ninja_helpers import ES, running
+from .ninja_helpers import ES, running, start
 
 OCO_RULES = list(OcoPartialFill)
 
@@ -265,3 +265,49 @@ def test_exits_cover_exactly_the_position_after_every_fill(
     covers exactly the position (none when flat), and no order reaches NinjaTrader
     twice."""
     asyncio.run(_walk(oco, per_field, quantity, steps))
+
+
+async def test_a_partial_close_of_a_short_cuts_its_exits_to_what_is_left() -> None:
+    async with running() as (nt, plugin):
+        entry = Order.market("ES", "sell", 3, stop_loss="6100", take_profit="5900")
+        await plugin.execute_order(entry)
+        entry_id = order_id_for(entry.client_order_id)
+        await nt.wait_until(lambda: nt.position("Sim101", ES) == -3)
+        await nt.wait_until(lambda: short_covered(nt, entry_id))
+        (closed,) = await plugin.close_position("ES", Decimal(2))
+        assert (closed.status, closed.filled_quantity) == (OrderStatus.FILLED, 2)
+        await nt.wait_until(lambda: nt.position("Sim101", ES) == -1 and short_covered(nt, entry_id))
+
+
+def short_covered(nt: ReferenceAtiServer, entry_id: str) -> bool:
+    """:func:`covered` for a short position: each side of the exits covers what is short."""
+    short = -nt.position("Sim101", ES)
+    exits = working_exits(nt, entry_id)
+    stops = sum(o.quantity - o.filled for o in exits if o.order_type == "STOPMARKET")
+    targets = sum(o.quantity - o.filled for o in exits if o.order_type == "LIMIT")
+    return stops == targets == short
+
+
+async def test_exits_lost_in_a_drop_are_placed_again_once_the_late_list_comes() -> None:
+    """After a reconnect the plugin waits for the account's order list before looking
+    for exits lost in the drop: a list NinjaTrader pushes late still finds them."""
+    server = ServerSettings(push_account_values_on_connect=False)
+    async with ReferenceAtiServer(server) as nt:
+        nt_ready = asyncio.get_running_loop().call_later(0.05, nt.push_value, "Orders|Sim101", "")
+        plugin = await start(nt, order_list_wait_s=3)
+        try:
+            entry = bracket(2)
+            await plugin.execute_order(entry)
+            entry_id = order_id_for(entry.client_order_id)
+            stop_id, _, _ = exit_ids(entry.client_order_id, 1)
+            nt.lose_next_answer(after_broker_acted=False)  # the stop's PLACE dies with the line
+            fill_part(nt, entry_id, 2, "5990")
+            await plugin.connection.wait_connected(3)  # type: ignore[union-attr]
+            await asyncio.sleep(0.3)
+            assert nt.order(stop_id) is None  # no list yet: nothing placed again
+            nt.push_value("Orders|Sim101", entry_id)
+            await nt.wait_until(lambda: nt.order(stop_id) is not None)
+            assert nt.order_arrivals()[stop_id] == 1
+        finally:
+            nt_ready.cancel()
+            await plugin.close()
