@@ -7,6 +7,7 @@ say nothing was sent; a cancel's failure says whether it may have reached the br
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from fks_exec import (
     OrderDenied,
     OrderStatus,
 )
+from fks_exec.redaction import MaskingFilter
 
 KEY = "api-key-5f4e3d2c1b"
 
@@ -237,3 +239,22 @@ def test_a_hints_hook_whose_mapping_fails_to_read_gives_no_hints(
     with caplog.at_level("WARNING", logger="fks_exec.plugins.alpha"):
         assert plugin.lookup_hints(order) == {}
     assert [r.getMessage() for r in caplog.records] == ["no lookup hints for hb-1: 'gone'"]
+
+
+async def test_mask_also_masks_held_credentials_beside_the_config_ones(plugin: Any) -> None:
+    """A plugin that holds credentials beyond its config (an exchange object handed in)
+    has them masked as the config's: in its texts, its results and every log record."""
+    held = "held-token-9a8b7c6d"
+    plugin.mask_also(["", held])
+    assert plugin.redact(f"{KEY} and {held}") == "********** and **********"
+    assert plugin._redactor.secrets == frozenset({KEY, held})
+    plugin.on_order = lambda o: ExecutionResult.for_order(
+        o, plugin="alpha", status=OrderStatus.REJECTED, error=f"echoed {held}"
+    )
+    result = await plugin.execute_order(Order.market("X", "buy", 1))
+    assert held not in (result.error or "") and "**********" in (result.error or "")
+    record = logging.LogRecord("lib", logging.INFO, __file__, 1, "header %s", (held,), None)
+    assert MaskingFilter().filter(record) and held not in record.getMessage()  # every log
+    before = plugin._redactor
+    plugin.mask_also(["", None])  # nothing to add: the same redactor
+    assert plugin._redactor is before

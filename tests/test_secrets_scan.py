@@ -167,6 +167,7 @@ def _public_methods() -> set[str]:
         "init",
         "bind_instance_name",
         "set_capabilities",
+        "mask_also",  # adds secrets to mask (tested in test_plugin_mutants.py)
         "result_for",
         "cancel_result_for",
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, cast
 
@@ -194,6 +194,18 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
     def redact(self, text: str) -> str:
         """Return ``text`` with every secret of the plugin's config masked."""
         return self._redactor.text(text)
+
+    def mask_also(self, secrets: Iterable[str]) -> None:
+        """Mask ``secrets`` as the config's secrets are: credentials the plugin holds
+        beyond its config (an exchange object handed in carries its own). From now on
+        they are masked in this plugin's messages, results, health details and
+        exceptions (chained ones too), and in every log record. Call it from
+        ``_connect``; empty values are ignored. Never raises."""
+        extra = [s for s in secrets if isinstance(s, str) and s]
+        for secret in extra:
+            register_secret(secret)
+        if extra:
+            self._redactor = Redactor((*self._redactor.secrets, *extra))
 
     def result_for(self, order: Order, status: OrderStatus | str, **fields: Any) -> ExecutionResult:
         """A result about ``order`` from this plugin (its name stamped; id, symbol, side

@@ -71,6 +71,11 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._secrets)
 
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The secrets it masks."""
+        return self._secrets
+
     def __repr__(self) -> str:
         return f"<Redactor of {len(self._secrets)} secret(s)>"
 

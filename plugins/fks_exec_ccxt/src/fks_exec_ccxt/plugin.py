@@ -9,8 +9,6 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, SecretStr
-
 from fks_exec.errors import BrokerUnavailable, OrderDenied
 from fks_exec.kit import TtlCache
 from fks_exec.models import (
@@ -25,7 +23,6 @@ from fks_exec.models import (
     Position,
 )
 from fks_exec.plugin import Capability, ExecutionPlugin
-from fks_exec.redaction import Redactor
 from fks_exec_ccxt.config import CcxtConfig
 from fks_exec_ccxt.connection import (
     build_exchange,
@@ -43,18 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["CcxtPlugin"]
 
 _REMEMBERED_ORDERS = 50_000
-
-
-def _config_secrets(model: BaseModel) -> tuple[str, ...]:
-    # The SecretStr values of a config (nested models too): what the base class masks.
-    found: list[str] = []
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, SecretStr) and value.get_secret_value():
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            found.extend(_config_secrets(value))
-    return tuple(found)
 
 
 @cache
@@ -114,9 +99,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         mask_ccxt_log(self.exchange)
         # The base class masks the config's secrets; an exchange handed in carries its
         # own credentials, masked the same way in results, health and exceptions.
-        held = credential_secrets(self.exchange)
-        if held:
-            self._redactor = Redactor((*_config_secrets(config), *held))
+        self.mask_also(credential_secrets(self.exchange))
         self._markets_lock = asyncio.Lock()
         self._health = HealthCache(config.health_cache_ms)
         self._tickers = TtlCache(config.ticker_cache_ms / 1000, maxlen=1_000)

@@ -68,37 +68,30 @@ def from_history(
     """
     last = records[-1]
     raw = {"orders": [r._asdict() for r in records], "deals": [d._asdict() for d in deals]}
+    unknown = {
+        "plugin": plugin,
+        "status": OrderStatus.UNKNOWN,
+        "client_order_id": client_order_id,
+        "symbol": str(last.symbol),
+        "side": None,
+        "quantity": None,
+        "error_code": ErrorCode.UNKNOWN,
+        "raw": raw,
+    }
     if lots is None and maybe_more:
         return ExecutionResult(
-            plugin=plugin,
-            status=OrderStatus.UNKNOWN,
-            client_order_id=client_order_id,
-            symbol=str(last.symbol),
-            side=None,
-            quantity=None,
+            **unknown,
             error=f"found {len(records)} leg(s) of this order, the last closing a whole "
             "position ticket: from the history alone it cannot be told whether the order "
             "had more legs, never sent. Look it up with find_order and the hints "
             "lookup_hints gave when it was sent (they carry its lots); not a definite answer: "
             "do not resend",
-            error_code=ErrorCode.UNKNOWN,
-            raw=raw,
         )
     try:
         fields = _history_fields(records, deals, clock, lots)
     except BadBrokerNumber as exc:
         _log.warning("order %s: %s; its fate is unknown", client_order_id, exc)
-        return ExecutionResult(
-            plugin=plugin,
-            status=OrderStatus.UNKNOWN,
-            client_order_id=client_order_id,
-            symbol=str(last.symbol),
-            side=None,
-            quantity=None,
-            error=f"{exc}{NOT_DEFINITE}",
-            error_code=ErrorCode.UNKNOWN,
-            raw=raw,
-        )
+        return ExecutionResult(**unknown, error=f"{exc}{NOT_DEFINITE}")
     return ExecutionResult(
         plugin=plugin,
         client_order_id=client_order_id,
