@@ -233,9 +233,8 @@ def test_a_volume_or_a_filled_quantity_below_zero_is_refused(negative: str) -> N
 
 
 _NO_JSON_NUMBER = (
-    "Value error, params cannot be journaled (Out of range float values are not JSON "
-    "compliant): NaN and infinities have no JSON form; pass a finite number, None or "
-    "text such as 'nan'"
+    "Value error, params cannot be journaled: NaN and infinities have no JSON form; pass "
+    "a finite number, None or text such as 'nan'"
 )
 
 
@@ -252,6 +251,17 @@ def test_params_holding_nan_or_an_infinity_are_refused(params: dict[str, Any]) -
     with pytest.raises(ValidationError) as caught:
         Order.market("X", "buy", 1, params=params)
     assert [e["msg"] for e in caught.value.errors()] == [_NO_JSON_NUMBER]
+
+
+def test_params_that_refer_to_themselves_are_refused_as_such() -> None:
+    looped: dict[str, Any] = {}
+    looped["self"] = [looped]
+    with pytest.raises(ValidationError) as caught:
+        Order.market("X", "buy", 1, params={"a": looped})
+    assert [e["msg"] for e in caught.value.errors()] == [
+        "Value error, params cannot be journaled: a value refers to itself; pass plain "
+        "numbers, text, lists and dicts"
+    ]
 
 
 @pytest.mark.parametrize(

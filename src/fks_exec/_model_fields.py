@@ -73,11 +73,14 @@ def _params(value: dict[str, Any]) -> dict[str, Any]:
     if value:
         try:
             json.dumps(value, allow_nan=False, default=str)
-        except ValueError as exc:
-            raise ValueError(
-                f"params cannot be journaled ({exc}): NaN and infinities have no JSON form; "
-                "pass a finite number, None or text such as 'nan'"
-            ) from None
+        except ValueError as exc:  # the text of json's own error varies by Python version
+            why = (
+                "NaN and infinities have no JSON form; pass a finite number, None or text "
+                "such as 'nan'"
+                if "Out of range float" in str(exc)
+                else "a value refers to itself; pass plain numbers, text, lists and dicts"
+            )
+            raise ValueError(f"params cannot be journaled: {why}") from None
     return value
 
 
