@@ -38,6 +38,9 @@ class Leg:
     adopted from an earlier process (its size there is not known here)."""
     filled: Decimal = _ZERO
     """The most NinjaTrader has said filled of it."""
+    others: Decimal = _ZERO
+    """What the other exits of its pair had filled when :attr:`total` was set (what
+    they fill after that, NinjaTrader's OCO takes off its quantity)."""
     state: str | None = None
     """Its latest pushed state (lower case, as :func:`~fks_exec_ninja.states.parse_state`)."""
     at_ninjatrader: bool = False

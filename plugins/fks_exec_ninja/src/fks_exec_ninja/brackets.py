@@ -244,8 +244,11 @@ class Brackets:
             leg.filled = max(leg.filled, seen.filled)
             if seen.state in _FILLING and not seen.filled:
                 agreed = False
-        for leg in bracket.legs:  # what was written for it is what it fills at most
-            if leg.state == "filled" and leg.filled < leg.total:
+        exited = bracket.exited
+        for leg in bracket.legs:  # it fills what was written for it, less the OCO's cut
+            if leg.state == "filled" and leg.filled < leg.total - (
+                exited - leg.filled - leg.others
+            ):
                 agreed = False
         return agreed
 
@@ -298,12 +301,15 @@ class Brackets:
         # above): a CHANGE for that could land after a later fill and grow the exit
         # back. So a CHANGE goes only when what the exits cover changed otherwise (the
         # entry filled more, a partial close, a late fill of a replaced exit).
-        base = bracket.base
+        # Each exit is changed then, even one whose last written size matches: the OCO
+        # may have shrunk it meanwhile by a fill read in this same pass.
+        base, exited = bracket.base, bracket.exited
         for leg in bracket.legs:
             total = leg.filled + open_quantity
-            if base != bracket.sized and total != leg.total:
+            if base != bracket.sized:
                 self._send(change_quantity_command(leg.order_id, total))
-            leg.total = total  # what NinjaTrader has (its OCO shrinks it the same way)
+            # What NinjaTrader has (its OCO shrinks it the same way).
+            leg.total, leg.others = total, exited - leg.filled
         bracket.sized = base
 
     def _place(self, bracket: Bracket, open_quantity: Decimal) -> None:
@@ -327,6 +333,8 @@ class Brackets:
                 )
             )
             leg.at_ninjatrader, leg.total, leg.epoch = True, total, self._epoch
+        for leg in bracket.legs:
+            leg.others = bracket.exited - leg.filled
         bracket.placed, bracket.sized = True, bracket.base
 
     def _retire(self, bracket: Bracket) -> None:
