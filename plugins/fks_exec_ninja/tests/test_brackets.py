@@ -528,3 +528,75 @@ def test_an_exit_lost_in_a_drop_when_nothing_is_open_is_not_placed_again() -> No
     del sent[:]
     brackets.reconnected()
     assert sent == []  # the stop closed it all: the lost target is not needed
+
+
+def test_an_exit_filled_at_the_size_the_oco_cut_it_to_is_taken_as_filled() -> None:
+    """The stop fills 1 and the target, cut to 1 by the OCO, fills that 1, both read in
+    one pass: the target is wholly filled (not waiting for a bigger number), so the
+    entry's next fill gets a new pair."""
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    entry, entry_id, stop_id, target_id = _filled_bracket(values, brackets, 2)
+    values[f"OrderStatus|{entry_id}"] = "PartFilled"  # of 3: more may fill
+    brackets._entries[entry_id].entry = entry.model_copy(update={"quantity": Decimal(3)})
+    brackets._entries[entry_id].entry_final = False
+    del sent[:]
+    values.update({f"OrderStatus|{stop_id}": "Cancelled", f"Filled|{stop_id}": "1"})
+    values.update({f"OrderStatus|{target_id}": "Filled", f"Filled|{target_id}": "1"})
+    brackets.on_order_value(target_id)
+    values.update({f"OrderStatus|{entry_id}": "Filled", f"Filled|{entry_id}": "3"})
+    brackets.on_order_value(entry_id)
+    second = exit_ids_of(entry, 2)
+    assert commands_of(sent) == [("PLACE", "1", second[0]), ("PLACE", "1", second[1])]
+
+
+def test_an_exit_said_filled_short_of_its_size_after_the_oco_cut_still_waits() -> None:
+    """Stop part filled 1 (the target cut to 3), then the target part filled 1: the
+    target's state ``Filled`` with its old number 1 is short of the 3 it was cut to, so
+    nothing is placed until its last number comes."""
+    values: dict[str, str] = {}
+    brackets, sent, _ = made(values)
+    _, _, stop_id, target_id = _filled_bracket(values, brackets, 4)
+    values.update({f"OrderStatus|{stop_id}": "PartFilled", f"Filled|{stop_id}": "1"})
+    brackets.on_order_value(stop_id)
+    values.update({f"OrderStatus|{target_id}": "PartFilled", f"Filled|{target_id}": "1"})
+    brackets.on_order_value(target_id)
+    del sent[:]
+    values[f"OrderStatus|{target_id}"] = "Filled"  # its Filled 3 not read yet
+    brackets.on_order_value(target_id)
+    assert sent == []
+
+
+def _resumed(
+    stop_state: str, stop_filled: str
+) -> tuple[Brackets, list[str], dict[str, str], str, str]:
+    entry = bracket_entry(3)
+    entry_id = order_id_for(entry.client_order_id)
+    stop_id, target_id = exit_ids(entry)
+    values = {
+        f"OrderStatus|{entry_id}": "Filled",
+        f"Filled|{entry_id}": "3",
+        f"OrderStatus|{stop_id}": stop_state,
+        f"Filled|{stop_id}": stop_filled,
+        f"OrderStatus|{target_id}": "Working",
+    }
+    brackets, sent, _ = made(values)
+    brackets.resume(entry, entry_id, "Sim101", ES, filled=Decimal(3), final=True)
+    return brackets, sent, values, stop_id, target_id
+
+
+def test_adopted_exits_count_what_their_pair_had_filled() -> None:
+    """Resumed with the stop part filled 1: the target is changed to 2; its ``Filled``
+    state with the number 1 is short of those 2, so nothing is placed yet."""
+    brackets, sent, values, stop_id, target_id = _resumed("PartFilled", "1")
+    assert commands_of(sent) == [("CHANGE", "3", stop_id), ("CHANGE", "2", target_id)]
+    values.update({f"OrderStatus|{target_id}": "Filled", f"Filled|{target_id}": "1"})
+    brackets.on_order_value(target_id)
+    assert len(sent) == 2
+
+
+def test_an_adopted_exit_filled_to_its_size_ends_the_pair() -> None:
+    brackets, sent, values, stop_id, target_id = _resumed("PartFilled", "1")
+    values.update({f"OrderStatus|{stop_id}": "Filled", f"Filled|{stop_id}": "3"})
+    brackets.on_order_value(stop_id)
+    assert commands_of(sent)[2:] == [("CANCEL", "0", target_id)]
