@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from fks_exec.errors import PluginInitError
-from fks_exec.redaction import MaskingFilter, register_secret
+from fks_exec.redaction import MaskingFilter
 from fks_exec_ccxt.config import CcxtConfig
 
 __all__ = [
@@ -92,17 +92,14 @@ def credential_secrets(exchange: Any) -> tuple[str, ...]:
 
 
 def mask_ccxt_log(exchange: Any) -> None:
-    """Mask every secret credential of the exchange in ccxt's own log.
+    """Give ccxt's own logger a :class:`~fks_exec.redaction.MaskingFilter` (once).
 
     ccxt logs every request's headers at DEBUG, and venues carry the key and often the
-    passphrase in headers (OKX ``OK-ACCESS-KEY``, ``OK-ACCESS-PASSPHRASE``). The
-    :func:`credential_secrets` are registered with
-    :func:`fks_exec.redaction.register_secret` (also those of an exchange object handed
-    in) and ccxt's logger gets a :class:`~fks_exec.redaction.MaskingFilter`, so no
-    handler ever sees them. The filter runs only for records ccxt actually emits.
+    passphrase in headers (OKX ``OK-ACCESS-KEY``, ``OK-ACCESS-PASSPHRASE``). The filter
+    masks every registered secret, so once the plugin has registered the
+    :func:`credential_secrets` (``ExecutionPlugin.mask_also``, also for an exchange object
+    handed in) no handler ever sees them. It runs only for records ccxt actually emits.
     """
-    for value in credential_secrets(exchange):
-        register_secret(value)
     logger = getattr(exchange, "logger", None)
     if isinstance(logger, logging.Logger) and not any(
         isinstance(f, MaskingFilter) for f in logger.filters

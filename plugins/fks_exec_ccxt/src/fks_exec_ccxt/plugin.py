@@ -96,10 +96,10 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         if self._given is None:
             self.exchange = build_exchange(config)
         self.exchange.enableRateLimit = True  # never hammer an exchange, whatever the caller set
-        mask_ccxt_log(self.exchange)
         # The base class masks the config's secrets; an exchange handed in carries its
-        # own credentials, masked the same way in results, health and exceptions.
+        # own credentials, masked the same way in results, health, exceptions and logs.
         self.mask_also(credential_secrets(self.exchange))
+        mask_ccxt_log(self.exchange)
         self._markets_lock = asyncio.Lock()
         self._health = HealthCache(config.health_cache_ms)
         self._tickers = TtlCache(config.ticker_cache_ms / 1000, maxlen=1_000)
