@@ -210,6 +210,20 @@ async def test_a_bracket_whose_exit_id_an_order_has_is_refused_before_sending() 
         assert order_id_for("t-7") not in nt.order_arrivals()
 
 
+async def test_an_order_with_the_id_of_a_placed_exit_is_refused_not_answered_as_it() -> None:
+    """The exit is at NinjaTrader already: an order whose id is the exit's is refused,
+    never answered with the exit's state as if it were that order."""
+    async with running() as (nt, plugin):
+        entry = Order.market("ES", "buy", 1, stop_loss="5900", take_profit="6100")
+        entry = entry.model_copy(update={"client_order_id": "t-9"})
+        assert (await plugin.execute_order(entry)).status is OrderStatus.FILLED
+        await settled(nt, order_id_for("t-9"))
+        own = Order.limit("ES", "sell", 1, "6100", client_order_id="t-9-tp")
+        refused = await plugin.execute_order(own)
+        assert (refused.status, refused.sent) == (OrderStatus.REJECTED, False)
+        assert "bracket exit" in (refused.error or "")
+
+
 async def test_an_order_with_the_id_of_a_kept_exit_is_refused_before_sending() -> None:
     async with running() as (nt, plugin):
         assert (await plugin.execute_order(bracket(2, cid="t-8"))).status is OrderStatus.ACCEPTED

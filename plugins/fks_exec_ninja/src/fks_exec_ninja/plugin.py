@@ -197,6 +197,13 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             raise BrokerUnavailable("NinjaTrader's AT Interface is not up (ATI is not True)")
         order_id = order_id_for(fields["client_order_id"])
         status_key = "OrderStatus|" + order_id
+        brackets = self._brackets  # an exit's id is its, not a lookup's: refused first
+        if brackets.watched and brackets.exit_of(order_id) is not None:
+            raise OrderDenied(
+                f"client order id {fields['client_order_id']!r} gives order id {order_id}, "
+                "the id of a bracket exit this plugin keeps; use another client_order_id. "
+                "Nothing was sent"
+            )
         values = ati.values
         listing = values.get("Orders|" + where)
         if listing is None or status_key in values:
@@ -207,13 +214,6 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             existing = None
         if existing is not None:
             return existing
-        brackets = self._brackets
-        if brackets.watched and brackets.exit_of(order_id) is not None:
-            raise OrderDenied(
-                f"client order id {fields['client_order_id']!r} gives order id {order_id}, "
-                "the id of a bracket exit this plugin keeps; use another client_order_id. "
-                "Nothing was sent"
-            )
         if bracket:
             refusal = brackets.refusal(order, where)
             if refusal is not None:
