@@ -22,7 +22,9 @@ from fks_exec_ninja.bracket_legs import exit_ids
 from fks_exec_ninja.mapping import order_id_for
 from fks_exec_ninja.testing.reference import (
     OcoPartialFill,
+    PushOrder,
     ReferenceAtiServer,
+    Repetition,
     Repush,
     ServerSettings,
 )
@@ -240,10 +242,7 @@ _STEP = st.one_of(
 )
 
 
-async def _walk(
-    oco: OcoPartialFill, per_field: bool, quantity: int, steps: list[tuple[str, int]]
-) -> None:
-    server = ServerSettings(oco_partial_fill=oco, write_per_field=per_field)
+async def _walk(server: ServerSettings, quantity: int, steps: list[tuple[str, int]]) -> None:
     async with running(server) as (nt, plugin):
         entry = bracket(quantity)
         await plugin.execute_order(entry)
@@ -266,19 +265,24 @@ async def _walk(
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    oco=st.sampled_from(OCO_RULES),
-    per_field=st.booleans(),
+    server=st.builds(
+        ServerSettings,
+        oco_partial_fill=st.sampled_from(OCO_RULES),
+        write_per_field=st.booleans(),
+        push_order=st.sampled_from(list(PushOrder)),
+        repetition=st.sampled_from(list(Repetition)),
+    ),
     quantity=st.integers(1, 5),
     steps=st.lists(_STEP, min_size=1, max_size=7),
 )
 def test_exits_cover_exactly_the_position_after_every_fill(
-    oco: OcoPartialFill, per_field: bool, quantity: int, steps: list[tuple[str, int]]
+    server: ServerSettings, quantity: int, steps: list[tuple[str, int]]
 ) -> None:
-    """Random fills of the entry and either exit, in any order and size, each update
-    written whole or field by field: after each one settles, each side of the exits
-    covers exactly the position (none when flat), and no order reaches NinjaTrader
-    twice."""
-    asyncio.run(_walk(oco, per_field, quantity, steps))
+    """Random fills of the entry and either exit, in any order and size, under every
+    inferred push setting (OCO rule, push order, repetition, each update written whole
+    or field by field): after each one settles, each side of the exits covers exactly
+    the position (none when flat), and no order reaches NinjaTrader twice."""
+    asyncio.run(_walk(server, quantity, steps))
 
 
 async def test_a_partial_close_of_a_short_cuts_its_exits_to_what_is_left() -> None:
