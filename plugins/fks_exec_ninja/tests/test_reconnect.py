@@ -48,10 +48,15 @@ async def test_accept_then_close_after_a_good_start_backs_off() -> None:
         assert 2 <= nt.connections.attempts_since(began) <= 10
         assert nt.connections.max_open <= 1
         assert len(tasks_of_ours()) == 1  # the one supervisor
+        ati = plugin.ati
         await plugin.close()
-        after = nt.connections.attempts
+        started = ati.attempts  # close() has awaited the supervisor: no more
         await asyncio.sleep(0.5)
-        assert nt.connections.attempts == after
+        assert ati.attempts == started
+        # the server counts a connection when its accept runs, which can be just after
+        # close() returns for a handshake the kernel finished before; never more than
+        # the attempts the plugin had started by then
+        assert nt.connections.attempts <= started
         assert tasks_of_ours() == set()
 
 
