@@ -109,6 +109,38 @@ async def test_with_an_sqlite_journal_a_direct_call_waits_for_the_executors_send
         assert second is first and _arrivals(plugin, order) == 1
 
 
+@pytest.mark.parametrize("journal", ["memory", "sqlite"])
+async def test_after_a_restart_a_direct_call_of_an_id_the_executor_sent_is_not_sent_again(
+    make_plugin: Any, tmp_path: Path, journal: str
+) -> None:
+    # Restarted, the executor sends nothing before the direct call: only the record it
+    # handed over when it started the plugin again stands between the id and a resend.
+    plugin = make_plugin("alpha")
+    registry = PluginRegistry(discover=False)
+    registry.register("alpha", plugin)
+    where = "memory" if journal == "memory" else str(tmp_path / "j.sqlite3")
+    ex = Executor(registry, default="alpha", journal=where, reconcile_delay_s=0)
+    order = Order.market("X", "buy", 1)
+    async with ex:
+        first = await ex.execute(order)
+    async with ex:
+        again = await plugin.execute_order(order)
+        assert again == first and _arrivals(plugin, order) == 1
+
+
+async def test_a_plugin_the_executor_starts_again_on_demand_consults_its_ids(
+    make_plugin: Any,
+) -> None:
+    plugin, ex = _setup(make_plugin)
+    order = Order.market("X", "buy", 1)
+    async with ex:
+        first = await ex.execute(order)
+        await plugin.close()  # stops consulting
+        assert await ex.plugin("alpha") is plugin  # started again by the executor
+        again = await plugin.execute_order(order)
+        assert again is first and _arrivals(plugin, order) == 1
+
+
 async def test_an_executor_call_of_an_id_sent_directly_gets_that_answer(
     make_plugin: Any,
 ) -> None:

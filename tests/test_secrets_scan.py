@@ -168,6 +168,7 @@ def _public_methods() -> set[str]:
         "bind_instance_name",
         "set_capabilities",
         "mask_also",  # adds secrets to mask (tested in test_plugin_mutants.py)
+        "consult_claims",  # keeps a mapping, calls nothing (tests/test_plugin_claimed.py)
         "result_for",
         "cancel_result_for",
     }

@@ -242,7 +242,10 @@ class Executor(ExecutorQueries):
         except ConfigurationError:
             await self.close()
             raise
-        await self._keeper.recover_and_report({n: registry.get(n) for n in started})
+        plugins = {n: registry.get(n) for n in started}
+        for plugin in plugins.values():  # direct calls see the executor's ids from now on
+            plugin.consult_claims(self._memory.entries)
+        await self._keeper.recover_and_report(plugins)
         return failures
 
     async def close(self) -> None:
@@ -284,6 +287,7 @@ class Executor(ExecutorQueries):
                 name, self._configs.get(name), self._retry_init_after_s
             )
             self._paper_guard.check(registry.started, [name])  # now it says paper or live
+        plugin.consult_claims(self._memory.entries)
         if not self._keeper.is_recovered(name):
             # No order reaches a plugin before the entries an earlier process left open
             # for it are reconciled (start() does this for the plugins it starts).

@@ -283,6 +283,18 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
             return denial
         return await self._once.run(order, *self._once_calls)
 
+    def consult_claims(self, claims: Mapping[str, Claimed]) -> None:
+        """Have direct calls of :meth:`execute_order` look in ``claims`` (an executor's
+        record of ids, backed by its journal) until :meth:`close`: an id in flight there
+        is waited for, one answered there gets that answer, never a second send. The
+        executor hands its record over whenever it starts or recovers this plugin, so a
+        direct call right after a restart is covered before the executor sends anything;
+        :meth:`execute_claimed` does the same. A class that overrides
+        :meth:`execute_order` is left alone (the executor's own sends go through that
+        method, and would wait for themselves). Never raises."""
+        if self._plain_execute:
+            self._once.consult(claims)
+
     async def execute_claimed(self, order: Order, claims: Mapping[str, Claimed]) -> ExecutionResult:
         """:meth:`execute_order` for a caller that sends each client order id once
         itself and keeps its ids in ``claims`` (the :class:`~fks_exec.executor.Executor`:
