@@ -333,3 +333,33 @@ async def test_execute_claimed_refuses_before_init_and_after_close(make_plugin: 
     with pytest.raises(TypeError, match="takes an Order"):
         await plugin.execute_claimed("not an order", {})
     assert len(plugin.sent) == 1  # nothing reached the hook but the one order
+
+
+class _Answered:
+    """An id another memory answered (the Claimed protocol, as a caller of
+    execute_claimed other than the executor could keep it)."""
+
+    def __init__(self, order: Order, result: ExecutionResult) -> None:
+        self.order, self.result = order, result
+
+    @property
+    def in_flight(self) -> bool:
+        return False
+
+    async def settled(self) -> None:
+        return None
+
+
+async def test_execute_claimed_hands_its_mapping_to_direct_calls(make_plugin: Any) -> None:
+    # Not the executor: nothing was handed over before this first execute_claimed.
+    plugin = make_plugin("alpha")
+    await plugin.init({})
+    try:
+        kept = Order.market("X", "buy", 1)
+        answer = ExecutionResult.for_order(kept, plugin="alpha", status="accepted", order_id="K")
+        claims: dict[str, Any] = {}
+        await plugin.execute_claimed(Order.market("X", "buy", 1), claims)
+        claims[kept.client_order_id] = _Answered(kept, answer)
+        assert await plugin.execute_order(kept) is answer and _arrivals(plugin, kept) == 0
+    finally:
+        await plugin.close()

@@ -36,6 +36,7 @@ from decimal import Decimal
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import Order
 from fks_exec_ninja.account import OrderLists
+from fks_exec_ninja.bracket_ids import ExitIds
 from fks_exec_ninja.bracket_legs import Bracket, Leg, exit_ids, legs_for
 from fks_exec_ninja.mapping import cancel_command, change_quantity_command, place_command
 from fks_exec_ninja.states import FINAL_STATES, observe
@@ -61,11 +62,10 @@ class Brackets:
         remembered: Container[str] = (),
     ) -> None:
         self._values, self._send, self._remember = values, send, remember
-        self._lists = OrderLists() if order_lists is None else order_lists
-        """The accounts' order lists as sets (the plugin's own, shared)."""
-        self._remembered = remembered
         self._entries: dict[str, Bracket] = {}
         self._by_id: dict[str, Bracket] = {}
+        lists = OrderLists() if order_lists is None else order_lists  # the plugin's own
+        self._ids = ExitIds(values, lists, remembered, self._by_id)
         self.watched: Mapping[str, Bracket] = self._by_id
         """The brackets being followed, by the id of their entry and of each exit
         (read-only)."""
@@ -80,7 +80,7 @@ class Brackets:
         """Why ``entry`` cannot be placed as a bracket (its exit ids are taken by orders
         NinjaTrader or this process already has), else None."""
         for exit_id in exit_ids(entry.client_order_id, 1):
-            if self._taken(account, exit_id):
+            if self._ids.taken(account, exit_id):
                 return (
                     f"the bracket exits of client order id {entry.client_order_id!r} would "
                     f"use order id {exit_id}, which an existing order already has (one "
@@ -126,7 +126,8 @@ class Brackets:
         if entry_id in self._entries:
             return "already followed"
         bracket = self.add(entry, entry_id, account, instrument)
-        known = [leg for leg in bracket.legs if self._at_ninjatrader(bracket, leg)]
+        self._latest_generation(bracket)
+        known = [leg for leg in bracket.legs if self._ids.at_ninjatrader(bracket, leg)]
         ended = [leg.order_id for leg in known if observe(self._values, leg.order_id).final]
         if ended:
             self._end(bracket)
@@ -137,6 +138,25 @@ class Brackets:
         self._follow(bracket, at_least=min(filled, entry.quantity))
         still = "" if final else "; following the entry"
         return f"{len(known)} exit(s) adopted, {len(bracket.legs) - len(known)} to place{still}"
+
+    def _latest_generation(self, bracket: Bracket) -> None:
+        """Make the newest generation of exits NinjaTrader shows for a resumed entry its
+        current one; the earlier generations' exits are retired (their fills count, and
+        one still shown is cancelled, as the earlier process meant to)."""
+        account = bracket.account
+        generation = self._ids.newest_shown(account, bracket.entry.client_order_id)
+        if generation == 1:
+            return
+        for earlier in range(1, generation):
+            for leg in legs_for(bracket.entry, earlier)[0]:
+                shown = self._ids.shown(account, leg.order_id)
+                leg.at_ninjatrader, leg.cancelled_here = shown, not shown
+                bracket.retired.append(leg)
+                self._by_id[leg.order_id] = bracket
+        bracket.legs, bracket.oco = legs_for(bracket.entry, generation)
+        bracket.generation = generation
+        for leg in bracket.legs:
+            self._by_id[leg.order_id] = bracket
 
     def forget(self, entry_id: str) -> None:
         """Stop watching ``entry_id`` (its PLACE was not sent)."""
@@ -267,7 +287,7 @@ class Brackets:
                 self._end(bracket)
             return
         for leg in bracket.legs:
-            if self._never_came(bracket, leg):
+            if self._ids.never_came(bracket, leg, self._epoch):
                 logger.warning(
                     "exit %s of entry %s never reached NinjaTrader before the connection "
                     "dropped (its fresh order list does not show it): placing it again",
@@ -315,7 +335,7 @@ class Brackets:
     def _place(self, bracket: Bracket, open_quantity: Decimal) -> None:
         for leg in bracket.legs:
             total = leg.filled + open_quantity
-            if leg.at_ninjatrader or self._at_ninjatrader(bracket, leg):
+            if self._ids.at_ninjatrader(bracket, leg):
                 leg.at_ninjatrader, leg.epoch = True, self._epoch
                 if total != leg.total:
                     self._send(change_quantity_command(leg.order_id, total))
@@ -341,9 +361,8 @@ class Brackets:
         """End the current generation: its working exits are cancelled and followed
         until they end; the next generation gets fresh ids."""
         bracket.retired.extend(bracket.legs)  # followed to the end: late fills count
-        generation, cid = bracket.generation + 1, bracket.entry.client_order_id
-        while any(self._taken(bracket.account, i) for i in exit_ids(cid, generation)):
-            generation += 1
+        cid = bracket.entry.client_order_id
+        generation = self._ids.free_generation(bracket.account, cid, bracket.generation)
         bracket.legs, bracket.oco = legs_for(bracket.entry, generation)
         bracket.generation, bracket.placed = generation, False
         for leg in bracket.legs:
@@ -379,31 +398,3 @@ class Brackets:
         for order_id in (*bracket.ids(), *(leg.order_id for leg in bracket.retired)):
             if self._by_id.get(order_id) is bracket:
                 del self._by_id[order_id]
-
-    # ------------------------------------------------------------------ ids
-
-    def _never_came(self, bracket: Bracket, leg: Leg) -> bool:
-        """Written on an earlier connection, and NinjaTrader's order list pushed since
-        this one began does not show it (nor any value of it)."""
-        if not leg.at_ninjatrader or leg.epoch >= self._epoch:
-            return False
-        if f"OrderStatus|{leg.order_id}" in self._values:
-            return False
-        listing = self._values.get("Orders|" + bracket.account)
-        return listing is not None and not self._lists.has(bracket.account, listing, leg.order_id)
-
-    def _at_ninjatrader(self, bracket: Bracket, leg: Leg) -> bool:
-        """The exit was written by this process, or NinjaTrader shows it (its values, or
-        the account's order list)."""
-        if leg.at_ninjatrader or f"OrderStatus|{leg.order_id}" in self._values:
-            return True
-        listing = self._values.get("Orders|" + bracket.account)
-        return listing is not None and self._lists.has(bracket.account, listing, leg.order_id)
-
-    def _taken(self, account: str, order_id: str) -> bool:
-        if order_id in self._by_id or order_id in self._remembered:
-            return True
-        if f"OrderStatus|{order_id}" in self._values:
-            return True
-        listing = self._values.get("Orders|" + account)
-        return listing is not None and self._lists.has(account, listing, order_id)

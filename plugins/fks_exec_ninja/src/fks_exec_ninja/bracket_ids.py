@@ -1,0 +1,76 @@
+"""Which bracket exit ids NinjaTrader knows: :class:`ExitIds` (no I/O).
+
+An order id is *shown* when NinjaTrader has pushed a value of it or lists it in the
+account's ``Orders|<account>`` list, and *taken* when this process also placed or
+follows it. Exit ids come from the entry's client order id and a generation
+(:func:`~fks_exec_ninja.bracket_legs.exit_ids`): a new generation takes the first ids
+nobody has, and a new process resuming an entry finds the newest generation shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+
+from fks_exec_ninja.account import OrderLists
+from fks_exec_ninja.bracket_legs import Bracket, Leg, exit_ids
+
+__all__ = ["ExitIds"]
+
+
+class ExitIds:
+    """Answers about order ids from NinjaTrader's ``values`` and order ``lists``, this
+    process's ``remembered`` ids and the ids of the brackets it follows
+    (``followed``)."""
+
+    def __init__(
+        self,
+        values: Mapping[str, str],
+        lists: OrderLists,
+        remembered: Container[str],
+        followed: Container[str],
+    ) -> None:
+        self._values, self._lists = values, lists
+        self._remembered, self._followed = remembered, followed
+
+    def shown(self, account: str, order_id: str) -> bool:
+        """NinjaTrader knows ``order_id`` (a value of it, or ``account``'s order list)."""
+        if f"OrderStatus|{order_id}" in self._values:
+            return True
+        listing = self._values.get("Orders|" + account)
+        return listing is not None and self._lists.has(account, listing, order_id)
+
+    def taken(self, account: str, order_id: str) -> bool:
+        """``order_id`` is shown, or this process placed or follows it."""
+        if order_id in self._followed or order_id in self._remembered:
+            return True
+        return self.shown(account, order_id)
+
+    def at_ninjatrader(self, bracket: Bracket, leg: Leg) -> bool:
+        """The exit was written by this process, or NinjaTrader shows it."""
+        return leg.at_ninjatrader or self.shown(bracket.account, leg.order_id)
+
+    def never_came(self, bracket: Bracket, leg: Leg, epoch: int) -> bool:
+        """Written on a connection before ``epoch``, and NinjaTrader's order list pushed
+        since this one began does not show it (nor any value of it)."""
+        if not leg.at_ninjatrader or leg.epoch >= epoch:
+            return False
+        if f"OrderStatus|{leg.order_id}" in self._values:
+            return False
+        listing = self._values.get("Orders|" + bracket.account)
+        return listing is not None and not self._lists.has(bracket.account, listing, leg.order_id)
+
+    def free_generation(self, account: str, client_order_id: str, after: int) -> int:
+        """The first generation after ``after`` none of whose ids is taken."""
+        generation = after + 1
+        while any(self.taken(account, i) for i in exit_ids(client_order_id, generation)):
+            generation += 1
+        return generation
+
+    def newest_shown(self, account: str, client_order_id: str) -> int:
+        """The newest generation of exits NinjaTrader shows for an entry (1 when it
+        shows no later one): generations follow each other, so the first one after 1
+        that shows none of its ids ends the search."""
+        generation = 1
+        while any(self.shown(account, i) for i in exit_ids(client_order_id, generation + 1)):
+            generation += 1
+        return generation
