@@ -4,7 +4,7 @@ An order id is *shown* when NinjaTrader has pushed a value of it or lists it in 
 account's ``Orders|<account>`` list, and *taken* when this process also placed or
 follows it. Exit ids come from the entry's client order id and a generation
 (:func:`~fks_exec_ninja.bracket_legs.exit_ids`): a new generation takes the first ids
-nobody has, and a new process resuming an entry finds the newest generation shown.
+nobody has, and a new process resuming an entry follows the newest generation shown.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Container, Mapping
 
 from fks_exec_ninja.account import OrderLists
-from fks_exec_ninja.bracket_legs import Bracket, Leg, exit_ids
+from fks_exec_ninja.bracket_legs import Bracket, Leg, exit_ids, legs_for
 
 __all__ = ["ExitIds"]
 
@@ -74,3 +74,21 @@ class ExitIds:
         while any(self.shown(account, i) for i in exit_ids(client_order_id, generation + 1)):
             generation += 1
         return generation
+
+    def resume_newest(self, bracket: Bracket) -> None:
+        """Make the newest generation NinjaTrader shows of a resumed ``bracket``'s exits
+        its current one, and retire the earlier generations' exits (their fills count):
+        one NinjaTrader does not show is not cancelled, and what one filled is known
+        only once NinjaTrader pushes a state of it (``Leg.fills_known``)."""
+        account, entry = bracket.account, bracket.entry
+        generation = self.newest_shown(account, entry.client_order_id)
+        if generation == 1:
+            return
+        for earlier in range(1, generation):
+            for leg in legs_for(entry, earlier)[0]:
+                shown = self.shown(account, leg.order_id)
+                leg.at_ninjatrader, leg.cancelled_here = shown, not shown
+                leg.fills_known = f"OrderStatus|{leg.order_id}" in self._values
+                bracket.retired.append(leg)
+        bracket.legs, bracket.oco = legs_for(entry, generation)
+        bracket.generation = generation

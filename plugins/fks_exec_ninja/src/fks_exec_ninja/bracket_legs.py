@@ -48,6 +48,9 @@ class Leg:
     except after a reconnect when NinjaTrader's fresh order list shows it never came."""
     cancelled_here: bool = False
     """This process sent its CANCEL (a retired exit)."""
+    fills_known: bool = True
+    """False for an earlier pair's exit a new process found, until NinjaTrader pushes a
+    state of it: what it filled is not known, so nothing is sized meanwhile."""
     epoch: int = 0
     """The connection (counted by :meth:`~fks_exec_ninja.brackets.Brackets.reconnected`) on
     which it was written."""

@@ -126,7 +126,7 @@ class Brackets:
         if entry_id in self._entries:
             return "already followed"
         bracket = self.add(entry, entry_id, account, instrument)
-        self._latest_generation(bracket)
+        self._resumed_generation(bracket)
         known = [leg for leg in bracket.legs if self._ids.at_ninjatrader(bracket, leg)]
         ended = [leg.order_id for leg in known if observe(self._values, leg.order_id).final]
         if ended:
@@ -139,24 +139,23 @@ class Brackets:
         still = "" if final else "; following the entry"
         return f"{len(known)} exit(s) adopted, {len(bracket.legs) - len(known)} to place{still}"
 
-    def _latest_generation(self, bracket: Bracket) -> None:
-        """Make the newest generation of exits NinjaTrader shows for a resumed entry its
-        current one; the earlier generations' exits are retired (their fills count, and
-        one still shown is cancelled, as the earlier process meant to)."""
-        account = bracket.account
-        generation = self._ids.newest_shown(account, bracket.entry.client_order_id)
-        if generation == 1:
-            return
-        for earlier in range(1, generation):
-            for leg in legs_for(bracket.entry, earlier)[0]:
-                shown = self._ids.shown(account, leg.order_id)
-                leg.at_ninjatrader, leg.cancelled_here = shown, not shown
-                bracket.retired.append(leg)
-                self._by_id[leg.order_id] = bracket
-        bracket.legs, bracket.oco = legs_for(bracket.entry, generation)
-        bracket.generation = generation
-        for leg in bracket.legs:
-            self._by_id[leg.order_id] = bracket
+    def _resumed_generation(self, bracket: Bracket) -> None:
+        """Follow the newest pair of exits NinjaTrader shows (:meth:`ExitIds.resume_newest`)
+        and warn when what an earlier pair filled is not known yet."""
+        self._ids.resume_newest(bracket)
+        for order_id in (*bracket.ids(), *(leg.order_id for leg in bracket.retired)):
+            self._by_id[order_id] = bracket
+        unknown = [leg.order_id for leg in bracket.retired if not leg.fills_known]
+        if unknown:
+            logger.warning(
+                "bracket of %s: NinjaTrader shows its exits of pair %s, but has pushed "
+                "nothing of the earlier exits %s, so what they filled is not known; its "
+                "exits are left as NinjaTrader has them until it pushes those: check the "
+                "position and the exits in NinjaTrader",
+                bracket.entry_id,
+                bracket.generation,
+                ", ".join(unknown),
+            )
 
     def forget(self, entry_id: str) -> None:
         """Stop watching ``entry_id`` (its PLACE was not sent)."""
@@ -254,15 +253,16 @@ class Brackets:
     def _read_legs(self, bracket: Bracket) -> bool:
         """Take in what NinjaTrader pushed of the exits, retired ones included (a fill of
         theirs pushed late still counts); False while one of them is said to have
-        filled without its number, or a current one to be filled with less than was
-        written for it (its last ``Filled`` not read yet)."""
+        filled without its number, an earlier pair's exit found at a restart has had no
+        state pushed, or a current one is filled with less than was written for it (its
+        last ``Filled`` not read yet)."""
         values, agreed = self._values, True
         for leg in (*bracket.legs, *bracket.retired):
             seen = observe(values, leg.order_id)
             if seen.state is not None:
-                leg.state = seen.state
+                leg.state, leg.fills_known = seen.state, True
             leg.filled = max(leg.filled, seen.filled)
-            if seen.state in _FILLING and not seen.filled:
+            if (seen.state in _FILLING and not seen.filled) or not leg.fills_known:
                 agreed = False
         exited = bracket.exited
         for leg in bracket.legs:  # it fills what was written for it, less the OCO's cut
