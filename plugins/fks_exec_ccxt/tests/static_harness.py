@@ -201,6 +201,22 @@ async def plugin_on(
     return plugin, wire
 
 
+def short_of_the_stop(plugin: CcxtPlugin, order: Order) -> None:
+    """Answer the plugin's ticker read for a stop (okx checks the stop's side against
+    the last price first; the harness fakes no ticker endpoint) with a last price 1 %
+    short of the stop price: a market that has not reached it, as ccxt's cases mean."""
+    stop = order.stop_price
+    if stop is None:
+        return
+    last = stop * (Decimal("0.99") if order.side.value == "buy" else Decimal("1.01"))
+
+    async def fetch_ticker(symbol: str, params: Any = None) -> dict[str, Any]:
+        assert symbol == order.symbol, symbol
+        return {"symbol": symbol, "last": float(last)}
+
+    plugin.exchange.fetch_ticker = fetch_ticker
+
+
 def body_of(request: HttpRequest) -> Any:
     """The order fields that left: JSON body, form body, or query string."""
     if request.body:

@@ -28,6 +28,7 @@ from static_harness import (
     plugin_on,
     prices_for,
     result_matches_parsed,
+    short_of_the_stop,
 )
 
 from fks_exec import OrderStatus
@@ -141,6 +142,7 @@ async def test_create_order_request_is_ccxts_or_rightly_different(
     if expressed.order is None:
         pytest.skip(f"an Order cannot express it: {expressed.why_not}")
     plugin, wire = await plugin_on(exchange, request_file, prices_for(exchange, request_file))
+    short_of_the_stop(plugin, expressed.order)
     try:
         result = await plugin.execute_order(expressed.order)
     finally:
@@ -223,6 +225,7 @@ async def test_create_order_answer_becomes_the_right_result(
     assert expressed.order is not None, expressed.why_not
     request_file = load(exchange, "request")  # its options: no account-mode preflight
     plugin, wire = await plugin_on(exchange, request_file, {expressed.order.symbol: 100})
+    short_of_the_stop(plugin, expressed.order)
     market = plugin.exchange.markets[expressed.order.symbol]
     step = market["precision"]["amount"]
     if expressed.order.quantity < Decimal(str(step)):

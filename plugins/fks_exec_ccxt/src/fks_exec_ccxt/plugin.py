@@ -234,6 +234,10 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             raise OrderDenied(built.message, built.code.value)
         # Not narrowed by mypy (the type is in a variable); no cast() call on this path.
         request: Request = built  # type: ignore[assignment]
+        if order.stop_price is not None and rules.stop.from_market:
+            from fks_exec_ccxt.stop_side import check_stop_side
+
+            await check_stop_side(self.exchange, rules.symbol, order)
         symbol = request.symbol
         self._remember(order.client_order_id, symbol)
         result = await send(self, order, request)

@@ -39,6 +39,8 @@ class StopRule:
     direction: tuple[str, Any, Any] | None
     """(params key, value for a rise, value for a fall) when a direction must be sent."""
     refused: str | None = None
+    from_market: bool = False
+    """The venue takes the direction from the market: a stop already crossed is refused."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def _stop_rule(exchange_id: str, row: Venue, create: dict[str, Any], inverse: bo
     if param is None:
         return StopRule(None, None, f"{exchange_id} has no stop orders on this market in ccxt")
     if param == "stopLossPrice" or not create.get("triggerDirection"):
-        return StopRule(param, None)
+        return StopRule(param, None, from_market=bool(row.trigger_from_market))
     if row.trigger_needs_no_direction:
         return StopRule(param, None)
     spelling = row.trigger

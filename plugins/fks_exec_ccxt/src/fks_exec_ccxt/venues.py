@@ -84,11 +84,18 @@ class Venue:
     """Order features refused on this venue, with the reason (``reduce_only``, ``bracket``)."""
     trigger_search: dict[str, Any] = field(default_factory=lambda: {"trigger": True})
     """Params that make ccxt search the venue's trigger (stop) orders."""
+    trigger_from_market: str = ""
+    """Set (to the source) when the venue takes a stop's direction from where the market
+    is at placement: a stop already crossed is refused before sending
+    (:mod:`~fks_exec_ccxt.stop_side`)."""
 
 
 VENUES: dict[str, Venue] = {
     "okx": Venue(
         trigger_search={"trigger": True, "ordType": "trigger"},  # ccxt okx.py
+        trigger_from_market="OKX v5 place algo order: a trigger order has no direction "
+        "and fires 'when a specific price level is crossed' (which way: inferred from "
+        "the last price at placement)",
         # fetch_canceled_orders: 'requires an "ordType" string parameter' for algo orders
         client_id=ClientIdRule(
             "clientOrderId",
