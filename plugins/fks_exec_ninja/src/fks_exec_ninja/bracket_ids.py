@@ -82,8 +82,6 @@ class ExitIds:
         only once NinjaTrader pushes a state of it (``Leg.fills_known``)."""
         account, entry = bracket.account, bracket.entry
         generation = self.newest_shown(account, entry.client_order_id)
-        if generation == 1:
-            return
         for earlier in range(1, generation):
             for leg in legs_for(entry, earlier)[0]:
                 shown = self.shown(account, leg.order_id)
