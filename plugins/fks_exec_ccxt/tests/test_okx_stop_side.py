@@ -100,3 +100,49 @@ def test_every_stop_placed_fires_in_its_own_direction(rule: str, side: str, offs
             assert [a.fires_on_rise for a in placed] == [side == "buy"]
 
     asyncio.run(scenario())
+
+
+class _Ticker:
+    """An exchange object whose only read is ``fetch_ticker`` (what the check uses)."""
+
+    id = "okx"
+
+    def __init__(self, answer: dict[str, object] | Exception) -> None:
+        self.answer = answer
+
+    async def fetch_ticker(self, symbol: str) -> dict[str, object]:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("side", "stop", "refused"),
+    [
+        ("buy", "99.5", True),
+        ("buy", "100.5", False),
+        ("sell", "99.5", True),
+        ("sell", "98.5", False),
+    ],
+)
+async def test_without_a_last_price_a_stop_is_checked_against_its_own_side_of_the_book(
+    side: str, stop: str, refused: bool
+) -> None:
+    from fks_exec.errors import OrderDenied
+    from fks_exec_ccxt.stop_side import check_stop_side
+
+    exchange = _Ticker({"last": None, "bid": 99, "ask": 100})  # a buy meets the ask
+    order = Order.stop(LINEAR, side, "1", stop)
+    if refused:
+        with pytest.raises(OrderDenied, match=f"last price {100 if side == 'buy' else 99}:"):
+            await check_stop_side(exchange, LINEAR, order)
+    else:
+        await check_stop_side(exchange, LINEAR, order)
+
+
+async def test_a_failed_ticker_read_sends_nothing_and_says_why() -> None:
+    from fks_exec_ccxt.stop_side import check_stop_side
+
+    exchange = _Ticker(TimeoutError("read timed out"))
+    with pytest.raises(BrokerUnavailable, match=r"no price for .* \(read timed out\); nothing"):
+        await check_stop_side(exchange, LINEAR, Order.stop(LINEAR, "sell", "1", "59000"))
