@@ -8,6 +8,7 @@ reads the order once after the cancel, so a partly filled order is reported as s
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fks_exec import Order, OrderStatus
+from fks_exec_ccxt.testing.aiohttp_transport import HttpResponse, attach_session
 
 _VENUES = {
     # symbol, venue id of it, quantity, the ask size unit (contracts / base)
@@ -60,11 +62,42 @@ def test_a_cancel_reports_what_filled_before_it(name: str, fills: int) -> None:
         assert result.quantity == placed.quantity
 
 
-async def test_a_cancel_whose_fill_cannot_be_read_says_so() -> None:
+async def test_a_cancel_whose_outcome_cannot_be_read_is_unknown_and_says_so() -> None:
+    # OKX, cancel-order: sCode 0 "only means that your cancellation request has been
+    # accepted by the system server": without the read-back nothing says it ended.
     _, result = await _cancelled("okx", 2, fail_read=True)
-    assert result.status is OrderStatus.CANCELED
-    assert "what filled before it is not known" in (result.error or "")
+    assert result.status is OrderStatus.UNKNOWN and result.success is False
+    assert "cancel acknowledged but not confirmed" in (result.error or "")
+    assert "what filled, is not known" in (result.error or "")
     assert "get_order" in (result.error or "")
+
+
+async def test_a_cancel_the_venue_only_acknowledged_is_not_reported_cancelled() -> None:
+    """OKX takes the cancel request and has not processed it when the plugin reads the
+    order back (live): the cancel is not confirmed, and indeed the order fills later."""
+    venue = quoted_okx("60010")
+    exchange = venue.exchange()
+    served = venue.handle
+
+    async def acknowledge_only(request: Any) -> Any:
+        if request.path == "/api/v5/trade/cancel-order":
+            body = json.loads(request.body)
+            data = [{"ordId": body.get("ordId", ""), "clOrdId": "", "sCode": "0", "sMsg": ""}]
+            return HttpResponse.json({"code": "0", "msg": "", "data": data})
+        return await served(request)
+
+    attach_session(exchange, acknowledge_only)
+    plugin = await started(exchange)
+    try:
+        placed = await plugin.execute_order(Order.limit("BTC/USDT:USDT", "buy", "2", "60000"))
+        result = await plugin.cancel_order(placed.order_id)
+        assert result.status is OrderStatus.UNKNOWN and result.success is False
+        assert "okx still shows the order accepted (filled 0)" in (result.error or "")
+        venue.set_price("BTC-USDT-SWAP", "59990", "60000", "59990")  # reaches the limit
+        later = await plugin.get_order(placed.client_order_id)
+        assert later is not None and later.status is OrderStatus.FILLED
+    finally:
+        await plugin.close()
 
 
 async def test_a_cancelled_okx_stop_that_never_fired_filled_nothing() -> None:

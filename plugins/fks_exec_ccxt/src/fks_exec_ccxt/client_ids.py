@@ -31,8 +31,10 @@ def _digest(client_order_id: str) -> str:
 def venue_client_id(client_order_id: str, rule: ClientIdRule) -> str:
     """The id sent for ``client_order_id`` under ``rule`` (prefix included).
 
-    Kept as it is when the venue allows it; otherwise the leading hex digits of its
-    SHA-256 (``hex128``: ``0x`` + 32 of them; ``int63``: an integer below 2**62).
+    Kept as it is when the venue allows it (its characters, its length, and for a venue
+    with ``free_text_max`` either that short or exactly the full length); otherwise the
+    leading hex digits of its SHA-256 (``hex128``: ``0x`` + 32 of them; ``int63``: an
+    integer below 2**62).
 
     ``hex128`` keeps only an id that is already 32 lower-case hex digits: any other
     (upper-case hex included) is hashed, never case-folded, so two ids that differ in
@@ -46,7 +48,10 @@ def venue_client_id(client_order_id: str, rule: ClientIdRule) -> str:
             return client_order_id
         return str(int(_digest(client_order_id)[:15], 16) + 1)
     room = rule.max_length - len(rule.prefix)
-    if _allowed(rule.charset, room).fullmatch(client_order_id):
+    free = rule.free_text_max
+    if _allowed(rule.charset, room).fullmatch(client_order_id) and (
+        free is None or len(client_order_id) <= free or len(client_order_id) == room
+    ):
         core = client_order_id
     else:
         core = _digest(client_order_id)[:room]

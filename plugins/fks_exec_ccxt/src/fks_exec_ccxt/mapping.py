@@ -199,15 +199,19 @@ def build_request(
         how = "limit"
     else:
         how = "market"
-        if side is _BUY and rules.market_buy_by_cost:
+        by_cost = side is _BUY and rules.market_buy_by_cost
+        if prices is not None and prices.stop_price is not None and rules.market_needs_price:
+            price = prices.stop_price  # ccxt caps a triggered order's slippage from it
+        elif by_cost or rules.market_needs_price:
             if reference_price is None:
+                why = "prices market buys in the quote currency" if by_cost else "caps slippage"
                 return Denial(
                     ErrorCode.INVALID_ORDER,
-                    f"{rules.exchange_id} prices market buys in {rules.symbol}'s quote "
-                    "currency and no ask was available to convert the quantity",
+                    f"{rules.exchange_id} {why} on {rules.symbol} from a price, and no "
+                    f"{'ask' if side is _BUY else 'bid'} was available to convert the quantity",
                 )
-            price = reference_price  # ccxt sends amount x price as the quote cost
-            quote_cost = amount * reference_price
+            price = reference_price  # ccxt: amount x price as the quote cost, or the cap
+            quote_cost = amount * reference_price if by_cost else None
     try:
         # ccxt takes floats: a value a float cannot carry exactly is refused, never sent
         # grown or moved (wire_number).

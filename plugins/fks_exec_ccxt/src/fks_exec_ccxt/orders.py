@@ -240,13 +240,23 @@ async def cancel(
         return plugin.cancel_result_for(
             order_id, where, OrderStatus.UNKNOWN, error=f"{exc}: not a definite answer"
         )
-    if result.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
-        # Many exchanges acknowledge a cancel without a final status.
-        result = ExecutionResult.model_validate(
-            {**result.model_dump(), "status": OrderStatus.CANCELED, "success": True}
+    if unread is not None or result.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+        # An acknowledged cancel is not a done one (OKX, cancel-order: sCode 0 "only
+        # means that your cancellation request has been accepted"; Kraken's answer has a
+        # ``pending`` count): the order may still fill until the venue shows it ended.
+        why = unread or (
+            f"{exchange.id} still shows the order {result.status.value} "
+            f"(filled {result.filled_quantity}); it may still fill: look it up with get_order"
         )
-    if unread is not None:
-        result = ExecutionResult.model_validate({**result.model_dump(), "error": unread})
+        result = ExecutionResult.model_validate(
+            {
+                **result.model_dump(),
+                "status": OrderStatus.UNKNOWN,
+                "success": False,
+                "error": f"cancel acknowledged but not confirmed: {why}",
+                "error_code": ErrorCode.UNKNOWN,
+            }
+        )
     return result
 
 
@@ -282,9 +292,9 @@ async def _what_filled(
     elif symbol is None:
         why = "no symbol to read the order by"
     plugin.log.warning("cancel of %s acknowledged; its fill is not known: %s", order_id, why)
-    return raw, (
-        f"cancel acknowledged; what filled before it is not known ({why}): look it up "
-        "with get_order"
+    return (
+        raw,
+        f"whether it ended, and what filled, is not known ({why}): look it up with get_order",
     )
 
 

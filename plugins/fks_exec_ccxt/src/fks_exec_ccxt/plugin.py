@@ -175,8 +175,10 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         # as a market buy where ccxt prices those in the quote currency, converted.
         if order.price is not None or order.stop_price is not None:
             return False
-        return rules.min_cost is not None or (
-            rules.market_buy_by_cost and order.side is OrderSide.BUY
+        return (
+            rules.min_cost is not None
+            or rules.market_needs_price
+            or (rules.market_buy_by_cost and order.side is OrderSide.BUY)
         )
 
     async def _reference_price(self, rules: Any, order: Order) -> Decimal | None:

@@ -61,6 +61,9 @@ class MarketRules:
     reduce_only_refused: str | None
     market_buy_by_cost: bool
     """ccxt needs a price (or a quote cost) for a market buy: we send amount x ask."""
+    market_needs_price: bool
+    """ccxt needs a price for every market order (it caps the slippage from it): the
+    ask or bid, or a market stop's trigger."""
     amount_tick: Decimal | None
     """Set when ccxt rounds this market by tick size with its generic method."""
     price_tick: Decimal | None
@@ -158,6 +161,7 @@ def market_rules(exchange: Any, market: dict[str, Any]) -> MarketRules:
             exchange.options.get("createMarketBuyOrderRequiresPrice")
             or create.get("marketBuyRequiresPrice")
         ),
+        market_needs_price=bool(row.market_needs_price),
         amount_tick=positive(precision.get("amount")) if generic else None,
         price_tick=positive(precision.get("price")) if generic else None,
         amount_step=positive(precision.get("amount"))

@@ -43,6 +43,9 @@ class ClientIdRule:
     prefix: str = ""
     echo: str = "clientOrderId"
     source: str = ""
+    free_text_max: int | None = None
+    """Set when a ``text`` id longer than this must be exactly ``max_length`` long (a
+    Kraken short UUID): ids in between are hashed to ``max_length``."""
 
 
 DEFAULT_CLIENT_ID = ClientIdRule(
@@ -84,6 +87,8 @@ class Venue:
     """Order features refused on this venue, with the reason (``reduce_only``, ``bracket``)."""
     trigger_search: dict[str, Any] = field(default_factory=lambda: {"trigger": True})
     """Params that make ccxt search the venue's trigger (stop) orders."""
+    market_needs_price: str = ""
+    """Set (to the source) when ccxt refuses a market order without a price."""
     trigger_from_market: str = ""
     """Set (to the source) when the venue takes a stop's direction from where the market
     is at placement: a stop already crossed is refused before sending
@@ -187,6 +192,8 @@ VENUES: dict[str, Venue] = {
             "bracket": "ccxt hyperliquid.py sends the entry, take profit and stop loss with "
             "one cloid, which the venue refuses as a duplicate",
         },
+        market_needs_price="ccxt hyperliquid.py create_order_request: 'market orders "
+        "require price to calculate the max slippage price' (5 % by default)",
     ),
     "kraken": Venue(
         client_id=ClientIdRule(
@@ -194,6 +201,7 @@ VENUES: dict[str, Venue] = {
             32,
             "0-9a-f",
             echo="info.cl_ord_id",
+            free_text_max=18,
             source="Kraken AddOrder cl_ord_id: long or short UUID, or free text up to 18 "
             "characters; ccxt kraken.py sends clientOrderId as cl_ord_id. Matched on "
             "info.cl_ord_id only: ccxt kraken.py parse_order falls back to userref (another "
