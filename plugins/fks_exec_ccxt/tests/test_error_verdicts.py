@@ -101,6 +101,25 @@ def test_the_send_probe_knows_when_the_last_request_never_left() -> None:
     assert classify(timeout, SendProbe(traced=True, started=1, headers_sent=1)).sent is None
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        'binance {"code":-1006,"msg":"An unexpected response was received from the message '
+        'bus. Execution status unknown."}',
+        'binance {"code":-1007,"msg":"Timeout waiting for response from backend server. '
+        'Send status unknown; execution status unknown."}',
+    ],
+)
+@pytest.mark.parametrize("kind", [ccxt.ExchangeError, ccxt.InvalidOrder, ccxt.BadRequest])
+def test_a_venue_that_says_the_status_is_unknown_is_believed(
+    kind: type[Exception], message: str
+) -> None:
+    # ccxt binance.py maps -1006/-1007 to ExchangeError on options: never a definite "no".
+    verdict = classify(kind(message))
+    assert (verdict.code, verdict.sent) == (ErrorCode.UNKNOWN, None)
+    assert verdict.why == "the exchange says its status is unknown"
+
+
 def test_a_verdict_is_immutable() -> None:
     verdict = classify(ccxt.InvalidOrder("x"))
     with pytest.raises(dataclasses.FrozenInstanceError):

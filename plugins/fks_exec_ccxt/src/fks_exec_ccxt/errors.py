@@ -183,6 +183,11 @@ def classify(exc: BaseException, probe: SendProbe | None = None) -> Verdict:
         return Verdict(ErrorCode.TIMEOUT, False, "the connection timed out before sending")
     if isinstance(cause, aiohttp.ClientPayloadError):
         return Verdict(ErrorCode.NETWORK, None, "the answer was cut off after the headers")
+    if "status unknown" in str(exc).lower():
+        # The venue's own words, whatever class ccxt gives them: binance (and its family)
+        # -1006 "Execution status unknown", -1007 "Send status unknown; execution status
+        # unknown" (ccxt maps them to ExchangeError on some markets, e.g. options).
+        return Verdict(ErrorCode.UNKNOWN, None, "the exchange says its status is unknown")
     status = _status(exc, probe)
     if status in _STATUS_REFUSALS and isinstance(exc, ccxt.ExchangeNotAvailable):
         code, why = _STATUS_REFUSALS[status]
