@@ -91,6 +91,24 @@ async def test_a_market_buy_by_cost_is_priced_at_the_reference(okx: CcxtPlugin) 
     assert isinstance(blind, Denial) and "no ask was available" in blind.message
 
 
+async def test_where_every_market_order_needs_a_price_it_is_the_book_or_the_trigger(
+    okx: CcxtPlugin,
+) -> None:
+    swap = dataclasses.replace(
+        okx.rules_of(await okx.market(SWAP)), market_needs_price=True, min_cost=None
+    )
+    sell = build_request(okx.exchange, swap, Order.market(SWAP, "sell", "1"), PRICE)
+    assert isinstance(sell, Request) and sell.price == 60000 and sell.quote_cost is None
+    stop = Order.stop(SWAP, "sell", "1", "59000")
+    triggered = build_request(okx.exchange, swap, stop, None)
+    assert isinstance(triggered, Request) and triggered.price == 59000  # its own trigger
+    blind = build_request(okx.exchange, swap, Order.market(SWAP, "sell", "1"), None)
+    assert isinstance(blind, Denial)
+    assert blind.message.endswith("no bid was available to cap the slippage from")
+    plain = dataclasses.replace(swap, market_needs_price=False)
+    assert build_request(okx.exchange, plain, stop, None).price is None  # type: ignore[union-attr]
+
+
 async def test_the_minimum_cost_is_inclusive_and_a_limit_is_valued_at_its_price(
     okx: CcxtPlugin,
 ) -> None:

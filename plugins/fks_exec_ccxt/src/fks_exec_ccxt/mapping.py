@@ -204,11 +204,11 @@ def build_request(
             price = prices.stop_price  # ccxt caps a triggered order's slippage from it
         elif by_cost or rules.market_needs_price:
             if reference_price is None:
-                why = "prices market buys in the quote currency" if by_cost else "caps slippage"
+                why = "to convert the quantity" if by_cost else "to cap the slippage from"
                 return Denial(
                     ErrorCode.INVALID_ORDER,
-                    f"{rules.exchange_id} {why} on {rules.symbol} from a price, and no "
-                    f"{'ask' if side is _BUY else 'bid'} was available to convert the quantity",
+                    f"{rules.exchange_id} needs a price for a market order on {rules.symbol} "
+                    f"and no {'ask' if side is _BUY else 'bid'} was available {why}",
                 )
             price = reference_price  # ccxt: amount x price as the quote cost, or the cap
             quote_cost = amount * reference_price if by_cost else None
