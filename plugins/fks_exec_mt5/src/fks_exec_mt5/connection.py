@@ -6,7 +6,7 @@ import logging
 import sys
 import zlib
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from fks_exec.errors import BrokerUnavailable, PluginInitError
 from fks_exec.kit import BadBrokerNumber
@@ -78,6 +78,11 @@ class Mt5Connection(ExecutionPlugin):
         self._init_kwargs: dict[str, Any] = {}
         self._stale = False
         self._trade_mode = c.ACCOUNT_TRADE_MODE_REAL
+        self._account: Account | None = None
+        """The account init found: a reconnect into any other is refused."""
+        self._moved: str | None = None
+        """Set when a reconnect found the terminal in another account: why every call
+        is refused until the next init."""
         self.login = 0
         """The connected account number (after init)."""
 
@@ -128,6 +133,8 @@ class Mt5Connection(ExecutionPlugin):
             raise
         self.login = int(account.login)
         self._trade_mode = int(account.trade_mode)
+        self._account = Account.of(account)
+        self._moved = None
         magic = config.magic or derived_magic(self.name, self.login, str(account.server))
         self._session = Mt5Session(
             module,
@@ -139,7 +146,7 @@ class Mt5Connection(ExecutionPlugin):
         self._worker = worker
 
     def _broker_says_paper(self) -> bool | None:
-        return self._trade_mode in (c.ACCOUNT_TRADE_MODE_DEMO, c.ACCOUNT_TRADE_MODE_CONTEST)
+        return self._trade_mode in _PAPER_MODES
 
     async def _close(self) -> None:
         worker, self._worker = self._worker, None
@@ -160,6 +167,8 @@ class Mt5Connection(ExecutionPlugin):
 
     def _on_worker(self, function: Callable[..., T], *args: Any) -> T:
         try:
+            if self._moved is not None:
+                raise BrokerUnavailable(self._moved)
             if self._stale:
                 self._reconnect()
             return function(*args)
@@ -171,15 +180,65 @@ class Mt5Connection(ExecutionPlugin):
 
     def _reconnect(self) -> None:
         """On the worker: shut the link down and initialize it again (LinkDown if that
-        fails); the cached symbol rules are dropped."""
+        fails); the cached symbol rules are dropped.
+
+        The terminal may have been logged in to another account meanwhile (without a
+        configured login ``initialize`` keeps whichever it is in): its
+        ``account_info()`` is read again, and an account other than init's (login,
+        server, demo or real, netting or hedging) refuses every call from then on with
+        :class:`BrokerUnavailable`, until the plugin is started again."""
         mt5 = self.session.mt5
         mt5.shutdown()
         if not mt5.initialize(**self._init_kwargs):
             code, text = mt5.last_error()
             raise LinkDown(f"reconnecting failed ({code}, {text})")
+        info = mt5.account_info()
+        if info is None:
+            code, text = mt5.last_error()
+            raise LinkDown(f"account_info after reconnecting failed ({code}, {text})")
+        now, before = Account.of(info), self._account
+        if before is not None and now != before:
+            self._moved = (
+                f"MetaTrader 5 reconnected into another account: the terminal is now in "
+                f"{now}, but this plugin was started on {before} (its magic, account mode "
+                f"and paper/live setting are that account's). Every order is refused: log "
+                f"the terminal back in to account {before.login}, or close the plugin and "
+                "init it again on the account it should trade; nothing was sent"
+            )
+            self.log.error("%s", self._moved)
+            raise BrokerUnavailable(self._moved)
         self._stale = False
         self.session.forget_symbols()  # the terminal may have new specifications
         self.log.info("reconnected to MetaTrader 5")
+
+
+class Account(NamedTuple):
+    """What identifies the account a terminal is in, for the plugin's purposes."""
+
+    login: int
+    server: str
+    paper: bool
+    """A demo or contest account (``trade_mode``); False for a real one."""
+    hedging: bool
+    """``margin_mode`` is retail hedging."""
+
+    @classmethod
+    def of(cls, info: Any) -> Account:
+        """From an AccountInfo."""
+        return cls(
+            int(info.login),
+            str(info.server),
+            int(info.trade_mode) in _PAPER_MODES,
+            info.margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+        )
+
+    def __str__(self) -> str:
+        kind = "demo" if self.paper else "REAL"
+        mode = "hedging" if self.hedging else "netting"
+        return f"account {self.login}@{self.server} ({kind}, {mode})"
+
+
+_PAPER_MODES = (c.ACCOUNT_TRADE_MODE_DEMO, c.ACCOUNT_TRADE_MODE_CONTEST)
 
 
 def _start(mt5: Any, kwargs: dict[str, Any]) -> Any:

@@ -166,3 +166,11 @@ SYMBOL_EXPIRATION_GTC = 1
 SYMBOL_EXPIRATION_DAY = 2
 SYMBOL_EXPIRATION_SPECIFIED = 4
 SYMBOL_EXPIRATION_SPECIFIED_DAY = 8
+
+# symbol_info().order_gtc_mode (ENUM_SYMBOL_ORDER_GTC_MODE; MQL5 book "Pending order
+# expiration rules", https://www.mql5.com/en/book/automation/symbols/symbols_expiration)
+SYMBOL_ORDERS_GTC = 0
+SYMBOL_ORDERS_DAILY = 1
+"""GTC orders and every SL/TP are deleted at the end of the trading day."""
+SYMBOL_ORDERS_DAILY_NO_STOPS = 2
+"""GTC orders are deleted at the end of the trading day; SL/TP are kept."""

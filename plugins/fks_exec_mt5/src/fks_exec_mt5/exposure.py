@@ -30,7 +30,15 @@ from fks_exec_mt5.numbers import (
     time_ms_of,
 )
 
-__all__ = ["Leg", "Ticket", "fifo_blocker", "net", "owned", "plan_hedging_exit"]
+__all__ = [
+    "Leg",
+    "Ticket",
+    "fifo_blocker",
+    "net",
+    "owned",
+    "plan_hedging_exit",
+    "split_closes",
+]
 
 
 class Ticket(NamedTuple):
@@ -172,6 +180,26 @@ def plan_hedging_exit(
             )
         legs.append(Leg(left))
     return legs
+
+
+def split_closes(legs: Sequence[Leg], most: Decimal, step: Decimal) -> list[Leg]:
+    """``legs`` with each close (a leg naming a position) above ``most`` lots split into
+    closes of that position of nearly equal size, each at most ``most`` and on the
+    ``step`` grid: SYMBOL_VOLUME_MAX is "maximal volume for a deal" (MQL5
+    marketinfoconstants), so a holding above it closes in several deals. ``most`` 0 is
+    no limit; opening legs, and closes off the grid, are left as they are (the per-deal
+    check refuses them)."""
+    split: list[Leg] = []
+    per = max(1, int(most / step))  # whole steps in one deal
+    for leg in legs:
+        steps = int(leg.volume / step)
+        if not most or leg.position is None or leg.volume <= most or steps * step != leg.volume:
+            split.append(leg)
+            continue
+        count = -(-steps // per)
+        base, extra = divmod(steps, count)
+        split.extend(Leg((base + (i < extra)) * step, leg.position) for i in range(count))
+    return split
 
 
 def fifo_blocker(everyone: Sequence[Ticket], legs: Sequence[Leg]) -> Ticket | None:

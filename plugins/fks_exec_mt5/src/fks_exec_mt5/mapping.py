@@ -9,7 +9,7 @@ Pre-checks are in :mod:`fks_exec_mt5.prechecks`; every refusal raises
 from __future__ import annotations
 
 import hashlib
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
 from fks_exec.errors import OrderDenied
@@ -19,6 +19,7 @@ from fks_exec_mt5.exposure import Leg
 from fks_exec_mt5.numbers import FLOAT_LIMIT, decimal_of
 from fks_exec_mt5.prechecks import (
     SymbolRules,
+    check_daily_stops,
     check_pending_price,
     check_stop_limit_side,
     check_stops,
@@ -31,6 +32,7 @@ __all__ = [
     "Stops",
     "build_request",
     "comment_for",
+    "limit_to_tick",
     "rounded_volume",
     "to_tick",
 ]
@@ -59,20 +61,29 @@ _SHA256 = hashlib.sha256()
 """Never updated: each comment hashes in a copy of it."""
 
 
-def to_tick(value: Decimal, rules: SymbolRules) -> Decimal:
-    """``value`` rounded to the symbol's tick size."""
+def to_tick(value: Decimal, rules: SymbolRules, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """``value`` rounded to the symbol's tick size: to the nearest tick (half up), or
+    the way ``rounding`` says (a limit price goes the cautious way, see
+    :func:`limit_to_tick`)."""
     tick = rules.tick
-    return ((value / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP) * tick).quantize(
+    return ((value / tick).quantize(Decimal(1), rounding=rounding) * tick).quantize(
         Decimal(1).scaleb(-rules.digits)
     )
 
 
+def limit_to_tick(value: Decimal, rules: SymbolRules, *, buy: bool) -> Decimal:
+    """A limit price on the tick grid, never past the caller's limit: a buy's rounded
+    down (it pays at most ``value``), a sell's up (it gets at least ``value``)."""
+    return to_tick(value, rules, ROUND_FLOOR if buy else ROUND_CEILING)
+
+
 def rounded_volume(quantity: Decimal, rules: SymbolRules) -> Decimal:
-    """``quantity`` rounded down to ``volume_step``; raises :class:`OrderDenied` outside
-    [volume_min, volume_max]."""
+    """``quantity`` rounded down to ``volume_step``; raises :class:`OrderDenied` below
+    ``volume_min``. ``volume_max`` bounds one deal, not an order (an order may be
+    several requests): it is checked per request (:mod:`fks_exec_mt5.session`)."""
     step, name = rules.step, rules.name
     volume = (quantity / step).quantize(Decimal(1), rounding=ROUND_DOWN) * step
-    low, high = rules.volume_min, rules.volume_max
+    low = rules.volume_min
     if volume < low or volume <= 0:
         if quantity < low or quantity <= 0:
             raise OrderDenied(f"{quantity} lots of {name} is below the minimum {low} (step {step})")
@@ -84,9 +95,8 @@ def rounded_volume(quantity: Decimal, rules: SymbolRules) -> Decimal:
             f"of the step, so the smallest volume it takes is {smallest.normalize()}; "
             "ask for that or more"
         )
-    if high and volume > high:
-        raise OrderDenied(f"{volume} lots of {name} is above the maximum {high}")
-    return volume.normalize()
+    whole = volume.to_integral_value()  # 10, not normalize()'s 1E+1
+    return whole if whole == volume else volume.normalize()
 
 
 _BUY, _MARKET = OrderSide.BUY, OrderType.MARKET  # an enum member read is ~90 ns on 3.11
@@ -133,8 +143,10 @@ def build_request(
         "type_filling": choose_filling(rules, order) if filling is None else filling,
     }
     sl, tp = (None, None) if leg.position is not None else stops
-    sl = None if sl is None else to_tick(sl, rules)
-    tp = None if tp is None else to_tick(tp, rules)
+    if sl is not None or tp is not None:
+        check_daily_stops(rules)
+        sl = None if sl is None else to_tick(sl, rules)
+        tp = None if tp is None else to_tick(tp, rules)
     if kind is _MARKET:
         # A buy takes the ask, a sell the bid; its SL/TP are measured from the other side.
         side = tick.ask if buy else tick.bid
@@ -158,9 +170,12 @@ def build_request(
             request["position"] = leg.position
     else:
         bid, ask = decimal_of(tick.bid, "tick bid"), decimal_of(tick.ask, "tick ask")
-        trigger = order.stop_price if order.type is not OrderType.LIMIT else order.price
-        assert trigger is not None  # Order validates it
-        price = to_tick(trigger, rules)
+        if order.type is OrderType.LIMIT:
+            assert order.price is not None  # Order validates it
+            price = limit_to_tick(order.price, rules, buy=buy)
+        else:  # a stop's trigger: to the nearest tick
+            assert order.stop_price is not None
+            price = to_tick(order.stop_price, rules)
         check_pending_price(rules, order, price, bid, ask)
         opens_at = price
         request.update(
@@ -171,7 +186,7 @@ def build_request(
         )
         if order.type is OrderType.STOP_LIMIT:
             assert order.price is not None
-            opens_at = to_tick(order.price, rules)
+            opens_at = limit_to_tick(order.price, rules, buy=buy)
             check_stop_limit_side(rules, buy, price, opens_at)
             request["stoplimit"] = float(opens_at)
         check_stops(rules, buy, opens_at, sl, tp)

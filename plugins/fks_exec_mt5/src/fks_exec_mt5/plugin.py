@@ -80,7 +80,7 @@ class Mt5Plugin(Mt5Reads):
                 )
         elif any(a.lost is not None for a in answers):
             self._stale = True
-        return from_send(answers, order, placed.volume, build=self.result_for)
+        return from_send(answers, order, placed.volume, build=self.result_for, legs=placed.legs)
 
     def _check_account(self, order: Order) -> None:
         wanted = order.__dict__["account"]  # a pydantic attribute read costs twice as much
@@ -167,11 +167,18 @@ class Mt5Plugin(Mt5Reads):
                 average_price=second.price_open,
                 raw={"close_by": [first.ticket, second.ticket], "retcode": retcode},
             )
+        # As for an order: 10012 unknown, 10027 not sent; 10008 and 10010 (queued, part
+        # done) leave the pair's fate to be seen.
+        said = retcode_of(retcode)
+        text = f"{what}: {retcode} {answer.comment}"
+        if said.status is not OrderStatus.REJECTED:
+            return self._unknown(order, said.code or ErrorCode.UNKNOWN, text)
         return self.result_for(
             order,
             OrderStatus.REJECTED,
-            error_code=retcode_of(retcode).code or ErrorCode.REJECTED,
-            error=f"{what}: {retcode} {answer.comment}",
+            sent=said.sent,
+            error_code=said.code or ErrorCode.REJECTED,
+            error=text + ("" if said.sent else "; nothing was sent"),
         )
 
     async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
@@ -230,12 +237,22 @@ class Mt5Plugin(Mt5Reads):
         if retcode == c.TRADE_RETCODE_DONE:
             return result(OrderStatus.CANCELED)
         meaning_r = retcode_of(retcode)
+        if retcode == c.TRADE_RETCODE_CONNECTION:  # as for an order: nothing left the PC
+            raise BrokerUnavailable(
+                f"{retcode} {answer.comment}: the terminal is not connected to the trade "
+                "server; nothing was sent"
+            )
+        if meaning_r.status is not OrderStatus.REJECTED:  # 10012 timeout; 10008, 10010
+            return result(
+                OrderStatus.UNKNOWN,
+                error_code=meaning_r.code or ErrorCode.UNKNOWN,
+                error=f"{retcode} {answer.comment}; check the order with get_order",
+            )
         return result(
-            OrderStatus.UNKNOWN
-            if meaning_r.status is OrderStatus.UNKNOWN
-            else OrderStatus.REJECTED,
+            OrderStatus.REJECTED,
+            sent=meaning_r.sent,
             error_code=meaning_r.code or ErrorCode.REJECTED,
-            error=f"{retcode} {answer.comment}",
+            error=f"{retcode} {answer.comment}" + ("" if meaning_r.sent else "; nothing was sent"),
         )
 
     def _cancel_on_worker(self, ticket: int) -> tuple[str, Any, Any]:

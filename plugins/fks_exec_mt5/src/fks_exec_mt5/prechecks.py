@@ -17,6 +17,10 @@ Sources (MetaQuotes):
   (SYMBOL_TRADE_FREEZE_LEVEL): a pending order within it of the market cannot be deleted
   ("Requirements and Limitations in Making Trades", https://book.mql4.com/appendix/limits,
   repeated for MetaTrader 5 in https://www.mql5.com/en/articles/2555).
+- ``order_gtc_mode`` (SYMBOL_ORDER_GTC_MODE, MQL5 book "Pending order expiration
+  rules", https://www.mql5.com/en/book/automation/symbols/symbols_expiration):
+  SYMBOL_ORDERS_DAILY deletes GTC orders and every SL/TP at the end of the trading day,
+  SYMBOL_ORDERS_DAILY_NO_STOPS the orders only.
 - ``volume_limit``: "maximum allowed aggregate volume of an open position and pending
   orders in one direction" (marketinfoconstants), 0 meaning none.
 - ``trade_mode``: disabled, long only, short only, close only (ENUM_SYMBOL_TRADE_MODE).
@@ -35,6 +39,7 @@ from fks_exec_mt5.numbers import BROKER, BadBrokerNumber, decimal_of, int_of
 
 __all__ = [
     "SymbolRules",
+    "check_daily_stops",
     "check_freeze",
     "check_pending_price",
     "check_stop_limit_side",
@@ -68,6 +73,8 @@ class SymbolRules:
     execution: int
     expiration_flags: int
     trade_mode: int
+    gtc_mode: int = c.SYMBOL_ORDERS_GTC
+    """SYMBOL_ORDER_GTC_MODE: whether GTC orders (and SL/TP) outlive the trading day."""
 
     @classmethod
     def of(cls, info: Any) -> SymbolRules:
@@ -107,6 +114,9 @@ class SymbolRules:
             ),
             trade_mode=int_of(
                 getattr(info, "trade_mode", c.SYMBOL_TRADE_MODE_FULL), where + "trade_mode"
+            ),
+            gtc_mode=int_of(
+                getattr(info, "order_gtc_mode", c.SYMBOL_ORDERS_GTC), where + "order_gtc_mode"
             ),
         )
 
@@ -192,7 +202,38 @@ def choose_time(rules: SymbolRules, order: Order) -> int:
             f"{rules.expiration_flags} lacks SYMBOL_EXPIRATION_{tif.upper()})",
             "not_supported",
         )
-    return c.ORDER_TIME_DAY if tif == "day" else c.ORDER_TIME_GTC
+    if tif == "day":
+        return c.ORDER_TIME_DAY
+    if rules.gtc_mode != c.SYMBOL_ORDERS_GTC:
+        raise OrderDenied(
+            f"{rules.name} deletes gtc pending orders at the end of the trading day "
+            f"(SYMBOL_ORDER_GTC_MODE {rules.gtc_mode}: {_GTC_MODES.get(rules.gtc_mode, 'not GTC')})"
+            ": an order placed as gtc would not be good till cancelled. Use "
+            "time_in_force='day' (what the symbol does) and place it again each day",
+            "not_supported",
+        )
+    return c.ORDER_TIME_GTC
+
+
+_GTC_MODES = {
+    c.SYMBOL_ORDERS_DAILY: "SYMBOL_ORDERS_DAILY",
+    c.SYMBOL_ORDERS_DAILY_NO_STOPS: "SYMBOL_ORDERS_DAILY_NO_STOPS",
+}
+
+
+def check_daily_stops(rules: SymbolRules) -> None:
+    """Raise :class:`OrderDenied` for SL/TP on a symbol that deletes them at the end of
+    the trading day (SYMBOL_ORDERS_DAILY): the position would be left without them,
+    and nothing here can set them again, so the order is refused rather than sent
+    with a protection that silently lapses."""
+    if rules.gtc_mode == c.SYMBOL_ORDERS_DAILY:
+        raise OrderDenied(
+            f"{rules.name} deletes every stop loss and take profit at the end of the "
+            "trading day (SYMBOL_ORDER_GTC_MODE SYMBOL_ORDERS_DAILY): the position would "
+            "be left without them overnight. Send the order without stop_loss/take_profit "
+            "and close the position yourself, or trade a symbol that keeps them",
+            "not_supported",
+        )
 
 
 def check_trade_mode(rules: SymbolRules, buy: bool, opening: bool) -> None:

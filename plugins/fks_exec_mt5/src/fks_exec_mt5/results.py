@@ -26,7 +26,15 @@ from fks_exec_mt5.numbers import (
 )
 from fks_exec_mt5.retcodes import HINTS, retcode_of
 
-__all__ = ["NOT_DEFINITE", "Builder", "LegAnswer", "Reply", "from_send", "leg_status"]
+__all__ = [
+    "NOT_DEFINITE",
+    "Builder",
+    "LegAnswer",
+    "Reply",
+    "from_send",
+    "leg_done",
+    "leg_status",
+]
 
 _log = logging.getLogger("fks_exec.plugins.mt5")
 
@@ -144,6 +152,19 @@ def leg_status(sent: Any, pending: bool) -> tuple[OrderStatus, ErrorCode | None,
     return status, meaning.code, meaning.sent
 
 
+def leg_done(sent: Any, asked: Decimal) -> bool:
+    """Whether the next leg of a split order may go after ``sent``: only when it is
+    10009 DONE with a deal for all ``asked`` lots. A fill short of them (the position
+    it closes is still partly open: the next leg would open a hedge), an answer without
+    a deal (its fill is not confirmed), any other retcode and a number no answer can
+    have (:meth:`Reply.of`) stop the order there."""
+    try:
+        reply = Reply.of(sent, asked)
+    except BadBrokerNumber:
+        return False
+    return reply.retcode == c.TRADE_RETCODE_DONE and bool(reply.deal) and reply.volume == asked
+
+
 def _error_text(sent: Any) -> str:
     hint = HINTS.get(int(sent.retcode))
     return f"{sent.retcode} {sent.comment}" + (f": {hint}" if hint else "")
@@ -155,15 +176,19 @@ def from_send(
     volume: Decimal,
     *,
     build: Builder,
+    legs: int | None = None,
 ) -> ExecutionResult:
     """One result for ``order`` from the answers of its legs (sent in that order);
-    ``volume`` is the lots requested over all legs (the quantity on the volume grid).
+    ``volume`` is the lots requested over all ``legs`` planned (the quantity on the
+    volume grid; None: as many as ``answers``). Legs planned but without an answer were
+    never sent: the result says so, and why (the last answer was not a full fill,
+    :func:`leg_done`).
 
     An answer with a number it cannot have (see :meth:`Reply.of`) makes the result
     ``unknown``, with a warning naming the broker and the field.
     """
     try:
-        return _from_send(answers, order, volume, build)
+        return _from_send(answers, order, volume, build, len(answers) if legs is None else legs)
     except BadBrokerNumber as exc:
         _log.warning("order %s: %s; its fate is unknown", order.client_order_id, exc)
         return build(
@@ -175,15 +200,15 @@ def from_send(
 
 
 def _from_send(
-    answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder
+    answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder, legs: int
 ) -> ExecutionResult:
-    if len(answers) == 1 and order.__dict__["type"] is _MARKET:  # a dict read: see mapping
+    if legs == 1 and order.__dict__["type"] is _MARKET:  # a dict read: see mapping
         sent = answers[0].sent
         if sent is not None:
             reply = Reply.of(sent, answers[0].volume)
             if reply.deal and reply.retcode == c.TRADE_RETCODE_DONE:
                 return _one_fill(reply, sent, order, volume, build)
-    return _legs(answers, order, volume, build)
+    return _legs(answers, order, volume, build, legs)
 
 
 def _one_fill(
@@ -208,7 +233,7 @@ def _one_fill(
 
 
 def _legs(
-    answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder
+    answers: Sequence[LegAnswer], order: Order, volume: Decimal, build: Builder, legs: int
 ) -> ExecutionResult:
     pending = order.type is not _MARKET
     filled = Decimal(0)
@@ -245,6 +270,17 @@ def _legs(
             problem = (status, error_code, reached, _error_text(sent))
             if status is not OrderStatus.PARTIALLY_FILLED:
                 break
+    skipped = legs - len(answers)
+    if skipped > 0:
+        if problem is None:  # the last leg sent was no full fill: see leg_done
+            problem = _stopped(answers[-1], reply, pending, len(answers))
+        status, error_code, reached, text = problem
+        rest = volume - sum((a.volume or 0 for a in answers), Decimal(0))
+        left = "the last leg was" if skipped == 1 else f"the other {skipped} legs were"
+        text = f"{text}; so {left} never sent ({rest} lots)"
+        if status is OrderStatus.UNKNOWN:
+            text += NOT_DEFINITE
+        problem = (status, error_code, reached, text)
     if filled > volume:
         raise BadBrokerNumber(
             f"{BROKER}: order_send volumes add up to {filled}, above the {volume} lots asked"
@@ -274,6 +310,27 @@ def _legs(
     if error_code is not None:
         fields["error_code"] = error_code
     return build(order, status, **fields)
+
+
+def _stopped(
+    answer: LegAnswer, reply: Reply, pending: bool, number: int
+) -> tuple[OrderStatus, ErrorCode | None, bool, str]:
+    """Why leg ``number`` (answered ``reply``, neither a failure nor a full fill) was the
+    last one sent."""
+    if reply.retcode != c.TRADE_RETCODE_DONE or pending:  # 10008: queued, not filled
+        return (
+            OrderStatus.UNKNOWN,
+            ErrorCode.UNKNOWN,
+            True,
+            f"leg {number} ({answer.volume} lots) was answered {_error_text(answer.sent)}: "
+            "its fill is not confirmed",
+        )
+    return (
+        OrderStatus.PARTIALLY_FILLED,
+        None,
+        True,
+        f"leg {number} filled {reply.volume} of its {answer.volume} lots",
+    )
 
 
 def _raw(sent: Any) -> dict[str, Any]:

@@ -100,6 +100,8 @@ RETRY_WITH_FRESH_PRICE = frozenset(
 """The server refused the price, not the order: a resend at a fresh price is safe."""
 
 HINTS = {
+    c.TRADE_RETCODE_REQUOTE: "resent at fresh prices up to requote_retries times, never "
+    "more than deviation_points from the first price",
     c.TRADE_RETCODE_CLIENT_DISABLES_AT: "press 'Algo Trading' in the terminal's toolbar",
     c.TRADE_RETCODE_SERVER_DISABLES_AT: "the broker has disabled algorithmic trading",
     c.TRADE_RETCODE_CONNECTION: "the terminal is not connected to the trade server",

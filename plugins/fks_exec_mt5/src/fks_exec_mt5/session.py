@@ -16,12 +16,12 @@ from fks_exec.errors import OrderDenied
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import Order, OrderSide, OrderType
 from fks_exec_mt5 import constants as c
-from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, plan_hedging_exit
+from fks_exec_mt5.exposure import Leg, Ticket, fifo_blocker, net, plan_hedging_exit, split_closes
 from fks_exec_mt5.mapping import Stops, build_request
 from fks_exec_mt5.netting import refuse_foreign, stops_conflict
-from fks_exec_mt5.numbers import decimal_of, int_of
+from fks_exec_mt5.numbers import decimal_of, float_decimal, int_of
 from fks_exec_mt5.prechecks import SymbolRules, check_trade_mode, check_volume_limit
-from fks_exec_mt5.results import LegAnswer
+from fks_exec_mt5.results import LegAnswer, leg_done
 from fks_exec_mt5.retcodes import RETRY_WITH_FRESH_PRICE, Fate, last_error_of
 from fks_exec_mt5.session_reads import LinkDown, SessionReads
 
@@ -74,14 +74,15 @@ class Mt5Session(SessionReads):
         cannot mean (:class:`~fks_exec.kit.BadBrokerNumber`).
         """
         try:
-            legs, requests, volume = self._plan(order)
+            legs, requests, volume, point = self._plan(order)
         except BadBrokerNumber as exc:
             raise OrderDenied(
                 f"{exc}: the terminal's data cannot be trusted for this order", "rejected"
             ) from None
-        return Placed(volume, self._send_all(order, requests, legs), len(legs))
+        return Placed(volume, self._send_all(order, requests, legs, point), len(legs))
 
-    def _plan(self, order: Order) -> tuple[list[Leg], list[dict[str, Any]], Decimal]:
+    def _plan(self, order: Order) -> tuple[list[Leg], list[dict[str, Any]], Decimal, Decimal]:
+        """The order's legs, their requests, its lots and the symbol's point."""
         # The fields from the model's dict: an attribute read of a pydantic model costs
         # about twice a dict lookup (its class has a __getattr__ hook).
         fields = order.__dict__
@@ -98,6 +99,8 @@ class Mt5Session(SessionReads):
         tickets = self.tickets(symbol) if needs_positions else []
         if market:
             legs, stops = self._plan_market(order, rules, volume, tickets, buy, own)
+            if rules.volume_max and volume > rules.volume_max:  # a deal's limit
+                legs = split_closes(legs, rules.volume_max, rules.step)
         else:
             if fields["reduce_only"]:
                 raise OrderDenied(
@@ -138,7 +141,7 @@ class Mt5Session(SessionReads):
                 "on a netting account an order without them deletes the position's when it "
                 "fills (MetaQuotes' inheritance rules); give this order its own"
             ) from None
-        return legs, requests, volume
+        return legs, requests, volume, rules.point
 
     def _request(
         self, order: Order, rules: SymbolRules, tick: Any, leg: Leg, stops: Stops
@@ -147,6 +150,12 @@ class Mt5Session(SessionReads):
             raise OrderDenied(
                 f"closing {leg.volume} lots of position {leg.position} is below the minimum "
                 f"volume {rules.volume_min} of {rules.name}; close whole positions instead"
+            )
+        if rules.volume_max and leg.volume > rules.volume_max:
+            raise OrderDenied(
+                f"{leg.volume} lots of {rules.name} in one deal is above its maximum "
+                f"{rules.volume_max} (SYMBOL_VOLUME_MAX, per deal): send orders of at most "
+                f"{rules.volume_max} lots"
             )
         return build_request(
             order,
@@ -231,32 +240,49 @@ class Mt5Session(SessionReads):
         return (held.sl if sl is None else sl), (held.tp if tp is None else tp)
 
     def _send_all(
-        self, order: Order, requests: list[dict[str, Any]], legs: list[Leg]
+        self, order: Order, requests: list[dict[str, Any]], legs: list[Leg], point: Decimal
     ) -> list[LegAnswer]:
         if len(requests) == 1:  # the usual order
-            return [self._send_leg(order, requests[0], legs[0].volume, first=True)[0]]
+            return [self._send_leg(order, requests[0], legs[0].volume, point, first=True)[0]]
         answers: list[LegAnswer] = []
         for index, request in enumerate(requests):
-            answer, done = self._send_leg(order, request, legs[index].volume, first=index == 0)
+            volume = legs[index].volume
+            answer, done = self._send_leg(order, request, volume, point, first=index == 0)
             answers.append(answer)
             if not done:
                 break
         return answers
 
     def _send_leg(
-        self, order: Order, request: dict[str, Any], volume: Decimal, *, first: bool
+        self,
+        order: Order,
+        request: dict[str, Any],
+        volume: Decimal,
+        point: Decimal,
+        *,
+        first: bool,
     ) -> tuple[LegAnswer, bool]:
-        """One leg's answer, and whether it was DONE (the next leg may go)."""
+        """One leg's answer, and whether the next leg may go (:func:`leg_done`: DONE
+        with a deal for all ``volume`` lots).
+
+        A requote is resent at a fresh price (``requote_retries`` times) only while
+        that price is within ``deviation_points`` (of ``point``) of the leg's first
+        one: the deviation is the slippage accepted, and a chase past it is not."""
         mt5 = self.mt5
         attempts = 1 + (self.requote_retries if order.__dict__["type"] is _MARKET else 0)
         sent = None
+        start: Decimal | None = None  # the leg's first price
         for attempt in range(attempts):
             if attempt or not first:
                 fresh = self._fresh_price(order.symbol, request["type"] == c.ORDER_TYPE_BUY)
                 if fresh is None:
                     unsent = f"no fresh price for {order.symbol}"
                     return LegAnswer(unsent=unsent, volume=volume), False
-                request = {**request, "price": fresh}
+                if start is None:
+                    start = float_decimal(request["price"]) if attempt else fresh
+                if abs(fresh - start) > self.deviation * point:
+                    break  # the market ran away: the last answer (a requote) stands
+                request = {**request, "price": float(fresh)}
             sent = mt5.order_send(request)
             if sent is None:
                 code, text = mt5.last_error()
@@ -272,9 +298,10 @@ class Mt5Session(SessionReads):
                 if retcode in RULES_CHANGED:
                     self.forget_symbols()
                 break
-        return LegAnswer(sent, None, None, volume), retcode == c.TRADE_RETCODE_DONE
+        done = retcode == c.TRADE_RETCODE_DONE and leg_done(sent, volume)
+        return LegAnswer(sent, None, None, volume), done
 
-    def _fresh_price(self, symbol: str, buy: bool) -> float | None:
+    def _fresh_price(self, symbol: str, buy: bool) -> Decimal | None:
         """The side's price of a new tick, or None when there is none (or it is 0 or not
         a price)."""
         tick = self.mt5.symbol_info_tick(symbol)
@@ -284,7 +311,7 @@ class Mt5Session(SessionReads):
             price = decimal_of(tick.ask if buy else tick.bid, f"tick {symbol} price")
         except BadBrokerNumber:
             return None
-        return float(price) if price else None
+        return price or None
 
     def close_pairs(self, symbol: str, comment: str) -> list[tuple[Ticket, Ticket, Any]]:
         """Close this program's opposite tickets of ``symbol`` pairwise, oldest first, with
