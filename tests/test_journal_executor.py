@@ -346,10 +346,10 @@ async def test_start_after_close_reconciles_what_the_close_left_open(
     ex = Executor(registry, default="venue", journal=journal, close_timeout_s=0.05)
     await ex.start()
     call = asyncio.ensure_future(ex.execute(order("cl-1")))
-    for _ in range(1000):
+    for _ in range(1000):  # the intent committed and the order sent: close() cuts it off
         if venue.arrivals:
             break
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.005)
     owner_before = ex.journal.owner
     await ex.close()
     cut = await asyncio.wait_for(call, 5)

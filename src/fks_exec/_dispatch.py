@@ -32,8 +32,8 @@ logger = logging.getLogger("fks_exec.executor")
 class Dispatcher:
     """Sends claimed orders through the routed plugin or its fallbacks, and reconciles.
 
-    ``start_plugin(name)`` returns the named plugin started (the executor's
-    :meth:`~fks_exec.executor.Executor.plugin`); ``stats`` is the executor's counter;
+    ``start_plugin(name)`` returns the named plugin started and reconciled (the
+    executor's :meth:`~fks_exec.executor.Executor.plugin`); ``stats`` is the executor's counter;
     ``claims`` is the executor's record of ids, which its plugins consult
     (:meth:`~fks_exec.plugin.ExecutionPlugin.execute_claimed`).
     """
@@ -58,21 +58,27 @@ class Dispatcher:
         self._paper_guard = paper_guard
         self._gate = gate
         self._keeper = keeper
-        self._start_plugin = start_plugin
+        self.start_plugin = start_plugin
+        """The executor's :meth:`~fks_exec.executor.Executor.plugin`, for its other parts."""
         self._stats = stats
         self.reconcile_attempts = reconcile_attempts
         self.reconcile_delay_s = reconcile_delay_s
 
-    async def send(self, entry: Entry, primary: str) -> ExecutionResult:
+    async def send(self, entry: Entry, primary: str, since: object) -> ExecutionResult:
         """Send ``entry``'s order through ``primary`` or, while nothing was sent, its
         fallbacks in order; ``entry.plugin`` names the one that got it. Raises
-        :class:`BrokerUnavailable` (nothing was sent) when none could take it, and
-        :class:`ConfigurationError` / :class:`PluginNotFound` from starting a plugin."""
-        order = entry.order
+        :class:`BrokerUnavailable` (nothing was sent) when none could take it or once
+        the executor closes (``since``: the gate's ``epoch`` when the call came in),
+        also while a plugin was starting for it, and :class:`ConfigurationError` /
+        :class:`PluginNotFound` from starting a plugin."""
+        order, gate = entry.order, self._gate
+        what = f"order {order.client_order_id}"
         failures: list[str] = []
         for name in self._routes.candidates(primary):
+            if since is not gate.epoch:  # closing: no fallback is even started
+                raise gate.refusal(what)
             try:
-                plugin = await self._start_plugin(name)  # started and reconciled
+                plugin = await self.started(name, order, since)  # started and reconciled
                 refused = name != primary and self._paper_guard.refusal(
                     primary, name, self._registry.started
                 )
@@ -85,7 +91,7 @@ class Dispatcher:
                 if name != primary:  # the journal must name the plugin that gets it
                     await self._keeper.switch_plugin(order, name)
                 entry.plugin = name
-                result = await self._gate.send(plugin, order, self.claims)
+                result = await gate.send(plugin, order, self.claims, since)
             except BrokerUnavailable as exc:
                 failures.append(f"{name}: {exc}")
                 logger.warning("order %s not sent to %r: %s", order.client_order_id, name, exc)
@@ -96,11 +102,31 @@ class Dispatcher:
             if result.status is OrderStatus.UNKNOWN:
                 result = await self.reconcile(name, result, order)
             return result
+        if since is not gate.epoch:  # the last candidate failed as the executor closed
+            raise gate.refusal(what)
         raise BrokerUnavailable(
             f"order {order.client_order_id} was not sent; no plugin could take it ("
             + "; ".join(failures)
             + ")"
         )
+
+    async def started(self, name: str, order: Order, since: object) -> ExecutionPlugin:
+        """Plugin ``name``, started (and reconciled) for ``order``. While it starts the
+        order is in the gate's ``starting`` (a close that outlasts the start records it
+        not sent). Raises :class:`BrokerUnavailable` when a close began since ``since``
+        (a plugin that finished starting after the close ended is closed again), and
+        what starting it raises."""
+        gate, cid = self._gate, order.client_order_id
+        gate.starting[cid] = order
+        try:
+            plugin = await self.start_plugin(name)
+        finally:
+            gate.starting.pop(cid, None)
+        if self._keeper.shut:  # it started after close() had closed every plugin
+            await plugin.close()
+        if since is not gate.epoch:  # a close began since: nothing is sent
+            raise gate.refusal(f"order {cid}")
+        return plugin
 
     async def reconcile(self, name: str, result: ExecutionResult, order: Order) -> ExecutionResult:
         """Look an ``unknown`` ``result`` up at plugin ``name`` (``reconcile_attempts``

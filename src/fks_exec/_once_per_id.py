@@ -19,7 +19,12 @@ from fks_exec._dispatch import Dispatcher
 from fks_exec._order_memory import Entry, IdMemory, JournaledMemory, OrderMemory
 from fks_exec._routing import Routes
 from fks_exec._shutdown import ShutdownGate
-from fks_exec.errors import BrokerUnavailable, DuplicateClientOrderId, FksExecError
+from fks_exec.errors import (
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    FksExecError,
+    PluginNotFound,
+)
 from fks_exec.journal import JournalEntry, JournalState
 from fks_exec.journal.keeper import JournalKeeper
 from fks_exec.journal.models import was_not_sent
@@ -80,13 +85,32 @@ class OncePerClientId:
         if recorded.state is JournalState.FINAL and recorded.result is not None:
             result = recorded.result
         else:
-            instance = self._registry.started(recorded.plugin)
+            instance = await self._lookup_plugin(recorded)
             outcome, result = await self._keeper.reconcile(instance, recorded)
             if outcome == "not_sent":  # the plugin proved it never arrived: send it now
                 self._memory.forget(entry)
                 return await self._execute(order, plugin or recorded.plugin)
         self._memory.settle(entry, result)
         return result
+
+    async def _lookup_plugin(self, recorded: JournalEntry) -> ExecutionPlugin:
+        """The plugin that took ``recorded``, started (as a first send would start it,
+        with its start-up reconciliation) to look the order up. Raises
+        :class:`BrokerUnavailable` when it cannot be started (nothing was looked up or
+        sent; the entry stays open for the next reconciliation) or the executor closes."""
+        cid, name = recorded.client_order_id, recorded.plugin
+        try:
+            started = await self._dispatch.start_plugin(name)
+        except (BrokerUnavailable, PluginNotFound) as exc:
+            self._keeper.leave_open(recorded)
+            raise BrokerUnavailable(
+                f"order {cid} is in the journal as {recorded.state.value} for plugin "
+                f"{name!r}, which could not be started ({exc}); it was not looked up at the "
+                "broker and is not sent again: execute it again or call get_order once the "
+                "plugin is available"
+            ) from exc
+        self._gate.refuse(f"order {cid}")  # closed while it started: nothing looked up
+        return started
 
     async def known(self, entry: Entry, order: Order, plugin: str | None) -> ExecutionResult:
         """Answer a repeat of an id in memory: wait for it while in flight, send it when
@@ -133,12 +157,14 @@ class OncePerClientId:
         if ready is not None and not ready._initialized:
             ready = None
         memory, keeper, journaled = self._memory, self._keeper, self._journaled
+        since = self._gate.epoch  # a close from now on refuses the send
         entry: Entry | None
         if journaled is None:
             entry = self._order_memory.begin(order)
             claimed = False
         else:  # the memory journal's record is the memory: claiming it begins it
             # (it needs no opening; the keeper opens it with the plugin's recovery)
+            keeper.refuse_if_held()  # by another executor: claim nothing in its journal
             entry = journaled.claim(order, primary, ready, cid)
             if entry is None:  # held in a state only the journal explains
                 record = journaled.entries[cid]
@@ -154,7 +180,7 @@ class OncePerClientId:
                     return await self.journaled(entry, recorded, order, plugin)
                 claimed = True
             if ready is None or primary in self._fallbacks or primary not in keeper.recovered:
-                result, status = await self._dispatch.send(entry, primary), None
+                result, status = await self._dispatch.send(entry, primary, since), None
                 taker = (  # the plugin that got it gives the hints (maybe started now)
                     ready
                     if ready is not None and entry.plugin == primary
@@ -163,7 +189,7 @@ class OncePerClientId:
             else:  # a started plugin with no fallbacks to consider
                 entry.plugin, taker = primary, ready
                 try:
-                    result = await self._gate.send(ready, order, memory.entries)
+                    result = await self._gate.send(ready, order, memory.entries, since)
                 except BrokerUnavailable as exc:
                     raise not_taken(cid, primary, exc) from exc
                 status = result.status

@@ -1,10 +1,13 @@
 """How the executor closes without losing an order: :class:`ShutdownGate`.
 
-Once :meth:`ShutdownGate.drain` begins, no new send starts (``refuse`` raises
-:class:`BrokerUnavailable`: nothing was sent). Calls already inside are waited for up
-to ``timeout_s``; plugin sends still running then are cancelled where they wait and
-their callers get an ``unknown`` result (the journal keeps the intent open, so the
-next start reconciles it). Only then may the plugins close.
+Once :meth:`ShutdownGate.drain` begins, no send starts (``refuse`` raises
+:class:`BrokerUnavailable`: nothing was sent), not even of a call that came in before
+but had not reached its plugin yet (one waiting for the plugin to start, say). Calls
+already inside are waited for up to ``timeout_s``; plugin sends still running then are
+cancelled where they wait and their callers get an ``unknown`` result (the journal
+keeps the intent open, so the next start reconciles it). Only then may the plugins
+close; orders still waiting for a plugin to start then (:meth:`ShutdownGate.unstarted`)
+are recorded not sent.
 """
 
 from __future__ import annotations
@@ -69,21 +72,45 @@ class ShutdownGate:
         its task before awaiting the plugin and, in a ``finally``, calls :meth:`sent`."""
         self.cut: set[asyncio.Task[Any]] = set()
         """The tracked tasks :meth:`drain` cancelled (their callers get ``unknown``)."""
+        self.epoch = object()
+        """A token :meth:`drain` replaces as it begins. A call reads it when it comes in
+        (not closing) and passes it as ``since`` to :meth:`send` (or compares it
+        itself): a close since then refuses its send even once the executor was started
+        again."""
+        self.starting: dict[str, Order] = {}
+        """Claimed orders (by client order id) whose plugin is being started for them:
+        what :meth:`unstarted` hands to the journal at close."""
 
     def refuse(self, what: str) -> None:
         """Raise :class:`BrokerUnavailable` when closing: ``what`` was not sent."""
         if self.closing:
-            raise BrokerUnavailable(
+            raise self.refusal(what)
+
+    def refusal(self, what: str) -> BrokerUnavailable:
+        """The error of ``what``, not sent because the executor is closing, or closed
+        (and was started again) while the call waited."""
+        if self.closing:
+            return BrokerUnavailable(
                 f"the executor is closing: {what} was not sent; start it again to send"
             )
+        return BrokerUnavailable(
+            f"the executor closed while this call waited: {what} was not sent; send it again"
+        )
 
     async def send(
-        self, plugin: ExecutionPlugin, order: Order, claims: Mapping[str, Claimed]
+        self,
+        plugin: ExecutionPlugin,
+        order: Order,
+        claims: Mapping[str, Claimed],
+        since: object,
     ) -> ExecutionResult:
         """``plugin.execute_claimed(order, claims)``, which :meth:`drain` can cut off by
         cancelling the calling task there; a cut-off send answers ``unknown`` (it may
-        have reached the broker). No task is created: the hot path stays as cheap as a
-        plain call."""
+        have reached the broker). Raises :class:`BrokerUnavailable` (nothing sent) when
+        a close began since ``since`` (:attr:`epoch` when the call came in, not
+        closing). No task is created: the hot path stays as cheap as a plain call."""
+        if since is not self.epoch:
+            raise self.refusal(f"order {order.client_order_id}")
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - always inside a task under asyncio
             return await plugin.execute_claimed(order, claims)
@@ -129,6 +156,7 @@ class ShutdownGate:
         """Refuse new sends, wait for calls in flight (``timeout_s``), cut off the sends
         still running, and give their callers a moment to record the outcome."""
         self.closing = True
+        self.epoch = object()
         if not await self._wait_idle(self.timeout_s):
             pending = list(self.sends)
             logger.warning(
@@ -141,6 +169,14 @@ class ShutdownGate:
                 task.cancel()
             if not await self._wait_idle(_GRACE_S):
                 logger.warning("closing: %d call(s) still running; closing anyway", self.calls)
+
+    def unstarted(self) -> list[Order]:
+        """The orders still waiting for their plugin to start (once :meth:`drain` has
+        ended: for longer than ``timeout_s`` and the grace), taken from :attr:`starting`
+        so that the journal records them not sent (they are refused once it started)."""
+        orders = list(self.starting.values())
+        self.starting.clear()
+        return orders
 
     def reopen(self) -> None:
         """Accept sends again (the executor started again)."""

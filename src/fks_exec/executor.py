@@ -234,7 +234,7 @@ class Executor(ExecutorQueries):
         # Refused pairs are refused before anything connects (what the configs say),
         # and again once the started plugins have said what they trade.
         self._paper_guard.check(registry.started)
-        await self._keeper.ensure_open()
+        await self._keeper.ensure_open(reopen=True)
         failures = await registry.init_all(self._configs, names=planned, strict=strict)
         started = [n for n in planned if n not in failures and registry.is_initialized(n)]
         try:
@@ -260,7 +260,7 @@ class Executor(ExecutorQueries):
         await self._shutdown.drain()
         await self._registry.close_all()
         try:
-            await self._keeper.close()
+            await self._keeper.close(self._shutdown.unstarted())
         except FksExecError as exc:
             logger.error("closing the journal failed: %s", exc)
 

@@ -49,12 +49,13 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Collection, Mapping
 from datetime import datetime
 from typing import ClassVar
 
-from fks_exec.errors import FksExecError
+from fks_exec.errors import ConfigurationError, FksExecError
 from fks_exec.journal.models import Claim, JournalEntry, JournalEvent, JournalUpdate
 from fks_exec.models import ExecutionResult, Order
 
@@ -63,9 +64,11 @@ __all__ = [
     "JournalError",
     "JournalSchemaError",
     "forget_live_owner",
+    "hold",
     "is_live_owner",
     "new_owner",
     "note_live_owner",
+    "release",
 ]
 
 
@@ -99,6 +102,32 @@ def forget_live_owner(owner: str) -> None:
 def is_live_owner(owner: str) -> bool:
     """True while ``owner``'s handle is open in this process."""
     return owner in _LIVE_OWNERS
+
+
+_HOLDERS: weakref.WeakKeyDictionary[Journal, object] = weakref.WeakKeyDictionary()
+"""Who has each journal object open (or opening) for an executor: one at a time."""
+
+
+def hold(journal: Journal, holder: object, *, take: bool = True) -> None:
+    """Make ``holder`` (an executor's keeper) the one user of the ``journal`` object
+    (only check, unless ``take``). Raises :class:`ConfigurationError` when another holder
+    has it: the owner is the object's, so two executors on one object would take each
+    other's claims for their own."""
+    other = _HOLDERS.get(journal)
+    if other is not None and other is not holder:
+        raise ConfigurationError(
+            f"the journal object {journal.location or journal!r} is in use by another "
+            "Executor: give each executor its own journal object (they may share the file "
+            'or URL: journal="<path or URL>")'
+        )
+    if take:
+        _HOLDERS[journal] = holder
+
+
+def release(journal: Journal, holder: object) -> None:
+    """``holder`` no longer uses the ``journal`` object (see :func:`hold`)."""
+    if _HOLDERS.get(journal) is holder:
+        del _HOLDERS[journal]
 
 
 def _owner_parts(owner: str) -> tuple[str, int] | None:

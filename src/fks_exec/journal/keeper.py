@@ -18,10 +18,17 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TypeGuard
 
 from fks_exec.errors import FksExecError, NotSupported
-from fks_exec.journal.base import Journal, forget_live_owner, new_owner, note_live_owner
+from fks_exec.journal.base import (
+    Journal,
+    forget_live_owner,
+    hold,
+    new_owner,
+    note_live_owner,
+    release,
+)
+from fks_exec.journal.hints import gives_hints, lookup_hints
 from fks_exec.journal.memory import MemoryJournal
 from fks_exec.journal.models import (
     Claim,
@@ -31,44 +38,15 @@ from fks_exec.journal.models import (
     state_for,
     was_not_sent,
 )
-from fks_exec.journal.recovery import resume, summary_line
-from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
+from fks_exec.journal.recovery import resume, summary_line, unknown_result
+from fks_exec.models import ExecutionResult, Order, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 
-__all__ = ["JournalKeeper"]
+__all__ = ["JournalKeeper", "gives_hints", "lookup_hints"]
 
 logger = logging.getLogger("fks_exec.journal")
 
-_NOT_FOUND = (
-    "an earlier process journaled this order as being sent and the broker has not shown "
-    "it since; it is not sent again: look it up with get_order or at the broker"
-)
-_HELD_ELSEWHERE = (
-    "another process ({owner}) is sending this order right now and its result was not "
-    "in the journal within claim_wait_s; it is not sent again: look it up with get_order"
-)
 _FIRST_PAUSE_S, _LONGEST_PAUSE_S = 0.01, 0.2
-
-
-_NO_HINTS_HOOK = ExecutionPlugin._lookup_hints
-
-
-def gives_hints(plugin: ExecutionPlugin | None) -> TypeGuard[ExecutionPlugin]:
-    """True when ``plugin`` has its own ``_lookup_hints`` hook: one that keeps the base
-    class's gives no hints and is never asked (False without a plugin). Never raises."""
-    return plugin is not None and (
-        getattr(plugin._lookup_hints, "__func__", None) is not _NO_HINTS_HOOK
-    )
-
-
-def lookup_hints(
-    plugin: ExecutionPlugin | None, order: Order, result: ExecutionResult | None
-) -> dict[str, str]:
-    """The plugin's hints for finding ``order`` again ({} without a plugin, or for a
-    plugin that keeps the base class's hook, which gives none, without calling it)."""
-    if not gives_hints(plugin):
-        return {}
-    return plugin.lookup_hints(order, result)
 
 
 class JournalKeeper:
@@ -88,14 +66,32 @@ class JournalKeeper:
         """Plugins whose start-up reconciliation has finished (see :meth:`recover`)."""
         self._renewing: asyncio.Task[None] | None = None
         self._opening: asyncio.Task[None] | None = None  # see ensure_open
+        self.shut = False
+        """True from :meth:`close` until ``ensure_open(reopen=True)`` (the executor's
+        start): no start-up reconciliation runs and nothing is recorded not sent (a
+        plugin that finishes starting after the close reopens nothing, adopts nothing)."""
+        self._left_open: set[str] = set()
+        """Ids this handle adopted whose lookup could not be made (:meth:`leave_open`):
+        the next start-up reconciliation of their plugin takes them."""
 
-    async def ensure_open(self) -> None:
+    async def ensure_open(self, *, reopen: bool = False) -> None:
         """Open the journal once and start renewing its leases; callers that come while
-        it opens wait for that one opening. Raises what :meth:`Journal.open` raises."""
+        it opens wait for that one opening. ``reopen``: the executor starts (again), and
+        what :meth:`close` shut is open again. Raises what :meth:`Journal.open` raises,
+        and :class:`ConfigurationError` when another executor's keeper has this journal
+        object open (each executor needs its own object; they may share the file)."""
+        if reopen:
+            self.shut = False
         if not self._open:
             if self._opening is None:
+                hold(self.journal, self)
                 self._opening = asyncio.get_running_loop().create_task(self._open_once())
             await asyncio.shield(self._opening)  # a cancelled caller leaves it to the others
+
+    def refuse_if_held(self) -> None:
+        """Raise :class:`ConfigurationError` when another executor's keeper has this
+        journal object open (see :func:`~fks_exec.journal.base.hold`)."""
+        hold(self.journal, self, take=False)
 
     async def _open_once(self) -> None:
         try:
@@ -104,31 +100,43 @@ class JournalKeeper:
             self.claims_at_once = self._memory is not None
             note_live_owner(self.journal.owner)
             self._renewing = asyncio.get_running_loop().create_task(self._renew_forever())
+        except BaseException:
+            release(self.journal, self)
+            raise
         finally:
             self._opening = None
 
-    async def close(self) -> None:
-        """Commit queued writes, end this handle's leases and close the journal; it is
-        reopened under a new owner, whose recovery reconciles the entries this opening
-        left open (those a close cut off) as an earlier process's."""
+    async def close(self, unsent: Sequence[Order] = ()) -> None:
+        """Record ``unsent`` (claimed orders that never reached a plugin) not sent,
+        commit queued writes, end this handle's leases and close the journal, which
+        stays shut (see :attr:`shut`) until the executor starts again: it is reopened
+        then under a new owner, whose recovery reconciles the entries this opening left
+        open (those a close cut off) as an earlier process's."""
+        self.shut = True
         if self._opening is not None:  # closed while opening: close what it opens
             await asyncio.wait([self._opening])
         self._recovered.clear()
         self.recovered.clear()
+        self._left_open.clear()
         renewing, self._renewing = self._renewing, None
         if renewing is not None:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
-        if self._open:
-            self._open = False
-            self.claims_at_once = False
-            try:
+        was_open, self._open = self._open, False
+        self.claims_at_once = False
+        try:
+            if was_open or self._memory is not None:  # the memory journal claims unopened
+                for order in unsent:
+                    await self._not_sent(order, "the executor closed before its plugin started")
+            if was_open:
                 await self.journal.flush()
                 await self.journal.release_leases()
-            finally:
+        finally:
+            if was_open:
                 forget_live_owner(self.journal.owner)
                 self.journal.owner = new_owner()  # the next opening's (see the docstring)
+                release(self.journal, self)
                 await self.journal.close()
 
     async def _renew_forever(self) -> None:
@@ -220,10 +228,15 @@ class JournalKeeper:
         await self.journal.record(update)
 
     async def record_not_sent(self, order: Order, error: BaseException) -> None:
-        """Durably record that nothing reached a broker, so the id may be sent again."""
-        detail = {"error": f"{type(error).__name__}: {error}"}
+        """Durably record that nothing reached a broker, so the id may be sent again;
+        nothing while :attr:`shut` (the close recorded it, or the next start
+        reconciles it)."""
+        if not self.shut:
+            await self._not_sent(order, f"{type(error).__name__}: {error}")
+
+    async def _not_sent(self, order: Order, error: str) -> None:
         update = JournalUpdate(
-            order.client_order_id, JournalState.NOT_SENT, "not_sent", detail=detail
+            order.client_order_id, JournalState.NOT_SENT, "not_sent", detail={"error": error}
         )
         await self.journal.record(update)
 
@@ -306,29 +319,26 @@ class JournalKeeper:
             return outcome, found
         if self._held_elsewhere(entry):
             # Still in flight at a live holder: its result will come; record nothing.
-            return outcome, ExecutionResult.for_order(
-                order,
-                plugin=entry.plugin,
-                status=OrderStatus.UNKNOWN,
-                error=_HELD_ELSEWHERE.format(owner=entry.owner),
-                error_code=ErrorCode.UNKNOWN,
-            )
+            return outcome, unknown_result(entry, "held_elsewhere")
         state = JournalState.UNKNOWN if entry.state is JournalState.SENDING else entry.state
         detail = {"outcome": "not_found" if outcome == "found" else outcome}
         await self.journal.record(JournalUpdate(cid, state, "reconcile", detail=detail))
         if entry.result is not None and entry.result.status is not OrderStatus.UNKNOWN:
             return outcome, entry.result
-        return outcome, ExecutionResult.for_order(
-            order,
-            plugin=entry.plugin,
-            status=OrderStatus.UNKNOWN,
-            error=_NOT_FOUND,
-            error_code=ErrorCode.UNKNOWN,
-        )
+        return outcome, unknown_result(entry, outcome)
+
+    def leave_open(self, entry: JournalEntry) -> None:
+        """``entry``, which this handle adopted, could not be looked up (its plugin did
+        not start): the start-up reconciliation of its plugin takes it. An entry
+        another holder owns is left to it."""
+        if entry.owner == self.journal.owner:
+            self._left_open.add(entry.client_order_id)
 
     async def recover(self, name: str, plugin: ExecutionPlugin) -> Counter[str]:
         """Reconcile, once per opening, every open entry an earlier process (or another
         handle) left for ``name``; concurrent callers wait for the same run."""
+        if self.shut:  # closed: a plugin starting now reopens nothing, adopts nothing
+            return Counter()
         running = self._recovered.get(name)
         if running is None:
             running = asyncio.get_running_loop().create_future()
@@ -355,7 +365,14 @@ class JournalKeeper:
         adopted = await self._adopt(others) if others else set()
         if len(adopted) < len(others):
             counts["held_elsewhere"] += len(others) - len(adopted)
-        for entry in others:
+        left = {
+            e.client_order_id
+            for e in found
+            if e.owner == owner and e.client_order_id in self._left_open
+        }
+        self._left_open -= left  # adopted by this handle, but not looked up yet
+        adopted |= left
+        for entry in found:
             if entry.client_order_id not in adopted:
                 continue
             entry = replace(entry, owner=owner)

@@ -63,7 +63,8 @@ class SqlJournalSend:
         :meth:`~fks_exec.executor.Executor.execute` raises."""
         if self._keeper.claims_at_once:  # a memory journal's subclass: the general path
             return await self._once.first_send(order, cid, primary, ready, plugin)
-        memory, journal = self._memory, self._keeper.journal
+        memory, journal, gate = self._memory, self._keeper.journal, self._gate
+        since = gate.epoch
         entry = memory.begin(order)
         claimed = False
         try:
@@ -74,8 +75,9 @@ class SqlJournalSend:
                 if recorded is not None:
                     return await self._once.journaled(entry, recorded, order, plugin)
             claimed = True
+            if gate.epoch is not since:  # a close began while it claimed: nothing is sent
+                raise gate.refusal(f"order {cid}")
             entry.plugin = primary
-            gate = self._gate
             self._loop = loop = running_loop(self._loop)
             task = running_tasks.get(loop)  # gate.send(), inlined
             gate.sends.add(task)  # type: ignore[arg-type]  # always inside a task
