@@ -257,3 +257,23 @@ async def test_a_task_cut_off_once_is_its_own_again_after_a_restart(fallback: bo
         await worker
     assert [a.status for a in answers] == [OrderStatus.UNKNOWN]
     await executor.close()
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+async def test_a_start_while_a_close_runs_waits_for_it_and_keeps_its_plugins(
+    fallback: bool,
+) -> None:
+    # Otherwise the close, still closing plugins and the journal, undoes the start.
+    registry, kwargs = _with_spare(0.0, fallback)
+    executor = Executor(registry, default="mock", journal="memory", **kwargs)
+    await executor.start()
+    closing = asyncio.ensure_future(executor.close())
+    await asyncio.sleep(0)  # the close has begun
+    await asyncio.wait_for(executor.start(), 5.0)
+    assert closing.done()
+    try:
+        result = await executor.execute(Order.market("X", "buy", 1))
+        assert result.status is OrderStatus.FILLED, result.error
+        assert registry.is_initialized("mock")
+    finally:
+        await executor.close()

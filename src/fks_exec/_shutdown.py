@@ -13,8 +13,9 @@ are recorded not sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fks_exec.errors import BrokerUnavailable
@@ -61,6 +62,7 @@ class ShutdownGate:
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.closing = False
+        self._close_done: asyncio.Event | None = None
         self.calls = 0
         """Order calls inside the executor now. ``Executor.execute`` counts itself in on
         its hot path (after :meth:`refuse`) and out in a ``finally``, where the last call
@@ -181,6 +183,23 @@ class ShutdownGate:
     def reopen(self) -> None:
         """Accept sends again (the executor started again)."""
         self.closing = False
+
+    @contextlib.asynccontextmanager
+    async def whole_close(self) -> AsyncIterator[None]:
+        """Mark the executor's whole ``close()`` (draining, closing the plugins and the
+        journal), so that :meth:`after_close` can wait for it."""
+        done = self._close_done = asyncio.Event()
+        try:
+            yield
+        finally:
+            done.set()
+
+    async def after_close(self) -> None:
+        """Wait for a ``close()`` in progress to end: a ``start()`` during it would have
+        its plugins and journal closed under it by that close."""
+        done = self._close_done
+        if done is not None and not done.is_set():
+            await done.wait()
 
     async def _wait_idle(self, timeout_s: float) -> bool:
         if self.calls == 0:

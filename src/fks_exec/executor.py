@@ -224,6 +224,7 @@ class Executor(ExecutorQueries):
         orders an earlier process left open for the started plugins are reconciled
         (one summary line is logged) before this returns.
         """
+        await self._shutdown.after_close()  # a close still running would undo this start
         self._shutdown.reopen()
         registry = self._registry
         planned = self.planned_plugins()
@@ -257,12 +258,13 @@ class Executor(ExecutorQueries):
         ``close_timeout_s``, then recorded ``unknown``; only then do plugins close.
         :meth:`start` (or entering again) opens the executor again.
         """
-        await self._shutdown.drain()
-        await self._registry.close_all()
-        try:
-            await self._keeper.close(self._shutdown.unstarted())
-        except FksExecError as exc:
-            logger.error("closing the journal failed: %s", exc)
+        async with self._shutdown.whole_close():
+            await self._shutdown.drain()
+            await self._registry.close_all()
+            try:
+                await self._keeper.close(self._shutdown.unstarted())
+            except FksExecError as exc:
+                logger.error("closing the journal failed: %s", exc)
 
     # ------------------------------------------------------------------ routing
 
