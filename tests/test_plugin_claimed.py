@@ -34,11 +34,11 @@ from broker_gates import gated
 BOUND_S = 5.0  # a hang fails the test instead of stalling the suite; never a timing check
 
 
-def _setup(make_plugin: Any) -> tuple[Any, Executor]:
+def _setup(make_plugin: Any, journal: str = "memory") -> tuple[Any, Executor]:
     plugin = make_plugin("alpha")
     registry = PluginRegistry(discover=False)
     registry.register("alpha", plugin)
-    return plugin, Executor(registry, default="alpha", journal="memory", reconcile_delay_s=0)
+    return plugin, Executor(registry, default="alpha", journal=journal, reconcile_delay_s=0)
 
 
 def _arrivals(plugin: Any, order: Order) -> int:
@@ -88,11 +88,7 @@ async def test_with_an_sqlite_journal_a_direct_call_waits_for_the_executors_send
     make_plugin: Any, tmp_path: Path
 ) -> None:
     # There the executor keeps its own entry of the id beside the journal's row.
-    plugin = make_plugin("alpha")
-    registry = PluginRegistry(discover=False)
-    registry.register("alpha", plugin)
-    journal = str(tmp_path / "j.sqlite3")
-    ex = Executor(registry, default="alpha", journal=journal, reconcile_delay_s=0)
+    plugin, ex = _setup(make_plugin, str(tmp_path / "j.sqlite3"))
     order = Order.market("X", "buy", 1)
     async with ex:
         gate = gated(plugin)
@@ -115,11 +111,8 @@ async def test_after_a_restart_a_direct_call_of_an_id_the_executor_sent_is_not_s
 ) -> None:
     # Restarted, the executor sends nothing before the direct call: only the record it
     # handed over when it started the plugin again stands between the id and a resend.
-    plugin = make_plugin("alpha")
-    registry = PluginRegistry(discover=False)
-    registry.register("alpha", plugin)
     where = "memory" if journal == "memory" else str(tmp_path / "j.sqlite3")
-    ex = Executor(registry, default="alpha", journal=where, reconcile_delay_s=0)
+    plugin, ex = _setup(make_plugin, where)
     order = Order.market("X", "buy", 1)
     async with ex:
         first = await ex.execute(order)
