@@ -24,6 +24,7 @@ from fks_exec.errors import (
     DuplicateClientOrderId,
     FksExecError,
     PluginNotFound,
+    RoutingError,
 )
 from fks_exec.journal import JournalEntry, JournalState
 from fks_exec.journal.keeper import JournalKeeper
@@ -67,7 +68,7 @@ class OncePerClientId:
         self._order_memory, self._journaled = order_memory, journaled
         """The executor's own order memory (beside an SQL journal) and its memory
         journal's records (None beside an SQL journal), for :meth:`first_send`."""
-        self._fallbacks, self._gate = routes.fallbacks, gate
+        self._routes, self._fallbacks, self._gate = routes, routes.fallbacks, gate
 
     async def journaled(
         self, entry: Entry, recorded: JournalEntry, order: Order, plugin: str | None
@@ -90,8 +91,30 @@ class OncePerClientId:
             if outcome == "not_sent":  # the plugin proved it never arrived: send it now
                 self._memory.forget(entry)
                 return await self._execute(order, plugin or recorded.plugin)
+        try:
+            self._check_plugin(order, plugin, recorded.plugin)
+        except DuplicateClientOrderId:
+            self._memory.forget(entry)
+            raise
         self._memory.settle(entry, result)
         return result
+
+    def _check_plugin(self, order: Order, asked: str | None, taker: str | None) -> None:
+        """Refuse a repeat of ``order``'s id meant for another plugin than ``taker``, the
+        one that took it (or was to take it): the plugin ``asked`` for, else the one
+        its symbol routes to, must be ``taker`` or have it among its fallbacks. Nothing
+        is checked while ``taker`` is not known or the symbol routes nowhere. Raises
+        :class:`DuplicateClientOrderId` (nothing was sent)."""
+        if taker is None:
+            return
+        target = asked
+        if target is None:
+            try:
+                target = self._routes.route(order.symbol)
+            except RoutingError:
+                return
+        if taker != target and taker not in self._fallbacks.get(target, ()):
+            raise DuplicateClientOrderId.other_plugin(order.client_order_id, taker, target)
 
     async def _lookup_plugin(self, recorded: JournalEntry) -> ExecutionPlugin:
         """The plugin that took ``recorded``, started (as a first send would start it,
@@ -128,6 +151,7 @@ class OncePerClientId:
         if was_not_sent(result):  # refused before anything left: this retry is sent
             self._memory.forget(entry)
             return await self._execute(order, plugin)
+        self._check_plugin(order, plugin, entry.plugin)
         if result.status is OrderStatus.UNKNOWN and entry.plugin is not None:
             result = await self._dispatch.reconcile(entry.plugin, result, entry.order)
             try:

@@ -84,6 +84,19 @@ class DuplicateClientOrderId(FksExecError, ValueError):
             f"{where}; give each order its own id (or omit it to get a fresh one)"
         )
 
+    @classmethod
+    def other_plugin(
+        cls, client_order_id: str, recorded: str, asked: str
+    ) -> DuplicateClientOrderId:
+        """The error for ``client_order_id``, taken by plugin ``recorded``, given to an
+        order meant for plugin ``asked`` (not ``recorded`` nor one of its fallbacks)."""
+        return cls(
+            f"client_order_id {client_order_id!r} was already used on plugin {recorded!r}; "
+            f"this order is for {asked!r}, and nothing was sent to it. An id is spent on "
+            "the plugin that took it: give this order its own id (or omit it to get a "
+            "fresh one)"
+        )
+
 
 class OrderDenied(FksExecError):
     """Raised by a plugin's ``_execute_order`` hook to refuse an order before sending it.
