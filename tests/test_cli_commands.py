@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,16 +151,22 @@ def test_a_result_is_described_with_its_fill_its_error_and_whether_it_was_sent()
 
     filled = result(status="filled", filled_quantity=2, average_price=100, sent=True)
     assert _describe_result(filled) == (
-        "filled: buy 2 X on mock (client id c1, order id M1); filled 2 at 100; the broker has it"
+        "filled: buy 2 X on mock (client id c1, order id M1); filled 2 at 100; sent to the broker"
+    )
+    spent = result(status="rejected", error="no", error_code="insufficient_funds", sent=True)
+    assert _describe_result(spent).endswith(
+        "; insufficient_funds: no; the broker refused it (the id is spent: fix the cause, "
+        "use a new id)"
     )
     refused = result(status="rejected", error="no", error_code="invalid_order", sent=False)
     assert _describe_result(refused) == (
         "rejected: buy 2 X on mock (client id c1, order id M1); invalid_order: no; "
         "nothing was sent (safe to retry under the same id)"
     )
-    unknown = result(status="unknown", error="lost", error_code="unknown")
-    assert _describe_result(unknown).endswith(
-        "; unknown: lost; it may have reached the broker (unknown: reconcile, do not resend)"
+    unknown = result(status="unknown", error="lost", error_code="unknown", order_id=None)
+    assert _describe_result(unknown) == (
+        "unknown: buy 2 X on mock (client id c1, no order id); unknown: lost; it may have "
+        "reached the broker (reconcile, do not resend)"
     )
 
 
@@ -169,7 +176,7 @@ def test_a_plain_order_prints_one_line_and_a_rejection_exits_1(
     assert cli("order buy BTC/USDT 1 --plugin mock --price 100 --client-id k3") == 0
     assert capsys.readouterr().out == (
         "filled: buy 1 BTC/USDT on mock (client id k3, order id M1); filled 1 at 100; "
-        "the broker has it\n"
+        "sent to the broker\n"
     )
     code, rejected = order("order buy BTC/USDT 100000 --price 100", capsys)
     assert code == 1 and rejected["status"] == "rejected"
@@ -216,14 +223,14 @@ def test_an_order_level_error_has_no_field_prefix(capsys: pytest.CaptureFixture[
     assert err.startswith("error: invalid order: for a buy, take_profit (90) must be above")
 
 
-def test_an_unreachable_broker_exits_1_with_one_line(
+def test_an_unreachable_broker_exits_2_nothing_sent_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def unreachable(self: Executor, order: Any, plugin: str | None = None) -> Any:
         raise BrokerUnavailable("the mock is down")
 
     monkeypatch.setattr(Executor, "execute", unreachable)
-    assert cli("order buy BTC/USDT 1 --plugin mock --price 5") == 1
+    assert cli("order buy BTC/USDT 1 --plugin mock --price 5") == 2
     assert capsys.readouterr().err == "error: the mock is down\n"
 
 
@@ -527,3 +534,56 @@ def test_serve_without_the_server_extra_says_what_to_install(
     assert capsys.readouterr().err == (
         "error: the server needs its extra: pip install 'fks-exec[server]'\n"
     )
+
+
+def test_each_kind_of_answer_has_its_own_exit_code() -> None:
+    from fks_exec.cli_order import exit_code
+
+    held = [
+        result(status="filled", filled_quantity=2, average_price=100, sent=True),
+        result(status="partially_filled", filled_quantity=1, average_price=100, sent=True),
+        result(status="accepted", sent=True),
+        result(status="canceled", filled_quantity=1, average_price=100, sent=True),
+    ]
+    assert [exit_code(r) for r in held] == [0, 0, 0, 0]
+    answered_nothing_held = [
+        result(status="rejected", error="no", error_code="insufficient_funds", sent=True),
+        result(status="canceled", sent=True),  # an IOC that found nothing to fill
+        result(status="expired", sent=True),
+    ]
+    assert [exit_code(r) for r in answered_nothing_held] == [1, 1, 1]
+    refused = result(status="rejected", error="no", error_code="invalid_order", sent=False)
+    assert exit_code(refused) == 2
+    assert exit_code(result(status="unknown", error="lost", error_code="unknown")) == 3
+
+
+def test_an_ioc_that_fills_nothing_exits_1_and_an_unknown_outcome_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, canceled = order("order buy BTC/USDT 1 --limit 50 --tif ioc --price 100", capsys)
+    assert code == 1 and canceled["status"] == "canceled" and canceled["filled_quantity"] == "0"
+
+    async def lost(self: Executor, order: Any, plugin: str | None = None) -> Any:
+        return ExecutionResult.for_order(
+            order, plugin="mock", status="unknown", error="no answer", error_code="timeout"
+        )
+
+    monkeypatch.setattr(Executor, "execute", lost)
+    assert cli("order buy BTC/USDT 1 --plugin mock --price 5") == 3
+    assert "(reconcile, do not resend)" in capsys.readouterr().out
+
+
+def test_an_order_for_the_mock_alone_keeps_out_of_the_per_user_journal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Live plugins are installed here (ccxt, mt5, ninja): an executor that plans for all
+    # of them picks the per-user SQLite file; one for an order to the mock must not.
+    from fks_exec.journal import selection
+
+    monkeypatch.delenv("FKS_EXEC_JOURNAL", raising=False)  # the kit sets it to memory
+    monkeypatch.setattr(selection, "default_path", lambda: tmp_path / "journal.sqlite3")
+    monkeypatch.setenv("FKS_EXEC_MOCK_PRICES", '{"BTC/USDT": "100"}')
+    assert Executor.from_env().journal.__class__.__name__ == "SqliteJournal"  # the premise
+    assert cli("order buy BTC/USDT 1 --plugin mock --client-id mock-only-1") == 0
+    assert "filled" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []

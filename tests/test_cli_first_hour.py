@@ -195,4 +195,5 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
         main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "Exit codes: 0 success; 1 the order was rejected" in out
-    assert "2 usage or configuration error" in out
+    assert "2 nothing was sent (usage or configuration error" in out
+    assert "3 the order's outcome is unknown (reconcile, do not resend)" in out

@@ -532,3 +532,21 @@ async def test_a_plugin_whose_init_left_it_unstarted_is_not_counted_reconciled(
         assert "lazy" in ex.planned_plugins() and not ex.registry.is_initialized("lazy")
         assert ex._keeper.is_recovered("alpha")
         assert not ex._keeper.is_recovered("lazy")
+
+
+async def test_a_plugin_that_cannot_take_an_order_is_logged_only_when_a_fallback_follows(
+    registry: PluginRegistry, plugins: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The last candidate's failure is in the BrokerUnavailable raised; logging it too
+    # printed every such error twice on the command line.
+    for name in ("alpha", "beta"):
+        plugins[name].on_order = lambda order: BrokerUnavailable("not connected")
+    async with executor(registry, default="alpha", fallbacks={"alpha": ["beta"]}) as ex:
+        with (
+            caplog.at_level(logging.WARNING, logger="fks_exec.executor"),
+            pytest.raises(BrokerUnavailable) as refused,
+        ):
+            await ex.execute(Order.market("XYZ", "buy", 1, client_order_id="down-1"))
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["order down-1 not sent to 'alpha': not connected"]
+    assert "alpha: not connected; beta: not connected" in str(refused.value)

@@ -74,7 +74,9 @@ class Dispatcher:
         order, gate = entry.order, self._gate
         what = f"order {order.client_order_id}"
         failures: list[str] = []
-        for name in self._routes.candidates(primary):
+        candidates = self._routes.candidates(primary)
+        last = candidates[-1]
+        for name in candidates:
             if since is not gate.epoch:  # closing: no fallback is even started
                 raise gate.refusal(what)
             try:
@@ -94,7 +96,8 @@ class Dispatcher:
                 result = await gate.send(plugin, order, self.claims, since)
             except BrokerUnavailable as exc:
                 failures.append(f"{name}: {exc}")
-                logger.warning("order %s not sent to %r: %s", order.client_order_id, name, exc)
+                if name is not last:  # the last one's failure is in the error raised
+                    logger.warning("order %s not sent to %r: %s", order.client_order_id, name, exc)
                 continue
             if name != primary:
                 logger.warning("order %s went to fallback %r", order.client_order_id, name)

@@ -1,8 +1,10 @@
 """The ``fks-exec`` command: list plugins, check health, place an order, run the demo.
 
-Exit codes: 0 success; 1 the order was not filled or accepted (rejected, unknown) or a
-health check failed; 2 usage or configuration error (nothing was sent). Each error is
-printed once, on stderr. A command starts only the plugins it needs.
+Exit codes: 0 success; 1 the broker rejected the order or ended it with nothing filled,
+or a health check failed; 2 nothing was sent (usage or configuration error, an order
+refused before sending, no broker reachable); 3 the order's outcome is unknown (reconcile,
+do not resend). Each error is printed once, on stderr. A command starts only the plugins
+it needs.
 
 Each command group lives in a module of its own (:mod:`fks_exec.cli_plugins`,
 :mod:`fks_exec.cli_order`, :mod:`fks_exec.cli_serve`, :mod:`fks_exec.journal.cli`);
@@ -61,8 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="fks-exec",
         description="One order API over many brokers. Plugins and routes come from the "
         "FKS_EXEC_* environment variables (see docs/configuration.md).",
-        epilog="Exit codes: 0 success; 1 the order was rejected or its outcome is unknown, "
-        "or a health check failed; 2 usage or configuration error (nothing was sent).",
+        epilog="Exit codes: 0 success; 1 the order was rejected or ended with nothing "
+        "filled, or a health check failed; 2 nothing was sent (usage or configuration "
+        "error, refused before sending, no broker reachable); 3 the order's outcome is "
+        "unknown (reconcile, do not resend).",
     )
     parser.add_argument("--version", action="version", version=_version_text())
     parser.add_argument(

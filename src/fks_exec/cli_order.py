@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
-from fks_exec.cli_output import EXIT_FAILED, EXIT_OK
-from fks_exec.errors import ConfigurationError
+from fks_exec.cli_output import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
+from fks_exec.errors import BrokerUnavailable, ConfigurationError
 from fks_exec.executor import Executor
-from fks_exec.models import ExecutionResult, Order, OrderType
+from fks_exec.models import ExecutionResult, Order, OrderStatus, OrderType
 from fks_exec.plugin import ExecutionPlugin
 
 __all__ = ["add_order_command"]
@@ -24,8 +25,10 @@ def add_order_command(sub: Any) -> None:
         help="place one order",
         description="Place one order, e.g.: fks-exec order buy BTC/USDT 0.01 --limit 64000 "
         "--plugin mock --price 64100. A limit and a stop together make a stop-limit order. "
-        "Only the plugin the order goes to is started. Exit 0 filled or accepted, 1 "
-        "rejected or unknown, 2 refused before sending.",
+        "Only the plugin the order goes to is started. Exit 0 filled (in part or whole) "
+        "or accepted; 1 rejected, or cancelled or expired with nothing filled; 2 nothing "
+        "was sent (refused before sending, no broker reachable): safe to retry; 3 "
+        "outcome unknown: reconcile, do not resend.",
     )
     order.add_argument("side", type=str.lower, choices=["buy", "sell"])
     order.add_argument("symbol")
@@ -78,16 +81,18 @@ def _order_from_args(args: argparse.Namespace) -> Order:
 
 def _cmd_order(args: argparse.Namespace, out: TextIO) -> int:
     order = _order_from_args(args)  # invalid input stops here, before any plugin starts
-    executor = Executor.from_env()
-    name = executor.route(order.symbol, args.plugin)
+    name = Executor.from_env().route(order.symbol, args.plugin)
+    config: dict[str, Any] = {}
     if args.price is not None:
         if _kind(name) != "mock":
             raise ConfigurationError(
                 f"--price quotes the mock broker; this order goes to {name!r}, which has "
                 "its own market"
             )
-        prices = {order.symbol: _decimal_arg("--price", args.price)}
-        executor = Executor.from_env(configs={name: {"prices": prices}})
+        config["prices"] = {order.symbol: _decimal_arg("--price", args.price)}
+    # Naming the plugin in configs makes it one the executor plans for: an order for
+    # the mock alone gets the memory journal, not the per-user file live plugins share.
+    executor = Executor.from_env(configs={name: config})
 
     async def run() -> ExecutionResult:
         try:
@@ -98,9 +103,27 @@ def _cmd_order(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             await executor.close()
 
-    result = asyncio.run(run())
+    try:
+        result = asyncio.run(run())
+    except BrokerUnavailable as exc:  # nothing was sent: exit 2, not 1
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     _write_result(out, result, as_json=args.json)
-    return EXIT_OK if result.success else EXIT_FAILED
+    return exit_code(result)
+
+
+def exit_code(result: ExecutionResult) -> int:
+    """The ``order`` command's exit code for ``result`` (see :mod:`fks_exec.cli_output`)."""
+    if result.sent is False:
+        return EXIT_USAGE
+    if result.sent is None or result.status is OrderStatus.UNKNOWN:
+        return EXIT_UNKNOWN
+    if result.status in _HELD or result.filled_quantity:
+        return EXIT_OK
+    return EXIT_FAILED
+
+
+_HELD = frozenset({OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED, OrderStatus.ACCEPTED})
 
 
 def _write_result(out: TextIO, result: ExecutionResult, *, as_json: bool) -> None:
@@ -143,17 +166,20 @@ def _kind(name: str) -> str:
 def _describe_result(result: ExecutionResult) -> str:
     text = (
         f"{result.status.value}: {result.side} {result.quantity} {result.symbol} "
-        f"on {result.plugin} (client id {result.client_order_id}, order id {result.order_id})"
+        f"on {result.plugin} (client id {result.client_order_id}, "
+        + (f"order id {result.order_id})" if result.order_id else "no order id)")
     )
     if result.filled_quantity:
         text += f"; filled {result.filled_quantity} at {result.average_price}"
     if result.error:
         text += f"; {result.error_code}: {result.error}"
+    if result.sent is True and result.status is OrderStatus.REJECTED:
+        return text + "; the broker refused it (the id is spent: fix the cause, use a new id)"
     return text + f"; {_SENT_TEXT[result.sent]}"
 
 
 _SENT_TEXT = {
     False: "nothing was sent (safe to retry under the same id)",
-    True: "the broker has it",
-    None: "it may have reached the broker (unknown: reconcile, do not resend)",
+    True: "sent to the broker",
+    None: "it may have reached the broker (reconcile, do not resend)",
 }

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "write_table"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNKNOWN", "EXIT_USAGE", "write_table"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-"""0 success; 1 not filled or accepted, or unhealthy; 2 usage or configuration error."""
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+"""0 success; 1 the broker rejected or cancelled the order with nothing filled, or a
+health check failed; 2 nothing was sent (usage or configuration error, an order refused
+before sending, no broker reachable); 3 the order's outcome is unknown (reconcile, do
+not resend)."""
 
 
 def write_table(out: TextIO, rows: list[dict[str, str]], columns: list[str]) -> None:
