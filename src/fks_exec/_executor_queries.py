@@ -13,10 +13,20 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from fks_exec.errors import BrokerUnavailable, RoutingError
-from fks_exec.models import ExecutionResult, HealthStatus, MarketData, Order, Position
+from pydantic import ValidationError
+
+from fks_exec.errors import BrokerUnavailable, OutcomeUnknown, RoutingError
+from fks_exec.models import (
+    ExecutionResult,
+    HealthStatus,
+    MarketData,
+    Order,
+    OrderStatus,
+    Position,
+)
 
 if TYPE_CHECKING:  # signals sit on top of the executor; imported at run time on use
+    from fks_exec._dispatch import Dispatcher
     from fks_exec._order_lookup import OrderLookup
     from fks_exec._order_memory import IdMemory
     from fks_exec._routing import Routes
@@ -32,6 +42,7 @@ class ExecutorQueries:
     """Lookups, cancels, quotes, positions, health and history (see the module docstring)."""
 
     _lookup: OrderLookup
+    _dispatch: Dispatcher
     _memory: IdMemory
     _routes: Routes
     _registry: PluginRegistry
@@ -138,13 +149,31 @@ class ExecutorQueries:
     ) -> list[ExecutionResult]:
         """Close the position in ``symbol`` (all, or ``quantity``) at its routed plugin.
 
-        Returns the results of the orders sent. Raises :class:`RoutingError`,
-        :class:`NotSupported` and what the plugin's ``close_position`` raises; never
-        falls back (a position lives at one broker).
+        Returns the results of the orders sent; a closing order answered ``unknown`` is
+        looked up first, as :meth:`execute` does. Raises :class:`RoutingError`,
+        :class:`NotSupported`, what the plugin's ``close_position`` raises, and
+        :class:`OutcomeUnknown` (with every result in ``results``) when a closing order
+        is still unknown after the lookups: check ``positions()`` before closing again.
+        Never falls back (a position lives at one broker).
         """
         self._shutdown.refuse(f"closing the position in {symbol}")
         name = self.route(symbol, plugin)
-        return await (await self.plugin(name)).close_position(symbol, quantity)
+        results = await (await self.plugin(name)).close_position(symbol, quantity)
+        settled = []
+        for result in results:
+            order = _closing_order(result) if result.status is OrderStatus.UNKNOWN else None
+            if order is not None:
+                result = await self._dispatch.reconcile(name, result, order)
+            settled.append(result)
+        unknown = [r.client_order_id for r in settled if r.status is OrderStatus.UNKNOWN]
+        if unknown:
+            raise OutcomeUnknown(
+                f"closing {symbol!r} on {name!r}: {len(unknown)} of {len(settled)} closing "
+                f"orders got no answer, and looking them up found nothing ({unknown}); they "
+                "may have been executed: check positions() before closing again",
+                settled,
+            )
+        return settled
 
     async def health(self) -> dict[str, HealthStatus]:
         """Health of every started (or failed) plugin, checked concurrently with a timeout."""
@@ -155,3 +184,21 @@ class ExecutorQueries:
         ``history_size``; with the ``memory`` journal, every one it keeps, in the order
         their ids were first claimed)."""
         return self._memory.results()
+
+
+def _closing_order(result: ExecutionResult) -> Order | None:
+    """The order ``result`` answers, as far as a lookup needs it (symbol, side, quantity,
+    client order id, for the plugin's lookup hints), or None when the result does not
+    say enough, or names an id the order model refuses, to look it up."""
+    if result.side is None or result.quantity is None:
+        return None
+    try:
+        return Order.market(
+            result.symbol,
+            result.side,
+            result.quantity,
+            client_order_id=result.client_order_id,
+            reduce_only=True,
+        )
+    except ValidationError:
+        return None

@@ -24,6 +24,12 @@ Each message says what went wrong and what to do next.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # models import these errors
+    from fks_exec.models import ExecutionResult
+
 __all__ = [
     "BrokerUnavailable",
     "ConfigurationError",
@@ -115,9 +121,15 @@ class OrderDenied(FksExecError):
 class OutcomeUnknown(FksExecError):
     """A request that changes the account may have reached the broker, but no answer came.
 
-    Raised by ``close_position`` when the plugin failed after it may have sent orders:
-    check ``positions()`` before trying again, never repeat blindly.
+    Raised by ``close_position`` when the plugin failed after it may have sent orders,
+    or (the executor's) when a closing order is still ``unknown`` after looking it up:
+    check ``positions()`` before trying again, never repeat blindly. ``results`` holds
+    the closing orders' results where they are known (empty when the plugin failed).
     """
+
+    def __init__(self, message: str, results: Sequence[ExecutionResult] = ()) -> None:
+        super().__init__(message)
+        self.results: list[ExecutionResult] = list(results)
 
 
 class BrokerUnavailable(FksExecError):
