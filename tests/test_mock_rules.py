@@ -60,12 +60,50 @@ def test_a_client_id_is_free_again_once_its_first_order_is_forgotten() -> None:
 
 
 def test_an_exit_marketable_on_arrival_fills_at_the_touch_without_slippage() -> None:
+    # A stop entry the market gaps through: it fills, and its take profit arrives
+    # marketable. (A market entry whose exit would fire at once is refused instead.)
     broker = _broker(slippage_bps=10)
-    entry = broker.submit(Order.market(SYM, "buy", 1, take_profit=99))
-    assert entry.status is OrderStatus.FILLED
+    entry = broker.submit(Order.stop(SYM, "buy", 1, 105, take_profit=106))
+    assert entry.status is OrderStatus.ACCEPTED
+    broker.set_price(SYM, bid=110, ask=111, size=5)
     exit_fill = next(f for f in broker.fills if f.client_order_id.endswith("-tp"))
-    assert exit_fill.price == Decimal(100)  # the bid, the better of the limit and the touch
+    assert exit_fill.price == Decimal(110)  # the bid, the better of the limit and the touch
     assert broker.position(SYM) == 0
+
+
+def test_exits_a_market_entry_would_set_off_at_once_are_refused_with_nothing_placed() -> None:
+    broker = _broker()  # bid 100, ask 101
+    wrong = [
+        Order.market(SYM, "buy", 1, stop_loss=100),  # a sell stop reached at the bid
+        Order.market(SYM, "buy", 1, take_profit=100),  # a sell limit marketable at the bid
+        Order.market(SYM, "sell", 1, stop_loss=101),  # a buy stop reached at the ask
+        Order.market(SYM, "sell", 1, take_profit=101),  # a buy limit marketable at the ask
+        Order.limit(SYM, "buy", 1, 102, stop_loss=100.5, take_profit=103),  # fills at 101
+    ]
+    for order in wrong:
+        result = broker.submit(order)
+        assert (result.status, result.error_code) == (
+            OrderStatus.REJECTED,
+            ErrorCode.INVALID_ORDER,
+        ), order
+        assert "would fire at once" in (result.error or "")
+    assert "stop_loss 100 would fire at once (bid 100): a buy's stop loss goes below" in (
+        broker.submit(Order.market(SYM, "buy", 1, stop_loss=100)).error or ""
+    )
+    assert "take_profit 101 would fire at once (ask 101): a sell's stop loss goes above" in (
+        broker.submit(Order.market(SYM, "sell", 1, take_profit=101)).error or ""
+    )
+    assert broker.position(SYM) == 0 and list(broker.fills) == []
+    right = [
+        Order.market(SYM, "buy", 1, stop_loss=99.5, take_profit=100.5),
+        Order.market(SYM, "sell", 1, stop_loss=101.5, take_profit=100.5),
+        Order.limit(SYM, "buy", 1, 99, stop_loss=98, take_profit=99.5),  # rests: not now
+    ]
+    assert [broker.submit(o).status for o in right] == [
+        OrderStatus.FILLED,
+        OrderStatus.FILLED,
+        OrderStatus.ACCEPTED,
+    ]
 
 
 def test_a_stop_already_reached_is_refused_naming_the_touch_it_met() -> None:

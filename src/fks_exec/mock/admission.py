@@ -1,8 +1,9 @@
 """Why the mock broker refuses an order before it reaches the book.
 
 :class:`AdmissionRules` checks, in this order: a queued test rejection, an unknown
-symbol, a stop already reached, a reduce-only order that would not reduce, a
-fill-or-kill order that cannot fill whole now, and buying power (an order needs the
+symbol, a stop already reached, exits (``stop_loss`` / ``take_profit``) of an entry
+that fills now which that fill would set off at once, a reduce-only order that would
+not reduce, a fill-or-kill order that cannot fill whole now, and buying power (an order needs the
 value of what it opens, plus the taker fee; what only reduces needs nothing).
 """
 
@@ -18,6 +19,7 @@ from fks_exec.mock.records import (
     BUY,
     FOK,
     LIMIT,
+    MARKET,
     STOP,
     STOP_LIMIT,
     ZERO,
@@ -60,6 +62,9 @@ class AdmissionRules:
                     f"{order.side.value} stop at {order.stop_price} is already reached "
                     f"(touch {touch}); use a market or limit order"
                 )
+        exits = _exits_reached(order, quote)
+        if exits is not None:
+            return ErrorCode.INVALID_ORDER, exits
         if order.reduce_only:
             held = self._ledger.positions.get(order.symbol, FLAT).quantity
             if held * order.side.sign >= 0:
@@ -102,3 +107,34 @@ class AdmissionRules:
         notional = opening * price
         fee_bps = self.taker_fee_bps
         return notional + notional * fee_bps / BPS if fee_bps else notional
+
+
+def _exits_reached(order: Order, quote: Quote) -> str | None:
+    """Why ``order``'s exits would fire the moment it fills, for an entry that fills now
+    (a market order, a marketable limit), or None. Its exits trade the other side: a
+    buy's stop loss is a sell stop (reached at a bid at or below it), its take profit a
+    sell limit (marketable at a bid at or above it); a sell's the mirror. The order
+    model checks exits against a limit or stop price only; a market entry has neither."""
+    stop_loss, take_profit = order.stop_loss, order.take_profit
+    if stop_loss is None and take_profit is None:
+        return None
+    if order.type is not MARKET and not (
+        order.type is LIMIT and marketable(order.side, order.price, quote)
+    ):
+        return None
+    exit_side = order.side.opposite
+    reached = []
+    if stop_loss is not None and stop_reached(exit_side, stop_loss, quote):
+        reached.append(f"stop_loss {stop_loss}")
+    if marketable(exit_side, take_profit, quote):
+        reached.append(f"take_profit {take_profit}")
+    if not reached:
+        return None
+    buy = order.side is BUY
+    touch = f"bid {quote.bid}" if buy else f"ask {quote.ask}"
+    return (
+        f"this {order.side.value} fills now and its {' and '.join(reached)} would fire at "
+        f"once ({touch}): a {order.side.value}'s stop loss goes "
+        f"{'below' if buy else 'above'} the market, its take profit "
+        f"{'above' if buy else 'below'}; nothing was placed"
+    )
