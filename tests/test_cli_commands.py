@@ -587,3 +587,26 @@ def test_an_order_for_the_mock_alone_keeps_out_of_the_per_user_journal(
     assert cli("order buy BTC/USDT 1 --plugin mock --client-id mock-only-1") == 0
     assert "filled" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("flags", "level"), [([], "INFO"), (["-v"], "DEBUG")])
+def test_serve_shows_the_servers_own_info_lines_at_the_default_level(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], level: str
+) -> None:
+    # The start-up line that says which endpoint accepts what is INFO: at the CLI's
+    # default level (warnings) nobody saw it.
+    import logging
+
+    import fks_exec.server_http
+
+    seen: list[str] = []
+
+    def serve(app: Any, settings: Any, *, host: str, port: int) -> None:
+        seen.append(logging.getLevelName(logging.getLogger("fks_exec.server").getEffectiveLevel()))
+
+    monkeypatch.setattr(fks_exec.server_http, "serve", serve)
+    monkeypatch.setenv("FKS_EXEC_DEFAULT", "mock")
+    monkeypatch.setenv("FKS_EXEC_WEBHOOK_PASSPHRASE", "a-long-enough-passphrase-1")
+    assert main([*flags, "serve"]) == 0
+    assert seen == [level]
+    assert logging.getLogger("fks_exec.server").level == logging.NOTSET  # put back

@@ -356,13 +356,16 @@ def test_the_plan_names_live_candidates_and_refuses_bad_limits(make_plugin: Any)
     assert Plan(None, None, None, None, None).planned(registry) == ["listed"]
     limits = dict(reconcile_delay_s=0.0, health_timeout_s=1.0, close_timeout_s=1.0)
     check_limits(reconcile_attempts=0, history_size=1, **limits)
-    for bad in (
-        {"reconcile_attempts": -1, "history_size": 1},
-        {"reconcile_attempts": 0, "history_size": 0},
+    for bad, said in (
+        (
+            {"reconcile_attempts": -1, "history_size": 1},
+            "reconcile_attempts must be 0 or more, got -1",
+        ),
+        ({"reconcile_attempts": 0, "history_size": 0}, "history_size must be at least 1, got 0"),
     ):
-        with pytest.raises(ConfigurationError):
+        with pytest.raises(ConfigurationError, match=f"^{said}$"):
             check_limits(**bad, **limits)  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match="health_timeout_s > 0"):
+    with pytest.raises(ConfigurationError, match=r"health_timeout_s must be more than 0 s, got 0$"):
         check_limits(reconcile_attempts=0, history_size=1, **(limits | {"health_timeout_s": 0}))
 
 

@@ -386,7 +386,7 @@ async def test_spent_result_waits_for_a_call_in_flight(
 def test_a_health_timeout_must_be_positive_and_attempts_not_negative(
     registry: PluginRegistry,
 ) -> None:
-    with pytest.raises(ConfigurationError, match="health_timeout_s > 0"):
+    with pytest.raises(ConfigurationError, match=r"health_timeout_s must be more than 0 s, got 0$"):
         Executor(registry, health_timeout_s=0)
     with pytest.raises(ConfigurationError, match="reconcile_attempts"):
         Executor(registry, reconcile_attempts=-1)

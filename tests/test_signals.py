@@ -338,6 +338,10 @@ def test_signed_execute_signal_and_its_refusals(client: TestClient) -> None:
     assert client.post("/execute/signal", content=raw, headers=headers).status_code == 200
     replay = client.post("/execute/signal", content=raw, headers=headers)
     assert replay.status_code == 409 and replay.json()["result"]["status"] == "filled"
+    assert replay.json()["error"] == (
+        "signal id 's-1' was already used (first result: filled); nothing was sent again: "
+        "fix the cause if it failed, and send the signal under a new id"
+    )
     unsigned = client.post("/execute/signal", content=raw)
     assert (unsigned.status_code, unsigned.json()) == (401, {"error": "unauthorized"})
     huge = client.post("/execute/signal", content=b"{" + b" " * 5000 + b"}")
@@ -419,3 +423,10 @@ def test_serve_refuses_to_start_without_a_secret() -> None:
         timeout=60,
     )
     assert out.returncode == 2 and "FKS_EXEC_WEBHOOK_SECRET" in out.stderr
+
+
+def test_the_start_up_line_says_which_endpoint_is_off() -> None:
+    described = WebhookSettings(passphrase=PASSPHRASE).auth().describe()
+    assert described == "/webhook/tradingview accepts passphrase; /execute/signal is off (404)"
+    both = WebhookSettings(secret=SECRET, passphrase=PASSPHRASE).auth().describe()
+    assert both == "/webhook/tradingview accepts passphrase; /execute/signal accepts signature"

@@ -163,12 +163,14 @@ def check_limits(*, reconcile_attempts: int, history_size: int, **durations_s: f
     """Refuse an executor's counts and durations (seconds) out of range with a
     :class:`ConfigurationError` naming the setting."""
     check_durations(**durations_s)
-    if reconcile_attempts < 0 or durations_s["health_timeout_s"] <= 0:
+    if reconcile_attempts < 0:
+        raise ConfigurationError(f"reconcile_attempts must be 0 or more, got {reconcile_attempts}")
+    if durations_s["health_timeout_s"] <= 0:
         raise ConfigurationError(
-            "reconcile_attempts and reconcile_delay_s must be >= 0, health_timeout_s > 0"
+            f"health_timeout_s must be more than 0 s, got {durations_s['health_timeout_s']}"
         )
     if history_size < 1:
-        raise ConfigurationError("history_size must be at least 1")
+        raise ConfigurationError(f"history_size must be at least 1, got {history_size}")
 
 
 def checked_configs(configs: Any) -> dict[str, Mapping[str, Any]]:

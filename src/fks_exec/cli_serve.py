@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from typing import Any, TextIO
 
@@ -61,7 +62,16 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
     settings = WebhookSettings.from_env()
     app = create_app(Executor.from_env(), settings)  # refuses without a secret
-    serve(app, settings, host=args.host, port=args.port)
+    # A server's own INFO lines (which endpoint accepts what, at start-up) are what its
+    # operator reads, as uvicorn's are; -v still gives fks-exec's DEBUG.
+    server_log = logging.getLogger("fks_exec.server")
+    level = server_log.level
+    if not args.verbose:
+        server_log.setLevel(logging.INFO)
+    try:
+        serve(app, settings, host=args.host, port=args.port)
+    finally:
+        server_log.setLevel(level)
     return EXIT_OK
 
 

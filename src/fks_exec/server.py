@@ -228,7 +228,11 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
         spent = await executor.spent_result(cid) if cid is not None else None
         if spent is not None:  # the journal remembers the id, across restarts too
             original = spent.model_dump(mode="json", exclude={"raw"})
-            message = f"signal id {signal.id!r} was already executed"
+            message = (
+                f"signal id {signal.id!r} was already used (first result: "
+                f"{spent.status.value}); nothing was sent again: fix the cause if it "
+                "failed, and send the signal under a new id"
+            )
             raise _Refused(409, message, result=original)
         try:
             result = await executor.execute_signal(signal, mapping)

@@ -133,7 +133,10 @@ class ServerAuth:
 
     def describe(self) -> str:
         """One line for the start-up log: which endpoint accepts what."""
-        return "; ".join(f"{a.endpoint} accepts {a.mode}" for a in (self.tradingview, self.signal))
+        return "; ".join(
+            f"{a.endpoint} accepts {a.mode}" if a.mode != "off" else f"{a.endpoint} is off (404)"
+            for a in (self.tradingview, self.signal)
+        )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
