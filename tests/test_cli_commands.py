@@ -555,6 +555,8 @@ def test_each_kind_of_answer_has_its_own_exit_code() -> None:
     refused = result(status="rejected", error="no", error_code="invalid_order", sent=False)
     assert exit_code(refused) == 2
     assert exit_code(result(status="unknown", error="lost", error_code="unknown")) == 3
+    reached = result(status="unknown", error="lost", error_code="unknown", sent=True)
+    assert exit_code(reached) == 3  # it reached the broker; what became of it is not known
 
 
 def test_an_ioc_that_fills_nothing_exits_1_and_an_unknown_outcome_exits_3(

@@ -114,3 +114,20 @@ def test_an_id_a_fallback_took_is_answered_for_its_primary(
     results = _run(play)
     assert [r.plugin for r in results] == ["beta", "beta"]
     assert [o.client_order_id for o in beta.sent] == ["fb-1"] and alpha.sent == []
+
+
+def test_a_repeat_without_a_plugin_for_a_symbol_routed_nowhere_is_answered(
+    make_plugin: Any,
+) -> None:
+    # No default and no route: only the first call's plugin= chose a plugin. A repeat
+    # that names none cannot be meant for another plugin; it gets the first result.
+    registry, alpha, beta = _registry(make_plugin)
+    order = Order.market("X", "buy", 1, client_order_id="named-1")
+
+    async def play() -> list[ExecutionResult]:
+        async with Executor(registry, journal="memory") as ex:
+            return [await ex.execute(order, plugin="alpha"), await ex.execute(order)]
+
+    first, again = _run(play)
+    assert again == first and again.plugin == "alpha"
+    assert [o.client_order_id for o in alpha.sent] == ["named-1"] and beta.sent == []

@@ -87,11 +87,13 @@ def test_exits_a_market_entry_would_set_off_at_once_are_refused_with_nothing_pla
             ErrorCode.INVALID_ORDER,
         ), order
         assert "would fire at once" in (result.error or "")
-    assert "stop_loss 100 would fire at once (bid 100): a buy's stop loss goes below" in (
-        broker.submit(Order.market(SYM, "buy", 1, stop_loss=100)).error or ""
+    assert broker.submit(Order.market(SYM, "buy", 1, stop_loss=100)).error == (
+        "this buy fills now and its stop_loss 100 would fire at once (bid 100): a buy's "
+        "stop loss goes below the market, its take profit above; nothing was placed"
     )
-    assert "take_profit 101 would fire at once (ask 101): a sell's stop loss goes above" in (
-        broker.submit(Order.market(SYM, "sell", 1, take_profit=101)).error or ""
+    assert broker.submit(Order.market(SYM, "sell", 1, take_profit=101)).error == (
+        "this sell fills now and its take_profit 101 would fire at once (ask 101): a sell's "
+        "stop loss goes above the market, its take profit below; nothing was placed"
     )
     assert broker.position(SYM) == 0 and list(broker.fills) == []
     right = [

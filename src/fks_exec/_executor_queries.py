@@ -198,7 +198,6 @@ def _closing_order(result: ExecutionResult) -> Order | None:
             result.side,
             result.quantity,
             client_order_id=result.client_order_id,
-            reduce_only=True,
         )
     except ValidationError:
         return None

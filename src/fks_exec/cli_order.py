@@ -116,7 +116,7 @@ def exit_code(result: ExecutionResult) -> int:
     """The ``order`` command's exit code for ``result`` (see :mod:`fks_exec.cli_output`)."""
     if result.sent is False:
         return EXIT_USAGE
-    if result.sent is None or result.status is OrderStatus.UNKNOWN:
+    if result.status is OrderStatus.UNKNOWN:  # sent None is always unknown
         return EXIT_UNKNOWN
     if result.status in _HELD or result.filled_quantity:
         return EXIT_OK

@@ -123,17 +123,18 @@ def _exits_reached(order: Order, quote: Quote) -> str | None:
     ):
         return None
     exit_side = order.side.opposite
-    reached = []
+    # Never both: the model keeps a buy's stop loss below its take profit (a sell's
+    # above), and the exits' touch cannot be at or below the one and at or above the other.
     if stop_loss is not None and stop_reached(exit_side, stop_loss, quote):
-        reached.append(f"stop_loss {stop_loss}")
-    if marketable(exit_side, take_profit, quote):
-        reached.append(f"take_profit {take_profit}")
-    if not reached:
+        reached = f"stop_loss {stop_loss}"
+    elif marketable(exit_side, take_profit, quote):
+        reached = f"take_profit {take_profit}"
+    else:
         return None
     buy = order.side is BUY
     touch = f"bid {quote.bid}" if buy else f"ask {quote.ask}"
     return (
-        f"this {order.side.value} fills now and its {' and '.join(reached)} would fire at "
+        f"this {order.side.value} fills now and its {reached} would fire at "
         f"once ({touch}): a {order.side.value}'s stop loss goes "
         f"{'below' if buy else 'above'} the market, its take profit "
         f"{'above' if buy else 'below'}; nothing was placed"
