@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from markets import ccxt_market
+
 from fks_exec.plugin import Capability
 from fks_exec_ccxt.rules import MarketRules, capabilities, market_rules, traded_kinds
 
@@ -25,41 +27,19 @@ END = "<!-- exchange-table:end -->"
 def minimal_market(kind: str, sub: str | None, precision_mode: int = 4) -> dict[str, Any]:
     """A market of ``kind`` (spot/swap/future) and ``sub`` (linear/inverse): a 0.001 step
     and a 0.1 tick, in the exchange's precision mode (ticks, decimals or digits)."""
-    precision: dict[str, Any] = {"amount": 0.001, "price": 0.1}
+    amount, price = 0.001, 0.1
     if precision_mode == 2:  # DECIMAL_PLACES
-        precision = {"amount": 3, "price": 1}
+        amount, price = 3, 1
     elif precision_mode == 3:  # SIGNIFICANT_DIGITS
-        precision = {"amount": 3, "price": 4}
+        amount, price = 3, 4
     contract = kind != "spot"
     quote = "USD" if sub == "inverse" else "USDT"
     settle = "BTC" if sub == "inverse" else "USDT"
     symbol = f"BTC/{quote}" + (f":{settle}" if contract else "")
     if kind == "future":
         symbol += "-261225"
-    return {
-        "id": symbol.replace("/", "").replace(":", "_"),
-        "symbol": symbol,
-        "base": "BTC",
-        "quote": quote,
-        "settle": settle if contract else None,
-        "baseId": "BTC",
-        "quoteId": quote,
-        "settleId": settle if contract else None,
-        "type": kind,
-        "spot": not contract,
-        "margin": False,
-        "swap": kind == "swap",
-        "future": kind == "future",
-        "option": False,
-        "active": True,
-        "contract": contract,
-        "linear": (sub == "linear") if contract else None,
-        "inverse": (sub == "inverse") if contract else None,
-        "contractSize": 1 if contract else None,
-        "precision": precision,
-        "limits": {"amount": {"min": 0.001}, "price": {}, "cost": {}, "leverage": {}},
-        "info": {},
-    }
+    limits = {"amount": {"min": 0.001}, "price": {}, "cost": {}, "leverage": {}}
+    return ccxt_market(symbol, amount=amount, price=price, limits=limits)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markets import ccxt_market, exchange_with
 
 from fks_exec import ErrorCode, Order
 from fks_exec.models import OrderSide
@@ -25,28 +26,10 @@ SYMBOL = "A/USDT"
 
 
 def _exchange(tick: str) -> tuple[Any, Any]:
-    import ccxt.async_support as ccxt_async
-
     from fks_exec_ccxt.rules import market_rules
 
-    exchange = ccxt_async.okx()
     step = float(tick)
-    exchange.set_markets(
-        [
-            {
-                "id": "A-USDT",
-                "symbol": SYMBOL,
-                "base": "A",
-                "quote": "USDT",
-                "type": "spot",
-                "spot": True,
-                "contract": False,
-                "precision": {"amount": step, "price": step},
-                "limits": {"amount": {}, "price": {}, "cost": {}},
-                "info": {},
-            }
-        ]
-    )
+    exchange = exchange_with("okx", ccxt_market(SYMBOL, amount=step, price=step, id="A-USDT"))
     return exchange, market_rules(exchange, exchange.markets[SYMBOL])
 
 
@@ -148,32 +131,10 @@ def test_to_tick_is_exact_up_to_10000_digits_and_refuses_more() -> None:
 
 
 def _hyperliquid() -> tuple[Any, Any]:
-    import ccxt.async_support as ccxt_async
-
     from fks_exec_ccxt.rules import market_rules
 
-    exchange = ccxt_async.hyperliquid()
-    exchange.set_markets(
-        [
-            {
-                "id": "BTC",
-                "symbol": "BTC/USDC:USDC",
-                "base": "BTC",
-                "quote": "USDC",
-                "settle": "USDC",
-                "type": "swap",
-                "swap": True,
-                "spot": False,
-                "contract": True,
-                "linear": True,
-                "inverse": False,
-                "contractSize": 1,
-                "precision": {"amount": 1.0, "price": 0.1},
-                "limits": {"amount": {}, "price": {}, "cost": {}},
-                "info": {"szDecimals": "0"},
-            }
-        ]
-    )
+    market = ccxt_market("BTC/USDC:USDC", amount=1.0, price=0.1, id="BTC", info={"szDecimals": "0"})
+    exchange = exchange_with("hyperliquid", market)
     rules = market_rules(exchange, exchange.markets["BTC/USDC:USDC"])
     assert rules.price_tick is None  # ccxt's own rounding: 5 significant digits
     return exchange, rules

@@ -11,30 +11,14 @@ from typing import Any
 
 import ccxt.async_support as ccxt_async
 import pytest
+from markets import ccxt_market, exchange_with
 
 from fks_exec import Order, OrderStatus
 from fks_exec_ccxt import CcxtPlugin
 from fks_exec_ccxt.testing.aiohttp_transport import HttpResponse, attach_session
 
 SYMBOL = "BTC/USDC:USDC"
-MARKET = {
-    "id": "0",
-    "symbol": SYMBOL,
-    "base": "BTC",
-    "quote": "USDC",
-    "settle": "USDC",
-    "baseId": 0,
-    "type": "swap",
-    "swap": True,
-    "spot": False,
-    "contract": True,
-    "linear": True,
-    "inverse": False,
-    "contractSize": 1,
-    "precision": {"amount": 0.00001, "price": 1.0},
-    "limits": {"amount": {}, "price": {}, "cost": {}},
-    "info": {"szDecimals": "5"},
-}
+MARKET = ccxt_market(SYMBOL, amount=0.00001, price=1.0, id="0", baseId=0, info={"szDecimals": "5"})
 FILLED = {
     "status": "ok",
     "response": {
@@ -45,10 +29,9 @@ FILLED = {
 
 
 async def _sent(order: Order, ticker: dict[str, Any] | None) -> tuple[Any, list[Any]]:
-    exchange = ccxt_async.hyperliquid(
-        {"walletAddress": "0x" + "11" * 20, "privateKey": "0x" + "22" * 32}
+    exchange = exchange_with(
+        "hyperliquid", MARKET, walletAddress="0x" + "11" * 20, privateKey="0x" + "22" * 32
     )
-    exchange.set_markets([MARKET])
     orders: list[Any] = []
 
     async def handle(request: Any) -> HttpResponse:

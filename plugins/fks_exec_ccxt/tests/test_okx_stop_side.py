@@ -45,6 +45,7 @@ async def test_a_stop_already_crossed_is_refused_before_sending(
     assert result.error_code is ErrorCode.INVALID_ORDER
     assert "last price 60000" in (result.error or "")
     assert f"a {side} stop must be {'below' if side == 'sell' else 'above'}" in (result.error or "")
+    assert (result.error or "").lower().count("nothing was sent") == 1  # said once
     assert venue.algo_orders() == [] and venue.orders() == []
 
 

@@ -15,6 +15,7 @@ from ccxt.base.decimal_to_precision import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markets import ccxt_market, exchange_with
 
 from fks_exec import Order
 from fks_exec_ccxt.mapping import to_tick
@@ -41,29 +42,12 @@ prices = st.decimals(min_value="0.00001", max_value="100000", places=5, allow_na
 
 
 def _market(exchange_id: str, amount: float, price: float) -> tuple[Any, Any]:
-    import ccxt.async_support as ccxt_async
-
     from fks_exec_ccxt.rules import market_rules
 
-    exchange = getattr(ccxt_async, exchange_id)()
-    market = {
-        "id": "BTC",
-        "symbol": "BTC/USDC:USDC",
-        "base": "BTC",
-        "quote": "USDC",
-        "settle": "USDC",
-        "type": "swap",
-        "swap": True,
-        "spot": False,
-        "contract": True,
-        "linear": True,
-        "inverse": False,
-        "contractSize": 1,
-        "precision": {"amount": amount, "price": price},
-        "limits": {"amount": {}, "price": {}, "cost": {}},
-        "info": {"szDecimals": "0"},
-    }
-    exchange.set_markets([market])
+    market = ccxt_market(
+        "BTC/USDC:USDC", amount=amount, price=price, id="BTC", info={"szDecimals": "0"}
+    )
+    exchange = exchange_with(exchange_id, market)
     return exchange, market_rules(exchange, exchange.markets["BTC/USDC:USDC"])
 
 

@@ -5,10 +5,15 @@ parseable body becomes ``ExchangeNotAvailable``, a body cut off after the header
 ``ExchangeError``, any timeout ``RequestTimeout``), so :func:`classify` looks at the
 chained aiohttp error, the HTTP status ccxt saw, and, on ccxt's own aiohttp session,
 whether the failing request's headers ever left (:class:`SendProbe`).
+:func:`refused_before_sending` tells an order ccxt refused itself, before the order's
+own request, from one that may have left (where ccxt sends other requests first, by
+what ccxt's builder of the order's request raised).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import re
 import socket
 from contextvars import ContextVar
@@ -19,6 +24,7 @@ import ccxt.async_support as ccxt
 
 from fks_exec.models import ErrorCode
 from fks_exec_ccxt.raw_body import UnsafeNumber, check_body
+from fks_exec_ccxt.venues import venue as venue_row
 
 __all__ = [
     "SendProbe",
@@ -27,6 +33,7 @@ __all__ = [
     "classify",
     "instrument",
     "probing",
+    "refused_before_sending",
     "reset",
 ]
 
@@ -55,6 +62,9 @@ class SendProbe:
     statuses: list[int] = field(default_factory=list)
     last_body: str | None = None
     """The text of the last answer (what ccxt parsed), for :func:`order_evidence`."""
+    builder_refusal: tuple[BaseException, int] | None = None
+    """What ccxt's builder of the order's request raised (the venue's ``order_builder``),
+    and :attr:`requests` then (none began after it while the two are equal)."""
 
     @property
     def last_request_never_left(self) -> bool:
@@ -126,6 +136,7 @@ def instrument(exchange: Any) -> None:
         return fetch(*args, **kwargs)
 
     exchange.fetch = counted_fetch
+    _watch_builder(exchange, venue_row(venue).order_builder)
     if exchange.own_session and exchange.session is None:
         exchange.open()
     session = exchange.session
@@ -136,6 +147,41 @@ def instrument(exchange: Any) -> None:
         trace.freeze()
         # aiohttp takes trace configs only at construction; ccxt builds the session.
         session._trace_configs.append(trace)
+
+
+def _watch_builder(exchange: Any, name: str) -> None:
+    # ccxt's builder of the order's request (synchronous: the request is sent right after
+    # it returns): what it raises is kept on the probe. A ccxt without it (or with an
+    # async one) is left alone: then nothing proves a refusal came before the order.
+    build = getattr(exchange, name, None)  # none for "": no builder named
+    if not callable(build) or inspect.iscoroutinefunction(build):
+        return
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return build(*args, **kwargs)
+        except Exception as exc:
+            probe = _PROBE.get()
+            if probe is not None:
+                probe.builder_refusal = (exc, probe.requests)
+            raise
+
+    setattr(exchange, name, watched)
+
+
+def refused_before_sending(exc: BaseException, probe: SendProbe) -> bool:
+    """True when ``exc`` certainly came before the order's own request left: ccxt's
+    builder of that request raised it and no request began after (those before it, such
+    as hyperliquid's builder-fee approval, were not the order), or no request began at
+    all and it is no network error. Never True for an error after the order's request."""
+    refusal = probe.builder_refusal
+    if refusal is not None and refusal[0] is exc and refusal[1] == probe.requests:
+        return True
+    return probe.requests == 0 and not isinstance(exc, _TRANSPORT)
+
+
+# Failures of a connection: never taken as proof that nothing was sent.
+_TRANSPORT = (ccxt.NetworkError, OSError, asyncio.TimeoutError)
 
 
 _HTTP_CODE = re.compile(r" (\d{3}) ")

@@ -16,7 +16,7 @@ from fks_exec.errors import BrokerUnavailable
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
 from fks_exec_ccxt.client_ids import echoed_client_id
-from fks_exec_ccxt.errors import classify, probing, reset
+from fks_exec_ccxt.errors import classify, probing, refused_before_sending, reset
 from fks_exec_ccxt.lookup import trigger_flags
 from fks_exec_ccxt.mapping import Request, to_result
 from fks_exec_ccxt.okx_algo import never_fired, read_fired
@@ -43,7 +43,15 @@ async def send(plugin: CcxtPlugin, order: Order, request: Request) -> ExecutionR
             request.params,
         )
     except ccxt_async.BaseError as exc:
-        return await _failed(plugin, order, request, exc, probe.requests == 0, probe)
+        return await _failed(plugin, order, request, exc, refused_before_sending(exc, probe), probe)
+    except Exception as exc:
+        if not refused_before_sending(exc, probe):
+            raise  # after a request began: the plugin base reports it unknown
+        return plugin._denied(
+            order,
+            ErrorCode.REJECTED,
+            f"{exchange.id} (ccxt, before sending): {type(exc).__name__}: {exc}",
+        )
     finally:
         reset(token)
     if not isinstance(raw, dict) or raw.get("id") is None:
@@ -150,8 +158,9 @@ async def _failed(
         return _no_answer(plugin, order, str(exc))
     verdict = classify(exc, probe)
     message = f"{type(exc).__name__}: {exc}" + (f" ({verdict.why})" if verdict.why else "")
-    if nothing_left and not isinstance(exc, ccxt_async.NetworkError):
-        # ccxt refused it itself (a missing argument, a rule it checks): nothing left.
+    if nothing_left:
+        # ccxt refused it itself (a missing argument, a rule it checks) before the order's
+        # own request: nothing of the order left, whatever ccxt sent before it.
         return plugin._denied(
             order, verdict.code, f"{exchange.id} (ccxt, before sending): {message}"
         )

@@ -182,25 +182,13 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
         )
 
     async def _reference_price(self, rules: Any, order: Order) -> Decimal | None:
-        from fks_exec_ccxt.numbers import to_decimal
+        from fks_exec_ccxt.ticker import ticker_price
 
         if not self._wants_reference_price(rules, order):
             return None
-        key = (rules.symbol, order.side.value)
-        cached = self._tickers.get(key)
-        if cached is not None:
-            return cached
-        try:
-            ticker = await self.exchange.fetch_ticker(rules.symbol)
-        except Exception as exc:  # a read: failing it sends nothing
-            raise BrokerUnavailable(
-                f"{self.exchange.id}: no price for {rules.symbol}: {exc}"
-            ) from exc
-        side_price = ticker.get("ask") if order.side is OrderSide.BUY else ticker.get("bid")
-        price = to_decimal(side_price) or to_decimal(ticker.get("last"))
-        if price is not None:
-            self._tickers.set(key, price)
-        return price
+        return await ticker_price(
+            self.exchange, rules.symbol, order.side, fresh=False, cache=self._tickers
+        )
 
     # ------------------------------------------------------------------ orders
 

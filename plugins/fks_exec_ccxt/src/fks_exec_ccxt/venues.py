@@ -91,8 +91,12 @@ class Venue:
     """Set (to the source) when ccxt refuses a market order without a price."""
     trigger_from_market: str = ""
     """Set (to the source) when the venue takes a stop's direction from where the market
-    is at placement: a stop already crossed is refused before sending
-    (:mod:`~fks_exec_ccxt.stop_side`)."""
+    is at placement, on the markets where ccxt sends no direction: a stop already
+    crossed is refused before sending (:mod:`~fks_exec_ccxt.stop_side`)."""
+    order_builder: str = ""
+    """ccxt's method that builds the order's own request, set where ccxt's
+    ``create_order`` sends other requests first: an exception raised in it was raised
+    before the order left (:func:`~fks_exec_ccxt.errors.refused_before_sending`)."""
 
 
 VENUES: dict[str, Venue] = {
@@ -194,6 +198,10 @@ VENUES: dict[str, Venue] = {
         },
         market_needs_price="ccxt hyperliquid.py create_order_request: 'market orders "
         "require price to calculate the max slippage price' (5 % by default)",
+        # ccxt hyperliquid.py create_orders: initialize_client() first (approveBuilderFee
+        # and setReferrer on /exchange, userAbstraction on /info; their failures ignored),
+        # then create_orders_request (its checks raise), then the order's POST /exchange.
+        order_builder="create_orders_request",
     ),
     "kraken": Venue(
         client_id=ClientIdRule(
@@ -237,6 +245,16 @@ VENUES: dict[str, Venue] = {
             "descending",
             "ccxt bybit.py create_order_request: triggerDirection ascending/descending -> 1/2",
         ),
+        # Spot only (ccxt's spot features: triggerDirection false; its contracts get one).
+        trigger_from_market="Bybit v5 place order (bybit-exchange.github.io/docs/v5/order/"
+        "create-order): triggerDirection is 'valid for linear & inverse', a spot "
+        "conditional order (orderFilter StopOrder) carries only triggerPrice; its open "
+        "orders show a triggerDirection and the 'last price when place the order' "
+        "(v5/order/open-order); which way: inferred from the last price at placement, as "
+        "observed in ccxt issue #19000",
+        # ccxt bybit.py create_order: is_unified_enabled() first (GET /v5/user/query-api
+        # and /v5/account/info, once), then create_order_request, then the POST.
+        order_builder="create_order_request",
     ),
     "mexc": Venue(
         trigger=TriggerSpelling(

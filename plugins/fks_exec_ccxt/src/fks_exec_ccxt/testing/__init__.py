@@ -16,14 +16,17 @@ the same venue can also sit behind a real loopback HTTP server
 
 * :mod:`fks_exec_ccxt.testing.okx`: :class:`FakeOkx`, OKX v5 (spot, linear and inverse
   swaps, algo orders, net and long/short position modes);
-* :mod:`fks_exec_ccxt.testing.kraken`: :class:`FakeKraken`, Kraken spot REST with margin.
+* :mod:`fks_exec_ccxt.testing.kraken`: :class:`FakeKraken`, Kraken spot REST with margin;
+* :mod:`fks_exec_ccxt.testing.hyperliquid`: :class:`FakeHyperliquid`, Hyperliquid's
+  ``/info`` and ``/exchange``, recording every request that reached it.
 
-Both implement :class:`fks_exec.testing.faults.FaultInjection`.
+The first two implement :class:`fks_exec.testing.faults.FaultInjection`.
 """
 
 from __future__ import annotations
 
+from fks_exec_ccxt.testing.hyperliquid import FakeHyperliquid
 from fks_exec_ccxt.testing.kraken import FakeKraken
 from fks_exec_ccxt.testing.okx import FakeOkx
 
-__all__ = ["FakeKraken", "FakeOkx"]
+__all__ = ["FakeHyperliquid", "FakeKraken", "FakeOkx"]
