@@ -68,22 +68,39 @@ REQUESTS = {
 @pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("flags", sorted(FLAGS))
 @pytest.mark.parametrize("kind", ["market", "limit", "stop", "stop_limit"])
+@pytest.mark.parametrize("reading", ["table", "reference"])
 async def test_fill_policy_is_one_the_server_takes_or_refused_unsent(
-    mode: str, flags: str, kind: str
+    mode: str, flags: str, kind: str, reading: str
 ) -> None:
+    """Under either reading of MetaQuotes' texts (the fake's ``return_for_market_orders``):
+    the one order the readings disagree on, a market order on Market execution without
+    FOK/IOC flags, goes with Return (the MQL5 reference) and a server that follows the
+    help page's table answers it 10030; every other order is one the server takes, or is
+    refused before sending when no policy would do."""
     terminal = FakeMetaTrader5.netting()
-    terminal.update_symbol("EURUSD", execution_mode=MODES[mode], filling_flags=FLAGS[flags])
+    terminal.update_symbol(
+        "EURUSD",
+        execution_mode=MODES[mode],
+        filling_flags=FLAGS[flags],
+        return_for_market_orders=reading == "reference",
+    )
     plugin = await started(terminal, deviation_points=1000)
     result = await plugin.execute_order(orders()[kind])
     await plugin.close()
     terminal.initialize()
+    disputed = (mode, flags, kind) == ("market", "none", "market")
     if result.sent is False:
+        assert not disputed
         assert "fill policy" in (result.error or ""), result
         assert terminal.order_arrivals() == {}
         # ... and the server would indeed have refused every policy for it
         for policy in (c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN):
             checked = terminal.order_check({**REQUESTS[kind], "type_filling": policy})
             assert checked.retcode == c.TRADE_RETCODE_INVALID_FILL, (policy, checked)
+    elif disputed and reading == "table":
+        assert result.status is OrderStatus.REJECTED and result.sent is True, result
+        assert (result.raw or {}).get("retcode") == c.TRADE_RETCODE_INVALID_FILL
+        assert not result.filled_quantity
     else:
         assert result.status in (OrderStatus.FILLED, OrderStatus.ACCEPTED), result
 

@@ -9,6 +9,7 @@ first account's: every call is refused until the plugin is started again.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -121,3 +122,57 @@ async def test_the_refusal_names_both_accounts_as_they_are() -> None:
         "trade; nothing was sent"
     )
     await plugin.close()
+
+
+@pytest.mark.parametrize("fifo", [True, False])
+async def test_a_reconnect_that_finds_the_fifo_rule_changed_refuses_every_call(
+    fifo: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``fifo_close`` decides which closes the plugin sends (oldest first, refused when an
+    older position is open): a reconnect that finds it turned on (or off) is not the
+    account the plugin planned for, so every call is refused until it is started again,
+    which then closes by the rule as it is."""
+    terminal = FakeMetaTrader5.hedging(fifo_close=not fifo)
+    plugin = await started(terminal)
+    assert plugin.session.fifo is (not fifo)
+    older = terminal.add_position("EURUSD", c.ORDER_TYPE_BUY, "0.1", magic=MAGIC + 1)
+    opened = await plugin.execute_order(Order.market("EURUSD", "buy", "0.2"))
+    assert opened.status is OrderStatus.FILLED
+    terminal.update_account(fifo_close=fifo)
+    terminal.disconnect()
+    with pytest.raises(BrokerUnavailable, match="nothing was sent"):
+        await plugin.execute_order(Order.market("EURUSD", "buy", "0.1"))
+    terminal.reconnect()
+    with caplog.at_level(logging.ERROR, logger="fks_exec.plugins.mt5"):
+        for _ in range(2):
+            with pytest.raises(BrokerUnavailable, match="FIFO close rule") as info:
+                await plugin.close_position("EURUSD")
+            message = str(info.value)
+            assert f"ACCOUNT_FIFO_CLOSE) is now {'on' if fifo else 'off'}" in message
+            assert "init it again" in message and "nothing was sent" in message
+    assert any("FIFO close rule" in r.getMessage() for r in caplog.records)
+    with pytest.raises(BrokerUnavailable, match="FIFO close rule"):
+        await plugin.execute_order(Order.market("EURUSD", "sell", "0.2"))
+    assert terminal.net_volume("EURUSD", MAGIC) == Decimal("0.2")
+    await plugin.close()
+    await plugin.init({"magic": MAGIC})  # started again: the rule as it is now
+    assert plugin.session.fifo is fifo
+    (closed,) = await plugin.close_position("EURUSD")
+    if fifo:  # the other program's older position must close first
+        assert closed.status is OrderStatus.REJECTED and closed.sent is False, closed
+        assert f"position {older}" in (closed.error or "")
+        assert terminal.net_volume("EURUSD", MAGIC) == Decimal("0.2")
+    else:
+        assert closed.status is OrderStatus.FILLED, closed
+        assert terminal.net_volume("EURUSD", MAGIC) == 0
+    await plugin.close()
+
+
+def test_an_account_with_fifo_names_it() -> None:
+    from fks_exec_mt5.connection import Account
+
+    plain = Account(LOGIN, "MetaQuotes-Demo", paper=True, hedging=True)
+    assert str(plain) == f"account {LOGIN}@MetaQuotes-Demo (demo, hedging)"
+    assert (
+        str(plain._replace(fifo=True)) == f"account {LOGIN}@MetaQuotes-Demo (demo, hedging, FIFO)"
+    )

@@ -369,3 +369,60 @@ def test_a_done_answer_for_part_of_the_lots_is_a_partial_fill() -> None:
     )
     assert result.status is OrderStatus.PARTIALLY_FILLED
     assert (result.filled_quantity, result.average_price) == (D("0.05"), D("1.1"))
+
+
+_TWO = [D("0.1"), D("0.1")]
+
+
+@pytest.mark.parametrize(
+    ("answers", "status", "sent"),
+    [
+        ([LegAnswer(lost=(-10005, "IPC timeout"), volume=D("0.1"))], "unknown", None),
+        ([LegAnswer(unsent="no fresh price", volume=D("0.1"))], "rejected", False),
+        ([LegAnswer(sent=_done(retcode=10027, deal=0), volume=D("0.1"))], "rejected", False),
+        ([LegAnswer(sent=_done(retcode=10031, deal=0), volume=D("0.1"))], "rejected", False),
+        ([LegAnswer(sent=_done(retcode=10006, deal=0), volume=D("0.1"))], "rejected", True),
+        ([LegAnswer(sent=_done(retcode=10030, deal=0), volume=D("0.1"))], "rejected", True),
+        ([LegAnswer(sent=_done(retcode=10012, deal=0), volume=D("0.1"))], "unknown", None),
+        ([LegAnswer(sent=_done(deal=0), volume=D("0.1"))], "unknown", None),  # no deal
+        ([LegAnswer(sent=_done(volume=0.05), volume=D("0.1"))], "partially_filled", True),
+        (
+            [LegAnswer(sent=_done(retcode=10010, volume=0.05), volume=D("0.1"))],
+            "partially_filled",
+            True,
+        ),
+    ],
+)
+@pytest.mark.parametrize("legs", [1, 2])
+def test_each_way_an_order_falls_short_says_whether_it_was_sent(
+    answers: list[LegAnswer], status: str, sent: bool | None, legs: int
+) -> None:
+    """Whether the order reached the server is said once, where it is known: a rejection
+    by its retcode (10027 and 10031: the terminal kept it), an answer never sent: no;
+    an unknown result: not known (None); a partial fill: it was. As the first leg of two,
+    the second never sent, the same holds."""
+    order = Order.market("EURUSD", "sell", "0.2" if legs == 2 else "0.1")
+    result = from_send(answers, order, D("0.1") * legs, build=build, legs=legs)
+    assert (result.status.value, result.sent) == (status, sent), result
+    if legs == 2:
+        assert "never sent (0.1 lots)" in (result.error or ""), result
+
+
+def test_a_queued_leg_is_accepted_alone_and_unknown_before_legs_never_sent() -> None:
+    queued = [LegAnswer(sent=_done(retcode=10008, deal=0), volume=D("0.1"))]
+    alone = from_send(queued, Order.market("EURUSD", "sell", "0.1"), D("0.1"), build=build)
+    assert (alone.status, alone.sent) == (OrderStatus.ACCEPTED, True), alone
+    split = Order.market("EURUSD", "sell", "0.2")
+    first = from_send(queued, split, D("0.2"), build=build, legs=2)
+    assert (first.status, first.sent) == (OrderStatus.UNKNOWN, None), first
+
+
+def test_leg_status_gives_the_status_and_code_only() -> None:
+    """Whether a rejected leg reached the server is its retcode's; leg_status gives no flag
+    beside it (it used to, and no caller read it for anything but a rejection)."""
+    from fks_exec_mt5.results import leg_status
+
+    assert leg_status(_done(), pending=False) == (OrderStatus.FILLED, None)
+    assert leg_status(_done(deal=0), pending=True) == (OrderStatus.ACCEPTED, None)
+    assert leg_status(_done(deal=0), pending=False)[0] is OrderStatus.UNKNOWN
+    assert len(leg_status(_done(retcode=10006, deal=0), pending=False)) == 2

@@ -140,8 +140,8 @@ class Mt5Connection(ExecutionPlugin):
             module,
             config,
             magic=magic,
-            hedging=account.margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
-            fifo=bool(getattr(account, "fifo_close", False)),
+            hedging=self._account.hedging,
+            fifo=self._account.fifo,
         )
         self._worker = worker
 
@@ -185,7 +185,8 @@ class Mt5Connection(ExecutionPlugin):
         The terminal may have been logged in to another account meanwhile (without a
         configured login ``initialize`` keeps whichever it is in): its
         ``account_info()`` is read again, and an account other than init's (login,
-        server, demo or real, netting or hedging) refuses every call from then on with
+        server, demo or real, netting or hedging, or a FIFO close rule turned on or off:
+        the plugin plans closes by it) refuses every call from then on with
         :class:`BrokerUnavailable`, until the plugin is started again."""
         mt5 = self.session.mt5
         mt5.shutdown()
@@ -198,13 +199,23 @@ class Mt5Connection(ExecutionPlugin):
             raise LinkDown(f"account_info after reconnecting failed ({code}, {text})")
         now, before = Account.of(info), self._account
         if before is not None and now != before:
-            self._moved = (
-                f"MetaTrader 5 reconnected into another account: the terminal is now in "
-                f"{now}, but this plugin was started on {before} (its magic, account mode "
-                f"and paper/live setting are that account's). Every order is refused: log "
-                f"the terminal back in to account {before.login}, or close the plugin and "
-                "init it again on the account it should trade; nothing was sent"
-            )
+            if now._replace(fifo=before.fifo) == before:  # the same account, new FIFO rule
+                self._moved = (
+                    f"MetaTrader 5 reconnected into {now}, whose FIFO close rule "
+                    f"(ACCOUNT_FIFO_CLOSE) is now {_on(now.fifo)}, but this plugin was "
+                    f"started with it {_on(before.fifo)} and plans every close by it. "
+                    "Every order is refused: close the plugin and init it again, so that "
+                    "it closes by the account's rule as it is now; nothing was sent"
+                )
+            else:
+                self._moved = (
+                    f"MetaTrader 5 reconnected into another account: the terminal is now in "
+                    f"{now}, but this plugin was started on {before} (its magic, account "
+                    f"mode and paper/live setting are that account's). Every order is "
+                    f"refused: log the terminal back in to account {before.login}, or close "
+                    "the plugin and init it again on the account it should trade; nothing "
+                    "was sent"
+                )
             self.log.error("%s", self._moved)
             raise BrokerUnavailable(self._moved)
         self._stale = False
@@ -221,6 +232,8 @@ class Account(NamedTuple):
     """A demo or contest account (``trade_mode``); False for a real one."""
     hedging: bool
     """``margin_mode`` is retail hedging."""
+    fifo: bool = False
+    """``fifo_close``: positions close first in, first out (what closes are allowed)."""
 
     @classmethod
     def of(cls, info: Any) -> Account:
@@ -230,12 +243,18 @@ class Account(NamedTuple):
             str(info.server),
             int(info.trade_mode) in _PAPER_MODES,
             info.margin_mode == c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+            bool(getattr(info, "fifo_close", False)),
         )
 
     def __str__(self) -> str:
         kind = "demo" if self.paper else "REAL"
         mode = "hedging" if self.hedging else "netting"
-        return f"account {self.login}@{self.server} ({kind}, {mode})"
+        fifo = ", FIFO" if self.fifo else ""
+        return f"account {self.login}@{self.server} ({kind}, {mode}{fifo})"
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 _PAPER_MODES = (c.ACCOUNT_TRADE_MODE_DEMO, c.ACCOUNT_TRADE_MODE_CONTEST)

@@ -59,8 +59,9 @@ def from_history(
     says whether it is still working. ``lots`` is the order's own quantity over all its
     legs when known: legs never sent are not in the history, so the result's quantity
     is ``lots`` and fills short of it are ``partially_filled``, never ``filled``.
-    Without ``lots``, ``maybe_more`` (the last leg closed a whole hedging ticket, so
-    more legs may have been planned) makes the result ``unknown``. Times are server
+    Without ``lots``, ``maybe_more`` (the last leg closed a whole position, or may be
+    one deal of a split close, so more legs may have been planned) makes the result
+    ``unknown``. Times are server
     time, converted with ``clock`` (left out while it does not know the offset).
     A record with a number it cannot have (deals adding up to more than the orders, a
     deal without a volume or a price) makes the result ``unknown``, with a warning
@@ -82,8 +83,9 @@ def from_history(
         return ExecutionResult(
             **unknown,
             error=f"found {len(records)} leg(s) of this order, the last closing a whole "
-            "position ticket: from the history alone it cannot be told whether the order "
-            "had more legs, never sent. Look it up with find_order and the hints "
+            "position, or one deal of a close split by volume_max: from the history alone "
+            "it cannot be told whether the order had more legs, never sent. Look it up "
+            "with find_order and the hints "
             "lookup_hints gave when it was sent (they carry its lots); not a definite answer: "
             "do not resend",
         )

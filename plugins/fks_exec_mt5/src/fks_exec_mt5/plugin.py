@@ -24,7 +24,7 @@ from fks_exec_mt5.prechecks import check_freeze
 from fks_exec_mt5.reads import Mt5Reads
 from fks_exec_mt5.results import from_send
 from fks_exec_mt5.retcodes import Fate, last_error_of, retcode_of
-from fks_exec_mt5.session import NotSent, retcode_or_none
+from fks_exec_mt5.session import NotSent, Refused, retcode_or_none
 
 __all__ = ["Mt5Plugin", "derived_magic", "import_module"]
 
@@ -142,6 +142,10 @@ class Mt5Plugin(Mt5Reads):
         side = "sell" if first.buy else "buy"
         order = Order.market(symbol, side, volume, reduce_only=True, client_order_id=pair_id)
         what = f"close-by of {first.ticket} and {second.ticket}"
+        if isinstance(answer, Refused):
+            return self._denied(
+                order, ErrorCode.REJECTED, f"{what}: {answer.text}; nothing was sent"
+            )
         if isinstance(answer, tuple) and not hasattr(answer, "retcode"):
             # no answer: last_error()'s (code, text)
             code, text = answer

@@ -10,6 +10,16 @@ Sources (MetaQuotes):
   stop orders ("Return ... is only used for market, limit and stop limit orders"). FOK,
   IOC and BOC also need the symbol's SYMBOL_FILLING_* flag in ``filling_mode``
   (https://www.mql5.com/en/docs/constants/environment_state/marketinfoconstants).
+  One departure from the help page's table: a **market** order on **Market** execution
+  may also take Return, last, when the symbol flags neither FOK nor IOC. The MQL5
+  reference allows it ("In the Market and Exchange execution modes the Return policy is
+  always allowed for all the order types", SYMBOL_FILLING_MODE on the page above;
+  ORDER_FILLING_RETURN "only for the symbols with Market or Exchange execution",
+  ENUM_ORDER_TYPE_FILLING, https://www.mql5.com/en/docs/constants/tradingconstants/orderproperties),
+  and MetaQuotes' own ``order_send`` example sends Return with TRADE_ACTION_DEAL
+  (https://www.mql5.com/en/docs/python_metatrader5/mt5ordersend_py). Without it such a
+  symbol could not even be closed; a server that follows the table answers 10030
+  (a rejection, nothing filled) and no other policy is tried.
 - ``expiration_mode`` flags: SYMBOL_EXPIRATION_GTC (1) and _DAY (2) for ``gtc`` and
   ``day`` pending orders (same page, "SYMBOL_EXPIRATION_MODE").
 - Stops level (SYMBOL_TRADE_STOPS_LEVEL, points): the least distance between the market
@@ -134,6 +144,7 @@ def _positive(value: Any, field: str) -> Decimal:
 
 _FOK, _IOC, _RET = c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN
 _INSTANT_LIKE = (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST)
+_RETURN_FOR_MARKET = (c.SYMBOL_TRADE_EXECUTION_MARKET, c.SYMBOL_TRADE_EXECUTION_EXCHANGE)
 _EXECUTION_NAMES = {
     c.SYMBOL_TRADE_EXECUTION_REQUEST: "Request",
     c.SYMBOL_TRADE_EXECUTION_INSTANT: "Instant",
@@ -149,7 +160,9 @@ def _kind(order_type: OrderType) -> str:
 
 
 def allowed_fillings(rules: SymbolRules, order_type: OrderType) -> tuple[int, ...]:
-    """The filling policies MetaQuotes' table allows, best first (see module doc)."""
+    """The filling policies MetaQuotes allows, best first (see module doc: the help
+    page's table, and Return for a market order on Market execution as the MQL5
+    reference allows it)."""
     kind, mode, flags = _kind(order_type), rules.execution, rules.filling_flags
     fok = (_FOK,) if flags & c.SYMBOL_FILLING_FOK else ()
     ioc = (_IOC,) if flags & c.SYMBOL_FILLING_IOC else ()
@@ -159,8 +172,10 @@ def allowed_fillings(rules: SymbolRules, order_type: OrderType) -> tuple[int, ..
         return fok + ioc
     if kind == "limit":
         return (_RET, *fok, *ioc)  # a resting order keeps its unfilled rest
-    if mode == c.SYMBOL_TRADE_EXECUTION_EXCHANGE:
-        return fok + ioc + (_RET,)
+    if mode in _RETURN_FOR_MARKET:
+        # FOK or IOC when the symbol flags them; Return last (Exchange execution by the
+        # table, Market execution by the MQL5 reference: see the module doc).
+        return (*fok, *ioc, _RET)
     return fok + ioc
 
 
@@ -176,7 +191,7 @@ def choose_filling(rules: SymbolRules, order: Order) -> int:
     mode = _EXECUTION_NAMES.get(rules.execution, str(rules.execution))
     raise OrderDenied(
         f"{rules.name} ({mode} execution, filling_mode {rules.filling_flags}) takes no "
-        f"{tif.value} {order.type.value} order: MetaQuotes' fill policy table allows "
+        f"{tif.value} {order.type.value} order: MetaQuotes' fill policy rules allow "
         f"{_policy_names(allowed) or 'none'} for that kind",
         "not_supported",
     )

@@ -21,6 +21,9 @@ from fks_exec_mt5.session_reads import LinkDown
 
 __all__ = ["Mt5Reads"]
 
+_MARKET_ORDERS = (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL)
+"""The order types of a market order's legs (a split order is a market order)."""
+
 _LOTS_KEPT = 10_000
 """Client order ids whose lots (over all legs) this process remembers."""
 
@@ -121,19 +124,41 @@ class Mt5Reads(Mt5Connection):
         return _Found(records, deals, lots, maybe_more)
 
     def _maybe_more(self, last: Any) -> bool:
-        """Hedging: whether ``last`` (the newest leg found) closed a whole ticket, after
-        which the order may have had more legs. A leg that opened a ticket, or closed
-        part of one still open, is the last an order has (plans close whole tickets
-        oldest first, then close part of one or open one)."""
+        """Whether ``last`` (the newest leg found) may have had legs after it, never sent
+        (the order's lots not known). Plans put what opens last (hedging: closes of
+        whole tickets oldest first, then part of one or an opening leg; netting: one leg,
+        or a split close, or a split reversal's closes then its opening leg), and split
+        a close above ``volume_max`` into nearly equal deals of at least half of it:
+
+        - a pending order (never split), a leg that opened a position (or never
+          filled), or one that added to a position in its own direction: no;
+        - a leg that closed a whole position: more may follow (the next ticket, or a
+          reversal's opening leg): yes;
+        - a leg that closed part of a position still open: yes when it may be one deal
+          of a split close (at least half of ``volume_max``), else no.
+
+        A read that fails answers yes (the lookup is then ``unknown``, never a guess)."""
         session = self.session
-        if not session.hedging:
-            return False
         ticket = int_of(last.ticket, "order ticket")
+        kind = int_of(last.type, f"order {ticket} type")
+        if kind not in _MARKET_ORDERS:
+            return False  # a pending order is never split: one leg
         position = int_of(getattr(last, "position_id", 0), f"order {ticket} position_id")
         if not position or position == ticket:
-            return False  # it opened a ticket (or never filled)
+            return False  # it opened a position (or never filled)
         still = session.mt5.positions_get(ticket=position)
-        return not still
+        if not still:
+            return True  # it closed that position whole
+        held = still[0]
+        buy = kind == c.ORDER_TYPE_BUY
+        if buy == (int_of(held.type, f"position {position} type") == c.POSITION_TYPE_BUY):
+            return False  # in the position's direction: it added (or reversed in one deal)
+        try:
+            most = session.rules(str(last.symbol)).volume_max
+        except (OrderDenied, LinkDown, BadBrokerNumber):
+            return True
+        volume = decimal_of(last.volume_initial, f"order {ticket} volume_initial")
+        return bool(most) and volume * 2 >= most
 
     def _records_on_worker(self, comment: str) -> tuple[list[Any], list[Any]]:
         session = self.session

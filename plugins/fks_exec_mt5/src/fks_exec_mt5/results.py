@@ -140,16 +140,27 @@ _DEAL_RETCODES = frozenset(
 """The retcodes a deal can come with; a deal beside any other contradicts it."""
 
 
-def leg_status(sent: Any, pending: bool) -> tuple[OrderStatus, ErrorCode | None, bool]:
-    """Status, error code and ``sent`` of one OrderSendResult (or :class:`Reply`)."""
+def leg_status(sent: Any, pending: bool) -> tuple[OrderStatus, ErrorCode | None]:
+    """Status and error code of one OrderSendResult (or :class:`Reply`). Whether a
+    rejected one reached the server is its retcode's (:func:`retcode_of`)."""
     meaning = retcode_of(sent.retcode)
-    status = meaning.status
     if int(sent.retcode) == c.TRADE_RETCODE_DONE:
         if pending:
-            status = OrderStatus.ACCEPTED
-        elif not sent.deal:
-            return OrderStatus.UNKNOWN, ErrorCode.UNKNOWN, True
-    return status, meaning.code, meaning.sent
+            return OrderStatus.ACCEPTED, meaning.code
+        if not sent.deal:
+            return OrderStatus.UNKNOWN, ErrorCode.UNKNOWN
+    return meaning.status, meaning.code
+
+
+class _Problem(NamedTuple):
+    """Why an order's legs did not all fill (or place) whole: the result's status, error
+    code and text, and for a rejection whether it reached the server (``sent``; an
+    unknown result's is None, a partial fill's is not asked)."""
+
+    status: OrderStatus
+    code: ErrorCode | None
+    text: str
+    sent: bool | None = None
 
 
 def leg_done(sent: Any, asked: Decimal) -> bool:
@@ -240,25 +251,22 @@ def _legs(
     value = Decimal(0)
     order_id: str | None = None
     raws: list[dict[str, Any]] = []
-    problem: tuple[OrderStatus, ErrorCode | None, bool, str] | None = None
+    problem: _Problem | None = None
     accepted = False
     for answer in answers:
         if answer.sent is None:
             if answer.lost is not None:
                 number, text = answer.lost
-                problem = (
-                    OrderStatus.UNKNOWN,
-                    ErrorCode.NETWORK,
-                    True,
-                    f"no answer ({number}, {text})",
+                problem = _Problem(
+                    OrderStatus.UNKNOWN, ErrorCode.NETWORK, f"no answer ({number}, {text})"
                 )
             elif answer.unsent is not None and problem is None:
-                problem = (OrderStatus.REJECTED, ErrorCode.NETWORK, False, answer.unsent)
+                problem = _Problem(OrderStatus.REJECTED, ErrorCode.NETWORK, answer.unsent, False)
             break
         sent = answer.sent
         reply = Reply.of(sent, answer.volume)
         raws.append(_raw(sent))
-        status, error_code, reached = leg_status(reply, pending)
+        status, error_code = leg_status(reply, pending)
         if reply.order:
             order_id = str(reply.order)
         if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
@@ -267,20 +275,21 @@ def _legs(
         if status is OrderStatus.ACCEPTED:
             accepted = True
         if status not in (OrderStatus.FILLED, OrderStatus.ACCEPTED):
-            problem = (status, error_code, reached, _error_text(sent))
+            problem = _Problem(status, error_code, _error_text(sent))
+            if status is OrderStatus.REJECTED:  # did it reach the server? its retcode says
+                problem = problem._replace(sent=retcode_of(reply.retcode).sent)
             if status is not OrderStatus.PARTIALLY_FILLED:
                 break
     skipped = legs - len(answers)
     if skipped > 0:
         if problem is None:  # the last leg sent was no full fill: see leg_done
             problem = _stopped(answers[-1], reply, pending, len(answers))
-        status, error_code, reached, text = problem
         rest = volume - sum((a.volume or 0 for a in answers), Decimal(0))
         left = "the last leg was" if skipped == 1 else f"the other {skipped} legs were"
-        text = f"{text}; so {left} never sent ({rest} lots)"
-        if status is OrderStatus.UNKNOWN:
+        text = f"{problem.text}; so {left} never sent ({rest} lots)"
+        if problem.status is OrderStatus.UNKNOWN:
             text += NOT_DEFINITE
-        problem = (status, error_code, reached, text)
+        problem = problem._replace(text=text)
     if filled > volume:
         raise BadBrokerNumber(
             f"{BROKER}: order_send volumes add up to {filled}, above the {volume} lots asked"
@@ -294,7 +303,7 @@ def _legs(
         if not accepted and filled < volume:
             status = OrderStatus.PARTIALLY_FILLED
         return build(order, status, **fields)
-    status, error_code, reached, text = problem
+    status, error_code, text = problem.status, problem.code, problem.text
     if status is OrderStatus.UNKNOWN:
         fields["sent"] = None
     elif filled > 0:
@@ -305,30 +314,26 @@ def _legs(
         status = OrderStatus.PARTIALLY_FILLED
         text = f"{filled} of {volume} lots filled; then {text}"
     elif status is OrderStatus.REJECTED:
-        fields["sent"] = reached
+        fields["sent"] = problem.sent
     fields.update(error=text)
     if error_code is not None:
         fields["error_code"] = error_code
     return build(order, status, **fields)
 
 
-def _stopped(
-    answer: LegAnswer, reply: Reply, pending: bool, number: int
-) -> tuple[OrderStatus, ErrorCode | None, bool, str]:
+def _stopped(answer: LegAnswer, reply: Reply, pending: bool, number: int) -> _Problem:
     """Why leg ``number`` (answered ``reply``, neither a failure nor a full fill) was the
     last one sent."""
     if reply.retcode != c.TRADE_RETCODE_DONE or pending:  # 10008: queued, not filled
-        return (
+        return _Problem(
             OrderStatus.UNKNOWN,
             ErrorCode.UNKNOWN,
-            True,
             f"leg {number} ({answer.volume} lots) was answered {_error_text(answer.sent)}: "
             "its fill is not confirmed",
         )
-    return (
+    return _Problem(
         OrderStatus.PARTIALLY_FILLED,
         None,
-        True,
         f"leg {number} filled {reply.volume} of its {answer.volume} lots",
     )
 

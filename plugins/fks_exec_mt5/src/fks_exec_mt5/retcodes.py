@@ -106,7 +106,9 @@ HINTS = {
     c.TRADE_RETCODE_SERVER_DISABLES_AT: "the broker has disabled algorithmic trading",
     c.TRADE_RETCODE_CONNECTION: "the terminal is not connected to the trade server",
     c.TRADE_RETCODE_FIFO_CLOSE: "this account closes positions oldest first (FIFO)",
-    c.TRADE_RETCODE_INVALID_FILL: "the symbol does not take this filling policy",
+    c.TRADE_RETCODE_INVALID_FILL: "the symbol does not take this filling policy (a market "
+    "order goes with Return only when the symbol's filling_mode flags neither FOK nor IOC: "
+    "this server then takes none, nothing was filled; ask the broker which policy it takes)",
     c.TRADE_RETCODE_FROZEN: "the order or position is within the symbol's freeze level",
     c.TRADE_RETCODE_LIMIT_VOLUME: "the symbol's volume_limit for one direction is reached",
 }
@@ -138,15 +140,35 @@ class LastError:
 
 
 LAST_ERRORS: dict[int, LastError] = {
-    # The package's own checks fail before anything is handed to the terminal.
-    c.RES_E_FAIL: LastError(Fate.DENIED, ErrorCode.REJECTED, "generic failure in the package"),
+    # MetaQuotes' last_error page gives each code a few words and nothing on whether the
+    # request got through, so only a code whose meaning is a refusal to act (the package's
+    # or the terminal's, before the request can be acted on) or a link that was never up
+    # says "not sent". Anything that can happen once the terminal has the request is
+    # MAYBE_SENT: the caller gets ``unknown`` and reconciles; a wrong "not sent" would let
+    # the same order go twice.
+    c.RES_E_FAIL: LastError(
+        Fate.MAYBE_SENT,
+        ErrorCode.UNKNOWN,
+        "generic failure: the package does not say whether the request reached the terminal",
+    ),
     c.RES_E_INVALID_PARAMS: LastError(
         Fate.DENIED, ErrorCode.INVALID_ORDER, "the package refused the request's fields"
     ),
-    c.RES_E_NO_MEMORY: LastError(Fate.DENIED, ErrorCode.REJECTED, "the package is out of memory"),
-    c.RES_E_NOT_FOUND: LastError(Fate.DENIED, ErrorCode.INVALID_ORDER, "not found"),
+    c.RES_E_NO_MEMORY: LastError(
+        Fate.MAYBE_SENT,
+        ErrorCode.UNKNOWN,
+        "the package ran out of memory, which may have been after the terminal had the request",
+    ),
+    c.RES_E_NOT_FOUND: LastError(
+        Fate.MAYBE_SENT,
+        ErrorCode.UNKNOWN,
+        "'no history' is no answer to order_send: it does not say whether it was sent",
+    ),
     c.RES_E_INVALID_VERSION: LastError(
-        Fate.DENIED, ErrorCode.REJECTED, "the terminal and the package versions do not match"
+        Fate.MAYBE_SENT,
+        ErrorCode.UNKNOWN,
+        "the terminal and the package versions do not match (the answer may be the part "
+        "not understood)",
     ),
     c.RES_E_AUTH_FAILED: LastError(Fate.DENIED, ErrorCode.AUTH, "authorization failed"),
     c.RES_E_UNSUPPORTED: LastError(
@@ -172,7 +194,10 @@ LAST_ERRORS: dict[int, LastError] = {
     ),
     c.RES_E_INTERNAL_FAIL_TIMEOUT: LastError(Fate.MAYBE_SENT, ErrorCode.TIMEOUT, "IPC timed out"),
 }
-"""Every failure code of ``last_error()``; a code not listed is ``MAYBE_SENT``."""
+"""Every failure code of ``last_error()``; a code not listed (or RES_S_OK beside a None)
+is ``MAYBE_SENT``. Reviewed against https://www.mql5.com/en/docs/python_metatrader5/mt5lasterror_py
+(whose table gives RES_E_INTERNAL_FAIL_CONNECT as -10003 beside RES_E_INTERNAL_FAIL_INIT;
+the package's own constant, in the 5.0.6231 wheel, is -10004)."""
 
 
 def last_error_of(value: int) -> LastError:

@@ -23,9 +23,18 @@ from fks_exec_mt5.numbers import decimal_of, float_decimal, int_of
 from fks_exec_mt5.prechecks import SymbolRules, check_trade_mode, check_volume_limit
 from fks_exec_mt5.results import LegAnswer, leg_done
 from fks_exec_mt5.retcodes import RETRY_WITH_FRESH_PRICE, Fate, last_error_of
+from fks_exec_mt5.reversal import split_reversal
 from fks_exec_mt5.session_reads import LinkDown, SessionReads
 
-__all__ = ["LinkDown", "Mt5Session", "NotSent", "Placed", "retcode_or_none"]
+__all__ = [
+    "LinkDown",
+    "Mt5Session",
+    "NotSent",
+    "Placed",
+    "Refused",
+    "fifo_refusal",
+    "retcode_or_none",
+]
 
 _BUY, _MARKET = OrderSide.BUY, OrderType.MARKET  # an enum member read is ~90 ns on 3.11
 _ZERO = Decimal(0)
@@ -109,17 +118,17 @@ class Mt5Session(SessionReads):
             if not self.hedging and tickets and not self.others_too:
                 refuse_foreign(symbol, tickets[0], self.magic)
             legs, stops = [Leg(volume)], self._stops(own, tickets, buy)
-        if not self.hedging and legs[0].position is None and (not market or stops != (None, None)):
+        if not self.hedging and legs[-1].position is None and (not market or stops != (None, None)):
+            # what opens (the last leg: a split reversal closes first) against working orders
             self._check_netting_stops(symbol, buy, stops, pending=not market)
-        if len(legs) == 1:
-            opening = legs[0].volume if legs[0].position is None else _ZERO
-        else:
+        if len(legs) > 1:  # closes, then (hedging, or a split netting reversal) what opens
             opening = sum((leg.volume for leg in legs if leg.position is None), _ZERO)
-        if market and not self.hedging and tickets:
-            if legs[0].position is not None:
-                opening = _ZERO  # a netting reduction
-            elif tickets[0].buy != buy:
-                opening = max(_ZERO, volume - tickets[0].volume)  # a reversal
+        elif legs[0].position is not None:
+            opening = _ZERO  # a close
+        elif market and not self.hedging and tickets and tickets[0].buy != buy:
+            opening = max(_ZERO, volume - tickets[0].volume)  # a reversal in one deal
+        else:
+            opening = legs[0].volume
         if rules.trade_mode != _FULL:
             check_trade_mode(rules, buy, opening > 0)
         if rules.volume_limit > 0 and opening > 0:
@@ -191,11 +200,7 @@ class Mt5Session(SessionReads):
             if self.fifo:
                 blocker = fifo_blocker(tickets, legs)
                 if blocker is not None:
-                    raise OrderDenied(
-                        f"this account closes positions first in, first out (FIFO): position "
-                        f"{blocker.ticket} (magic {blocker.magic}) is older and must close first",
-                        "rejected",
-                    )
+                    raise OrderDenied(fifo_refusal(blocker), "rejected")
             return legs, own
         position = tickets[0] if tickets else None
         if not self.others_too:
@@ -214,7 +219,10 @@ class Mt5Session(SessionReads):
                 f"reduce_only {order.side.value} {volume} {order.symbol}: the position is "
                 f"only {position.volume} lots"
             )
-        return [Leg(volume)], own  # a reversal: the new direction gets the order's stops
+        # A reversal: the new direction gets the order's stops.
+        if not rules.volume_max or volume <= rules.volume_max:
+            return [Leg(volume)], own  # in one deal
+        return split_reversal(rules, position, volume), own
 
     def _check_netting_stops(self, symbol: str, buy: bool, stops: Stops, *, pending: bool) -> None:
         """Refuse (:func:`~fks_exec_mt5.netting.stops_conflict`) a netting order whose
@@ -316,15 +324,24 @@ class Mt5Session(SessionReads):
     def close_pairs(self, symbol: str, comment: str) -> list[tuple[Ticket, Ticket, Any]]:
         """Close this program's opposite tickets of ``symbol`` pairwise, oldest first, with
         TRADE_ACTION_CLOSE_BY (exposure never changes). Each entry: the two tickets and
-        the OrderSendResult, or ``(code, text)`` when none came; stops at a failure."""
+        the OrderSendResult, ``(code, text)`` when none came, or :class:`Refused` when
+        the pair may not be closed now (FIFO: an older position of the symbol is open);
+        stops at a failure."""
         done: list[tuple[Ticket, Ticket, Any]] = []
         while True:
-            mine = sorted(self.mine(self.tickets(symbol)), key=lambda t: t.age_key)
+            everyone = self.tickets(symbol)
+            mine = sorted(self.mine(everyone), key=lambda t: t.age_key)
             longs = [t for t in mine if t.buy]
             shorts = [t for t in mine if not t.buy]
             if not longs or not shorts:
                 return done
             first, second = sorted((longs[0], shorts[0]), key=lambda t: t.age_key)
+            if self.fifo:  # a close-by closes both: each must be the oldest left open
+                pair = [Leg(first.volume, first.ticket), Leg(second.volume, second.ticket)]
+                blocker = fifo_blocker(everyone, pair)
+                if blocker is not None:
+                    done.append((first, second, Refused(fifo_refusal(blocker))))
+                    return done
             request = {
                 "action": c.TRADE_ACTION_CLOSE_BY,
                 "symbol": symbol,
@@ -349,6 +366,20 @@ def retcode_or_none(sent: Any) -> int | None:
         return int_of(sent.retcode, "order_send retcode")
     except BadBrokerNumber:
         return None
+
+
+def fifo_refusal(blocker: Ticket) -> str:
+    """Why a close is refused on a FIFO account: ``blocker`` is older and still open."""
+    return (
+        f"this account closes positions first in, first out (FIFO, ACCOUNT_FIFO_CLOSE): "
+        f"position {blocker.ticket} (magic {blocker.magic}) is older and must close first"
+    )
+
+
+class Refused(NamedTuple):
+    """A request refused before sending (``text`` says why)."""
+
+    text: str
 
 
 class NotSent(Exception):

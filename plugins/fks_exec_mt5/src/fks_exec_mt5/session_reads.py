@@ -30,6 +30,10 @@ _VOLUMES_KEPT = 64
 """Rounded quantities remembered per symbol specification (orders repeat their sizes)."""
 
 
+_NOTHING_FOUND = frozenset({c.RES_S_OK, c.RES_E_NOT_FOUND})
+"""``last_error()`` codes beside a None that mean the read found nothing, not that it failed."""
+
+
 class LinkDown(Exception):
     """The terminal (or bridge) could not be reached and nothing was sent."""
 
@@ -167,11 +171,13 @@ class SessionReads:
     # ------------------------------------------------------------------ cancel
 
     def find_working(self, ticket: int) -> Any:
-        """The working order ``ticket`` (None if none); :class:`LinkDown` on failure."""
+        """The working order ``ticket`` (None if none); :class:`LinkDown` when the read
+        failed: only success or RES_E_NOT_FOUND beside a None says there is none (a
+        timeout or any other failure says nothing about the order)."""
         found = self.mt5.orders_get(ticket=ticket)
         if found is None:
             code, _ = self.mt5.last_error()
-            if code != c.RES_S_OK and last_error_of(code).fate is Fate.UNAVAILABLE:
+            if code not in _NOTHING_FOUND:
                 raise self.fail("orders_get")
             return None
         return found[0] if found else None

@@ -6,7 +6,10 @@ ENUM_TRADE_REQUEST_ACTIONS: https://www.mql5.com/en/docs/constants/tradingconsta
 - MODIFY changes a pending order's price, SL/TP, stop-limit price and expiration.
 - REMOVE deletes a pending order (it goes to history as ORDER_STATE_CANCELED).
 - CLOSE_BY closes a position by an opposite one (hedging only), at the opposite
-  position's open price (**inferred** pricing).
+  position's open price (**inferred** pricing). On a FIFO account (ACCOUNT_FIFO_CLOSE,
+  "positions can only be closed by FIFO rule",
+  https://www.mql5.com/en/docs/constants/environment_state/accountinformation) both
+  must be the oldest open (the pair aside, in the account's ``fifo_scope``): else 10045.
 Freeze level (10029) guards modification and removal (see rules.py); an unchanged
 request is 10025 NO_CHANGES; an unknown order or position ticket is 10013 for orders
 and 10036 POSITION_CLOSED for positions (**inferred** for orders).
@@ -30,6 +33,7 @@ from fks_exec_mt5.testing.reference.rules import (
 )
 from fks_exec_mt5.testing.reference.server import TradeServer
 from fks_exec_mt5.testing.reference.state import Deal, Order, Position
+from fks_exec_mt5.testing.reference.trading import fifo_blocks
 
 __all__ = ["close_by", "modify_order", "modify_stops", "remove_order"]
 
@@ -124,6 +128,11 @@ def close_by(server: TradeServer, req: ParsedRequest, *, act: bool, reason: int)
         return rejected(C.TRADE_RETCODE_POSITION_CLOSED)
     if first.symbol != second.symbol or first.type == second.type:
         return rejected(C.TRADE_RETCODE_INVALID)
+    pair = frozenset({first.ticket, second.ticket})
+    if any(fifo_blocks(server, p, closing=pair) for p in (first, second)):
+        # ACCOUNT_FIFO_CLOSE: "positions can only be closed by FIFO rule" -- a close-by
+        # closes both, so each must be the oldest left open (the pair aside).
+        return rejected(C.TRADE_RETCODE_FIFO_CLOSE)
     if not act:
         return Outcome(retcode=0)
     volume = min(first.volume, second.volume)

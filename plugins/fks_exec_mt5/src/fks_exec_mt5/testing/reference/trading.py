@@ -165,14 +165,21 @@ def pending_order(server: TradeServer, req: ParsedRequest, *, act: bool, reason:
     )
 
 
-def fifo_blocks(server: TradeServer, position: Position) -> bool:
-    """Whether ACCOUNT_FIFO_CLOSE forbids closing ``position`` now (an older one is open)."""
+def fifo_blocks(
+    server: TradeServer, position: Position, *, closing: frozenset[int] = frozenset()
+) -> bool:
+    """Whether ACCOUNT_FIFO_CLOSE forbids closing ``position`` now (an older one is open).
+
+    ``closing`` names positions closed together with it (a close-by's pair): they do not
+    count as older ones left open."""
     if not server.account.fifo_close:
         return False
     same_direction = server.account.fifo_scope == "symbol_and_direction"
     for other in server.book.positions_of(position.symbol):
         if other.ticket == position.ticket:
             return False
+        if other.ticket in closing:
+            continue
         if not same_direction or other.type == position.type:
             return True
     return False
