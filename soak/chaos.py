@@ -198,7 +198,10 @@ class Brokers:
         for faults in (v.faults for v in self.venues.values()):
             faults.set_latency(0)
         try:
-            found = await venue.plugin.get_order(order.client_order_id)
+            # with the hints the plugin gave for it, as the executor's lookups ask (an MT5
+            # order that closed a whole position may have had more legs: its lots tell)
+            hints = venue.plugin.lookup_hints(order)
+            found = await venue.plugin.find_order(order.client_order_id, hints)
         except BrokerUnavailable:
             return False
         return found is not None and found.status not in (

@@ -43,15 +43,26 @@ class OrderLookup:
         """What :meth:`fks_exec.Executor.get_order` does (its docstring says it all)."""
         entry = self._memory.get(client_order_id)
         name = plugin or (entry.plugin if entry else None)
-        if name is None and entry is None:
+        recorded = None
+        if entry is None:
             recorded = await self._journaled(client_order_id)
-            name = recorded.plugin if recorded is not None else None
+            name = name or (recorded.plugin if recorded is not None else None)
         name = name or self._routes.default
         if name is None:
             raise RoutingError(
                 f"cannot tell which plugin has order {client_order_id!r}; pass plugin="
             )
-        found = await (await self._start_plugin(name)).get_order(client_order_id)
+        instance = await self._start_plugin(name)
+        # The plugin that took the order is asked with what it needs to find it again
+        # (its lookup hints: MT5 a split order's lots, say), as reconciling asks it.
+        if entry is not None and entry.plugin == name:
+            hints = instance.lookup_hints(entry.order, entry.result)
+            found = await instance.find_order(client_order_id, hints)
+        elif recorded is not None and recorded.plugin == name:
+            hints = {**instance.lookup_hints(recorded.order, recorded.result), **recorded.hints}
+            found = await instance.find_order(client_order_id, hints)
+        else:
+            found = await instance.get_order(client_order_id)
         if found is None:
             return None
         if entry is not None:
