@@ -171,9 +171,10 @@ def test_fks_exec_check_mt5_from_the_command_line(
     assert "symbol XAUUSD" in capsys.readouterr().out
 
 
-async def test_only_an_order_of_several_legs_has_its_lots_remembered() -> None:
-    """A lookup needs the lots of a split order (legs never sent leave no trace); a
-    one-leg order's lots are the leg's, so its hints carry the quantity asked."""
+async def test_every_order_has_its_lots_remembered_for_lookups() -> None:
+    """A lookup needs an order's lots: legs never sent leave no trace, and a leg that
+    closed a whole position may have been the first of several, so without them a bare
+    get_order of a close is unknown. One leg or many, the plugin remembers them."""
     terminal = FakeMetaTrader5.hedging()
     plugin = await started(terminal)
     try:
@@ -181,12 +182,19 @@ async def test_only_an_order_of_several_legs_has_its_lots_remembered() -> None:
         opened = await plugin.execute_order(opening)
         assert opened.status is OrderStatus.FILLED, opened
         hints = plugin.lookup_hints(opening, opened)
-        assert hints["quantity"] == "0.3" and "lots" not in hints, hints
-        # Sell 0.5: close the 0.3 ticket, open 0.2 short: two legs.
-        split = Order.market("EURUSD", "sell", "0.5", client_order_id="two-legs")
-        done = await plugin.execute_order(split)
-        assert done.status is OrderStatus.FILLED, done
-        hints = plugin.lookup_hints(split, done)
-        assert hints["lots"] == "0.5" and "quantity" not in hints, hints
+        assert hints["lots"] == "0.3" and "quantity" not in hints, hints
+        # Sell 0.3: close the 0.3 ticket whole, one leg.
+        closing = Order.market("EURUSD", "sell", "0.3", client_order_id="closes")
+        assert (await plugin.execute_order(closing)).status is OrderStatus.FILLED
+        found = await plugin.get_order("closes")
+        assert found is not None and found.status is OrderStatus.FILLED, found
+        fresh = await started(terminal)  # another process: nothing remembered
+        try:
+            bare = await fresh.get_order("closes")
+            assert bare is not None and bare.status is OrderStatus.UNKNOWN, bare
+            asked = await fresh.find_order("closes", {"quantity": "0.3"})
+            assert asked is not None and asked.status is OrderStatus.FILLED, asked
+        finally:
+            await fresh.close()
     finally:
         await plugin.close()

@@ -61,8 +61,9 @@ class Mt5Plugin(Mt5Reads):
                 f"order_send refused it ({exc.code}, {exc.text}): {meaning.hint}",
                 meaning.code.value,
             ) from None
-        if placed.legs > 1:  # a lookup finds only the legs sent: it needs the order's lots
-            self._remember_lots(order.client_order_id, placed.volume)
+        # A lookup finds only the legs sent, and a leg that closed a whole position may
+        # have been the first of several: it needs the order's lots, one leg or many.
+        self._remember_lots(order.client_order_id, placed.volume)
         answers = placed.answers
         if len(answers) == 1:  # the usual order, read without a pass over the legs
             first = answers[0].sent
