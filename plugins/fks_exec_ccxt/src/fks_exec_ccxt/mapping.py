@@ -25,6 +25,8 @@ from fks_exec.models import (
     TimeInForce,
 )
 from fks_exec_ccxt.client_ids import venue_client_id
+from fks_exec_ccxt.limits import limit_refusal
+from fks_exec_ccxt.market_tif import market_tif_refusal
 from fks_exec_ccxt.numbers import to_decimal
 from fks_exec_ccxt.okx_algo import without_market_price
 from fks_exec_ccxt.precision import (
@@ -123,8 +125,12 @@ def _refusal(
             ErrorCode.NOT_SUPPORTED,
             f"{rules.exchange_id} has no day orders through ccxt; use gtc and cancel at the close",
         )
-    if kind is not _MARKET:
-        tif = _TIF_TEXT[tif_kind]
+    tif = _TIF_TEXT[tif_kind]
+    if kind is _MARKET:
+        why = None if tif_kind is _GTC else market_tif_refusal(rules, tif)
+        if why is not None:
+            return Denial(ErrorCode.NOT_SUPPORTED, why)
+    else:
         if tif not in rules.time_in_force:
             return Denial(
                 ErrorCode.NOT_SUPPORTED,
@@ -168,7 +174,7 @@ def build_request(
     client_rule = rules.client_id
     client_id = venue_client_id(order.client_order_id, client_rule)
     params: dict[str, Any] = {client_rule.param: client_id}
-    if kind is not _MARKET and tif_kind is not _GTC:
+    if tif_kind is not _GTC:
         params["timeInForce"] = _TIF_TEXT[tif_kind]
     if order.reduce_only:
         params["reduceOnly"] = True
@@ -191,7 +197,9 @@ def build_request(
             f"{rules.exchange_id} (ccxt) cannot put {quantity} / the prices on "
             f"{rules.symbol}'s precision: {type(exc).__name__}: {exc}",
         )
-    denial = _check_limits(rules, amount, price if price is not None else reference_price)
+    denial = _check_limits(
+        rules, amount, reference_price if price is None else price, order.reduce_only
+    )
     if denial is not None:
         return denial
     quote_cost: Decimal | None = None
@@ -253,26 +261,11 @@ _TIF_TEXT = {tif: tif.value.upper() for tif in TimeInForce}
 _SIDE_TEXT = {side: side.value for side in OrderSide}
 
 
-def _check_limits(rules: MarketRules, amount: Decimal, price: Decimal | None) -> Denial | None:
-    symbol = rules.symbol
-    if rules.min_amount is not None and amount < rules.min_amount:
-        return Denial(
-            ErrorCode.INVALID_ORDER,
-            f"quantity {amount} is below {symbol}'s minimum {rules.min_amount} {rules.unit}",
-        )
-    if rules.max_amount is not None and amount > rules.max_amount:
-        return Denial(
-            ErrorCode.INVALID_ORDER,
-            f"quantity {amount} is above {symbol}'s maximum {rules.max_amount} {rules.unit}",
-        )
-    if rules.min_cost is not None and price is not None:
-        value = amount * price * rules.contract_size
-        if value < rules.min_cost:
-            return Denial(
-                ErrorCode.INVALID_ORDER,
-                f"order value {value} is below {symbol}'s minimum {rules.min_cost}",
-            )
-    return None
+def _check_limits(
+    rules: MarketRules, amount: Decimal, price: Decimal | None, reduce_only: bool = False
+) -> Denial | None:
+    why = limit_refusal(rules, amount, price, reduce_only)  # fks_exec_ccxt.limits
+    return None if why is None else Denial(ErrorCode.INVALID_ORDER, why)
 
 
 # ------------------------------------------------------------------------ results
@@ -332,9 +325,7 @@ def to_result(
                 f"{venue}: filled {filled} at {average} spends more than the {quote_cost} sent"
             )
         quantity = filled if quantity is None or filled > quantity else quantity
-    status = _status(get("status"), filled, quantity)
-    if status is _FILLED and not filled:
-        status = _CANCELED  # closed with nothing filled: e.g. an expired IOC
+    status = _status(get("status"), filled, quantity, quote_cost is not None)
     side = get("side") or (order.side if order else None)
     rejected = status is _REJECTED
     order_id = get("id")
@@ -391,8 +382,17 @@ def _number_of(value: Any, key: str, venue: str) -> Decimal | None:
     return broker_decimal(value, broker=venue, field=key)
 
 
-def _status(value: Any, filled: Decimal, quantity: Decimal | None) -> OrderStatus:
+def _status(
+    value: Any, filled: Decimal, quantity: Decimal | None, by_cost: bool = False
+) -> OrderStatus:
+    # ccxt's "closed" only means no longer open: with nothing filled (an expired IOC), or
+    # short of its amount (an IOC's rest, a partial cancel), it ended canceled. A buy by
+    # quote cost has no base amount to fall short of: its base fill moves with the price.
     mapped = _STATUS.get(str(value).lower()) if value is not None else None
+    if mapped is _FILLED and (
+        not filled or (not by_cost and quantity is not None and filled < quantity)
+    ):
+        return _CANCELED
     if mapped is not None:
         return mapped
     if filled > 0 and quantity is not None and filled >= quantity:
