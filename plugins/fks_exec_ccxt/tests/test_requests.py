@@ -197,6 +197,10 @@ async def test_kraken_stops_and_limits(
             Order.market(BTCUSD, "buy", "0.01", params={"userref": 7}),
             "Order.params may not set userref",
         ),
+        (  # cryptocom's client id field: the plugin sets it, never the caller
+            Order.market(BTCUSD, "buy", "0.01", params={"client_oid": "mine"}),
+            "Order.params may not set client_oid",
+        ),
     ],
 )
 async def test_kraken_orders_refused_before_sending(

@@ -24,6 +24,7 @@ import ccxt.async_support as ccxt
 
 from fks_exec.models import ErrorCode
 from fks_exec_ccxt.raw_body import UnsafeNumber, check_body
+from fks_exec_ccxt.unknown_answers import outcome_unknown
 from fks_exec_ccxt.venues import venue as venue_row
 
 __all__ = [
@@ -211,10 +212,13 @@ _STATUS_REFUSALS = {
 }
 
 
-def classify(exc: BaseException, probe: SendProbe | None = None) -> Verdict:
+def classify(exc: BaseException, probe: SendProbe | None = None, venue: str = "") -> Verdict:
     """Map a ccxt exception to an ``ErrorCode`` and whether the request may have left.
 
-    ``sent=False`` with ``AUTH`` means the key was refused: the venue took nothing.
+    ``sent=False`` with ``AUTH`` means the key was refused: the venue took nothing. An
+    answer in which ``venue`` says it does not know the outcome (an HTTP 5xx, a "server
+    timeout" code: :func:`~fks_exec_ccxt.unknown_answers.outcome_unknown`) is ``UNKNOWN``
+    with ``sent=None``, whatever class ccxt gave it. Never raises.
     """
     import aiohttp
 
@@ -240,6 +244,10 @@ def classify(exc: BaseException, probe: SendProbe | None = None) -> Verdict:
         return Verdict(code, True, why)
     for kind, code, sent in _TABLE:
         if isinstance(exc, kind):
+            if sent is not None:
+                unknown = outcome_unknown(venue, status, probe.last_body if probe else None)
+                if unknown is not None:  # the venue's backend failed: no refusal
+                    return Verdict(ErrorCode.UNKNOWN, None, unknown)
             return Verdict(code, sent)
     return Verdict(ErrorCode.UNKNOWN, None)
 

@@ -55,7 +55,7 @@ CONTROLLED_PARAMS = frozenset(
         # the client id, in every spelling ccxt reads
         "clientOrderId", "clOrdId", "clientOid", "client_order_id", "client-order-id",
         "newClientOrderId", "orderLinkId", "text", "cloid", "client_id", "label",
-        "externalOid", "cl_ord_id", "userref", "algo_client_order_id",
+        "externalOid", "cl_ord_id", "userref", "algo_client_order_id", "client_oid",
         # position reduction
         "reduceOnly", "reduce_only", "closePosition", "close", "closeFraction",
         # triggers and their direction

@@ -156,7 +156,7 @@ async def _failed(
     exchange = plugin.exchange
     if isinstance(exc, UnsafeNumber):
         return _no_answer(plugin, order, str(exc))
-    verdict = classify(exc, probe)
+    verdict = classify(exc, probe, str(exchange.id))
     message = f"{type(exc).__name__}: {exc}" + (f" ({verdict.why})" if verdict.why else "")
     if nothing_left:
         # ccxt refused it itself (a missing argument, a rule it checks) before the order's
@@ -222,6 +222,7 @@ async def cancel(
     if stop and len(flags) > 1:
         flags.reverse()
     for attempt, params in enumerate(flags):
+        probe, token = probing()
         try:
             raw = await exchange.cancel_order(order_id, unified, params)
             break
@@ -233,9 +234,11 @@ async def cancel(
         except ccxt_async.OrderNotFound as exc:
             if attempt + 1 < len(flags):
                 continue
-            return _cancel_failed(plugin, order_id, where, exc)
+            return _cancel_failed(plugin, order_id, where, exc, probe)
         except ccxt_async.BaseError as exc:
-            return _cancel_failed(plugin, order_id, where, exc)
+            return _cancel_failed(plugin, order_id, where, exc, probe)
+        finally:
+            reset(token)
     raw, unread = await _what_filled(plugin, order_id, unified, params, raw)
     try:
         result = to_result(
@@ -286,7 +289,7 @@ async def _what_filled(
     why = f"{exchange.id} has no fetchOrder"
     if exchange.has.get("fetchOrder") and symbol is not None:
         try:
-            read = await exchange.fetch_order(order_id, symbol, dict(params))
+            read = await _read_order(exchange, order_id, symbol, params)
             if isinstance(read, dict) and exchange.id == "okx":
                 read = await read_fired(exchange, read, symbol)  # the order a stop placed
                 if read.get("filled") is None and never_fired(read):
@@ -307,10 +310,37 @@ async def _what_filled(
     )
 
 
+async def _read_order(exchange: Any, order_id: str, symbol: str, params: dict[str, Any]) -> Any:
+    """``fetch_order``; where ccxt refuses it for want of an argument (bybit's unified
+    accounts: "can only access an order if it is in last 500 orders ... we suggest to use
+    fetchOpenOrder or fetchClosedOrder", ccxt bybit.py fetch_order), the order is read with
+    ``fetch_closed_order`` (a cancelled order is closed), then ``fetch_open_order``."""
+    try:
+        return await exchange.fetch_order(order_id, symbol, dict(params))
+    except ccxt_async.ArgumentsRequired:
+        readers = [
+            getattr(exchange, name)
+            for name, has in (
+                ("fetch_closed_order", "fetchClosedOrder"),
+                ("fetch_open_order", "fetchOpenOrder"),
+            )
+            if exchange.has.get(has)
+        ]
+        if not readers:
+            raise
+    *first, last = readers
+    for read in first:
+        try:
+            return await read(order_id, symbol, dict(params))
+        except ccxt_async.OrderNotFound:
+            pass  # not closed (yet): read it among the open ones
+    return await last(order_id, symbol, dict(params))
+
+
 def _cancel_failed(
-    plugin: CcxtPlugin, order_id: str, symbol: str, exc: BaseException
+    plugin: CcxtPlugin, order_id: str, symbol: str, exc: BaseException, probe: Any
 ) -> ExecutionResult:
-    verdict = classify(exc)
+    verdict = classify(exc, probe, str(plugin.exchange.id))
     message = f"{type(exc).__name__}: {exc}"
     if verdict.sent is False and verdict.code in (ErrorCode.NETWORK, ErrorCode.TIMEOUT):
         raise BrokerUnavailable(f"{plugin.exchange.id}: {message}") from exc

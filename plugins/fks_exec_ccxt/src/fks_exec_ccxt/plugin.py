@@ -219,6 +219,7 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
             if self._wants_reference_price(rules, order)
             else None
         )
+        _check_client_id(str(self.exchange.id), rules.client_id.param, order)
         built = build_request(self.exchange, rules, order, reference)
         if isinstance(built, denial_type):
             raise OrderDenied(built.message, built.code.value)
@@ -328,3 +329,24 @@ class CcxtPlugin(ExecutionPlugin[CcxtConfig]):
                 "positions() before trying again"
             )
         return results
+
+
+def _check_client_id(exchange_id: str, param: str, order: Order) -> None:
+    """Raise :class:`OrderDenied` (nothing sent) where no client id can reach
+    ``exchange_id``, or where ``order.params`` would set the venue's client id field."""
+    from fks_exec_ccxt.venues import venue
+
+    unsent = venue(exchange_id).client_id_unsent
+    if unsent:
+        raise OrderDenied(
+            f"{exchange_id} refused before sending: a client order id cannot reach this "
+            f"venue through ccxt ({unsent}), so a lost answer could never be matched to "
+            "its order and idempotency cannot be kept; trade it elsewhere",
+            ErrorCode.NOT_SUPPORTED.value,
+        )
+    if order.params and param in order.params:
+        raise OrderDenied(
+            f"Order.params may not set {param}: the plugin sends client_order_id as "
+            f"{exchange_id}'s {param}",
+            ErrorCode.INVALID_ORDER.value,
+        )

@@ -93,6 +93,9 @@ class Venue:
     """Set (to the source) when the venue takes a stop's direction from where the market
     is at placement, on the markets where ccxt sends no direction: a stop already
     crossed is refused before sending (:mod:`~fks_exec_ccxt.stop_side`)."""
+    client_id_unsent: str = ""
+    """Set (to the source) where no client order id reaches the venue through ccxt: every
+    order is refused before sending, since a lost answer could not be reconciled."""
     order_builder: str = ""
     """ccxt's method that builds the order's own request, set where ccxt's
     ``create_order`` sends other requests first: an exception raised in it was raised
@@ -264,6 +267,56 @@ VENUES: dict[str, Venue] = {
             "ccxt mexc.py create_swap_order: triggerType 1 'more than or equal', 2 'less "
             "than or equal'; ccxt's default is 1 whatever the side",
         ),
+    ),
+    "cryptocom": Venue(
+        client_id=ClientIdRule(
+            "client_oid",
+            36,
+            "A-Za-z0-9_-",
+            source="Crypto.com Exchange API v1 private/create-order: client_oid, optional, "
+            "at most 36 characters; ccxt cryptocom.py create_order_request drops "
+            "clientOrderId but passes other params through, and parse_order reads client_oid",
+        ),
+        refuse={
+            "reduce_only": "ccxt cryptocom.py create_order_request never reads reduceOnly "
+            "(it is merged raw into the request) and Crypto.com's v1 create-order shows no "
+            "reduce-only field: the venue may ignore it",
+        },
+    ),
+    "coinone": Venue(
+        client_id_unsent="ccxt coinone.py create_order sends only quote_currency, "
+        "target_currency, type, side, price and qty to v2.1 order "
+        "(docs.coinone.co.kr/reference/order-v21) and parse_order never reads a client id",
+    ),
+    "bigone": Venue(
+        refuse={
+            "reduce_only": "ccxt bigone.py create_order never reads reduceOnly (it is merged "
+            "raw into the request): nothing shows the venue honours it",
+        },
+    ),
+    "bullish": Venue(
+        refuse={
+            "reduce_only": "ccxt bullish.py create_order never reads reduceOnly (it is merged "
+            "raw into the request): nothing shows the venue honours it",
+        },
+    ),
+    "gemini": Venue(
+        refuse={
+            "reduce_only": "ccxt gemini.py create_order never reads reduceOnly (it is merged "
+            "raw into the request): nothing shows the venue honours it",
+        },
+    ),
+    "lbank": Venue(
+        refuse={
+            "reduce_only": "ccxt lbank.py create_order never reads reduceOnly (it is merged "
+            "raw into the request): nothing shows the venue honours it",
+        },
+    ),
+    "whitebit": Venue(
+        refuse={
+            "reduce_only": "ccxt whitebit.py create_order never reads reduceOnly (it is merged "
+            "raw into the request): nothing shows the venue honours it",
+        },
     ),
     "binance": Venue(
         client_id=ClientIdRule(
