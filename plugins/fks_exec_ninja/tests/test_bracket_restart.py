@@ -188,9 +188,14 @@ async def _placed_then_gone(nt: ReferenceAtiServer, entry: Order) -> None:
     await first.close()
 
 
-async def test_resume_adopts_exits_known_only_from_the_order_list() -> None:
+async def test_resume_adopts_exits_known_only_from_the_order_list(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """NinjaTrader re-pushes nothing after the restart: the exits an earlier process
-    placed are known from ``Orders|<account>`` alone, and are changed, never placed."""
+    placed are known from ``Orders|<account>`` alone. What they filled is not known, so
+    they are left as NinjaTrader has them (a warning names them) and never placed; once
+    NinjaTrader pushes their values (here: on the next connection, which re-pushes
+    them) they are changed to what is open."""
     entry = Order.limit("ES", "buy", 2, "5990", stop_loss="5900", take_profit="6100")
     exit_ids = [order_id_for(entry.client_order_id, s) for s in ("-sl", "-tp")]
     async with ReferenceAtiServer(ServerSettings(fill_pieces=2, repush=Repush.NONE)) as nt:
@@ -208,6 +213,12 @@ async def test_resume_adopts_exits_known_only_from_the_order_list() -> None:
                 entry, plugin="ninja", status="filled", filled_quantity=2, average_price=5990
             )
             await second.resume_order(entry, filled)
+            await nt.flushed()
+            assert _commands(nt, since) == []
+            assert "what they filled is not known" in caplog.text
+            assert all(i in caplog.text for i in exit_ids)
+            nt.configure(repush=Repush.ALL)
+            nt.refuse_next()  # dropped: the next connection re-pushes the exits' values
             await nt.wait_until(lambda: [nt.order(i).quantity for i in exit_ids] == [2, 2])
             assert _commands(nt, since) == ["CHANGE", "CHANGE"]
             assert nt.order_arrivals()[exit_ids[0]] == nt.order_arrivals()[exit_ids[1]] == 1

@@ -93,6 +93,9 @@ def test_resume_waits_for_the_first_pairs_values_then_sizes_the_second() -> None
     assert sent == []  # the stop's state has not come yet
     values[f"OrderStatus|{stop1}"] = "Cancelled"
     brackets.on_order_value(stop1)
+    assert sent == []  # nor have the second pair's, whose fills are not known either
+    values.update({f"OrderStatus|{stop2}": "Working", f"OrderStatus|{target2}": "Working"})
+    brackets.on_order_value(target2)
     assert commands_of(sent) == [("CHANGE", "2", stop2), ("CHANGE", "2", target2)]
 
 

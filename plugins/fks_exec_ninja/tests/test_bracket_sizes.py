@@ -27,6 +27,7 @@ from fks_exec_ninja.testing.reference import (
     Repetition,
     Repush,
     ServerSettings,
+    ValueOrder,
 )
 from fks_exec_ninja.testing.reference.orders import Order as BookOrder
 
@@ -239,16 +240,26 @@ _STEP = st.one_of(
     st.tuples(st.just("entry"), st.integers(1, 3)),
     st.tuples(st.just("stop"), st.integers(1, 3)),
     st.tuples(st.just("target"), st.integers(1, 3)),
+    st.tuples(st.just("cancel"), st.just(0)),  # NinjaTrader cancels the rest of the entry
 )
+_GRACE = 0.05  # fill_agreement_s of the walks
+
+
+def cancel_at_ninjatrader(nt: ReferenceAtiServer, order_id: str) -> None:
+    """Cancel the server's order ``order_id`` and push it (its OCO group with it)."""
+    book = nt.book
+    book.begin()
+    book.cancel(book.orders[order_id])
+    nt._send_steps(book.take(), origin=None)
 
 
 async def _walk(server: ServerSettings, quantity: int, steps: list[tuple[str, int]]) -> None:
-    async with running(server) as (nt, plugin):
+    async with running(server, fill_agreement_s=_GRACE) as (nt, plugin):
         entry = bracket(quantity)
         await plugin.execute_order(entry)
         entry_id = order_id_for(entry.client_order_id)
         for kind, size in steps:
-            if kind == "entry":
+            if kind in ("entry", "cancel"):
                 target = nt.order(entry_id)
             else:
                 pick = "STOPMARKET" if kind == "stop" else "LIMIT"
@@ -256,10 +267,16 @@ async def _walk(server: ServerSettings, quantity: int, steps: list[tuple[str, in
                 target = live[0] if live else None
             if target is None or target.is_terminal:
                 continue
-            price = {"entry": "5990", "stop": "5900", "target": "6100"}[kind]
-            fill_part(nt, target.order_id, size, price)
+            if kind == "cancel":
+                cancel_at_ninjatrader(nt, entry_id)
+            else:
+                price = {"entry": "5990", "stop": "5900", "target": "6100"}[kind]
+                fill_part(nt, target.order_id, size, price)
             await nt.wait_until(lambda: covered(nt, entry_id), 3)
             assert nt.position("Sim101", ES) >= 0  # never reversed by an exit
+        await nt.flushed()
+        await asyncio.sleep(3 * _GRACE)  # whatever waited for its values has decided
+        assert covered(nt, entry_id)
         assert all(v == 1 for v in nt.order_arrivals().values())
 
 
@@ -271,6 +288,9 @@ async def _walk(server: ServerSettings, quantity: int, steps: list[tuple[str, in
         write_per_field=st.booleans(),
         push_order=st.sampled_from(list(PushOrder)),
         repetition=st.sampled_from(list(Repetition)),
+        value_order=st.sampled_from(list(ValueOrder)),
+        value_order_seed=st.integers(0, 2**16),
+        step_interval_s=st.sampled_from([0.0, 0.004]),
     ),
     quantity=st.integers(1, 5),
     steps=st.lists(_STEP, min_size=1, max_size=7),
@@ -278,10 +298,14 @@ async def _walk(server: ServerSettings, quantity: int, steps: list[tuple[str, in
 def test_exits_cover_exactly_the_position_after_every_fill(
     server: ServerSettings, quantity: int, steps: list[tuple[str, int]]
 ) -> None:
-    """Random fills of the entry and either exit, in any order and size, under every
-    inferred push setting (OCO rule, push order, repetition, each update written whole
-    or field by field): after each one settles, each side of the exits covers exactly
-    the position (none when flat), and no order reaches NinjaTrader twice."""
+    """Random fills of the entry and either exit, and NinjaTrader cancelling the rest of
+    the entry, in any order and size, under every inferred push setting (OCO rule, push
+    order, repetition, each update written whole or field by field, and the values of
+    each step pushed as they happened or only the latest of each key -- in order,
+    reversed or shuffled, one read each: an entry's ``Cancelled`` before its last fill,
+    an exit's OCO ``Cancelled`` before the other exit's fill): after each one settles,
+    and once more when every wait is over, each side of the exits covers exactly the
+    position (none when flat), and no order reaches NinjaTrader twice."""
     asyncio.run(_walk(server, quantity, steps))
 
 

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fks_exec import Order, OrderStatus
-from fks_exec_ninja.states import Observed, result_for
+from fks_exec_ninja.states import result_for
 from fks_exec_ninja.testing.reference import PushOrder, Repetition, ServerSettings, combinations
-from fks_exec_ninja.tracking import Waiters
+from fks_exec_ninja.tracking import AGREED, DISAGREED, Waiters
 
 from .ninja_helpers import running
 
@@ -61,15 +61,19 @@ ORDERS = [p.value for p in PushOrder]
 
 
 @st.composite
-def pushes(draw: st.DrawFn, updates: list[Update]) -> list[list[tuple[str, str]]]:
-    """The updates as reads of (key, value): per update a push order, changed or all
-    values, and the stream cut into reads anywhere."""
-    every = draw(st.booleans())
+def pushes(draw: st.DrawFn, updates: list[Update]) -> tuple[list[list[tuple[str, str]]], bool]:
+    """The updates as reads of (key, value): per update a push order (one for all of
+    them, or one drawn for each), changed or all values, and the stream cut into reads
+    anywhere; and whether every value of each update came in one push order with the
+    average after the fill (the answer must be the truth then, not merely never a
+    wrong one: the last fill's average is pushed after it)."""
+    every, fixed = draw(st.booleans()), draw(st.booleans())
+    one_order = draw(st.sampled_from(ORDERS))
     flat: list[tuple[str, str]] = []
     last: dict[str, str] = {}
     for state, filled, average in updates:
         texts = {"OrderStatus": state, "Filled": str(filled), "AvgFillPrice": str(average)}
-        for name in draw(st.sampled_from(ORDERS)):
+        for name in one_order if fixed else draw(st.sampled_from(ORDERS)):
             if every or last.get(name, "0" if name != "OrderStatus" else "") != texts[name]:
                 flat.append((f"{name}|X", texts[name]))
                 last[name] = texts[name]
@@ -79,7 +83,8 @@ def pushes(draw: st.DrawFn, updates: list[Update]) -> list[list[tuple[str, str]]
         if cut > start:
             reads.append(flat[start:cut])
             start = cut
-    return reads
+    average_last = one_order.index("AvgFillPrice") > one_order.index("Filled")
+    return reads, every and fixed and average_last
 
 
 @settings(max_examples=300, deadline=None)
@@ -87,17 +92,18 @@ def pushes(draw: st.DrawFn, updates: list[Update]) -> list[list[tuple[str, str]]
 def test_a_market_order_is_answered_with_its_final_truth_whatever_the_push_order(
     data: st.DataObject, lifecycle: tuple[int, list[Update], OrderStatus]
 ) -> None:
+    """Answered as the plugin answers (``unknown`` when the wait ended with no average
+    pushed after a later fill): never a wrong fill or price; and the final truth when
+    every value of each update was pushed, in one push order, the average after the
+    fill."""
     quantity, updates, status = lifecycle
-    reads = data.draw(pushes(updates))
+    reads, complete = data.draw(pushes(updates))
     order = Order.market("ES", "buy", quantity)
     _, final_filled, final_average = updates[-1]
 
     async def run() -> None:
         values: dict[str, str] = {}
         waiters = Waiters(values)
-
-        def settled(seen: Observed) -> bool:
-            return seen.settled(Decimal(quantity), market=True)
 
         async def feed() -> None:
             for read in reads:
@@ -108,12 +114,16 @@ def test_a_market_order_is_answered_with_its_final_truth_whatever_the_push_order
                 waiters.on_batch()
 
         feeder = asyncio.ensure_future(feed())
-        how, seen = await waiters.order(
-            "X", settled, quantity=Decimal(quantity), timeout_s=5, agree_s=0.05
-        )
-        # What the plugin answers: the values that settled the wait, else the latest.
-        result = result_for(values, "X", plugin="ninja", order=order, seen=seen)
+        waiter = waiters.start("X", None, Decimal(quantity), 5, 0.05, market=True)
+        how = AGREED if waiters.arm(waiter) else await waiter.future
+        waiters.finish(waiter)
         await feeder
+        if how == DISAGREED and waiter.stale:  # what the plugin answers: unknown
+            assert not complete, reads
+            return
+        # What the plugin answers: the values that settled the wait, else the latest.
+        seen = waiter.seen if how == AGREED else None
+        result = result_for(values, "X", plugin="ninja", order=order, seen=seen)
         assert result is not None, how
         assert (result.status, result.filled_quantity) == (status, final_filled), how
         if final_filled:
@@ -130,11 +140,26 @@ def test_a_market_order_is_answered_with_its_final_truth_whatever_the_push_order
 async def test_filled_against_the_reference_server_in_every_push_order(
     server: ServerSettings,
 ) -> None:
+    """Three fills at one price. A NinjaTrader that pushes every value of each update,
+    the average after the fill, gives the last fill its average: ``filled`` at the true
+    average. One that pushes the average first (it may be the earlier fills', pushed
+    late) or only what changed (the unchanged average is never pushed again, which
+    cannot be told from one still to come): ``unknown`` -- never a fill at an average
+    that may be stale -- and ``get_order`` then has the fill at its average."""
     async with running(server, fill_agreement_s=0.1) as (nt, plugin):
         result = await plugin.execute_order(Order.market("ES", "buy", 3))
-        assert (result.status, result.filled_quantity) == (OrderStatus.FILLED, 3)
         truth = nt.order(result.order_id or "")
-        assert truth is not None and result.average_price == truth.avg_fill_price
+        assert truth is not None
+        order = server.push_order.value
+        if server.repetition is Repetition.CHANGED_ONLY or order.index(
+            "AvgFillPrice"
+        ) < order.index("Filled"):
+            assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True)
+            assert "no average price after it" in (result.error or "")
+            result = await plugin.get_order(result.client_order_id or "")  # type: ignore[assignment]
+            assert result is not None
+        assert (result.status, result.filled_quantity) == (OrderStatus.FILLED, 3)
+        assert result.average_price == truth.avg_fill_price
 
 
 @pytest.mark.parametrize("push_order", list(PushOrder), ids=lambda p: p.name)

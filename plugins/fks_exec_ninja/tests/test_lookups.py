@@ -184,8 +184,8 @@ async def test_a_cancel_of_an_id_this_process_does_not_know() -> None:
         result = await plugin._cancel_order(oid, None)
         assert result.status is OrderStatus.CANCELED
         assert (result.symbol, result.client_order_id) == ("?", None)
-        named = await plugin._cancel_order("d" * 32, "NQ 03-27")  # no answer: rejected
-        assert named.symbol == "NQ 03-27" and named.status is OrderStatus.REJECTED
+        named = await plugin._cancel_order("d" * 32, "NQ 03-27")  # no answer: unknown
+        assert named.symbol == "NQ 03-27" and named.status is OrderStatus.UNKNOWN
 
 
 async def test_a_cancel_of_a_final_order_is_refused_and_nothing_is_sent() -> None:
@@ -219,15 +219,18 @@ async def test_a_cancel_answered_by_a_fill_is_rejected_saying_so() -> None:
         assert result.error == f"order {oid} is filled"
 
 
-async def test_a_cancel_nothing_answers_is_rejected_as_an_id_ninjatrader_may_not_know() -> None:
+async def test_a_cancel_nothing_answers_is_unknown_as_an_id_ninjatrader_may_not_know() -> None:
+    """NinjaTrader answers a CANCEL only through the order's state (help "Commands and
+    Valid Parameters"): no state in order_timeout_s is not a refusal -- the CANCEL was
+    written and may yet act -- so the answer is ``unknown``, never ``rejected``."""
     oid = "e" * 32
-    async with running(answer=nothing) as (_nt, plugin):
+    async with running(answer=nothing) as (nt, plugin):
         result = await plugin._cancel_order(oid, "ES 03-27")
-        assert result.status is OrderStatus.REJECTED
-        assert result.error_code is ErrorCode.INVALID_ORDER
-        assert "did not report order" in (result.error or "") and "may not know" in (
-            result.error or ""
-        )
+        assert (result.status, result.sent) == (OrderStatus.UNKNOWN, None)
+        assert result.error_code is ErrorCode.TIMEOUT
+        error = result.error or ""
+        assert f"the CANCEL of order {oid} was written" in error and "may not know" in error
+        assert nt.commands[-1][0] == "CANCEL"
 
 
 async def test_a_cancel_left_pending_is_unknown_after_the_timeout() -> None:
@@ -275,6 +278,92 @@ async def test_a_cancel_answered_by_a_later_fill_without_its_average_answers_at_
         assert result.status is OrderStatus.REJECTED and result.error == f"order {oid} is filled"
         # the only timer besides wait_for's: the answer in the next loop pass
         assert [d for d in delays if d != WAIT] == [0.0]
+
+
+def part_filled_then(cancel: Pushes) -> Answer:
+    """Answers PLACE with a fill of 1 of 3 at 5000, and CANCEL with ``cancel``."""
+
+    def answer(fields: list[str]) -> Pushes:
+        oid = fields[10]
+        if fields[0] == "PLACE":
+            return [
+                (f"OrderStatus|{oid}", "PartFilled"),
+                (f"Filled|{oid}", "1"),
+                (f"AvgFillPrice|{oid}", "5000"),
+            ]
+        return cancel
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("cancel", "later", "status", "filled", "average"),
+    [
+        # its Cancelled, and a second fill whose average comes within the grace
+        (["Cancelled", ("Filled", "2")], [("AvgFillPrice", "5001")], "canceled", 2, "5001"),
+        # a second fill whose average never changes (or never comes): not settled
+        (["Cancelled", ("Filled", "2")], [], "unknown", 0, None),
+        # the average pushed again after it, unchanged: the second fill was at 5000
+        (["Cancelled", ("Filled", "2")], [("AvgFillPrice", "5000")], "canceled", 2, "5000"),
+        # nothing more filled: the fill before it, at once
+        (["Cancelled"], [], "canceled", 1, "5000"),
+    ],
+    ids=["late-average", "no-average", "same-average", "as-it-was"],
+)
+async def test_a_cancel_says_what_filled_once_its_fill_values_settle(
+    cancel: list[Any], later: Pushes, status: str, filled: int, average: str | None
+) -> None:
+    order = Order.limit("ES 03-27", "buy", 3, "5000")
+    oid = order.client_order_id
+
+    def pushes(items: list[Any]) -> Pushes:
+        return [
+            (f"OrderStatus|{oid}", item) if isinstance(item, str) else (f"{item[0]}|{oid}", item[1])
+            for item in items
+        ]
+
+    async with running(answer=part_filled_then(pushes(cancel)), fill_agreement_s=0.2) as (
+        nt,
+        plugin,
+    ):
+        first = await plugin.execute_order(order)
+        assert first.status is OrderStatus.PARTIALLY_FILLED
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(0.05, nt.push, pushes(later))
+        try:
+            result = await plugin._cancel_order(oid, None)
+        finally:
+            handle.cancel()
+        assert (result.status.value, result.filled_quantity) == (status, filled)
+        assert result.average_price == (None if average is None else Decimal(average))
+        assert result.client_order_id == oid
+        if status == "unknown":
+            assert result.error_code is ErrorCode.UNKNOWN and "not settled" in (result.error or "")
+
+
+async def test_a_cancel_read_before_its_fill_price_waits_for_it() -> None:
+    order = Order.limit("ES 03-27", "buy", 3, "5000")
+    oid = order.client_order_id
+
+    def answer(fields: list[str]) -> Pushes:
+        if fields[0] == "PLACE":
+            return [(f"OrderStatus|{oid}", "Working")]
+        return [(f"OrderStatus|{oid}", "Cancelled"), (f"Filled|{oid}", "1")]
+
+    async with running(answer=answer, fill_agreement_s=0.3) as (nt, plugin):
+        await plugin.execute_order(order)
+        handle = asyncio.get_running_loop().call_later(
+            0.05, nt.push, [(f"AvgFillPrice|{oid}", "4999.5")]
+        )
+        try:
+            result = await plugin._cancel_order(oid, "ES 03-27")
+        finally:
+            handle.cancel()
+        assert (result.status, result.filled_quantity, result.average_price) == (
+            OrderStatus.CANCELED,
+            1,
+            Decimal("4999.5"),
+        )
 
 
 # ------------------------------------------------------------------ find

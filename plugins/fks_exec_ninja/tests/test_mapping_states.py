@@ -6,7 +6,7 @@ import re
 from decimal import Context, Decimal, localcontext
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fks_exec import ErrorCode, Order, OrderStatus
@@ -109,6 +109,26 @@ def test_quantity_and_tif_denials() -> None:
     fok = Order.limit("ES", "buy", 1, "1", time_in_force="fok")
     assert quantity_denial(fok)[0] is ErrorCode.NOT_SUPPORTED  # type: ignore[index]
     assert quantity_denial(Order.limit("ES", "buy", 1, "1", time_in_force="day")) is None
+
+
+@pytest.mark.parametrize(
+    ("quantity", "refused"),
+    [(2**31 - 1, False), (2**31, True), (10**10 - 1, True), (10**9, False), (10**11, True)],
+)
+def test_a_quantity_above_int32_is_refused_as_the_dll_cannot_send_it(
+    quantity: int, refused: bool
+) -> None:
+    """DLL ``Client.Command(..., int quantity, ...)``: QTY is an Int32."""
+    from fks_exec_ninja.mapping import MAX_QUANTITY, whole_and_day_or_gtc, wire_number
+
+    order = Order.market("ES", "buy", quantity)
+    denial = quantity_denial(order)
+    assert MAX_QUANTITY == 2147483647
+    assert whole_and_day_or_gtc(wire_number(order.quantity), order.time_in_force) is not refused
+    assert (denial is not None) is refused
+    if denial is not None:
+        assert denial[0] is ErrorCode.INVALID_ORDER and "2147483647" in denial[1]
+        assert denial[1].endswith("nothing was sent")
 
 
 def seen(state: str | None, filled: int = 0, average: str | None = None) -> Observed:
@@ -238,6 +258,9 @@ def test_an_unknown_state_is_quoted_to_40_characters() -> None:
     assert f"'{'q' * 40}'" in (result.error or "") and "qr" not in (result.error or "")
 
 
+@example(quantity=Decimal(2**31 - 1), tif=TimeInForce.GTC)
+@example(quantity=Decimal(2**31), tif=TimeInForce.DAY)
+@example(quantity=Decimal("2147483647.5"), tif=TimeInForce.GTC)
 @given(
     quantity=st.decimals(min_value="0.0001", max_value="1e12", allow_nan=False, places=4)
     | st.integers(1, 10**12).map(Decimal)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -50,7 +49,7 @@ _STALE_AVERAGE = (  # a second fill whose average never comes
 
 @pytest.mark.parametrize(
     ("pushed", "status", "warned"),
-    [(_STILL_DISAGREE, OrderStatus.UNKNOWN, True), (_STALE_AVERAGE, OrderStatus.FILLED, False)],
+    [(_STILL_DISAGREE, OrderStatus.UNKNOWN, True), (_STALE_AVERAGE, OrderStatus.UNKNOWN, True)],
     ids=["still-disagree", "stale-average"],
 )
 async def test_what_the_grace_period_ends_in(
@@ -61,8 +60,9 @@ async def test_what_the_grace_period_ends_in(
 ) -> None:
     """The server ignores the PLACE (an instrument it does not know); values are pushed
     by hand and stay so past ``fill_agreement_s``. Filled 2 of 3 is still a
-    disagreement: ``unknown``, with a warning. A second fill whose average never came is
-    a fill at the last average pushed: a definite answer, nothing to warn of."""
+    disagreement: ``unknown``, with a warning. A second fill whose average never came
+    after it: the last average pushed may be the first fill's, so ``unknown`` too, with
+    a warning -- never a definite fill at it (docs/plugins/ninja.md, The answer)."""
     server = ServerSettings(invalid_command=InvalidCommand.IGNORE)
     async with running(server, order_timeout_s=30, fill_agreement_s=0.05) as (nt, plugin):
         order_id, pending = await placing(nt, plugin, Order.market("CL 01-27", "buy", 3))
@@ -71,11 +71,26 @@ async def test_what_the_grace_period_ends_in(
                 nt.push_value(f"{kind}|{order_id}", value)
             result = await asyncio.wait_for(pending, 5)
         assert (result.status, result.sent) == (status, True), result
-        if status is OrderStatus.UNKNOWN:
-            assert result.error_code is ErrorCode.UNKNOWN and "disagree" in (result.error or "")
-        else:
-            assert result.filled_quantity == 3 and result.average_price == Decimal("70.5")
+        assert result.error_code is ErrorCode.UNKNOWN and result.filled_quantity == 0
+        why = "disagree" if pushed is _STILL_DISAGREE else "no average price after it"
+        assert why in (result.error or "") and result.average_price is None
         assert any(order_id in r.getMessage() for r in caplog.records) is warned, caplog.records
+
+
+async def test_an_order_timing_out_on_values_that_disagree_answers_unknown_unwarned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not final when ``order_timeout_s`` ends (a fill without its price): ``unknown``
+    from the values, as a timeout is -- no grace ran, so nothing to warn of."""
+    server = ServerSettings(invalid_command=InvalidCommand.IGNORE)
+    async with running(server, order_timeout_s=0.2, fill_agreement_s=0.05) as (nt, plugin):
+        order_id, pending = await placing(nt, plugin, Order.market("CL 01-27", "buy", 3))
+        with caplog.at_level(logging.WARNING, logger="fks_exec.plugins.ninja"):
+            nt.push_value(f"OrderStatus|{order_id}", "PartFilled")
+            nt.push_value(f"Filled|{order_id}", "1")
+            result = await asyncio.wait_for(pending, 5)
+        assert (result.status, result.sent) == (OrderStatus.UNKNOWN, True)
+        assert not any(order_id in r.getMessage() for r in caplog.records), caplog.records
 
 
 async def test_of_orders_placed_at_once_the_first_goes_alone_the_rest_in_one_write() -> None:

@@ -573,3 +573,42 @@ async def test_the_timer_is_never_later_than_a_live_waits_deadline(
     for waiter in live:
         waiters.finish(waiter)
     assert waiters.waiting == 0
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        # the second fill's average never pushed after it
+        [
+            [
+                ("Filled|A", "1"),
+                ("AvgFillPrice|A", "5"),
+                ("Filled|A", "2"),
+                ("OrderStatus|A", "Filled"),
+            ]
+        ],
+        # its average pushed before it (in its read or an earlier one): it may be the
+        # first fill's, pushed late -- nothing tells which
+        [
+            [("AvgFillPrice|A", "5"), ("Filled|A", "1")],
+            [("AvgFillPrice|A", "5.5"), ("Filled|A", "2"), ("OrderStatus|A", "Filled")],
+        ],
+        [
+            [("Filled|A", "1")],
+            [("AvgFillPrice|A", "5")],
+            [("Filled|A", "2"), ("OrderStatus|A", "Filled")],
+        ],
+    ],
+    ids=["never", "before-in-its-read", "before-in-a-read-of-its-own"],
+)
+async def test_a_later_fill_without_an_average_pushed_after_it_ends_stale(
+    reads: list[list[tuple[str, str]]],
+) -> None:
+    values = {"OrderStatus|A": "Working"}
+    waiters = Waiters(values)
+    waiter = waiters.start("A", None, TWO, 5, 0.02, market=True)
+    for delay, read in enumerate(reads):
+        later(0.001 * (delay + 1), lambda r=read: push(values, waiters, *r))  # type: ignore[misc]
+    how = AGREED if waiters.arm(waiter) else await waiter.future
+    waiters.finish(waiter)
+    assert (how, waiter.stale) == (DISAGREED, True)

@@ -19,7 +19,7 @@ from fks_exec.models import (
     Position,
 )
 from fks_exec_ninja.codec import COMMAND
-from fks_exec_ninja.mapping import check_name, close_position_command
+from fks_exec_ninja.mapping import check_name, close_position_command, order_id_for
 from fks_exec_ninja.states import BROKER, logger, observe
 
 if TYPE_CHECKING:
@@ -186,7 +186,8 @@ async def close_position(
 ) -> list[ExecutionResult]:
     """Close all (``CLOSEPOSITION``) or part (an opposite market order) of the account's
     position in ``symbol``; never more than the position. The bracket exits of the
-    instrument are cut to what is left (all: CLOSEPOSITION cancels them). Raises
+    instrument are cut to what is left as the closing order's fill is pushed, also
+    after its answer (all: CLOSEPOSITION cancels them). Raises
     :class:`BrokerUnavailable` when NinjaTrader has pushed no position to go by."""
     cfg, ati = plugin.config, plugin.ati
     instrument = plugin.instrument(symbol)
@@ -210,10 +211,15 @@ async def close_position(
         whole = quantity.to_integral_value(rounding=ROUND_DOWN)
         if whole == 0:
             raise OrderDenied(f"NinjaTrader closes whole contracts, got {quantity}")
-        result = await plugin.execute_order(Order.market(symbol, side, whole))
-        if result.filled_quantity:  # the exits of brackets cover no more than is left
-            closed = result.filled_quantity if held > 0 else -result.filled_quantity
-            plugin._brackets.cut_to_position(cfg.account, instrument, held - closed)
+        closing = Order.market(symbol, side, whole)
+        closing_id = order_id_for(closing.client_order_id)
+        # Each fill of it cuts the exits of brackets to what is left, whenever it is
+        # pushed: with the answer, or after it (an answer past order_timeout_s).
+        # (Still followed when the call fails: the order may have gone all the same.)
+        plugin._brackets.closing_order(closing_id, cfg.account, instrument, held, whole)
+        result = await plugin.execute_order(closing)
+        if result.sent is False:  # refused before sending: nothing of it will come
+            plugin._brackets.not_closing(closing_id)
         return [result]
     plugin._brackets.closing(cfg.account, instrument)  # CLOSEPOSITION cancels their exits
     listing_key = f"Orders|{cfg.account}"

@@ -9,8 +9,9 @@ nobody has, and a new process resuming an entry follows the newest generation sh
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 
+from fks_exec.models import Order
 from fks_exec_ninja.account import OrderLists
 from fks_exec_ninja.bracket_legs import Bracket, Leg, exit_ids, legs_for
 
@@ -44,6 +45,45 @@ class ExitIds:
         if order_id in self._followed or order_id in self._remembered:
             return True
         return self.shown(account, order_id)
+
+    def refusal(self, entry: Order, account: str) -> str | None:
+        """Why ``entry`` cannot be placed as a bracket (its first exit ids are taken),
+        else None."""
+        for exit_id in exit_ids(entry.client_order_id, 1):
+            if self.taken(account, exit_id):
+                return (
+                    f"the bracket exits of client order id {entry.client_order_id!r} would "
+                    f"use order id {exit_id}, which an existing order already has (one "
+                    f"whose client order id is {entry.client_order_id!r} followed by "
+                    "'-sl', '-tp' or '-oco'?); use another client_order_id. Nothing was sent"
+                )
+        return None
+
+    def unpushed(self, bracket: Bracket) -> list[str]:
+        """The ids of ``bracket``'s exits (earlier pairs' first) whose fills are not
+        known and of which NinjaTrader has pushed no state."""
+        return [
+            leg.order_id
+            for leg in (*bracket.retired, *bracket.legs)
+            if not leg.fills_known and f"OrderStatus|{leg.order_id}" not in self._values
+        ]
+
+    def not_pushed_again(self, brackets: Iterable[Bracket]) -> list[Bracket]:
+        """The ``brackets`` whose entry (not final) or a placed exit has had no value
+        pushed since the connection was made again: NinjaTrader did not re-push them, so
+        what filled while the connection was down is not known until they change."""
+        values = self._values
+        return [
+            bracket
+            for bracket in brackets
+            if any(
+                f"OrderStatus|{order_id}" not in values
+                for order_id in (
+                    *(() if bracket.entry_final else (bracket.entry_id,)),
+                    *(leg.order_id for leg in bracket.legs if leg.at_ninjatrader),
+                )
+            )
+        ]
 
     def at_ninjatrader(self, bracket: Bracket, leg: Leg) -> bool:
         """The exit was written by this process, or NinjaTrader shows it."""
@@ -79,14 +119,14 @@ class ExitIds:
         """Make the newest generation NinjaTrader shows of a resumed ``bracket``'s exits
         its current one, and retire the earlier generations' exits (their fills count):
         one NinjaTrader does not show is not cancelled, and what one filled is known
-        only once NinjaTrader pushes a state of it (``Leg.fills_known``)."""
+        only once NinjaTrader pushes it (``Leg.fills_known``)."""
         account, entry = bracket.account, bracket.entry
         generation = self.newest_shown(account, entry.client_order_id)
         for earlier in range(1, generation):
             for leg in legs_for(entry, earlier)[0]:
                 shown = self.shown(account, leg.order_id)
                 leg.at_ninjatrader, leg.cancelled_here = shown, not shown
-                leg.fills_known = f"OrderStatus|{leg.order_id}" in self._values
+                leg.fills_known = f"Filled|{leg.order_id}" in self._values
                 bracket.retired.append(leg)
         bracket.legs, bracket.oco = legs_for(entry, generation)
         bracket.generation = generation

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from fks_exec.models import Order
+from fks_exec.models import Order, TimeInForce
 from fks_exec_ninja.mapping import order_id_for
 
 __all__ = ["Bracket", "Leg", "exit_ids", "legs_for"]
@@ -49,8 +49,10 @@ class Leg:
     cancelled_here: bool = False
     """This process sent its CANCEL (a retired exit)."""
     fills_known: bool = True
-    """False for an earlier pair's exit a new process found, until NinjaTrader pushes a
-    state of it: what it filled is not known, so nothing is sized meanwhile."""
+    """False for an exit a new process found at NinjaTrader (adopted, or of an earlier
+    pair) until NinjaTrader has pushed its state and its ``Filled`` (or its state, and
+    the bracket's grace has passed without a ``Filled``): what it filled is not known,
+    so nothing is sized meanwhile."""
     epoch: int = 0
     """The connection (counted by :meth:`~fks_exec_ninja.brackets.Brackets.reconnected`) on
     which it was written."""
@@ -81,6 +83,10 @@ class Bracket:
 
     sized: Decimal = _ZERO
     """:attr:`base` when the current exits were last written."""
+    graced: bool = False
+    """Its values have had their moment (``fill_agreement_s``) to agree since they first
+    did not, or to bring a fill after a final state: taken as they stand from now on,
+    until a look at them decides something without waiting."""
 
     @property
     def base(self) -> Decimal:
@@ -116,9 +122,16 @@ def exit_ids(client_order_id: str, generation: int) -> tuple[str, str, str]:
 
 def legs_for(entry: Order, generation: int) -> tuple[list[Leg], str]:
     """The exit legs of ``entry``'s ``generation`` (quantity: the entry's; the wire
-    quantity is written per command) and their OCO id ("" for a single exit)."""
+    quantity is written per command) and their OCO id ("" for a single exit).
+
+    Exits are good till cancelled whatever the entry's time in force: the entry's says
+    how long it may wait to fill, not how long its position is protected (a DAY exit
+    would expire at the session's end and leave an overnight position without a stop:
+    NinjaTrader cancels a DAY order not filled by the close of the trading day, its blog
+    page "What is Time in Force (TIF)"; the ATI takes DAY or GTC, help "Commands and
+    Valid Parameters")."""
     stop_id, target_id, oco = exit_ids(entry.client_order_id, generation)
-    side, tif = entry.side.opposite, entry.time_in_force
+    side, tif = entry.side.opposite, TimeInForce.GTC
     legs = []
     if entry.stop_loss is not None:
         stop = Order.stop(entry.symbol, side, entry.quantity, entry.stop_loss, time_in_force=tif)

@@ -20,38 +20,41 @@ NinjaTrader while none of its generation filled was ended by hand (or could not 
 placed): the bracket is no longer kept, and an error says what is unprotected.
 
 Every decision is taken from the values NinjaTrader pushed, whatever order they came
-in: while an exit's state says it filled but its ``Filled`` number has not come, nothing
-is decided. Exit ids are derived from the entry's client order id, so a new process that
-resumes an entry (:meth:`Brackets.resume`, after a restart) recognises exits an earlier
-process placed -- in NinjaTrader's pushed values or its ``Orders|<account>`` list -- and
-adopts them instead of placing them again.
+in: nothing is decided while an exit said filled has no ``Filled`` number yet, and a
+decision that something is over waits ``fill_agreement_s`` first
+(:mod:`~fks_exec_ninja.bracket_graces`). A new process that resumes an entry
+(:meth:`Brackets.resume`, after a restart) recognises the exits an earlier one placed
+by their ids, adopts them, and sizes them once NinjaTrader has pushed what they filled.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 
 from fks_exec.errors import BrokerUnavailable
 from fks_exec.models import Order
+from fks_exec_ninja import bracket_log
 from fks_exec_ninja.account import OrderLists
+from fks_exec_ninja.bracket_closes import Closes, cut_to_position
+from fks_exec_ninja.bracket_graces import Graces
 from fks_exec_ninja.bracket_ids import ExitIds
-from fks_exec_ninja.bracket_legs import Bracket, Leg, exit_ids, legs_for
+from fks_exec_ninja.bracket_legs import Bracket, legs_for
 from fks_exec_ninja.mapping import cancel_command, change_quantity_command, place_command
 from fks_exec_ninja.states import FINAL_STATES, observe
 
 __all__ = ["Bracket", "Brackets"]
 
-logger = logging.getLogger("fks_exec.plugins.ninja")
-_ZERO = Decimal(0)
+logger = bracket_log.logger
 _FILLING = frozenset({"filled", "partfilled"})
 
 
 class Brackets:
     """Entries with exits to keep in step with their fills; ``send`` writes a command,
     ``remember`` records an exit order under its id (so ``get_order`` finds it),
-    ``remembered``: the ids this process placed (an exit id among them is taken)."""
+    ``remembered``: the ids this process placed (an exit id among them is taken);
+    ``grace_s``: how long values that may be incomplete are waited for (on the running
+    event loop) before a decision is taken from them; None: at once (no loop needed)."""
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class Brackets:
         remember: Callable[[str, Order], None],
         order_lists: OrderLists | None = None,
         remembered: Container[str] = (),
+        grace_s: float | None = None,
     ) -> None:
         self._values, self._send, self._remember = values, send, remember
         self._entries: dict[str, Bracket] = {}
@@ -70,6 +74,8 @@ class Brackets:
         """The brackets being followed, by the id of their entry and of each exit
         (read-only)."""
         self._epoch = 0
+        self._graces = Graces(grace_s, self._follow)
+        self._closes = Closes(values, self.cut_to_position)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -79,15 +85,7 @@ class Brackets:
     def refusal(self, entry: Order, account: str) -> str | None:
         """Why ``entry`` cannot be placed as a bracket (its exit ids are taken by orders
         NinjaTrader or this process already has), else None."""
-        for exit_id in exit_ids(entry.client_order_id, 1):
-            if self._ids.taken(account, exit_id):
-                return (
-                    f"the bracket exits of client order id {entry.client_order_id!r} would "
-                    f"use order id {exit_id}, which an existing order already has (one "
-                    f"whose client order id is {entry.client_order_id!r} followed by "
-                    "'-sl', '-tp' or '-oco'?); use another client_order_id. Nothing was sent"
-                )
-        return None
+        return self._ids.refusal(entry, account)
 
     def exit_of(self, order_id: str) -> Bracket | None:
         """The bracket ``order_id`` is an exit of (None: no exit followed here)."""
@@ -132,30 +130,23 @@ class Brackets:
         if ended:
             self._end(bracket)
             return f"exit {ended[0]} is already final at NinjaTrader; nothing sent"
+        for leg in known:  # what an adopted exit filled is known once NinjaTrader says
+            leg.at_ninjatrader = True
+            leg.fills_known = f"Filled|{leg.order_id}" in self._values
         for leg in bracket.legs:
             self._remember(leg.order_id, leg.order)
+        bracket_log.unknown_fills(bracket, self._ids.unpushed(bracket))
         bracket.entry_final = final
-        self._follow(bracket, at_least=min(filled, entry.quantity))
+        bracket.filled = min(filled, entry.quantity)  # at least (the values may say more)
+        self._follow(bracket)
         still = "" if final else "; following the entry"
         return f"{len(known)} exit(s) adopted, {len(bracket.legs) - len(known)} to place{still}"
 
     def _resumed_generation(self, bracket: Bracket) -> None:
-        """Follow the newest pair of exits NinjaTrader shows (:meth:`ExitIds.resume_newest`)
-        and warn when what an earlier pair filled is not known yet."""
+        """Follow the newest pair of exits NinjaTrader shows (:meth:`ExitIds.resume_newest`)."""
         self._ids.resume_newest(bracket)
         for order_id in (*bracket.ids(), *(leg.order_id for leg in bracket.retired)):
             self._by_id[order_id] = bracket
-        unknown = [leg.order_id for leg in bracket.retired if not leg.fills_known]
-        if unknown:
-            logger.warning(
-                "bracket of %s: NinjaTrader shows its exits of pair %s, but has pushed "
-                "nothing of the earlier exits %s, so what they filled is not known; its "
-                "exits are left as NinjaTrader has them until it pushes those: check the "
-                "position and the exits in NinjaTrader",
-                bracket.entry_id,
-                bracket.generation,
-                ", ".join(unknown),
-            )
 
     def forget(self, entry_id: str) -> None:
         """Stop watching ``entry_id`` (its PLACE was not sent)."""
@@ -165,10 +156,17 @@ class Brackets:
 
     def on_order_value(self, order_id: str) -> None:
         """``OrderStatus`` or ``Filled`` of ``order_id`` was pushed: follow its bracket
-        if it is a watched entry or exit."""
+        if it is a watched entry or exit, or cut the exits by its fill if it is a
+        partial close followed (:meth:`closing_order`)."""
         bracket = self._by_id.get(order_id)
         if bracket is not None:
             self._follow(bracket)
+        elif order_id in self._closes:
+            self._closes.filled(order_id)
+
+    def close(self) -> None:
+        """Stop every wait in progress (the plugin closes): nothing is decided later."""
+        self._graces.close()
 
     def reconnected(self) -> None:
         """The connection was made again: exits written before it that NinjaTrader's
@@ -183,20 +181,8 @@ class Brackets:
 
     def not_pushed_again(self) -> list[Bracket]:
         """The brackets whose entry (not final) or a placed exit has had no value pushed
-        since the connection was made again: NinjaTrader did not re-push them, so what
-        filled while the connection was down is not known here until they change."""
-        values = self._values
-        return [
-            bracket
-            for bracket in self._entries.values()
-            if any(
-                f"OrderStatus|{order_id}" not in values
-                for order_id in (
-                    *(() if bracket.entry_final else (bracket.entry_id,)),
-                    *(leg.order_id for leg in bracket.legs if leg.at_ninjatrader),
-                )
-            )
-        ]
+        since the connection was made again (:meth:`ExitIds.not_pushed_again`)."""
+        return self._ids.not_pushed_again(self._entries.values())
 
     def accounts(self) -> set[str]:
         """The accounts of the watched brackets."""
@@ -206,22 +192,22 @@ class Brackets:
         """A partial ``close_position`` left ``position`` (signed) of ``instrument`` in
         ``account``: the exits of its brackets cover no more than that in their
         direction, the oldest brackets' exits cut first."""
-        for sign in (1, -1):
-            held = max(position * sign, _ZERO)
-            same = [
-                b
-                for b in self._entries.values()
-                if (b.account, b.instrument) == (account, instrument)
-                and (1 if b.entry.side.value == "buy" else -1) == sign
-            ]
-            excess = sum((max(b.open_quantity, _ZERO) for b in same), _ZERO) - held
-            for bracket in same:
-                if excess <= 0:
-                    break
-                cut = min(excess, max(bracket.open_quantity, _ZERO))
-                bracket.spent += cut
-                excess -= cut
-                self._follow(bracket)
+        cut_to_position(list(self._entries.values()), account, instrument, position, self._follow)
+
+    def closing_order(
+        self, order_id: str, account: str, instrument: str, held: Decimal, quantity: Decimal
+    ) -> None:
+        """A partial ``close_position``'s market order of ``quantity`` goes out under
+        ``order_id`` while ``held`` (signed) of ``instrument`` is in ``account``: each
+        fill NinjaTrader pushes of it, whenever it comes (also after the order's answer),
+        cuts the exits of the brackets there to what is left (:meth:`cut_to_position`).
+        Nothing is followed when no bracket is in that account and instrument."""
+        if any((b.account, b.instrument) == (account, instrument) for b in self._entries.values()):
+            self._closes.add(order_id, account, instrument, held, quantity)
+
+    def not_closing(self, order_id: str) -> None:
+        """The partial close ``order_id`` was not sent: follow it no more."""
+        self._closes.forget(order_id)
 
     def closing(self, account: str, instrument: str) -> None:
         """``CLOSEPOSITION`` goes out for ``instrument`` in ``account`` (it cancels the
@@ -233,15 +219,17 @@ class Brackets:
 
     # ------------------------------------------------------------------ following
 
-    def _follow(self, bracket: Bracket, at_least: Decimal = _ZERO) -> None:
+    def _follow(self, bracket: Bracket) -> None:
         if self._entries.get(bracket.entry_id) is not bracket:
             return  # ended
         values = self._values
         seen = observe(values, bracket.entry_id)
         quantity = bracket.entry.quantity
         filled = quantity if seen.state == "filled" else min(seen.filled, quantity)
-        bracket.filled = max(bracket.filled, filled, at_least)
+        bracket.filled = max(bracket.filled, filled)
         bracket.entry_final = bracket.entry_final or seen.final
+        graces = self._graces
+        graces.waited = None
         if not self._read_legs(bracket):
             return  # a fill whose number has not come yet: decide when it has
         try:
@@ -249,18 +237,25 @@ class Brackets:
             self._decide(bracket)
         except BrokerUnavailable as exc:
             logger.error("bracket exits of %s not sent yet: %s", bracket.entry_id, exc)
+        if graces.waited is not bracket:
+            graces.settled(bracket)
 
     def _read_legs(self, bracket: Bracket) -> bool:
         """Take in what NinjaTrader pushed of the exits, retired ones included (a fill of
         theirs pushed late still counts); False while one of them is said to have
-        filled without its number, an earlier pair's exit found at a restart has had no
-        state pushed, or a current one is filled with less than was written for it (its
-        last ``Filled`` not read yet)."""
+        filled without its number, an exit found at a restart has not had its state and
+        its ``Filled`` pushed (its state alone: taken as it is once the grace has
+        passed), or a current one is filled with less than was written for it (its last
+        ``Filled`` not read yet)."""
         values, agreed = self._values, True
         for leg in (*bracket.legs, *bracket.retired):
             seen = observe(values, leg.order_id)
             if seen.state is not None:
-                leg.state, leg.fills_known = seen.state, True
+                leg.state = seen.state
+                if not leg.fills_known:
+                    leg.fills_known = f"Filled|{leg.order_id}" in values or self._graces.wait(
+                        bracket
+                    )
             leg.filled = max(leg.filled, seen.filled)
             if (seen.state in _FILLING and not seen.filled) or not leg.fills_known:
                 agreed = False
@@ -283,17 +278,12 @@ class Brackets:
         if not bracket.placed:
             if open_quantity > 0:
                 self._place(bracket, open_quantity)
-            elif bracket.entry_final and not self._working(bracket):
-                self._end(bracket)
+            elif bracket.entry_final and not self._working(bracket) and self._graces.wait(bracket):
+                self._end(bracket)  # a fill read after the final state would have counted
             return
         for leg in bracket.legs:
             if self._ids.never_came(bracket, leg, self._epoch):
-                logger.warning(
-                    "exit %s of entry %s never reached NinjaTrader before the connection "
-                    "dropped (its fresh order list does not show it): placing it again",
-                    leg.order_id,
-                    bracket.entry_id,
-                )
+                bracket_log.placed_again(bracket, leg)
                 leg.at_ninjatrader = False
                 bracket.placed = False
         if not bracket.placed:  # an exit to place again
@@ -302,7 +292,11 @@ class Brackets:
             return
         ended = [leg for leg in bracket.legs if leg.state in FINAL_STATES]
         if ended and not any(leg.filled for leg in bracket.legs):
-            self._ended_at_ninjatrader(bracket, ended[0])
+            # Cancelled by hand -- or by NinjaTrader's OCO for a fill of the other exit
+            # not read yet: that fill has its moment to come.
+            if self._graces.wait(bracket):
+                bracket_log.ended_at_ninjatrader(bracket, ended[0])
+                self._end(bracket)
             return
         if ended or open_quantity <= 0:
             # The exits did their work (one filled: NinjaTrader's OCO ends the other),
@@ -313,7 +307,7 @@ class Brackets:
             self._retire(bracket)
             if open_quantity > 0:
                 self._place(bracket, open_quantity)
-            elif bracket.entry_final and not self._working(bracket):
+            elif bracket.entry_final and not self._working(bracket) and self._graces.wait(bracket):
                 self._end(bracket)
             return
         # All working: each covers the open quantity. A fill of one exit shrinks the
@@ -377,23 +371,8 @@ class Brackets:
                 self._send(cancel_command(leg.order_id))
                 leg.cancelled_here = True
 
-    def _ended_at_ninjatrader(self, bracket: Bracket, leg: Leg) -> None:
-        kind = "stop-loss" if leg.order.stop_price is not None else "take-profit"
-        logger.error(
-            "the %s exit %s of entry %s is %s at NinjaTrader, and none of its exits "
-            "filled: the bracket is no longer kept by this plugin; %s of %s in %s may "
-            "be open without it: check the position in NinjaTrader",
-            kind,
-            leg.order_id,
-            bracket.entry_id,
-            leg.state,
-            bracket.open_quantity,
-            bracket.entry.symbol,
-            bracket.account,
-        )
-        self._end(bracket)
-
     def _end(self, bracket: Bracket) -> None:
+        self._graces.cancel(bracket)
         self._entries.pop(bracket.entry_id, None)
         for order_id in (*bracket.ids(), *(leg.order_id for leg in bracket.retired)):
             if self._by_id.get(order_id) is bracket:

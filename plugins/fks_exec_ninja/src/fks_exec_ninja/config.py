@@ -24,10 +24,14 @@ class NinjaConfig(PluginConfig):
     order_timeout_s: float = Field(default=5.0, gt=0)
     """How long an order waits for NinjaTrader to report its state."""
     fill_agreement_s: float = Field(default=0.25, ge=0)
-    """How long a final order state may wait for the fill values to agree with it
-    (status ``Filled`` before ``Filled|<id>`` says the whole quantity) before the answer
-    is ``unknown``; also how long a changed fill waits for its average price, which
-    NinjaTrader may not push again when it did not change."""
+    """How long an order's pushed values may take to agree before anything is decided
+    from them: a final state waits this long for its fill values (status ``Filled``
+    before ``Filled|<id>`` says the whole quantity), and a later fill for an average
+    price pushed after it, before the answer is ``unknown`` (an average NinjaTrader does
+    not push again, unchanged or late, cannot be told from a stale one: never a definite
+    fill at it); a bracket waits this long before ending on a final state with nothing
+    filled, or sizing an exit whose fill number has not been pushed (a fill read after
+    the state still counts)."""
     confirm_orders: bool | None = None
     """None (default): leave NinjaTrader's order confirmation setting alone. True/False:
     send ConfirmOrders 1/0 after each connect -- a global NinjaTrader setting that also

@@ -11,7 +11,8 @@ from fks_exec.errors import BrokerUnavailable, OrderDenied
 from fks_exec.models import ErrorCode, ExecutionResult, Order, OrderStatus
 from fks_exec_ninja.codec import COMMAND
 from fks_exec_ninja.mapping import cancel_command, order_id_for
-from fks_exec_ninja.states import FINAL_STATES, observe, result_for
+from fks_exec_ninja.states import Observed, observe, result_for, value_keys
+from fks_exec_ninja.tracking import AGREED, LOST
 
 if TYPE_CHECKING:
     from fks_exec_ninja.plugin import NinjaPlugin
@@ -67,53 +68,117 @@ async def order_list(plugin: NinjaPlugin, where: str) -> str:
 
 
 async def cancel(plugin: NinjaPlugin, order_id: str, symbol: str | None) -> ExecutionResult:
-    """Send ``CANCEL`` for ``order_id`` and wait for a final state: ``canceled``;
-    ``rejected`` when the order ended otherwise or NinjaTrader reported no state;
-    ``unknown`` after ``order_timeout_s``. Raises :class:`OrderDenied` for an order
-    already final and :class:`BrokerUnavailable` when not connected."""
+    """Send ``CANCEL`` for ``order_id`` and wait for a final state: ``canceled``, with
+    what filled before (its average price); ``rejected`` when the order ended otherwise
+    (it filled first); ``unknown`` when NinjaTrader reported no final state in
+    ``order_timeout_s`` (it sends no answer to a CANCEL but the order's state, so none
+    may mean it does not know the id, or has not acted yet), when the connection
+    dropped first, or when the fill values of the cancelled order do not agree
+    ``fill_agreement_s`` later. Raises :class:`OrderDenied` for an order already final
+    and :class:`BrokerUnavailable` when not connected."""
     ati = plugin.ati
     order = plugin._orders.get(order_id)
     name = symbol or (order.symbol if order else "?")
     cid = order.client_order_id if order else None
-    before = observe(ati.values, order_id)
+    values, waiters = ati.values, plugin._waiters
+    before = observe(values, order_id)
     if before.final:
         raise OrderDenied(f"order {order_id} is already {before.state}", "invalid_order")
-    await plugin._waiters.order(
-        order_id,
-        lambda seen: seen.final,
-        quantity=None,
-        timeout_s=plugin.config.order_timeout_s,
-        agree_s=0.0,  # a final state answers a cancel, whatever its fill values say
-        sent=lambda: ati.send_now(COMMAND, cancel_command(order_id)),
-    )
-    state = observe(ati.values, order_id).state
-    if state in ("cancelled", "canceled"):
-        return ExecutionResult.for_cancel(
-            plugin=plugin.name,
-            status=OrderStatus.CANCELED,
-            client_order_id=cid,
-            order_id=order_id,
-            symbol=name,
-        )
-    final = state in FINAL_STATES
-    if state is None or final:
+    # A final state answers a cancel at once, whatever its fill values say (agree_s 0).
+    waiter = waiters.start(order_id, _final, None, plugin.config.order_timeout_s, 0.0)
+    try:
+        ati.send_now(COMMAND, cancel_command(order_id))
+        how = AGREED if waiters.arm(waiter) else await waiter.future
+    finally:
+        waiters.finish(waiter)
+    seen = observe(values, order_id)
+    if seen.state in ("cancelled", "canceled"):
+        return await _cancelled(plugin, order_id, name, cid, waiter.stale)
+    if seen.final:
         return ExecutionResult.for_cancel(
             plugin=plugin.name,
             status=OrderStatus.REJECTED,
+            client_order_id=cid,
             order_id=order_id,
             symbol=name,
             error_code=ErrorCode.INVALID_ORDER,
-            error=f"order {order_id} is {state}"
-            if final
-            else f"NinjaTrader did not report order {order_id} cancelled (it may not know the id)",
+            error=f"order {order_id} is {seen.state}",
+        )
+    if how == LOST:
+        code, why = ErrorCode.NETWORK, "the connection dropped before NinjaTrader answered"
+    elif seen.state is None:
+        code, why = (
+            ErrorCode.TIMEOUT,
+            (
+                f"NinjaTrader pushed no state of order {order_id} in "
+                f"{plugin.config.order_timeout_s}s (it may not know the id, or not have "
+                "pushed it again since connecting)"
+            ),
+        )
+    else:
+        code, why = (
+            ErrorCode.TIMEOUT,
+            (f"cancel not confirmed in {plugin.config.order_timeout_s}s (order is {seen.state})"),
         )
     return ExecutionResult.for_cancel(
         plugin=plugin.name,
         status=OrderStatus.UNKNOWN,
+        client_order_id=cid,
         order_id=order_id,
         symbol=name,
-        error_code=ErrorCode.TIMEOUT,
-        error=f"cancel not confirmed in {plugin.config.order_timeout_s}s (order is {state})",
+        error_code=code,
+        error=f"the CANCEL of order {order_id} was written; {why}: check the order "
+        "with get_order (or in NinjaTrader's Orders tab)",
+    )
+
+
+def _final(seen: Observed) -> bool:
+    return seen.final
+
+
+def _agree(seen: Observed) -> bool:
+    return seen.agrees(None)
+
+
+async def _cancelled(
+    plugin: NinjaPlugin, order_id: str, name: str, cid: str | None, stale: bool
+) -> ExecutionResult:
+    """The answer of a cancel NinjaTrader reports ``Cancelled``: with what filled before
+    it, once its fill values agree -- waiting up to ``fill_agreement_s`` for a fill read
+    without its price, or (``stale``) for an average pushed after a later fill read
+    while the cancel waited -- else ``unknown``."""
+    values, waiters = plugin.ati.values, plugin._waiters
+    seen = observe(values, order_id)
+    if stale or not seen.agrees(None):
+        wait = plugin.config.fill_agreement_s  # a grace no longer than the wait itself
+        waiter = waiters.start(order_id, _agree, None, wait, wait)
+        waiter.stale = stale  # an average pushed from now on is one after that fill
+        try:
+            agreed = waiters.arm(waiter) or await waiter.future == AGREED
+        finally:
+            waiters.finish(waiter)
+        seen = observe(values, order_id)
+        if not agreed:
+            _, filled_key, average_key = value_keys(order_id)
+            return ExecutionResult.for_cancel(
+                plugin=plugin.name,
+                status=OrderStatus.UNKNOWN,
+                client_order_id=cid,
+                order_id=order_id,
+                symbol=name,
+                error_code=ErrorCode.UNKNOWN,
+                error=f"NinjaTrader reports order {order_id} cancelled, but what filled of "
+                f"it before is not settled (Filled {values.get(filled_key)!r}, AvgFillPrice "
+                f"{values.get(average_key)!r}): look it up again with get_order",
+            )
+    return ExecutionResult.for_cancel(
+        plugin=plugin.name,
+        status=OrderStatus.CANCELED,
+        client_order_id=cid,
+        order_id=order_id,
+        symbol=name,
+        filled_quantity=seen.filled,
+        average_price=seen.average if seen.filled else None,
     )
 
 

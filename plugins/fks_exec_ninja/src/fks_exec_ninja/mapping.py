@@ -19,6 +19,7 @@ from fks_exec.errors import OrderDenied
 from fks_exec.models import ErrorCode, Order, OrderSide, OrderType, TimeInForce
 
 __all__ = [
+    "MAX_QUANTITY",
     "cancel_command",
     "change_quantity_command",
     "check_name",
@@ -160,17 +161,34 @@ def close_position_command(account: str, instrument: str) -> str:
     return command("CLOSEPOSITION", account, instrument, "", "0", "", "0", "0", "", "", "", "", "")
 
 
+MAX_QUANTITY = 2**31 - 1
+"""The largest quantity the ATI can carry: the DLL's ``Client.Command`` takes it as a C#
+``int`` (Int32), and the help page "Commands and Valid Parameters" gives QTY as an
+integer value."""
+_MAX_DIGITS = str(MAX_QUANTITY)
+
+
 def whole_and_day_or_gtc(size: str, time_in_force: TimeInForce) -> bool:
     """What :func:`quantity_denial` lets through, judged from the quantity as written
-    (``size``, :func:`wire_number`: a whole number has no point) and the time in force."""
-    return "." not in size and time_in_force in _TIF
+    (``size``, :func:`wire_number`: a whole number has no point, and has no leading
+    zeros, so a longer text is a larger number) and the time in force."""
+    if "." in size or time_in_force not in _TIF:
+        return False
+    return len(size) < 10 or (len(size) == 10 and size <= _MAX_DIGITS)
 
 
 def quantity_denial(order: Order) -> tuple[ErrorCode, str] | None:
-    """What NinjaTrader's ATI cannot take: fractional quantities, TIF other than DAY/GTC."""
+    """What NinjaTrader's ATI cannot take: fractional quantities, quantities above
+    :data:`MAX_QUANTITY`, TIF other than DAY/GTC."""
     if order.quantity != order.quantity.to_integral_value():
         return ErrorCode.INVALID_ORDER, (
             f"NinjaTrader takes whole quantities, got {order.quantity}; nothing was sent"
+        )
+    if order.quantity > MAX_QUANTITY:
+        return ErrorCode.INVALID_ORDER, (
+            f"NinjaTrader's AT Interface carries quantities up to {MAX_QUANTITY} (its "
+            f"client DLL sends QTY as a 32-bit integer), got {order.quantity}: split the "
+            "order; nothing was sent"
         )
     if order.time_in_force not in _TIF:
         return ErrorCode.NOT_SUPPORTED, (

@@ -97,7 +97,12 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         connection.transcript = self._transcript
         self._waiters = Waiters(connection.values)
         self._brackets = Brackets(
-            connection.values, self._send_line, self._remember, self._order_lists, self._orders
+            connection.values,
+            self._send_line,
+            self._remember,
+            self._order_lists,
+            self._orders,
+            grace_s=config.fill_agreement_s,
         )
         self._waiters.followed = self._brackets.watched
         self._waiters.follow = self._brackets.on_order_value
@@ -117,6 +122,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
 
     async def _close(self) -> None:
         connection, self.connection = self.connection, None
+        self._brackets.close()
         if connection is not None:
             for instrument in sorted(self._subscribed):
                 if connection.connected:
@@ -255,6 +261,8 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             return self._unknown(
                 order, ErrorCode.NETWORK, "the connection dropped before NinjaTrader answered"
             )
+        if how == DISAGREED and waiter.stale:  # a later fill, no average pushed after it
+            return self._stale_average(order, order_id, values)
         result = result_for(values, order_id, plugin=self.name, order=order, seen=seen)
         if result is None and seen is not None and seen.bad:  # answered, with no state
             self.log.warning("order %s: %s; its fate is unknown", order_id, seen.bad)
@@ -279,6 +287,30 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
         if how == DISAGREED and result.status is OrderStatus.UNKNOWN:
             self.log.warning("order %s: %s", order_id, result.error)
         return result
+
+    def _stale_average(
+        self, order: Order, order_id: str, values: Mapping[str, str]
+    ) -> ExecutionResult:
+        """``unknown``: NinjaTrader pushed a later fill of the order but no average price
+        after it in ``fill_agreement_s``; the average it shows may be the earlier fills'
+        (or unchanged: the two cannot be told apart), so no definite fill is answered."""
+        filled, average = values.get("Filled|" + order_id), values.get("AvgFillPrice|" + order_id)
+        message = (
+            f"NinjaTrader pushed a later fill of order {order_id} (Filled {filled!r}) but "
+            f"no average price after it in {self._agree_s}s: the average it shows "
+            f"({average!r}) may be the earlier fills'. Not a definite answer; the order "
+            "is at NinjaTrader: look it up again with get_order"
+        )
+        self.log.warning("order %s: %s", order_id, message)
+        return ExecutionResult.for_order(
+            order,
+            plugin=self.name,
+            status=OrderStatus.UNKNOWN,
+            order_id=order_id,
+            sent=True,
+            error=message,
+            error_code=ErrorCode.UNKNOWN,
+        )
 
     async def _cancel_order(self, order_id: str, symbol: str | None) -> ExecutionResult:
         return await lookups.cancel(self, order_id, symbol)

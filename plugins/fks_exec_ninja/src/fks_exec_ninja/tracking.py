@@ -102,10 +102,13 @@ class _Waiter:
 
     def check(self) -> bool:
         """True when the values answer the waiter. After a second or later fill the
-        average price counts as current only if pushed after that fill's ``Filled``;
-        otherwise (NinjaTrader may push it first, or not at all when unchanged) the
-        answer waits ``agree_s`` for it, as for a final state whose values disagree
-        (a negative ``agree_s``: no such grace, the wait runs to its deadline)."""
+        average price counts as current only if pushed after that fill's ``Filled``
+        (whatever order an update's values come in, an average pushed after the fill is
+        of that update or a later one; one pushed before it may be the earlier fills');
+        otherwise (NinjaTrader may push it first, late, or not at all when unchanged)
+        the answer waits ``agree_s`` for it, as for a final state whose values disagree,
+        and the wait ends :data:`DISAGREED` with ``stale`` still set when none came (a
+        negative ``agree_s``: no such grace, the wait runs to its deadline)."""
         values = self.values
         if not self.stale:  # the usual answers first, exactly as settled() gives them
             state = _PARSED.get(values.get(self.status_key))  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ from .settings import (
     Repetition,
     Repush,
     ServerSettings,
+    ValueOrder,
     combinations,
     front_month,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Repetition",
     "Repush",
     "ServerSettings",
+    "ValueOrder",
     "combinations",
     "front_month",
     "parse_command",

@@ -178,7 +178,17 @@ class Book:
                 self.cancel(order)
                 return
             self.step()
-            self.fill(order, base + (1 if index < extra else 0), price)
+            self.fill(
+                order, base + (1 if index < extra else 0), self._piece_price(order, price, index)
+            )
+
+    def _piece_price(self, order: Order, price: Decimal, index: int) -> Decimal:
+        """The price of piece ``index`` of a fill at ``price``: market and stop-market
+        pieces walk the book by ``piece_slippage_ticks`` each (limits fill at theirs)."""
+        ticks = self.settings.piece_slippage_ticks * index
+        if not ticks or order.order_type not in ("MARKET", "STOPMARKET", "MIT"):
+            return price
+        return price + order.sign * ticks * self.settings.instrument(order.instrument).tick_size
 
     def fill(self, order: Order, quantity: int, price: Decimal) -> None:
         """Fill ``quantity`` of ``order`` at ``price``: order, position, OCO and ATM."""

@@ -29,10 +29,11 @@ repeated, are not in the DLL (inferred): ``ServerSettings.push_order``/``repetit
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 from .orders import Event, OrderUpdate, Step
-from .settings import Repetition, ServerSettings
+from .settings import Repetition, ServerSettings, ValueOrder
 from .wire import encode_message, format_double, format_int, value_message
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "event_values",
     "market_data_values",
     "render_step",
+    "render_writes",
     "skipped_messages",
 ]
 
@@ -77,6 +79,44 @@ def render_step(step: Step, settings: ServerSettings) -> bytes:
     if settings.unknown_messages and data:
         data += skipped_messages(settings)
     return data
+
+
+def render_writes(
+    steps: list[Step], settings: ServerSettings, rng: random.Random
+) -> list[tuple[float, bytes]]:
+    """The writes that push one operation's ``steps``, each with its delay from the
+    operation's start, earliest first: one write per step as it happened, or one per key
+    with its latest value (``settings.value_order``; ``rng`` draws a shuffled order),
+    ``step_interval_s`` apart; an ``AvgFillPrice`` value ``average_lag_s`` after the
+    rest of its write."""
+    if settings.value_order is ValueOrder.AS_HAPPENED:
+        groups = [
+            [pair for event in step for pair in event_values(event, settings)] for step in steps
+        ]
+    else:
+        latest: dict[str, str] = {}
+        for step in steps:
+            for event in step:
+                for key, text in event_values(event, settings):
+                    latest.pop(key, None)  # to the end: the keys in the order they last changed
+                    latest[key] = text
+        pairs = list(latest.items())
+        if settings.value_order is ValueOrder.LATEST_REVERSED:
+            pairs.reverse()
+        elif settings.value_order is ValueOrder.LATEST_SHUFFLED:
+            rng.shuffle(pairs)
+        groups = [[pair] for pair in pairs]
+    noise = skipped_messages(settings) if settings.unknown_messages else b""
+    interval, lag = settings.step_interval_s, settings.average_lag_s
+    writes: list[tuple[float, bytes]] = []
+    for index, group in enumerate(groups):
+        late = [pair for pair in group if lag and pair[0].startswith("AvgFillPrice|")]
+        now = [pair for pair in group if pair not in late]
+        for delay, part in ((index * interval, now), (index * interval + lag, late)):
+            if part:
+                writes.append((delay, b"".join(value_message(k, v) for k, v in part) + noise))
+    writes.sort(key=lambda write: write[0])  # stable: same delays keep their order
+    return writes
 
 
 def skipped_messages(settings: ServerSettings) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -27,7 +28,7 @@ from .book import Book
 from .client import Client
 from .commands import AtiCommand, CommandError, parse_command
 from .orders import Order, Step
-from .pushes import ati_message, market_data_values, render_step, skipped_messages
+from .pushes import ati_message, market_data_values, render_step, render_writes, skipped_messages
 from .records import CommandRecord, ConnectionLog
 from .settings import Greeting, InvalidCommand, Repush, ServerSettings
 from .wire import (
@@ -67,6 +68,7 @@ class ReferenceAtiServer:
         self._refuse_next = False
         self._lose_next: bool | None = None
         self._arrivals: Counter[str] = Counter()
+        self._rng = random.Random(self._settings.value_order_seed)  # noqa: S311 (push orders, not secrets)
         self.connections = ConnectionLog()
         self.commands: list[CommandRecord] = []
         self.messages: list[tuple[int, Message]] = []
@@ -83,6 +85,8 @@ class ReferenceAtiServer:
         """Change push/fill/greeting settings while running (not accounts/instruments)."""
         self._settings = self._settings.with_(**changes)
         self.book.settings = self._settings
+        if "value_order_seed" in changes:
+            self._rng = random.Random(self._settings.value_order_seed)  # noqa: S311 (push orders, not secrets)
 
     @property
     def port(self) -> int:
@@ -279,7 +283,7 @@ class ReferenceAtiServer:
         if settings.push_account_values_on_connect:
             client.send(render_step(self.book.account_snapshot(), settings), at)
         if settings.repush is Repush.ALL:
-            client.send(render_step(self.book.order_snapshot(), settings), at)
+            self._send_writes([client], [self.book.order_snapshot()], at)
         elif settings.repush is Repush.DELAYED:
             timer = asyncio.get_running_loop().call_later(
                 at - self._now() + settings.repush_delay_s, self._repush, client
@@ -288,7 +292,7 @@ class ReferenceAtiServer:
 
     def _repush(self, client: Client) -> None:
         if client in self._clients:
-            client.send(render_step(self.book.order_snapshot(), self._settings), self._now())
+            self._send_writes([client], [self.book.order_snapshot()], self._now())
 
     # -- messages ---------------------------------------------------------------------
 
@@ -365,8 +369,11 @@ class ReferenceAtiServer:
         targets = self._ready()
         if origin is not None and not self._settings.broadcast:
             targets = [c for c in targets if c is origin]
-        start = self._now() + self._latency
-        for index, step in enumerate(steps):
-            data = render_step(step, self._settings)
+        self._send_writes(targets, steps, self._now() + self._latency)
+
+    def _send_writes(self, targets: list[Client], steps: list[Step], start: float) -> None:
+        """Queue the writes of one operation's ``steps`` for ``targets``, from
+        ``start`` on (``render_writes``: their order and delays)."""
+        for delay, data in render_writes(steps, self._settings, self._rng):
             for client in targets:
-                client.send(data, start + index * self._settings.step_interval_s)
+                client.send(data, start + delay)

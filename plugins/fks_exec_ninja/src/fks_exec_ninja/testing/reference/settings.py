@@ -34,6 +34,7 @@ __all__ = [
     "Repetition",
     "Repush",
     "ServerSettings",
+    "ValueOrder",
     "combinations",
     "front_month",
 ]
@@ -58,6 +59,35 @@ class Repetition(enum.Enum):
     first fill; a client never sees ``Filled|id`` = 0."""
     ALL_VALUES = "all"
     """Status, filled and average on every update."""
+
+
+class ValueOrder(enum.Enum):
+    """How the values of one operation reach a client (inferred).
+
+    An operation is what one command, one market move or one re-push to a connecting
+    client does: its updates (an order's states and fills, its OCO siblings' cancels,
+    positions, lists). The DLL reads one Value message per key (``AtiSocket.Loop`` case
+    2) and keeps only the latest value of each (``Client.AddValue`` overwrites it), so
+    a server that pushes only the latest value of each key, in any order, is
+    indistinguishable from one pushing every step except in order and timing; nothing
+    in the DLL or the help pages says which order or timing NinjaTrader keeps. The
+    ``LATEST_*`` values push the latest value of each key of an operation, each in its
+    own write, ``ServerSettings.step_interval_s`` apart: a client's read can end between
+    any two of them, of one order or of two.
+    """
+
+    AS_HAPPENED = "as_happened"
+    """Each step as it happens: an order's values together (in ``push_order``), one
+    step after the other."""
+    LATEST_IN_ORDER = "latest"
+    """The latest value of each key, in the order the keys last changed."""
+    LATEST_REVERSED = "reversed"
+    """The latest value of each key, the key that changed last first (an entry's
+    ``Cancelled`` before the fill that came just before it; an OCO sibling's
+    ``Cancelled`` before the fill of the exit that cancelled it)."""
+    LATEST_SHUFFLED = "shuffled"
+    """The latest value of each key, in an order drawn from
+    ``ServerSettings.value_order_seed`` (a new draw for each operation)."""
 
 
 class Repush(enum.Enum):
@@ -195,6 +225,9 @@ class ServerSettings:
     repetition: Repetition = Repetition.CHANGED_ONLY
     repush: Repush = Repush.ALL
     repush_delay_s: float = 0.2
+    value_order: ValueOrder = ValueOrder.AS_HAPPENED
+    value_order_seed: int = 0
+    """The seed of ``ValueOrder.LATEST_SHUFFLED``'s draws."""
     push_account_values_on_connect: bool = True
     """``Orders|``, ``Strategies|``, cash and positions of every account after ``ATI``
     (inferred: the DLL can only read them from its cache, so they must be pushed)."""
@@ -209,6 +242,14 @@ class ServerSettings:
     """After this many fill pieces of an ATI order the rest is cancelled (0: never)."""
     step_interval_s: float = 0.0
     """Pause between the updates of one command (states, fill pieces)."""
+    average_lag_s: float = 0.0
+    """Push each ``AvgFillPrice`` value this long after the rest of its update
+    (inferred: the DLL reads it as a key of its own, ``Client.AvgFillPrice``, and
+    nothing says when NinjaTrader pushes it relative to ``Filled``)."""
+    piece_slippage_ticks: int = 0
+    """Each later piece of a market or stop-market fill this many ticks worse than the
+    one before (a market order walking the book; inferred: the references say nothing
+    of fill prices), so its average price changes from piece to piece."""
     invalid_command: InvalidCommand = InvalidCommand.REJECT
     duplicate_order_id: DuplicateOrderId = DuplicateOrderId.IGNORE
     off_tick_price: OffTickPrice = OffTickPrice.REJECT
@@ -238,8 +279,9 @@ class ServerSettings:
             raise ValueError("fill_pieces must be >= 1")
         if self.cancel_after_fills < 0 or self.preexisting_orders < 0:
             raise ValueError("cancel_after_fills and preexisting_orders must be >= 0")
-        if min(self.repush_delay_s, self.step_interval_s, self.greeting_delay_s) < 0:
-            raise ValueError("delays must be >= 0")
+        delays = (self.repush_delay_s, self.step_interval_s, self.greeting_delay_s)
+        if min(*delays, self.average_lag_s) < 0 or self.piece_slippage_ticks < 0:
+            raise ValueError("delays and piece_slippage_ticks must be >= 0")
         names = [a.name for a in self.accounts]
         if len(set(names)) != len(names) or self.default_account not in names:
             raise ValueError("account names must be unique and include default_account")
@@ -261,6 +303,7 @@ INFERRED_AXES: Mapping[str, tuple[Any, ...]] = MappingProxyType(
         "push_order": tuple(PushOrder),
         "repetition": tuple(Repetition),
         "repush": tuple(Repush),
+        "value_order": tuple(ValueOrder),
         "fill_pieces": (1, 3),
         "cancel_after_fills": (0, 1),
         "fate": tuple(OrderFate),
