@@ -855,3 +855,84 @@ def test_book_invariants_hold_for_any_command_sequence(
     assert all(0 <= o.filled <= o.quantity for o in orders)
     position = book.positions.get(("Sim101", ES))
     assert (position.quantity if position else 0) == sum(o.sign * o.filled for o in orders)
+
+
+# ------------------------------------------------------------ value order and averages
+
+
+def _one_fill_then_cancel() -> list[list[object]]:
+    """The steps of an order part filled then cancelled (the book's own updates)."""
+    from fks_exec_ninja.testing.reference.orders import OrderUpdate, ValueUpdate
+
+    def update(status: str, filled: int, average: str, *changed: str) -> OrderUpdate:
+        return OrderUpdate("X", status, filled, Decimal(average), frozenset(changed))
+
+    return [
+        [update("PartFilled", 1, "5", "OrderStatus", "Filled", "AvgFillPrice")],
+        [ValueUpdate("MarketPosition|ES|Sim101", "1")],
+        [update("CancelPending", 1, "5", "OrderStatus")],
+        [update("Cancelled", 1, "5", "OrderStatus")],
+    ]
+
+
+def _keys(writes: list[tuple[float, bytes]]) -> list[str]:
+    return [data.split(b"\0")[1].decode() for _, data in writes]
+
+
+def test_value_orders_push_the_latest_of_each_key_in_order_reversed_or_shuffled() -> None:
+    import random
+
+    from fks_exec_ninja.testing.reference import ValueOrder
+    from fks_exec_ninja.testing.reference.pushes import render_writes
+
+    steps = _one_fill_then_cancel()
+    happened = render_writes(steps, ServerSettings(step_interval_s=0.25), random.Random(0))
+    assert [delay for delay, _ in happened] == [0.0, 0.25, 0.5, 0.75]  # one write per step
+    latest = ServerSettings(value_order=ValueOrder.LATEST_IN_ORDER, step_interval_s=0.25)
+    writes = render_writes(steps, latest, random.Random(0))
+    order = ["Filled|X", "AvgFillPrice|X", "MarketPosition|ES|Sim101", "OrderStatus|X"]
+    assert _keys(writes) == order and [d for d, _ in writes] == [0.0, 0.25, 0.5, 0.75]
+    assert writes[-1][1] == b"2\0OrderStatus|X\0Cancelled\0"  # the latest value only
+    reversed_ = latest.with_(value_order=ValueOrder.LATEST_REVERSED)
+    assert _keys(render_writes(steps, reversed_, random.Random(0))) == order[::-1]
+    shuffled = latest.with_(value_order=ValueOrder.LATEST_SHUFFLED)
+    draws = {
+        tuple(_keys(render_writes(steps, shuffled, random.Random(seed)))) for seed in range(20)
+    }
+    assert len(draws) > 1 and all(sorted(d) == sorted(order) for d in draws)
+
+
+def test_an_average_lag_pushes_each_average_that_much_after_its_update() -> None:
+    import random
+
+    from fks_exec_ninja.testing.reference.pushes import render_writes
+
+    settings = ServerSettings(step_interval_s=0.25, average_lag_s=0.375)
+    writes = render_writes(_one_fill_then_cancel(), settings, random.Random(0))
+    assert [(delay, _keys([(delay, data)])[0]) for delay, data in writes] == [
+        (0.0, "OrderStatus|X"),
+        (0.25, "MarketPosition|ES|Sim101"),
+        (0.375, "AvgFillPrice|X"),
+        (0.5, "OrderStatus|X"),
+        (0.75, "OrderStatus|X"),
+    ]
+    assert b"Filled|X" in writes[0][1] and b"AvgFillPrice" not in writes[0][1]
+
+
+def test_settings_refuse_a_negative_lag_or_slippage() -> None:
+    for bad in ({"average_lag_s": -0.1}, {"piece_slippage_ticks": -1}):
+        with pytest.raises(ValueError, match="must be >= 0"):
+            ServerSettings(**bad)  # type: ignore[arg-type]
+
+
+async def test_market_pieces_walk_the_book_limits_fill_at_their_price() -> None:
+    settings = ServerSettings(fill_pieces=2, piece_slippage_ticks=4)
+    async with ReferenceAtiServer(settings) as nt:
+        es = settings.instruments[0].name
+        book = nt.book
+        for kind, price in (("MARKET", "0"), ("LIMIT", "6001")):
+            from fks_exec_ninja.testing.reference.commands import parse_command
+
+            book.handle(parse_command(f"PLACE;Sim101;{es};BUY;2;{kind};{price};0;GTC;;{kind};;"))
+        assert nt.order("MARKET").avg_fill_price == Decimal("6000.75")  # type: ignore[union-attr]
+        assert nt.order("LIMIT").avg_fill_price == Decimal("6000.25")  # type: ignore[union-attr]
