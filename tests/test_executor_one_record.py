@@ -51,6 +51,8 @@ def _plugin(make_plugin: Any, plan: dict[str, str]) -> Any:
 
     def act(order: Order) -> Any:
         behaviour = plan.get(order.client_order_id, "fill")
+        if behaviour not in ("down", "refuse"):  # what reached the broker (lost: it did)
+            plugin.arrived.append(order.client_order_id)
         if behaviour == "down":
             return BrokerUnavailable("not connected")
         if behaviour == "lost":
@@ -65,6 +67,7 @@ def _plugin(make_plugin: Any, plan: dict[str, str]) -> Any:
             )
         return None  # filled
 
+    plugin.arrived = []
     plugin.on_order = act
     plugin._execute_order = yielding
     return plugin
@@ -119,7 +122,7 @@ async def _journaled(journal: MemoryJournal) -> list[Any]:
 
 async def _play(
     make_plugin: Any, journal: MemoryJournal, window: int, steps: list[Any]
-) -> tuple[list[Any], list[str], list[Any]]:
+) -> tuple[list[Any], list[str], list[Any], list[str]]:
     plan: dict[str, str] = {}
     plugin = _plugin(make_plugin, plan)
     registry = PluginRegistry(discover=False)
@@ -157,7 +160,8 @@ async def _play(
         answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), BOUND_S)
         seen.extend(_outcome(a) for a in answers)
     await ex.close()
-    return seen, [o.client_order_id for o in plugin.sent], await _journaled(journal)
+    sent = [o.client_order_id for o in plugin.sent]
+    return seen, sent, await _journaled(journal), plugin.arrived
 
 
 _FIXTURE_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
@@ -191,19 +195,42 @@ def test_one_record_answers_as_the_two_did(make_plugin: Any, steps: list[Any]) -
 
 @settings(max_examples=100, deadline=None, suppress_health_check=_FIXTURE_OK)
 @given(window=st.sampled_from((1, 2, 3)), steps=st.lists(_step, max_size=14))
+@example(  # found on 3.13: a refused id forgotten by the one record's not-sent window
+    window=1,
+    steps=[
+        ("execute", "a", 0, "refuse"),
+        ("execute", "b", 0, "down"),
+        ("execute", "a", 1, "fill"),
+    ],
+)
+@example(  # the other way round: b refused, forgotten by the two records, sent there
+    window=2,
+    steps=[
+        ("twice", "b", 0, "refuse"),
+        ("execute", "c", 0, "down"),
+        ("twice", "b", 1, "refuse"),
+        ("execute", "b", 0, "rest"),
+    ],
+)
 def test_one_record_never_sends_an_id_more_often_than_the_two(
     make_plugin: Any, window: int, steps: list[Any]
 ) -> None:
     # Forgetting differs: the two records forgot by two windows (the executor's counted
     # every settled id, the journal's every closed one), the one record forgets a final
-    # id only past max_closed newer final ones (not-sent ids have a window of their
-    # own), and direct calls now see every id the journal keeps. So it keeps at least
-    # what either kept of a sent id, and no id reaches the broker more often than before.
+    # id only past max_closed newer final ones, and an id refused before sending (or not
+    # sent at all) in a window of its own, and direct calls now see every id the journal
+    # keeps. So an id that reached the broker is kept at least as long, and no id reaches
+    # the broker *again* more often than before. What differs is harmless: an id refused
+    # before sending may be forgotten sooner or later than before, so a different order
+    # under it is sent (its first arrival) where the two records refused it as a
+    # duplicate, or the other way round. So the count is of repeat arrivals at the broker
+    # (filled, resting, or answer lost), not of first ones.
     async def both() -> None:
-        _, merged, _ = await _play(make_plugin, MemoryJournal(max_closed=window), window, steps)
-        _, two, _ = await _play(make_plugin, _TwoRecords(max_closed=window), window, steps)
-        for cid in set(merged):
-            assert merged.count(cid) <= two.count(cid), (cid, merged, two)
+        merged = await _play(make_plugin, MemoryJournal(max_closed=window), window, steps)
+        two = await _play(make_plugin, _TwoRecords(max_closed=window), window, steps)
+        for cid in set(merged[3]):
+            again, before = merged[3].count(cid) - 1, max(two[3].count(cid) - 1, 0)
+            assert again <= before, (cid, merged[3], two[3])
 
     asyncio.run(both())
 
