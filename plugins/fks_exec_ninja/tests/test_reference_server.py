@@ -232,6 +232,20 @@ def test_combinations_cover_every_axis_value() -> None:
         ServerSettings(fill_pieces=0)
 
 
+def test_every_setting_is_in_the_documented_table() -> None:
+    # docs/plugins/ninja-reference-fake.md's "Settings" table is what a user of the fake
+    # reads to choose its behaviour: a setting missing there is one nobody tests under.
+    import dataclasses
+    from pathlib import Path
+
+    doc = Path(__file__).parents[3] / "docs" / "plugins" / "ninja-reference-fake.md"
+    table = doc.read_text(encoding="utf-8").split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    documented = {name.strip(" `") for row in rows for name in row.split(",")}
+    missing = {f.name for f in dataclasses.fields(ServerSettings)} - documented
+    assert not missing, f"settings missing from {doc.name}: {sorted(missing)}"
+
+
 def test_front_month_rolls_before_expiry() -> None:
     import datetime as dt
 
