@@ -20,17 +20,18 @@ from decimal import Decimal
 
 import pytest
 
-from fks_exec import ErrorCode, Order, OrderStatus
+from fks_exec import ErrorCode, Executor, Order, OrderStatus, PluginRegistry
 from fks_exec_ninja.mapping import order_id_for
 from fks_exec_ninja.testing.reference import (
     InvalidCommand,
     PushOrder,
+    ReferenceAtiServer,
     Repetition,
     ServerSettings,
     combinations,
 )
 
-from .ninja_helpers import ES, running
+from .ninja_helpers import ES, running, start
 from .test_bracket_sizes import fill_part
 
 PUSHES = list(combinations("push_order", "repetition"))
@@ -74,6 +75,32 @@ async def test_a_second_fill_whose_average_comes_late_is_unknown_never_the_stale
         await nt.flushed()
         found = await plugin.get_order(result.client_order_id or "")
         assert found is not None and found.average_price == truth.avg_fill_price
+
+
+@pytest.mark.parametrize("push", PUSHES, ids=name)
+async def test_an_average_later_than_the_answer_is_what_the_executor_journals(
+    push: ServerSettings,
+) -> None:
+    """The second piece's average comes 0.2 s after its fill, past ``fill_agreement_s``
+    (0.15 s): the answer is ``unknown``, and the executor's reconciliation, which looks
+    the order up at once, must journal the true average, not the first piece's (the
+    lookup waits up to ``fill_agreement_s`` more for it)."""
+    server = push.with_(
+        fill_pieces=2, piece_slippage_ticks=4, step_interval_s=0.3, average_lag_s=0.2
+    )
+    async with ReferenceAtiServer(server) as nt:
+        plugin = await start(nt, fill_agreement_s=0.15)
+        registry = PluginRegistry(discover=False)
+        registry.register("ninja", plugin)
+        async with Executor(registry, default="ninja", journal="memory") as executor:
+            result = await executor.execute(Order.market("ES", "buy", 2))
+            truth = nt.order(result.order_id or "")
+            assert truth is not None and truth.avg_fill_price == Decimal("6000.75")
+            assert (result.status, result.filled_quantity) == (OrderStatus.FILLED, 2)
+            assert result.average_price == truth.avg_fill_price, result
+            entry = await executor.journal.get(result.client_order_id or "")
+            assert entry is not None and entry.result is not None
+            assert entry.result.average_price == truth.avg_fill_price
 
 
 # ------------------------------------------------------------ bug 6: a cancel's fill

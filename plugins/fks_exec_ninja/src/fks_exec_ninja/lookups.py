@@ -26,6 +26,7 @@ async def already_at_ninjatrader(
     """The order's result when NinjaTrader (or this process) already has its id."""
     values = plugin.ati.values
     if f"OrderStatus|{order_id}" in values:  # NinjaTrader has it: never place it twice
+        await _average_settled(plugin, order_id)
         return result_for(values, order_id, plugin=plugin.name, order=order)
     return known_here(plugin, order, order_id, await order_list(plugin, where), where)
 
@@ -159,6 +160,8 @@ async def _cancelled(
             waiters.finish(waiter)
         seen = observe(values, order_id)
         if not agreed:
+            if waiter.stale:  # lookups answer no fill from that average either
+                waiters.mark_stale(order_id)
             _, filled_key, average_key = value_keys(order_id)
             return ExecutionResult.for_cancel(
                 plugin=plugin.name,
@@ -180,6 +183,25 @@ async def _cancelled(
         filled_quantity=seen.filled,
         average_price=seen.average if seen.filled else None,
     )
+
+
+async def _average_settled(plugin: NinjaPlugin, order_id: str) -> None:
+    """For an order answered ``unknown`` because a later fill came with no average
+    price after it (:meth:`~fks_exec_ninja.tracking.Waiters.mark_stale`): wait up to
+    ``fill_agreement_s`` more for NinjaTrader to push its average, so that a lookup
+    right after that answer (the executor's reconciliation makes one at once) does
+    not make the earlier fills' average definite. After that wait the values are
+    taken as they stand (an unchanged average is not pushed again, and that cannot be
+    told from a late one), and later lookups do not wait."""
+    waiters = plugin._waiters
+    if not waiters.average_stale(order_id):
+        return
+    await waiters.key(
+        ["AvgFillPrice|" + order_id],
+        lambda: not waiters.average_stale(order_id),
+        plugin.config.fill_agreement_s,
+    )
+    waiters.stale_averages.pop(order_id, None)
 
 
 async def find(
@@ -205,6 +227,7 @@ async def find(
         grace = plugin.config.order_list_wait_s - ati.up_for
         if grace > 0:
             await plugin._waiters.key([key], lambda: key in ati.values, grace)
+    await _average_settled(plugin, order_id)
     found = result_for(
         ati.values, order_id, plugin=plugin.name, order=order, client_order_id=client_order_id
     )

@@ -302,6 +302,7 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             "is at NinjaTrader: look it up again with get_order"
         )
         self.log.warning("order %s: %s", order_id, message)
+        self._waiters.mark_stale(order_id)  # lookups answer no fill from it either
         return ExecutionResult.for_order(
             order,
             plugin=self.name,

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
-from fks_exec.kit import running_loop
+from fks_exec.kit import BoundedDict, running_loop
 from fks_exec_ninja.deadlines import TIMED_OUT, Deadlines
 from fks_exec_ninja.states import (
     _ENDED_UNFILLED,
@@ -39,6 +39,8 @@ _UNFILLED_ANSWERS = {
 }
 """The states that settle an order wait while no fill value is pushed, by ``market``."""
 _NO_STATES: frozenset[str] = frozenset()
+_STALE_KEPT = 10_000
+"""Orders with a stale average remembered at most (the oldest forgotten first)."""
 _blank = object.__new__
 _UNFILLED_SEEN = {state: Observed(state, _ZERO, None) for state in _UNFILLED_ANSWERS[False]}
 """What those states are observed as (immutable: one shared for every order)."""
@@ -164,6 +166,9 @@ class Waiters:
         self.follow: Callable[[str], None] = _ignore
         """Called with the id of a :attr:`followed` order after its ``OrderStatus`` or
         ``Filled`` was pushed (and seen by the waits)."""
+        self.stale_averages: BoundedDict[str, None] = BoundedDict(_STALE_KEPT)
+        """Orders answered ``unknown`` because a later fill came with no average price
+        after it (:meth:`mark_stale`), until an ``AvgFillPrice`` of theirs is pushed."""
 
     def __len__(self) -> int:
         orders = sum(len(w) if isinstance(w, list) else 1 for w in self._orders.values())
@@ -287,6 +292,17 @@ class Waiters:
                             del self._keys[key]
         return True
 
+    def mark_stale(self, order_id: str) -> None:
+        """Remember that ``order_id``'s cached average may be its earlier fills' (a
+        later fill came, no average after it): :meth:`average_stale` says so until an
+        ``AvgFillPrice`` of the order is pushed."""
+        self.stale_averages[order_id] = None
+
+    def average_stale(self, order_id: str) -> bool:
+        """True while the cached average of ``order_id`` may be its earlier fills' (see
+        :meth:`mark_stale`): no lookup may answer a definite fill from it."""
+        return order_id in self.stale_averages
+
     def on_value(self, key: str, value: str) -> None:
         """A value was pushed: :meth:`on_values` of one value without judging yet (an
         order's wait looks at its values again at :meth:`on_batch`)."""
@@ -308,7 +324,8 @@ class Waiters:
             for key in keys:
                 self.on_key(key)
         orders, dirty, followed = self._orders, self._dirty, self.followed
-        if not orders and not followed:
+        stale = self.stale_averages
+        if not orders and not followed and not stale:
             return  # nobody waits for an order or follows one
         for key, value in zip(keys, texts, strict=True):
             if key.startswith("OrderStatus|"):  # no partition(): three strings less a value
@@ -317,6 +334,8 @@ class Waiters:
                 kind, order_id = "Filled", key[7:]
             elif key.startswith("AvgFillPrice|"):
                 kind, order_id = "AvgFillPrice", key[13:]
+                if stale and order_id in stale:
+                    del stale[order_id]  # an average after the later fill: current again
             else:
                 continue
             there = orders.get(order_id)
