@@ -53,6 +53,24 @@ def test_bad_env_value_names_variable_and_hides_value(monkeypatch: pytest.Monkey
     assert "soon-ish" not in message
 
 
+def test_a_refused_secret_is_not_kept_in_the_errors_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pydantic's ValidationError keeps each refused input in .errors() (hide_input_in_errors
+    # hides it from str() only): the ConfigurationError must not carry it as its context.
+    with pytest.raises(ConfigurationError) as given:
+        load_plugin_config("demo", DemoConfig, {"api_key": 88812345})
+    monkeypatch.setenv("FKS_EXEC_DEMO_OPTIONS", '["secret-in-a-list-77"]')
+    with pytest.raises(ConfigurationError) as from_env:
+        load_plugin_config("demo", DemoConfig)
+    monkeypatch.setenv("FKS_EXEC_DEMO_OPTIONS", "{not json secret-77")
+    with pytest.raises(ConfigurationError) as not_json:
+        load_plugin_config("demo", DemoConfig)
+    for raised in (given, from_env, not_json):
+        assert raised.value.__context__ is None and raised.value.__cause__ is None
+        assert "88812345" not in str(raised.value) and "secret-" not in str(raised.value)
+
+
 def test_bad_json_env_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FKS_EXEC_DEMO_OPTIONS", "{not json")
     with pytest.raises(ConfigurationError, match="JSON"):

@@ -30,3 +30,37 @@ def test_the_default_file_is_in_the_xdg_state_directory(tmp_path: Path) -> None:
     )
     expected = tmp_path / "home" / ".local" / "state" / "fks-exec" / "journal.sqlite3"
     assert Path(shown.stdout.strip()) == expected
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "host=127.0.0.1 port=5432 user=alice password=pw-leak-1 dbname=trading",
+        "dbname=trading password=pw-leak-1",
+        "postgresql:/alice:pw-leak-1@127.0.0.1/db",  # one slash
+        "postgres:alice:pw-leak-1@127.0.0.1/db",
+    ],
+)
+def test_a_connection_string_is_refused_not_made_a_file(
+    spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Taken as a path it made a file named after it, password and all, and showed it
+    # in logs, reprs and the CLI's output.
+    from fks_exec.errors import ConfigurationError
+    from fks_exec.journal.selection import journal_from_spec
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match="postgresql://user@host") as refused:
+        journal_from_spec(spec)
+    assert "pw-leak-1" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "spec", ["journal.sqlite3", "./a=b.sqlite3", "C:/x/j.sqlite3", "~/j.sqlite3", "/tmp/j"]
+)
+def test_file_paths_are_still_file_paths(spec: str) -> None:
+    from fks_exec.journal.selection import journal_from_spec
+    from fks_exec.journal.sqlite import SqliteJournal
+
+    assert isinstance(journal_from_spec(spec), SqliteJournal)

@@ -5,6 +5,7 @@ bound, an exception whose ``__str__`` raises)."""
 from __future__ import annotations
 
 import ast
+import base64
 import itertools
 import json
 import logging
@@ -63,6 +64,43 @@ def test_text_masks_every_occurrence_and_a_longer_secret_whole() -> None:
     assert redactor.found_in(f"x{SECRET}x") and not redactor.found_in("x")
     assert bool(redactor) and not Redactor() and not Redactor(["", None])  # type: ignore[list-item]
     assert repr(redactor) == "<Redactor of 2 secret(s)>" and SECRET not in repr(redactor)
+
+
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secret=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=5, max_size=40),
+    before=st.binary(max_size=12),
+    after=st.binary(max_size=12),
+    urlsafe=st.booleans(),
+)
+def test_a_secret_inside_base64_is_masked_at_any_offset(
+    secret: str, before: bytes, after: bytes, urlsafe: bool
+) -> None:
+    # HTTP Basic auth ("key:secret"), a JWT or a signed payload carries a credential
+    # encoded: whatever surrounds it, nothing left unmasked decodes to the secret.
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    text = encode(before + secret.encode("utf-8") + after).decode("ascii")
+    masked = Redactor([secret]).text(text)
+    assert REDACTED in masked
+    raw = secret.encode("utf-8")
+    for fragment in "".join(c if c in _B64 else " " for c in masked).split():
+        for start in range(4):
+            piece = fragment[start:]
+            piece = piece[: len(piece) - len(piece) % 4]
+            decoded = base64.urlsafe_b64decode(piece.replace("+", "-").replace("/", "_"))
+            assert raw not in decoded, (fragment, secret)
+
+
+def test_a_basic_auth_header_and_a_jwt_payload_are_masked() -> None:
+    key, secret = "APIKEY5551", "APISECRET6662"
+    basic = base64.b64encode(f"{key}:{secret}".encode()).decode()
+    payload = base64.urlsafe_b64encode(json.dumps({"access_key": key}).encode()).decode()
+    masked = Redactor([key, secret]).text(f"Authorization: Basic {basic} Bearer x.{payload}.y")
+    assert basic not in masked and payload not in masked
+    assert masked.startswith("Authorization: Basic ") and REDACTED in masked
 
 
 def test_values_are_masked_at_any_depth_keeping_their_types() -> None:

@@ -119,6 +119,15 @@ def _signed(raw: bytes) -> dict[str, str]:
 # ------------------------------------------------------------------ credentials
 
 
+def test_a_passphrase_in_the_wrong_field_is_never_echoed(server: Server) -> None:
+    # The body is parsed before the passphrase can be checked, and a parse error names
+    # the value it could not read: the answer (and the log) must mask it.
+    raw = json.dumps(_signal(action=PASSPHRASE, passphrase="wrong")).encode()
+    refused = httpx.post(f"{server.base}/webhook/tradingview", content=raw, timeout=5)
+    assert refused.status_code == 422 and "unknown action" in refused.text
+    assert PASSPHRASE not in refused.text and "**********" in refused.text
+
+
 def test_a_passphrase_alone_never_passes_the_hmac_endpoint(server: Server) -> None:
     raw = json.dumps(_signal(passphrase=PASSPHRASE, id="pp-1")).encode()
     refused = httpx.post(f"{server.base}/execute/signal", content=raw, timeout=5)

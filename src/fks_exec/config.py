@@ -91,16 +91,20 @@ def _env_reader(model: type[PluginConfig], prefix: str) -> type[BaseSettings]:
 
 
 def _read_env(plugin_name: str, model: type[PluginConfig], prefix: str) -> dict[str, Any]:
+    # Raised after the except blocks, so no error carries pydantic's (which holds the
+    # values read, secrets included, in .errors()) as its __context__.
     try:
         settings = _env_reader(model, prefix)()
     except ValidationError as exc:
-        raise ConfigurationError(_describe(plugin_name, prefix, exc)) from None
+        problem = _describe(plugin_name, prefix, exc)
     except Exception as exc:  # pydantic-settings' JSON decoding error (SettingsError)
-        raise ConfigurationError(
+        problem = (
             f"cannot read the {prefix}* variables of plugin {plugin_name!r}: {exc}; "
             "fields that hold a dict or list take JSON"
-        ) from None
-    return {name: getattr(settings, name) for name in settings.model_fields_set}
+        )
+    else:
+        return {name: getattr(settings, name) for name in settings.model_fields_set}
+    raise ConfigurationError(problem)
 
 
 def _unknown_env_names(model: type[PluginConfig], prefix: str) -> list[str]:
@@ -159,10 +163,12 @@ def load_plugin_config(
         merged.update(values)
     try:
         config = model.model_validate(merged)
-    except ValidationError as exc:
-        raise ConfigurationError(_describe(plugin_name, prefix, exc)) from None
-    _check_ranges(plugin_name, prefix, config)
-    return config
+    except ValidationError as exc:  # raised below: its values must not be the context
+        problem = _describe(plugin_name, prefix, exc)
+    else:
+        _check_ranges(plugin_name, prefix, config)
+        return config
+    raise ConfigurationError(problem)
 
 
 MAX_DURATION_S = 86_400
@@ -243,20 +249,22 @@ def settings_from_env(cls: type[_Settings], prefix: str) -> _Settings:
     """
     if prefix != ENV_PREFIX:
         check_prefixed_names(prefix, cls.model_fields)
+    # Raised after the except blocks: pydantic's errors hold the values read (secrets
+    # included), so they must not be the __context__ of what the caller gets.
     try:
         return cls()
     except ValidationError as exc:
-        problems = [
+        problem = "; ".join(
             f"{prefix}{str(e['loc'][0]).upper()}: {e['msg']}"
             for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise ConfigurationError("; ".join(problems)) from None
+        )
     except SettingsError as exc:  # a dict or list field whose variable is not JSON
         field = str(exc).partition('field "')[2].partition('"')[0]
-        raise ConfigurationError(
+        problem = (
             f"{prefix}{field.upper()} is not valid JSON; give it as JSON, "
             'e.g. {"BINANCE:BTCUSDT": "ccxt:BTC/USDT"} for a table'
-        ) from None
+        )
+    raise ConfigurationError(problem)
 
 
 class ExecutorSettings(BaseSettings):

@@ -12,9 +12,11 @@ of any logger (the CLI installs it on its handler).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import marshal
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -55,18 +57,23 @@ class MaskedError(Exception):
 class Redactor:
     """Masks a fixed set of secrets. Build it once per config; it is cheap to call."""
 
-    __slots__ = ("_encoded", "_forms", "_secrets")
+    __slots__ = ("_encoded", "_forms", "_secrets", "_written")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         unique = frozenset(s for s in secrets if isinstance(s, str) and s)
         self._secrets = unique
         # What is searched and masked: each secret as it is and as repr() and JSON
         # write it inside a string (a password with a backslash or a quote shows
-        # doubled or escaped in an exception's args, a dict's repr or a JSON body).
+        # doubled or escaped in an exception's args, a dict's repr or a JSON body),
+        # and its base64 and base64url forms at any alignment (Basic auth headers,
+        # JWTs and signed payloads that carry it encoded).
         # Longest first, so a secret that contains another is masked whole.
         forms = {form for secret in unique for form in _written_forms(secret)}
         self._forms = tuple(sorted(forms, key=len, reverse=True))
         self._encoded = tuple(form.encode("utf-8", "surrogatepass") for form in self._forms)
+        # held_in's one search of a value's marshal bytes for all the forms (a dozen or
+        # so per secret): faster there than a find per form; no forms, no match.
+        self._written = re.compile(b"|".join(map(re.escape, self._encoded)) or b"(?!)")
 
     def __bool__(self) -> bool:
         return bool(self._secrets)
@@ -81,8 +88,9 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """Return ``text`` with every secret replaced by ``**********``, also where it
-        is written escaped, as ``repr()`` or JSON would write it inside a string."""
-        for form in self._forms:
+        is written escaped, as ``repr()`` or JSON would write it inside a string, or
+        encoded in base64 or base64url inside a longer encoded text."""
+        for form in self._forms:  # str.find beats a regex alternation on text here
             if form in text:
                 text = text.replace(form, REDACTED)
         return text
@@ -108,8 +116,7 @@ class Redactor:
             written = marshal.dumps(value)
         except Exception:
             return self._walked_holds(value)
-        find = written.find
-        return any(find(form) != -1 for form in self._encoded)
+        return self._written.search(written) is not None
 
     def _walked_holds(self, value: Any) -> bool:
         # held_in by a walk: each string of at least the shortest form's length is
@@ -220,6 +227,31 @@ def _written_forms(secret: str) -> set[str]:
     if '"' not in secret:
         forms.update((repr("'" + secret)[2:-1], ascii("'" + secret)[2:-1]))
     forms.update((json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]))
+    forms.update(_base64_forms(secret.encode("utf-8", "surrogatepass")))
+    return forms
+
+
+_MIN_ENCODED = 6
+"""Encoded forms shorter than this are not masked (they would match unrelated text):
+every secret of 5 bytes or more is masked encoded at any offset."""
+
+
+def _base64_forms(secret: bytes) -> set[str]:
+    # A credential is often sent encoded: HTTP Basic auth (base64 of "key:secret"), a
+    # JWT's or a signed payload's base64url JSON holding the key. Inside a longer
+    # encoded text the secret starts at any byte offset, so at each of the three
+    # offsets a 3-byte group allows, the characters that depend on its bytes alone are
+    # the same whatever surrounds it: those are masked, in both alphabets. (What is
+    # left unmasked at the edges encodes at most a few bits of the secret.)
+    forms: set[str] = set()
+    bits = 8 * len(secret)
+    for offset in (0, 1, 2):
+        encoded = base64.b64encode(bytes(offset) + secret).decode("ascii")
+        first, last = -(-8 * offset // 6), (8 * offset + bits) // 6  # whole characters
+        form = encoded[first:last]
+        if len(form) >= _MIN_ENCODED:
+            forms.add(form)
+            forms.add(form.replace("+", "-").replace("/", "_"))
     return forms
 
 

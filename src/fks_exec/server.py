@@ -29,6 +29,7 @@ from starlette.routing import Route
 from fks_exec.config import settings_from_env
 from fks_exec.errors import BrokerUnavailable, ConfigurationError, FksExecError, RoutingError
 from fks_exec.executor import Executor
+from fks_exec.redaction import known_secrets
 from fks_exec.server_auth import EndpointAuth, Mode, ServerAuth
 from fks_exec.signals import (
     Signal,
@@ -282,15 +283,18 @@ def create_app(executor: Executor, settings: WebhookSettings) -> Starlette:
 def _refusal(
     request: Request, refused: _Refused, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    # One line per refusal; never the body, never a traceback.
+    # One line per refusal; never the body, never a traceback. Its texts may quote the
+    # body (a parse error names the value it could not read: the passphrase, given in
+    # the wrong field), so every registered secret is masked in the log and the answer.
+    masked = known_secrets()
     logger.warning(
         "refused a signal from %s on %s: %d %s",
         _peer(request),
         request.url.path,
         refused.status,
-        refused.log[:200],
+        masked.text(refused.log[:200]),
     )
-    response = _error(refused.status, str(refused), **refused.extra)
+    response = _error(refused.status, masked.text(str(refused)), **masked.value(refused.extra))
     if headers:
         response.headers.update(headers)
     return response

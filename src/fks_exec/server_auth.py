@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from fks_exec.errors import ConfigurationError
+from fks_exec.redaction import register_secret
 from fks_exec.signals import SIGNATURE_HEADER, Signal, Unauthorized, signature_for
 
 __all__ = ["EndpointAuth", "Mode", "ServerAuth"]
@@ -75,6 +76,9 @@ class EndpointAuth:
                 f"{variable}=passphrase needs FKS_EXEC_WEBHOOK_PASSPHRASE; set it, or set "
                 f"{variable}=off"
             )
+        for credential in (secret, passphrase):
+            if credential is not None:  # masked in every log record and refusal
+                register_secret(credential.get_secret_value())
         return cls(endpoint, mode, secret, passphrase, window_s, require_timestamp)
 
     @property

@@ -23,6 +23,7 @@ from fks_exec.journal.base import Journal, JournalError
 from fks_exec.journal.models import Claim, JournalEntry, JournalEvent, JournalState, JournalUpdate
 from fks_exec.journal.sqlite_ops import ClaimOp, UpdateOp
 from fks_exec.models import ExecutionResult, Order
+from fks_exec.redaction import register_secret
 
 try:
     import psycopg
@@ -46,10 +47,12 @@ def safe_location(url: str) -> str:
     """
     try:
         parts = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
+    except psycopg.ProgrammingError:  # its message quotes the URL, password and all:
+        parts = None  # raised below, so that it is not the JournalError's __context__
+    if parts is None:
         raise JournalError(
             "the journal URL is not a valid PostgreSQL URL (postgresql://user@host/db)"
-        ) from None
+        )
     user = f"{parts['user']}@" if parts.get("user") else ""
     port = f":{parts['port']}" if parts.get("port") else ""
     where = f"postgresql://{user}{parts.get('host') or ''}{port}/{parts.get('dbname') or ''}"
@@ -65,6 +68,8 @@ async def migrate_database(url: str, *, connect_timeout_s: float = 10.0) -> tupl
     """
     location = safe_location(url)
     secret = conninfo_to_dict(url).get("password")
+    if secret:
+        register_secret(str(secret))  # masked in every log record (MaskingFilter)
     conn = await connect(url, location, str(secret) if secret else None, connect_timeout_s)
     try:
         return await migrate(conn, location)
@@ -98,6 +103,8 @@ class PostgresJournal(Journal):
         self.location = safe_location(url)
         secret = conninfo_to_dict(url).get("password")
         self._secret = str(secret) if secret else None
+        if self._secret:
+            register_secret(self._secret)  # masked in every log record (MaskingFilter)
         self._url = url
         self.lease_s = lease_s
         self.claim_wait_s = claim_wait_s
@@ -117,14 +124,16 @@ class PostgresJournal(Journal):
         conn = await self._new_connection()
         try:
             await check_version(conn, self.location)
-        except psycopg.Error as exc:
-            await conn.close()
-            raise JournalError(
-                f"cannot open the journal at {self.location}: {message(exc, self._secret)}"
-            ) from None
+        except psycopg.Error as exc:  # raised below: not the JournalError's __context__
+            failure: str | None = message(exc, self._secret)
         except BaseException:
             await conn.close()
             raise
+        else:
+            failure = None
+        if failure is not None:
+            await conn.close()
+            raise JournalError(f"cannot open the journal at {self.location}: {failure}")
         self._writer = PostgresWriter(
             conn,
             self._new_connection,

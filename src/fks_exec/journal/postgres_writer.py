@@ -52,9 +52,10 @@ async def connect(url: str, location: str, secret: str | None, timeout_s: float)
             prepare_threshold=0,  # every statement prepared at first use
         )
     except psycopg.Error as exc:
-        raise JournalError(
-            f"cannot connect to the journal at {location}: {message(exc, secret)}"
-        ) from None
+        # Raised below, not here: psycopg's error keeps the connection it tried, its
+        # password included (exc.pgconn), and must not be the JournalError's __context__.
+        failure = message(exc, secret)
+    raise JournalError(f"cannot connect to the journal at {location}: {failure}")
 
 
 @dataclass(slots=True)

@@ -9,13 +9,15 @@ spec                     journal
 ``sqlite:///rel.db``     SQLite at a path relative to the working directory
 ``sqlite:////abs.db``    SQLite at an absolute path
 ``postgresql://...``      PostgreSQL (``fks-exec[postgres]``), shared by hosts
-any other text           SQLite at that path (``~`` expanded)
+any other text           SQLite at that path (``~`` expanded), unless it looks
+                         like a connection string (refused: see below)
 =======================  ==============================================================
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -63,7 +65,33 @@ def journal_from_spec(spec: str, *, max_closed: int = 10_000) -> Journal:
             f"journal URLs of scheme {scheme!r} are not supported; use memory, default, "
             "a file path, sqlite:///path or postgresql://..."
         )
+    _refuse_connection_text(text)
     return SqliteJournal(text)
+
+
+_URL_TYPO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/?(?!/)")
+"""A scheme (two letters or more: ``C:`` is a drive) and ``:`` or ``:/`` with no ``//``."""
+_LIBPQ_KEYWORD = re.compile(
+    r"(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|service|sslmode)\s*=",
+    re.IGNORECASE,
+)
+"""A keyword of libpq's ``key=value`` connection strings (PostgreSQL docs, "Connection
+Strings"), which psycopg takes but this spec does not."""
+
+
+def _refuse_connection_text(text: str) -> None:
+    """Refuse a spec that looks like a database connection string rather than a file
+    path (a ``postgresql:/`` typo, libpq's ``host=... password=...`` form): taken as a
+    path, it would create a file named after it, password and all, and show it in
+    logs and output. Raises :class:`ConfigurationError`, which never repeats the text."""
+    if _URL_TYPO.match(text) or _LIBPQ_KEYWORD.search(text):
+        raise ConfigurationError(
+            f"the {ENV_VAR} / journal= spec looks like a database connection string, not "
+            "a file path (it is not repeated here: it may hold a password); for "
+            "PostgreSQL write it as postgresql://user@host:5432/dbname (the password in "
+            "the URL, PGPASSWORD or ~/.pgpass), for SQLite give a file path or "
+            "sqlite:///path"
+        )
 
 
 def _postgres_journal(url: str) -> Journal:
