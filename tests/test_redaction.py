@@ -92,6 +92,22 @@ def test_a_secret_inside_base64_is_masked_at_any_offset(
             piece = piece[: len(piece) - len(piece) % 4]
             decoded = base64.urlsafe_b64decode(piece.replace("+", "-").replace("/", "_"))
             assert raw not in decoded, (fragment, secret)
+    # Masked is exactly every character that depends on the secret's bytes alone: from
+    # the first whole one after `before` to the last before `after` (nothing more is
+    # left showing at the edges than the 3-byte groups force).
+    first, last = -(-4 * len(before) // 3), 4 * (len(before) + len(raw)) // 3
+    if raw not in before + after:  # else the secret shows twice: masked there too
+        assert masked == text[:first] + REDACTED + text[last:], (text, masked)
+
+
+def test_a_four_byte_secret_is_masked_as_written_but_not_encoded() -> None:
+    # Its base64 forms would be 4-5 characters, which unrelated encoded text holds by
+    # chance (docs/configuration.md: secrets of 5 bytes or more are masked encoded).
+    redactor = Redactor(["abcd"])
+    encoded = base64.b64encode(b"abcd").decode()
+    assert redactor.text(f"key abcd, sent {encoded}") == f"key {REDACTED}, sent {encoded}"
+    five = base64.b64encode(b"abcde").decode()
+    assert REDACTED in Redactor(["abcde"]).text(five)
 
 
 def test_a_basic_auth_header_and_a_jwt_payload_are_masked() -> None:

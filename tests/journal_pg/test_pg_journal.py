@@ -388,6 +388,9 @@ async def test_migrate_and_open_connect_with_the_documented_timeout_and_the_pass
     with pytest.raises(JournalError):
         await migrate_database("postgresql://trader@127.0.0.1:1/db")
     assert seen == [(None, 10.0)]  # no password: nothing to mask
+    with pytest.raises(JournalError):  # a password only migrate has seen is masked too
+        await migrate_database("postgresql://trader:pw-migrate-only-7@127.0.0.1:1/db")
+    assert "pw-migrate-only-7" in known_secrets().secrets
 
 
 def test_without_psycopg_the_import_error_says_what_to_install(

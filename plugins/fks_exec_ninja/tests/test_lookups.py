@@ -339,6 +339,9 @@ async def test_a_cancel_says_what_filled_once_its_fill_values_settle(
         assert result.client_order_id == oid
         if status == "unknown":
             assert result.error_code is ErrorCode.UNKNOWN and "not settled" in (result.error or "")
+        # A later fill with no average after it: lookups answer no fill from the average
+        # either until one is pushed (docs/plugins/ninja.md); settled answers mark nothing.
+        assert plugin._waiters.average_stale(oid) is (status == "unknown")
 
 
 async def test_a_cancel_read_before_its_fill_price_waits_for_it() -> None:
@@ -364,6 +367,24 @@ async def test_a_cancel_read_before_its_fill_price_waits_for_it() -> None:
             1,
             Decimal("4999.5"),
         )
+
+
+async def test_a_cancel_whose_fill_never_gets_a_price_is_unknown_and_marks_nothing() -> None:
+    # Not a stale average: no average was ever pushed, so there is none a lookup could
+    # take for the fill's; the cancel is unknown and lookups keep judging the values.
+    order = Order.limit("ES 03-27", "buy", 3, "5000")
+    oid = order.client_order_id
+
+    def answer(fields: list[str]) -> Pushes:
+        if fields[0] == "PLACE":
+            return [(f"OrderStatus|{oid}", "Working")]
+        return [(f"OrderStatus|{oid}", "Cancelled"), (f"Filled|{oid}", "1")]
+
+    async with running(answer=answer, fill_agreement_s=0.05) as (_nt, plugin):
+        await plugin.execute_order(order)
+        result = await plugin._cancel_order(oid, "ES 03-27")
+        assert result.status is OrderStatus.UNKNOWN and "not settled" in (result.error or "")
+        assert not plugin._waiters.average_stale(oid)
 
 
 # ------------------------------------------------------------------ find

@@ -612,3 +612,26 @@ async def test_a_later_fill_without_an_average_pushed_after_it_ends_stale(
     how = AGREED if waiters.arm(waiter) else await waiter.future
     waiters.finish(waiter)
     assert (how, waiter.stale) == (DISAGREED, True)
+
+
+def test_a_stale_average_is_current_again_once_its_average_is_pushed() -> None:
+    # Nobody waits for an order and nobody follows one: the average's push alone still
+    # clears the mark (lookups answer a fill from it again), another order's leaves it.
+    waiters = Waiters({})
+    waiters.mark_stale("A")
+    waiters.mark_stale("B")
+    waiters.on_value("AvgFillPrice|C", "5000")  # not a marked order: nothing changes
+    waiters.on_values(["Filled|A", "OrderStatus|A"], ["2", "Filled"])  # not an average
+    assert waiters.average_stale("A") and waiters.average_stale("B")
+    waiters.on_value("AvgFillPrice|A", "5001.25")
+    assert not waiters.average_stale("A") and waiters.average_stale("B")
+    waiters.on_values(["AvgFillPrice|B"], ["5002"])
+    assert not waiters.average_stale("B")
+
+
+def test_ten_thousand_stale_averages_are_remembered_the_oldest_forgotten_first() -> None:
+    waiters = Waiters({})
+    for n in range(10_001):
+        waiters.mark_stale(f"id{n}")
+    assert not waiters.average_stale("id0")  # the oldest went when the 10,001st came
+    assert waiters.average_stale("id1") and waiters.average_stale("id10000")
