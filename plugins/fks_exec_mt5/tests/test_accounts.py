@@ -217,9 +217,16 @@ async def test_a_partial_fill_reports_what_filled() -> None:
     terminal = FakeMetaTrader5.netting()
     terminal.update_symbol("EURUSD", liquidity=D("0.3"))
     plugin = await started(terminal)
-    result = await plugin.execute_order(Order.market("EURUSD", "buy", "0.5", time_in_force="ioc"))
-    assert result.status is OrderStatus.PARTIALLY_FILLED, result
+    order = Order.market("EURUSD", "buy", "0.5", time_in_force="ioc", client_order_id="ioc-1")
+    result = await plugin.execute_order(order)
+    # IOC: the server canceled the rest (10010), so the order is final with what filled
+    assert result.status is OrderStatus.CANCELED and result.status.is_final, result
     assert result.filled_quantity == D("0.3") == exposure(terminal)
+    assert result.average_price == D("1.1001") and result.quantity == D("0.5")
+    assert "the server canceled the rest" in (result.error or "")
+    found = await plugin.get_order("ioc-1")  # the history says the same
+    assert found is not None and found.status is OrderStatus.CANCELED, found
+    assert found.filled_quantity == D("0.3") and found.average_price == D("1.1001")
     fok = await plugin.execute_order(Order.market("EURUSD", "buy", "0.5", time_in_force="fok"))
     assert fok.status is OrderStatus.REJECTED and exposure(terminal) == D("0.3")
     await plugin.close()

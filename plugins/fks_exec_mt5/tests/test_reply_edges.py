@@ -193,8 +193,14 @@ def test_history_reads_the_side_of_the_last_order(kind: int, side: str) -> None:
 @pytest.mark.parametrize(
     ("state", "deals", "status"),
     [
-        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
+        # canceled or expired with a part filled: final, the rest is gone (an IOC's
+        # rest, a partly filled pending order deleted or expired)
+        (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.05, 1.1)], OrderStatus.CANCELED),
+        (c.ORDER_STATE_EXPIRED, [Deal(3, 9, 0.05, 1.1)], OrderStatus.EXPIRED),
         (c.ORDER_STATE_CANCELED, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
+        (c.ORDER_STATE_EXPIRED, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
+        (c.ORDER_STATE_PLACED, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
+        (c.ORDER_STATE_CANCELED, [], OrderStatus.CANCELED),
         (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.1, 1.1)], OrderStatus.FILLED),
         (c.ORDER_STATE_PARTIAL, [Deal(3, 9, 0.05, 1.1)], OrderStatus.PARTIALLY_FILLED),
         (c.ORDER_STATE_FILLED, [], OrderStatus.ACCEPTED),
@@ -207,6 +213,9 @@ def test_history_status_comes_from_the_deals_and_the_last_state(
     record = _order_record(9, c.ORDER_TYPE_BUY, state, 0.1, 0)
     result = looked_up([record], deals)
     assert result.status is status
+    filled = sum((D(str(deal.volume)) for deal in deals), D(0))
+    assert result.filled_quantity == filled and result.quantity == D("0.1")
+    assert result.average_price == (D("1.1") if deals else None)
     rejected = status is OrderStatus.REJECTED
     assert (result.error == "rejected by the trade server") is rejected
     assert result.error_code == (ErrorCode.REJECTED if rejected else None)

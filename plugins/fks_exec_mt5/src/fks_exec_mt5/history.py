@@ -19,7 +19,7 @@ from fks_exec_mt5.numbers import BROKER, decimal_of, int_of, time_ms_of
 from fks_exec_mt5.results import NOT_DEFINITE
 from fks_exec_mt5.servertime import ServerClock
 
-__all__ = ["from_history"]
+__all__ = ["filled_before_cancel", "from_history"]
 
 _log = logging.getLogger("fks_exec.plugins.mt5")
 
@@ -35,6 +35,7 @@ _STATES = {
     c.ORDER_STATE_REJECTED: OrderStatus.REJECTED,
     c.ORDER_STATE_EXPIRED: OrderStatus.EXPIRED,
 }
+_SHORT_OF_LEGS = (OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED)
 _BUYS = (
     c.ORDER_TYPE_BUY,
     c.ORDER_TYPE_BUY_LIMIT,
@@ -144,17 +145,21 @@ def _history_fields(
     average = None
     if filled > 0:
         average = value / filled
-        if status in (OrderStatus.ACCEPTED, OrderStatus.CANCELED, OrderStatus.EXPIRED) or (
+        if status is OrderStatus.ACCEPTED or (
             status is OrderStatus.REJECTED and len(records) > 1  # a later leg refused
         ):
             status = OrderStatus.PARTIALLY_FILLED
+        elif status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) and filled >= quantity:
+            status = OrderStatus.FILLED
+        # Else canceled or expired with what filled: final, the rest is gone (an IOC's
+        # rest, a partly filled pending order deleted or expired; MQL5 ORDER_STATE_*).
     elif status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
         status = OrderStatus.ACCEPTED  # no deal (yet): a fill is confirmed by the deal
     if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
         # Compared with the order's lots: a leg never sent is not in the history.
         status = OrderStatus.FILLED if filled >= quantity else OrderStatus.PARTIALLY_FILLED
     short = None
-    if status is OrderStatus.PARTIALLY_FILLED and quantity > found:
+    if status in _SHORT_OF_LEGS and quantity > found and filled > 0:
         short = (
             f"{filled} of {quantity} lots filled over the {len(records)} leg(s) found; no "
             f"leg for the other {quantity - found} lots is in the history (refused, or never "
@@ -174,3 +179,47 @@ def _history_fields(
     if stamp and clock.known:
         fields["timestamp"] = clock.to_utc(stamp / 1000)
     return fields
+
+
+def filled_before_cancel(record: Any, deals: Sequence[Any] | None) -> dict[str, Any]:
+    """The fill fields of a canceled order that had partly filled, for its result.
+
+    TRADE_ACTION_REMOVE deletes only an order's rest; what filled before stays dealt
+    (MQL5 ORDER_STATE_PARTIAL, ORDER_VOLUME_INITIAL and ORDER_VOLUME_CURRENT). ``record``
+    is the working order read before the REMOVE, ``deals`` its deals read after it
+    (HistoryDealsGet by order ticket; None when the read failed). Nothing when none
+    filled. Raises :class:`~fks_exec.kit.BadBrokerNumber` for a number no record can
+    have, or when the record says lots had filled and the deals could not be read.
+    """
+    ticket = record.ticket
+    asked = decimal_of(record.volume_initial, f"order {ticket} volume_initial")
+    if deals is None:
+        done = asked - decimal_of(record.volume_current, f"order {ticket} volume_current")
+        if done <= 0:
+            return {}
+        raise BadBrokerNumber(
+            f"{BROKER}: order {ticket} had filled {done} of {asked} lots and its deals "
+            "could not be read"
+        )
+    filled = value = Decimal(0)
+    for deal in deals:
+        if int_of(deal.order, f"deal {deal.ticket} order") != ticket:
+            continue
+        lots = decimal_of(deal.volume, f"deal {deal.ticket} volume")
+        price = decimal_of(deal.price, f"deal {deal.ticket} price")
+        if not lots or not price:
+            raise BadBrokerNumber(f"{BROKER}: deal {deal.ticket} has volume {lots} at {price}")
+        filled += lots
+        value += lots * price
+    if filled > asked:
+        raise BadBrokerNumber(
+            f"{BROKER}: deals of order {ticket} add up to {filled} lots, above its {asked}"
+        )
+    if not filled:
+        return {}
+    return {
+        "side": "buy" if int_of(record.type, f"order {ticket} type") in _BUYS else "sell",
+        "quantity": asked,
+        "filled_quantity": filled,
+        "average_price": value / filled,
+    }

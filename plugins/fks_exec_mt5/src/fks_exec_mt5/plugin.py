@@ -18,6 +18,7 @@ from fks_exec_mt5 import constants as c
 from fks_exec_mt5.config import Mt5Config
 from fks_exec_mt5.connection import derived_magic, import_module
 from fks_exec_mt5.exposure import Ticket, net
+from fks_exec_mt5.history import filled_before_cancel
 from fks_exec_mt5.mapping import comment_for, rounded_volume
 from fks_exec_mt5.numbers import BadBrokerNumber, decimal_of, int_of
 from fks_exec_mt5.prechecks import check_freeze
@@ -191,10 +192,19 @@ class Mt5Plugin(Mt5Reads):
             ticket = int(order_id)
         except ValueError:
             raise ValueError(f"MT5 order ids are ticket numbers, not {order_id!r}") from None
-        outcome, record, answer = await self._job(self._cancel_on_worker, ticket)
+        outcome, record, answer, deals = await self._job(self._cancel_on_worker, ticket)
         where = symbol or (record.symbol if record is not None else "?")
 
         def result(status: OrderStatus, **fields: Any) -> ExecutionResult:
+            if "quantity" in fields:  # what filled before the cancel: a known order
+                return ExecutionResult.build(
+                    plugin=self.name,
+                    status=status,
+                    order_id=order_id,
+                    symbol=where,
+                    client_order_id=None,
+                    **fields,
+                )
             return ExecutionResult.for_cancel(
                 plugin=self.name, status=status, order_id=order_id, symbol=where, **fields
             )
@@ -240,7 +250,7 @@ class Mt5Plugin(Mt5Reads):
                 "with get_order",
             )
         if retcode == c.TRADE_RETCODE_DONE:
-            return result(OrderStatus.CANCELED)
+            return result(OrderStatus.CANCELED, **self._filled_before_cancel(record, deals))
         meaning_r = retcode_of(retcode)
         if retcode == c.TRADE_RETCODE_CONNECTION:  # as for an order: nothing left the PC
             raise BrokerUnavailable(
@@ -260,21 +270,38 @@ class Mt5Plugin(Mt5Reads):
             error=f"{retcode} {answer.comment}" + ("" if meaning_r.sent else "; nothing was sent"),
         )
 
-    def _cancel_on_worker(self, ticket: int) -> tuple[str, Any, Any]:
+    def _cancel_on_worker(self, ticket: int) -> tuple[str, Any, Any, Any]:
         session = self.session
         record = session.find_working(ticket)
         if record is None:
-            return "missing", None, None
+            return "missing", None, None, None
         try:
             self._check_cancel(ticket, record)
         except BadBrokerNumber as exc:
             raise OrderDenied(
                 f"{exc}: the terminal's data cannot be trusted for this cancel", "rejected"
             ) from None
-        sent = session.mt5.order_send({"action": c.TRADE_ACTION_REMOVE, "order": ticket})
+        mt5 = session.mt5
+        sent = mt5.order_send({"action": c.TRADE_ACTION_REMOVE, "order": ticket})
         if sent is None:
-            return "lost", record, session.mt5.last_error()
-        return "sent", record, sent
+            return "lost", record, mt5.last_error(), None
+        deals = None  # REMOVE deletes only the rest: what filled before stays dealt
+        if retcode_or_none(sent) == c.TRADE_RETCODE_DONE:
+            deals = mt5.history_deals_get(ticket=ticket)  # a read: None when it failed
+        return "sent", record, sent, deals
+
+    def _filled_before_cancel(self, record: Any, deals: Any) -> dict[str, Any]:
+        """:func:`~fks_exec_mt5.history.filled_before_cancel`; a number it cannot trust
+        leaves the fill out, with a warning, and says so in ``error``."""
+        try:
+            return filled_before_cancel(record, deals)
+        except BadBrokerNumber as exc:
+            ticket = record.ticket
+            self.log.warning("cancel of %s done; what filled before it is unknown: %s", ticket, exc)
+            return {
+                "error": f"canceled; what filled before the cancel is not known ({exc}): "
+                "look it up with get_order"
+            }
 
     def _check_cancel(self, ticket: int, record: Any) -> None:
         """On the worker: may this plugin delete ``record`` now? Raises OrderDenied."""

@@ -57,6 +57,9 @@ class LegAnswer(NamedTuple):
     """Set when the leg was never sent (an earlier leg failed, or the link failed)."""
     volume: Decimal | None = None
     """The lots this leg asked for (a fill above it is impossible)."""
+    filling: int | None = None
+    """The ``type_filling`` its request carried: under IOC a 10010 answer means the
+    server canceled the rest; under Return the rest may still fill."""
 
 
 class Reply(NamedTuple):
@@ -276,6 +279,8 @@ def _legs(
             accepted = True
         if status not in (OrderStatus.FILLED, OrderStatus.ACCEPTED):
             problem = _Problem(status, error_code, _error_text(sent))
+            if _rest_canceled(reply, answer, pending):
+                problem = problem._replace(status=OrderStatus.CANCELED)
             if status is OrderStatus.REJECTED:  # did it reach the server? its retcode says
                 problem = problem._replace(sent=retcode_of(reply.retcode).sent)
             if status is not OrderStatus.PARTIALLY_FILLED:
@@ -311,14 +316,31 @@ def _legs(
             raise BadBrokerNumber(
                 f"{BROKER}: order_send answers fill all {volume} lots, yet say {text}"
             )
-        status = OrderStatus.PARTIALLY_FILLED
-        text = f"{filled} of {volume} lots filled; then {text}"
+        if status is OrderStatus.CANCELED:  # final: nothing more of it can fill
+            text = (
+                f"{filled} of {volume} lots filled; then {text}: the server canceled the rest (IOC)"
+            )
+        else:
+            status = OrderStatus.PARTIALLY_FILLED
+            text = f"{filled} of {volume} lots filled; then {text}"
     elif status is OrderStatus.REJECTED:
         fields["sent"] = problem.sent
     fields.update(error=text)
     if error_code is not None:
         fields["error_code"] = error_code
     return build(order, status, **fields)
+
+
+def _rest_canceled(reply: Reply, answer: LegAnswer, pending: bool) -> bool:
+    """Whether ``reply`` (one leg's) is a part fill whose rest the server canceled: a
+    market leg sent with ORDER_FILLING_IOC answered 10010 (MQL5 ENUM_ORDER_TYPE_FILLING:
+    under IOC "the remaining volume will be cancelled"; under Return it "is processed
+    further", so that rest may still fill)."""
+    return (
+        not pending
+        and reply.retcode == c.TRADE_RETCODE_DONE_PARTIAL
+        and answer.filling == c.ORDER_FILLING_IOC
+    )
 
 
 def _stopped(answer: LegAnswer, reply: Reply, pending: bool, number: int) -> _Problem:

@@ -307,7 +307,7 @@ class Mt5Session(SessionReads):
                     self.forget_symbols()
                 break
         done = retcode == c.TRADE_RETCODE_DONE and leg_done(sent, volume)
-        return LegAnswer(sent, None, None, volume), done
+        return LegAnswer(sent, None, None, volume, request.get("type_filling")), done
 
     def _fresh_price(self, symbol: str, buy: bool) -> Decimal | None:
         """The side's price of a new tick, or None when there is none (or it is 0 or not
