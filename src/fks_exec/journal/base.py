@@ -46,6 +46,7 @@ task, and leases through the ``owner`` and ``lease_until`` it stores with each c
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -57,7 +58,10 @@ from typing import ClassVar
 
 from fks_exec.errors import ConfigurationError, FksExecError
 from fks_exec.journal.models import Claim, JournalEntry, JournalEvent, JournalUpdate
+from fks_exec.journal.processes import process_exists, process_mark, same_kernel
 from fks_exec.models import ExecutionResult, Order
+
+logger = logging.getLogger("fks_exec.journal")
 
 __all__ = [
     "Journal",
@@ -81,8 +85,12 @@ class JournalSchemaError(JournalError):
 
 
 def new_owner() -> str:
-    """A token naming one journal handle: host, process id and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """A token naming one journal handle: host, process id and a random part, then
+    (where the system tells it) the process's mark, so a process that later gets the
+    same id is not taken for it (:mod:`fks_exec.journal.processes`)."""
+    pid = os.getpid()
+    mark = process_mark(pid)
+    return f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}" + (f".{mark}" if mark else "")
 
 
 _LIVE_OWNERS: set[str] = set()
@@ -130,19 +138,30 @@ def release(journal: Journal, holder: object) -> None:
         del _HOLDERS[journal]
 
 
-def _owner_parts(owner: str) -> tuple[str, int] | None:
-    host, _, rest = owner.rpartition(":")[0].rpartition(":")
-    return (host, int(rest)) if rest.isdigit() else None
+def _owner_parts(owner: str) -> tuple[str, int, str] | None:
+    """Host, process id and process mark ('' when it has none) of ``owner``."""
+    head, _, last = owner.rpartition(":")
+    host, _, rest = head.rpartition(":")
+    return (host, int(rest), last.partition(".")[2]) if rest.isdigit() else None
 
 
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, under another user
-        return True
-    return True
+_WARNED_OTHER_HOSTS: set[str] = set()
+"""Owners whose other-host-same-kernel warning was logged (once each)."""
+
+
+def _warn_other_host(owner: str, host: str) -> None:
+    if owner in _WARNED_OTHER_HOSTS:
+        return
+    _WARNED_OTHER_HOSTS.add(owner)
+    logger.warning(
+        "journal entry holder %s names host %r but runs on this machine's kernel (another "
+        "container?): its process cannot be checked from here, so it is taken as gone and "
+        "its orders are reconciled here. If that process still runs, two processes now "
+        "handle them: processes sharing an SQLite journal must share one hostname and "
+        "process-id namespace; use a PostgreSQL journal across containers",
+        owner,
+        host,
+    )
 
 
 class Journal(ABC):
@@ -254,13 +273,22 @@ class Journal(ABC):
         parts = _owner_parts(owner)
         if parts is None:
             return self.checks_host_pids
-        host, pid = parts
+        host, pid, mark = parts
         if host != socket.gethostname():
             # One-machine backends: a journal file outlives a renamed host or container.
+            if self.checks_host_pids and mark and same_kernel(mark):
+                _warn_other_host(owner, host)
             return self.checks_host_pids
         if pid == os.getpid():
             return True
-        return self.checks_host_pids and not _process_exists(pid)
+        if not self.checks_host_pids:
+            return False
+        if not process_exists(pid):
+            return True
+        # The id runs: the holder's own process, or another that got its id after it
+        # exited (its mark differs). Without a mark on either side the id decides.
+        current = process_mark(pid) if mark else ""
+        return bool(current) and current != mark
 
     async def adopt(self, client_order_ids: Collection[str], gone: Collection[str]) -> set[str]:
         """Make this handle the owner of those open entries among ``client_order_ids``

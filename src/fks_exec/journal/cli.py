@@ -33,7 +33,7 @@ from fks_exec.errors import ConfigurationError
 from fks_exec.journal.base import Journal
 from fks_exec.journal.models import JournalEntry, JournalEvent
 from fks_exec.journal.selection import ENV_VAR, default_path, journal_from_spec
-from fks_exec.journal.sqlite import SqliteJournal, migrate_file
+from fks_exec.journal.sqlite import SqliteJournal, backup_file, migrate_file
 
 __all__ = ["add_journal_command", "parse_when"]
 
@@ -72,9 +72,9 @@ def add_journal_command(sub: Any) -> None:
     """Register ``journal`` and its subcommands on the CLI's subparsers ``sub``."""
     parser = sub.add_parser(
         "journal",
-        help="read, prune or migrate the order journal (see docs/journal.md)",
+        help="read, prune, back up or migrate the order journal (see docs/journal.md)",
         description="List journaled orders, newest change first. Subcommands: show, "
-        "prune, migrate.",
+        "prune, backup, migrate.",
     )
     _journal_option(parser)
     parser.add_argument("--open", action="store_true", help="only orders that may still change")
@@ -93,6 +93,12 @@ def add_journal_command(sub: Any) -> None:
     prune.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30d")
     _journal_option(prune)
     prune.set_defaults(handler=_cmd_prune)
+    backup = actions.add_parser(
+        "backup", help="copy the journal file, with what its -wal holds, into one new file"
+    )
+    backup.add_argument("destination", help="the new file")
+    _journal_option(backup)
+    backup.set_defaults(handler=_cmd_backup)
     migrate = actions.add_parser("migrate", help="bring an old journal file up to date")
     _journal_option(migrate)
     migrate.set_defaults(handler=_cmd_migrate)
@@ -192,6 +198,20 @@ def _cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
         f"pruned {pruned} closed entries unchanged since {before:%Y-%m-%d %H:%M} UTC; "
         "open entries are kept\n"
     )
+    return EXIT_OK
+
+
+def _cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
+    if _is_database(_spec(args)):
+        raise ConfigurationError(
+            "a PostgreSQL journal is backed up with the server's own tools (pg_dump); "
+            "journal backup copies a journal file"
+        )
+    journal = _file_journal(args)
+    if not isinstance(journal, SqliteJournal):
+        raise ConfigurationError(f"no journal file at {_spec(args)}: nothing to back up")
+    backup_file(journal.path, args.destination)
+    out.write(f"{journal.path} (with its write-ahead log) copied to {args.destination}\n")
     return EXIT_OK
 
 

@@ -35,7 +35,7 @@ from fks_exec.journal.sqlite_ops import ClaimOp, OpsConnection, UpdateOp, instal
 from fks_exec.journal.worker import SqliteWorker
 from fks_exec.models import ExecutionResult, Order
 
-__all__ = ["SqliteJournal", "migrate_file"]
+__all__ = ["SqliteJournal", "backup_file", "migrate_file"]
 
 Synchronous = Literal["full", "normal"]
 _OPEN_SQL = OPEN_ENTRY
@@ -52,7 +52,9 @@ _PRUNE_EVENTS = f"DELETE FROM events WHERE order_ref IN (SELECT ref FROM orders 
 _PRUNE_ORDERS = f"DELETE FROM orders WHERE {_PRUNABLE}"  # noqa: S608
 
 
-def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> OpsConnection:
+def _connect(
+    path: Path, synchronous: Synchronous, busy_timeout_s: float, *, checkpoint: bool = False
+) -> OpsConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         path, timeout=busy_timeout_s, isolation_level=None, factory=OpsConnection
@@ -68,6 +70,11 @@ def _connect(path: Path, synchronous: Synchronous, busy_timeout_s: float) -> Ops
         # event: a fifth of a claim's SQLite instructions.
         check_version(conn, str(path))
         install(conn)
+        if checkpoint:
+            # What a crash left in the -wal only (the main file may hold no entry at
+            # all) goes into the main file now, so a copy of it alone made after this
+            # start misses nothing up to here. PASSIVE: it never waits for a writer.
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     except BaseException:
         conn.close()
         raise
@@ -96,6 +103,28 @@ def migrate_file(path: str | Path) -> tuple[int, int]:
         return migrate(conn, str(path))
     finally:
         conn.close()
+
+
+def backup_file(path: str | Path, destination: str | Path) -> None:
+    """Copy the journal at ``path`` into one new file at ``destination``, whole: what
+    its write-ahead log (``-wal``) holds and the main file does not yet (SQLite's online
+    backup, consistent while strategies write). Raises :class:`JournalError` when
+    ``destination`` exists or either file cannot be opened."""
+    target = Path(destination).expanduser()
+    if target.exists():
+        raise JournalError(f"{target} exists: give the backup a new file name")
+    try:
+        source = sqlite3.connect(Path(path).expanduser())
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot back up the journal at {path}: {exc}") from None
 
 
 class SqliteJournal(Journal):
@@ -133,7 +162,7 @@ class SqliteJournal(Journal):
         if self._worker is not None:
             return
         worker = SqliteWorker(
-            lambda: _connect(self.path, self._synchronous, self._busy_timeout_s),
+            lambda: _connect(self.path, self._synchronous, self._busy_timeout_s, checkpoint=True),
             name=f"fks-exec-journal-{self.path.name}",
             bulk_types=(ClaimOp, UpdateOp),
             bulk=run_ops,
