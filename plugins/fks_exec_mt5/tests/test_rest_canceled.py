@@ -24,13 +24,16 @@ from typing import Any
 import pytest
 
 from fks_exec import Order, OrderStatus
+from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ExecutionResult
 from fks_exec_mt5 import constants as c
+from fks_exec_mt5.history import filled_before_cancel, from_history
 from fks_exec_mt5.results import LegAnswer, from_send
+from fks_exec_mt5.servertime import ServerClock
 from fks_exec_mt5.testing.reference import FakeMetaTrader5
 
 from .conftest import started
-from .records import Deal, SendResult
+from .records import Deal, HistoryOrder, SendResult
 from .scripted import Record, Scripted, opened
 
 D = Decimal
@@ -209,3 +212,66 @@ async def test_a_cancel_of_an_unfilled_order_reads_its_deals_and_reports_none() 
     assert read == [{"ticket": int(placed.order_id or 0)}]
     assert result.status is OrderStatus.CANCELED and result.filled_quantity == 0, result
     assert result.error is None and result.quantity is None
+
+
+# --------------------------------------------------------------------------- the readers
+
+
+def _working(initial: float, current: float) -> Record:
+    return Record(
+        {
+            "ticket": 9,
+            "type": c.ORDER_TYPE_SELL_LIMIT,
+            "volume_initial": initial,
+            "volume_current": current,
+        }
+    )
+
+
+def test_an_unfilled_order_whose_deals_could_not_be_read_has_no_fill_to_report() -> None:
+    assert filled_before_cancel(_working(1.0, 1.0), None) == {}
+    assert filled_before_cancel(_working(1.0, 1.0), ()) == {}
+    with pytest.raises(BadBrokerNumber, match=r"had filled 0.1 of 1.0 lots"):
+        filled_before_cancel(_working(1.0, 0.9), None)
+
+
+def test_the_deals_of_the_canceled_order_alone_count_all_of_them() -> None:
+    deals = (Deal(1, 8, 5.0, 2.0), Deal(2, 9, 0.5, 1.2), Deal(3, 7, 5.0, 2.0), Deal(4, 9, 0.5, 1.1))
+    fields = filled_before_cancel(_working(1.0, 0.0), deals)
+    assert fields == {
+        "side": "sell",
+        "quantity": D("1.0"),
+        "filled_quantity": D("1.0"),  # all of it (filled before the REMOVE arrived)
+        "average_price": D("1.15"),
+    }
+    with pytest.raises(BadBrokerNumber, match=r"above its 1\.0"):
+        filled_before_cancel(_working(1.0, 0.0), (*deals, Deal(5, 9, 0.01, 1.1)))
+
+
+def test_a_canceled_history_order_short_of_its_lots_and_unfilled_says_nothing_of_legs() -> None:
+    record = HistoryOrder(9, "EURUSD", c.ORDER_TYPE_BUY, c.ORDER_STATE_CANCELED, 0.1, 1, "x", 0)
+    result = from_history(
+        [record], [], plugin="mt5", client_order_id="a", clock=ServerClock(0), lots=D("0.2")
+    )
+    assert result.status is OrderStatus.CANCELED and result.error is None, result
+    filled = from_history(
+        [record],
+        [Deal(3, 9, 0.05, 1.1)],
+        plugin="mt5",
+        client_order_id="a",
+        clock=ServerClock(0),
+        lots=D("0.2"),
+    )
+    assert filled.status is OrderStatus.CANCELED and "no leg for the other 0.1 lots" in (
+        filled.error or ""
+    )
+
+
+def test_a_lookup_names_the_symbol_of_the_last_leg() -> None:
+    first = HistoryOrder(8, "EURUSD", c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1, "x", 0)
+    last = HistoryOrder(9, "EURUSD.r", c.ORDER_TYPE_BUY, c.ORDER_STATE_FILLED, 0.1, 1, "x", 0)
+    deals = [Deal(3, 8, 0.1, 1.1), Deal(4, 9, 0.1, 1.1)]
+    result = from_history(
+        [first, last], deals, plugin="mt5", client_order_id="a", clock=ServerClock(0)
+    )
+    assert result.symbol == "EURUSD.r"
