@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -67,11 +68,12 @@ def crashed(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("synchronous", ["full", "normal"])
 def test_the_first_start_after_a_crash_moves_the_wal_into_the_main_file(
-    crashed: Path, tmp_path: Path
+    crashed: Path, tmp_path: Path, synchronous: Literal["full", "normal"]
 ) -> None:
     async def run() -> set[str]:
-        journal = SqliteJournal(crashed)
+        journal = SqliteJournal(crashed, synchronous=synchronous)
         await journal.open()
         try:  # a copy of the main file alone, made while the journal is open
             lone = tmp_path / "copy.sqlite3"
@@ -111,6 +113,13 @@ def test_backup_refuses_what_it_cannot_copy(
     missing = tmp_path / "nothing-here.sqlite3"
     assert main(["journal", "backup", str(target) + "2", "--journal", str(missing)]) != 0
     assert "nothing to back up" in capsys.readouterr().err and not missing.exists()
+    nowhere = tmp_path / "no-such-dir" / "copy.sqlite3"
+    assert main(["journal", "backup", str(nowhere), "--journal", str(crashed)]) != 0
+    assert "cannot back up the journal at" in capsys.readouterr().err
+    not_sqlite = tmp_path / "notes.sqlite3"
+    not_sqlite.write_text("not a database, only a file with the name of one\n" * 20)
+    assert main(["journal", "backup", str(target) + "4", "--journal", str(not_sqlite)]) != 0
+    assert "cannot back up the journal at" in capsys.readouterr().err
     url = "postgresql://u@127.0.0.1:1/db"
     assert main(["journal", "backup", str(target) + "3", "--journal", url]) != 0
     assert "pg_dump" in capsys.readouterr().err
