@@ -14,7 +14,7 @@ from fks_exec._routing import Routes
 from fks_exec.errors import RoutingError
 from fks_exec.journal import JournalEntry, JournalState
 from fks_exec.journal.keeper import JournalKeeper
-from fks_exec.journal.models import was_not_sent
+from fks_exec.journal.models import reopens, status_news, was_not_sent
 from fks_exec.models import ErrorCode, ExecutionResult, OrderStatus
 from fks_exec.plugin import ExecutionPlugin
 
@@ -69,9 +69,10 @@ class OrderLookup:
             # Only the plugin that took the order speaks for it: another plugin's answer
             # (plugin= naming a different one) is returned, never recorded over it.
             if entry.result is not None and entry.plugin in (None, name):
-                if _changed(entry.result, found):
+                if status_news(entry.result, found):
                     self._keeper.record_soon(found, "status")
-                self._memory.settle(entry, found)
+                if not reopens(entry.result, found):  # a final order stays as it ended
+                    self._memory.settle(entry, found)
         else:
             await self._keeper.note_status(found, name)
         return found
@@ -162,7 +163,3 @@ class OrderLookup:
             error="the order was being sent when its process stopped; reconcile it",
             error_code=ErrorCode.UNKNOWN,
         )
-
-
-def _changed(before: ExecutionResult, after: ExecutionResult) -> bool:
-    return (before.status, before.filled_quantity) != (after.status, after.filled_quantity)

@@ -51,6 +51,7 @@ class PluginGuard:
     """Shared machinery of the plugin base class (see the module docstring)."""
 
     name: ClassVar[str]
+    order_params: ClassVar[frozenset[str] | None]
     log: logging.Logger
     _redactor: Redactor
     _paper: bool
@@ -165,6 +166,18 @@ class PluginGuard:
 
     def _check_supported(self, order: Order) -> ExecutionResult | None:
         fields = order.__dict__  # one slow read, not four: see _stamped()
+        if fields["params"] and self.order_params is not None:
+            unknown = sorted(set(fields["params"]) - self.order_params)
+            if unknown:
+                takes = ", ".join(sorted(self.order_params)) or "none"
+                return self._denied(
+                    order,
+                    ErrorCode.NOT_SUPPORTED,
+                    f"plugin {self.name!r} cannot pass params {', '.join(map(repr, unknown))} "
+                    f"to its broker (it takes: {takes}); leave them out or set what they "
+                    "meant through the order's fields or the plugin's settings (see its "
+                    "docs); nothing was sent",
+                )
         kind = fields["type"]
         if (
             (kind is _MARKET or kind is _LIMIT)

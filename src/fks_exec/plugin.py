@@ -112,6 +112,11 @@ class ExecutionPlugin(PluginReads, PluginChanges, ABC, Generic[ConfigT]):
     broker really offers (:meth:`set_capabilities`)."""
     remembered_orders: ClassVar[int] = 10_000
     """How many recently sent client order ids ``execute_order`` remembers."""
+    order_params: ClassVar[frozenset[str] | None] = None
+    """The ``Order.params`` keys this plugin passes on to its broker; an order with any
+    other key is refused before sending (``rejected``, ``not_supported``, ``sent=False``)
+    rather than sent without it. None: the plugin reads ``params`` itself (and refuses
+    what it cannot honour)."""
 
     def __init__(self) -> None:
         self._config: PluginConfig | None = None

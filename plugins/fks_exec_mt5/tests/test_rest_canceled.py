@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from fks_exec import Order, OrderStatus
+from fks_exec import BrokerUnavailable, Order, OrderStatus
 from fks_exec.kit import BadBrokerNumber
 from fks_exec.models import ExecutionResult
 from fks_exec_mt5 import constants as c
@@ -275,3 +275,59 @@ def test_a_lookup_names_the_symbol_of_the_last_leg() -> None:
         [first, last], deals, plugin="mt5", client_order_id="a", clock=ServerClock(0)
     )
     assert result.symbol == "EURUSD.r"
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+@pytest.mark.parametrize(
+    ("error", "fails"),
+    [
+        ((-10005, "IPC timeout"), True),
+        ((c.RES_S_OK, "Success"), False),
+        ((c.RES_E_NOT_FOUND, "Not found"), False),
+    ],
+)
+async def test_a_lookup_whose_deals_read_failed_raises_instead_of_reading_no_fill(
+    error: tuple[int, str], fails: bool
+) -> None:
+    # MQL5 history_deals_get: None "in case of an error", told by last_error(); before,
+    # a None was read as "no deals", and a filled order read back accepted, filled 0.
+    terminal = FakeMetaTrader5.netting()
+    plugin = await started(terminal)
+    try:
+        filled = await plugin.execute_order(
+            Order.market("EURUSD", "buy", "0.1", client_order_id="f-1")
+        )
+        assert filled.status is OrderStatus.FILLED
+        scripted = Scripted(terminal)
+        scripted.then("history_deals_get", lambda real, **kwargs: None)
+        scripted.then("last_error", lambda real: error)
+        plugin.session.mt5 = scripted
+        if fails:
+            with pytest.raises(BrokerUnavailable, match="history_deals_get"):
+                await plugin.get_order("f-1")
+        else:  # the terminal says it found none: the order reads as it stands, no fill
+            found = await plugin.get_order("f-1")
+            assert found is not None and found.status is OrderStatus.ACCEPTED
+        again = await plugin.get_order("f-1")  # the next read sees the deal
+        assert again is not None and again.status is OrderStatus.FILLED
+    finally:
+        await plugin.close()
+
+
+async def test_a_cancel_naming_another_symbol_than_the_orders_is_refused_before_sending() -> None:
+    terminal = FakeMetaTrader5.hedging()
+    plugin = await started(terminal)
+    try:
+        placed = await plugin.execute_order(Order.limit("EURUSD", "buy", "0.1", D("1.0950")))
+        scripted = Scripted(terminal)
+        plugin.session.mt5 = scripted
+        wrong = await plugin.cancel_order(placed.order_id or "", "USDJPY")
+        assert wrong.status is OrderStatus.REJECTED and wrong.sent is False, wrong
+        assert f"order {placed.order_id} is a EURUSD order, not USDJPY" in (wrong.error or "")
+        assert scripted.sent == []  # nothing reached the terminal: the order works on
+        right = await plugin.cancel_order(placed.order_id or "", "EURUSD")
+        assert right.status is OrderStatus.CANCELED and right.symbol == "EURUSD"
+    finally:
+        await plugin.close()

@@ -344,14 +344,22 @@ async def test_a_cancel_says_what_filled_once_its_fill_values_settle(
         assert plugin._waiters.average_stale(oid) is (status == "unknown")
 
 
-async def test_a_cancel_read_before_its_fill_price_waits_for_it() -> None:
-    order = Order.limit("ES 03-27", "buy", 3, "5000")
-    oid = order.client_order_id
+def _cancelled_after_one_fill(oid: str) -> Callable[[list[str]], Pushes]:
+    """A server that works the order, then answers its cancel: canceled, one filled
+    (and no fill price yet)."""
 
     def answer(fields: list[str]) -> Pushes:
         if fields[0] == "PLACE":
             return [(f"OrderStatus|{oid}", "Working")]
         return [(f"OrderStatus|{oid}", "Cancelled"), (f"Filled|{oid}", "1")]
+
+    return answer
+
+
+async def test_a_cancel_read_before_its_fill_price_waits_for_it() -> None:
+    order = Order.limit("ES 03-27", "buy", 3, "5000")
+    oid = order.client_order_id
+    answer = _cancelled_after_one_fill(oid)
 
     async with running(answer=answer, fill_agreement_s=0.3) as (nt, plugin):
         await plugin.execute_order(order)
@@ -374,11 +382,7 @@ async def test_a_cancel_whose_fill_never_gets_a_price_is_unknown_and_marks_nothi
     # take for the fill's; the cancel is unknown and lookups keep judging the values.
     order = Order.limit("ES 03-27", "buy", 3, "5000")
     oid = order.client_order_id
-
-    def answer(fields: list[str]) -> Pushes:
-        if fields[0] == "PLACE":
-            return [(f"OrderStatus|{oid}", "Working")]
-        return [(f"OrderStatus|{oid}", "Cancelled"), (f"Filled|{oid}", "1")]
+    answer = _cancelled_after_one_fill(oid)
 
     async with running(answer=answer, fill_agreement_s=0.05) as (_nt, plugin):
         await plugin.execute_order(order)
@@ -470,3 +474,18 @@ async def test_find_an_order_the_fresh_list_does_not_have_is_none_at_once() -> N
         assert await plugin._get_order("7" * 32) is None
         assert waits == []  # not listed: nothing to wait for, even within the grace
         assert await plugin._find_order("x", {"order_id": "8" * 32, "account": "Sim101"}) is None
+
+
+# ------------------------------------------------------------------ params
+
+
+async def test_an_order_with_params_is_refused_and_no_place_is_sent() -> None:
+    # An ATI PLACE has only the order's fields: params would be dropped without a word
+    # (outside review, 2026-12-04), so they are refused before sending.
+    async with running() as (nt, plugin):
+        order = Order.limit("ES 03-27", "buy", 1, "5000", params={"tif": "GTD"})
+        result = await plugin.execute_order(order)
+        assert result.status is OrderStatus.REJECTED and result.sent is False, result
+        assert result.error_code is ErrorCode.NOT_SUPPORTED
+        assert "plugin 'ninja' cannot pass params 'tif'" in (result.error or "")
+        assert not [c for c in nt.commands if c and c[0] == "PLACE"]

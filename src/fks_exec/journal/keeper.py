@@ -36,6 +36,7 @@ from fks_exec.journal.models import (
     JournalState,
     JournalUpdate,
     state_for,
+    status_news,
     was_not_sent,
 )
 from fks_exec.journal.recovery import resume, summary_line, unknown_result
@@ -283,11 +284,7 @@ class JournalKeeper:
         entry = await self.journal.get(cid)
         if entry is None or entry.state is JournalState.NOT_SENT or entry.plugin != plugin:
             return
-        before = entry.result
-        if before is None or (before.status, before.filled_quantity) != (
-            result.status,
-            result.filled_quantity,
-        ):
+        if status_news(entry.result, result):
             await self.journal.record(JournalUpdate.from_result(result, "status"))
 
     # ------------------------------------------------------------------ reconciling

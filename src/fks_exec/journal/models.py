@@ -17,7 +17,9 @@ __all__ = [
     "JournalEvent",
     "JournalState",
     "JournalUpdate",
+    "reopens",
     "state_for",
+    "status_news",
     "was_not_sent",
 ]
 
@@ -54,6 +56,24 @@ OPEN_STATES = frozenset({JournalState.SENDING, JournalState.SENT, JournalState.U
 def was_not_sent(result: ExecutionResult) -> bool:
     """True when ``result`` says nothing left for the broker (``sent is False``)."""
     return result.sent is False
+
+
+def reopens(before: ExecutionResult, after: ExecutionResult) -> bool:
+    """True when ``after`` would turn ``before``, a final result, into an open one."""
+    return before.status.is_final and not after.status.is_final
+
+
+def status_news(before: ExecutionResult | None, after: ExecutionResult) -> bool:
+    """True when a lookup's ``after`` should be recorded over ``before``, the result on
+    record: its status or fill changed, and it does not turn a final order back into
+    an open one (a final order cannot change: a read that says it works, or is unknown,
+    is a read that missed something, and is not recorded; a correction from one final
+    status to another is)."""
+    if before is None:
+        return True
+    if reopens(before, after):
+        return False
+    return (before.status, before.filled_quantity) != (after.status, after.filled_quantity)
 
 
 def state_for(result: ExecutionResult) -> JournalState:

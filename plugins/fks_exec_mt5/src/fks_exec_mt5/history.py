@@ -125,16 +125,7 @@ def _history_fields(
                 f"{asked} the order asked for"
             )
         quantity = asked
-    filled = Decimal(0)
-    value = Decimal(0)
-    for deal in deals:
-        where = f"deal {deal.ticket} "
-        lots = decimal_of(deal.volume, where + "volume")
-        price = decimal_of(deal.price, where + "price")
-        if not lots or not price:
-            raise BadBrokerNumber(f"{BROKER}: {where}has volume {lots} at price {price}")
-        filled += lots
-        value += lots * price
+    filled, value = _sum_deals(deals)
     if filled > quantity:
         raise BadBrokerNumber(
             f"{BROKER}: deals of order {last_ticket} add up to {filled} lots, above the "
@@ -201,16 +192,7 @@ def filled_before_cancel(record: Any, deals: Sequence[Any] | None) -> dict[str, 
             f"{BROKER}: order {ticket} had filled {done} of {asked} lots and its deals "
             "could not be read"
         )
-    filled = value = Decimal(0)
-    for deal in deals:
-        if int_of(deal.order, f"deal {deal.ticket} order") != ticket:
-            continue
-        lots = decimal_of(deal.volume, f"deal {deal.ticket} volume")
-        price = decimal_of(deal.price, f"deal {deal.ticket} price")
-        if not lots or not price:
-            raise BadBrokerNumber(f"{BROKER}: deal {deal.ticket} has volume {lots} at {price}")
-        filled += lots
-        value += lots * price
+    filled, value = _sum_deals(deals, of_order=int_of(ticket, "order ticket"))
     if filled > asked:
         raise BadBrokerNumber(
             f"{BROKER}: deals of order {ticket} add up to {filled} lots, above its {asked}"
@@ -223,3 +205,21 @@ def filled_before_cancel(record: Any, deals: Sequence[Any] | None) -> dict[str, 
         "filled_quantity": filled,
         "average_price": value / filled,
     }
+
+
+def _sum_deals(deals: Sequence[Any], *, of_order: int | None = None) -> tuple[Decimal, Decimal]:
+    """The lots of ``deals`` (only those of order ``of_order``, when given) and their
+    sum of lots times price. Raises :class:`~fks_exec.kit.BadBrokerNumber` for a deal
+    without a volume or a price, or a number no deal can have."""
+    filled = value = Decimal(0)
+    for deal in deals:
+        if of_order is not None and int_of(deal.order, f"deal {deal.ticket} order") != of_order:
+            continue
+        where = f"deal {deal.ticket} "
+        lots = decimal_of(deal.volume, where + "volume")
+        price = decimal_of(deal.price, where + "price")
+        if not lots or not price:
+            raise BadBrokerNumber(f"{BROKER}: {where}has volume {lots} at price {price}")
+        filled += lots
+        value += lots * price
+    return filled, value

@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from fks_exec.errors import BrokerUnavailable, OrderDenied
+from fks_exec.errors import BrokerUnavailable, OrderDenied, OutcomeUnknown
 from fks_exec.models import (
     ErrorCode,
     ExecutionResult,
@@ -25,7 +25,7 @@ from fks_exec_mt5.prechecks import check_freeze
 from fks_exec_mt5.reads import Mt5Reads
 from fks_exec_mt5.results import from_send
 from fks_exec_mt5.retcodes import Fate, last_error_of, retcode_of
-from fks_exec_mt5.session import NotSent, Refused, retcode_or_none
+from fks_exec_mt5.session import NotSent, PairsCut, Refused, retcode_or_none
 
 __all__ = ["Mt5Plugin", "derived_magic", "import_module"]
 
@@ -43,6 +43,9 @@ class Mt5Plugin(Mt5Reads):
     name: ClassVar[str] = "mt5"
     config_model: ClassVar[type[Mt5Config]] = Mt5Config
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability)
+    order_params: ClassVar[frozenset[str] | None] = frozenset()
+    """No ``Order.params``: the request's fields come from the order and the config
+    (docs/plugins/mt5.md, *What each order becomes*); an order with any is refused."""
 
     # ------------------------------------------------------------------ orders
 
@@ -126,15 +129,36 @@ class Mt5Plugin(Mt5Reads):
                 ]
         result = await self.execute_order(order)
         if quantity is None and result.status is OrderStatus.FILLED:
-            return [result, *await self._close_pairs(symbol)]
+            try:
+                return [result, *await self._close_pairs(symbol)]
+            except BrokerUnavailable as exc:  # the net close went: not "nothing sent"
+                raise OutcomeUnknown(
+                    f"{symbol}: the net position was closed, then {exc}: hedged pairs "
+                    "left, if any, were not closed; check positions() before trying again",
+                    [result],
+                ) from None
+            except OutcomeUnknown as exc:
+                raise OutcomeUnknown(str(exc), [result, *exc.results]) from None
         return [result]
 
     async def _close_pairs(self, symbol: str) -> list[ExecutionResult]:
-        """Hedged pairs left after the net is closed: closed by each other."""
+        """Hedged pairs left after the net is closed: closed by each other. Raises
+        :class:`OutcomeUnknown`, with the pairs' results, when the tickets could not be
+        read again after some were closed (the rest were not tried)."""
         if not self.session.hedging:
             return []
         pair_id = uuid.uuid4().hex  # the close-by's own client order id
-        pairs = await self._job(self.session.close_pairs, symbol, comment_for(pair_id))
+        try:
+            pairs = await self._job(self.session.close_pairs, symbol, comment_for(pair_id))
+        except PairsCut as cut:
+            self._stale = True
+            done = [self._close_by_result(symbol, pair_id, *pair) for pair in cut.done]
+            raise OutcomeUnknown(
+                f"{symbol}: {len(done)} hedged pair(s) closed, then MetaTrader 5: "
+                f"{cut.text}: pairs left, if any, were not closed and nothing more was "
+                "sent; check positions() before trying again",
+                done,
+            ) from None
         return [self._close_by_result(symbol, pair_id, *pair) for pair in pairs]
 
     def _close_by_result(
@@ -192,7 +216,7 @@ class Mt5Plugin(Mt5Reads):
             ticket = int(order_id)
         except ValueError:
             raise ValueError(f"MT5 order ids are ticket numbers, not {order_id!r}") from None
-        outcome, record, answer, deals = await self._job(self._cancel_on_worker, ticket)
+        outcome, record, answer, deals = await self._job(self._cancel_on_worker, ticket, symbol)
         where = symbol or (record.symbol if record is not None else "?")
 
         def result(status: OrderStatus, **fields: Any) -> ExecutionResult:
@@ -216,6 +240,14 @@ class Mt5Plugin(Mt5Reads):
                 error_code=ErrorCode.INVALID_ORDER,
                 error=f"no working order {order_id} (filled, canceled or unknown); "
                 "nothing was sent",
+            )
+        if outcome == "other symbol":
+            return result(
+                OrderStatus.REJECTED,
+                sent=False,
+                error_code=ErrorCode.INVALID_ORDER,
+                error=f"order {order_id} is a {record.symbol} order, not {symbol}; check the "
+                "order id (or leave the symbol out); nothing was sent",
             )
         if outcome == "lost":
             code, text = answer
@@ -270,11 +302,13 @@ class Mt5Plugin(Mt5Reads):
             error=f"{retcode} {answer.comment}" + ("" if meaning_r.sent else "; nothing was sent"),
         )
 
-    def _cancel_on_worker(self, ticket: int) -> tuple[str, Any, Any, Any]:
+    def _cancel_on_worker(self, ticket: int, symbol: str | None) -> tuple[str, Any, Any, Any]:
         session = self.session
         record = session.find_working(ticket)
         if record is None:
             return "missing", None, None, None
+        if symbol is not None and str(record.symbol) != symbol:
+            return "other symbol", record, None, None
         try:
             self._check_cancel(ticket, record)
         except BadBrokerNumber as exc:

@@ -186,7 +186,13 @@ class Mt5Reads(Mt5Connection):
                 found.setdefault(int_of(record.ticket, "order ticket"), record)
         deals: list[Any] = []
         for ticket in sorted(found):
-            deals.extend(mt5.history_deals_get(ticket=ticket) or ())
+            dealt = mt5.history_deals_get(ticket=ticket)
+            if dealt is None:  # none found, or a failed read: last_error tells
+                code, _ = mt5.last_error()
+                if code not in (c.RES_S_OK, c.RES_E_NOT_FOUND):
+                    raise session.fail("history_deals_get")  # a fill may be unread
+                dealt = ()
+            deals.extend(dealt)
         return [found[t] for t in sorted(found)], deals
 
     # ------------------------------------------------------------------ reads

@@ -329,7 +329,12 @@ class Mt5Session(SessionReads):
         stops at a failure."""
         done: list[tuple[Ticket, Ticket, Any]] = []
         while True:
-            everyone = self.tickets(symbol)
+            try:
+                everyone = self.tickets(symbol)
+            except LinkDown as exc:
+                if not done:
+                    raise  # nothing sent: BrokerUnavailable
+                raise PairsCut(done, str(exc)) from None
             mine = sorted(self.mine(everyone), key=lambda t: t.age_key)
             longs = [t for t in mine if t.buy]
             shorts = [t for t in mine if not t.buy]
@@ -374,6 +379,15 @@ def fifo_refusal(blocker: Ticket) -> str:
         f"this account closes positions first in, first out (FIFO, ACCOUNT_FIFO_CLOSE): "
         f"position {blocker.ticket} (magic {blocker.magic}) is older and must close first"
     )
+
+
+class PairsCut(Exception):
+    """:meth:`Mt5Session.close_pairs` could not read the tickets again after closing
+    some pairs: ``done`` holds those pairs' answers, ``text`` why it stopped."""
+
+    def __init__(self, done: list[tuple[Ticket, Ticket, Any]], text: str) -> None:
+        super().__init__(text)
+        self.done, self.text = done, text
 
 
 class Refused(NamedTuple):

@@ -61,6 +61,9 @@ class NinjaPlugin(ExecutionPlugin[NinjaConfig]):
             Capability.BRACKET_ORDERS,
         }
     )
+    order_params: ClassVar[frozenset[str] | None] = frozenset()
+    """No ``Order.params``: an ATI PLACE has only the fields the order maps to
+    (docs/plugins/ninja.md); an order with any is refused."""
 
     def __init__(self, *, transcript: list[str] | None = None) -> None:
         super().__init__()
