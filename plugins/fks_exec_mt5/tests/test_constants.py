@@ -20,6 +20,10 @@ NOT_IN_PACKAGE = {
     "SYMBOL_EXPIRATION_DAY",
     "SYMBOL_EXPIRATION_SPECIFIED",
     "SYMBOL_EXPIRATION_SPECIFIED_DAY",
+    *(
+        f"SYMBOL_ORDER_{n}"
+        for n in ("MARKET", "LIMIT", "STOP", "STOP_LIMIT", "SL", "TP", "CLOSEBY")
+    ),
 }
 
 

@@ -152,6 +152,16 @@ SYMBOL_FILLING_FOK = 1
 SYMBOL_FILLING_IOC = 2
 SYMBOL_FILLING_BOC = 4
 
+# symbol_info().order_mode flags (not in the package: MQL5's SYMBOL_ORDER_*,
+# https://www.mql5.com/en/docs/constants/environment_state/marketinfoconstants#symbol_order_mode)
+SYMBOL_ORDER_MARKET = 1
+SYMBOL_ORDER_LIMIT = 2
+SYMBOL_ORDER_STOP = 4
+SYMBOL_ORDER_STOP_LIMIT = 8
+SYMBOL_ORDER_SL = 16
+SYMBOL_ORDER_TP = 32
+SYMBOL_ORDER_CLOSEBY = 64
+
 IPC_NOT_SENT = frozenset(
     {RES_E_INTERNAL_FAIL_SEND, RES_E_INTERNAL_FAIL_INIT, RES_E_INTERNAL_FAIL_CONNECT}
 )

@@ -20,6 +20,7 @@ from fks_exec_mt5.numbers import FLOAT_LIMIT, decimal_of
 from fks_exec_mt5.prechecks import (
     SymbolRules,
     check_daily_stops,
+    check_order_mode,
     check_pending_price,
     check_stop_limit_side,
     check_stops,
@@ -143,6 +144,8 @@ def build_request(
         "type_filling": choose_filling(rules, order) if filling is None else filling,
     }
     sl, tp = (None, None) if leg.position is not None else stops
+    if rules.order_flags:
+        check_order_mode(rules, kind, sl is not None, tp is not None)
     if sl is not None or tp is not None:
         check_daily_stops(rules)
         sl = None if sl is None else to_tick(sl, rules)

@@ -34,6 +34,9 @@ Sources (MetaQuotes):
 - ``volume_limit``: "maximum allowed aggregate volume of an open position and pending
   orders in one direction" (marketinfoconstants), 0 meaning none.
 - ``trade_mode``: disabled, long only, short only, close only (ENUM_SYMBOL_TRADE_MODE).
+- ``order_mode`` (SYMBOL_ORDER_MODE, "Flags of allowed order types", marketinfoconstants):
+  market, limit, stop, stop-limit orders, SL, TP and close-by each need their flag. A
+  symbol that reports 0 (no flag at all) is taken as not telling, and not checked.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class SymbolRules:
     trade_mode: int
     gtc_mode: int = c.SYMBOL_ORDERS_GTC
     """SYMBOL_ORDER_GTC_MODE: whether GTC orders (and SL/TP) outlive the trading day."""
+    order_flags: int = 0
+    """SYMBOL_ORDER_MODE: the order types, SL/TP and close-by allowed (0: not told)."""
 
     @classmethod
     def of(cls, info: Any) -> SymbolRules:
@@ -128,7 +133,13 @@ class SymbolRules:
             gtc_mode=int_of(
                 getattr(info, "order_gtc_mode", c.SYMBOL_ORDERS_GTC), where + "order_gtc_mode"
             ),
+            order_flags=int_of(getattr(info, "order_mode", 0), where + "order_mode"),
         )
+
+    def allows(self, flag: int) -> bool:
+        """Whether SYMBOL_ORDER_MODE allows ``flag`` (a SYMBOL_ORDER_*; True when the
+        symbol reports no flag at all)."""
+        return not self.order_flags or bool(self.order_flags & flag)
 
 
 _MOST_DIGITS = 20
@@ -234,6 +245,39 @@ _GTC_MODES = {
     c.SYMBOL_ORDERS_DAILY: "SYMBOL_ORDERS_DAILY",
     c.SYMBOL_ORDERS_DAILY_NO_STOPS: "SYMBOL_ORDERS_DAILY_NO_STOPS",
 }
+
+
+_ORDER_FLAGS = {
+    OrderType.MARKET: (c.SYMBOL_ORDER_MARKET, "market"),
+    OrderType.LIMIT: (c.SYMBOL_ORDER_LIMIT, "limit"),
+    OrderType.STOP: (c.SYMBOL_ORDER_STOP, "stop"),
+    OrderType.STOP_LIMIT: (c.SYMBOL_ORDER_STOP_LIMIT, "stop-limit"),
+}
+
+
+def check_order_mode(rules: SymbolRules, order_type: OrderType, sl: bool, tp: bool) -> None:
+    """Raise :class:`OrderDenied` for an order type, a stop loss (``sl``) or a take
+    profit (``tp``) the symbol's SYMBOL_ORDER_MODE does not allow: the server would
+    refuse it (10016 "Invalid stops" for SL/TP), and a split order's first legs would
+    already have gone."""
+    if not rules.order_flags:
+        return
+    flag, name = _ORDER_FLAGS[order_type]
+    missing = [
+        what
+        for what, needed, wanted in (
+            (f"{name} orders", flag, True),
+            ("stop losses", c.SYMBOL_ORDER_SL, sl),
+            ("take profits", c.SYMBOL_ORDER_TP, tp),
+        )
+        if wanted and not rules.order_flags & needed
+    ]
+    if missing:
+        raise OrderDenied(
+            f"{rules.name} takes no {' and no '.join(missing)} (SYMBOL_ORDER_MODE "
+            f"{rules.order_flags}): send the order without what the symbol does not allow",
+            "not_supported",
+        )
 
 
 def check_daily_stops(rules: SymbolRules) -> None:

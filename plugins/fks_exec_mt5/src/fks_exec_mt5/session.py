@@ -341,6 +341,9 @@ class Mt5Session(SessionReads):
             if not longs or not shorts:
                 return done
             first, second = sorted((longs[0], shorts[0]), key=lambda t: t.age_key)
+            if not self.rules(symbol).allows(c.SYMBOL_ORDER_CLOSEBY):
+                done.append((first, second, Refused(_NO_CLOSE_BY)))
+                return done
             if self.fifo:  # a close-by closes both: each must be the oldest left open
                 pair = [Leg(first.volume, first.ticket), Leg(second.volume, second.ticket)]
                 blocker = fifo_blocker(everyone, pair)
@@ -379,6 +382,12 @@ def fifo_refusal(blocker: Ticket) -> str:
         f"this account closes positions first in, first out (FIFO, ACCOUNT_FIFO_CLOSE): "
         f"position {blocker.ticket} (magic {blocker.magic}) is older and must close first"
     )
+
+
+_NO_CLOSE_BY = (
+    "the symbol takes no close-by (SYMBOL_ORDER_MODE lacks SYMBOL_ORDER_CLOSEBY), so the "
+    "hedged pair is left open: close its tickets in the terminal, or ask the broker"
+)
 
 
 class PairsCut(Exception):
